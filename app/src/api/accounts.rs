@@ -1,0 +1,303 @@
+//! Accounts: first run, sign-in/out, who am I, the organization's users.
+
+use super::AppError;
+#[cfg(feature = "ssr")]
+use crate::ssr::{self, respond, Need};
+#[cfg(feature = "ssr")]
+use domain::{password, store::NewOrg, DisplayName, Email, NewPassword, OrgSlug, Plan, VendorRole};
+use domain::{Org, Principal, UserId, VendorUser};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Collects per-field parse errors so a form reports all of them at once.
+#[cfg(feature = "ssr")]
+#[derive(Default)]
+pub(crate) struct FormCheck {
+    errors: std::collections::BTreeMap<String, String>,
+}
+
+#[cfg(feature = "ssr")]
+impl FormCheck {
+    pub(crate) fn field<T>(
+        &mut self,
+        name: &str,
+        parsed: Result<T, domain::ParseError>,
+    ) -> Option<T> {
+        parsed
+            .map_err(|e| {
+                self.errors.entry(name.to_owned()).or_insert(e.0);
+            })
+            .ok()
+    }
+
+    pub(crate) fn finish(self) -> Result<(), AppError> {
+        AppError::check_fields(self.errors)
+    }
+}
+
+/// Who is signed in (`None` when nobody is). Callable by anyone.
+#[server(endpoint = "get_me")]
+pub async fn get_me() -> Result<Option<Principal>, AppError> {
+    respond(ssr::principal().await)
+}
+
+/// Whether the first-run page should be offered. Callable by anyone.
+#[server(endpoint = "needs_setup")]
+pub async fn needs_setup() -> Result<bool, AppError> {
+    respond(async { Ok(!ssr::ctx()?.store.has_orgs().await?) }.await)
+}
+
+/// First run: creates the first organization (on a 30-day Pro trial) and its
+/// admin. Callable by anyone, but only while no organization exists; the
+/// store checks that atomically with the insert.
+#[server(endpoint = "create_first_org")]
+pub async fn create_first_org(
+    org_name: String,
+    slug: String,
+    email: String,
+    password: String,
+) -> Result<(), AppError> {
+    respond(
+        async move {
+            let ctx = ssr::ctx()?;
+            let mut check = FormCheck::default();
+            let name = check.field("org_name", DisplayName::parse(&org_name));
+            let slug = check.field("slug", OrgSlug::parse(&slug));
+            let email = check.field("email", Email::parse(&email));
+            let password = check.field("password", NewPassword::parse(&password));
+            check.finish()?;
+            let (Some(name), Some(slug), Some(email), Some(password)) =
+                (name, slug, email, password)
+            else {
+                return Err(AppError::Internal);
+            };
+            let org = NewOrg {
+                slug,
+                name,
+                plan: Plan::ProTrial,
+                trial_ends_at: Some(chrono::Utc::now() + chrono::Duration::days(30)),
+            };
+            let hash = password::hash(password).await;
+            ctx.store
+                .create_org_with_admin(org, email, hash, true)
+                .await?;
+            leptos_axum::redirect("/signin?welcome=1");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// A local path to go to after sign-in, from the `next` field: only paths on
+/// this site (no `//host`, no scheme), else `None`.
+pub fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.contains(['\r', '\n']);
+    ok.then_some(next)
+}
+
+/// Signs in with email and password. Callable by anyone; throttled per email
+/// and per client address; one answer for unknown email and wrong password.
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(email: String, password: String, next: String) -> Result<(), AppError> {
+    respond(
+        async move {
+            use std::time::Instant;
+            let ctx = ssr::ctx()?;
+            let email_key = email.trim().to_ascii_lowercase();
+            let addr_key = client_addr().await;
+            let now = Instant::now();
+            if let Some(wait) = ctx
+                .email_throttle
+                .blocked_for(&email_key, now)
+                .or_else(|| ctx.addr_throttle.blocked_for(&addr_key, now))
+            {
+                let minutes = wait.as_secs().div_ceil(60).max(1);
+                return Err(AppError::TooManyAttempts(format!(
+                    "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
+                    if minutes == 1 { "" } else { "s" }
+                )));
+            }
+            let credentials = match Email::parse(&email) {
+                Ok(email) => ctx.store.credentials(&email).await?,
+                Err(_) => None,
+            };
+            let user_id = credentials.as_ref().map(|c| c.user_id);
+            let verified = password::verify(credentials.map(|c| c.password_hash), password).await;
+            let Some(user_id) = user_id.filter(|_| verified) else {
+                ctx.email_throttle.record_failure(&email_key, now);
+                ctx.addr_throttle.record_failure(&addr_key, now);
+                tracing::info!("sign-in failed");
+                return Err(AppError::BadCredentials);
+            };
+            ctx.email_throttle.clear(&email_key);
+            let principal = ctx
+                .store
+                .principal(user_id)
+                .await?
+                .ok_or(AppError::BadCredentials)?;
+            let session = ssr::session().await?;
+            // A new session id at sign-in (no fixation).
+            session.cycle_id().await.map_err(ssr::internal)?;
+            session
+                .insert(ssr::SESSION_USER_KEY, user_id)
+                .await
+                .map_err(ssr::internal)?;
+            tracing::info!(user_id, "signed in");
+            let home = principal.home_path();
+            let dest = safe_next(&next)
+                .filter(|n| n.starts_with(home) || (home == "/artifacts" && is_console_path(n)))
+                .unwrap_or(home);
+            leptos_axum::redirect(dest);
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[cfg(any(feature = "ssr", test))]
+fn is_console_path(path: &str) -> bool {
+    ["/artifacts", "/licenses", "/settings"].iter().any(|p| {
+        path == *p || path.starts_with(&format!("{p}/")) || path.starts_with(&format!("{p}?"))
+    })
+}
+
+#[cfg(feature = "ssr")]
+async fn client_addr() -> String {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Signs out: the session is deleted. Callable by anyone.
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    respond(
+        async {
+            let session = ssr::session().await?;
+            session.flush().await.map_err(ssr::internal)?;
+            leptos_axum::redirect("/signin");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The Settings page's data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingsView {
+    pub org: Org,
+    pub users: Vec<VendorUser>,
+    pub me: UserId,
+    /// Whether the caller may manage users.
+    pub is_admin: bool,
+}
+
+/// The organization and its users. Any vendor user of the org.
+#[server(endpoint = "load_settings")]
+pub async fn load_settings() -> Result<SettingsView, AppError> {
+    respond(
+        async {
+            let me = ssr::require_vendor(Need::Read).await?;
+            let store = ssr::ctx()?.store;
+            Ok(SettingsView {
+                org: store.org(me.org_id).await?,
+                users: store.vendor_users(me.org_id).await?,
+                me: me.user_id,
+                is_admin: me.role.is_admin(),
+            })
+        }
+        .await,
+    )
+}
+
+/// Adds a vendor user to the caller's org. Vendor admins only.
+#[server(endpoint = "add_vendor_user")]
+pub async fn add_vendor_user(
+    email: String,
+    password: String,
+    role: String,
+) -> Result<(), AppError> {
+    respond(
+        async move {
+            let me = ssr::require_vendor(Need::Admin).await?;
+            let mut check = FormCheck::default();
+            let email = check.field("email", Email::parse(&email));
+            let password = check.field("password", NewPassword::parse(&password));
+            let role = check.field("role", VendorRole::parse(&role));
+            check.finish()?;
+            let (Some(email), Some(password), Some(role)) = (email, password, role) else {
+                return Err(AppError::Internal);
+            };
+            let hash = password::hash(password).await;
+            ssr::ctx()?
+                .store
+                .create_vendor_user(me.org_id, email, hash, role)
+                .await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Changes a vendor user's role. Vendor admins only; the org keeps an admin.
+#[server(endpoint = "change_vendor_role")]
+pub async fn change_vendor_role(user_id: UserId, role: String) -> Result<(), AppError> {
+    respond(
+        async move {
+            let me = ssr::require_vendor(Need::Admin).await?;
+            let role = VendorRole::parse(&role).map_err(|e| AppError::field("role", e.0))?;
+            ssr::ctx()?
+                .store
+                .set_vendor_role(me.org_id, user_id, role)
+                .await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Removes a vendor user. Vendor admins only; not yourself, not the last admin.
+#[server(endpoint = "remove_vendor_user")]
+pub async fn remove_vendor_user(user_id: UserId) -> Result<(), AppError> {
+    respond(
+        async move {
+            let me = ssr::require_vendor(Need::Admin).await?;
+            if user_id == me.user_id {
+                return Err(AppError::Invalid {
+                    message: "You cannot remove yourself; ask another admin.".into(),
+                    fields: Default::default(),
+                });
+            }
+            ssr::ctx()?
+                .store
+                .delete_vendor_user(me.org_id, user_id)
+                .await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_paths_stay_local() {
+        assert_eq!(safe_next("/settings"), Some("/settings"));
+        assert_eq!(safe_next("//evil.test/x"), None);
+        assert_eq!(safe_next("/\\evil.test"), None);
+        assert_eq!(safe_next("https://evil.test"), None);
+        assert_eq!(safe_next(""), None);
+        assert!(is_console_path("/licenses"));
+        assert!(is_console_path("/settings?tab=users"));
+        assert!(!is_console_path("/portal"));
+        assert!(!is_console_path("/settingsx"));
+    }
+}

@@ -1,0 +1,10 @@
+//! Server functions (the UI's RPC surface) and the error type they share.
+//!
+//! Each server function states who may call it on its first line
+//! (`ssr::require_*`), then calls the domain and returns a DTO.
+
+mod accounts;
+mod error;
+
+pub use accounts::*;
+pub use error::AppError;

@@ -1,0 +1,187 @@
+//! Building blocks shared by the pages.
+
+use crate::api::{get_me, AppError, SignOut};
+use domain::Principal;
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Redirect, A};
+
+/// The latest error of a server action, as a signal.
+pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
+where
+    S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(|r| r.err()))
+}
+
+/// The message next to a form field, when the last submission was refused
+/// because of it. Its id is `<field>-error` for `aria-describedby`.
+#[component]
+pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
+    move || {
+        error.get().and_then(|e| e.field_message(field)).map(|msg| {
+            view! { <p class="field-error" id=format!("{field}-error") role="alert">{msg}</p> }
+        })
+    }
+}
+
+/// The message for a form as a whole (not about one field).
+#[component]
+pub fn FormError(error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error.get().and_then(|e| e.form_message()).map(|msg| {
+            view! { <div class="form-error" role="alert">{msg}</div> }
+        })
+    }
+}
+
+/// `aria-invalid` for a field.
+pub fn invalid(
+    error: Signal<Option<AppError>>,
+    field: &'static str,
+) -> impl Fn() -> &'static str + Send + Sync + Copy {
+    move || {
+        if error.get().and_then(|e| e.field_message(field)).is_some() {
+            "true"
+        } else {
+            "false"
+        }
+    }
+}
+
+/// An empty state: what is not here yet and what to do about it.
+#[component]
+pub fn EmptyState(title: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <section class="empty-state" aria-label=title>
+            <div class="empty-icon" aria-hidden="true">"◇"</div>
+            <h2>{title}</h2>
+            {children()}
+        </section>
+    }
+}
+
+#[component]
+fn SignOutButton() -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    view! {
+        <ActionForm action=sign_out attr:class="signout-form">
+            <button type="submit" class="btn btn-quiet">"Sign out"</button>
+        </ActionForm>
+    }
+}
+
+fn loading() -> impl IntoView {
+    view! { <div class="loading" role="status">"Loading…"</div> }
+}
+
+#[component]
+pub fn ErrorPanel(error: AppError) -> impl IntoView {
+    view! {
+        <div class="form-error" role="alert">{error.to_string()}</div>
+    }
+}
+
+/// The vendor console frame: sidebar (Artifacts, Licenses, Settings), the
+/// organization and the signed-in user. Only vendor users see its content;
+/// anyone else is sent where they belong.
+#[component]
+pub fn ConsoleShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
+    let me = Resource::new(|| (), |_| get_me());
+    view! {
+        <Title text=format!("{title} · Portcullis")/>
+        <Suspense fallback=loading>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(Principal::Vendor { email, org_name, org_slug, role, .. })) => {
+                            let slug_title = org_slug.clone();
+                            view! {
+                                <div class="layout">
+                                    <a class="skip-link" href="#main">"Skip to content"</a>
+                                    <aside class="sidebar">
+                                        <div class="brand">
+                                            <span class="logo" aria-hidden="true">"▦"</span>
+                                            <span class="brand-name">"Portcullis"</span>
+                                        </div>
+                                        <div class="org" title=slug_title>
+                                            <span class="org-name">{org_name}</span>
+                                            <span class="org-slug">{org_slug}</span>
+                                        </div>
+                                        <nav aria-label="Console">
+                                            <ul class="nav">
+                                                <li><A href="/artifacts">"Artifacts"</A></li>
+                                                <li><A href="/licenses">"Licenses"</A></li>
+                                                <li><A href="/settings">"Settings"</A></li>
+                                            </ul>
+                                        </nav>
+                                        <div class="whoami">
+                                            <span class="email">{email}</span>
+                                            <span class="role">{role.label()}</span>
+                                            <SignOutButton/>
+                                        </div>
+                                    </aside>
+                                    <main id="main" class="content">{children()}</main>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        Ok(Some(other)) => view! { <Redirect path=other.home_path()/> }.into_any(),
+                        Ok(None) => view! { <Redirect path="/signin"/> }.into_any(),
+                        Err(error) => view! { <main class="content"><ErrorPanel error/></main> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The customer portal frame. Only customer users see its content.
+#[component]
+pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
+    let me = Resource::new(|| (), |_| get_me());
+    view! {
+        <Title text=format!("{title} · Portcullis")/>
+        <Suspense fallback=loading>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(Principal::Customer { email, org_name, customer_name, .. })) => {
+                            view! {
+                                <div class="portal">
+                                    <a class="skip-link" href="#main">"Skip to content"</a>
+                                    <header class="topbar">
+                                        <div class="brand">
+                                            <span class="logo" aria-hidden="true">"▦"</span>
+                                            <span class="brand-name">{org_name}</span>
+                                            <span class="badge">"Customer portal"</span>
+                                        </div>
+                                        <nav aria-label="Portal">
+                                            <ul class="nav nav-inline">
+                                                <li><A href="/portal">"Artifacts"</A></li>
+                                            </ul>
+                                        </nav>
+                                        <div class="whoami">
+                                            <span class="email">{email}</span>
+                                            <span class="role">{customer_name}</span>
+                                            <SignOutButton/>
+                                        </div>
+                                    </header>
+                                    <main id="main" class="content">{children()}</main>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        Ok(Some(other)) => view! { <Redirect path=other.home_path()/> }.into_any(),
+                        Ok(None) => view! { <Redirect path="/signin"/> }.into_any(),
+                        Err(error) => view! { <main class="content"><ErrorPanel error/></main> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}

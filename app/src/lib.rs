@@ -1,0 +1,73 @@
+//! The Portcullis web UI: the vendor console and the customer portal.
+//!
+//! Rendered on the server (feature `ssr`) and hydrated in the browser
+//! (feature `hydrate`). Pages call server functions in [`api`]; every server
+//! function authenticates first and returns plain DTOs with no secrets.
+
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod components;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The HTML document around the app (server side only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="stylesheet" href="/pkg/portcullis.css"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Every route renders completely on the server before it is sent
+    // (`SsrMode::Async`), so pages and forms work without JavaScript and
+    // redirects can still set the status code.
+    view! {
+        <Router>
+            <Routes fallback=pages::NotFound>
+                <Route path=path!("/") view=pages::home::HomePage ssr=SsrMode::Async/>
+                <Route path=path!("/signin") view=pages::signin::SignInPage ssr=SsrMode::Async/>
+                <Route path=path!("/artifacts") view=pages::console::ArtifactsPage ssr=SsrMode::Async/>
+                <Route path=path!("/licenses") view=pages::console::LicensesPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async/>
+                <Route path=path!("/portal") view=pages::portal::PortalHome ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}
+
+/// Browser entry point: hydrate the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+    // A marker for tests and styles: the page is interactive now.
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}

@@ -1,0 +1,175 @@
+//! `/settings`: the organization, its plan, and its users.
+
+use crate::api::{load_settings, AddVendorUser, ChangeVendorRole, RemoveVendorUser, SettingsView};
+use crate::components::{action_error, invalid, ConsoleShell, ErrorPanel, FieldError, FormError};
+use domain::{Plan, VendorRole};
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let add = ServerAction::<AddVendorUser>::new();
+    let change = ServerAction::<ChangeVendorRole>::new();
+    let remove = ServerAction::<RemoveVendorUser>::new();
+    let data = Resource::new(
+        move || {
+            (
+                add.version().get(),
+                change.version().get(),
+                remove.version().get(),
+            )
+        },
+        |_| load_settings(),
+    );
+    view! {
+        <ConsoleShell title="Settings">
+            <header class="page-header">
+                <h1>"Settings"</h1>
+            </header>
+            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(view) => view! { <SettingsBody view add change remove/> }.into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </ConsoleShell>
+    }
+}
+
+fn plan_text(view: &SettingsView) -> String {
+    match (view.org.plan, view.org.trial_ends_at) {
+        (Plan::ProTrial, Some(end)) => {
+            let now = chrono::Utc::now();
+            if end > now {
+                format!("Pro trial — ends {}", end.format("%Y-%m-%d"))
+            } else {
+                format!("Pro trial — ended {}", end.format("%Y-%m-%d"))
+            }
+        }
+        (plan, _) => plan.label().to_owned(),
+    }
+}
+
+#[component]
+fn SettingsBody(
+    view: SettingsView,
+    add: ServerAction<AddVendorUser>,
+    change: ServerAction<ChangeVendorRole>,
+    remove: ServerAction<RemoveVendorUser>,
+) -> impl IntoView {
+    let add_error = action_error(add);
+    let change_error = action_error(change);
+    let remove_error = action_error(remove);
+    let plan = plan_text(&view);
+    let is_admin = view.is_admin;
+    let me = view.me;
+    let rows = view
+        .users
+        .into_iter()
+        .map(|user| {
+            let is_me = user.id == me;
+            let role_label = format!("Role of {}", user.email);
+            let role_form_label = role_label.clone();
+            let remove_label = format!("Remove {}", user.email);
+            let role_cell = if is_admin {
+                view! {
+                    <ActionForm action=change attr:class="inline-form" attr:aria-label=role_form_label>
+                        <input type="hidden" name="user_id" value=user.id.to_string()/>
+                        <label class="visually-hidden" for=format!("role-{}", user.id)>
+                            {role_label}
+                        </label>
+                        <select id=format!("role-{}", user.id) name="role">
+                            {VendorRole::ALL
+                                .iter()
+                                .map(|r| view! { <option value=r.as_str() selected=*r == user.role>{r.label()}</option> })
+                                .collect_view()}
+                        </select>
+                        <button type="submit" class="btn btn-small">"Save role"</button>
+                    </ActionForm>
+                }
+                    .into_any()
+            } else {
+                view! { <span>{user.role.label()}</span> }.into_any()
+            };
+            let remove_cell = (is_admin && !is_me).then(|| {
+                view! {
+                    <ActionForm action=remove attr:class="inline-form">
+                        <input type="hidden" name="user_id" value=user.id.to_string()/>
+                        <button type="submit" class="btn btn-small btn-danger"
+                            aria-label=remove_label>"Remove"</button>
+                    </ActionForm>
+                }
+            });
+            view! {
+                <tr>
+                    <td>
+                        {user.email.clone()}
+                        {is_me.then(|| view! { <span class="badge">"you"</span> })}
+                    </td>
+                    <td>{role_cell}</td>
+                    <td class="muted">{user.created_at.format("%Y-%m-%d").to_string()}</td>
+                    <td class="actions">{remove_cell}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="org-heading">
+            <h2 id="org-heading">"Organization"</h2>
+            <dl class="facts">
+                <dt>"Name"</dt><dd>{view.org.name.clone()}</dd>
+                <dt>"Slug"</dt><dd><code>{view.org.slug.clone()}</code></dd>
+                <dt>"Plan"</dt><dd data-testid="plan">{plan}</dd>
+            </dl>
+        </section>
+        <section class="card" aria-labelledby="users-heading">
+            <h2 id="users-heading">"Users"</h2>
+            <FormError error=change_error/>
+            <FormError error=remove_error/>
+            <div class="table-wrap">
+                <table class="table">
+                    <thead>
+                        <tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Added"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+            {is_admin.then(|| view! {
+                <h3>"Add a user"</h3>
+                <ActionForm action=add attr:class="form form-row" attr:aria-label="Add a user">
+                    <FormError error=add_error/>
+                    <div class="field">
+                        <label for="new-email">"Email"</label>
+                        <input id="new-email" name="email" type="email" required autocomplete="off"
+                            aria-invalid=invalid(add_error, "email") aria-describedby="email-error"/>
+                        <FieldError error=add_error field="email"/>
+                    </div>
+                    <div class="field">
+                        <label for="new-password">"Initial password"</label>
+                        <input id="new-password" name="password" type="password" required minlength="8"
+                            autocomplete="new-password" aria-invalid=invalid(add_error, "password")
+                            aria-describedby="password-error"/>
+                        <FieldError error=add_error field="password"/>
+                    </div>
+                    <div class="field">
+                        <label for="new-role">"Role"</label>
+                        <select id="new-role" name="role">
+                            <option value="read_only">"Read only"</option>
+                            <option value="read_write">"Read & write"</option>
+                            <option value="admin">"Admin"</option>
+                        </select>
+                        <FieldError error=add_error field="role"/>
+                    </div>
+                    <button type="submit" class="btn btn-primary" disabled=move || add.pending().get()>
+                        {move || if add.pending().get() { "Adding…" } else { "Add user" }}
+                    </button>
+                </ActionForm>
+            })}
+            {(!is_admin).then(|| view! {
+                <p class="hint">"Only admins can add or remove users and change roles."</p>
+            })}
+        </section>
+    }
+}

@@ -1,0 +1,186 @@
+//! Server-side helpers for server functions: the shared context, who is
+//! calling, and how errors become responses.
+
+use crate::api::AppError;
+use axum::http::{header, request::Parts, StatusCode};
+use domain::store::{DynStore, StoreError};
+use domain::throttle::Throttle;
+use domain::{CustomerId, OrgId, Principal, UserId, VendorRole};
+use leptos::prelude::*;
+use std::sync::Arc;
+use tower_sessions::Session;
+
+/// The session key holding the signed-in user's id.
+pub const SESSION_USER_KEY: &str = "uid";
+
+/// What server functions need from the server; provided as Leptos context.
+#[derive(Clone)]
+pub struct ServerCtx {
+    pub store: DynStore,
+    /// Failed sign-ins per email.
+    pub email_throttle: Arc<Throttle>,
+    /// Failed sign-ins per client address.
+    pub addr_throttle: Arc<Throttle>,
+    /// The public base URL, e.g. `https://registry.example.com`.
+    pub public_url: String,
+}
+
+impl ServerCtx {
+    /// The registry host shown in commands (`registry.example.com:5000`).
+    pub fn registry_host(&self) -> String {
+        let url = self.public_url.trim_end_matches('/');
+        url.split_once("://")
+            .map_or(url, |(_, rest)| rest)
+            .to_owned()
+    }
+}
+
+pub fn ctx() -> Result<ServerCtx, AppError> {
+    use_context::<ServerCtx>().ok_or_else(|| {
+        tracing::error!("ServerCtx missing from context");
+        AppError::Internal
+    })
+}
+
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|e| {
+        tracing::error!(error = %e, "session layer missing");
+        AppError::Internal
+    })
+}
+
+/// The signed-in principal, if any. A session whose user has been removed
+/// counts as signed out.
+pub async fn principal() -> Result<Option<Principal>, AppError> {
+    let session = session().await?;
+    let uid: Option<UserId> = session.get(SESSION_USER_KEY).await.map_err(internal)?;
+    let Some(uid) = uid else { return Ok(None) };
+    Ok(ctx()?.store.principal(uid).await?)
+}
+
+/// A vendor user acting in its own organization.
+#[derive(Debug, Clone)]
+pub struct VendorCaller {
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    pub org_slug: String,
+    pub role: VendorRole,
+}
+
+/// What a server function requires of a vendor caller.
+#[derive(Debug, Clone, Copy)]
+pub enum Need {
+    /// Any vendor role (reading).
+    Read,
+    /// `admin` or `read_write`.
+    Write,
+    /// `admin`.
+    Admin,
+}
+
+/// Refuses unless a vendor user with at least `need` is signed in.
+pub async fn require_vendor(need: Need) -> Result<VendorCaller, AppError> {
+    match principal().await? {
+        None => Err(AppError::Unauthenticated),
+        Some(Principal::Customer { .. }) => Err(AppError::Forbidden),
+        Some(Principal::Vendor {
+            user_id,
+            org_id,
+            org_slug,
+            role,
+            ..
+        }) => {
+            let allowed = match need {
+                Need::Read => true,
+                Need::Write => role.can_write(),
+                Need::Admin => role.is_admin(),
+            };
+            if allowed {
+                Ok(VendorCaller {
+                    user_id,
+                    org_id,
+                    org_slug,
+                    role,
+                })
+            } else {
+                Err(AppError::Forbidden)
+            }
+        }
+    }
+}
+
+/// A customer user.
+#[derive(Debug, Clone)]
+pub struct CustomerCaller {
+    pub user_id: UserId,
+    pub org_id: OrgId,
+    pub customer_id: CustomerId,
+}
+
+/// Refuses unless a customer user is signed in.
+pub async fn require_customer() -> Result<CustomerCaller, AppError> {
+    match principal().await? {
+        None => Err(AppError::Unauthenticated),
+        Some(Principal::Vendor { .. }) => Err(AppError::Forbidden),
+        Some(Principal::Customer {
+            user_id,
+            org_id,
+            customer_id,
+            ..
+        }) => Ok(CustomerCaller {
+            user_id,
+            org_id,
+            customer_id,
+        }),
+    }
+}
+
+/// Whether this request is a plain HTML form post (no JavaScript): such a
+/// request is answered with a redirect, whatever the outcome.
+fn is_plain_form_post() -> bool {
+    use_context::<Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    })
+}
+
+/// Finishes a server function: an error gets its proper HTTP status
+/// (400/401/403/404/409/429 rather than 500) unless the request is a plain
+/// form post, which must stay a redirect back to the form.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(e) = &result {
+        if !is_plain_form_post() {
+            if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+                opts.set_status(
+                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                );
+            }
+        }
+    }
+    result
+}
+
+pub fn internal(e: impl std::fmt::Display) -> AppError {
+    tracing::error!(error = %e, "internal error");
+    AppError::Internal
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Conflict { field, message } => AppError::Conflict {
+                message,
+                field: Some(field.to_owned()),
+            },
+            StoreError::Rejected(m) => AppError::Invalid {
+                message: m,
+                fields: Default::default(),
+            },
+            StoreError::Internal(detail) => internal(detail),
+        }
+    }
+}

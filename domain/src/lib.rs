@@ -1,0 +1,18 @@
+//! Portcullis domain: everything the server and the UI agree on, with no web
+//! framework in it.
+//!
+//! * [`types`] — values that can only exist in valid form (`Email`, `OrgSlug`,
+//!   roles, plans) and the plain data that crosses to the browser.
+//! * [`throttle`] — sign-in throttling (pure, in memory).
+//! * `store` (feature `store`) — the [`store::Store`] trait, its SQLite
+//!   implementation and password hashing. The only place SQL lives.
+
+pub mod throttle;
+pub mod types;
+
+#[cfg(feature = "store")]
+pub mod password;
+#[cfg(feature = "store")]
+pub mod store;
+
+pub use types::*;

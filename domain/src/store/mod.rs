@@ -1,0 +1,127 @@
+//! Persistence. Callers hold an `Arc<dyn Store>`; the SQLite implementation is
+//! the embedded default and a PostgreSQL one can sit beside it (same trait,
+//! same contract tests) without any caller changing.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use crate::{
+    Customer, CustomerId, CustomerRole, DisplayName, Email, Org, OrgId, OrgSlug, Plan, Principal,
+    UserId, VendorRole, VendorUser,
+};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+/// What went wrong in the store. `Conflict` and `Rejected` carry messages that
+/// are safe to show; `Internal` carries detail for the log only.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule: `field` names what is taken ("slug", "email", "name").
+    #[error("{message}")]
+    Conflict {
+        field: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    Rejected(String),
+    #[error("internal store error: {0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            other => StoreError::Internal(other.to_string()),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A new vendor organization.
+#[derive(Debug, Clone)]
+pub struct NewOrg {
+    pub slug: OrgSlug,
+    pub name: DisplayName,
+    pub plan: Plan,
+    pub trial_ends_at: Option<DateTime<Utc>>,
+}
+
+/// What sign-in needs: the user and its stored hash. Never leaves the server.
+pub struct Credentials {
+    pub user_id: UserId,
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user_id", &self.user_id)
+            .field("password_hash", &"<redacted>")
+            .finish()
+    }
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether any vendor organization exists (first-run detection).
+    async fn has_orgs(&self) -> StoreResult<bool>;
+
+    /// Creates an organization and its first admin in one transaction.
+    /// With `only_if_first`, refuses when any organization already exists
+    /// (the first-run page), atomically.
+    async fn create_org_with_admin(
+        &self,
+        org: NewOrg,
+        admin_email: Email,
+        password_hash: String,
+        only_if_first: bool,
+    ) -> StoreResult<(Org, VendorUser)>;
+
+    async fn org_by_slug(&self, slug: &OrgSlug) -> StoreResult<Org>;
+    async fn org(&self, id: OrgId) -> StoreResult<Org>;
+    async fn set_plan(
+        &self,
+        slug: &OrgSlug,
+        plan: Plan,
+        trial_ends_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<Org>;
+
+    async fn credentials(&self, email: &Email) -> StoreResult<Option<Credentials>>;
+    /// The principal a user acts as, or `None` when the user no longer exists.
+    async fn principal(&self, user_id: UserId) -> StoreResult<Option<Principal>>;
+
+    async fn vendor_users(&self, org_id: OrgId) -> StoreResult<Vec<VendorUser>>;
+    async fn create_vendor_user(
+        &self,
+        org_id: OrgId,
+        email: Email,
+        password_hash: String,
+        role: VendorRole,
+    ) -> StoreResult<VendorUser>;
+    /// Changes a vendor user's role; refuses to leave the org without an admin.
+    async fn set_vendor_role(
+        &self,
+        org_id: OrgId,
+        user_id: UserId,
+        role: VendorRole,
+    ) -> StoreResult<VendorUser>;
+    /// Removes a vendor user; refuses to remove the last admin.
+    async fn delete_vendor_user(&self, org_id: OrgId, user_id: UserId) -> StoreResult<()>;
+
+    async fn create_customer(&self, org_id: OrgId, name: DisplayName) -> StoreResult<Customer>;
+    async fn create_customer_user(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+        email: Email,
+        password_hash: String,
+        role: CustomerRole,
+    ) -> StoreResult<UserId>;
+}
+
+pub type DynStore = Arc<dyn Store>;

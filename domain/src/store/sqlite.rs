@@ -1,0 +1,648 @@
+//! The SQLite implementation of [`Store`]: the embedded default.
+
+use super::{Credentials, NewOrg, Store, StoreError, StoreResult};
+use crate::{
+    Customer, CustomerId, CustomerRole, DisplayName, Email, Org, OrgId, OrgSlug, Plan, Principal,
+    UserId, VendorRole, VendorUser,
+};
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`.
+    pub async fn open_file(path: &Path) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::new().filename(path);
+        Self::open(options).await
+    }
+
+    /// Opens a `sqlite:` URL (e.g. `sqlite:///var/lib/portcullis/db.sqlite`).
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Internal(format!("bad sqlite url: {e}")))?;
+        Self::open(options).await
+    }
+
+    async fn open(options: SqliteConnectOptions) -> StoreResult<Self> {
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        // SQLite has one writer at a time; readers scale with the cores.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let pool = SqlitePoolOptions::new()
+            .max_connections((cores * 2).clamp(4, 16) as u32)
+            .connect_with(options)
+            .await?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Internal(format!("migrations failed: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool (the session store shares it).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[derive(sqlx::FromRow)]
+struct OrgRow {
+    id: i64,
+    slug: String,
+    name: String,
+    plan: String,
+    trial_ends_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<OrgRow> for Org {
+    type Error = StoreError;
+    fn try_from(r: OrgRow) -> Result<Self, Self::Error> {
+        Ok(Org {
+            id: r.id,
+            slug: r.slug,
+            name: r.name,
+            plan: Plan::parse(&r.plan).map_err(|e| StoreError::Internal(e.0))?,
+            trial_ends_at: r.trial_ends_at,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct VendorUserRow {
+    id: i64,
+    email: String,
+    role: String,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<VendorUserRow> for VendorUser {
+    type Error = StoreError;
+    fn try_from(r: VendorUserRow) -> Result<Self, Self::Error> {
+        Ok(VendorUser {
+            id: r.id,
+            email: r.email,
+            role: VendorRole::parse(&r.role).map_err(|e| StoreError::Internal(e.0))?,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PrincipalRow {
+    user_id: i64,
+    email: String,
+    role: String,
+    org_id: i64,
+    org_slug: String,
+    org_name: String,
+    customer_id: Option<i64>,
+    customer_name: Option<String>,
+}
+
+const ORG_COLUMNS: &str = "id, slug, name, plan, trial_ends_at, created_at";
+const VENDOR_USER_COLUMNS: &str = "id, email, role, created_at";
+
+async fn admin_count(tx: &mut Transaction<'_, Sqlite>, org_id: OrgId) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE org_id = ? AND customer_id IS NULL AND role = 'admin'",
+    )
+    .bind(org_id)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+async fn vendor_user_in_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    org_id: OrgId,
+    user_id: UserId,
+) -> StoreResult<VendorUser> {
+    let row: Option<VendorUserRow> = sqlx::query_as(&format!(
+        "SELECT {VENDOR_USER_COLUMNS} FROM users WHERE id = ? AND org_id = ? AND customer_id IS NULL"
+    ))
+    .bind(user_id)
+    .bind(org_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.ok_or(StoreError::NotFound)?.try_into()
+}
+
+const EMAIL_TAKEN: &str = "A user with this email already exists.";
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn has_orgs(&self) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM orgs)")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn create_org_with_admin(
+        &self,
+        org: NewOrg,
+        admin_email: Email,
+        password_hash: String,
+        only_if_first: bool,
+    ) -> StoreResult<(Org, VendorUser)> {
+        let now = Utc::now();
+        // BEGIN IMMEDIATE: take the write lock up front so the "first org"
+        // check and the insert are one atomic step.
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        let result: StoreResult<(Org, VendorUser)> = async {
+            if only_if_first {
+                let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM orgs)")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if exists {
+                    return Err(StoreError::Rejected(
+                        "Portcullis is already set up; sign in instead.".into(),
+                    ));
+                }
+            }
+            let org_row: OrgRow = sqlx::query_as(&format!(
+                "INSERT INTO orgs (slug, name, plan, trial_ends_at, created_at) VALUES (?, ?, ?, ?, ?) RETURNING {ORG_COLUMNS}"
+            ))
+            .bind(org.slug.as_str())
+            .bind(org.name.as_str())
+            .bind(org.plan.as_str())
+            .bind(org.trial_ends_at)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict {
+                        field: "slug",
+                        message: format!("The slug \"{}\" is taken.", org.slug),
+                    }
+                } else {
+                    e.into()
+                }
+            })?;
+            let user_row: VendorUserRow = sqlx::query_as(&format!(
+                "INSERT INTO users (org_id, email, password_hash, role, created_at) VALUES (?, ?, ?, 'admin', ?) RETURNING {VENDOR_USER_COLUMNS}"
+            ))
+            .bind(org_row.id)
+            .bind(admin_email.as_str())
+            .bind(&password_hash)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict {
+                    field: "email",
+                    message: EMAIL_TAKEN.into(),
+                }
+                } else {
+                    e.into()
+                }
+            })?;
+            Ok((org_row.try_into()?, user_row.try_into()?))
+        }
+        .await;
+        match &result {
+            Ok(_) => {
+                sqlx::query("COMMIT").execute(&mut *conn).await?;
+            }
+            Err(_) => {
+                sqlx::query("ROLLBACK").execute(&mut *conn).await?;
+            }
+        }
+        result
+    }
+
+    async fn org_by_slug(&self, slug: &OrgSlug) -> StoreResult<Org> {
+        let row: OrgRow = sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE slug = ?"))
+            .bind(slug.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_into()
+    }
+
+    async fn org(&self, id: OrgId) -> StoreResult<Org> {
+        let row: OrgRow = sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE id = ?"))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_into()
+    }
+
+    async fn set_plan(
+        &self,
+        slug: &OrgSlug,
+        plan: Plan,
+        trial_ends_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<Org> {
+        let trial_ends_at = if plan == Plan::ProTrial {
+            trial_ends_at
+        } else {
+            None
+        };
+        let row: OrgRow = sqlx::query_as(&format!(
+            "UPDATE orgs SET plan = ?, trial_ends_at = ? WHERE slug = ? RETURNING {ORG_COLUMNS}"
+        ))
+        .bind(plan.as_str())
+        .bind(trial_ends_at)
+        .bind(slug.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        row.try_into()
+    }
+
+    async fn credentials(&self, email: &Email) -> StoreResult<Option<Credentials>> {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, password_hash FROM users WHERE email = ?")
+                .bind(email.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(user_id, password_hash)| Credentials {
+            user_id,
+            password_hash,
+        }))
+    }
+
+    async fn principal(&self, user_id: UserId) -> StoreResult<Option<Principal>> {
+        let row: Option<PrincipalRow> = sqlx::query_as(
+            "SELECT u.id AS user_id, u.email, u.role, o.id AS org_id, o.slug AS org_slug, \
+                    o.name AS org_name, c.id AS customer_id, c.name AS customer_name \
+             FROM users u JOIN orgs o ON o.id = u.org_id \
+             LEFT JOIN customers c ON c.id = u.customer_id \
+             WHERE u.id = ?",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let bad = |e: crate::ParseError| StoreError::Internal(e.0);
+        Ok(Some(match (r.customer_id, r.customer_name) {
+            (Some(customer_id), Some(customer_name)) => Principal::Customer {
+                user_id: r.user_id,
+                email: r.email,
+                role: CustomerRole::parse(&r.role).map_err(bad)?,
+                org_id: r.org_id,
+                org_slug: r.org_slug,
+                org_name: r.org_name,
+                customer_id,
+                customer_name,
+            },
+            _ => Principal::Vendor {
+                user_id: r.user_id,
+                email: r.email,
+                role: VendorRole::parse(&r.role).map_err(bad)?,
+                org_id: r.org_id,
+                org_slug: r.org_slug,
+                org_name: r.org_name,
+            },
+        }))
+    }
+
+    async fn vendor_users(&self, org_id: OrgId) -> StoreResult<Vec<VendorUser>> {
+        let rows: Vec<VendorUserRow> = sqlx::query_as(&format!(
+            "SELECT {VENDOR_USER_COLUMNS} FROM users WHERE org_id = ? AND customer_id IS NULL ORDER BY email"
+        ))
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn create_vendor_user(
+        &self,
+        org_id: OrgId,
+        email: Email,
+        password_hash: String,
+        role: VendorRole,
+    ) -> StoreResult<VendorUser> {
+        let row: VendorUserRow = sqlx::query_as(&format!(
+            "INSERT INTO users (org_id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?) RETURNING {VENDOR_USER_COLUMNS}"
+        ))
+        .bind(org_id)
+        .bind(email.as_str())
+        .bind(&password_hash)
+        .bind(role.as_str())
+        .bind(Utc::now())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict {
+                    field: "email",
+                    message: EMAIL_TAKEN.into(),
+                }
+            } else {
+                e.into()
+            }
+        })?;
+        row.try_into()
+    }
+
+    async fn set_vendor_role(
+        &self,
+        org_id: OrgId,
+        user_id: UserId,
+        role: VendorRole,
+    ) -> StoreResult<VendorUser> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let user = vendor_user_in_tx(&mut tx, org_id, user_id).await?;
+        if user.role == VendorRole::Admin
+            && role != VendorRole::Admin
+            && admin_count(&mut tx, org_id).await? <= 1
+        {
+            return Err(StoreError::Rejected(
+                "The organization needs at least one admin; make someone else admin first.".into(),
+            ));
+        }
+        sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+            .bind(role.as_str())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(VendorUser { role, ..user })
+    }
+
+    async fn delete_vendor_user(&self, org_id: OrgId, user_id: UserId) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let user = vendor_user_in_tx(&mut tx, org_id, user_id).await?;
+        if user.role == VendorRole::Admin && admin_count(&mut tx, org_id).await? <= 1 {
+            return Err(StoreError::Rejected(
+                "The organization needs at least one admin; you cannot remove the last one.".into(),
+            ));
+        }
+        sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_customer(&self, org_id: OrgId, name: DisplayName) -> StoreResult<Customer> {
+        let row: (i64, DateTime<Utc>) = sqlx::query_as(
+            "INSERT INTO customers (org_id, name, created_at) VALUES (?, ?, ?) RETURNING id, created_at",
+        )
+        .bind(org_id)
+        .bind(name.as_str())
+        .bind(Utc::now())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict {
+                    field: "name",
+                    message: "A customer with this name already exists.".into(),
+                }
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(Customer {
+            id: row.0,
+            org_id,
+            name: name.as_str().to_owned(),
+            created_at: row.1,
+        })
+    }
+
+    async fn create_customer_user(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+        email: Email,
+        password_hash: String,
+        role: CustomerRole,
+    ) -> StoreResult<UserId> {
+        let mut tx = self.pool.begin().await?;
+        let owned: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM customers WHERE id = ? AND org_id = ?)",
+        )
+        .bind(customer_id)
+        .bind(org_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !owned {
+            return Err(StoreError::NotFound);
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (org_id, customer_id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(customer_id)
+        .bind(email.as_str())
+        .bind(&password_hash)
+        .bind(role.as_str())
+        .bind(Utc::now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict {
+                    field: "email",
+                    message: EMAIL_TAKEN.into(),
+                }
+            } else {
+                e.into()
+            }
+        })?;
+        tx.commit().await?;
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open_file(&dir.path().join("t.db"))
+            .await
+            .unwrap();
+        (dir, s)
+    }
+
+    fn new_org(slug: &str) -> NewOrg {
+        NewOrg {
+            slug: OrgSlug::parse(slug).unwrap(),
+            name: DisplayName::parse("Acme").unwrap(),
+            plan: Plan::Community,
+            trial_ends_at: None,
+        }
+    }
+
+    fn email(s: &str) -> Email {
+        Email::parse(s).unwrap()
+    }
+
+    #[tokio::test]
+    async fn first_org_only_once() {
+        let (_d, s) = store().await;
+        assert!(!s.has_orgs().await.unwrap());
+        s.create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), true)
+            .await
+            .unwrap();
+        assert!(s.has_orgs().await.unwrap());
+        let again = s
+            .create_org_with_admin(new_org("beta"), email("b@beta.test"), "h".into(), true)
+            .await;
+        assert!(matches!(again, Err(StoreError::Rejected(_))));
+        // The CLI may add more orgs.
+        s.create_org_with_admin(new_org("beta"), email("b@beta.test"), "h".into(), false)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn duplicate_slug_and_email_conflict_and_leave_nothing() {
+        let (_d, s) = store().await;
+        s.create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
+            .await
+            .unwrap();
+        let dup_slug = s
+            .create_org_with_admin(new_org("acme"), email("x@acme.test"), "h".into(), false)
+            .await;
+        assert!(matches!(dup_slug, Err(StoreError::Conflict { .. })));
+        let dup_email = s
+            .create_org_with_admin(new_org("beta"), email("a@acme.test"), "h".into(), false)
+            .await;
+        assert!(matches!(dup_email, Err(StoreError::Conflict { .. })));
+        // The failed second insert rolled back the org too.
+        assert!(matches!(
+            s.org_by_slug(&OrgSlug::parse("beta").unwrap()).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn last_admin_is_protected() {
+        let (_d, s) = store().await;
+        let (org, admin) = s
+            .create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.set_vendor_role(org.id, admin.id, VendorRole::ReadOnly)
+                .await,
+            Err(StoreError::Rejected(_))
+        ));
+        assert!(matches!(
+            s.delete_vendor_user(org.id, admin.id).await,
+            Err(StoreError::Rejected(_))
+        ));
+        let other = s
+            .create_vendor_user(org.id, email("b@acme.test"), "h".into(), VendorRole::Admin)
+            .await
+            .unwrap();
+        s.set_vendor_role(org.id, admin.id, VendorRole::ReadOnly)
+            .await
+            .unwrap();
+        s.delete_vendor_user(org.id, admin.id).await.unwrap();
+        assert_eq!(s.vendor_users(org.id).await.unwrap(), vec![other]);
+    }
+
+    #[tokio::test]
+    async fn users_are_scoped_to_their_org() {
+        let (_d, s) = store().await;
+        let (a, _) = s
+            .create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
+            .await
+            .unwrap();
+        let (_b, b_admin) = s
+            .create_org_with_admin(new_org("beta"), email("b@beta.test"), "h".into(), false)
+            .await
+            .unwrap();
+        assert!(matches!(
+            s.delete_vendor_user(a.id, b_admin.id).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.set_vendor_role(a.id, b_admin.id, VendorRole::ReadOnly)
+                .await,
+            Err(StoreError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn principals() {
+        let (_d, s) = store().await;
+        let (org, admin) = s
+            .create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
+            .await
+            .unwrap();
+        let vendor = s.principal(admin.id).await.unwrap().unwrap();
+        assert_eq!(vendor.vendor_role(), Some(VendorRole::Admin));
+        let cust = s
+            .create_customer(org.id, DisplayName::parse("Globex").unwrap())
+            .await
+            .unwrap();
+        let uid = s
+            .create_customer_user(
+                org.id,
+                cust.id,
+                email("c@globex.test"),
+                "h".into(),
+                CustomerRole::Member,
+            )
+            .await
+            .unwrap();
+        match s.principal(uid).await.unwrap().unwrap() {
+            Principal::Customer {
+                customer_name,
+                role,
+                ..
+            } => {
+                assert_eq!(customer_name, "Globex");
+                assert_eq!(role, CustomerRole::Member);
+            }
+            other => panic!("expected a customer, got {other:?}"),
+        }
+        assert!(s.principal(9999).await.unwrap().is_none());
+        let creds = s
+            .credentials(&email("c@globex.test"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!format!("{creds:?}").contains("\"h\""));
+    }
+
+    #[tokio::test]
+    async fn set_plan_keeps_trial_end_only_for_trials() {
+        let (_d, s) = store().await;
+        s.create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
+            .await
+            .unwrap();
+        let slug = OrgSlug::parse("acme").unwrap();
+        let end = Utc::now() + chrono::Duration::days(14);
+        let org = s.set_plan(&slug, Plan::ProTrial, Some(end)).await.unwrap();
+        assert_eq!(org.plan, Plan::ProTrial);
+        assert!(org.trial_ends_at.is_some());
+        let org = s.set_plan(&slug, Plan::Pro, Some(end)).await.unwrap();
+        assert_eq!(org.trial_ends_at, None);
+        assert!(matches!(
+            s.set_plan(&OrgSlug::parse("nope").unwrap(), Plan::Pro, None)
+                .await,
+            Err(StoreError::NotFound)
+        ));
+    }
+}

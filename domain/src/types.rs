@@ -1,0 +1,545 @@
+//! Parsed types: a value of these types is valid by construction.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why a piece of input was refused; the message is safe to show to a user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+fn err(msg: impl Into<String>) -> ParseError {
+    ParseError(msg.into())
+}
+
+/// An e-mail address, trimmed and lower-cased. It identifies a user across
+/// the whole installation (it is the registry user name).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let s = input.trim().to_ascii_lowercase();
+        if s.is_empty() {
+            return Err(err("Enter an email address."));
+        }
+        if s.len() > 254 {
+            return Err(err("An email address has at most 254 characters."));
+        }
+        let Some((local, domain)) = s.split_once('@') else {
+            return Err(err("An email address looks like name@example.com."));
+        };
+        let ok_local = !local.is_empty()
+            && local.len() <= 64
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c))
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..");
+        let ok_domain = !domain.is_empty()
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !ok_local || !ok_domain {
+            return Err(err("An email address looks like name@example.com."));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = ParseError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Email> for String {
+    fn from(value: Email) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A vendor organization's slug: its registry namespace (`<slug>/<artifact>`).
+/// 2–39 characters of lower-case letters and digits, with single hyphens
+/// between them; a valid first component of an OCI repository name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct OrgSlug(String);
+
+/// Slugs that would be confusing as a registry namespace or a URL segment.
+const RESERVED_SLUGS: &[&str] = &["v2", "api", "admin", "portal", "pkg", "static", "library"];
+
+impl OrgSlug {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err(err("Enter a slug."));
+        }
+        if s.len() < 2 || s.len() > 39 {
+            return Err(err("A slug has 2 to 39 characters."));
+        }
+        let valid_chars = s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid_chars || s.starts_with('-') || s.ends_with('-') || s.contains("--") {
+            return Err(err(
+                "A slug uses lower-case letters, digits and single hyphens, and starts and ends with a letter or digit.",
+            ));
+        }
+        if RESERVED_SLUGS.contains(&s) {
+            return Err(err(format!("\"{s}\" is reserved; choose another slug.")));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for OrgSlug {
+    type Error = ParseError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<OrgSlug> for String {
+    fn from(value: OrgSlug) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for OrgSlug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A display name (organization, customer): trimmed, 1–100 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err(err("Enter a name."));
+        }
+        if s.chars().count() > 100 {
+            return Err(err("A name has at most 100 characters."));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(err("A name cannot contain control characters."));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for DisplayName {
+    type Error = ParseError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<DisplayName> for String {
+    fn from(value: DisplayName) -> Self {
+        value.0
+    }
+}
+
+/// A new password chosen in the web UI. Never serialized, redacted in `Debug`.
+#[derive(Clone)]
+pub struct NewPassword(String);
+
+impl NewPassword {
+    pub const MIN_LEN: usize = 8;
+
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let n = input.chars().count();
+        if n < Self::MIN_LEN {
+            return Err(err(format!(
+                "A password has at least {} characters.",
+                Self::MIN_LEN
+            )));
+        }
+        if n > 256 {
+            return Err(err("A password has at most 256 characters."));
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    /// For operator-chosen passwords (the CLI): anything non-empty.
+    pub fn parse_lenient(input: &str) -> Result<Self, ParseError> {
+        if input.is_empty() {
+            return Err(err("The password is empty."));
+        }
+        if input.chars().count() > 256 {
+            return Err(err("A password has at most 256 characters."));
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewPassword(<redacted>)")
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal, $label:literal),+ $(,)? } $what:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Human label for the UI.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+
+            pub fn parse(input: &str) -> Result<Self, ParseError> {
+                match input.trim() {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(ParseError(format!(
+                        concat!("\"{}\" is not a ", $what, "; use one of: {}."),
+                        other,
+                        [$($text),+].join(", ")
+                    ))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// A vendor user's role in its organization.
+    VendorRole {
+        Admin => "admin", "Admin",
+        ReadWrite => "read_write", "Read & write",
+        ReadOnly => "read_only", "Read only",
+    } "vendor role"
+}
+
+impl VendorRole {
+    /// May push artifacts and manage customers and entitlements.
+    pub fn can_write(self) -> bool {
+        matches!(self, VendorRole::Admin | VendorRole::ReadWrite)
+    }
+
+    /// May manage the organization's users and settings.
+    pub fn is_admin(self) -> bool {
+        self == VendorRole::Admin
+    }
+}
+
+string_enum! {
+    /// A customer user's role in its customer organization.
+    CustomerRole {
+        Admin => "admin", "Admin",
+        Member => "member", "Member",
+    } "customer role"
+}
+
+string_enum! {
+    /// A vendor organization's plan.
+    Plan {
+        Community => "community", "Community",
+        ProTrial => "pro_trial", "Pro trial",
+        Pro => "pro", "Pro",
+    } "plan"
+}
+
+impl Plan {
+    /// Whether entitlements are in force under this plan at `now` (SPEC §3 rule 1).
+    pub fn includes_entitlements(
+        self,
+        trial_ends_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> bool {
+        match self {
+            Plan::Community => false,
+            Plan::Pro => true,
+            Plan::ProTrial => trial_ends_at.is_some_and(|end| now < end),
+        }
+    }
+}
+
+pub type OrgId = i64;
+pub type UserId = i64;
+pub type CustomerId = i64;
+
+/// A vendor organization as shown to its members.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Org {
+    pub id: OrgId,
+    pub slug: String,
+    pub name: String,
+    pub plan: Plan,
+    pub trial_ends_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A vendor user as shown in Settings (no password hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VendorUser {
+    pub id: UserId,
+    pub email: String,
+    pub role: VendorRole,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A customer of a vendor organization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Who is calling: resolved from a session or an access token on every request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Principal {
+    Vendor {
+        user_id: UserId,
+        email: String,
+        role: VendorRole,
+        org_id: OrgId,
+        org_slug: String,
+        org_name: String,
+    },
+    Customer {
+        user_id: UserId,
+        email: String,
+        role: CustomerRole,
+        org_id: OrgId,
+        org_slug: String,
+        org_name: String,
+        customer_id: CustomerId,
+        customer_name: String,
+    },
+}
+
+impl Principal {
+    pub fn user_id(&self) -> UserId {
+        match self {
+            Principal::Vendor { user_id, .. } | Principal::Customer { user_id, .. } => *user_id,
+        }
+    }
+
+    pub fn email(&self) -> &str {
+        match self {
+            Principal::Vendor { email, .. } | Principal::Customer { email, .. } => email,
+        }
+    }
+
+    pub fn org_id(&self) -> OrgId {
+        match self {
+            Principal::Vendor { org_id, .. } | Principal::Customer { org_id, .. } => *org_id,
+        }
+    }
+
+    pub fn org_name(&self) -> &str {
+        match self {
+            Principal::Vendor { org_name, .. } | Principal::Customer { org_name, .. } => org_name,
+        }
+    }
+
+    pub fn vendor_role(&self) -> Option<VendorRole> {
+        match self {
+            Principal::Vendor { role, .. } => Some(*role),
+            Principal::Customer { .. } => None,
+        }
+    }
+
+    /// The page a signed-in user lands on.
+    pub fn home_path(&self) -> &'static str {
+        match self {
+            Principal::Vendor { .. } => "/artifacts",
+            Principal::Customer { .. } => "/portal",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_accepts_and_normalizes() {
+        for (input, want) in [
+            ("a@acme.test", "a@acme.test"),
+            ("  Admin@Acme.TEST ", "admin@acme.test"),
+            (
+                "first.last+tag@sub.example.com",
+                "first.last+tag@sub.example.com",
+            ),
+            ("x@localhost", "x@localhost"),
+        ] {
+            assert_eq!(Email::parse(input).unwrap().as_str(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn email_rejects() {
+        let long_local = format!("{}@acme.test", "a".repeat(65));
+        let long_total = format!("a@{}.test", "b.".repeat(130));
+        for input in [
+            "",
+            "   ",
+            "acme.test",
+            "@acme.test",
+            "a@",
+            "a@@acme.test",
+            "a b@acme.test",
+            "a@acme..test",
+            "a@-acme.test",
+            ".a@acme.test",
+            "a.@acme.test",
+            "a..b@acme.test",
+            "a@acme_corp.test",
+            "a\n@acme.test",
+            long_local.as_str(),
+            long_total.as_str(),
+        ] {
+            assert!(Email::parse(input).is_err(), "{input:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn email_deserializes_only_when_valid() {
+        let ok: Email = serde_json::from_str("\"A@B.c\"").unwrap();
+        assert_eq!(ok.as_str(), "a@b.c");
+        assert!(serde_json::from_str::<Email>("\"nope\"").is_err());
+    }
+
+    #[test]
+    fn slug_accepts() {
+        for s in ["acme", "ac", "acme-corp", "a1-b2-c3", "x9", &"a".repeat(39)] {
+            assert_eq!(OrgSlug::parse(s).unwrap().as_str(), s);
+        }
+    }
+
+    #[test]
+    fn slug_rejects() {
+        let long = "a".repeat(40);
+        for s in [
+            "",
+            "a",
+            "Acme",
+            "acme_corp",
+            "acme.corp",
+            "-acme",
+            "acme-",
+            "ac--me",
+            "ac me",
+            "acme/x",
+            "v2",
+            "api",
+            "ünï",
+            long.as_str(),
+        ] {
+            assert!(OrgSlug::parse(s).is_err(), "{s:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn roles_parse_and_round_trip() {
+        for role in VendorRole::ALL {
+            assert_eq!(VendorRole::parse(role.as_str()).unwrap(), *role);
+        }
+        for role in CustomerRole::ALL {
+            assert_eq!(CustomerRole::parse(role.as_str()).unwrap(), *role);
+        }
+        assert!(VendorRole::parse("owner").is_err());
+        assert!(VendorRole::parse("Admin").is_err());
+        assert!(CustomerRole::parse("read_write").is_err());
+        assert_eq!(
+            serde_json::to_string(&VendorRole::ReadWrite).unwrap(),
+            "\"read_write\""
+        );
+    }
+
+    #[test]
+    fn role_capabilities() {
+        assert!(VendorRole::Admin.can_write() && VendorRole::Admin.is_admin());
+        assert!(VendorRole::ReadWrite.can_write() && !VendorRole::ReadWrite.is_admin());
+        assert!(!VendorRole::ReadOnly.can_write() && !VendorRole::ReadOnly.is_admin());
+    }
+
+    #[test]
+    fn plan_gates_entitlements() {
+        let now = Utc::now();
+        let day = chrono::Duration::days(1);
+        assert!(!Plan::Community.includes_entitlements(None, now));
+        assert!(Plan::Pro.includes_entitlements(None, now));
+        assert!(Plan::ProTrial.includes_entitlements(Some(now + day), now));
+        assert!(!Plan::ProTrial.includes_entitlements(Some(now - day), now));
+        assert!(!Plan::ProTrial.includes_entitlements(None, now));
+        assert!(Plan::parse("enterprise").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted_and_checked() {
+        let p = NewPassword::parse("correct horse").unwrap();
+        assert_eq!(format!("{p:?}"), "NewPassword(<redacted>)");
+        assert!(NewPassword::parse("short").is_err());
+        assert!(NewPassword::parse_lenient("pw").is_ok());
+        assert!(NewPassword::parse_lenient("").is_err());
+    }
+
+    #[test]
+    fn display_names() {
+        assert_eq!(
+            DisplayName::parse("  Acme Corp ").unwrap().as_str(),
+            "Acme Corp"
+        );
+        assert!(DisplayName::parse("  ").is_err());
+        assert!(DisplayName::parse(&"x".repeat(101)).is_err());
+        assert!(DisplayName::parse("a\u{0}b").is_err());
+    }
+}

@@ -1,0 +1,67 @@
+import { defineConfig } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// Two servers, each on a free loopback port with a fresh data directory: one
+// for the hydrated run, one for the run with JavaScript disabled. Computed
+// once in the runner and passed to workers through the environment.
+function freePort(): string {
+  return execFileSync(process.execPath, [
+    '-e',
+    "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})",
+  ]).toString().trim();
+}
+for (const name of ['HYDRATED', 'NOJS']) {
+  process.env[`E2E_PORT_${name}`] ??= freePort();
+  process.env[`E2E_DATA_${name}`] ??= mkdtempSync(join(tmpdir(), `portcullis-e2e-${name.toLowerCase()}-`));
+}
+
+const bin = process.env.PORTCULLIS_BIN ?? '../target/debug/portcullis';
+const server = (name: string) => ({
+  command: `${bin} serve --listen 127.0.0.1:${process.env[`E2E_PORT_${name}`]} --data-dir ${process.env[`E2E_DATA_${name}`]}`,
+  url: `http://127.0.0.1:${process.env[`E2E_PORT_${name}`]}/healthz`,
+  reuseExistingServer: false,
+  timeout: 60_000,
+  stdout: 'ignore' as const,
+  stderr: 'pipe' as const,
+});
+
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: false,
+  forbidOnly: true,
+  retries: 0,
+  workers: 2,
+  reporter: [['list']],
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  use: {
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+    trace: 'off',
+    screenshot: 'only-on-failure',
+  },
+  webServer: [server('HYDRATED'), server('NOJS')],
+  projects: [
+    {
+      name: 'hydrated',
+      use: { baseURL: `http://127.0.0.1:${process.env.E2E_PORT_HYDRATED}`, javaScriptEnabled: true },
+    },
+    {
+      name: 'no-js',
+      use: { baseURL: `http://127.0.0.1:${process.env.E2E_PORT_NOJS}`, javaScriptEnabled: false },
+    },
+  ],
+});

@@ -1,0 +1,103 @@
+import { test, expect } from '@playwright/test';
+import { ADMIN, isHydrated, open, signIn } from './helpers';
+
+// One server per project: these tests build on each other in order.
+test.describe.configure({ mode: 'serial' });
+
+test('first run creates the organization, then sign in, sidebar and sign out', async ({ page }, info) => {
+  await open(page, info, '/');
+  await expect(page.getByRole('heading', { name: 'Set up your registry' })).toBeVisible();
+
+  // A reserved slug passes the browser's checks but not the server's: the
+  // message appears next to the slug field.
+  await page.getByLabel('Organization name').fill('Acme Corp');
+  await page.getByLabel('Slug').fill('v2');
+  await page.getByLabel('Admin email').fill(ADMIN.email);
+  await page.getByLabel('Admin password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await expect(page.locator('#slug-error')).toContainText('reserved');
+
+  await open(page, info, page.url());
+  await page.getByLabel('Organization name').fill('Acme Corp');
+  await page.getByLabel('Slug').fill('acme');
+  await page.getByLabel('Admin email').fill(ADMIN.email);
+  await page.getByLabel('Admin password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await expect(page).toHaveURL(/\/signin\?welcome=1$/);
+  await expect(page.getByRole('status')).toContainText('Your organization is ready');
+
+  if (isHydrated(info)) {
+    await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  }
+  await page.getByLabel('Email').fill(ADMIN.email);
+  await page.getByLabel('Password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/artifacts$/);
+  await expect(page.getByRole('heading', { name: 'Artifacts', level: 1 })).toBeVisible();
+
+  const nav = page.getByRole('navigation', { name: 'Console' });
+  await expect(nav.getByRole('link')).toHaveText(['Artifacts', 'Licenses', 'Settings']);
+  await expect(page.locator('.sidebar')).toContainText('Acme Corp');
+  await expect(page.locator('.sidebar')).toContainText(ADMIN.email);
+
+  await nav.getByRole('link', { name: 'Licenses' }).click();
+  await expect(page).toHaveURL(/\/licenses$/);
+  await expect(page.getByRole('heading', { name: 'Licenses', level: 1 })).toBeVisible();
+  await expect(nav.getByRole('link', { name: 'Licenses' })).toHaveAttribute('aria-current', 'page');
+
+  await nav.getByRole('link', { name: 'Settings' }).click();
+  await expect(page).toHaveURL(/\/settings$/);
+  await expect(page.getByTestId('plan')).toContainText('Pro trial');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/signin$/);
+  await open(page, info, '/settings');
+  await expect(page).toHaveURL(/\/signin\?next=\/settings$/);
+});
+
+test('a wrong password is answered next to the form', async ({ page }, info) => {
+  await signIn(page, info, ADMIN.email, 'not the password');
+  await expect(page.getByRole('alert')).toHaveText('Incorrect email or password.');
+  await signIn(page, info, ADMIN.email, ADMIN.password);
+  await expect(page).toHaveURL(/\/artifacts$/);
+});
+
+test('an admin adds a user; a taken email is reported next to the field', async ({ page }, info) => {
+  await signIn(page, info, ADMIN.email, ADMIN.password);
+  await open(page, info, '/settings');
+  const form = page.getByRole('form', { name: 'Add a user' });
+
+  await form.getByLabel('Email').fill(ADMIN.email);
+  await form.getByLabel('Initial password').fill('another password');
+  await form.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.locator('#email-error')).toHaveText('A user with this email already exists.');
+
+  await open(page, info, '/settings');
+  await form.getByLabel('Email').fill('dev@acme.test');
+  await form.getByLabel('Initial password').fill('another password');
+  await form.getByLabel('Role').selectOption('read_write');
+  await form.getByRole('button', { name: 'Add user' }).click();
+  const row = page.getByRole('row', { name: /dev@acme\.test/ });
+  await expect(row).toBeVisible();
+  await expect(row.getByRole('combobox')).toHaveValue('read_write');
+});
+
+test('with JavaScript a form is handled in place; without it, by a page load', async ({ page }, info) => {
+  await signIn(page, info, ADMIN.email, ADMIN.password);
+  await open(page, info, '/settings');
+  let navigations = 0;
+  page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++; });
+
+  const form = page.getByRole('form', { name: 'Add a user' });
+  await form.getByLabel('Email').fill('ops@acme.test');
+  await form.getByLabel('Initial password').fill('another password');
+  await form.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.getByRole('row', { name: /ops@acme\.test/ })).toBeVisible();
+  if (isHydrated(info)) {
+    // Hydrated: the server function ran and the list refreshed in the same document.
+    expect(navigations).toBe(0);
+  } else {
+    // Plain HTML: the form post and its redirect loaded the page again.
+    expect(navigations).toBeGreaterThan(0);
+  }
+});

@@ -1,0 +1,20 @@
+import { expect, type Page, type TestInfo } from '@playwright/test';
+
+export const isHydrated = (info: TestInfo) => info.project.name === 'hydrated';
+
+/** Goes to `path`; in the hydrated run, waits until the page has hydrated. */
+export async function open(page: Page, info: TestInfo, path: string) {
+  await page.goto(path);
+  if (isHydrated(info)) {
+    await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  }
+}
+
+export async function signIn(page: Page, info: TestInfo, email: string, password: string) {
+  await open(page, info, '/signin');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+export const ADMIN = { email: 'admin@acme.test', password: 'correct horse battery' };

@@ -1,0 +1,227 @@
+//! The `portcullis` command line (SPEC §8).
+
+use crate::config::Config;
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand};
+use domain::store::NewOrg;
+use domain::{DisplayName, Email, NewPassword, OrgSlug, Plan};
+use std::io::BufRead;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Self-hostable OCI registry with artifact entitlements"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (UI, API and registry on one port).
+    Serve,
+    /// Administration against the same database (works while the server runs).
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Admin {
+    /// Create a vendor organization and its admin; the password is read from stdin.
+    CreateOrg {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long, default_value = "community")]
+        plan: String,
+        /// End of the trial, for --plan pro_trial (YYYY-MM-DD or RFC 3339; default 30 days).
+        #[arg(long)]
+        trial_ends: Option<String>,
+    },
+    /// Change an organization's plan.
+    SetPlan {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        plan: String,
+        /// End of the trial, for --plan pro_trial (YYYY-MM-DD or RFC 3339; default 30 days).
+        #[arg(long)]
+        trial_ends: Option<String>,
+    },
+}
+
+fn init_tracing() {
+    let filter = EnvFilter::try_from_env("PORTCULLIS_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => crate::server::serve(cli.config).await,
+            Command::Admin(admin) => run_admin(&cli.config, admin).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Parses `YYYY-MM-DD` (end of that day, UTC) or an RFC 3339 timestamp.
+pub fn parse_date(input: &str) -> anyhow::Result<DateTime<Utc>> {
+    if let Ok(ts) = DateTime::parse_from_rfc3339(input) {
+        return Ok(ts.with_timezone(&Utc));
+    }
+    let day = NaiveDate::parse_from_str(input, "%Y-%m-%d")
+        .map_err(|_| anyhow::anyhow!("\"{input}\" is not a date; use YYYY-MM-DD or RFC 3339"))?;
+    Ok(day.and_hms_opt(23, 59, 59).expect("valid time").and_utc())
+}
+
+fn trial_end(plan: Plan, trial_ends: Option<&str>) -> anyhow::Result<Option<DateTime<Utc>>> {
+    match (plan, trial_ends) {
+        (Plan::ProTrial, Some(d)) => Ok(Some(parse_date(d)?)),
+        (Plan::ProTrial, None) => Ok(Some(Utc::now() + chrono::Duration::days(30))),
+        (_, Some(_)) => anyhow::bail!("--trial-ends only applies to --plan pro_trial"),
+        (_, None) => Ok(None),
+    }
+}
+
+fn read_password() -> anyhow::Result<NewPassword> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let pw = line.strip_suffix('\n').unwrap_or(&line);
+    let pw = pw.strip_suffix('\r').unwrap_or(pw);
+    let password = NewPassword::parse_lenient(pw)
+        .map_err(|e| anyhow::anyhow!("admin password (read from standard input): {e}"))?;
+    if pw.chars().count() < NewPassword::MIN_LEN {
+        eprintln!(
+            "warning: the password is shorter than {} characters",
+            NewPassword::MIN_LEN
+        );
+    }
+    Ok(password)
+}
+
+async fn run_admin(config: &Config, admin: Admin) -> anyhow::Result<()> {
+    match admin {
+        Admin::CreateOrg {
+            slug,
+            name,
+            admin_email,
+            plan,
+            trial_ends,
+        } => {
+            let slug = OrgSlug::parse(&slug).map_err(|e| anyhow::anyhow!("--slug: {e}"))?;
+            let name = DisplayName::parse(&name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+            let email =
+                Email::parse(&admin_email).map_err(|e| anyhow::anyhow!("--admin-email: {e}"))?;
+            let plan = Plan::parse(&plan).map_err(|e| anyhow::anyhow!("--plan: {e}"))?;
+            let trial_ends_at = trial_end(plan, trial_ends.as_deref())?;
+            let password = read_password()?;
+            let (store, _) = config.open_store().await?;
+            let hash = domain::password::hash(password).await;
+            let (org, user) = store
+                .create_org_with_admin(
+                    NewOrg {
+                        slug,
+                        name,
+                        plan,
+                        trial_ends_at,
+                    },
+                    email,
+                    hash,
+                    false,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "Created organization {} ({}) on plan {} with admin {}",
+                org.slug, org.name, org.plan, user.email
+            );
+            Ok(())
+        }
+        Admin::SetPlan {
+            org,
+            plan,
+            trial_ends,
+        } => {
+            let slug = OrgSlug::parse(&org).map_err(|e| anyhow::anyhow!("--org: {e}"))?;
+            let plan = Plan::parse(&plan).map_err(|e| anyhow::anyhow!("--plan: {e}"))?;
+            let trial_ends_at = trial_end(plan, trial_ends.as_deref())?;
+            let (store, _) = config.open_store().await?;
+            let org = store
+                .set_plan(&slug, plan, trial_ends_at)
+                .await
+                .map_err(|e| match e {
+                    domain::store::StoreError::NotFound => {
+                        anyhow::anyhow!("no organization with slug \"{slug}\"")
+                    }
+                    other => anyhow::anyhow!("{other}"),
+                })?;
+            match org.trial_ends_at {
+                Some(end) => println!(
+                    "{} is now on plan {} until {}",
+                    org.slug,
+                    org.plan,
+                    end.to_rfc3339()
+                ),
+                None => println!("{} is now on plan {}", org.slug, org.plan),
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(
+            parse_date("2027-01-31").unwrap().to_rfc3339(),
+            "2027-01-31T23:59:59+00:00"
+        );
+        assert_eq!(
+            parse_date("2027-01-31T00:00:00Z").unwrap().to_rfc3339(),
+            "2027-01-31T00:00:00+00:00"
+        );
+        assert!(parse_date("31/01/2027").is_err());
+    }
+
+    #[test]
+    fn trial_end_only_for_trials() {
+        assert!(trial_end(Plan::Pro, Some("2027-01-01")).is_err());
+        assert!(trial_end(Plan::ProTrial, None).unwrap().is_some());
+        assert_eq!(trial_end(Plan::Community, None).unwrap(), None);
+    }
+}

@@ -1,0 +1,180 @@
+//! The HTTP server: one router for the UI, its server functions, static
+//! assets and health.
+
+use crate::config::{sqlx_pool::Pool, Config};
+use crate::guard;
+use app::ssr::ServerCtx;
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use domain::throttle::Throttle;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore as SqliteSessionStore;
+
+/// Failed sign-ins allowed per email, and per client address, in a window.
+const MAX_FAILURES_PER_EMAIL: u32 = 5;
+const MAX_FAILURES_PER_ADDR: u32 = 20;
+const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: ServerCtx,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The session layer: cookie `portcullis_session`, HttpOnly, SameSite=Lax,
+/// Secure when the public URL is https, stored in the database.
+pub type Sessions = SessionManagerLayer<SqliteSessionStore>;
+
+/// Everything `build_router` needs, opened from the configuration.
+pub struct Prepared {
+    pub state: AppState,
+    pub sessions: Sessions,
+    pub session_store: SqliteSessionStore,
+}
+
+pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
+    let (store, pool) = config.open_store().await?;
+    let Pool::Sqlite(pool) = pool;
+    let session_store = SqliteSessionStore::new(pool)
+        .with_table_name("sessions")
+        .map_err(|e| anyhow::anyhow!("session store: {e}"))?;
+    session_store
+        .migrate()
+        .await
+        .map_err(|e| anyhow::anyhow!("session store migration: {e}"))?;
+    let sessions = SessionManagerLayer::new(session_store.clone())
+        .with_name("portcullis_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(7)));
+    let leptos_options = LeptosOptions::builder()
+        .output_name("portcullis")
+        .site_root(config.site_root().to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .build();
+    domain::password::warm_up();
+    let ctx = ServerCtx {
+        store,
+        email_throttle: Arc::new(Throttle::new(MAX_FAILURES_PER_EMAIL, THROTTLE_WINDOW)),
+        addr_throttle: Arc::new(Throttle::new(MAX_FAILURES_PER_ADDR, THROTTLE_WINDOW)),
+        public_url: config.public_url(),
+    };
+    Ok(Prepared {
+        state: AppState {
+            ctx,
+            leptos_options,
+        },
+        sessions,
+        session_store,
+    })
+}
+
+/// The whole application router.
+pub fn build_router(state: AppState, sessions: Sessions) -> Router {
+    let routes = generate_route_list(app::App);
+    let ctx = state.ctx.clone();
+    let provide = move || provide_context(ctx.clone());
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(&state, routes, provide.clone(), move || {
+            app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide, app::shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::pages,
+        ))
+        .layer(sessions)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// `GET /healthz`: 200 when the database answers. Anyone may call it.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.ctx.store.has_orgs().await {
+        Ok(_) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "unavailable"})),
+            )
+        }
+    }
+}
+
+/// Runs the server until SIGINT/SIGTERM, then drains in-flight requests.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let prepared = prepare(&config).await?;
+    let site_root = prepared.state.leptos_options.site_root.clone();
+    if !std::path::Path::new(&*site_root).join("pkg").is_dir() {
+        tracing::warn!(%site_root, "browser assets not found; pages will not hydrate (build with `cargo xtask build`)");
+    }
+    // Expired sessions are deleted in the background.
+    let cleanup = tokio::spawn(
+        tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
+            prepared.session_store.clone(),
+            tokio::time::Duration::from_secs(3600),
+        ),
+    );
+    let router = build_router(prepared.state, prepared.sessions);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, public_url = %config.public_url(), "portcullis listening");
+    println!("Portcullis is listening on http://{addr}");
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    cleanup.abort();
+    tracing::info!("portcullis stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

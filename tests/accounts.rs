@@ -1,0 +1,722 @@
+//! Accounts on a real server: first run, sign-in, sessions, roles, the CLI.
+
+mod common;
+
+use common::{client, TestApp};
+use domain::store::Store;
+use domain::{CustomerRole, DisplayName, Email};
+use serde_json::json;
+
+fn location(headers: &reqwest::header::HeaderMap) -> String {
+    headers
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn first_run_creates_the_first_org_once() {
+    let app = TestApp::spawn();
+    let c = client();
+    let page = c.get(app.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Set up your registry"), "{html}");
+
+    // Bad input: every field gets its own message, nothing is created.
+    let bad = app
+        .call(
+            &c,
+            "create_first_org",
+            &[
+                ("org_name", " "),
+                ("slug", "Bad Slug"),
+                ("email", "nope"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    let fields = &bad.body["Invalid"]["fields"];
+    for f in ["org_name", "slug", "email", "password"] {
+        assert!(fields[f].is_string(), "no message for {f}: {}", bad.body);
+    }
+    assert_eq!(
+        c.get(app.url("/")).send().await.unwrap().status(),
+        200,
+        "still first run"
+    );
+
+    let ok = app
+        .call(
+            &c,
+            "create_first_org",
+            &[
+                ("org_name", "Acme Corp"),
+                ("slug", "acme"),
+                ("email", "Admin@Acme.test"),
+                ("password", "correct horse"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+
+    // From now on `/` sends you to sign in, and first run is closed.
+    let root = c.get(app.url("/")).send().await.unwrap();
+    assert_eq!(root.status(), 303);
+    assert_eq!(location(root.headers()), "/signin");
+    let again = app
+        .call(
+            &c,
+            "create_first_org",
+            &[
+                ("org_name", "Evil"),
+                ("slug", "evil"),
+                ("email", "e@evil.test"),
+                ("password", "correct horse"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert!(app
+        .store()
+        .await
+        .credentials(&Email::parse("e@evil.test").unwrap())
+        .await
+        .unwrap()
+        .is_none());
+
+    // The admin can sign in (email is case-insensitive) and lands on the console;
+    // the org starts on a Pro trial.
+    let admin = app.signed_in("admin@acme.test", "correct horse").await;
+    let settings = app.call(&admin, "load_settings", &[]).await;
+    assert_eq!(settings.status, 200);
+    assert_eq!(settings.body["org"]["slug"], "acme");
+    assert_eq!(settings.body["org"]["plan"], "pro_trial");
+    assert!(settings.body["org"]["trial_ends_at"].is_string());
+}
+
+#[tokio::test]
+async fn sign_in_failures_look_the_same_and_success_sets_a_safe_cookie() {
+    let app = TestApp::spawn();
+    app.create_org("acme", "a@acme.test", "right password");
+    let c = client();
+
+    let wrong = app.sign_in(&c, "a@acme.test", "wrong password").await;
+    let unknown = app.sign_in(&c, "nobody@acme.test", "wrong password").await;
+    let malformed = app.sign_in(&c, "not-an-email", "wrong password").await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!((wrong.status, &wrong.body), (unknown.status, &unknown.body));
+    assert_eq!(
+        (wrong.status, &wrong.body),
+        (malformed.status, &malformed.body)
+    );
+    assert_eq!(wrong.body, json!("BadCredentials"));
+    assert!(
+        wrong.headers.get("set-cookie").is_none(),
+        "no session for a failed sign-in"
+    );
+
+    let ok = app.sign_in(&c, "a@acme.test", "right password").await;
+    assert_eq!(ok.status, 200);
+    let cookie = ok
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("portcullis_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http public URL: {cookie}"
+    );
+    assert!(
+        ok.headers.get("serverfnredirect").is_some(),
+        "the client is told to navigate"
+    );
+    assert_eq!(location(&ok.headers), "/artifacts");
+
+    // Signing in again renews the session id.
+    let again = app.sign_in(&c, "a@acme.test", "right password").await;
+    let cookie2 = again
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let id = |c: &str| c.split(';').next().unwrap().to_owned();
+    assert_ne!(id(&cookie), id(&cookie2));
+
+    // The stored hash is argon2id.
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'a@acme.test'")
+            .fetch_one(app.store().await.pool())
+            .await
+            .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+}
+
+#[tokio::test]
+async fn secure_cookie_when_public_url_is_https() {
+    let app =
+        TestApp::spawn_with_env(&[("PORTCULLIS_PUBLIC_URL", "https://registry.example.test")]);
+    app.create_org("acme", "a@acme.test", "right password");
+    let ok = app
+        .sign_in(&client(), "a@acme.test", "right password")
+        .await;
+    let cookie = ok
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn plain_form_posts_redirect_with_the_error_or_to_the_console() {
+    let app = TestApp::spawn();
+    app.create_org("acme", "a@acme.test", "right password");
+    let c = client();
+    let referer = app.url("/signin");
+    let post = |pw: &'static str| {
+        c.post(app.url("/api/sign_in"))
+            .header("Accept", "text/html")
+            .header("Referer", referer.clone())
+            .form(&[
+                ("email", "a@acme.test"),
+                ("password", pw),
+                ("next", "/settings"),
+            ])
+            .send()
+    };
+    let failed = post("nope").await.unwrap();
+    assert_eq!(failed.status(), 302);
+    let to = location(failed.headers());
+    assert!(to.starts_with(&referer) && to.contains("__err="), "{to}");
+    // The sign-in page renders the error next to the form.
+    let page = c.get(&to).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Incorrect email or password."), "{page}");
+
+    let ok = post("right password").await.unwrap();
+    assert_eq!(ok.status(), 302);
+    assert_eq!(location(ok.headers()), "/settings");
+    let settings = c.get(app.url("/settings")).send().await.unwrap();
+    assert_eq!(settings.status(), 200);
+    let html = settings.text().await.unwrap();
+    for text in [
+        "Artifacts",
+        "Licenses",
+        "Settings",
+        "a@acme.test",
+        "acme Inc",
+    ] {
+        assert!(html.contains(text), "console lacks {text}");
+    }
+}
+
+#[tokio::test]
+async fn pages_and_functions_refuse_without_a_session() {
+    let app = TestApp::spawn();
+    app.create_org("acme", "a@acme.test", "right password");
+    let c = client();
+    for path in ["/artifacts", "/licenses", "/settings", "/portal"] {
+        let r = c.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{path}");
+        assert_eq!(
+            location(r.headers()),
+            format!("/signin?next={}", path.replace('/', "/")),
+            "{path}"
+        );
+    }
+    let r = c.get(app.url("/settings?tab=users")).send().await.unwrap();
+    assert_eq!(
+        location(r.headers()),
+        "/signin?next=/settings%3Ftab%3Dusers"
+    );
+    for (name, form) in [
+        ("load_settings", vec![]),
+        (
+            "add_vendor_user",
+            vec![
+                ("email", "x@acme.test"),
+                ("password", "long enough"),
+                ("role", "admin"),
+            ],
+        ),
+        (
+            "change_vendor_role",
+            vec![("user_id", "1"), ("role", "read_only")],
+        ),
+        ("remove_vendor_user", vec![("user_id", "1")]),
+    ] {
+        let r = app.call(&c, name, &form).await;
+        assert_eq!(r.status, 401, "{name}: {}", r.body);
+        assert_eq!(r.body, json!("Unauthenticated"));
+    }
+    assert_eq!(app.call(&c, "get_me", &[]).await.body, json!(null));
+    // Signing out ends the session.
+    let admin = app.signed_in("a@acme.test", "right password").await;
+    assert_eq!(
+        app.call(&admin, "get_me", &[]).await.body["email"],
+        "a@acme.test"
+    );
+    assert_eq!(app.call(&admin, "sign_out", &[]).await.status, 200);
+    assert_eq!(app.call(&admin, "load_settings", &[]).await.status, 401);
+    assert_eq!(
+        admin
+            .get(app.url("/settings"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+}
+
+#[tokio::test]
+async fn roles_and_areas_are_enforced() {
+    let app = TestApp::spawn();
+    app.create_org("acme", "a@acme.test", "admin password");
+    let store = app.store().await;
+    let org = store
+        .org_by_slug(&domain::OrgSlug::parse("acme").unwrap())
+        .await
+        .unwrap();
+    let customer = store
+        .create_customer(org.id, DisplayName::parse("Globex").unwrap())
+        .await
+        .unwrap();
+    let hash =
+        domain::password::hash(domain::NewPassword::parse("customer password").unwrap()).await;
+    store
+        .create_customer_user(
+            org.id,
+            customer.id,
+            Email::parse("c@globex.test").unwrap(),
+            hash,
+            CustomerRole::Member,
+        )
+        .await
+        .unwrap();
+
+    let admin = app.signed_in("a@acme.test", "admin password").await;
+    let added = app
+        .call(
+            &admin,
+            "add_vendor_user",
+            &[
+                ("email", "ro@acme.test"),
+                ("password", "read only pw"),
+                ("role", "read_only"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+
+    // A customer user sees the portal, never the console.
+    let cust = app.signed_in("c@globex.test", "customer password").await;
+    let r = cust.get(app.url("/settings")).send().await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), location(r.headers())),
+        (303, "/portal".into())
+    );
+    let portal = cust.get(app.url("/portal")).send().await.unwrap();
+    assert_eq!(portal.status(), 200);
+    let html = portal.text().await.unwrap();
+    assert!(
+        html.contains("Customer portal") && html.contains("Globex"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Licenses"),
+        "the portal does not show console navigation"
+    );
+    assert_eq!(app.call(&cust, "load_settings", &[]).await.status, 403);
+    assert_eq!(
+        app.call(
+            &cust,
+            "add_vendor_user",
+            &[
+                ("email", "x@acme.test"),
+                ("password", "long enough"),
+                ("role", "admin")
+            ]
+        )
+        .await
+        .status,
+        403
+    );
+
+    // A vendor user never sees the portal.
+    let r = admin.get(app.url("/portal")).send().await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), location(r.headers())),
+        (303, "/artifacts".into())
+    );
+
+    // read_only reads settings but changes nothing.
+    let ro = app.signed_in("ro@acme.test", "read only pw").await;
+    let view = app.call(&ro, "load_settings", &[]).await;
+    assert_eq!(view.status, 200);
+    assert_eq!(view.body["is_admin"], false);
+    let admin_id = view.body["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "a@acme.test")
+        .unwrap()["id"]
+        .to_string();
+    for (name, form) in [
+        (
+            "add_vendor_user",
+            vec![
+                ("email", "x@acme.test"),
+                ("password", "long enough"),
+                ("role", "admin"),
+            ],
+        ),
+        (
+            "change_vendor_role",
+            vec![("user_id", admin_id.as_str()), ("role", "read_only")],
+        ),
+        ("remove_vendor_user", vec![("user_id", admin_id.as_str())]),
+    ] {
+        let r = app.call(&ro, name, &form).await;
+        assert_eq!(
+            (r.status, r.body.clone()),
+            (403, json!("Forbidden")),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        store.vendor_users(org.id).await.unwrap().len(),
+        2,
+        "nothing changed"
+    );
+}
+
+#[tokio::test]
+async fn admins_manage_users_within_their_org() {
+    let app = TestApp::spawn();
+    app.create_org("acme", "a@acme.test", "admin password");
+    app.create_org("beta", "b@beta.test", "beta password");
+    let admin = app.signed_in("a@acme.test", "admin password").await;
+
+    let bad = app
+        .call(
+            &admin,
+            "add_vendor_user",
+            &[("email", "bad"), ("password", "x"), ("role", "owner")],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    for f in ["email", "password", "role"] {
+        assert!(
+            bad.body["Invalid"]["fields"][f].is_string(),
+            "{f}: {}",
+            bad.body
+        );
+    }
+    let dup = app
+        .call(
+            &admin,
+            "add_vendor_user",
+            &[
+                ("email", "b@beta.test"),
+                ("password", "long enough"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    assert_eq!(dup.status, 409);
+    assert_eq!(dup.body["Conflict"]["field"], "email");
+
+    let ok = app
+        .call(
+            &admin,
+            "add_vendor_user",
+            &[
+                ("email", "rw@acme.test"),
+                ("password", "long enough"),
+                ("role", "read_write"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 200);
+    let users = app.call(&admin, "load_settings", &[]).await.body["users"].clone();
+    let id_of = |email: &str| {
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .unwrap()["id"]
+            .to_string()
+    };
+    let rw = id_of("rw@acme.test");
+    let me = id_of("a@acme.test");
+
+    let promoted = app
+        .call(
+            &admin,
+            "change_vendor_role",
+            &[("user_id", rw.as_str()), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(promoted.status, 200);
+    let myself = app
+        .call(&admin, "remove_vendor_user", &[("user_id", me.as_str())])
+        .await;
+    assert_eq!(myself.status, 400);
+    let removed = app
+        .call(&admin, "remove_vendor_user", &[("user_id", rw.as_str())])
+        .await;
+    assert_eq!(removed.status, 200);
+    // The last admin cannot be demoted.
+    let demote = app
+        .call(
+            &admin,
+            "change_vendor_role",
+            &[("user_id", me.as_str()), ("role", "read_only")],
+        )
+        .await;
+    assert_eq!(demote.status, 400);
+    assert!(demote.body["Invalid"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("at least one admin"));
+
+    // Another org's user is answered as not found.
+    let beta = app.signed_in("b@beta.test", "beta password").await;
+    let beta_view = app.call(&beta, "load_settings", &[]).await;
+    assert_eq!(
+        beta_view.body["users"].as_array().unwrap().len(),
+        1,
+        "{}",
+        beta_view.body
+    );
+    let cross = app
+        .call(&beta, "remove_vendor_user", &[("user_id", me.as_str())])
+        .await;
+    assert_eq!((cross.status, cross.body), (404, json!("NotFound")));
+    let cross = app
+        .call(
+            &beta,
+            "change_vendor_role",
+            &[("user_id", me.as_str()), ("role", "read_only")],
+        )
+        .await;
+    assert_eq!(cross.status, 404);
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled() {
+    let app = TestApp::spawn();
+    app.create_org("acme", "a@acme.test", "right password");
+    let c = client();
+    for _ in 0..5 {
+        assert_eq!(app.sign_in(&c, "a@acme.test", "wrong").await.status, 401);
+    }
+    let blocked = app.sign_in(&c, "a@acme.test", "right password").await;
+    assert_eq!(blocked.status, 429, "{}", blocked.body);
+    assert!(blocked.body["TooManyAttempts"]
+        .as_str()
+        .unwrap()
+        .contains("Try again in"));
+    // Unknown emails are throttled the same way (no enumeration).
+    for _ in 0..5 {
+        assert_eq!(
+            app.sign_in(&c, "ghost@acme.test", "wrong").await.status,
+            401
+        );
+    }
+    assert_eq!(
+        app.sign_in(&c, "ghost@acme.test", "wrong").await.status,
+        429
+    );
+}
+
+#[tokio::test]
+async fn cli_creates_orgs_and_sets_plans_while_the_server_runs() {
+    let app = TestApp::spawn();
+    let out = app.cli(
+        &[
+            "admin",
+            "create-org",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme",
+            "--admin-email",
+            "a@acme.test",
+        ],
+        "pw\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c = app.signed_in("a@acme.test", "pw").await;
+    assert_eq!(
+        app.call(&c, "load_settings", &[]).await.body["org"]["plan"],
+        "community"
+    );
+
+    let out = app.cli(
+        &[
+            "admin",
+            "set-plan",
+            "--org",
+            "acme",
+            "--plan",
+            "pro_trial",
+            "--trial-ends",
+            "2030-01-31",
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let org = app.call(&c, "load_settings", &[]).await.body["org"].clone();
+    assert_eq!(org["plan"], "pro_trial");
+    assert!(org["trial_ends_at"]
+        .as_str()
+        .unwrap()
+        .starts_with("2030-01-31"));
+
+    for (args, stdin, needle) in [
+        (
+            vec!["admin", "set-plan", "--org", "acme", "--plan", "gold"],
+            "",
+            "not a plan",
+        ),
+        (
+            vec!["admin", "set-plan", "--org", "nope", "--plan", "pro"],
+            "",
+            "no organization",
+        ),
+        (
+            vec![
+                "admin",
+                "set-plan",
+                "--org",
+                "acme",
+                "--plan",
+                "pro",
+                "--trial-ends",
+                "2030-01-01",
+            ],
+            "",
+            "only applies",
+        ),
+        (
+            vec![
+                "admin",
+                "create-org",
+                "--slug",
+                "acme",
+                "--name",
+                "Again",
+                "--admin-email",
+                "x@acme.test",
+            ],
+            "pw\n",
+            "taken",
+        ),
+        (
+            vec![
+                "admin",
+                "create-org",
+                "--slug",
+                "Bad!",
+                "--name",
+                "X",
+                "--admin-email",
+                "x@x.test",
+            ],
+            "pw\n",
+            "--slug",
+        ),
+        (
+            vec![
+                "admin",
+                "create-org",
+                "--slug",
+                "other",
+                "--name",
+                "X",
+                "--admin-email",
+                "x@x.test",
+            ],
+            "",
+            "empty",
+        ),
+    ] {
+        let out = app.cli(&args, stdin);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn no_password_or_session_id_in_logs_even_at_trace() {
+    let app = TestApp::spawn_with_env(&[("PORTCULLIS_LOG", "trace")]);
+    let password = "s3cret-Passw0rd-XYZ";
+    app.create_org("acme", "a@acme.test", password);
+    let c = client();
+    assert_eq!(
+        app.sign_in(&c, "a@acme.test", "Wr0ng-Passw0rd-ABC")
+            .await
+            .status,
+        401
+    );
+    let ok = app.sign_in(&c, "a@acme.test", password).await;
+    assert_eq!(ok.status, 200);
+    let cookie = ok
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let session_id = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("portcullis_session=")
+        .to_owned();
+    assert!(session_id.len() >= 16);
+    assert_eq!(app.call(&c, "load_settings", &[]).await.status, 200);
+    assert_eq!(app.call(&c, "sign_out", &[]).await.status, 200);
+    let logs = app.logs();
+    assert!(logs.contains("signed in"), "trace logs were captured");
+    for secret in [password, "Wr0ng-Passw0rd-ABC", session_id.as_str()] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs");
+    }
+}
+
+#[tokio::test]
+async fn health_and_graceful_shutdown() {
+    let mut app = TestApp::spawn();
+    let r = client().get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap(),
+        json!({"status": "ok"})
+    );
+    let missing = client().get(app.url("/no/such/page")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let status = app.terminate();
+    assert!(status.success(), "exit status {status:?}");
+}

@@ -1,0 +1,232 @@
+//! Test harness: the real `portcullis` binary on a random loopback port with
+//! a temporary data directory, plus helpers to drive it over HTTP.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
+
+pub struct TestApp {
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl TestApp {
+    pub fn spawn() -> Self {
+        Self::spawn_with_env(&[])
+    }
+
+    /// Starts `portcullis serve --listen 127.0.0.1:0` and waits until it
+    /// prints the address it listens on.
+    pub fn spawn_with_env(env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("PORTCULLIS_PUBLIC_URL")
+            .env("PORTCULLIS_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start portcullis");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        let out = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(out).lines();
+        let base = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("Portcullis is listening on ") {
+                        break url.trim().to_owned();
+                    }
+                }
+                _ => panic!(
+                    "portcullis exited before listening:\n{}",
+                    stderr.lock().unwrap()
+                ),
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        TestApp {
+            base,
+            dir,
+            child: Some(child),
+            stderr,
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("portcullis.db")
+    }
+
+    pub fn logs(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Runs `portcullis <args>` against this app's data directory.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> Output {
+        cli_in(self.data_dir(), args, stdin)
+    }
+
+    /// Creates an org and its admin through the CLI.
+    pub fn create_org(&self, slug: &str, admin_email: &str, password: &str) {
+        let out = self.cli(
+            &[
+                "admin",
+                "create-org",
+                "--slug",
+                slug,
+                "--name",
+                &format!("{slug} Inc"),
+                "--admin-email",
+                admin_email,
+            ],
+            &format!("{password}\n"),
+        );
+        assert!(
+            out.status.success(),
+            "create-org failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A direct handle on the same database (works while the server runs).
+    pub async fn store(&self) -> domain::store::SqliteStore {
+        domain::store::SqliteStore::open_file(&self.db_path())
+            .await
+            .unwrap()
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        child.wait().unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub fn cli_in(data_dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// The result of calling a server function the way hydrated pages do.
+pub struct Called {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl TestApp {
+    /// Calls server function `name` with form fields, as the hydrated UI does.
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        form: &[(&str, &str)],
+    ) -> Called {
+        let resp = client
+            .post(self.url(&format!("/api/{name}")))
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        Called {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn sign_in(&self, client: &reqwest::Client, email: &str, password: &str) -> Called {
+        self.call(
+            client,
+            "sign_in",
+            &[("email", email), ("password", password), ("next", "")],
+        )
+        .await
+    }
+
+    /// A client signed in as `email`.
+    pub async fn signed_in(&self, email: &str, password: &str) -> reqwest::Client {
+        let c = client();
+        let r = self.sign_in(&c, email, password).await;
+        assert_eq!(r.status, 200, "sign-in as {email} failed: {}", r.body);
+        c
+    }
+}
