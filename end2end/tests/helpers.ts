@@ -17,4 +17,10 @@ export async function signIn(page: Page, info: TestInfo, email: string, password
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
+/** Signs in and waits for the console to load. */
+export async function signInOk(page: Page, info: TestInfo, email: string, password: string) {
+  await signIn(page, info, email, password);
+  await expect(page).toHaveURL(/\/artifacts$/);
+}
+
 export const ADMIN = { email: 'admin@acme.test', password: 'correct horse battery' };
