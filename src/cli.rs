@@ -47,6 +47,16 @@ pub enum Admin {
         #[arg(long)]
         trial_ends: Option<String>,
     },
+    /// Create an access token for a user (vendor or customer); prints only the token.
+    CreateToken {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        label: String,
+        /// Lifetime, e.g. 30d, 12h, 90m, 2w (default: no expiry).
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
     /// Change an organization's plan.
     SetPlan {
         #[arg(long)]
@@ -104,6 +114,32 @@ pub fn parse_date(input: &str) -> anyhow::Result<DateTime<Utc>> {
     let day = NaiveDate::parse_from_str(input, "%Y-%m-%d")
         .map_err(|_| anyhow::anyhow!("\"{input}\" is not a date; use YYYY-MM-DD or RFC 3339"))?;
     Ok(day.and_hms_opt(23, 59, 59).expect("valid time").and_utc())
+}
+
+/// Parses a lifetime like `30d`, `12h`, `90m`, `45s` or `2w`.
+pub fn parse_lifetime(input: &str) -> anyhow::Result<chrono::Duration> {
+    let input = input.trim();
+    let split = input
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(input.len());
+    let (num, unit) = input.split_at(split);
+    let n: i64 = num.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+        anyhow::anyhow!("\"{input}\" is not a lifetime; use e.g. 30d, 12h or 90m")
+    })?;
+    let d = match unit {
+        "s" => chrono::Duration::try_seconds(n),
+        "m" => chrono::Duration::try_minutes(n),
+        "h" => chrono::Duration::try_hours(n),
+        "d" => chrono::Duration::try_days(n),
+        "w" => chrono::Duration::try_weeks(n),
+        _ => None,
+    };
+    d.filter(|d| *d <= chrono::Duration::days(3650))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "\"{input}\" is not a lifetime; use e.g. 30d, 12h or 90m (at most 10 years)"
+            )
+        })
 }
 
 fn trial_end(plan: Plan, trial_ends: Option<&str>) -> anyhow::Result<Option<DateTime<Utc>>> {
@@ -169,6 +205,33 @@ async fn run_admin(config: &Config, admin: Admin) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Admin::CreateToken {
+            email,
+            label,
+            expires_in,
+        } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            let label =
+                domain::DisplayName::parse(&label).map_err(|e| anyhow::anyhow!("--label: {e}"))?;
+            let expires_at = expires_in
+                .as_deref()
+                .map(parse_lifetime)
+                .transpose()?
+                .map(|d| Utc::now() + d);
+            let (store, _) = config.open_store().await?;
+            let user = store
+                .user_id_by_email(email.as_str())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
+            let (secret, hash) = domain::token_cache::new_token();
+            store
+                .create_token(user, label.as_str(), &hash, expires_at)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{secret}");
+            Ok(())
+        }
         Admin::SetPlan {
             org,
             plan,
@@ -216,6 +279,16 @@ mod tests {
             "2027-01-31T00:00:00+00:00"
         );
         assert!(parse_date("31/01/2027").is_err());
+    }
+
+    #[test]
+    fn lifetimes() {
+        assert_eq!(parse_lifetime("30d").unwrap(), chrono::Duration::days(30));
+        assert_eq!(parse_lifetime("12h").unwrap(), chrono::Duration::hours(12));
+        assert_eq!(parse_lifetime("2w").unwrap(), chrono::Duration::weeks(2));
+        for bad in ["", "d", "0d", "30", "30y", "-1d", "99999d"] {
+            assert!(parse_lifetime(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The Portcullis server: configuration, the HTTP router (UI, server
 //! functions, health), and the admin CLI. `main.rs` only dispatches.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod guard;
+pub mod registry;
 pub mod server;
 
 pub use server::{build_router, AppState};

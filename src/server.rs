@@ -3,6 +3,7 @@
 
 use crate::config::{sqlx_pool::Pool, Config};
 use crate::guard;
+use crate::registry::{self, storage::BlobStorage, Registry};
 use app::ssr::ServerCtx;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
@@ -29,6 +30,7 @@ const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
 pub struct AppState {
     pub ctx: ServerCtx,
     pub leptos_options: LeptosOptions,
+    pub registry: Arc<Registry>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -76,11 +78,15 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         email_throttle: Arc::new(Throttle::new(MAX_FAILURES_PER_EMAIL, THROTTLE_WINDOW)),
         addr_throttle: Arc::new(Throttle::new(MAX_FAILURES_PER_ADDR, THROTTLE_WINDOW)),
         public_url: config.public_url(),
+        tokens: Arc::default(),
     };
+    let storage = BlobStorage::local(config.data_dir.clone())
+        .map_err(|e| anyhow::anyhow!("blob storage in {}: {e}", config.data_dir.display()))?;
     Ok(Prepared {
         state: AppState {
             ctx,
             leptos_options,
+            registry: Arc::new(Registry::new(storage)),
         },
         sessions,
         session_store,
@@ -93,6 +99,8 @@ pub fn build_router(state: AppState, sessions: Sessions) -> Router {
     let ctx = state.ctx.clone();
     let provide = move || provide_context(ctx.clone());
     let options = state.leptos_options.clone();
+    // The UI (pages, server functions, assets) runs behind sessions and the
+    // page guard; the registry authenticates each request itself.
     Router::new()
         .route("/healthz", get(healthz))
         .leptos_routes_with_context(&state, routes, provide.clone(), move || {
@@ -107,6 +115,7 @@ pub fn build_router(state: AppState, sessions: Sessions) -> Router {
             guard::pages,
         ))
         .layer(sessions)
+        .merge(registry::router())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -139,6 +148,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tokio::time::Duration::from_secs(3600),
         ),
     );
+    prepared.state.registry.start().await;
+    let last_use =
+        crate::auth::spawn_last_use_writer(prepared.state.ctx.clone(), Duration::from_secs(10));
     let router = build_router(prepared.state, prepared.sessions);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -153,6 +165,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     cleanup.abort();
+    last_use.abort();
     tracing::info!("portcullis stopped");
     Ok(())
 }

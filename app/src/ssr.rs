@@ -23,6 +23,8 @@ pub struct ServerCtx {
     pub addr_throttle: Arc<Throttle>,
     /// The public base URL, e.g. `https://registry.example.com`.
     pub public_url: String,
+    /// Access tokens checked from memory; evict on revoke and user changes.
+    pub tokens: Arc<domain::token_cache::TokenCache>,
 }
 
 impl ServerCtx {

@@ -7,6 +7,8 @@
 //! * `store` (feature `store`) — the [`store::Store`] trait, its SQLite
 //!   implementation and password hashing. The only place SQL lives.
 
+pub mod oci;
+pub mod registry;
 pub mod throttle;
 pub mod types;
 
@@ -14,5 +16,7 @@ pub mod types;
 pub mod password;
 #[cfg(feature = "store")]
 pub mod store;
+#[cfg(feature = "store")]
+pub mod token_cache;
 
 pub use types::*;

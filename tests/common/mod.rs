@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod registry;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -26,7 +28,11 @@ impl TestApp {
     /// Starts `portcullis serve --listen 127.0.0.1:0` and waits until it
     /// prints the address it listens on.
     pub fn spawn_with_env(env: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_in(tempfile::tempdir().expect("temp dir"), env)
+    }
+
+    /// Starts the server on an existing data directory (a restart).
+    pub fn spawn_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
             .arg("--listen")
@@ -126,6 +132,34 @@ impl TestApp {
         domain::store::SqliteStore::open_file(&self.db_path())
             .await
             .unwrap()
+    }
+
+    /// Kills the process (SIGKILL) and hands back its data directory.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
+    /// A new access token for `email`, through the CLI.
+    pub fn token(&self, email: &str, extra: &[&str]) -> String {
+        let mut args = vec!["admin", "create-token", "--email", email, "--label", "test"];
+        args.extend_from_slice(extra);
+        let out = self.cli(&args, "");
+        assert!(
+            out.status.success(),
+            "create-token: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            stdout.lines().count(),
+            1,
+            "only the token on stdout: {stdout:?}"
+        );
+        stdout.trim().to_owned()
     }
 
     /// Sends SIGTERM and waits for the process to exit.

@@ -252,10 +252,9 @@ pub async fn change_vendor_role(user_id: UserId, role: String) -> Result<(), App
         async move {
             let me = ssr::require_vendor(Need::Admin).await?;
             let role = VendorRole::parse(&role).map_err(|e| AppError::field("role", e.0))?;
-            ssr::ctx()?
-                .store
-                .set_vendor_role(me.org_id, user_id, role)
-                .await?;
+            let ctx = ssr::ctx()?;
+            ctx.store.set_vendor_role(me.org_id, user_id, role).await?;
+            ctx.tokens.invalidate_user(user_id);
             Ok(())
         }
         .await,
@@ -274,10 +273,9 @@ pub async fn remove_vendor_user(user_id: UserId) -> Result<(), AppError> {
                     fields: Default::default(),
                 });
             }
-            ssr::ctx()?
-                .store
-                .delete_vendor_user(me.org_id, user_id)
-                .await?;
+            let ctx = ssr::ctx()?;
+            ctx.store.delete_vendor_user(me.org_id, user_id).await?;
+            ctx.tokens.invalidate_user(user_id);
             Ok(())
         }
         .await,

@@ -5,6 +5,8 @@
 
 mod accounts;
 mod error;
+mod registry;
 
 pub use accounts::*;
 pub use error::AppError;
+pub use registry::*;

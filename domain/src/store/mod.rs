@@ -2,8 +2,11 @@
 //! the embedded default and a PostgreSQL one can sit beside it (same trait,
 //! same contract tests) without any caller changing.
 
+mod registry;
 mod sqlite;
+mod sqlite_registry;
 
+pub use registry::{PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
 pub use sqlite::SqliteStore;
 
 use crate::{
@@ -67,7 +70,7 @@ impl std::fmt::Debug for Credentials {
 }
 
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: RegistryStore + Send + Sync + 'static {
     /// Whether any vendor organization exists (first-run detection).
     async fn has_orgs(&self) -> StoreResult<bool>;
 

@@ -1,0 +1,191 @@
+//! Registry data that crosses layers: artifact summaries, tags, tokens, and
+//! what the store needs to record a manifest.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::types::ParseError;
+
+/// What an artifact is, detected from media types at push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArtifactKind {
+    ContainerImage,
+    HelmChart,
+    Other,
+}
+
+impl ArtifactKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtifactKind::ContainerImage => "container-image",
+            ArtifactKind::HelmChart => "helm-chart",
+            ArtifactKind::Other => "other",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ArtifactKind::ContainerImage => "Container image",
+            ArtifactKind::HelmChart => "Helm chart",
+            ArtifactKind::Other => "OCI artifact",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        match s {
+            "container-image" => Ok(Self::ContainerImage),
+            "helm-chart" => Ok(Self::HelmChart),
+            "other" => Ok(Self::Other),
+            other => Err(ParseError(format!("unknown artifact kind {other}"))),
+        }
+    }
+
+    /// The kind of an artifact from a manifest's media types: its config
+    /// media type (or `artifactType`) and its layers' media types.
+    pub fn detect(
+        manifest_media_type: &str,
+        artifact_type: Option<&str>,
+        config_media_type: Option<&str>,
+        layer_media_types: &[&str],
+    ) -> Self {
+        const HELM_CONFIG: &str = "application/vnd.cncf.helm.config.v1+json";
+        const HELM_CHART: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+        const IMAGE_CONFIGS: &[&str] = &[
+            "application/vnd.oci.image.config.v1+json",
+            "application/vnd.docker.container.image.v1+json",
+        ];
+        const INDEXES: &[&str] = &[
+            "application/vnd.oci.image.index.v1+json",
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+        ];
+        if config_media_type == Some(HELM_CONFIG)
+            || artifact_type == Some(HELM_CONFIG)
+            || layer_media_types.contains(&HELM_CHART)
+        {
+            return Self::HelmChart;
+        }
+        if artifact_type.is_none()
+            && (config_media_type.is_some_and(|c| IMAGE_CONFIGS.contains(&c))
+                || INDEXES.contains(&manifest_media_type))
+        {
+            return Self::ContainerImage;
+        }
+        Self::Other
+    }
+}
+
+/// One artifact (repository) of an organization, for the Artifacts list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactSummary {
+    /// Artifact name without the org slug (`charts/web`).
+    pub name: String,
+    pub kind: ArtifactKind,
+    pub tag_count: i64,
+    pub last_push: Option<DateTime<Utc>>,
+}
+
+/// A tag of an artifact, newest first in lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TagInfo {
+    pub tag: String,
+    pub digest: String,
+    pub size: i64,
+    pub media_type: String,
+    pub platforms: Vec<String>,
+    pub pushed_at: DateTime<Utc>,
+}
+
+/// An access token as listed (never the secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// Where a manifest points: what the store must check exists and record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestRef {
+    Config(String),
+    Layer(String),
+    Manifest(String),
+}
+
+/// A parsed, verified manifest ready to be stored.
+#[derive(Debug, Clone)]
+pub struct NewManifest {
+    pub digest: String,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    pub content: Vec<u8>,
+    pub subject: Option<String>,
+    pub refs: Vec<ManifestRef>,
+    pub platforms: Vec<String>,
+    pub kind: ArtifactKind,
+}
+
+/// A stored manifest.
+#[derive(Debug, Clone)]
+pub struct StoredManifest {
+    pub digest: String,
+    pub media_type: String,
+    pub content: Vec<u8>,
+}
+
+/// A referrer of a manifest, as the referrers API lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Referrer {
+    pub digest: String,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    pub size: i64,
+    pub annotations: Option<serde_json::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds() {
+        let oci_manifest = "application/vnd.oci.image.manifest.v1+json";
+        assert_eq!(
+            ArtifactKind::detect(
+                oci_manifest,
+                None,
+                Some("application/vnd.oci.image.config.v1+json"),
+                &["application/vnd.oci.image.layer.v1.tar+gzip"]
+            ),
+            ArtifactKind::ContainerImage
+        );
+        assert_eq!(
+            ArtifactKind::detect(
+                oci_manifest,
+                None,
+                Some("application/vnd.cncf.helm.config.v1+json"),
+                &["application/vnd.cncf.helm.chart.content.v1.tar+gzip"]
+            ),
+            ArtifactKind::HelmChart
+        );
+        assert_eq!(
+            ArtifactKind::detect(
+                oci_manifest,
+                Some("application/vnd.acme.sbom"),
+                Some("application/vnd.oci.empty.v1+json"),
+                &["text/plain"]
+            ),
+            ArtifactKind::Other
+        );
+        assert_eq!(
+            ArtifactKind::detect("application/vnd.oci.image.index.v1+json", None, None, &[]),
+            ArtifactKind::ContainerImage
+        );
+        assert_eq!(
+            ArtifactKind::parse("helm-chart").unwrap(),
+            ArtifactKind::HelmChart
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! The registry half of the store: repositories, blobs, manifests, tags and
+//! access tokens. Tag lists, catalog and referrers come from here; storage is
+//! never scanned.
+
+use super::StoreResult;
+use crate::registry::{ArtifactSummary, NewManifest, Referrer, StoredManifest, TagInfo, TokenInfo};
+use crate::{OrgId, UserId};
+use chrono::{DateTime, Utc};
+
+pub type RepoId = i64;
+
+/// A repository as the registry handlers need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repo {
+    pub id: RepoId,
+    pub org_id: OrgId,
+    pub name: String,
+}
+
+/// What a token lookup yields; the caller checks expiry and revocation.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub user_id: UserId,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+}
+
+/// Why a manifest could not be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutManifestError {
+    /// A referenced blob or child manifest is not in the repository.
+    Missing(String),
+    /// The tag exists and the org's tags are immutable.
+    TagImmutable(String),
+}
+
+#[async_trait::async_trait]
+pub trait RegistryStore: Send + Sync {
+    /// The org id for a slug, if it exists.
+    async fn org_id_by_slug(&self, slug: &str) -> StoreResult<Option<(OrgId, bool)>>;
+    async fn repo(&self, org_id: OrgId, name: &str) -> StoreResult<Option<Repo>>;
+    /// The repository, created if needed (first write).
+    async fn ensure_repo(&self, org_id: OrgId, name: &str) -> StoreResult<Repo>;
+
+    /// The size of `digest` if `repo` may serve it.
+    async fn repo_blob(&self, repo: RepoId, digest: &str) -> StoreResult<Option<i64>>;
+    /// The size of `digest` if it is stored at all.
+    async fn blob_size(&self, digest: &str) -> StoreResult<Option<i64>>;
+    /// Records a verified blob and links it to `repo`.
+    async fn link_blob(&self, repo: RepoId, digest: &str, size: i64) -> StoreResult<()>;
+    /// Unlinks a blob from `repo`; `false` when it was not linked.
+    async fn unlink_blob(&self, repo: RepoId, digest: &str) -> StoreResult<bool>;
+
+    async fn manifest_by_tag(&self, repo: RepoId, tag: &str)
+        -> StoreResult<Option<StoredManifest>>;
+    async fn manifest_by_digest(
+        &self,
+        repo: RepoId,
+        digest: &str,
+    ) -> StoreResult<Option<StoredManifest>>;
+    /// Stores a manifest (and moves `tag` to it), checking its references.
+    async fn put_manifest(
+        &self,
+        repo: RepoId,
+        manifest: NewManifest,
+        tag: Option<&str>,
+        immutable_tags: bool,
+    ) -> StoreResult<Result<(), PutManifestError>>;
+    /// Deletes a manifest and the tags pointing at it.
+    async fn delete_manifest(&self, repo: RepoId, digest: &str) -> StoreResult<bool>;
+    async fn delete_tag(&self, repo: RepoId, tag: &str) -> StoreResult<bool>;
+
+    /// Tags in lexical order after `last`, at most `n`.
+    async fn tags(&self, repo: RepoId, last: Option<&str>, n: i64) -> StoreResult<Vec<String>>;
+    /// Full repository names (`slug/name`) with at least one manifest, in
+    /// lexical order after `last`, at most `n`; `org` limits to one org.
+    async fn catalog(
+        &self,
+        org: Option<OrgId>,
+        last: Option<&str>,
+        n: i64,
+    ) -> StoreResult<Vec<String>>;
+    async fn referrers(
+        &self,
+        repo: RepoId,
+        subject: &str,
+        artifact_type: Option<&str>,
+    ) -> StoreResult<Vec<Referrer>>;
+
+    /// The org's artifacts that have at least one manifest.
+    async fn artifacts(&self, org: OrgId) -> StoreResult<Vec<ArtifactSummary>>;
+    /// An artifact's tags, newest first.
+    async fn artifact_tags(
+        &self,
+        org: OrgId,
+        name: &str,
+    ) -> StoreResult<Option<(ArtifactSummary, Vec<TagInfo>)>>;
+    async fn set_immutable_tags(&self, org: OrgId, immutable: bool) -> StoreResult<()>;
+
+    async fn create_token(
+        &self,
+        user: UserId,
+        label: &str,
+        token_hash: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<TokenInfo>;
+    async fn tokens(&self, user: UserId) -> StoreResult<Vec<TokenInfo>>;
+    /// Revokes one of `user`'s tokens; returns its hash for cache eviction.
+    async fn revoke_token(&self, user: UserId, token_id: i64) -> StoreResult<Option<String>>;
+    async fn token_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>>;
+    /// Writes last-use times collected in memory (batched).
+    async fn touch_tokens(&self, uses: &[(i64, DateTime<Utc>)]) -> StoreResult<()>;
+    async fn user_id_by_email(&self, email: &str) -> StoreResult<Option<UserId>>;
+}

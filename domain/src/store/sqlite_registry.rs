@@ -1,0 +1,561 @@
+//! [`RegistryStore`] for SQLite.
+
+use super::registry::{PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
+use super::{SqliteStore, StoreError, StoreResult};
+use crate::registry::{
+    ArtifactKind, ArtifactSummary, ManifestRef, NewManifest, Referrer, StoredManifest, TagInfo,
+    TokenInfo,
+};
+use crate::{OrgId, UserId};
+use chrono::{DateTime, Utc};
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: i64,
+    label: String,
+    created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<TokenRow> for TokenInfo {
+    fn from(r: TokenRow) -> Self {
+        TokenInfo {
+            id: r.id,
+            label: r.label,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            last_used_at: r.last_used_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    name: String,
+    kind: String,
+    tag_count: i64,
+    last_push: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<SummaryRow> for ArtifactSummary {
+    type Error = StoreError;
+    fn try_from(r: SummaryRow) -> Result<Self, StoreError> {
+        Ok(ArtifactSummary {
+            name: r.name,
+            kind: ArtifactKind::parse(&r.kind).map_err(|e| StoreError::Internal(e.0))?,
+            tag_count: r.tag_count,
+            last_push: r.last_push,
+        })
+    }
+}
+
+const SUMMARY_SELECT: &str = "SELECT r.name, r.kind, \
+       (SELECT COUNT(*) FROM tags t WHERE t.repository_id = r.id) AS tag_count, \
+       (SELECT MAX(m.created_at) FROM manifests m WHERE m.repository_id = r.id) AS last_push \
+     FROM repositories r \
+     WHERE r.org_id = ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)";
+
+#[async_trait::async_trait]
+impl RegistryStore for SqliteStore {
+    async fn org_id_by_slug(&self, slug: &str) -> StoreResult<Option<(OrgId, bool)>> {
+        Ok(
+            sqlx::query_as("SELECT id, immutable_tags FROM orgs WHERE slug = ?")
+                .bind(slug)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    async fn repo(&self, org_id: OrgId, name: &str) -> StoreResult<Option<Repo>> {
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, name FROM repositories WHERE org_id = ? AND name = ?")
+                .bind(org_id)
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.map(|(id, name)| Repo { id, org_id, name }))
+    }
+
+    async fn ensure_repo(&self, org_id: OrgId, name: &str) -> StoreResult<Repo> {
+        sqlx::query("INSERT INTO repositories (org_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (org_id, name) DO NOTHING")
+            .bind(org_id)
+            .bind(name)
+            .bind(Utc::now())
+            .execute(self.pool())
+            .await?;
+        self.repo(org_id, name).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn repo_blob(&self, repo: RepoId, digest: &str) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest \
+             WHERE rb.repository_id = ? AND rb.digest = ?",
+        )
+        .bind(repo)
+        .bind(digest)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    async fn blob_size(&self, digest: &str) -> StoreResult<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT size FROM blobs WHERE digest = ?")
+                .bind(digest)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    async fn link_blob(&self, repo: RepoId, digest: &str, size: i64) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING")
+            .bind(digest)
+            .bind(size)
+            .bind(Utc::now())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO repository_blobs (repository_id, digest) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .bind(repo)
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn unlink_blob(&self, repo: RepoId, digest: &str) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM repository_blobs WHERE repository_id = ? AND digest = ?")
+            .bind(repo)
+            .bind(digest)
+            .execute(self.pool())
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn manifest_by_tag(
+        &self,
+        repo: RepoId,
+        tag: &str,
+    ) -> StoreResult<Option<StoredManifest>> {
+        let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT m.digest, m.media_type, m.content FROM tags t JOIN manifests m ON m.id = t.manifest_id \
+             WHERE t.repository_id = ? AND t.name = ?",
+        )
+        .bind(repo)
+        .bind(tag)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|(digest, media_type, content)| StoredManifest {
+            digest,
+            media_type,
+            content,
+        }))
+    }
+
+    async fn manifest_by_digest(
+        &self,
+        repo: RepoId,
+        digest: &str,
+    ) -> StoreResult<Option<StoredManifest>> {
+        let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT digest, media_type, content FROM manifests WHERE repository_id = ? AND digest = ?",
+        )
+        .bind(repo)
+        .bind(digest)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|(digest, media_type, content)| StoredManifest {
+            digest,
+            media_type,
+            content,
+        }))
+    }
+
+    async fn put_manifest(
+        &self,
+        repo: RepoId,
+        m: NewManifest,
+        tag: Option<&str>,
+        immutable_tags: bool,
+    ) -> StoreResult<Result<(), PutManifestError>> {
+        let now = Utc::now();
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        for r in &m.refs {
+            let (sql, digest) = match r {
+                ManifestRef::Config(d) | ManifestRef::Layer(d) => (
+                    "SELECT EXISTS (SELECT 1 FROM repository_blobs WHERE repository_id = ? AND digest = ?)",
+                    d,
+                ),
+                ManifestRef::Manifest(d) => (
+                    "SELECT EXISTS (SELECT 1 FROM manifests WHERE repository_id = ? AND digest = ?)",
+                    d,
+                ),
+            };
+            // The manifest itself may list its own digest nowhere; a child equal
+            // to the manifest being pushed cannot exist yet.
+            let exists: bool = sqlx::query_scalar(sql)
+                .bind(repo)
+                .bind(digest)
+                .fetch_one(&mut *tx)
+                .await?;
+            if !exists {
+                return Ok(Err(PutManifestError::Missing(digest.clone())));
+            }
+        }
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM manifests WHERE repository_id = ? AND digest = ?")
+                .bind(repo)
+                .bind(&m.digest)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let manifest_id = match existing {
+            Some(id) => id,
+            None => {
+                let platforms = (!m.platforms.is_empty())
+                    .then(|| serde_json::to_string(&m.platforms).unwrap_or_default());
+                let annotations = serde_json::from_slice::<serde_json::Value>(&m.content)
+                    .ok()
+                    .and_then(|v| v.get("annotations").cloned())
+                    .map(|a| a.to_string());
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO manifests (repository_id, digest, media_type, artifact_type, size, content, subject_digest, platforms, annotations, created_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                )
+                .bind(repo)
+                .bind(&m.digest)
+                .bind(&m.media_type)
+                .bind(&m.artifact_type)
+                .bind(m.content.len() as i64)
+                .bind(&m.content)
+                .bind(&m.subject)
+                .bind(platforms)
+                .bind(annotations)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                for r in &m.refs {
+                    let (kind, d) = match r {
+                        ManifestRef::Config(d) => ("config", d),
+                        ManifestRef::Layer(d) => ("layer", d),
+                        ManifestRef::Manifest(d) => ("manifest", d),
+                    };
+                    sqlx::query("INSERT INTO manifest_refs (manifest_id, digest, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+                        .bind(id)
+                        .bind(d)
+                        .bind(kind)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                // A referrer (manifest with a subject) does not decide the kind.
+                if m.subject.is_none() {
+                    sqlx::query("UPDATE repositories SET kind = ? WHERE id = ? AND (kind = 'other' OR ? <> 'other')")
+                        .bind(m.kind.as_str())
+                        .bind(repo)
+                        .bind(m.kind.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                id
+            }
+        };
+        if let Some(tag) = tag {
+            let current: Option<(i64, String)> = sqlx::query_as(
+                "SELECT t.manifest_id, m.digest FROM tags t JOIN manifests m ON m.id = t.manifest_id WHERE t.repository_id = ? AND t.name = ?",
+            )
+            .bind(repo)
+            .bind(tag)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match current {
+                Some((id, _)) if id == manifest_id => {}
+                Some(_) if immutable_tags => {
+                    return Ok(Err(PutManifestError::TagImmutable(tag.to_owned())));
+                }
+                previous => {
+                    if previous.is_some() {
+                        sqlx::query("UPDATE tag_history SET moved_at = ? WHERE repository_id = ? AND tag = ? AND moved_at IS NULL")
+                            .bind(now)
+                            .bind(repo)
+                            .bind(tag)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO tags (repository_id, name, manifest_id, pushed_at) VALUES (?, ?, ?, ?) \
+                         ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = excluded.manifest_id, pushed_at = excluded.pushed_at",
+                    )
+                    .bind(repo)
+                    .bind(tag)
+                    .bind(manifest_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("INSERT INTO tag_history (repository_id, tag, digest, pushed_at) VALUES (?, ?, ?, ?)")
+                        .bind(repo)
+                        .bind(tag)
+                        .bind(&m.digest)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
+
+    async fn delete_manifest(&self, repo: RepoId, digest: &str) -> StoreResult<bool> {
+        let now = Utc::now();
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM manifests WHERE repository_id = ? AND digest = ?")
+                .bind(repo)
+                .bind(digest)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(id) = id else { return Ok(false) };
+        sqlx::query(
+            "UPDATE tag_history SET moved_at = ? WHERE repository_id = ? AND digest = ? AND moved_at IS NULL",
+        )
+        .bind(now)
+        .bind(repo)
+        .bind(digest)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM manifests WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn delete_tag(&self, repo: RepoId, tag: &str) -> StoreResult<bool> {
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let r = sqlx::query("DELETE FROM tags WHERE repository_id = ? AND name = ?")
+            .bind(repo)
+            .bind(tag)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE tag_history SET moved_at = ? WHERE repository_id = ? AND tag = ? AND moved_at IS NULL")
+            .bind(Utc::now())
+            .bind(repo)
+            .bind(tag)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    async fn tags(&self, repo: RepoId, last: Option<&str>, n: i64) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT name FROM tags WHERE repository_id = ? AND name > ? ORDER BY name LIMIT ?",
+        )
+        .bind(repo)
+        .bind(last.unwrap_or(""))
+        .bind(n)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    async fn catalog(
+        &self,
+        org: Option<OrgId>,
+        last: Option<&str>,
+        n: i64,
+    ) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT o.slug || '/' || r.name AS full FROM repositories r JOIN orgs o ON o.id = r.org_id \
+             WHERE (? IS NULL OR r.org_id = ?) AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id) \
+             AND (o.slug || '/' || r.name) > ? ORDER BY full LIMIT ?",
+        )
+        .bind(org)
+        .bind(org)
+        .bind(last.unwrap_or(""))
+        .bind(n)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    async fn referrers(
+        &self,
+        repo: RepoId,
+        subject: &str,
+        artifact_type: Option<&str>,
+    ) -> StoreResult<Vec<Referrer>> {
+        let rows: Vec<(String, String, Option<String>, i64, Option<String>)> = sqlx::query_as(
+            "SELECT digest, media_type, artifact_type, size, annotations FROM manifests \
+             WHERE repository_id = ? AND subject_digest = ? AND (? IS NULL OR artifact_type = ?) ORDER BY created_at, digest",
+        )
+        .bind(repo)
+        .bind(subject)
+        .bind(artifact_type)
+        .bind(artifact_type)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(digest, media_type, artifact_type, size, annotations)| Referrer {
+                    digest,
+                    media_type,
+                    artifact_type,
+                    size,
+                    annotations: annotations.and_then(|a| serde_json::from_str(&a).ok()),
+                },
+            )
+            .collect())
+    }
+
+    async fn artifacts(&self, org: OrgId) -> StoreResult<Vec<ArtifactSummary>> {
+        let rows: Vec<SummaryRow> = sqlx::query_as(&format!("{SUMMARY_SELECT} ORDER BY r.name"))
+            .bind(org)
+            .fetch_all(self.pool())
+            .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    async fn artifact_tags(
+        &self,
+        org: OrgId,
+        name: &str,
+    ) -> StoreResult<Option<(ArtifactSummary, Vec<TagInfo>)>> {
+        let row: Option<SummaryRow> = sqlx::query_as(&format!("{SUMMARY_SELECT} AND r.name = ?"))
+            .bind(org)
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let tags: Vec<(String, String, i64, String, Option<String>, DateTime<Utc>, Vec<u8>)> = sqlx::query_as(
+            "SELECT t.name, m.digest, m.size, m.media_type, m.platforms, t.pushed_at, m.content \
+             FROM tags t JOIN manifests m ON m.id = t.manifest_id JOIN repositories r ON r.id = t.repository_id \
+             WHERE r.org_id = ? AND r.name = ? ORDER BY t.pushed_at DESC, t.name DESC",
+        )
+        .bind(org)
+        .bind(name)
+        .fetch_all(self.pool())
+        .await?;
+        let tags = tags
+            .into_iter()
+            .map(
+                |(tag, digest, manifest_size, media_type, platforms, pushed_at, content)| TagInfo {
+                    tag,
+                    digest,
+                    // The artifact's size: manifest plus what it references.
+                    size: manifest_size + content_size(&content),
+                    media_type,
+                    platforms: platforms
+                        .and_then(|p| serde_json::from_str(&p).ok())
+                        .unwrap_or_default(),
+                    pushed_at,
+                },
+            )
+            .collect();
+        Ok(Some((row.try_into()?, tags)))
+    }
+
+    async fn set_immutable_tags(&self, org: OrgId, immutable: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE orgs SET immutable_tags = ? WHERE id = ?")
+            .bind(immutable)
+            .bind(org)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn create_token(
+        &self,
+        user: UserId,
+        label: &str,
+        token_hash: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<TokenInfo> {
+        let row: TokenRow = sqlx::query_as(
+            "INSERT INTO access_tokens (user_id, label, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?) \
+             RETURNING id, label, created_at, expires_at, last_used_at",
+        )
+        .bind(user)
+        .bind(label)
+        .bind(token_hash)
+        .bind(Utc::now())
+        .bind(expires_at)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.into())
+    }
+
+    async fn tokens(&self, user: UserId) -> StoreResult<Vec<TokenInfo>> {
+        let rows: Vec<TokenRow> = sqlx::query_as(
+            "SELECT id, label, created_at, expires_at, last_used_at FROM access_tokens \
+             WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at DESC, id DESC",
+        )
+        .bind(user)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn revoke_token(&self, user: UserId, token_id: i64) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL RETURNING token_hash",
+        )
+        .bind(Utc::now())
+        .bind(token_id)
+        .bind(user)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    async fn token_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>> {
+        let row: Option<(i64, i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT id, user_id, expires_at, revoked_at FROM access_tokens WHERE token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(
+            row.map(|(id, user_id, expires_at, revoked_at)| TokenRecord {
+                id,
+                user_id,
+                expires_at,
+                revoked: revoked_at.is_some(),
+            }),
+        )
+    }
+
+    async fn touch_tokens(&self, uses: &[(i64, DateTime<Utc>)]) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        for (id, at) in uses {
+            sqlx::query("UPDATE access_tokens SET last_used_at = ? WHERE id = ?")
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn user_id_by_email(&self, email: &str) -> StoreResult<Option<UserId>> {
+        Ok(sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+            .bind(email)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+}
+
+/// The sum of the sizes a manifest lists (config, layers, child manifests).
+fn content_size(content: &[u8]) -> i64 {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(content) else {
+        return 0;
+    };
+    let size = |d: &serde_json::Value| d.get("size").and_then(|s| s.as_i64()).unwrap_or(0);
+    let mut total = v.get("config").map(size).unwrap_or(0);
+    for key in ["layers", "manifests"] {
+        if let Some(list) = v.get(key).and_then(|l| l.as_array()) {
+            total += list.iter().map(size).sum::<i64>();
+        }
+    }
+    total
+}

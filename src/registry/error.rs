@@ -1,0 +1,161 @@
+//! The registry's one error type: the OCI distribution error codes, mapped
+//! to status and JSON once, in `IntoResponse`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::oci::OciParseError;
+use domain::store::StoreError;
+
+#[derive(Debug)]
+pub enum RegistryError {
+    BlobUnknown,
+    BlobUploadInvalid(String),
+    BlobUploadUnknown,
+    DigestInvalid(String),
+    ManifestBlobUnknown(String),
+    ManifestInvalid(String),
+    ManifestUnknown,
+    NameInvalid(String),
+    NameUnknown,
+    SizeInvalid(String),
+    TagInvalid(String),
+    Unauthorized,
+    Denied(String),
+    Unsupported(String),
+    /// 416 for an out-of-order chunk; carries the current size.
+    RangeNotSatisfiable(u64),
+    /// 409: the tag exists and the org's tags are immutable.
+    TagImmutable(String),
+    /// 413: over the manifest size limit.
+    ManifestTooLarge,
+    /// 405 for methods an endpoint does not have.
+    MethodNotAllowed,
+    /// Details go to the log; the client gets a generic message.
+    Internal(String),
+}
+
+impl RegistryError {
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        use RegistryError::*;
+        match self {
+            BlobUnknown => (
+                StatusCode::NOT_FOUND,
+                "BLOB_UNKNOWN",
+                "blob unknown to registry".into(),
+            ),
+            BlobUploadInvalid(m) => (StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID", m.clone()),
+            BlobUploadUnknown => (
+                StatusCode::NOT_FOUND,
+                "BLOB_UPLOAD_UNKNOWN",
+                "blob upload unknown to registry".into(),
+            ),
+            DigestInvalid(m) => (StatusCode::BAD_REQUEST, "DIGEST_INVALID", m.clone()),
+            ManifestBlobUnknown(d) => (
+                StatusCode::BAD_REQUEST,
+                "MANIFEST_BLOB_UNKNOWN",
+                format!("manifest references unknown content {d}"),
+            ),
+            ManifestInvalid(m) => (StatusCode::BAD_REQUEST, "MANIFEST_INVALID", m.clone()),
+            ManifestUnknown => (
+                StatusCode::NOT_FOUND,
+                "MANIFEST_UNKNOWN",
+                "manifest unknown to registry".into(),
+            ),
+            NameInvalid(m) => (StatusCode::BAD_REQUEST, "NAME_INVALID", m.clone()),
+            NameUnknown => (
+                StatusCode::NOT_FOUND,
+                "NAME_UNKNOWN",
+                "repository name not known to registry".into(),
+            ),
+            SizeInvalid(m) => (StatusCode::BAD_REQUEST, "SIZE_INVALID", m.clone()),
+            TagInvalid(m) => (StatusCode::BAD_REQUEST, "TAG_INVALID", m.clone()),
+            Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "authentication required".into(),
+            ),
+            Denied(m) => (StatusCode::FORBIDDEN, "DENIED", m.clone()),
+            Unsupported(m) => (StatusCode::BAD_REQUEST, "UNSUPPORTED", m.clone()),
+            RangeNotSatisfiable(_) => (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "BLOB_UPLOAD_INVALID",
+                "chunk is out of order".into(),
+            ),
+            TagImmutable(t) => (
+                StatusCode::CONFLICT,
+                "DENIED",
+                format!("tag {t} already exists and tags are immutable in this organization"),
+            ),
+            ManifestTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "SIZE_INVALID",
+                "manifest is larger than 4 MiB".into(),
+            ),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "UNSUPPORTED",
+                "the operation is unsupported".into(),
+            ),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "UNKNOWN",
+                "internal error".into(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for RegistryError {
+    fn into_response(self) -> Response {
+        if let RegistryError::Internal(detail) = &self {
+            tracing::error!(%detail, "registry internal error");
+        }
+        let (status, code, message) = self.parts();
+        let body = serde_json::json!({"errors": [{"code": code, "message": message}]}).to_string();
+        let mut resp = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        let headers = resp.headers_mut();
+        headers.insert(
+            "Docker-Distribution-API-Version",
+            HeaderValue::from_static("registry/2.0"),
+        );
+        match self {
+            RegistryError::Unauthorized => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"Portcullis\""),
+                );
+            }
+            RegistryError::RangeNotSatisfiable(size) => {
+                if let Ok(v) = HeaderValue::from_str(&format!("0-{}", size.saturating_sub(1))) {
+                    headers.insert(header::RANGE, v);
+                }
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+impl From<OciParseError> for RegistryError {
+    fn from(e: OciParseError) -> Self {
+        match e {
+            OciParseError::Name(m) => RegistryError::NameInvalid(m),
+            OciParseError::Tag(m) => RegistryError::TagInvalid(m),
+            OciParseError::Digest(m) => RegistryError::DigestInvalid(m),
+        }
+    }
+}
+
+impl From<StoreError> for RegistryError {
+    fn from(e: StoreError) -> Self {
+        RegistryError::Internal(e.to_string())
+    }
+}
+
+impl From<object_store::Error> for RegistryError {
+    fn from(e: object_store::Error) -> Self {
+        RegistryError::Internal(format!("blob storage: {e}"))
+    }
+}
+
+pub type RegistryResult<T> = Result<T, RegistryError>;

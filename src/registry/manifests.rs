@@ -1,0 +1,254 @@
+//! Manifests: GET/HEAD/PUT/DELETE by tag or digest.
+
+use super::{authorize, header_str, pull_repo, Access, RegistryError, RegistryResult, Req};
+use axum::body::Body;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::oci::{Digest, Reference, RepositoryName};
+use domain::registry::{ArtifactKind, ManifestRef, NewManifest, StoredManifest};
+use domain::store::PutManifestError;
+use domain::Principal;
+use oci_spec::image::{ImageIndex, ImageManifest};
+
+/// The largest manifest accepted (the spec's recommended minimum limit).
+pub const MAX_MANIFEST: usize = 4 * 1024 * 1024;
+
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+
+pub async fn get(
+    req: Req<'_>,
+    p: &Principal,
+    name: &RepositoryName,
+    reference: &Reference,
+    with_body: bool,
+) -> RegistryResult<Response> {
+    let repo = pull_repo(req, p, name).await?;
+    let found = match reference {
+        Reference::Tag(t) => req.ctx.store.manifest_by_tag(repo.id, t.as_str()).await?,
+        Reference::Digest(d) => {
+            req.ctx
+                .store
+                .manifest_by_digest(repo.id, d.as_str())
+                .await?
+        }
+    };
+    let StoredManifest {
+        digest,
+        media_type,
+        content,
+    } = found.ok_or(RegistryError::ManifestUnknown)?;
+    let len = content.len();
+    let body = if with_body {
+        Body::from(content)
+    } else {
+        Body::empty()
+    };
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, media_type)
+        .header(header::CONTENT_LENGTH, len)
+        .header("Docker-Content-Digest", &digest)
+        .header(header::ETAG, format!("\"{digest}\""))
+        .body(body)
+        .map_err(|e| RegistryError::Internal(e.to_string()))
+}
+
+fn descriptor_digest(d: &oci_spec::image::Descriptor) -> RegistryResult<String> {
+    Digest::parse(d.digest().as_ref())
+        .map(String::from)
+        .map_err(|e| RegistryError::ManifestInvalid(format!("bad digest in manifest: {e}")))
+}
+
+/// Parses and checks a manifest body; `media_type` from the body or header.
+fn parse(content: &[u8], header_type: Option<&str>, digest: String) -> RegistryResult<NewManifest> {
+    let value: serde_json::Value = serde_json::from_slice(content)
+        .map_err(|e| RegistryError::ManifestInvalid(format!("not JSON: {e}")))?;
+    let body_type = value.get("mediaType").and_then(|m| m.as_str());
+    let media_type = body_type
+        .or(header_type)
+        .ok_or_else(|| RegistryError::ManifestInvalid("mediaType is missing".into()))?
+        .to_owned();
+    if let (Some(b), Some(h)) = (body_type, header_type) {
+        if b != h {
+            return Err(RegistryError::ManifestInvalid(format!(
+                "Content-Type {h} does not match mediaType {b}"
+            )));
+        }
+    }
+    let artifact_type = value
+        .get("artifactType")
+        .and_then(|a| a.as_str())
+        .map(str::to_owned);
+    let subject = match value.get("subject") {
+        Some(s) => Some(
+            s.get("digest")
+                .and_then(|d| d.as_str())
+                .and_then(|d| Digest::parse(d).ok())
+                .ok_or_else(|| {
+                    RegistryError::ManifestInvalid("subject has no valid digest".into())
+                })?
+                .to_string(),
+        ),
+        None => None,
+    };
+    match media_type.as_str() {
+        OCI_INDEX | DOCKER_LIST => {
+            let index: ImageIndex = serde_json::from_value(value)
+                .map_err(|e| RegistryError::ManifestInvalid(format!("invalid image index: {e}")))?;
+            let mut refs = Vec::new();
+            let mut platforms = Vec::new();
+            for m in index.manifests() {
+                refs.push(ManifestRef::Manifest(descriptor_digest(m)?));
+                if let Some(pl) = m.platform() {
+                    let mut s = format!("{}/{}", pl.os(), pl.architecture());
+                    if let Some(v) = pl.variant() {
+                        s.push('/');
+                        s.push_str(v);
+                    }
+                    if !platforms.contains(&s) {
+                        platforms.push(s);
+                    }
+                }
+            }
+            let kind = ArtifactKind::detect(&media_type, artifact_type.as_deref(), None, &[]);
+            Ok(NewManifest {
+                digest,
+                media_type,
+                artifact_type,
+                content: content.to_vec(),
+                subject,
+                refs,
+                platforms,
+                kind,
+            })
+        }
+        OCI_MANIFEST | DOCKER_MANIFEST => {
+            let manifest: ImageManifest = serde_json::from_value(value).map_err(|e| {
+                RegistryError::ManifestInvalid(format!("invalid image manifest: {e}"))
+            })?;
+            let mut refs = vec![ManifestRef::Config(descriptor_digest(manifest.config())?)];
+            for l in manifest.layers() {
+                refs.push(ManifestRef::Layer(descriptor_digest(l)?));
+            }
+            let config_type = manifest.config().media_type().to_string();
+            let layer_types: Vec<String> = manifest
+                .layers()
+                .iter()
+                .map(|l| l.media_type().to_string())
+                .collect();
+            let layer_refs: Vec<&str> = layer_types.iter().map(String::as_str).collect();
+            let kind = ArtifactKind::detect(
+                &media_type,
+                artifact_type.as_deref(),
+                Some(&config_type),
+                &layer_refs,
+            );
+            let artifact_type = artifact_type.or_else(|| {
+                // Per the spec, an artifact's type defaults to its config media type.
+                (kind != ArtifactKind::ContainerImage && subject.is_some())
+                    .then(|| config_type.clone())
+            });
+            Ok(NewManifest {
+                digest,
+                media_type,
+                artifact_type,
+                content: content.to_vec(),
+                subject,
+                refs,
+                platforms: vec![],
+                kind,
+            })
+        }
+        other => Err(RegistryError::ManifestInvalid(format!(
+            "unsupported manifest media type {other}"
+        ))),
+    }
+}
+
+pub async fn put(
+    req: Req<'_>,
+    p: &Principal,
+    name: &RepositoryName,
+    reference: &Reference,
+    body: Body,
+) -> RegistryResult<Response> {
+    let (org_id, immutable) = authorize(req, p, name, Access::Push).await?;
+    let content = axum::body::to_bytes(body, MAX_MANIFEST + 1)
+        .await
+        .map_err(|_| RegistryError::ManifestTooLarge)?;
+    if content.len() > MAX_MANIFEST {
+        return Err(RegistryError::ManifestTooLarge);
+    }
+    let header_type =
+        header_str(req.headers, "content-type").map(|c| c.split(';').next().unwrap_or(c).trim());
+    let (digest, tag) = match reference {
+        Reference::Digest(d) => {
+            let actual = Digest::compute(d.algorithm(), &content);
+            if &actual != d {
+                return Err(RegistryError::DigestInvalid(format!(
+                    "manifest has digest {actual}, not {d}"
+                )));
+            }
+            (actual, None)
+        }
+        Reference::Tag(t) => (Digest::sha256_of(&content), Some(t.as_str())),
+    };
+    let manifest = parse(&content, header_type, digest.to_string())?;
+    let subject = manifest.subject.clone();
+    let repo = req.ctx.store.ensure_repo(org_id, name.artifact()).await?;
+    match req
+        .ctx
+        .store
+        .put_manifest(repo.id, manifest, tag, immutable)
+        .await?
+    {
+        Ok(()) => {}
+        Err(PutManifestError::Missing(d)) => return Err(RegistryError::ManifestBlobUnknown(d)),
+        Err(PutManifestError::TagImmutable(t)) => return Err(RegistryError::TagImmutable(t)),
+    }
+    let mut resp = (
+        StatusCode::CREATED,
+        [
+            (header::LOCATION, format!("/v2/{name}/manifests/{digest}")),
+            (
+                header::HeaderName::from_static("docker-content-digest"),
+                digest.to_string(),
+            ),
+            (header::CONTENT_LENGTH, "0".to_owned()),
+        ],
+    )
+        .into_response();
+    if let Some(s) = subject {
+        if let Ok(v) = s.parse() {
+            resp.headers_mut().insert("OCI-Subject", v);
+        }
+    }
+    Ok(resp)
+}
+
+pub async fn delete(
+    req: Req<'_>,
+    p: &Principal,
+    name: &RepositoryName,
+    reference: &Reference,
+) -> RegistryResult<Response> {
+    let (org_id, _) = authorize(req, p, name, Access::Push).await?;
+    let repo = req
+        .ctx
+        .store
+        .repo(org_id, name.artifact())
+        .await?
+        .ok_or(RegistryError::NameUnknown)?;
+    let deleted = match reference {
+        Reference::Digest(d) => req.ctx.store.delete_manifest(repo.id, d.as_str()).await?,
+        Reference::Tag(t) => req.ctx.store.delete_tag(repo.id, t.as_str()).await?,
+    };
+    if deleted {
+        Ok(StatusCode::ACCEPTED.into_response())
+    } else {
+        Err(RegistryError::ManifestUnknown)
+    }
+}

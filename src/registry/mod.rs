@@ -1,0 +1,213 @@
+//! The OCI Distribution API under `/v2/`: one route, one path parser, one
+//! error type. Each handler family lives in its own module; every request is
+//! parsed, then authenticated, then authorized against the repository's
+//! organization before any content is touched.
+
+mod blobs;
+mod error;
+mod listing;
+mod manifests;
+pub mod path;
+pub mod storage;
+mod uploads;
+
+pub use error::{RegistryError, RegistryResult};
+
+use crate::auth::{self, AuthError};
+use crate::server::AppState;
+use app::ssr::ServerCtx;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use domain::oci::RepositoryName;
+use domain::store::Repo;
+use domain::{OrgId, Principal};
+use path::Endpoint;
+use std::collections::HashMap;
+use std::sync::Arc;
+use storage::BlobStorage;
+use uploads::Uploads;
+
+/// Registry state shared by the handlers.
+pub struct Registry {
+    pub storage: BlobStorage,
+    uploads: Uploads,
+}
+
+impl Registry {
+    pub fn new(storage: BlobStorage) -> Self {
+        Self {
+            storage,
+            uploads: Uploads::default(),
+        }
+    }
+
+    /// Clears uploads left by a previous run and starts the stale-upload sweeper.
+    pub async fn start(self: &Arc<Self>) {
+        self.storage.discard_all_uploads().await;
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+            loop {
+                tick.tick().await;
+                me.sweep_uploads(std::time::Duration::from_secs(3600)).await;
+            }
+        });
+    }
+
+    /// Drops upload sessions idle for longer than `idle`, with their chunks.
+    pub async fn sweep_uploads(&self, idle: std::time::Duration) {
+        for (id, chunks) in self.uploads.take_stale(idle) {
+            self.storage.discard(&id, chunks).await;
+        }
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v2", any(handle))
+        .route("/v2/", any(handle))
+        .route("/v2/{*rest}", any(handle))
+}
+
+async fn handle(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let rest = uri.path().strip_prefix("/v2").unwrap_or("");
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    let req = Req {
+        ctx: &state.ctx,
+        registry: &state.registry,
+        query: &query,
+        headers: &headers,
+    };
+    let mut resp = match dispatch(req, method, rest, body).await {
+        Ok(resp) => resp,
+        Err(e) => e.into_response(),
+    };
+    resp.headers_mut().insert(
+        "Docker-Distribution-API-Version",
+        HeaderValue::from_static("registry/2.0"),
+    );
+    resp
+}
+
+/// What every handler gets.
+#[derive(Clone, Copy)]
+pub(crate) struct Req<'a> {
+    pub ctx: &'a ServerCtx,
+    pub registry: &'a Registry,
+    pub query: &'a HashMap<String, String>,
+    pub headers: &'a HeaderMap,
+}
+
+async fn dispatch(
+    req: Req<'_>,
+    method: Method,
+    rest: &str,
+    body: Body,
+) -> RegistryResult<Response> {
+    // Parse first: a bad name, tag or digest is answered before anything else.
+    let endpoint = path::parse(rest)?;
+    let principal = match auth::authenticate(req.ctx, req.headers).await {
+        Ok(Some(p)) => p,
+        Ok(None) | Err(AuthError::Bad) => return Err(RegistryError::Unauthorized),
+        Err(AuthError::Internal(e)) => return Err(RegistryError::Internal(e)),
+    };
+    let p = &principal;
+    use Endpoint as E;
+    match (endpoint, method) {
+        (E::Base, Method::GET | Method::HEAD) => {
+            Ok(axum::Json(serde_json::json!({})).into_response())
+        }
+        (E::Catalog, Method::GET) => listing::catalog(req, p).await,
+        (E::Tags(name), Method::GET) => listing::tags(req, p, &name).await,
+        (E::Referrers(name, d), Method::GET) => listing::referrers(req, p, &name, &d).await,
+        (E::Manifest(name, r), Method::GET) => manifests::get(req, p, &name, &r, true).await,
+        (E::Manifest(name, r), Method::HEAD) => manifests::get(req, p, &name, &r, false).await,
+        (E::Manifest(name, r), Method::PUT) => manifests::put(req, p, &name, &r, body).await,
+        (E::Manifest(name, r), Method::DELETE) => manifests::delete(req, p, &name, &r).await,
+        (E::Blob(name, d), Method::GET) => blobs::get(req, p, &name, &d, true).await,
+        (E::Blob(name, d), Method::HEAD) => blobs::get(req, p, &name, &d, false).await,
+        (E::Blob(name, d), Method::DELETE) => blobs::delete(req, p, &name, &d).await,
+        (E::UploadStart(name), Method::POST) => uploads::start(req, p, &name, body).await,
+        (E::Upload(name, id), Method::PATCH) => uploads::patch(req, p, &name, &id, body).await,
+        (E::Upload(name, id), Method::PUT) => uploads::put(req, p, &name, &id, body).await,
+        (E::Upload(name, id), Method::GET) => uploads::status(req, p, &name, &id).await,
+        (E::Upload(name, id), Method::DELETE) => uploads::cancel(req, p, &name, &id).await,
+        _ => Err(RegistryError::MethodNotAllowed),
+    }
+}
+
+/// What a request wants to do with a repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Pull,
+    Push,
+}
+
+/// The organization a repository name belongs to, if the principal may
+/// `access` it. Another org's repositories are answered as non-existent;
+/// read-only users and customers who try to write are denied.
+pub(crate) async fn authorize(
+    req: Req<'_>,
+    principal: &Principal,
+    name: &RepositoryName,
+    access: Access,
+) -> RegistryResult<(OrgId, bool)> {
+    let Some((org_id, immutable)) = req.ctx.store.org_id_by_slug(name.org_slug()).await? else {
+        return match (principal, access) {
+            (Principal::Customer { .. }, Access::Push) => {
+                Err(RegistryError::Denied("customers cannot push".into()))
+            }
+            _ => Err(RegistryError::NameUnknown),
+        };
+    };
+    match principal {
+        Principal::Vendor {
+            org_id: own, role, ..
+        } if *own == org_id => {
+            if access == Access::Push && !role.can_write() {
+                return Err(RegistryError::Denied(
+                    "read-only users cannot push or delete".into(),
+                ));
+            }
+            Ok((org_id, immutable))
+        }
+        Principal::Vendor { .. } => Err(RegistryError::NameUnknown),
+        Principal::Customer { .. } => match access {
+            Access::Push => Err(RegistryError::Denied(
+                "customers cannot push or delete".into(),
+            )),
+            // Customers' pulls are governed by entitlements (a later release):
+            // until then they may pull nothing.
+            Access::Pull => Err(RegistryError::NameUnknown),
+        },
+    }
+}
+
+/// The repository for a pull: authorized and existing.
+pub(crate) async fn pull_repo(
+    req: Req<'_>,
+    principal: &Principal,
+    name: &RepositoryName,
+) -> RegistryResult<Repo> {
+    let (org_id, _) = authorize(req, principal, name, Access::Pull).await?;
+    req.ctx
+        .store
+        .repo(org_id, name.artifact())
+        .await?
+        .ok_or(RegistryError::NameUnknown)
+}
+
+pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}

@@ -1,0 +1,1162 @@
+//! The OCI distribution API on a real server: push and pull over HTTP, bad
+//! input, authentication and authorization, concurrency and interruptions.
+
+mod common;
+
+use common::registry::{error_code, raw_request, sha256, Reg};
+use common::TestApp;
+use domain::store::Store;
+use reqwest::Method;
+use serde_json::json;
+
+const ADMIN: &str = "a@acme.test";
+
+fn app_with_admin() -> (TestApp, Reg) {
+    let app = TestApp::spawn();
+    app.create_org("acme", ADMIN, "admin password");
+    let token = app.token(ADMIN, &[]);
+    let reg = Reg::new(&app.base, ADMIN, &token);
+    (app, reg)
+}
+
+#[tokio::test]
+async fn base_endpoint_challenges_and_accepts_tokens() {
+    let (app, reg) = app_with_admin();
+    let anon = Reg::anonymous(&app.base);
+    let r = anon.req(Method::GET, "/v2/").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.headers()["www-authenticate"],
+        "Basic realm=\"Portcullis\""
+    );
+    assert_eq!(
+        r.headers()["docker-distribution-api-version"],
+        "registry/2.0"
+    );
+    assert_eq!(error_code(r).await, (401, "UNAUTHORIZED".into()));
+    let r = reg.req(Method::GET, "/v2/").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // The email is matched case-insensitively; a wrong email fails.
+    let token = reg.auth.clone().unwrap().1;
+    assert_eq!(
+        Reg::new(&app.base, "A@ACME.test", &token)
+            .req(Method::GET, "/v2/")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        Reg::new(&app.base, "b@acme.test", &token)
+            .req(Method::GET, "/v2/")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    // Bearer works too.
+    let r = reqwest::Client::new()
+        .get(app.url("/v2/"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn push_pull_blobs_manifests_tags_catalog() {
+    let (_app, reg) = app_with_admin();
+    let repo = "acme/charts/web";
+    let layer1 = vec![7u8; 300_000];
+    let layer2 = b"second layer".to_vec();
+    let (digest, manifest) = reg.push_image(repo, "1.0.0", &[&layer1, &layer2]).await;
+
+    // Manifest by tag and by digest, GET and HEAD.
+    for reference in ["1.0.0", digest.as_str()] {
+        let r = reg
+            .req(Method::GET, &format!("/v2/{repo}/manifests/{reference}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/vnd.oci.image.manifest.v1+json"
+        );
+        assert_eq!(r.headers()["docker-content-digest"], digest.as_str());
+        assert_eq!(r.bytes().await.unwrap().to_vec(), manifest);
+        let h = reg
+            .req(Method::HEAD, &format!("/v2/{repo}/manifests/{reference}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(h.status(), 200);
+        assert_eq!(
+            h.headers()["content-length"],
+            manifest.len().to_string().as_str()
+        );
+    }
+
+    // Blob GET whole, HEAD, and ranges.
+    let d1 = sha256(&layer1);
+    let r = reg
+        .req(Method::GET, &format!("/v2/{repo}/blobs/{d1}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["docker-content-digest"], d1.as_str());
+    assert_eq!(r.bytes().await.unwrap().len(), layer1.len());
+    let r = reg
+        .req(
+            Method::GET,
+            &format!("/v2/{repo}/blobs/{}", sha256(&layer2)),
+        )
+        .header("Range", "bytes=7-11")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(
+        r.headers()["content-range"],
+        format!("bytes 7-11/{}", layer2.len()).as_str()
+    );
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"layer");
+    let r = reg
+        .req(Method::GET, &format!("/v2/{repo}/blobs/{d1}"))
+        .header("Range", "bytes=999999-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 416);
+
+    // Tags: pagination with n/last and a Link header.
+    for t in ["1.1.0", "2.0.0", "latest"] {
+        reg.put_manifest(
+            repo,
+            t,
+            "application/vnd.oci.image.manifest.v1+json",
+            &manifest,
+        )
+        .await;
+    }
+    let r = reg
+        .req(Method::GET, &format!("/v2/{repo}/tags/list?n=2"))
+        .send()
+        .await
+        .unwrap();
+    let link = r.headers()["link"].to_str().unwrap().to_owned();
+    assert_eq!(
+        link,
+        format!("</v2/{repo}/tags/list?n=2&last=1.1.0>; rel=\"next\"")
+    );
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap(),
+        json!({"name": repo, "tags": ["1.0.0", "1.1.0"]})
+    );
+    let r = reg
+        .req(Method::GET, &format!("/v2/{repo}/tags/list?n=2&last=1.1.0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["tags"],
+        json!(["2.0.0", "latest"])
+    );
+    let r = reg
+        .req(
+            Method::GET,
+            &format!("/v2/{repo}/tags/list?n=2&last=latest"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("link").is_none());
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["tags"],
+        json!([])
+    );
+
+    // Catalog lists repositories with a manifest.
+    reg.push_blob("acme/blob-only", b"no manifest yet").await;
+    let r = reg.req(Method::GET, "/v2/_catalog").send().await.unwrap();
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap(),
+        json!({"repositories": [repo]})
+    );
+
+    // Delete a tag, then the manifest: gone for everyone.
+    assert_eq!(
+        reg.req(Method::DELETE, &format!("/v2/{repo}/manifests/latest"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    let r = reg
+        .req(Method::GET, &format!("/v2/{repo}/manifests/latest"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (404, "MANIFEST_UNKNOWN".into()));
+    assert_eq!(
+        reg.req(Method::DELETE, &format!("/v2/{repo}/manifests/{digest}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    let r = reg
+        .req(Method::GET, &format!("/v2/{repo}/manifests/1.0.0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (404, "MANIFEST_UNKNOWN".into()));
+    // Blob delete unlinks it from the repository.
+    assert_eq!(
+        reg.req(Method::DELETE, &format!("/v2/{repo}/blobs/{d1}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    let r = reg
+        .req(Method::GET, &format!("/v2/{repo}/blobs/{d1}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (404, "BLOB_UNKNOWN".into()));
+}
+
+#[tokio::test]
+async fn chunked_upload_checks_order_and_digest() {
+    let (_app, reg) = app_with_admin();
+    let repo = "acme/web";
+    let r = reg
+        .req(Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(r.headers().contains_key("docker-upload-uuid"));
+    let data: Vec<u8> = (0..250_000u32).map(|i| (i % 251) as u8).collect();
+    let (a, b) = data.split_at(100_000);
+
+    let r = reg
+        .req(Method::PATCH, &loc)
+        .header("Content-Range", format!("0-{}", a.len() - 1))
+        .body(a.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    assert_eq!(r.headers()["range"], "0-99999");
+    // Out of order: 416 with the current range; nothing changes.
+    let r = reg
+        .req(Method::PATCH, &loc)
+        .header("Content-Range", "5-10")
+        .body(vec![0u8; 6])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 416);
+    assert_eq!(r.headers()["range"], "0-99999");
+    let r = reg.req(Method::GET, &loc).send().await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.headers()["range"].to_str().unwrap()),
+        (204, "0-99999")
+    );
+
+    let r = reg
+        .req(Method::PATCH, &loc)
+        .header("Content-Range", format!("100000-{}", data.len() - 1))
+        .body(b.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let digest = sha256(&data);
+    let r = reg
+        .req(Method::PUT, &format!("{loc}?digest={digest}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()["docker-content-digest"], digest.as_str());
+    let got = reg
+        .req(Method::GET, &format!("/v2/{repo}/blobs/{digest}"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(got.as_ref(), data.as_slice());
+
+    // A mismatched digest on close is refused and leaves nothing.
+    let r = reg
+        .req(Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    reg.req(Method::PATCH, &loc)
+        .body(b"abc".to_vec())
+        .send()
+        .await
+        .unwrap();
+    let wrong = sha256(b"abd");
+    let r = reg
+        .req(Method::PUT, &format!("{loc}?digest={wrong}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (400, "DIGEST_INVALID".into()));
+    let r = reg
+        .req(Method::HEAD, &format!("/v2/{repo}/blobs/{wrong}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = reg.req(Method::GET, &loc).send().await.unwrap();
+    assert_eq!(error_code(r).await, (404, "BLOB_UPLOAD_UNKNOWN".into()));
+
+    // Cancel.
+    let r = reg
+        .req(Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        reg.req(Method::DELETE, &loc).send().await.unwrap().status(),
+        204
+    );
+    assert_eq!(
+        reg.req(Method::GET, &loc).send().await.unwrap().status(),
+        404
+    );
+
+    // sha512 digests are verified too.
+    let d512 = format!(
+        "sha512:{}",
+        hex::encode(<sha2::Sha512 as sha2::Digest>::digest(b"hello"))
+    );
+    let r = reg
+        .req(
+            Method::POST,
+            &format!("/v2/{repo}/blobs/uploads/?digest={d512}"),
+        )
+        .body(b"hello".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let got = reg
+        .req(Method::GET, &format!("/v2/{repo}/blobs/{d512}"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(got.as_ref(), b"hello");
+}
+
+#[tokio::test]
+async fn cross_repository_mount_needs_read_access() {
+    let (app, reg) = app_with_admin();
+    let d = reg.push_blob("acme/source", b"shared layer").await;
+    let r = reg
+        .req(
+            Method::POST,
+            &format!("/v2/acme/target/blobs/uploads/?mount={d}&from=acme/source"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(
+        reg.req(Method::HEAD, &format!("/v2/acme/target/blobs/{d}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // Another org cannot mount from acme: it gets an upload session instead.
+    app.create_org("beta", "b@beta.test", "beta password");
+    let beta = Reg::new(&app.base, "b@beta.test", &app.token("b@beta.test", &[]));
+    let r = beta
+        .req(
+            Method::POST,
+            &format!("/v2/beta/stolen/blobs/uploads/?mount={d}&from=acme/source"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    assert_eq!(
+        beta.req(Method::HEAD, &format!("/v2/beta/stolen/blobs/{d}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn referrers_and_subject() {
+    let (_app, reg) = app_with_admin();
+    let repo = "acme/web";
+    let (subject, manifest) = reg.push_image(repo, "1.0", &[b"layer"]).await;
+    let empty = reg.push_blob(repo, b"{}").await;
+    let sig = |artifact_type: &str, text: &str| {
+        serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": artifact_type,
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+            "layers": [],
+            "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": subject, "size": manifest.len()},
+            "annotations": {"note": text},
+        }))
+        .unwrap()
+    };
+    let sbom = sig("application/vnd.example.sbom", "sbom");
+    let signature = sig("application/vnd.example.signature", "sig");
+    for body in [&sbom, &signature] {
+        let d = sha256(body);
+        let r = reg
+            .req(Method::PUT, &format!("/v2/{repo}/manifests/{d}"))
+            .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        assert_eq!(r.headers()["oci-subject"], subject.as_str());
+    }
+    let r = reg
+        .req(Method::GET, &format!("/v2/{repo}/referrers/{subject}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let index: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(index["manifests"].as_array().unwrap().len(), 2);
+    let r = reg
+        .req(
+            Method::GET,
+            &format!("/v2/{repo}/referrers/{subject}?artifactType=application/vnd.example.sbom"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["oci-filters-applied"], "artifactType");
+    let index: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        index["manifests"],
+        json!([{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": sha256(&sbom),
+            "size": sbom.len(),
+            "artifactType": "application/vnd.example.sbom",
+            "annotations": {"note": "sbom"},
+        }])
+    );
+    // No referrers: an empty index, not 404.
+    let r = reg
+        .req(
+            Method::GET,
+            &format!("/v2/{repo}/referrers/{}", sha256(b"nothing")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["manifests"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_the_spec_error_codes_never_a_500() {
+    let (_app, reg) = app_with_admin();
+    let repo = "acme/web";
+    reg.push_image(repo, "1.0", &[b"layer"]).await;
+    let good = sha256(b"x");
+    let unknown_upload = uuid_like();
+    let too_big = vec![b' '; 4 * 1024 * 1024 + 1];
+    let missing_blob_manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(b"absent"), "size": 6},
+        "layers": []
+    }))
+    .unwrap();
+    let cases: Vec<(Method, String, Vec<u8>, u16, &str)> = vec![
+        (
+            Method::GET,
+            "/v2/Acme/web/tags/list".into(),
+            vec![],
+            400,
+            "NAME_INVALID",
+        ),
+        (
+            Method::GET,
+            "/v2/web/tags/list".into(),
+            vec![],
+            400,
+            "NAME_INVALID",
+        ),
+        (
+            Method::GET,
+            "/v2/acme/we__b_/tags/list".into(),
+            vec![],
+            400,
+            "NAME_INVALID",
+        ),
+        // (reqwest resolves dot segments: this arrives as /v2/etc/passwd/...)
+        (
+            Method::GET,
+            "/v2/acme/../etc/passwd/manifests/x".into(),
+            vec![],
+            404,
+            "NAME_UNKNOWN",
+        ),
+        (
+            Method::GET,
+            "/v2/acme/web/manifests/.bad".into(),
+            vec![],
+            400,
+            "TAG_INVALID",
+        ),
+        (
+            Method::PUT,
+            format!("/v2/acme/web/manifests/{}", "t".repeat(129)),
+            vec![],
+            400,
+            "TAG_INVALID",
+        ),
+        (
+            Method::GET,
+            "/v2/acme/web/manifests/sha256:1234".into(),
+            vec![],
+            400,
+            "DIGEST_INVALID",
+        ),
+        (
+            Method::GET,
+            "/v2/acme/web/blobs/md5:abc".into(),
+            vec![],
+            400,
+            "DIGEST_INVALID",
+        ),
+        (
+            Method::GET,
+            format!(
+                "/v2/acme/web/blobs/{}",
+                good.to_uppercase().replace("SHA256", "sha256")
+            ),
+            vec![],
+            400,
+            "DIGEST_INVALID",
+        ),
+        (
+            Method::POST,
+            "/v2/acme/web/blobs/uploads/?digest=sha256:zz".into(),
+            b"x".to_vec(),
+            400,
+            "DIGEST_INVALID",
+        ),
+        (
+            Method::POST,
+            format!("/v2/acme/web/blobs/uploads/?digest={}", sha256(b"other")),
+            b"x".to_vec(),
+            400,
+            "DIGEST_INVALID",
+        ),
+        (
+            Method::GET,
+            format!("/v2/acme/web/blobs/{good}"),
+            vec![],
+            404,
+            "BLOB_UNKNOWN",
+        ),
+        (
+            Method::GET,
+            "/v2/acme/web/manifests/9.9".into(),
+            vec![],
+            404,
+            "MANIFEST_UNKNOWN",
+        ),
+        (
+            Method::GET,
+            "/v2/acme/nothing/manifests/1.0".into(),
+            vec![],
+            404,
+            "NAME_UNKNOWN",
+        ),
+        (
+            Method::GET,
+            "/v2/nosuchorg/web/tags/list".into(),
+            vec![],
+            404,
+            "NAME_UNKNOWN",
+        ),
+        (
+            Method::GET,
+            format!("/v2/acme/web/blobs/uploads/{unknown_upload}"),
+            vec![],
+            404,
+            "BLOB_UPLOAD_UNKNOWN",
+        ),
+        (
+            Method::PATCH,
+            "/v2/acme/web/blobs/uploads/not-a-uuid".into(),
+            b"x".to_vec(),
+            404,
+            "BLOB_UPLOAD_UNKNOWN",
+        ),
+        (
+            Method::PUT,
+            "/v2/acme/web/manifests/big".into(),
+            too_big,
+            413,
+            "SIZE_INVALID",
+        ),
+        (
+            Method::PUT,
+            "/v2/acme/web/manifests/bad".into(),
+            b"{not json".to_vec(),
+            400,
+            "MANIFEST_INVALID",
+        ),
+        (
+            Method::PUT,
+            "/v2/acme/web/manifests/bad".into(),
+            br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}"#
+                .to_vec(),
+            400,
+            "MANIFEST_INVALID",
+        ),
+        (
+            Method::PUT,
+            "/v2/acme/web/manifests/missing".into(),
+            missing_blob_manifest.clone(),
+            400,
+            "MANIFEST_BLOB_UNKNOWN",
+        ),
+        (
+            Method::PUT,
+            format!("/v2/acme/web/manifests/{}", sha256(b"different")),
+            missing_blob_manifest,
+            400,
+            "DIGEST_INVALID",
+        ),
+        (
+            Method::GET,
+            "/v2/acme/web/tags/list?n=-1".into(),
+            vec![],
+            400,
+            "UNSUPPORTED",
+        ),
+        (
+            Method::POST,
+            "/v2/acme/web/manifests/1.0".into(),
+            vec![],
+            405,
+            "UNSUPPORTED",
+        ),
+        (
+            Method::GET,
+            "/v2/acme/web/unknown-endpoint".into(),
+            vec![],
+            404,
+            "NAME_UNKNOWN",
+        ),
+    ];
+    // Path traversal sent verbatim.
+    for (method, path, status, code) in [
+        (
+            "GET",
+            "/v2/acme/../etc/passwd/manifests/x",
+            400,
+            "NAME_INVALID",
+        ),
+        (
+            "GET",
+            "/v2/acme/web/../../blobs/sha256:00",
+            400,
+            "NAME_INVALID",
+        ),
+        ("GET", "/v2/acme/%2e%2e/manifests/x", 400, "NAME_INVALID"),
+        (
+            "PUT",
+            "/v2/acme/web/blobs/uploads/../../../../tmp/x",
+            404,
+            "BLOB_UPLOAD_UNKNOWN",
+        ),
+        (
+            "GET",
+            "/v2/acme/web/blobs/sha256:../../../../etc/passwd",
+            400,
+            "DIGEST_INVALID",
+        ),
+    ] {
+        let (got_status, body) = raw_request(&reg, method, path).await;
+        assert_eq!(got_status, status, "{method} {path}: {body}");
+        assert!(body.contains(code), "{method} {path}: {body}");
+    }
+    for (method, path, body, status, code) in cases {
+        let mut r = reg.req(method.clone(), &path).body(body);
+        if method == Method::PUT && path.contains("/manifests/") {
+            r = r.header("Content-Type", "application/vnd.oci.image.manifest.v1+json");
+        }
+        let resp = r.send().await.unwrap();
+        let got = error_code(resp).await;
+        assert_eq!(got, (status, code.to_owned()), "{method} {path}");
+    }
+}
+
+fn uuid_like() -> String {
+    "0b7d1d7e-2f5a-4c55-9b1c-3a7c1c2b9e11".into()
+}
+
+#[tokio::test]
+async fn tokens_roles_and_orgs_are_enforced() {
+    let (app, admin) = app_with_admin();
+    admin.push_image("acme/web", "1.0", &[b"layer"]).await;
+
+    // Wrong and expired tokens get 401.
+    let wrong = Reg::new(&app.base, ADMIN, "pcl_0000");
+    let r = wrong
+        .req(Method::GET, "/v2/acme/web/tags/list")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (401, "UNAUTHORIZED".into()));
+    let store = app.store().await;
+    let uid = domain::store::RegistryStore::user_id_by_email(&store, ADMIN)
+        .await
+        .unwrap()
+        .unwrap();
+    let (secret, hash) = domain::token_cache::new_token();
+    let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+    domain::store::RegistryStore::create_token(&store, uid, "expired", &hash, Some(past))
+        .await
+        .unwrap();
+    let r = Reg::new(&app.base, ADMIN, &secret)
+        .req(Method::GET, "/v2/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // A revoked token fails on the very next request (revoked through the UI's function).
+    let web = app.signed_in(ADMIN, "admin password").await;
+    let created = app
+        .call(
+            &web,
+            "create_token",
+            &[("label", "ci"), ("expires_in_days", "30")],
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let secret = created.body["secret"].as_str().unwrap().to_owned();
+    let id = created.body["token"]["id"].to_string();
+    let ci = Reg::new(&app.base, ADMIN, &secret);
+    assert_eq!(
+        ci.req(Method::GET, "/v2/acme/web/tags/list")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let listed = app.call(&web, "list_tokens", &[]).await;
+    assert!(listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["label"] == "ci"));
+    assert!(
+        !listed.body.to_string().contains(&secret),
+        "the list never shows secrets"
+    );
+    assert_eq!(
+        app.call(&web, "revoke_token", &[("token_id", id.as_str())])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        ci.req(Method::GET, "/v2/acme/web/tags/list")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+
+    // read_only pulls but cannot push or delete.
+    assert_eq!(
+        app.call(
+            &web,
+            "add_vendor_user",
+            &[
+                ("email", "ro@acme.test"),
+                ("password", "read only pw"),
+                ("role", "read_only")
+            ]
+        )
+        .await
+        .status,
+        200
+    );
+    let ro = Reg::new(&app.base, "ro@acme.test", &app.token("ro@acme.test", &[]));
+    assert_eq!(
+        ro.req(Method::GET, "/v2/acme/web/manifests/1.0")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let r = ro
+        .req(Method::POST, "/v2/acme/web/blobs/uploads/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (403, "DENIED".into()));
+    let r = ro
+        .req(Method::DELETE, "/v2/acme/web/manifests/1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (403, "DENIED".into()));
+
+    // A role change takes effect on the next request (the token cache is evicted).
+    let users = app.call(&web, "load_settings", &[]).await.body["users"].clone();
+    let ro_id = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "ro@acme.test")
+        .unwrap()["id"]
+        .to_string();
+    assert_eq!(
+        app.call(
+            &web,
+            "change_vendor_role",
+            &[("user_id", ro_id.as_str()), ("role", "read_write")]
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        ro.req(Method::POST, "/v2/acme/web/blobs/uploads/")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    // Removing the user ends its tokens at once.
+    assert_eq!(
+        app.call(&web, "remove_vendor_user", &[("user_id", ro_id.as_str())])
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        ro.req(Method::GET, "/v2/").send().await.unwrap().status(),
+        401
+    );
+
+    // Org B cannot see or touch org A's repositories: answered as non-existent.
+    app.create_org("beta", "b@beta.test", "beta password");
+    let beta = Reg::new(&app.base, "b@beta.test", &app.token("b@beta.test", &[]));
+    for (method, path) in [
+        (Method::GET, "/v2/acme/web/manifests/1.0"),
+        (Method::GET, "/v2/acme/web/tags/list"),
+        (Method::POST, "/v2/acme/web/blobs/uploads/"),
+        (Method::DELETE, "/v2/acme/web/manifests/1.0"),
+    ] {
+        let r = beta.req(method.clone(), path).send().await.unwrap();
+        assert_eq!(
+            error_code(r).await,
+            (404, "NAME_UNKNOWN".into()),
+            "{method} {path}"
+        );
+    }
+    let r = beta.req(Method::GET, "/v2/_catalog").send().await.unwrap();
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap(),
+        json!({"repositories": []})
+    );
+
+    // Customer users cannot push, and pull nothing yet.
+    let org = store
+        .org_by_slug(&domain::OrgSlug::parse("acme").unwrap())
+        .await
+        .unwrap();
+    let customer = domain::store::Store::create_customer(
+        &store,
+        org.id,
+        domain::DisplayName::parse("Globex").unwrap(),
+    )
+    .await
+    .unwrap();
+    domain::store::Store::create_customer_user(
+        &store,
+        org.id,
+        customer.id,
+        domain::Email::parse("c@globex.test").unwrap(),
+        "x".into(),
+        domain::CustomerRole::Member,
+    )
+    .await
+    .unwrap();
+    let cust = Reg::new(&app.base, "c@globex.test", &app.token("c@globex.test", &[]));
+    let r = cust
+        .req(Method::POST, "/v2/acme/web/blobs/uploads/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (403, "DENIED".into()));
+    let r = cust
+        .req(Method::PUT, "/v2/acme/web/manifests/2.0")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (403, "DENIED".into()));
+    let r = cust
+        .req(Method::GET, "/v2/acme/web/manifests/1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (404, "NAME_UNKNOWN".into()));
+}
+
+#[tokio::test]
+async fn immutable_tags_refuse_a_repush() {
+    let (app, reg) = app_with_admin();
+    let (_, manifest) = reg.push_image("acme/web", "1.0", &[b"one"]).await;
+    let store = app.store().await;
+    let org = store
+        .org_by_slug(&domain::OrgSlug::parse("acme").unwrap())
+        .await
+        .unwrap();
+    domain::store::RegistryStore::set_immutable_tags(&store, org.id, true)
+        .await
+        .unwrap();
+    // Re-pushing the same content is fine; moving the tag is not.
+    reg.put_manifest(
+        "acme/web",
+        "1.0",
+        "application/vnd.oci.image.manifest.v1+json",
+        &manifest,
+    )
+    .await;
+    let (other, _) = reg.push_image("acme/web", "2.0", &[b"two"]).await;
+    let other_manifest = reg
+        .req(Method::GET, &format!("/v2/acme/web/manifests/{other}"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let r = reg
+        .req(Method::PUT, "/v2/acme/web/manifests/1.0")
+        .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+        .body(other_manifest.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(status, 409);
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("immutable"));
+}
+
+#[tokio::test]
+async fn concurrent_pushes_of_the_same_content_all_succeed() {
+    let (_app, reg) = app_with_admin();
+    let layer = vec![42u8; 200_000];
+    let mut tasks = vec![];
+    for _ in 0..8 {
+        let reg = reg.clone();
+        let layer = layer.clone();
+        tasks.push(tokio::spawn(async move {
+            reg.push_image("acme/web", "1.0", &[&layer]).await.0
+        }));
+    }
+    let mut digests = vec![];
+    for t in tasks {
+        digests.push(t.await.unwrap());
+    }
+    digests.dedup();
+    assert_eq!(digests.len(), 1);
+    let r = reg
+        .req(
+            Method::GET,
+            &format!("/v2/acme/web/blobs/{}", sha256(&layer)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.bytes().await.unwrap().len(), layer.len());
+}
+
+#[tokio::test]
+async fn an_upload_cut_off_mid_stream_leaves_nothing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (app, reg) = app_with_admin();
+    let r = reg
+        .req(Method::POST, "/v2/acme/web/blobs/uploads/")
+        .send()
+        .await
+        .unwrap();
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    let data = vec![1u8; 100_000];
+    let digest = sha256(&data);
+    let (email, token) = reg.auth.clone().unwrap();
+    let auth = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{email}:{token}"),
+    );
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "PUT {loc}?digest={digest} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {auth}\r\nContent-Length: {}\r\n\r\n",
+        data.len()
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    sock.write_all(&data[..40_000]).await.unwrap();
+    sock.flush().await.unwrap();
+    sock.shutdown().await.unwrap();
+    // Wait for the server to finish with the connection (it answers or closes).
+    let mut sink = Vec::new();
+    let _ = sock.read_to_end(&mut sink).await;
+    drop(sock);
+    let r = reg
+        .req(Method::HEAD, &format!("/v2/acme/web/blobs/{digest}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = reg.req(Method::GET, &loc).send().await.unwrap();
+    assert_eq!(error_code(r).await, (404, "BLOB_UPLOAD_UNKNOWN".into()));
+    assert!(!app
+        .data_dir()
+        .join("blobs/sha256")
+        .join(&digest[7..9])
+        .join(&digest[7..])
+        .exists());
+}
+
+#[tokio::test]
+async fn a_server_killed_during_an_upload_restarts_clean() {
+    let (app, reg) = app_with_admin();
+    reg.push_image("acme/web", "1.0", &[b"kept"]).await;
+    let r = reg
+        .req(Method::POST, "/v2/acme/web/blobs/uploads/")
+        .send()
+        .await
+        .unwrap();
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        reg.req(Method::PATCH, &loc)
+            .body(vec![9u8; 50_000])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    assert!(app.data_dir().join("_uploads").exists());
+    let token = reg.auth.clone().unwrap().1;
+    let dir = app.kill();
+    let app = TestApp::spawn_in(dir, &[]);
+    let reg = Reg::new(&app.base, ADMIN, &token);
+    assert!(
+        !app.data_dir().join("_uploads").exists(),
+        "leftover chunks are removed at start"
+    );
+    let r = reg.req(Method::GET, &loc).send().await.unwrap();
+    assert_eq!(error_code(r).await, (404, "BLOB_UPLOAD_UNKNOWN".into()));
+    assert_eq!(
+        reg.req(Method::GET, "/v2/acme/web/manifests/1.0")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn cli_create_token_validates_and_prints_only_the_token() {
+    let (app, _) = app_with_admin();
+    let t = app.token(ADMIN, &["--expires-in", "30d"]);
+    assert!(t.starts_with("pcl_") && t.len() >= 36);
+    for (args, needle) in [
+        (
+            vec![
+                "admin",
+                "create-token",
+                "--email",
+                "nobody@acme.test",
+                "--label",
+                "x",
+            ],
+            "no user",
+        ),
+        (
+            vec![
+                "admin",
+                "create-token",
+                "--email",
+                ADMIN,
+                "--label",
+                "x",
+                "--expires-in",
+                "soon",
+            ],
+            "lifetime",
+        ),
+        (
+            vec!["admin", "create-token", "--email", "bad", "--label", "x"],
+            "--email",
+        ),
+    ] {
+        let out = app.cli(&args, "");
+        assert!(!out.status.success());
+        assert!(out.stdout.is_empty());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(needle),
+            "{args:?}"
+        );
+    }
+}
