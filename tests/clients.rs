@@ -1,0 +1,388 @@
+//! Real registry clients against a real server: the `oci-client` crate, and
+//! umoci, skopeo, podman, buildah and the oras Python SDK from the system.
+
+mod common;
+
+use common::registry::{sha256, Reg};
+use common::TestApp;
+use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+use oci_client::manifest::{OciDescriptor, OciImageManifest};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use std::path::Path;
+use std::process::Command;
+
+const ADMIN: &str = "a@acme.test";
+
+fn setup() -> (TestApp, String, String) {
+    let app = TestApp::spawn();
+    app.create_org("acme", ADMIN, "admin password");
+    let token = app.token(ADMIN, &[]);
+    let host = app.base.trim_start_matches("http://").to_owned();
+    (app, token, host)
+}
+
+fn client() -> Client {
+    Client::new(ClientConfig {
+        protocol: ClientProtocol::Http,
+        ..Default::default()
+    })
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn oci_client_pushes_and_pulls_a_two_layer_image() {
+    let (_app, token, host) = setup();
+    let auth = RegistryAuth::Basic(ADMIN.into(), token);
+    let c = client();
+    let reference: Reference = format!("{host}/acme/web:1.0.0").parse().unwrap();
+    let layers = vec![
+        ImageLayer::oci_v1(vec![1u8; 100_000], None),
+        ImageLayer::oci_v1(b"second".to_vec(), None),
+    ];
+    let config = Config::oci_v1(br#"{"architecture":"amd64","os":"linux"}"#.to_vec(), None);
+    c.push(&reference, &layers, config, &auth, None)
+        .await
+        .unwrap();
+
+    let image = c
+        .pull(
+            &reference,
+            &auth,
+            vec![oci_client::manifest::IMAGE_LAYER_MEDIA_TYPE],
+        )
+        .await
+        .unwrap();
+    assert_eq!(image.layers.len(), 2);
+    assert_eq!(image.layers[0].data.as_ref(), vec![1u8; 100_000].as_slice());
+    assert_eq!(image.layers[1].data.as_ref(), b"second");
+    assert!(image.digest.unwrap().starts_with("sha256:"));
+}
+
+#[tokio::test]
+async fn oci_client_chunked_upload_tags_pagination_and_referrers() {
+    let (_app, token, host) = setup();
+    let auth = RegistryAuth::Basic(ADMIN.into(), token.clone());
+    let c = client();
+    let reference: Reference = format!("{host}/acme/chunky:1").parse().unwrap();
+    c.auth(&reference, &auth, oci_client::RegistryOperation::Push)
+        .await
+        .unwrap();
+
+    // A chunked upload of 3 MiB in 64 KiB pieces.
+    let data: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+    let chunks: Vec<oci_client::errors::Result<bytes::Bytes>> = data
+        .chunks(64 * 1024)
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect();
+    let pushed = c
+        .push_blob_stream_chunked(&reference, futures::stream::iter(chunks))
+        .await
+        .unwrap();
+    assert_eq!(pushed.blob_digest, sha256(&data));
+    assert_eq!(pushed.size, data.len() as u64);
+    let mut pulled = Vec::new();
+    c.pull_blob(
+        &reference,
+        &OciDescriptor {
+            digest: pushed.blob_digest.clone(),
+            size: data.len() as i64,
+            ..Default::default()
+        },
+        &mut pulled,
+    )
+    .await
+    .unwrap();
+    assert_eq!(pulled, data);
+
+    // Tags, paginated.
+    let layers = vec![ImageLayer::oci_v1(b"l".to_vec(), None)];
+    for tag in ["a", "b", "c", "d", "e"] {
+        let r: Reference = format!("{host}/acme/chunky:{tag}").parse().unwrap();
+        let config = Config::oci_v1(format!(r#"{{"tag":"{tag}"}}"#).into_bytes(), None);
+        c.push(&r, &layers, config, &auth, None).await.unwrap();
+    }
+    let page1 = c.list_tags(&reference, &auth, Some(2), None).await.unwrap();
+    assert_eq!(page1.tags, vec!["a", "b"]);
+    let page2 = c
+        .list_tags(&reference, &auth, Some(2), Some("b"))
+        .await
+        .unwrap();
+    assert_eq!(page2.tags, vec!["c", "d"]);
+    let page3 = c
+        .list_tags(&reference, &auth, Some(2), Some("d"))
+        .await
+        .unwrap();
+    assert_eq!(page3.tags, vec!["e"]);
+
+    // A referrer (an SBOM-like artifact) of tag "a", found through the referrers API.
+    let subject_ref: Reference = format!("{host}/acme/chunky:a").parse().unwrap();
+    let (_, subject_digest) = c.pull_image_manifest(&subject_ref, &auth).await.unwrap();
+    let reg = Reg::new(&format!("http://{host}"), ADMIN, &token);
+    let raw = reg
+        .req(
+            reqwest::Method::GET,
+            &format!("/v2/acme/chunky/manifests/{subject_digest}"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let sbom_layer = ImageLayer::new(
+        b"{\"sbom\":true}".to_vec(),
+        "application/spdx+json".into(),
+        None,
+    );
+    let sbom_config = Config::new(
+        b"{}".to_vec(),
+        "application/vnd.oci.empty.v1+json".into(),
+        None,
+    );
+    let mut manifest =
+        OciImageManifest::build(std::slice::from_ref(&sbom_layer), &sbom_config, None);
+    manifest.artifact_type = Some("application/spdx+json".into());
+    manifest.subject = Some(OciDescriptor {
+        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+        digest: subject_digest.clone(),
+        size: raw.len() as i64,
+        ..Default::default()
+    });
+    let sbom_ref: Reference = format!("{host}/acme/chunky:sbom").parse().unwrap();
+    c.push(&sbom_ref, &[sbom_layer], sbom_config, &auth, Some(manifest))
+        .await
+        .unwrap();
+    let subject_by_digest: Reference = format!("{host}/acme/chunky@{subject_digest}")
+        .parse()
+        .unwrap();
+    let index = c.pull_referrers(&subject_by_digest, None).await.unwrap();
+    assert_eq!(index.manifests.len(), 1);
+    assert_eq!(
+        index.manifests[0].artifact_type.as_deref(),
+        Some("application/spdx+json")
+    );
+    let filtered = c
+        .pull_referrers(&subject_by_digest, Some("application/x-other"))
+        .await
+        .unwrap();
+    assert!(filtered.manifests.is_empty());
+}
+
+/// An OCI image layout built with umoci: one file in the root fs.
+fn umoci_image(dir: &Path) -> String {
+    let layout = dir.join("layout");
+    let bundle = dir.join("bundle");
+    run(Command::new("umoci")
+        .args(["init", "--layout"])
+        .arg(&layout));
+    run(Command::new("umoci")
+        .arg("new")
+        .arg("--image")
+        .arg(format!("{}:base", layout.display())));
+    run(Command::new("umoci")
+        .arg("unpack")
+        .arg("--image")
+        .arg(format!("{}:base", layout.display()))
+        .arg(&bundle));
+    std::fs::write(bundle.join("rootfs/hello.txt"), "hello from portcullis\n").unwrap();
+    run(Command::new("umoci")
+        .arg("repack")
+        .arg("--image")
+        .arg(format!("{}:1.0", layout.display()))
+        .arg(&bundle));
+    run(Command::new("umoci")
+        .arg("config")
+        .arg("--image")
+        .arg(format!("{}:1.0", layout.display()))
+        .args(["--config.cmd", "/hello.txt"]));
+    format!("oci:{}:1.0", layout.display())
+}
+
+fn digest_of(image: &str, creds: Option<&str>) -> String {
+    let mut cmd = Command::new("skopeo");
+    cmd.args(["inspect", "--format", "{{.Digest}}"]);
+    if let Some(c) = creds {
+        cmd.args(["--tls-verify=false", "--creds", c]);
+    }
+    run(cmd.arg(image)).trim().to_owned()
+}
+
+#[tokio::test]
+async fn skopeo_podman_and_buildah() {
+    let (_app, token, host) = setup();
+    let work = tempfile::tempdir().unwrap();
+    let creds = format!("{ADMIN}:{token}");
+    let src = umoci_image(work.path());
+    let dest = format!("docker://{host}/acme/web:1.0");
+
+    // skopeo copy in, then out again: the digests are equal.
+    run(Command::new("skopeo").args([
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        &creds,
+        &src,
+        &dest,
+    ]));
+    let pushed = digest_of(&dest, Some(&creds));
+    assert_eq!(pushed, digest_of(&src, None));
+    let out = format!("oci:{}:1.0", work.path().join("copy").display());
+    run(Command::new("skopeo").args([
+        "copy",
+        "--src-tls-verify=false",
+        "--src-creds",
+        &creds,
+        &dest,
+        &out,
+    ]));
+    assert_eq!(digest_of(&out, None), pushed);
+
+    // podman pull (root, vfs storage in a temporary directory).
+    let storage = work.path().join("storage");
+    let podman = |args: &[&str]| {
+        let mut cmd = Command::new("podman");
+        cmd.arg("--root")
+            .arg(storage.join("root"))
+            .arg("--runroot")
+            .arg(storage.join("run"))
+            .args(["--storage-driver", "vfs"])
+            .args(args);
+        run(&mut cmd)
+    };
+    podman(&[
+        "pull",
+        "--tls-verify=false",
+        "--creds",
+        &creds,
+        &format!("{host}/acme/web:1.0"),
+    ]);
+    let images = podman(&[
+        "images",
+        "--digests",
+        "--format",
+        "{{.Repository}}:{{.Tag}} {{.Digest}}",
+    ]);
+    assert!(
+        images.contains(&format!("{host}/acme/web:1.0 {pushed}")),
+        "{images}"
+    );
+
+    // buildah push of an image built from scratch.
+    let buildah = |args: &[&str]| {
+        let mut cmd = Command::new("buildah");
+        cmd.arg("--root")
+            .arg(storage.join("root"))
+            .arg("--runroot")
+            .arg(storage.join("run"))
+            .args(["--storage-driver", "vfs"])
+            .args(args);
+        run(&mut cmd)
+    };
+    buildah(&["from", "--name", "work", "scratch"]);
+    buildah(&["config", "--label", "made-by=buildah", "work"]);
+    buildah(&["commit", "work", "built"]);
+    buildah(&[
+        "push",
+        "--tls-verify=false",
+        "--creds",
+        &creds,
+        "built",
+        &format!("docker://{host}/acme/built:1"),
+    ]);
+    let reg = Reg::new(&format!("http://{host}"), ADMIN, &token);
+    let catalog: serde_json::Value = reg
+        .req(reqwest::Method::GET, "/v2/_catalog")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        catalog["repositories"],
+        serde_json::json!(["acme/built", "acme/web"])
+    );
+}
+
+#[tokio::test]
+async fn oras_python_sdk_pushes_and_pulls_a_generic_artifact() {
+    let (app, token, host) = setup();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/oras_roundtrip.py");
+    let out =
+        run(Command::new("python3")
+            .arg(script)
+            .args([&host, ADMIN, &token, "acme/files:1.0"]));
+    assert_eq!(out.trim(), "ok");
+    // It shows in the console as a generic artifact.
+    let web = app.signed_in(ADMIN, "admin password").await;
+    let listed = app.call(&web, "list_artifacts", &[]).await;
+    assert_eq!(listed.body["artifacts"][0]["name"], "files");
+    assert_eq!(listed.body["artifacts"][0]["kind"], "other");
+}
+
+#[tokio::test]
+async fn helm_chart_shaped_artifacts_are_detected() {
+    let (app, token, host) = setup();
+    let reg = Reg::new(&format!("http://{host}"), ADMIN, &token);
+    let chart = b"fake chart tarball".to_vec();
+    let config = br#"{"name":"web","version":"1.2.3","apiVersion":"v2"}"#.to_vec();
+    let chart_d = reg.push_blob("acme/charts/web", &chart).await;
+    let config_d = reg.push_blob("acme/charts/web", &config).await;
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.cncf.helm.config.v1+json", "digest": config_d, "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip", "digest": chart_d, "size": chart.len()}]
+    }))
+    .unwrap();
+    reg.put_manifest(
+        "acme/charts/web",
+        "1.2.3",
+        "application/vnd.oci.image.manifest.v1+json",
+        &manifest,
+    )
+    .await;
+    let (_, _) = reg.push_image("acme/web", "1.0", &[b"layer"]).await;
+    let web = app.signed_in(ADMIN, "admin password").await;
+    let listed = app.call(&web, "list_artifacts", &[]).await;
+    let kinds: Vec<(String, String)> = listed.body["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_owned(),
+                a["kind"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("charts/web".into(), "helm-chart".into()),
+            ("web".into(), "container-image".into())
+        ]
+    );
+    let detail = app
+        .call(&web, "get_artifact", &[("name", "charts/web")])
+        .await;
+    assert_eq!(detail.body["tags"][0]["tag"], "1.2.3");
+    assert_eq!(
+        detail.body["tags"][0]["size"],
+        (manifest.len() + chart.len() + config.len()) as i64
+    );
+    // Another org's artifact is not found.
+    let missing = app.call(&web, "get_artifact", &[("name", "nope")]).await;
+    assert_eq!(missing.status, 404);
+}
