@@ -13,7 +13,8 @@ function freePort(): string {
     "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})",
   ]).toString().trim();
 }
-for (const name of ['HYDRATED', 'NOJS']) {
+const SERVERS = ['HYDRATED', 'NOJS', 'HYDRATED_REGISTRY', 'NOJS_REGISTRY'];
+for (const name of SERVERS) {
   process.env[`E2E_PORT_${name}`] ??= freePort();
   process.env[`E2E_DATA_${name}`] ??= mkdtempSync(join(tmpdir(), `portcullis-e2e-${name.toLowerCase()}-`));
 }
@@ -27,6 +28,8 @@ const server = (name: string) => ({
   stdout: 'ignore' as const,
   stderr: 'pipe' as const,
 });
+
+const base = (name: string) => `http://127.0.0.1:${process.env[`E2E_PORT_${name}`]}`;
 
 export default defineConfig({
   testDir: './tests',
@@ -53,15 +56,12 @@ export default defineConfig({
     trace: 'off',
     screenshot: 'only-on-failure',
   },
-  webServer: [server('HYDRATED'), server('NOJS')],
+  // Each spec file gets its own servers, so first-run state is independent.
+  webServer: SERVERS.map(server),
   projects: [
-    {
-      name: 'hydrated',
-      use: { baseURL: `http://127.0.0.1:${process.env.E2E_PORT_HYDRATED}`, javaScriptEnabled: true },
-    },
-    {
-      name: 'no-js',
-      use: { baseURL: `http://127.0.0.1:${process.env.E2E_PORT_NOJS}`, javaScriptEnabled: false },
-    },
+    { name: 'hydrated', testMatch: /console\.spec/, use: { baseURL: base('HYDRATED'), javaScriptEnabled: true } },
+    { name: 'no-js', testMatch: /console\.spec/, use: { baseURL: base('NOJS'), javaScriptEnabled: false } },
+    { name: 'hydrated-registry', testMatch: /registry\.spec/, use: { baseURL: base('HYDRATED_REGISTRY'), javaScriptEnabled: true } },
+    { name: 'no-js-registry', testMatch: /registry\.spec/, use: { baseURL: base('NOJS_REGISTRY'), javaScriptEnabled: false } },
   ],
 });

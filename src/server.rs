@@ -79,6 +79,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         addr_throttle: Arc::new(Throttle::new(MAX_FAILURES_PER_ADDR, THROTTLE_WINDOW)),
         public_url: config.public_url(),
         tokens: Arc::default(),
+        fresh_tokens: Arc::default(),
     };
     let storage = BlobStorage::local(config.data_dir.clone())
         .map_err(|e| anyhow::anyhow!("blob storage in {}: {e}", config.data_dir.display()))?;

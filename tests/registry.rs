@@ -788,8 +788,7 @@ async fn tokens_roles_and_orgs_are_enforced() {
         200
     );
     let listed = app.call(&web, "list_tokens", &[]).await;
-    assert!(listed
-        .body
+    assert!(listed.body["tokens"]
         .as_array()
         .unwrap()
         .iter()

@@ -185,3 +185,88 @@ pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
         </Suspense>
     }
 }
+
+/// A button that copies `text` to the clipboard (with JavaScript; without
+/// it, the text next to it is selectable).
+#[component]
+pub fn CopyButton(
+    #[prop(into)] text: String,
+    #[prop(into, optional)] label: Option<String>,
+) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let label = label.unwrap_or_else(|| "Copy".into());
+    let aria = format!("{label}: {text}");
+    let on_click = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            if let Some(w) = web_sys::window() {
+                let _ = w.navigator().clipboard().write_text(&text);
+                copied.set(true);
+                set_timeout(
+                    move || copied.set(false),
+                    std::time::Duration::from_millis(1500),
+                );
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &text;
+    };
+    view! {
+        <button type="button" class="btn btn-small copy" aria-label=aria on:click=on_click>
+            {move || if copied.get() { "Copied ✓".to_owned() } else { label.clone() }}
+        </button>
+    }
+}
+
+/// A shell command with a copy button.
+#[component]
+pub fn Command(#[prop(into)] label: String, #[prop(into)] command: String) -> impl IntoView {
+    view! {
+        <div class="command">
+            <span class="command-label">{label}</span>
+            <div class="command-row">
+                <pre><code>{command.clone()}</code></pre>
+                <CopyButton text=command/>
+            </div>
+        </div>
+    }
+}
+
+/// `1.5 MB` style sizes.
+pub fn human_size(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = bytes.max(0) as f64;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// A short form of a digest for tables (`sha256:1a2b3c4d5e6f`).
+pub fn short_digest(digest: &str) -> String {
+    match digest.split_once(':') {
+        Some((alg, hex)) => format!("{alg}:{}", &hex[..hex.len().min(12)]),
+        None => digest.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_digests() {
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(1_500_000), "1.5 MB");
+        assert_eq!(
+            short_digest("sha256:0123456789abcdef"),
+            "sha256:0123456789ab"
+        );
+    }
+}

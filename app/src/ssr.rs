@@ -25,6 +25,40 @@ pub struct ServerCtx {
     pub public_url: String,
     /// Access tokens checked from memory; evict on revoke and user changes.
     pub tokens: Arc<domain::token_cache::TokenCache>,
+    /// Tokens created by a plain form post (no JavaScript), kept briefly so
+    /// the page the browser is sent back to can show the secret.
+    pub fresh_tokens: Arc<FreshTokens>,
+}
+
+/// Secrets of just-created tokens, by a random one-time key that goes in the
+/// redirect URL (the secret itself never does). Readable only by the user
+/// who created the token, for a few minutes.
+#[derive(Default)]
+pub struct FreshTokens {
+    entries: std::sync::Mutex<std::collections::HashMap<String, FreshEntry>>,
+}
+
+/// Who created it, when, and the serialized token.
+type FreshEntry = (UserId, std::time::Instant, Vec<u8>);
+
+impl FreshTokens {
+    const TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+    /// Keeps `value` for `user`; returns the key for the URL.
+    pub fn put(&self, user: UserId, value: Vec<u8>) -> String {
+        let (key, _) = domain::token_cache::new_token();
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, (_, at, _)| at.elapsed() < Self::TTL);
+        map.insert(key.clone(), (user, std::time::Instant::now(), value));
+        key
+    }
+
+    pub fn get(&self, user: UserId, key: &str) -> Option<Vec<u8>> {
+        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key)
+            .filter(|(owner, at, _)| *owner == user && at.elapsed() < Self::TTL)
+            .map(|(_, _, v)| v.clone())
+    }
 }
 
 impl ServerCtx {
@@ -139,7 +173,7 @@ pub async fn require_customer() -> Result<CustomerCaller, AppError> {
 
 /// Whether this request is a plain HTML form post (no JavaScript): such a
 /// request is answered with a redirect, whatever the outcome.
-fn is_plain_form_post() -> bool {
+pub fn is_plain_form_post() -> bool {
     use_context::<Parts>().is_some_and(|parts| {
         parts
             .headers

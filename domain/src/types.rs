@@ -319,6 +319,8 @@ pub struct Org {
     pub name: String,
     pub plan: Plan,
     pub trial_ends_at: Option<DateTime<Utc>>,
+    /// Re-pushing an existing tag with other content is refused.
+    pub immutable_tags: bool,
     pub created_at: DateTime<Utc>,
 }
 

@@ -1,6 +1,6 @@
 import { expect, type Page, type TestInfo } from '@playwright/test';
 
-export const isHydrated = (info: TestInfo) => info.project.name === 'hydrated';
+export const isHydrated = (info: TestInfo) => info.project.name.startsWith('hydrated');
 
 /** Goes to `path`; in the hydrated run, waits until the page has hydrated. */
 export async function open(page: Page, info: TestInfo, path: string) {

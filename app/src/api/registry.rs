@@ -14,13 +14,29 @@ pub struct CreatedToken {
     pub secret: String,
 }
 
-/// The caller's access tokens (vendor or customer user).
+/// The caller's tokens, and a token just created without JavaScript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokensView {
+    pub tokens: Vec<TokenInfo>,
+    /// Shown once: present only on the first load after creation.
+    pub fresh: Option<CreatedToken>,
+}
+
+/// The caller's access tokens (vendor or customer user). `new_token` is the
+/// one-time key a plain form post was redirected with (see `create_token`).
 #[server(endpoint = "list_tokens")]
-pub async fn list_tokens() -> Result<Vec<TokenInfo>, AppError> {
+pub async fn list_tokens(new_token: Option<String>) -> Result<TokensView, AppError> {
     respond(
-        async {
+        async move {
             let me = ssr::principal().await?.ok_or(AppError::Unauthenticated)?;
-            Ok(ssr::ctx()?.store.tokens(me.user_id()).await?)
+            let fresh = ssr::ctx()?
+                .fresh_tokens
+                .get(me.user_id(), new_token.as_deref().unwrap_or_default())
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+            Ok(TokensView {
+                tokens: ssr::ctx()?.store.tokens(me.user_id()).await?,
+                fresh,
+            })
         }
         .await,
     )
@@ -32,42 +48,56 @@ pub async fn list_tokens() -> Result<Vec<TokenInfo>, AppError> {
 pub async fn create_token(
     label: String,
     expires_in_days: String,
+    // The page to come back to after a plain form post.
+    return_to: Option<String>,
 ) -> Result<CreatedToken, AppError> {
     respond(
         async move {
             let me = ssr::principal().await?.ok_or(AppError::Unauthenticated)?;
             let mut check = super::accounts::FormCheck::default();
             let label = check.field("label", domain::DisplayName::parse(&label));
-            let days = check.field(
-                "expires_in_days",
-                match expires_in_days.trim() {
-                    "" => Ok(None),
-                    d => d
-                        .parse::<i64>()
-                        .ok()
-                        .filter(|d| (1..=3650).contains(d))
-                        .map(Some)
-                        .ok_or_else(|| {
-                            domain::ParseError(
-                                "Choose a number of days from 1 to 3650, or no expiry.".into(),
-                            )
-                        }),
-                },
-            );
+            let days = check.field("expires_in_days", parse_expiry_days(&expires_in_days));
             check.finish()?;
             let (Some(label), Some(days)) = (label, days) else {
                 return Err(AppError::Internal);
             };
             let expires_at = days.map(|d| chrono::Utc::now() + chrono::Duration::days(d));
             let (secret, hash) = domain::token_cache::new_token();
-            let token = ssr::ctx()?
+            let ctx = ssr::ctx()?;
+            let token = ctx
                 .store
                 .create_token(me.user_id(), label.as_str(), &hash, expires_at)
                 .await?;
-            Ok(CreatedToken { token, secret })
+            let created = CreatedToken { token, secret };
+            if ssr::is_plain_form_post() {
+                // Without JavaScript the answer is a redirect back to the
+                // page: it finds the secret by a one-time key in its URL.
+                let bytes = serde_json::to_vec(&created).map_err(ssr::internal)?;
+                let key = ctx.fresh_tokens.put(me.user_id(), bytes);
+                let page = super::accounts::safe_next(return_to.as_deref().unwrap_or_default())
+                    .unwrap_or("/settings");
+                let page = page.split('?').next().unwrap_or(page);
+                leptos_axum::redirect(&format!("{page}?new_token={key}"));
+            }
+            Ok(created)
         }
         .await,
     )
+}
+
+/// Days until a token expires: empty for never, else 1–3650.
+pub fn parse_expiry_days(input: &str) -> Result<Option<i64>, domain::ParseError> {
+    match input.trim() {
+        "" => Ok(None),
+        d => d
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=3650).contains(d))
+            .map(Some)
+            .ok_or_else(|| {
+                domain::ParseError("Choose a number of days from 1 to 3650, or no expiry.".into())
+            }),
+    }
 }
 
 /// Revokes one of the caller's tokens; effective on the next request.
@@ -148,6 +178,27 @@ pub async fn get_artifact(name: String) -> Result<ArtifactView, AppError> {
                 registry_host: ctx.registry_host(),
                 org_slug: me.org_slug,
             })
+        }
+        .await,
+    )
+}
+
+/// Turns immutable tags on or off for the caller's org. Vendor admins only.
+#[server(endpoint = "set_immutable_tags")]
+pub async fn set_immutable_tags(enabled: String) -> Result<(), AppError> {
+    respond(
+        async move {
+            let me = ssr::require_vendor(Need::Admin).await?;
+            let enabled = match enabled.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(AppError::field("enabled", "Choose true or false.")),
+            };
+            ssr::ctx()?
+                .store
+                .set_immutable_tags(me.org_id, enabled)
+                .await?;
+            Ok(())
         }
         .await,
     )

@@ -1,10 +1,12 @@
 //! One module per page.
 
+pub mod artifacts;
 pub mod console;
 pub mod home;
 pub mod portal;
 pub mod settings;
 pub mod signin;
+pub mod tokens;
 
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -1,7 +1,11 @@
 //! `/settings`: the organization, its plan, and its users.
 
-use crate::api::{load_settings, AddVendorUser, ChangeVendorRole, RemoveVendorUser, SettingsView};
+use crate::api::{
+    load_settings, AddVendorUser, ChangeVendorRole, RemoveVendorUser, SetImmutableTags,
+    SettingsView,
+};
 use crate::components::{action_error, invalid, ConsoleShell, ErrorPanel, FieldError, FormError};
+use crate::pages::tokens::TokensSection;
 use domain::{Plan, VendorRole};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -11,12 +15,14 @@ pub fn SettingsPage() -> impl IntoView {
     let add = ServerAction::<AddVendorUser>::new();
     let change = ServerAction::<ChangeVendorRole>::new();
     let remove = ServerAction::<RemoveVendorUser>::new();
+    let immutable = ServerAction::<SetImmutableTags>::new();
     let data = Resource::new(
         move || {
             (
                 add.version().get(),
                 change.version().get(),
                 remove.version().get(),
+                immutable.version().get(),
             )
         },
         |_| load_settings(),
@@ -29,11 +35,12 @@ pub fn SettingsPage() -> impl IntoView {
             <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(view) => view! { <SettingsBody view add change remove/> }.into_any(),
+                        Ok(view) => view! { <SettingsBody view add change remove immutable/> }.into_any(),
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     }
                 })}
             </Transition>
+            <TokensSection/>
         </ConsoleShell>
     }
 }
@@ -58,7 +65,9 @@ fn SettingsBody(
     add: ServerAction<AddVendorUser>,
     change: ServerAction<ChangeVendorRole>,
     remove: ServerAction<RemoveVendorUser>,
+    immutable: ServerAction<SetImmutableTags>,
 ) -> impl IntoView {
+    let immutable_tags = view.org.immutable_tags;
     let add_error = action_error(add);
     let change_error = action_error(change);
     let remove_error = action_error(remove);
@@ -122,7 +131,19 @@ fn SettingsBody(
                 <dt>"Name"</dt><dd>{view.org.name.clone()}</dd>
                 <dt>"Slug"</dt><dd><code>{view.org.slug.clone()}</code></dd>
                 <dt>"Plan"</dt><dd data-testid="plan">{plan}</dd>
+                <dt>"Tags"</dt>
+                <dd data-testid="immutable-tags">
+                    {if immutable_tags { "Immutable: an existing tag cannot be pushed again" } else { "Mutable: pushing an existing tag moves it" }}
+                </dd>
             </dl>
+            {is_admin.then(|| view! {
+                <ActionForm action=immutable attr:class="inline-form">
+                    <input type="hidden" name="enabled" value=if immutable_tags { "false" } else { "true" }/>
+                    <button type="submit" class="btn btn-small">
+                        {if immutable_tags { "Allow moving tags" } else { "Make tags immutable" }}
+                    </button>
+                </ActionForm>
+            })}
         </section>
         <section class="card" aria-labelledby="users-heading">
             <h2 id="users-heading">"Users"</h2>

@@ -70,6 +70,7 @@ struct OrgRow {
     name: String,
     plan: String,
     trial_ends_at: Option<DateTime<Utc>>,
+    immutable_tags: bool,
     created_at: DateTime<Utc>,
 }
 
@@ -82,6 +83,7 @@ impl TryFrom<OrgRow> for Org {
             name: r.name,
             plan: Plan::parse(&r.plan).map_err(|e| StoreError::Internal(e.0))?,
             trial_ends_at: r.trial_ends_at,
+            immutable_tags: r.immutable_tags,
             created_at: r.created_at,
         })
     }
@@ -119,7 +121,7 @@ struct PrincipalRow {
     customer_name: Option<String>,
 }
 
-const ORG_COLUMNS: &str = "id, slug, name, plan, trial_ends_at, created_at";
+const ORG_COLUMNS: &str = "id, slug, name, plan, trial_ends_at, immutable_tags, created_at";
 const VENDOR_USER_COLUMNS: &str = "id, email, role, created_at";
 
 async fn admin_count(tx: &mut Transaction<'_, Sqlite>, org_id: OrgId) -> StoreResult<i64> {

@@ -1,0 +1,199 @@
+//! The Artifacts page and an artifact's detail view.
+
+use crate::api::{get_artifact, list_artifacts, ArtifactsView};
+use crate::components::{
+    human_size, short_digest, Command, ConsoleShell, CopyButton, EmptyState, ErrorPanel,
+};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// Push instructions for the org's namespace.
+#[component]
+fn PushInstructions(host: String, slug: String, email: String) -> impl IntoView {
+    let ns = format!("{host}/{slug}");
+    view! {
+        <section class="card" aria-labelledby="push-heading">
+            <h2 id="push-heading">"Push an artifact"</h2>
+            <p class="hint">"Sign in with your email and an access token (create one in Settings), then push to your namespace "<code>{ns.clone()}</code>"."</p>
+            <Command label="Log in (Docker)" command=format!("echo \"$TOKEN\" | docker login {host} -u {email} --password-stdin")/>
+            <Command label="Tag and push an image (Docker)" command=format!("docker tag web:1.0 {ns}/web:1.0 && docker push {ns}/web:1.0")/>
+            <Command label="Push an image (Podman)" command=format!("podman push web:1.0 {ns}/web:1.0")/>
+            <Command label="Push a Helm chart" command=format!("helm push web-1.0.0.tgz oci://{ns}")/>
+            <Command label="Push any file (ORAS)" command=format!("oras push {ns}/files:1.0 ./notes.txt")/>
+        </section>
+    }
+}
+
+#[component]
+pub fn ArtifactsPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| list_artifacts());
+    let query = use_query_map();
+    // Filter as you type (hydrated) or by ?q= (plain form).
+    let typed = RwSignal::new(None::<String>);
+    let filter = move || {
+        typed
+            .get()
+            .unwrap_or_else(|| query.read().get("q").unwrap_or_default())
+            .to_lowercase()
+    };
+    view! {
+        <ConsoleShell title="Artifacts">
+            <header class="page-header">
+                <h1>"Artifacts"</h1>
+                <form method="get" role="search" class="search" aria-label="Search artifacts">
+                    <label class="visually-hidden" for="artifact-search">"Search artifacts"</label>
+                    <input id="artifact-search" type="search" name="q" placeholder="Search artifacts"
+                        prop:value=move || query.read().get("q").unwrap_or_default()
+                        on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
+                </form>
+            </header>
+            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(view) => view! { <ArtifactList view filter=Signal::derive(filter)/> }.into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </ConsoleShell>
+    }
+}
+
+#[component]
+fn ArtifactList(view: ArtifactsView, filter: Signal<String>) -> impl IntoView {
+    let ArtifactsView {
+        artifacts,
+        registry_host,
+        org_slug,
+        email,
+        can_push,
+    } = view;
+    if artifacts.is_empty() {
+        return view! {
+            <EmptyState title="No artifacts yet">
+                <p>"Container images, Helm charts and other OCI artifacts you push appear here with their tags."</p>
+            </EmptyState>
+            {can_push.then(|| view! { <PushInstructions host=registry_host.clone() slug=org_slug.clone() email=email.clone()/> })}
+        }
+        .into_any();
+    }
+    let all = StoredValue::new(artifacts);
+    let rows = move || {
+        let f = filter.get();
+        all.with_value(|list| {
+            list.iter()
+                .filter(|a| f.is_empty() || a.name.to_lowercase().contains(&f))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="card">
+            <div class="table-wrap">
+                <table class="table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Name"</th>
+                            <th scope="col">"Kind"</th>
+                            <th scope="col">"Tags"</th>
+                            <th scope="col">"Last push"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        <For each=rows key=|a| a.name.clone() let:a>
+                            <tr>
+                                <td><A href=format!("/artifacts/{}", a.name)>{a.name.clone()}</A></td>
+                                <td><span class=format!("kind kind-{}", a.kind.as_str())>{a.kind.label()}</span></td>
+                                <td>{a.tag_count}</td>
+                                <td class="muted">{a.last_push.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()}</td>
+                            </tr>
+                        </For>
+                    </tbody>
+                </table>
+            </div>
+            <Show when=move || rows().is_empty()>
+                <p class="hint empty-row">"No artifact matches this search."</p>
+            </Show>
+        </section>
+        {can_push.then(|| view! { <PushInstructions host=registry_host.clone() slug=org_slug.clone() email=email.clone()/> })}
+    }
+    .into_any()
+}
+
+#[component]
+pub fn ArtifactPage() -> impl IntoView {
+    let params = use_params_map();
+    let name = move || params.read().get("name").unwrap_or_default();
+    let data = Resource::new(name, get_artifact);
+    view! {
+        <ConsoleShell title="Artifact">
+            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(v) => {
+                            let repo = format!("{}/{}/{}", v.registry_host, v.org_slug, v.artifact.name);
+                            let first_tag = v.tags.first().map(|t| t.tag.clone()).unwrap_or_else(|| "latest".into());
+                            let pull = match v.artifact.kind {
+                                domain::registry::ArtifactKind::HelmChart => format!("helm pull oci://{repo} --version {first_tag}"),
+                                domain::registry::ArtifactKind::ContainerImage => format!("docker pull {repo}:{first_tag}"),
+                                domain::registry::ArtifactKind::Other => format!("oras pull {repo}:{first_tag}"),
+                            };
+                            view! {
+                                <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/artifacts">"Artifacts"</A>" / "</nav>
+                                <header class="page-header">
+                                    <h1>{v.artifact.name.clone()}</h1>
+                                    <span class=format!("kind kind-{}", v.artifact.kind.as_str())>{v.artifact.kind.label()}</span>
+                                </header>
+                                <section class="card" aria-labelledby="tags-heading">
+                                    <h2 id="tags-heading">"Tags"</h2>
+                                    <div class="table-wrap">
+                                        <table class="table">
+                                            <thead>
+                                                <tr>
+                                                    <th scope="col">"Tag"</th>
+                                                    <th scope="col">"Digest"</th>
+                                                    <th scope="col">"Size"</th>
+                                                    <th scope="col">"Platforms"</th>
+                                                    <th scope="col">"Pushed"</th>
+                                                </tr>
+                                            </thead>
+                                            <tbody>
+                                                {v.tags.into_iter().map(|t| view! {
+                                                    <tr>
+                                                        <td><strong>{t.tag.clone()}</strong></td>
+                                                        <td class="digest">
+                                                            <code title=t.digest.clone()>{short_digest(&t.digest)}</code>
+                                                            <CopyButton text=t.digest.clone() label="Copy digest"/>
+                                                        </td>
+                                                        <td>{human_size(t.size)}</td>
+                                                        <td>{if t.platforms.is_empty() { "—".to_owned() } else { t.platforms.join(", ") }}</td>
+                                                        <td class="muted">{t.pushed_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
+                                                    </tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    </div>
+                                </section>
+                                <section class="card" aria-labelledby="use-heading">
+                                    <h2 id="use-heading">"Use it"</h2>
+                                    <Command label="Pull" command=pull/>
+                                    <Command label="Push a new tag" command=format!("docker push {repo}:<tag>")/>
+                                </section>
+                            }
+                                .into_any()
+                        }
+                        Err(crate::api::AppError::NotFound) => view! {
+                            <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/artifacts">"Artifacts"</A></nav>
+                            <crate::components::EmptyState title="Artifact not found">
+                                <p>"There is no artifact with this name in your organization."</p>
+                            </crate::components::EmptyState>
+                        }
+                            .into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </ConsoleShell>
+    }
+}

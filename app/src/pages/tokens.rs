@@ -1,0 +1,115 @@
+//! Access tokens: a section shared by the console's Settings and the portal.
+
+use crate::api::{list_tokens, CreateToken, RevokeToken};
+use crate::components::{action_error, invalid, CopyButton, ErrorPanel, FieldError, FormError};
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+
+#[component]
+pub fn TokensSection() -> impl IntoView {
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let query = leptos_router::hooks::use_query_map();
+    let location = leptos_router::hooks::use_location();
+    let new_token = move || query.read().get("new_token");
+    let tokens = Resource::new(
+        move || (create.version().get(), revoke.version().get(), new_token()),
+        |(_, _, key)| list_tokens(key),
+    );
+    let error = action_error(create);
+    let revoke_error = action_error(revoke);
+    let created = move || create.value().get().and_then(|r| r.ok());
+    view! {
+        <section class="card" aria-labelledby="tokens-heading">
+            <h2 id="tokens-heading">"Access tokens"</h2>
+            <p class="hint">"Use a token as the password for docker, podman, helm or oras, with your email as the user name."</p>
+            {move || created().map(|c| view! { <NewToken created=c/> })}
+            <ActionForm action=create attr:class="form form-row" attr:aria-label="Create a token">
+                <FormError error/>
+                <input type="hidden" name="return_to" prop:value=move || location.pathname.get()/>
+                <div class="field">
+                    <label for="token-label">"Label"</label>
+                    <input id="token-label" name="label" type="text" required maxlength="100" placeholder="e.g. CI pipeline"
+                        aria-invalid=invalid(error, "label") aria-describedby="label-error"/>
+                    <FieldError error field="label"/>
+                </div>
+                <div class="field">
+                    <label for="token-expiry">"Expires"</label>
+                    <select id="token-expiry" name="expires_in_days" aria-describedby="expires_in_days-error">
+                        <option value="30">"In 30 days"</option>
+                        <option value="90">"In 90 days"</option>
+                        <option value="365">"In a year"</option>
+                        <option value="">"Never"</option>
+                    </select>
+                    <FieldError error field="expires_in_days"/>
+                </div>
+                <button type="submit" class="btn btn-primary">"Create token"</button>
+            </ActionForm>
+            <FormError error=revoke_error/>
+            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
+                {move || Suspend::new(async move {
+                    match tokens.await {
+                        Ok(view) if view.tokens.is_empty() => view! { <p class="hint empty-row">"No tokens yet."</p> }.into_any(),
+                        Ok(view) => view! {
+                            // Created by a plain form post (no JavaScript): shown this once.
+                            {view.fresh.map(|c| view! { <NewToken created=c/> })}
+                            <div class="table-wrap">
+                                <table class="table" aria-label="Your access tokens">
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"Label"</th>
+                                            <th scope="col">"Created"</th>
+                                            <th scope="col">"Expires"</th>
+                                            <th scope="col">"Last used"</th>
+                                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {view.tokens.into_iter().map(|t| {
+                                            let now = chrono::Utc::now();
+                                            let expires = match t.expires_at {
+                                                None => "Never".to_owned(),
+                                                Some(e) if e <= now => format!("Expired {}", e.format("%Y-%m-%d")),
+                                                Some(e) => e.format("%Y-%m-%d").to_string(),
+                                            };
+                                            view! {
+                                                <tr>
+                                                    <td>{t.label.clone()}</td>
+                                                    <td class="muted">{t.created_at.format("%Y-%m-%d").to_string()}</td>
+                                                    <td>{expires}</td>
+                                                    <td class="muted">{t.last_used_at.map(|u| u.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "Never".into())}</td>
+                                                    <td class="actions">
+                                                        <ActionForm action=revoke attr:class="inline-form">
+                                                            <input type="hidden" name="token_id" value=t.id.to_string()/>
+                                                            <button type="submit" class="btn btn-small btn-danger"
+                                                                aria-label=format!("Revoke {}", t.label)>"Revoke"</button>
+                                                        </ActionForm>
+                                                    </td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// A token just created: the secret, once, with a copy button.
+#[component]
+fn NewToken(created: crate::api::CreatedToken) -> impl IntoView {
+    view! {
+        <div class="notice secret" role="status">
+            <p><strong>{format!("Token \u{201c}{}\u{201d} created.", created.token.label)}</strong>" Copy it now: it will not be shown again."</p>
+            <div class="command-row">
+                <pre><code data-testid="new-token">{created.secret.clone()}</code></pre>
+                <CopyButton text=created.secret/>
+            </div>
+        </div>
+    }
+}
