@@ -180,6 +180,27 @@ async fn push_pull_blobs_manifests_tags_catalog() {
         json!([])
     );
 
+    // A re-pushed tag serves its new content on the next request (the
+    // manifest cache is evicted on every write).
+    let first = reg
+        .req(Method::GET, &format!("/v2/{repo}/manifests/latest"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.headers()["docker-content-digest"], digest.as_str());
+    let (moved, _) = reg.push_image(repo, "latest", &[b"new content"]).await;
+    let again = reg
+        .req(Method::GET, &format!("/v2/{repo}/manifests/latest"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.headers()["docker-content-digest"],
+        moved.as_str(),
+        "old digest was {digest}"
+    );
+    assert_ne!(moved, digest);
+
     // Catalog lists repositories with a manifest.
     reg.push_blob("acme/blob-only", b"no manifest yet").await;
     let r = reg.req(Method::GET, "/v2/_catalog").send().await.unwrap();

@@ -6,7 +6,7 @@
 use crate::{Principal, UserId};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// The prefix of every Portcullis access token.
 pub const TOKEN_PREFIX: &str = "pcl_";
@@ -37,12 +37,15 @@ pub struct CachedToken {
 
 #[derive(Debug, Default)]
 pub struct TokenCache {
-    entries: RwLock<HashMap<String, CachedToken>>,
+    entries: RwLock<HashMap<String, Arc<CachedToken>>>,
+    /// Bumped on every eviction, so an entry read from the database before
+    /// a concurrent revocation is not cached after it.
+    generation: std::sync::atomic::AtomicU64,
     uses: Mutex<HashMap<i64, DateTime<Utc>>>,
 }
 
 impl TokenCache {
-    pub fn get(&self, hash: &str) -> Option<CachedToken> {
+    pub fn get(&self, hash: &str) -> Option<Arc<CachedToken>> {
         self.entries
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -50,34 +53,45 @@ impl TokenCache {
             .cloned()
     }
 
-    pub fn insert(&self, hash: String, token: CachedToken) {
-        self.entries
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(hash, token);
+    /// The eviction generation; read it before loading an entry from the
+    /// database and pass it to [`TokenCache::insert`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Caches `token` unless an eviction happened since `generation`.
+    pub fn insert(&self, generation: u64, hash: String, token: CachedToken) -> Arc<CachedToken> {
+        let token = Arc::new(token);
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if self.generation() == generation {
+            entries.insert(hash, token.clone());
+        }
+        token
+    }
+
+    fn bump(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     pub fn remove(&self, hash: &str) {
-        self.entries
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(hash);
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        self.bump();
+        entries.remove(hash);
     }
 
     /// Evicts every token of `user` (removed, role changed).
     pub fn invalidate_user(&self, user: UserId) {
-        self.entries
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, t| t.principal.user_id() != user);
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        self.bump();
+        entries.retain(|_, t| t.principal.user_id() != user);
     }
 
     /// Evicts everything (e.g. an organization-wide change).
     pub fn clear(&self) {
-        self.entries
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        self.bump();
+        entries.clear();
     }
 
     pub fn record_use(&self, token_id: i64, at: DateTime<Utc>) {
@@ -129,14 +143,18 @@ mod tests {
             expires_at: None,
             principal: principal(user),
         };
-        c.insert("h1".into(), entry(1, 10));
-        c.insert("h2".into(), entry(2, 10));
-        c.insert("h3".into(), entry(3, 11));
+        let g = c.generation();
+        c.insert(g, "h1".into(), entry(1, 10));
+        c.insert(g, "h2".into(), entry(2, 10));
+        c.insert(g, "h3".into(), entry(3, 11));
         c.remove("h1");
         assert!(c.get("h1").is_none());
         c.invalidate_user(10);
         assert!(c.get("h2").is_none());
         assert_eq!(c.get("h3").unwrap().token_id, 3);
+        // An entry loaded before an eviction is not cached after it.
+        c.insert(g, "h4".into(), entry(4, 12));
+        assert!(c.get("h4").is_none());
         c.record_use(3, Utc::now());
         c.record_use(3, Utc::now());
         assert_eq!(c.take_uses().len(), 1);

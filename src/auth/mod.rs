@@ -9,13 +9,13 @@ use axum::http::{header, HeaderMap};
 use base64::Engine;
 use chrono::Utc;
 use domain::token_cache::{hash_token, CachedToken};
-use domain::Principal;
+use std::sync::Arc;
 
 /// `Ok(None)` when no credentials were sent.
 pub async fn authenticate(
     ctx: &ServerCtx,
     headers: &HeaderMap,
-) -> Result<Option<Principal>, AuthError> {
+) -> Result<Option<Arc<CachedToken>>, AuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -43,6 +43,7 @@ pub async fn authenticate(
     let cached = match ctx.tokens.get(&hash) {
         Some(c) => c,
         None => {
+            let generation = ctx.tokens.generation();
             let record = ctx
                 .store
                 .token_by_hash(&hash)
@@ -62,8 +63,7 @@ pub async fn authenticate(
                 expires_at: record.expires_at,
                 principal,
             };
-            ctx.tokens.insert(hash, entry.clone());
-            entry
+            ctx.tokens.insert(generation, hash, entry)
         }
     };
     if cached.expires_at.is_some_and(|exp| exp <= now) {
@@ -75,7 +75,7 @@ pub async fn authenticate(
         }
     }
     ctx.tokens.record_use(cached.token_id, now);
-    Ok(Some(cached.principal))
+    Ok(Some(cached))
 }
 
 #[derive(Debug)]

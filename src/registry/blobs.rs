@@ -101,7 +101,7 @@ pub async fn delete(
     name: &RepositoryName,
     digest: &Digest,
 ) -> RegistryResult<Response> {
-    let (org_id, _) = authorize(req, p, name, Access::Push).await?;
+    let org_id = authorize(req, p, name, Access::Push).await?;
     let repo = req
         .ctx
         .store

@@ -1,6 +1,6 @@
 //! Manifests: GET/HEAD/PUT/DELETE by tag or digest.
 
-use super::{authorize, header_str, pull_repo, Access, RegistryError, RegistryResult, Req};
+use super::{authorize, header_str, Access, RegistryError, RegistryResult, Req};
 use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,6 +9,9 @@ use domain::registry::{ArtifactKind, ManifestRef, NewManifest, StoredManifest};
 use domain::store::PutManifestError;
 use domain::Principal;
 use oci_spec::image::{ImageIndex, ImageManifest};
+use std::sync::Arc;
+
+use super::cache::CachedManifest;
 
 /// The largest manifest accepted (the spec's recommended minimum limit).
 pub const MAX_MANIFEST: usize = 4 * 1024 * 1024;
@@ -25,33 +28,53 @@ pub async fn get(
     reference: &Reference,
     with_body: bool,
 ) -> RegistryResult<Response> {
-    let repo = pull_repo(req, p, name).await?;
-    let found = match reference {
-        Reference::Tag(t) => req.ctx.store.manifest_by_tag(repo.id, t.as_str()).await?,
-        Reference::Digest(d) => {
-            req.ctx
+    let org_id = authorize(req, p, name, Access::Pull).await?;
+    let cache = &req.registry.cache;
+    let manifest = match cache.manifest(name.as_str(), reference.as_str()) {
+        Some(m) => m,
+        None => {
+            let generation = cache.generation();
+            let repo = req
+                .ctx
                 .store
-                .manifest_by_digest(repo.id, d.as_str())
+                .repo(org_id, name.artifact())
                 .await?
+                .ok_or(RegistryError::NameUnknown)?;
+            let found = match reference {
+                Reference::Tag(t) => req.ctx.store.manifest_by_tag(repo.id, t.as_str()).await?,
+                Reference::Digest(d) => {
+                    req.ctx
+                        .store
+                        .manifest_by_digest(repo.id, d.as_str())
+                        .await?
+                }
+            };
+            let StoredManifest {
+                digest,
+                media_type,
+                content,
+            } = found.ok_or(RegistryError::ManifestUnknown)?;
+            let m = Arc::new(CachedManifest {
+                repo: repo.id,
+                digest,
+                media_type,
+                content: content.into(),
+            });
+            cache.put_manifest(generation, name.as_str(), reference.as_str(), m.clone());
+            m
         }
     };
-    let StoredManifest {
-        digest,
-        media_type,
-        content,
-    } = found.ok_or(RegistryError::ManifestUnknown)?;
-    let len = content.len();
     let body = if with_body {
-        Body::from(content)
+        Body::from(manifest.content.clone())
     } else {
         Body::empty()
     };
     Response::builder()
         .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, media_type)
-        .header(header::CONTENT_LENGTH, len)
-        .header("Docker-Content-Digest", &digest)
-        .header(header::ETAG, format!("\"{digest}\""))
+        .header(header::CONTENT_TYPE, manifest.media_type.as_str())
+        .header(header::CONTENT_LENGTH, manifest.content.len())
+        .header("Docker-Content-Digest", manifest.digest.as_str())
+        .header(header::ETAG, format!("\"{}\"", manifest.digest))
         .body(body)
         .map_err(|e| RegistryError::Internal(e.to_string()))
 }
@@ -175,7 +198,13 @@ pub async fn put(
     reference: &Reference,
     body: Body,
 ) -> RegistryResult<Response> {
-    let (org_id, immutable) = authorize(req, p, name, Access::Push).await?;
+    let org_id = authorize(req, p, name, Access::Push).await?;
+    let immutable = req
+        .ctx
+        .store
+        .org_id_by_slug(name.org_slug())
+        .await?
+        .is_some_and(|(_, immutable)| immutable);
     let content = axum::body::to_bytes(body, MAX_MANIFEST + 1)
         .await
         .map_err(|_| RegistryError::ManifestTooLarge)?;
@@ -199,12 +228,14 @@ pub async fn put(
     let manifest = parse(&content, header_type, digest.to_string())?;
     let subject = manifest.subject.clone();
     let repo = req.ctx.store.ensure_repo(org_id, name.artifact()).await?;
-    match req
+    let stored = req
         .ctx
         .store
         .put_manifest(repo.id, manifest, tag, immutable)
-        .await?
-    {
+        .await?;
+    // Whatever changed, cached manifests of this repository are stale now.
+    req.registry.cache.evict_repo(name.as_str());
+    match stored {
         Ok(()) => {}
         Err(PutManifestError::Missing(d)) => return Err(RegistryError::ManifestBlobUnknown(d)),
         Err(PutManifestError::TagImmutable(t)) => return Err(RegistryError::TagImmutable(t)),
@@ -235,7 +266,7 @@ pub async fn delete(
     name: &RepositoryName,
     reference: &Reference,
 ) -> RegistryResult<Response> {
-    let (org_id, _) = authorize(req, p, name, Access::Push).await?;
+    let org_id = authorize(req, p, name, Access::Push).await?;
     let repo = req
         .ctx
         .store
@@ -246,6 +277,7 @@ pub async fn delete(
         Reference::Digest(d) => req.ctx.store.delete_manifest(repo.id, d.as_str()).await?,
         Reference::Tag(t) => req.ctx.store.delete_tag(repo.id, t.as_str()).await?,
     };
+    req.registry.cache.evict_repo(name.as_str());
     if deleted {
         Ok(StatusCode::ACCEPTED.into_response())
     } else {

@@ -4,6 +4,7 @@
 //! organization before any content is touched.
 
 mod blobs;
+pub mod cache;
 mod error;
 mod listing;
 mod manifests;
@@ -35,6 +36,7 @@ use uploads::Uploads;
 pub struct Registry {
     pub storage: BlobStorage,
     uploads: Uploads,
+    pub cache: cache::RegistryCache,
 }
 
 impl Registry {
@@ -42,6 +44,7 @@ impl Registry {
         Self {
             storage,
             uploads: Uploads::default(),
+            cache: cache::RegistryCache::default(),
         }
     }
 
@@ -117,12 +120,12 @@ async fn dispatch(
 ) -> RegistryResult<Response> {
     // Parse first: a bad name, tag or digest is answered before anything else.
     let endpoint = path::parse(rest)?;
-    let principal = match auth::authenticate(req.ctx, req.headers).await {
-        Ok(Some(p)) => p,
+    let cached = match auth::authenticate(req.ctx, req.headers).await {
+        Ok(Some(c)) => c,
         Ok(None) | Err(AuthError::Bad) => return Err(RegistryError::Unauthorized),
         Err(AuthError::Internal(e)) => return Err(RegistryError::Internal(e)),
     };
-    let p = &principal;
+    let p = &cached.principal;
     use Endpoint as E;
     match (endpoint, method) {
         (E::Base, Method::GET | Method::HEAD) => {
@@ -162,8 +165,19 @@ pub(crate) async fn authorize(
     principal: &Principal,
     name: &RepositoryName,
     access: Access,
-) -> RegistryResult<(OrgId, bool)> {
-    let Some((org_id, immutable)) = req.ctx.store.org_id_by_slug(name.org_slug()).await? else {
+) -> RegistryResult<OrgId> {
+    let slug = name.org_slug();
+    let org_id = match req.registry.cache.org(slug) {
+        Some(id) => Some(id),
+        None => {
+            let found = req.ctx.store.org_id_by_slug(slug).await?.map(|(id, _)| id);
+            if let Some(id) = found {
+                req.registry.cache.put_org(slug, id);
+            }
+            found
+        }
+    };
+    let Some(org_id) = org_id else {
         return match (principal, access) {
             (Principal::Customer { .. }, Access::Push) => {
                 Err(RegistryError::Denied("customers cannot push".into()))
@@ -180,7 +194,7 @@ pub(crate) async fn authorize(
                     "read-only users cannot push or delete".into(),
                 ));
             }
-            Ok((org_id, immutable))
+            Ok(org_id)
         }
         Principal::Vendor { .. } => Err(RegistryError::NameUnknown),
         Principal::Customer { .. } => match access {
@@ -200,7 +214,7 @@ pub(crate) async fn pull_repo(
     principal: &Principal,
     name: &RepositoryName,
 ) -> RegistryResult<Repo> {
-    let (org_id, _) = authorize(req, principal, name, Access::Pull).await?;
+    let org_id = authorize(req, principal, name, Access::Pull).await?;
     req.ctx
         .store
         .repo(org_id, name.artifact())

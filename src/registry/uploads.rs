@@ -110,7 +110,7 @@ fn created(name: &RepositoryName, digest: &Digest) -> Response {
 }
 
 async fn write_repo(req: Req<'_>, p: &Principal, name: &RepositoryName) -> RegistryResult<RepoId> {
-    let (org_id, _) = authorize(req, p, name, Access::Push).await?;
+    let org_id = authorize(req, p, name, Access::Push).await?;
     Ok(req.ctx.store.ensure_repo(org_id, name.artifact()).await?.id)
 }
 
