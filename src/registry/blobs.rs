@@ -1,6 +1,8 @@
 //! Blobs: GET/HEAD (with `Range`) and DELETE.
 
-use super::{authorize, header_str, pull_repo, Access, RegistryError, RegistryResult, Req};
+use super::{
+    authorize, existing_repo, header_str, pull_repo, Access, RegistryError, RegistryResult, Req,
+};
 use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -102,12 +104,7 @@ pub async fn delete(
     digest: &Digest,
 ) -> RegistryResult<Response> {
     let org_id = authorize(req, p, name, Access::Push).await?;
-    let repo = req
-        .ctx
-        .store
-        .repo(org_id, name.artifact())
-        .await?
-        .ok_or(RegistryError::NameUnknown)?;
+    let repo = existing_repo(req, org_id, name).await?;
     if req.ctx.store.unlink_blob(repo.id, digest.as_str()).await? {
         Ok(StatusCode::ACCEPTED.into_response())
     } else {

@@ -1,6 +1,6 @@
 //! Manifests: GET/HEAD/PUT/DELETE by tag or digest.
 
-use super::{authorize, header_str, Access, RegistryError, RegistryResult, Req};
+use super::{authorize, existing_repo, header_str, Access, RegistryError, RegistryResult, Req};
 use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -34,12 +34,7 @@ pub async fn get(
         Some(m) => m,
         None => {
             let generation = cache.generation();
-            let repo = req
-                .ctx
-                .store
-                .repo(org_id, name.artifact())
-                .await?
-                .ok_or(RegistryError::NameUnknown)?;
+            let repo = existing_repo(req, org_id, name).await?;
             let found = match reference {
                 Reference::Tag(t) => req.ctx.store.manifest_by_tag(repo.id, t.as_str()).await?,
                 Reference::Digest(d) => {
@@ -267,12 +262,7 @@ pub async fn delete(
     reference: &Reference,
 ) -> RegistryResult<Response> {
     let org_id = authorize(req, p, name, Access::Push).await?;
-    let repo = req
-        .ctx
-        .store
-        .repo(org_id, name.artifact())
-        .await?
-        .ok_or(RegistryError::NameUnknown)?;
+    let repo = existing_repo(req, org_id, name).await?;
     let deleted = match reference {
         Reference::Digest(d) => req.ctx.store.delete_manifest(repo.id, d.as_str()).await?,
         Reference::Tag(t) => req.ctx.store.delete_tag(repo.id, t.as_str()).await?,

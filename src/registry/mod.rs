@@ -215,6 +215,15 @@ pub(crate) async fn pull_repo(
     name: &RepositoryName,
 ) -> RegistryResult<Repo> {
     let org_id = authorize(req, principal, name, Access::Pull).await?;
+    existing_repo(req, org_id, name).await
+}
+
+/// The repository of an authorized org, or `NAME_UNKNOWN`.
+pub(crate) async fn existing_repo(
+    req: Req<'_>,
+    org_id: OrgId,
+    name: &RepositoryName,
+) -> RegistryResult<Repo> {
     req.ctx
         .store
         .repo(org_id, name.artifact())

@@ -138,19 +138,13 @@ impl RegistryStore for SqliteStore {
         repo: RepoId,
         tag: &str,
     ) -> StoreResult<Option<StoredManifest>> {
-        let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
+        self.fetch_manifest(
             "SELECT m.digest, m.media_type, m.content FROM tags t JOIN manifests m ON m.id = t.manifest_id \
              WHERE t.repository_id = ? AND t.name = ?",
+            repo,
+            tag,
         )
-        .bind(repo)
-        .bind(tag)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(|(digest, media_type, content)| StoredManifest {
-            digest,
-            media_type,
-            content,
-        }))
+        .await
     }
 
     async fn manifest_by_digest(
@@ -158,18 +152,12 @@ impl RegistryStore for SqliteStore {
         repo: RepoId,
         digest: &str,
     ) -> StoreResult<Option<StoredManifest>> {
-        let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
+        self.fetch_manifest(
             "SELECT digest, media_type, content FROM manifests WHERE repository_id = ? AND digest = ?",
-        )
-        .bind(repo)
-        .bind(digest)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(|(digest, media_type, content)| StoredManifest {
+            repo,
             digest,
-            media_type,
-            content,
-        }))
+        )
+        .await
     }
 
     async fn put_manifest(
@@ -542,6 +530,27 @@ impl RegistryStore for SqliteStore {
             .bind(email)
             .fetch_optional(self.pool())
             .await?)
+    }
+}
+
+impl SqliteStore {
+    /// Runs a (repository, key) query selecting digest, media type, content.
+    async fn fetch_manifest(
+        &self,
+        sql: &str,
+        repo: RepoId,
+        key: &str,
+    ) -> StoreResult<Option<StoredManifest>> {
+        let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(sql)
+            .bind(repo)
+            .bind(key)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|(digest, media_type, content)| StoredManifest {
+            digest,
+            media_type,
+            content,
+        }))
     }
 }
 
