@@ -11,6 +11,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, GetRange, ObjectStore, WriteMultipart};
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,7 +21,12 @@ pub struct BlobStorage {
     store: Arc<dyn ObjectStore>,
     /// For the local backend: where the files are, for fast reads.
     local_root: Option<PathBuf>,
+    /// Recently served local blobs, mapped (blobs never change once written).
+    maps: Arc<std::sync::Mutex<HashMap<String, Bytes>>>,
 }
+
+/// How many mapped blobs to keep (they cost address space, not memory).
+const MAPPED_BLOBS: usize = 256;
 
 pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
 
@@ -33,6 +39,7 @@ impl BlobStorage {
         Ok(Self {
             store: Arc::new(store),
             local_root: Some(root),
+            maps: Arc::default(),
         })
     }
 
@@ -179,32 +186,44 @@ impl BlobStorage {
     ) -> object_store::Result<ByteStream> {
         let path = Self::blob_path(digest);
         if let Some(root) = &self.local_root {
-            // Fast path: large reads straight from the file.
-            use tokio::io::{AsyncReadExt, AsyncSeekExt};
+            // Fast path: map the file and hand the pages to the socket
+            // without copying them through a read buffer.
             let file_path = root.join(path.as_ref());
-            let mut file = tokio::fs::File::open(&file_path).await.map_err(|e| {
-                object_store::Error::NotFound {
-                    path: path.to_string(),
-                    source: Box::new(e),
-                }
-            })?;
-            let stream = match range {
-                Some(r) => {
-                    file.seek(std::io::SeekFrom::Start(r.start))
-                        .await
-                        .map_err(|e| object_store::Error::Generic {
-                            store: "local",
-                            source: Box::new(e),
-                        })?;
-                    tokio_util::io::ReaderStream::with_capacity(
-                        file.take(r.end - r.start),
-                        256 * 1024,
-                    )
-                    .boxed()
-                }
-                None => tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).boxed(),
+            let not_found = |e: std::io::Error| object_store::Error::NotFound {
+                path: path.to_string(),
+                source: Box::new(e),
             };
-            return Ok(stream);
+            let cached = self
+                .maps
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(digest.as_str())
+                .cloned();
+            let bytes = match cached {
+                Some(b) => b,
+                None => {
+                    let b = tokio::task::spawn_blocking(move || {
+                        map_file(&std::fs::File::open(file_path)?)
+                    })
+                    .await
+                    .map_err(|e| object_store::Error::Generic {
+                        store: "local",
+                        source: Box::new(e),
+                    })?
+                    .map_err(not_found)?;
+                    let mut maps = self.maps.lock().unwrap_or_else(|e| e.into_inner());
+                    if maps.len() >= MAPPED_BLOBS {
+                        maps.clear();
+                    }
+                    maps.insert(digest.to_string(), b.clone());
+                    b
+                }
+            };
+            let bytes = match range {
+                Some(r) => bytes.slice(r.start as usize..(r.end as usize).min(bytes.len())),
+                None => bytes,
+            };
+            return Ok(futures::stream::once(async move { Ok(bytes) }).boxed());
         }
         let options = GetOptions {
             range: range.map(GetRange::Bounded),
@@ -213,6 +232,20 @@ impl BlobStorage {
         let result = self.store.get_opts(&path, options).await?;
         Ok(result.into_stream().map_err(std::io::Error::other).boxed())
     }
+}
+
+/// The whole file as `Bytes` backed by a read-only memory map.
+#[allow(unsafe_code)]
+fn map_file(file: &std::fs::File) -> std::io::Result<Bytes> {
+    if file.metadata()?.len() == 0 {
+        return Ok(Bytes::new());
+    }
+    // SAFETY: blob files are written once (to a temporary name, then renamed
+    // into place) and never modified or truncated afterwards; deleting one
+    // does not affect an existing mapping. So the mapped bytes cannot change
+    // under us.
+    let map = unsafe { memmap2::MmapOptions::new().populate().map(file)? };
+    Ok(Bytes::from_owner(map))
 }
 
 #[derive(Debug)]
