@@ -8,6 +8,7 @@
 //!   implementation and password hashing. The only place SQL lives.
 
 pub mod oci;
+pub mod policy;
 pub mod registry;
 pub mod throttle;
 pub mod types;

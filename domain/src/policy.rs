@@ -1,0 +1,345 @@
+//! The entitlement rules of SPEC §3 as pure functions over plain data. The
+//! registry, the portal and the API all ask these functions; nothing else
+//! decides what a customer may see.
+
+use crate::Plan;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeSet, HashMap};
+
+/// Which tags of one artifact a grant covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagGrant {
+    /// Every tag the artifact has now or will have.
+    All,
+    /// Exactly these tag names (non-empty); the grant follows the tag.
+    Specific(BTreeSet<String>),
+}
+
+/// One artifact in an entitlement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// Artifact name without the org slug.
+    pub artifact: String,
+    pub tags: TagGrant,
+}
+
+/// An entitlement as the rules need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entitlement {
+    pub expires_at: Option<DateTime<Utc>>,
+    pub grants: Vec<Grant>,
+}
+
+impl Entitlement {
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_none_or(|end| now < end)
+    }
+}
+
+/// The facts about the vendor org that rule 1 depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrgFacts {
+    pub plan: Plan,
+    pub trial_ends_at: Option<DateTime<Utc>>,
+    /// Whether the org has at least one entitlement (for any customer,
+    /// expired or not).
+    pub has_entitlements: bool,
+}
+
+/// What one customer may see and pull, at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visibility {
+    /// Rule 1: the plan has no entitlements, or the org defined none.
+    Everything,
+    /// Rule 2: the union of the customer's unexpired grants, by artifact.
+    Granted(HashMap<String, TagGrant>),
+}
+
+/// SPEC §3: what a customer of the org may see, given its entitlements.
+pub fn visibility(
+    org: OrgFacts,
+    customer_entitlements: &[Entitlement],
+    now: DateTime<Utc>,
+) -> Visibility {
+    if !org.plan.includes_entitlements(org.trial_ends_at, now) || !org.has_entitlements {
+        return Visibility::Everything;
+    }
+    let mut granted: HashMap<String, TagGrant> = HashMap::new();
+    for grant in customer_entitlements
+        .iter()
+        .filter(|e| e.is_active(now))
+        .flat_map(|e| &e.grants)
+    {
+        let merged = match (granted.remove(&grant.artifact), &grant.tags) {
+            (Some(TagGrant::All), _) | (_, TagGrant::All) => TagGrant::All,
+            (Some(TagGrant::Specific(mut a)), TagGrant::Specific(b)) => {
+                a.extend(b.iter().cloned());
+                TagGrant::Specific(a)
+            }
+            (None, specific) => specific.clone(),
+        };
+        granted.insert(grant.artifact.clone(), merged);
+    }
+    Visibility::Granted(granted)
+}
+
+impl Visibility {
+    /// Whether the artifact (repository) is visible at all.
+    pub fn artifact_visible(&self, artifact: &str) -> bool {
+        match self {
+            Visibility::Everything => true,
+            Visibility::Granted(g) => g.contains_key(artifact),
+        }
+    }
+
+    /// Whether a manifest may be pulled by this tag.
+    pub fn tag_allowed(&self, artifact: &str, tag: &str) -> bool {
+        match self {
+            Visibility::Everything => true,
+            Visibility::Granted(g) => match g.get(artifact) {
+                Some(TagGrant::All) => true,
+                Some(TagGrant::Specific(tags)) => tags.contains(tag),
+                None => false,
+            },
+        }
+    }
+
+    /// Whether a manifest may be pulled by digest, given every tag of this
+    /// artifact that points or once pointed at it (tag history): a customer
+    /// who deployed `web@sha256:…` from tag `1.0` keeps it after a re-push.
+    pub fn digest_allowed_via_tags<'a>(
+        &self,
+        artifact: &str,
+        tags_ever: impl IntoIterator<Item = &'a str>,
+    ) -> bool {
+        match self {
+            Visibility::Everything => true,
+            Visibility::Granted(g) => match g.get(artifact) {
+                Some(TagGrant::All) => true,
+                Some(TagGrant::Specific(tags)) => tags_ever.into_iter().any(|t| tags.contains(t)),
+                None => false,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn pro(has_entitlements: bool) -> OrgFacts {
+        OrgFacts {
+            plan: Plan::Pro,
+            trial_ends_at: None,
+            has_entitlements,
+        }
+    }
+
+    fn all(artifact: &str) -> Grant {
+        Grant {
+            artifact: artifact.into(),
+            tags: TagGrant::All,
+        }
+    }
+
+    fn tags(artifact: &str, t: &[&str]) -> Grant {
+        Grant {
+            artifact: artifact.into(),
+            tags: TagGrant::Specific(t.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+
+    fn ent(expires_in_days: Option<i64>, grants: Vec<Grant>) -> Entitlement {
+        Entitlement {
+            expires_at: expires_in_days.map(|d| now() + Duration::days(d)),
+            grants,
+        }
+    }
+
+    /// (case, org, the customer's entitlements, artifact, tag, allowed)
+    #[test]
+    fn the_rules_as_a_table() {
+        let trial_ended = OrgFacts {
+            plan: Plan::ProTrial,
+            trial_ends_at: Some(now() - Duration::days(1)),
+            has_entitlements: true,
+        };
+        let trial_running = OrgFacts {
+            plan: Plan::ProTrial,
+            trial_ends_at: Some(now() + Duration::days(1)),
+            has_entitlements: true,
+        };
+        let community = OrgFacts {
+            plan: Plan::Community,
+            trial_ends_at: None,
+            has_entitlements: true,
+        };
+        let cases: Vec<(&str, OrgFacts, Vec<Entitlement>, &str, &str, bool)> = vec![
+            (
+                "no entitlements in the org: all see all",
+                pro(false),
+                vec![],
+                "web",
+                "1.0",
+                true,
+            ),
+            (
+                "first entitlement created: others see nothing",
+                pro(true),
+                vec![],
+                "web",
+                "1.0",
+                false,
+            ),
+            (
+                "all tags grant",
+                pro(true),
+                vec![ent(None, vec![all("web")])],
+                "web",
+                "1.0",
+                true,
+            ),
+            (
+                "all tags picks up a tag pushed later",
+                pro(true),
+                vec![ent(None, vec![all("web")])],
+                "web",
+                "9.9-later",
+                true,
+            ),
+            (
+                "all tags of one artifact only",
+                pro(true),
+                vec![ent(None, vec![all("web")])],
+                "api",
+                "1.0",
+                false,
+            ),
+            (
+                "specific tag granted",
+                pro(true),
+                vec![ent(None, vec![tags("web", &["1.0"])])],
+                "web",
+                "1.0",
+                true,
+            ),
+            (
+                "specific tag not granted",
+                pro(true),
+                vec![ent(None, vec![tags("web", &["1.0"])])],
+                "web",
+                "2.0",
+                false,
+            ),
+            (
+                "union of two entitlements",
+                pro(true),
+                vec![
+                    ent(None, vec![tags("web", &["1.0"])]),
+                    ent(None, vec![tags("web", &["2.0"])]),
+                ],
+                "web",
+                "2.0",
+                true,
+            ),
+            (
+                "union with all tags wins",
+                pro(true),
+                vec![
+                    ent(None, vec![tags("web", &["1.0"])]),
+                    ent(None, vec![all("web")]),
+                ],
+                "web",
+                "3.0",
+                true,
+            ),
+            (
+                "expired entitlement ignored",
+                pro(true),
+                vec![ent(Some(-1), vec![all("web")])],
+                "web",
+                "1.0",
+                false,
+            ),
+            (
+                "future expiry still active",
+                pro(true),
+                vec![ent(Some(1), vec![all("web")])],
+                "web",
+                "1.0",
+                true,
+            ),
+            (
+                "expired one does not hide an active one",
+                pro(true),
+                vec![
+                    ent(Some(-1), vec![all("api")]),
+                    ent(Some(5), vec![all("web")]),
+                ],
+                "web",
+                "1.0",
+                true,
+            ),
+            (
+                "community plan: rule 1, all see all",
+                community,
+                vec![],
+                "web",
+                "1.0",
+                true,
+            ),
+            (
+                "ended trial: rule 1, all see all",
+                trial_ended,
+                vec![],
+                "web",
+                "1.0",
+                true,
+            ),
+            (
+                "running trial: entitlements apply",
+                trial_running,
+                vec![],
+                "web",
+                "1.0",
+                false,
+            ),
+        ];
+        for (case, org, ents, artifact, tag, allowed) in cases {
+            let v = visibility(org, &ents, now());
+            assert_eq!(v.tag_allowed(artifact, tag), allowed, "{case}");
+            if allowed {
+                assert!(
+                    v.artifact_visible(artifact),
+                    "{case}: a pullable tag implies a visible artifact"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn specific_tag_follows_a_repush_and_keeps_old_digests() {
+        let v = visibility(pro(true), &[ent(None, vec![tags("web", &["1.0"])])], now());
+        // The old digest was the target of 1.0 (tag history), the new one is now.
+        assert!(v.digest_allowed_via_tags("web", ["1.0"]));
+        // A digest only ever tagged 2.0 is not allowed.
+        assert!(!v.digest_allowed_via_tags("web", ["2.0"]));
+        assert!(!v.digest_allowed_via_tags("web", []));
+        assert!(v.artifact_visible("web"));
+        assert!(!v.artifact_visible("api"));
+    }
+
+    #[test]
+    fn expiry_is_checked_at_decision_time() {
+        let e = ent(Some(1), vec![all("web")]);
+        assert!(visibility(pro(true), std::slice::from_ref(&e), now()).tag_allowed("web", "1"));
+        assert!(!visibility(pro(true), &[e], now() + Duration::days(2)).tag_allowed("web", "1"));
+    }
+}
