@@ -98,6 +98,7 @@ pub async fn principal() -> Result<Option<Principal>, AppError> {
 #[derive(Debug, Clone)]
 pub struct VendorCaller {
     pub user_id: UserId,
+    pub email: String,
     pub org_id: OrgId,
     pub org_slug: String,
     pub role: VendorRole,
@@ -121,6 +122,7 @@ pub async fn require_vendor(need: Need) -> Result<VendorCaller, AppError> {
         Some(Principal::Customer { .. }) => Err(AppError::Forbidden),
         Some(Principal::Vendor {
             user_id,
+            email,
             org_id,
             org_slug,
             role,
@@ -134,6 +136,7 @@ pub async fn require_vendor(need: Need) -> Result<VendorCaller, AppError> {
             if allowed {
                 Ok(VendorCaller {
                     user_id,
+                    email,
                     org_id,
                     org_slug,
                     role,

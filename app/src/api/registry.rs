@@ -137,12 +137,11 @@ pub async fn list_artifacts() -> Result<ArtifactsView, AppError> {
         async {
             let me = ssr::require_vendor(Need::Read).await?;
             let ctx = ssr::ctx()?;
-            let principal = ssr::principal().await?.ok_or(AppError::Unauthenticated)?;
             Ok(ArtifactsView {
                 artifacts: ctx.store.artifacts(me.org_id).await?,
                 registry_host: ctx.registry_host(),
                 org_slug: me.org_slug,
-                email: principal.email().to_owned(),
+                email: me.email,
                 can_push: me.role.can_write(),
             })
         }
