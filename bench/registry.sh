@@ -8,6 +8,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 DURATION="${DURATION:-10}"
+BLOB_CONNS="${BLOB_CONNS:-1}"   # connections for the 100 MB blob GET
 apt_install wrk docker-registry python3
 build_server release
 BIN="$CARGO_TARGET_DIR/release/portcullis"
@@ -65,7 +66,8 @@ manifest_get() { # port [auth]
   wrk "${args[@]}" "http://127.0.0.1:$1/v2/acme/web/manifests/1.0"
 }
 blob_get() { # port [auth]
-  local args=(-t2 -c4 -d"${DURATION}s")
+  local args=(-t1 -c"$BLOB_CONNS" -d"${DURATION}s")
+  [ "$BLOB_CONNS" -gt 1 ] && args[0]=-t2
   [ -n "${2:-}" ] && args+=(-H "Authorization: Basic $2")
   wrk "${args[@]}" "http://127.0.0.1:$1/v2/acme/web/blobs/$LD"
 }
@@ -78,7 +80,7 @@ to_mb() { # wrk "Transfer/sec: 1.23GB" -> MB/s
 
 echo "== manifest GET by tag, 32 connections, ${DURATION}s"
 PC_M=$(manifest_get "$P1" "$AUTH"); DR_M=$(manifest_get "$P2")
-echo "== 100 MB blob GET, 4 connections, ${DURATION}s"
+echo "== 100 MB blob GET, $BLOB_CONNS connection(s), ${DURATION}s"
 PC_B=$(blob_get "$P1" "$AUTH"); DR_B=$(blob_get "$P2")
 echo "== 1 MB blob push (POST + PUT), 200 blobs, 8 clients"
 PC_P=$(python3 "$(dirname "$0")/push.py" "127.0.0.1:$P1" acme/pushbench 200 8 "$AUTH")
@@ -88,5 +90,5 @@ ratio() { python3 -c "print(f'{float($1)/float($2):.2f}')"; }
 printf '\n%-34s %14s %16s %8s\n' "measure" "portcullis" "docker-registry" "ratio"
 printf '%-34s %14s %16s %8s\n' "manifest GET rps (c=32)" "$(echo "$PC_M" | rps)" "$(echo "$DR_M" | rps)" "$(ratio "$(echo "$PC_M" | rps)" "$(echo "$DR_M" | rps)")x"
 printf '%-34s %14s %16s\n' "manifest GET p99" "$(echo "$PC_M" | p99)" "$(echo "$DR_M" | p99)"
-printf '%-34s %14s %16s %8s\n' "100 MB blob GET (MB/s, c=4)" "$(echo "$PC_B" | to_mb)" "$(echo "$DR_B" | to_mb)" "$(ratio "$(echo "$PC_B" | to_mb)" "$(echo "$DR_B" | to_mb)")x"
+printf '%-34s %14s %16s %8s\n' "100 MB blob GET (MB/s, c=$BLOB_CONNS)" "$(echo "$PC_B" | to_mb)" "$(echo "$DR_B" | to_mb)" "$(ratio "$(echo "$PC_B" | to_mb)" "$(echo "$DR_B" | to_mb)")x"
 printf '%-34s %14s %16s %8s\n' "1 MB blob push (pushes/s, 8 clients)" "$PC_P" "$DR_P" "$(ratio "$PC_P" "$DR_P")x"
