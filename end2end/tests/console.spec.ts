@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { ADMIN, isHydrated, open, signIn, signInOk } from './helpers';
 
 // One server per project: these tests build on each other in order.

@@ -6,7 +6,8 @@ export const isHydrated = (info: TestInfo) => info.project.name.startsWith('hydr
 export async function open(page: Page, info: TestInfo, path: string) {
   await page.goto(path);
   if (isHydrated(info)) {
-    await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+    // Loading and compiling the (debug) wasm can take a while on a busy machine.
+    await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1, { timeout: 30_000 });
   }
 }
 

@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { isHydrated, open, signInOk } from './helpers';
 import { admin, pushImage } from './registry-helpers';
 
