@@ -50,7 +50,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/signin") view=pages::signin::SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/artifacts") view=pages::artifacts::ArtifactsPage ssr=SsrMode::Async/>
                 <Route path=path!("/artifacts/*name") view=pages::artifacts::ArtifactPage ssr=SsrMode::Async/>
-                <Route path=path!("/licenses") view=pages::console::LicensesPage ssr=SsrMode::Async/>
+                <Route path=path!("/licenses") view=pages::licenses::LicensesPage ssr=SsrMode::Async/>
+                <Route path=path!("/licenses/:id") view=pages::licenses::CustomerPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=pages::portal::PortalHome ssr=SsrMode::Async/>
             </Routes>

@@ -164,6 +164,15 @@ mod tests {
     }
 
     /// (case, org, the customer's entitlements, artifact, tag, allowed)
+    type Case = (
+        &'static str,
+        OrgFacts,
+        Vec<Entitlement>,
+        &'static str,
+        &'static str,
+        bool,
+    );
+
     #[test]
     fn the_rules_as_a_table() {
         let trial_ended = OrgFacts {
@@ -181,7 +190,7 @@ mod tests {
             trial_ends_at: None,
             has_entitlements: true,
         };
-        let cases: Vec<(&str, OrgFacts, Vec<Entitlement>, &str, &str, bool)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "no entitlements in the org: all see all",
                 pro(false),

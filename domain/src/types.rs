@@ -342,6 +342,24 @@ pub struct Customer {
     pub created_at: DateTime<Utc>,
 }
 
+/// A customer in the Licenses list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerSummary {
+    pub id: CustomerId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub user_count: i64,
+}
+
+/// A user of a customer, as the vendor sees it (no password hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerUser {
+    pub id: UserId,
+    pub email: String,
+    pub role: CustomerRole,
+    pub created_at: DateTime<Utc>,
+}
+
 /// Who is calling: resolved from a session or an access token on every request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

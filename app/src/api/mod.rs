@@ -4,9 +4,11 @@
 //! (`ssr::require_*`), then calls the domain and returns a DTO.
 
 mod accounts;
+mod customers;
 mod error;
 mod registry;
 
 pub use accounts::*;
+pub use customers::*;
 pub use error::AppError;
 pub use registry::*;

@@ -1,8 +1,8 @@
 //! One module per page.
 
 pub mod artifacts;
-pub mod console;
 pub mod home;
+pub mod licenses;
 pub mod portal;
 pub mod settings;
 pub mod signin;

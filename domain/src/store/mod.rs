@@ -10,8 +10,8 @@ pub use registry::{PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
 pub use sqlite::SqliteStore;
 
 use crate::{
-    Customer, CustomerId, CustomerRole, DisplayName, Email, Org, OrgId, OrgSlug, Plan, Principal,
-    UserId, VendorRole, VendorUser,
+    Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Email, Org,
+    OrgId, OrgSlug, Plan, Principal, UserId, VendorRole, VendorUser,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -125,6 +125,29 @@ pub trait Store: RegistryStore + Send + Sync + 'static {
         password_hash: String,
         role: CustomerRole,
     ) -> StoreResult<UserId>;
+    /// The org's customers whose name contains `q` (case-insensitive), by name.
+    async fn customers(&self, org_id: OrgId, q: &str) -> StoreResult<Vec<CustomerSummary>>;
+    /// One customer of the org (another org's customer is not found).
+    async fn customer(&self, org_id: OrgId, id: CustomerId) -> StoreResult<Customer>;
+    async fn rename_customer(
+        &self,
+        org_id: OrgId,
+        id: CustomerId,
+        name: DisplayName,
+    ) -> StoreResult<Customer>;
+    /// Deletes a customer with its users (and their tokens); returns the user ids.
+    async fn delete_customer(&self, org_id: OrgId, id: CustomerId) -> StoreResult<Vec<UserId>>;
+    async fn customer_users(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+    ) -> StoreResult<Vec<CustomerUser>>;
+    async fn delete_customer_user(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+        user_id: UserId,
+    ) -> StoreResult<()>;
 }
 
 pub type DynStore = Arc<dyn Store>;

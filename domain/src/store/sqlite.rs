@@ -2,8 +2,8 @@
 
 use super::{Credentials, NewOrg, Store, StoreError, StoreResult};
 use crate::{
-    Customer, CustomerId, CustomerRole, DisplayName, Email, Org, OrgId, OrgSlug, Plan, Principal,
-    UserId, VendorRole, VendorUser,
+    Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Email, Org,
+    OrgId, OrgSlug, Plan, Principal, UserId, VendorRole, VendorUser,
 };
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -470,6 +470,147 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(id)
     }
+
+    async fn customers(&self, org_id: OrgId, q: &str) -> StoreResult<Vec<CustomerSummary>> {
+        let pattern = format!(
+            "%{}%",
+            q.trim()
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let rows: Vec<(i64, String, DateTime<Utc>, i64)> = sqlx::query_as(
+            "SELECT c.id, c.name, c.created_at, (SELECT COUNT(*) FROM users u WHERE u.customer_id = c.id) \
+             FROM customers c WHERE c.org_id = ? AND lower(c.name) LIKE ? ESCAPE '\\' ORDER BY lower(c.name), c.id",
+        )
+        .bind(org_id)
+        .bind(pattern)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, created_at, user_count)| CustomerSummary {
+                id,
+                name,
+                created_at,
+                user_count,
+            })
+            .collect())
+    }
+
+    async fn customer(&self, org_id: OrgId, id: CustomerId) -> StoreResult<Customer> {
+        let (name, created_at): (String, DateTime<Utc>) =
+            sqlx::query_as("SELECT name, created_at FROM customers WHERE id = ? AND org_id = ?")
+                .bind(id)
+                .bind(org_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(Customer {
+            id,
+            org_id,
+            name,
+            created_at,
+        })
+    }
+
+    async fn rename_customer(
+        &self,
+        org_id: OrgId,
+        id: CustomerId,
+        name: DisplayName,
+    ) -> StoreResult<Customer> {
+        let created_at: DateTime<Utc> = sqlx::query_scalar(
+            "UPDATE customers SET name = ? WHERE id = ? AND org_id = ? RETURNING created_at",
+        )
+        .bind(name.as_str())
+        .bind(id)
+        .bind(org_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict {
+                    field: "name",
+                    message: "A customer with this name already exists.".into(),
+                }
+            } else {
+                e.into()
+            }
+        })?;
+        Ok(Customer {
+            id,
+            org_id,
+            name: name.as_str().to_owned(),
+            created_at,
+        })
+    }
+
+    async fn delete_customer(&self, org_id: OrgId, id: CustomerId) -> StoreResult<Vec<UserId>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let users: Vec<i64> = sqlx::query_scalar(
+            "SELECT u.id FROM users u JOIN customers c ON c.id = u.customer_id WHERE c.id = ? AND c.org_id = ?",
+        )
+        .bind(id)
+        .bind(org_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let deleted = sqlx::query("DELETE FROM customers WHERE id = ? AND org_id = ?")
+            .bind(id)
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(users)
+    }
+
+    async fn customer_users(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+    ) -> StoreResult<Vec<CustomerUser>> {
+        let rows: Vec<(i64, String, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT u.id, u.email, u.role, u.created_at FROM users u JOIN customers c ON c.id = u.customer_id \
+             WHERE c.id = ? AND c.org_id = ? ORDER BY u.email",
+        )
+        .bind(customer_id)
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, email, role, created_at)| {
+                Ok(CustomerUser {
+                    id,
+                    email,
+                    role: CustomerRole::parse(&role).map_err(|e| StoreError::Internal(e.0))?,
+                    created_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_customer_user(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+        user_id: UserId,
+    ) -> StoreResult<()> {
+        let r = sqlx::query(
+            "DELETE FROM users WHERE id = ? AND customer_id = ? AND customer_id IN (SELECT id FROM customers WHERE org_id = ?)",
+        )
+        .bind(user_id)
+        .bind(customer_id)
+        .bind(org_id)
+        .execute(&self.pool)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -626,6 +767,94 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(!format!("{creds:?}").contains("\"h\""));
+    }
+
+    #[tokio::test]
+    async fn customers_are_scoped_searchable_and_deleted_with_their_users() {
+        let (_d, s) = store().await;
+        let (a, _) = s
+            .create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
+            .await
+            .unwrap();
+        let (b, _) = s
+            .create_org_with_admin(new_org("beta"), email("b@beta.test"), "h".into(), false)
+            .await
+            .unwrap();
+        let globex = s
+            .create_customer(a.id, DisplayName::parse("Globex").unwrap())
+            .await
+            .unwrap();
+        s.create_customer(a.id, DisplayName::parse("Initech 100%").unwrap())
+            .await
+            .unwrap();
+        let other = s
+            .create_customer(b.id, DisplayName::parse("Globex").unwrap())
+            .await
+            .unwrap();
+        let uid = s
+            .create_customer_user(
+                a.id,
+                globex.id,
+                email("c@globex.test"),
+                "h".into(),
+                CustomerRole::Admin,
+            )
+            .await
+            .unwrap();
+        let names = |v: Vec<CustomerSummary>| {
+            v.into_iter()
+                .map(|c| (c.name, c.user_count))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(s.customers(a.id, "").await.unwrap()),
+            vec![("Globex".into(), 1), ("Initech 100%".into(), 0)]
+        );
+        assert_eq!(
+            names(s.customers(a.id, "GLOB").await.unwrap()),
+            vec![("Globex".into(), 1)]
+        );
+        assert_eq!(
+            names(s.customers(a.id, "100%").await.unwrap()),
+            vec![("Initech 100%".into(), 0)]
+        );
+        assert!(
+            s.customers(a.id, "_").await.unwrap().is_empty(),
+            "LIKE wildcards are escaped"
+        );
+        // Another org's customer is not found, for every operation.
+        assert!(matches!(
+            s.customer(a.id, other.id).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.rename_customer(a.id, other.id, DisplayName::parse("X").unwrap())
+                .await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.delete_customer(a.id, other.id).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.delete_customer_user(b.id, globex.id, uid).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.rename_customer(a.id, globex.id, DisplayName::parse("Initech 100%").unwrap())
+                .await,
+            Err(StoreError::Conflict { field: "name", .. })
+        ));
+        assert_eq!(
+            s.customer_users(a.id, globex.id).await.unwrap()[0].email,
+            "c@globex.test"
+        );
+        assert_eq!(s.delete_customer(a.id, globex.id).await.unwrap(), vec![uid]);
+        assert!(
+            s.principal(uid).await.unwrap().is_none(),
+            "its users are gone"
+        );
+        assert_eq!(s.customers(b.id, "").await.unwrap().len(), 1);
     }
 
     #[tokio::test]

@@ -1,0 +1,169 @@
+//! Customers of a vendor organization and their users (Licenses page).
+
+use super::AppError;
+#[cfg(feature = "ssr")]
+use crate::ssr::{self, respond, Need};
+#[cfg(feature = "ssr")]
+use domain::{password, CustomerRole, DisplayName, Email, NewPassword};
+use domain::{Customer, CustomerId, CustomerSummary, CustomerUser, UserId};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The Licenses list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomersView {
+    pub customers: Vec<CustomerSummary>,
+    pub can_write: bool,
+}
+
+/// The org's customers, filtered by name. Any vendor user.
+#[server(endpoint = "list_customers")]
+pub async fn list_customers(q: Option<String>) -> Result<CustomersView, AppError> {
+    respond(
+        async move {
+            let me = ssr::require_vendor(Need::Read).await?;
+            Ok(CustomersView {
+                customers: ssr::ctx()?
+                    .store
+                    .customers(me.org_id, q.as_deref().unwrap_or_default())
+                    .await?,
+                can_write: me.role.can_write(),
+            })
+        }
+        .await,
+    )
+}
+
+/// Creates a customer and opens it. Vendor admins and read_write users.
+#[server(endpoint = "create_customer")]
+pub async fn create_customer(name: String) -> Result<CustomerId, AppError> {
+    respond(
+        async move {
+            let me = ssr::require_vendor(Need::Write).await?;
+            let name = DisplayName::parse(&name).map_err(|e| AppError::field("name", e.0))?;
+            let customer = ssr::ctx()?.store.create_customer(me.org_id, name).await?;
+            leptos_axum::redirect(&format!("/licenses/{}", customer.id));
+            Ok(customer.id)
+        }
+        .await,
+    )
+}
+
+/// A customer's detail view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerView {
+    pub customer: Customer,
+    pub users: Vec<CustomerUser>,
+    pub can_write: bool,
+}
+
+/// One customer of the caller's org (another org's is not found). Any vendor user.
+#[server(endpoint = "get_customer")]
+pub async fn get_customer(id: CustomerId) -> Result<CustomerView, AppError> {
+    respond(
+        async move {
+            let me = ssr::require_vendor(Need::Read).await?;
+            let store = ssr::ctx()?.store;
+            Ok(CustomerView {
+                customer: store.customer(me.org_id, id).await?,
+                users: store.customer_users(me.org_id, id).await?,
+                can_write: me.role.can_write(),
+            })
+        }
+        .await,
+    )
+}
+
+/// Renames a customer. Vendor admins and read_write users.
+#[server(endpoint = "rename_customer")]
+pub async fn rename_customer(id: CustomerId, name: String) -> Result<(), AppError> {
+    respond(
+        async move {
+            let me = ssr::require_vendor(Need::Write).await?;
+            let name = DisplayName::parse(&name).map_err(|e| AppError::field("name", e.0))?;
+            ssr::ctx()?
+                .store
+                .rename_customer(me.org_id, id, name)
+                .await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Deletes a customer, its users and their tokens. `confirm` must be the
+/// customer's name. Vendor admins and read_write users.
+#[server(endpoint = "delete_customer")]
+pub async fn delete_customer(id: CustomerId, confirm: String) -> Result<(), AppError> {
+    respond(
+        async move {
+            let me = ssr::require_vendor(Need::Write).await?;
+            let ctx = ssr::ctx()?;
+            let customer = ctx.store.customer(me.org_id, id).await?;
+            if confirm.trim() != customer.name {
+                return Err(AppError::field(
+                    "confirm",
+                    "Type the customer's name exactly to confirm.",
+                ));
+            }
+            for user in ctx.store.delete_customer(me.org_id, id).await? {
+                ctx.tokens.invalidate_user(user);
+            }
+            leptos_axum::redirect("/licenses");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Adds a user to a customer with an initial password. Vendor admins and
+/// read_write users.
+#[server(endpoint = "add_customer_user")]
+pub async fn add_customer_user(
+    customer_id: CustomerId,
+    email: String,
+    password: String,
+    role: String,
+) -> Result<(), AppError> {
+    respond(
+        async move {
+            let me = ssr::require_vendor(Need::Write).await?;
+            let mut check = super::accounts::FormCheck::default();
+            let email = check.field("email", Email::parse(&email));
+            let password = check.field("password", NewPassword::parse(&password));
+            let role = check.field("role", CustomerRole::parse(&role));
+            check.finish()?;
+            let (Some(email), Some(password), Some(role)) = (email, password, role) else {
+                return Err(AppError::Internal);
+            };
+            let hash = password::hash(password).await;
+            ssr::ctx()?
+                .store
+                .create_customer_user(me.org_id, customer_id, email, hash, role)
+                .await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Removes a customer's user (and its tokens, at once). Vendor admins and
+/// read_write users.
+#[server(endpoint = "remove_customer_user")]
+pub async fn remove_customer_user(
+    customer_id: CustomerId,
+    user_id: UserId,
+) -> Result<(), AppError> {
+    respond(
+        async move {
+            let me = ssr::require_vendor(Need::Write).await?;
+            let ctx = ssr::ctx()?;
+            ctx.store
+                .delete_customer_user(me.org_id, customer_id, user_id)
+                .await?;
+            ctx.tokens.invalidate_user(user_id);
+            Ok(())
+        }
+        .await,
+    )
+}

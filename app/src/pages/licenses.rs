@@ -1,0 +1,288 @@
+//! Licenses: the org's customers, and each customer's detail view.
+
+use crate::api::{
+    get_customer, list_customers, AddCustomerUser, CreateCustomer, CustomerView, CustomersView,
+    DeleteCustomer, RemoveCustomerUser, RenameCustomer,
+};
+use crate::components::{
+    action_error, invalid, ConsoleShell, EmptyState, ErrorPanel, FieldError, FormError,
+};
+use domain::CustomerRole;
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+#[component]
+pub fn LicensesPage() -> impl IntoView {
+    let create = ServerAction::<CreateCustomer>::new();
+    let create_error = action_error(create);
+    let query = use_query_map();
+    let q = move || query.read().get("q");
+    let data = Resource::new(q, list_customers);
+    view! {
+        <ConsoleShell title="Licenses">
+            <header class="page-header">
+                <h1>"Licenses"</h1>
+                <form method="get" role="search" class="search" aria-label="Search customers">
+                    <label class="visually-hidden" for="customer-search">"Search customers"</label>
+                    <input id="customer-search" type="search" name="q" placeholder="Search customers"
+                        prop:value=move || q().unwrap_or_default()/>
+                </form>
+            </header>
+            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(view) => view! { <CustomerList view create create_error searching=q().is_some_and(|q| !q.is_empty())/> }.into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </ConsoleShell>
+    }
+}
+
+#[component]
+fn CustomerList(
+    view: CustomersView,
+    create: ServerAction<CreateCustomer>,
+    create_error: Signal<Option<crate::api::AppError>>,
+    searching: bool,
+) -> impl IntoView {
+    let CustomersView {
+        customers,
+        can_write,
+    } = view;
+    let form = can_write.then(|| view! {
+        <section class="card" aria-labelledby="new-customer-heading">
+            <h2 id="new-customer-heading">"Create customer"</h2>
+            <ActionForm action=create attr:class="form form-row" attr:aria-label="Create customer">
+                <FormError error=create_error/>
+                <div class="field">
+                    <label for="customer-name">"Customer name"</label>
+                    <input id="customer-name" name="name" type="text" required maxlength="100"
+                        aria-invalid=invalid(create_error, "name") aria-describedby="name-error"/>
+                    <FieldError error=create_error field="name"/>
+                </div>
+                <button type="submit" class="btn btn-primary">"Create customer"</button>
+            </ActionForm>
+        </section>
+    });
+    let list = if customers.is_empty() && !searching {
+        view! {
+            <EmptyState title="No customers yet">
+                <p>{if can_write { "Create your first customer below, then give its users access to your artifacts." } else { "Customers your organization creates appear here." }}</p>
+            </EmptyState>
+        }
+        .into_any()
+    } else if customers.is_empty() {
+        view! { <section class="card"><p class="hint">"No customer matches this search."</p></section> }.into_any()
+    } else {
+        view! {
+            <section class="card">
+                <div class="table-wrap">
+                    <table class="table" aria-label="Customers">
+                        <thead>
+                            <tr><th scope="col">"Customer"</th><th scope="col">"Users"</th><th scope="col">"Created"</th></tr>
+                        </thead>
+                        <tbody>
+                            {customers.into_iter().map(|c| view! {
+                                <tr>
+                                    <td><A href=format!("/licenses/{}", c.id)>{c.name}</A></td>
+                                    <td>{c.user_count}</td>
+                                    <td class="muted">{c.created_at.format("%Y-%m-%d").to_string()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </section>
+        }
+        .into_any()
+    };
+    view! { {list} {form} }
+}
+
+#[component]
+pub fn CustomerPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|i| i.parse::<i64>().ok());
+    let add = ServerAction::<AddCustomerUser>::new();
+    let remove = ServerAction::<RemoveCustomerUser>::new();
+    let rename = ServerAction::<RenameCustomer>::new();
+    let delete = ServerAction::<DeleteCustomer>::new();
+    let data = Resource::new(
+        move || {
+            (
+                id(),
+                add.version().get(),
+                remove.version().get(),
+                rename.version().get(),
+            )
+        },
+        |(id, ..)| async move {
+            match id {
+                Some(id) => get_customer(id).await,
+                None => Err(crate::api::AppError::NotFound),
+            }
+        },
+    );
+    view! {
+        <ConsoleShell title="Customer">
+            <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/licenses">"Licenses"</A>" / "</nav>
+            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(view) => view! { <CustomerDetail view add remove rename delete/> }.into_any(),
+                        Err(crate::api::AppError::NotFound) => view! {
+                            <EmptyState title="Customer not found">
+                                <p>"There is no customer with this address in your organization."</p>
+                            </EmptyState>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </ConsoleShell>
+    }
+}
+
+#[component]
+fn CustomerDetail(
+    view: CustomerView,
+    add: ServerAction<AddCustomerUser>,
+    remove: ServerAction<RemoveCustomerUser>,
+    rename: ServerAction<RenameCustomer>,
+    delete: ServerAction<DeleteCustomer>,
+) -> impl IntoView {
+    let CustomerView {
+        customer,
+        users,
+        can_write,
+    } = view;
+    let add_error = action_error(add);
+    let remove_error = action_error(remove);
+    let rename_error = action_error(rename);
+    let delete_error = action_error(delete);
+    let id = customer.id.to_string();
+    let user_count = users.len();
+    let rows = users
+        .into_iter()
+        .map(|u| {
+            let label = format!("Remove {}", u.email);
+            let id = id.clone();
+            view! {
+                <tr>
+                    <td>{u.email.clone()}</td>
+                    <td>{u.role.label()}</td>
+                    <td class="muted">{u.created_at.format("%Y-%m-%d").to_string()}</td>
+                    <td class="actions">
+                        {can_write.then(|| view! {
+                            <ActionForm action=remove attr:class="inline-form">
+                                <input type="hidden" name="customer_id" value=id/>
+                                <input type="hidden" name="user_id" value=u.id.to_string()/>
+                                <button type="submit" class="btn btn-small btn-danger" aria-label=label>"Remove"</button>
+                            </ActionForm>
+                        })}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let add_id = id.clone();
+    let manage_id = id.clone();
+    let delete_id = id.clone();
+    let manage_name = customer.name.clone();
+    let rename_value = customer.name.clone();
+    view! {
+        <header class="page-header">
+            <h1>{customer.name.clone()}</h1>
+        </header>
+        <nav class="tabs" aria-label="Customer">
+            <a href=format!("/licenses/{}", customer.id) aria-current="page">"Overview"</a>
+            <span class="tab-disabled" aria-disabled="true" title="Not available in this build yet">"Artifact Entitlements"</span>
+        </nav>
+        <section class="card" aria-labelledby="overview-heading">
+            <h2 id="overview-heading">"Overview"</h2>
+            <dl class="facts">
+                <dt>"Name"</dt><dd>{customer.name.clone()}</dd>
+                <dt>"Created"</dt><dd>{customer.created_at.format("%Y-%m-%d").to_string()}</dd>
+                <dt>"Users"</dt><dd>{user_count}</dd>
+            </dl>
+            <p class="hint">"Artifact entitlements for this customer are not available in this build yet: until then its users see no artifacts."</p>
+        </section>
+        <section class="card" aria-labelledby="cusers-heading">
+            <h2 id="cusers-heading">"Users"</h2>
+            <FormError error=remove_error/>
+            {if user_count == 0 {
+                view! { <p class="hint empty-row">"No users yet. Add the people who will sign in to the customer portal."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table class="table" aria-label="Customer users">
+                            <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Added"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+            {can_write.then(|| view! {
+                <h3>"Add a user"</h3>
+                <ActionForm action=add attr:class="form form-row" attr:aria-label="Add a customer user">
+                    <FormError error=add_error/>
+                    <input type="hidden" name="customer_id" value=add_id/>
+                    <div class="field">
+                        <label for="cu-email">"Email"</label>
+                        <input id="cu-email" name="email" type="email" required autocomplete="off"
+                            aria-invalid=invalid(add_error, "email") aria-describedby="email-error"/>
+                        <FieldError error=add_error field="email"/>
+                    </div>
+                    <div class="field">
+                        <label for="cu-password">"Initial password"</label>
+                        <input id="cu-password" name="password" type="password" required minlength="8" autocomplete="new-password"
+                            aria-invalid=invalid(add_error, "password") aria-describedby="password-error"/>
+                        <FieldError error=add_error field="password"/>
+                    </div>
+                    <div class="field">
+                        <label for="cu-role">"Role"</label>
+                        <select id="cu-role" name="role">
+                            {CustomerRole::ALL.iter().map(|r| view! { <option value=r.as_str()>{r.label()}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <button type="submit" class="btn btn-primary">"Add user"</button>
+                </ActionForm>
+            })}
+        </section>
+        {can_write.then(|| view! {
+            <section class="card" aria-labelledby="manage-heading">
+                <h2 id="manage-heading">"Manage"</h2>
+                <ActionForm action=rename attr:class="form form-row" attr:aria-label="Rename customer">
+                    <FormError error=rename_error/>
+                    <input type="hidden" name="id" value=manage_id/>
+                    <div class="field">
+                        <label for="rename">"New name"</label>
+                        <input id="rename" name="name" type="text" required maxlength="100" value=rename_value
+                            aria-invalid=invalid(rename_error, "name") aria-describedby="name-error"/>
+                        <FieldError error=rename_error field="name"/>
+                    </div>
+                    <button type="submit" class="btn">"Rename"</button>
+                </ActionForm>
+                <details class="danger-zone">
+                    <summary>"Delete this customer…"</summary>
+                    <p>{format!("Deleting {manage_name} removes its {user_count} user(s) and their access tokens. This cannot be undone.")}</p>
+                    <ActionForm action=delete attr:class="form form-row" attr:aria-label="Delete customer">
+                        <FormError error=delete_error/>
+                        <input type="hidden" name="id" value=delete_id/>
+                        <div class="field">
+                            <label for="confirm">{format!("Type \u{201c}{manage_name}\u{201d} to confirm")}</label>
+                            <input id="confirm" name="confirm" type="text" required autocomplete="off"
+                                aria-invalid=invalid(delete_error, "confirm") aria-describedby="confirm-error"/>
+                            <FieldError error=delete_error field="confirm"/>
+                        </div>
+                        <button type="submit" class="btn btn-danger">"Delete customer"</button>
+                    </ActionForm>
+                </details>
+            </section>
+        })}
+    }
+}

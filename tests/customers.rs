@@ -1,0 +1,300 @@
+//! Customers and their users on a real server: CRUD, validation, roles,
+//! cross-org isolation, and that removal ends access at once.
+
+mod common;
+
+use common::registry::Reg;
+use common::{client, TestApp};
+use serde_json::json;
+
+const ADMIN: &str = "a@acme.test";
+
+#[tokio::test]
+async fn vendors_manage_customers_and_their_users() {
+    let app = TestApp::spawn();
+    app.create_org("acme", ADMIN, "admin password");
+    let web = app.signed_in(ADMIN, "admin password").await;
+
+    let bad = app.call(&web, "create_customer", &[("name", "  ")]).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body["Invalid"]["fields"]["name"].is_string());
+    let made = app
+        .call(&web, "create_customer", &[("name", "Globex")])
+        .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let id = made.body.as_i64().unwrap();
+    assert_eq!(made.headers["location"], format!("/licenses/{id}").as_str());
+    let dup = app
+        .call(&web, "create_customer", &[("name", "Globex")])
+        .await;
+    assert_eq!(
+        (dup.status, dup.body["Conflict"]["field"].clone()),
+        (409, json!("name"))
+    );
+    app.call(&web, "create_customer", &[("name", "Initech")])
+        .await;
+
+    let all = app.call(&web, "list_customers", &[]).await;
+    let names: Vec<&str> = all.body["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Globex", "Initech"]);
+    let found = app.call(&web, "list_customers", &[("q", "glo")]).await;
+    assert_eq!(found.body["customers"].as_array().unwrap().len(), 1);
+
+    let id_s = id.to_string();
+    let bad_user = app
+        .call(
+            &web,
+            "add_customer_user",
+            &[
+                ("customer_id", &id_s),
+                ("email", "nope"),
+                ("password", "short"),
+                ("role", "boss"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_user.status, 400);
+    for f in ["email", "password", "role"] {
+        assert!(bad_user.body["Invalid"]["fields"][f].is_string(), "{f}");
+    }
+    let added = app
+        .call(
+            &web,
+            "add_customer_user",
+            &[
+                ("customer_id", &id_s),
+                ("email", "c@globex.test"),
+                ("password", "customer pw"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let taken = app
+        .call(
+            &web,
+            "add_customer_user",
+            &[
+                ("customer_id", &id_s),
+                ("email", ADMIN),
+                ("password", "customer pw"),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    assert_eq!(taken.status, 409);
+
+    let detail = app.call(&web, "get_customer", &[("id", &id_s)]).await;
+    assert_eq!(detail.body["customer"]["name"], "Globex");
+    assert_eq!(detail.body["users"][0]["email"], "c@globex.test");
+    assert_eq!(detail.body["users"][0]["role"], "admin");
+    assert!(
+        !detail.body.to_string().contains("argon2"),
+        "no hashes leave the server"
+    );
+
+    let renamed = app
+        .call(
+            &web,
+            "rename_customer",
+            &[("id", &id_s), ("name", "Initech")],
+        )
+        .await;
+    assert_eq!(renamed.status, 409);
+    assert_eq!(
+        app.call(
+            &web,
+            "rename_customer",
+            &[("id", &id_s), ("name", "Globex Corp")]
+        )
+        .await
+        .status,
+        200
+    );
+
+    // The customer user signs in to the portal and uses a token.
+    let cust = app.signed_in("c@globex.test", "customer pw").await;
+    assert_eq!(app.call(&cust, "list_customers", &[]).await.status, 403);
+    let token = app.token("c@globex.test", &[]);
+    let reg = Reg::new(&app.base, "c@globex.test", &token);
+    assert_eq!(
+        reg.req(reqwest::Method::GET, "/v2/")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // Removing the user ends its token and session at once.
+    let uid = detail.body["users"][0]["id"].to_string();
+    assert_eq!(
+        app.call(
+            &web,
+            "remove_customer_user",
+            &[("customer_id", &id_s), ("user_id", &uid)]
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        reg.req(reqwest::Method::GET, "/v2/")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(app.call(&cust, "get_me", &[]).await.body, json!(null));
+
+    // Delete asks for the name, then removes the customer.
+    let wrong = app
+        .call(
+            &web,
+            "delete_customer",
+            &[("id", &id_s), ("confirm", "Globex")],
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.body["Invalid"]["fields"]["confirm"].is_string());
+    let deleted = app
+        .call(
+            &web,
+            "delete_customer",
+            &[("id", &id_s), ("confirm", "Globex Corp")],
+        )
+        .await;
+    assert_eq!(deleted.status, 200);
+    assert_eq!(deleted.headers["location"], "/licenses");
+    assert_eq!(
+        app.call(&web, "get_customer", &[("id", &id_s)])
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn roles_and_orgs_are_enforced_for_customers() {
+    let app = TestApp::spawn();
+    app.create_org("acme", ADMIN, "admin password");
+    app.create_org("beta", "b@beta.test", "beta password");
+    let web = app.signed_in(ADMIN, "admin password").await;
+    let id = app
+        .call(&web, "create_customer", &[("name", "Globex")])
+        .await
+        .body
+        .as_i64()
+        .unwrap()
+        .to_string();
+    app.call(
+        &web,
+        "add_vendor_user",
+        &[
+            ("email", "ro@acme.test"),
+            ("password", "read only pw"),
+            ("role", "read_only"),
+        ],
+    )
+    .await;
+
+    let ro = app.signed_in("ro@acme.test", "read only pw").await;
+    let listed = app.call(&ro, "list_customers", &[]).await;
+    assert_eq!(
+        (listed.status, listed.body["can_write"].clone()),
+        (200, json!(false))
+    );
+    assert_eq!(
+        app.call(&ro, "get_customer", &[("id", &id)]).await.status,
+        200
+    );
+    for (name, form) in [
+        ("create_customer", vec![("name", "X")]),
+        ("rename_customer", vec![("id", id.as_str()), ("name", "X")]),
+        (
+            "delete_customer",
+            vec![("id", id.as_str()), ("confirm", "Globex")],
+        ),
+        (
+            "add_customer_user",
+            vec![
+                ("customer_id", id.as_str()),
+                ("email", "x@x.test"),
+                ("password", "long enough"),
+                ("role", "member"),
+            ],
+        ),
+        (
+            "remove_customer_user",
+            vec![("customer_id", id.as_str()), ("user_id", "1")],
+        ),
+    ] {
+        let r = app.call(&ro, name, &form).await;
+        assert_eq!(
+            (r.status, r.body.clone()),
+            (403, json!("Forbidden")),
+            "{name}"
+        );
+    }
+
+    // Another org's customer is answered as not found everywhere.
+    let beta = app.signed_in("b@beta.test", "beta password").await;
+    assert!(
+        app.call(&beta, "list_customers", &[]).await.body["customers"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    for (name, form) in [
+        ("get_customer", vec![("id", id.as_str())]),
+        (
+            "rename_customer",
+            vec![("id", id.as_str()), ("name", "Mine")],
+        ),
+        (
+            "delete_customer",
+            vec![("id", id.as_str()), ("confirm", "Globex")],
+        ),
+        (
+            "add_customer_user",
+            vec![
+                ("customer_id", id.as_str()),
+                ("email", "x@x.test"),
+                ("password", "long enough"),
+                ("role", "member"),
+            ],
+        ),
+    ] {
+        let r = app.call(&beta, name, &form).await;
+        assert_eq!(
+            (r.status, r.body.clone()),
+            (404, json!("NotFound")),
+            "{name}"
+        );
+    }
+    // Signed out: refused.
+    assert_eq!(app.call(&client(), "list_customers", &[]).await.status, 401);
+    // The Licenses pages are console pages.
+    let page = web
+        .get(app.url(&format!("/licenses/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Globex"));
+    assert_eq!(
+        client()
+            .get(app.url("/licenses"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+}
