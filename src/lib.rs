@@ -1,6 +1,7 @@
 //! The Portcullis server: configuration, the HTTP router (UI, server
 //! functions, health), and the admin CLI. `main.rs` only dispatches.
 
+pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -104,6 +104,7 @@ pub fn build_router(state: AppState, sessions: Sessions) -> Router {
     // page guard; the registry authenticates each request itself.
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(crate::api::router())
         .leptos_routes_with_context(&state, routes, provide.clone(), move || {
             app::shell(options.clone())
         })
