@@ -63,6 +63,16 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
+/// A unique-constraint failure becomes a conflict on `field`; anything else
+/// stays a database error.
+fn unique_or(e: sqlx::Error, field: &'static str, message: String) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::Conflict { field, message }
+    } else {
+        e.into()
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct OrgRow {
     id: i64,
@@ -191,16 +201,7 @@ impl Store for SqliteStore {
             .bind(now)
             .fetch_one(&mut *conn)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict {
-                        field: "slug",
-                        message: format!("The slug \"{}\" is taken.", org.slug),
-                    }
-                } else {
-                    e.into()
-                }
-            })?;
+            .map_err(|e| unique_or(e, "slug", format!("The slug \"{}\" is taken.", org.slug)))?;
             let user_row: VendorUserRow = sqlx::query_as(&format!(
                 "INSERT INTO users (org_id, email, password_hash, role, created_at) VALUES (?, ?, ?, 'admin', ?) RETURNING {VENDOR_USER_COLUMNS}"
             ))
@@ -210,16 +211,7 @@ impl Store for SqliteStore {
             .bind(now)
             .fetch_one(&mut *conn)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict {
-                    field: "email",
-                    message: EMAIL_TAKEN.into(),
-                }
-                } else {
-                    e.into()
-                }
-            })?;
+            .map_err(|e| unique_or(e, "email", EMAIL_TAKEN.into()))?;
             Ok((org_row.try_into()?, user_row.try_into()?))
         }
         .await;
@@ -346,16 +338,7 @@ impl Store for SqliteStore {
         .bind(Utc::now())
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict {
-                    field: "email",
-                    message: EMAIL_TAKEN.into(),
-                }
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(|e| unique_or(e, "email", EMAIL_TAKEN.into()))?;
         row.try_into()
     }
 
@@ -409,16 +392,7 @@ impl Store for SqliteStore {
         .bind(Utc::now())
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict {
-                    field: "name",
-                    message: "A customer with this name already exists.".into(),
-                }
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(|e| unique_or(e, "name", "A customer with this name already exists.".into()))?;
         Ok(Customer {
             id: row.0,
             org_id,
@@ -457,16 +431,7 @@ impl Store for SqliteStore {
         .bind(Utc::now())
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict {
-                    field: "email",
-                    message: EMAIL_TAKEN.into(),
-                }
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(|e| unique_or(e, "email", EMAIL_TAKEN.into()))?;
         tx.commit().await?;
         Ok(id)
     }
@@ -529,14 +494,11 @@ impl Store for SqliteStore {
         .fetch_one(&self.pool)
         .await
         .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict {
-                    field: "name",
-                    message: "A customer with this name already exists.".into(),
-                }
-            } else {
-                e.into()
-            }
+            unique_or(
+                e,
+                "name",
+                "A customer with this name already exists.".into(),
+            )
         })?;
         Ok(Customer {
             id,
