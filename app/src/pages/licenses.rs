@@ -5,7 +5,8 @@ use crate::api::{
     DeleteCustomer, RemoveCustomerUser, RenameCustomer,
 };
 use crate::components::{
-    action_error, invalid, ConsoleShell, EmptyState, ErrorPanel, FieldError, FormError,
+    action_error, invalid, reset_on_success, ConsoleShell, EmptyState, ErrorPanel, FieldError,
+    FormError,
 };
 use domain::CustomerRole;
 use leptos::form::ActionForm;
@@ -228,7 +229,7 @@ fn CustomerDetail(
             }}
             {can_write.then(|| view! {
                 <h3>"Add a user"</h3>
-                <ActionForm action=add attr:class="form form-row" attr:aria-label="Add a customer user">
+                <ActionForm action=add node_ref=reset_on_success(add) attr:class="form form-row" attr:aria-label="Add a customer user">
                     <FormError error=add_error/>
                     <input type="hidden" name="customer_id" value=add_id/>
                     <div class="field">

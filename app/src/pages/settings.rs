@@ -4,7 +4,9 @@ use crate::api::{
     load_settings, AddVendorUser, ChangeVendorRole, RemoveVendorUser, SetImmutableTags,
     SettingsView,
 };
-use crate::components::{action_error, invalid, ConsoleShell, ErrorPanel, FieldError, FormError};
+use crate::components::{
+    action_error, invalid, reset_on_success, ConsoleShell, ErrorPanel, FieldError, FormError,
+};
 use crate::pages::tokens::TokensSection;
 use domain::{Plan, VendorRole};
 use leptos::form::ActionForm;
@@ -159,7 +161,7 @@ fn SettingsBody(
             </div>
             {is_admin.then(|| view! {
                 <h3>"Add a user"</h3>
-                <ActionForm action=add attr:class="form form-row" attr:aria-label="Add a user">
+                <ActionForm action=add node_ref=reset_on_success(add) attr:class="form form-row" attr:aria-label="Add a user">
                     <FormError error=add_error/>
                     <div class="field">
                         <label for="new-email">"Email"</label>

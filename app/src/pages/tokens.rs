@@ -1,7 +1,9 @@
 //! Access tokens: a section shared by the console's Settings and the portal.
 
 use crate::api::{list_tokens, CreateToken, RevokeToken};
-use crate::components::{action_error, invalid, CopyButton, ErrorPanel, FieldError, FormError};
+use crate::components::{
+    action_error, invalid, reset_on_success, CopyButton, ErrorPanel, FieldError, FormError,
+};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
@@ -24,7 +26,7 @@ pub fn TokensSection() -> impl IntoView {
             <h2 id="tokens-heading">"Access tokens"</h2>
             <p class="hint">"Use a token as the password for docker, podman, helm or oras, with your email as the user name."</p>
             {move || created().map(|c| view! { <NewToken created=c/> })}
-            <ActionForm action=create attr:class="form form-row" attr:aria-label="Create a token">
+            <ActionForm action=create node_ref=reset_on_success(create) attr:class="form form-row" attr:aria-label="Create a token">
                 <FormError error/>
                 <input type="hidden" name="return_to" prop:value=move || location.pathname.get()/>
                 <div class="field">
