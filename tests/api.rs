@@ -215,3 +215,213 @@ async fn the_api_accepts_the_session_cookie() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["email"], ADMIN);
 }
+
+#[tokio::test]
+async fn entitlements_over_the_api() {
+    use reqwest::Method as M;
+    let app = TestApp::spawn();
+    let out = app.cli(
+        &[
+            "admin",
+            "create-org",
+            "--slug",
+            "acme",
+            "--name",
+            "Acme",
+            "--admin-email",
+            ADMIN,
+            "--plan",
+            "pro",
+        ],
+        "admin password\n",
+    );
+    assert!(out.status.success());
+    let token = app.token(ADMIN, &[]);
+    let a = api(&app, &token);
+    let reg = Reg::new(&app.base, ADMIN, &token);
+    reg.push_image("acme/web", "1.0", &[b"a"]).await;
+    reg.push_image("acme/web", "1.1", &[b"b"]).await;
+    reg.push_image("acme/charts/web", "1.0.0", &[b"c"]).await;
+    let (_, c) = a
+        .send(
+            M::POST,
+            "/api/v1/customers",
+            Some(json!({"name": "Globex"})),
+        )
+        .await;
+    let cid = c["id"].as_i64().unwrap();
+    let path = format!("/api/v1/customers/{cid}/entitlements");
+
+    let body = json!({"name": "Gold", "expires_at": "2027-01-31T00:00:00Z",
+        "artifacts": [{"artifact": "web", "tags": "all"}, {"artifact": "charts/web", "tags": ["1.0.0"]}]});
+    let (s, e) = a.send(M::POST, &path, Some(body.clone())).await;
+    assert_eq!(s, 201, "{e}");
+    assert_eq!(e["name"], "Gold");
+    assert_eq!(e["expires_at"], "2027-01-31T00:00:00Z");
+    assert_eq!(
+        e["artifacts"],
+        json!([{"artifact": "web", "tags": "all"}, {"artifact": "charts/web", "tags": ["1.0.0"]}])
+    );
+    let eid = e["id"].as_i64().unwrap();
+
+    // Every validation error, by field; nothing saved.
+    let (s, dup) = a.send(M::POST, &path, Some(body.clone())).await;
+    assert_eq!((s, dup["error"]["fields"]["name"].is_string()), (409, true));
+    for (bad, field) in [
+        (
+            json!({"name": "", "artifacts": [{"artifact": "web", "tags": "all"}]}),
+            "name",
+        ),
+        (json!({"name": "X", "artifacts": []}), "artifacts"),
+        (
+            json!({"name": "X", "artifacts": [{"artifact": "web", "tags": "all"}, {"artifact": "web", "tags": ["1.0"]}]}),
+            "artifacts[1].artifact",
+        ),
+        (
+            json!({"name": "X", "artifacts": [{"artifact": "web", "tags": []}]}),
+            "artifacts[0].tags",
+        ),
+        (
+            json!({"name": "X", "artifacts": [{"artifact": "nope", "tags": "all"}]}),
+            "artifacts[0].artifact",
+        ),
+        (
+            json!({"name": "X", "artifacts": [{"artifact": "web", "tags": ["9.9"]}]}),
+            "artifacts[0].tags",
+        ),
+    ] {
+        let (s, e) = a.send(M::POST, &path, Some(bad)).await;
+        assert_eq!(s, 422, "{field}: {e}");
+        assert!(e["error"]["fields"][field].is_string(), "{field}: {e}");
+    }
+    let (_, list) = a.send(M::GET, &path, None).await;
+    assert_eq!(list["entitlements"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        a.send(M::GET, &format!("{path}?q=charts"), None).await.1["entitlements"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        a.send(M::GET, &format!("{path}?q=gol"), None).await.1["entitlements"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        a.send(M::GET, &format!("{path}?q=zzz"), None).await.1["entitlements"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Replace, read back.
+    let (s, e) = a
+        .send(M::PUT, &format!("/api/v1/entitlements/{eid}"), Some(json!({"name": "Silver", "expires_at": null, "artifacts": [{"artifact": "web", "tags": ["1.0", "1.1"]}]})))
+        .await;
+    assert_eq!(
+        (s, e["name"].clone(), e["expires_at"].clone()),
+        (200, json!("Silver"), Value::Null)
+    );
+    assert_eq!(
+        a.send(M::GET, &format!("/api/v1/entitlements/{eid}"), None)
+            .await
+            .1["artifacts"],
+        json!([{"artifact": "web", "tags": ["1.0", "1.1"]}])
+    );
+
+    // Roles and orgs.
+    app.cli(
+        &[
+            "admin",
+            "create-org",
+            "--slug",
+            "beta",
+            "--name",
+            "Beta",
+            "--admin-email",
+            "b@beta.test",
+            "--plan",
+            "pro",
+        ],
+        "beta password\n",
+    );
+    let b = api(&app, &app.token("b@beta.test", &[]));
+    assert_eq!(
+        b.send(M::GET, &format!("/api/v1/entitlements/{eid}"), None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(b.send(M::GET, &path, None).await.0, 404);
+    assert_eq!(
+        b.send(M::DELETE, &format!("/api/v1/entitlements/{eid}"), None)
+            .await
+            .0,
+        404
+    );
+    let web = app.signed_in(ADMIN, "admin password").await;
+    app.call(
+        &web,
+        "add_vendor_user",
+        &[
+            ("email", "ro@acme.test"),
+            ("password", "read only pw"),
+            ("role", "read_only"),
+        ],
+    )
+    .await;
+    let ro = api(&app, &app.token("ro@acme.test", &[]));
+    assert_eq!(ro.send(M::GET, &path, None).await.0, 200);
+    assert_eq!(ro.send(M::POST, &path, Some(body.clone())).await.0, 403);
+
+    // Community plan: changes refused with a clear error, entitlements kept.
+    assert!(app
+        .cli(
+            &["admin", "set-plan", "--org", "acme", "--plan", "community"],
+            ""
+        )
+        .status
+        .success());
+    let (s, e) = a
+        .send(
+            M::POST,
+            &path,
+            Some(json!({"name": "New", "artifacts": [{"artifact": "web", "tags": "all"}]})),
+        )
+        .await;
+    assert_eq!((s, e["error"]["code"].clone()), (403, json!("plan")));
+    assert!(e["error"]["message"].as_str().unwrap().contains("Pro"));
+    assert_eq!(
+        a.send(M::DELETE, &format!("/api/v1/entitlements/{eid}"), None)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        a.send(M::GET, &format!("/api/v1/entitlements/{eid}"), None)
+            .await
+            .0,
+        200
+    );
+
+    // Back on Pro: delete.
+    assert!(app
+        .cli(&["admin", "set-plan", "--org", "acme", "--plan", "pro"], "")
+        .status
+        .success());
+    assert_eq!(
+        a.send(M::DELETE, &format!("/api/v1/entitlements/{eid}"), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        a.send(M::GET, &format!("/api/v1/entitlements/{eid}"), None)
+            .await
+            .0,
+        404
+    );
+}

@@ -256,21 +256,6 @@ pub fn short_digest(digest: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_and_digests() {
-        assert_eq!(human_size(999), "999 B");
-        assert_eq!(human_size(1_500_000), "1.5 MB");
-        assert_eq!(
-            short_digest("sha256:0123456789abcdef"),
-            "sha256:0123456789ab"
-        );
-    }
-}
-
 /// A form reference that clears the form after each successful submission
 /// of `action` (hydrated; without JavaScript the page reloads anyway).
 pub fn reset_on_success<S>(action: ServerAction<S>) -> NodeRef<leptos::html::Form>
@@ -287,4 +272,19 @@ where
         }
     });
     form
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_digests() {
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(1_500_000), "1.5 MB");
+        assert_eq!(
+            short_digest("sha256:0123456789abcdef"),
+            "sha256:0123456789ab"
+        );
+    }
 }

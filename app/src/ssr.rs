@@ -219,6 +219,10 @@ impl From<StoreError> for AppError {
                 message: m,
                 fields: Default::default(),
             },
+            StoreError::Invalid(fields) => AppError::Invalid {
+                message: "Please correct the highlighted fields.".into(),
+                fields,
+            },
             StoreError::Internal(detail) => internal(detail),
         }
     }

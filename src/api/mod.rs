@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
+use domain::entitlements::EntitlementInput;
 use domain::store::StoreError;
 use domain::{CustomerId, CustomerRole, DisplayName, Email, NewPassword, OrgId, Principal, UserId};
 use serde::Deserialize;
@@ -40,6 +41,16 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(add_customer_user),
         )
         .route("/api/v1/artifacts", get(artifacts))
+        .route(
+            "/api/v1/customers/{id}/entitlements",
+            get(list_entitlements).post(create_entitlement),
+        )
+        .route(
+            "/api/v1/entitlements/{id}",
+            get(get_entitlement)
+                .put(update_entitlement)
+                .delete(delete_entitlement),
+        )
 }
 
 /// A JSON API error.
@@ -108,6 +119,7 @@ impl From<StoreError> for ApiError {
                 ..ApiError::new(StatusCode::CONFLICT, "conflict", message)
             },
             StoreError::Rejected(m) => ApiError::new(StatusCode::BAD_REQUEST, "rejected", m),
+            StoreError::Invalid(fields) => ApiError::invalid(fields),
             StoreError::Internal(detail) => {
                 tracing::error!(%detail, "api internal error");
                 ApiError::new(
@@ -422,4 +434,114 @@ async fn artifacts(
         out.push(v);
     }
     Ok(Json(json!({"artifacts": out})))
+}
+
+/// Entitlement changes need a plan that includes them (SPEC §4): refused with
+/// a clear error on community or an ended trial.
+async fn require_entitlements_plan(s: &AppState, org: OrgId) -> Result<(), ApiError> {
+    let org = s.ctx.store.org(org).await?;
+    if org
+        .plan
+        .includes_entitlements(org.trial_ends_at, Utc::now())
+    {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "plan",
+            "Artifact Entitlements are a Pro feature. Upgrade to Pro (or start a trial) to create or change entitlements; existing ones are kept but not enforced meanwhile.",
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+struct EntitlementQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /api/v1/customers/{id}/entitlements?q=` — any vendor user; filters by
+/// entitlement or artifact name.
+async fn list_entitlements(
+    State(s): State<AppState>,
+    caller: ApiCaller,
+    Path(customer): Path<CustomerId>,
+    axum::extract::Query(query): axum::extract::Query<EntitlementQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let org = caller.vendor()?;
+    let list: Vec<_> = s
+        .ctx
+        .store
+        .entitlements(org, customer)
+        .await?
+        .into_iter()
+        .filter(|e| e.matches(&query.q))
+        .collect();
+    Ok(Json(json!({ "entitlements": list })))
+}
+
+fn validate_entitlement(
+    body: &EntitlementInput,
+) -> Result<domain::entitlements::ValidEntitlement, ApiError> {
+    body.validate().map_err(ApiError::invalid)
+}
+
+/// `POST /api/v1/customers/{id}/entitlements` — vendor admins and read_write users, Pro plans.
+async fn create_entitlement(
+    State(s): State<AppState>,
+    caller: ApiCaller,
+    Path(customer): Path<CustomerId>,
+    ApiJson(body): ApiJson<EntitlementInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let org = caller.vendor_writer()?;
+    require_entitlements_plan(&s, org).await?;
+    let valid = validate_entitlement(&body)?;
+    let saved = s
+        .ctx
+        .store
+        .save_entitlement(org, customer, None, valid)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(saved))))
+}
+
+/// `GET /api/v1/entitlements/{id}` — any vendor user.
+async fn get_entitlement(
+    State(s): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let org = caller.vendor()?;
+    Ok(Json(json!(s.ctx.store.entitlement(org, id).await?)))
+}
+
+/// `PUT /api/v1/entitlements/{id}` — replaces it; vendor admins and read_write users, Pro plans.
+async fn update_entitlement(
+    State(s): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<EntitlementInput>,
+) -> Result<Json<Value>, ApiError> {
+    let org = caller.vendor_writer()?;
+    let current = s.ctx.store.entitlement(org, id).await?;
+    require_entitlements_plan(&s, org).await?;
+    let valid = validate_entitlement(&body)?;
+    Ok(Json(json!(
+        s.ctx
+            .store
+            .save_entitlement(org, current.customer_id, Some(id), valid)
+            .await?
+    )))
+}
+
+/// `DELETE /api/v1/entitlements/{id}` — vendor admins and read_write users, Pro plans.
+async fn delete_entitlement(
+    State(s): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let org = caller.vendor_writer()?;
+    s.ctx.store.entitlement(org, id).await?;
+    require_entitlements_plan(&s, org).await?;
+    s.ctx.store.delete_entitlement(org, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -9,6 +9,7 @@ mod sqlite_registry;
 pub use registry::{PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
 pub use sqlite::SqliteStore;
 
+use crate::entitlements::{EntitlementView, ValidEntitlement};
 use crate::{
     Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Email, Org,
     OrgId, OrgSlug, Plan, Principal, UserId, VendorRole, VendorUser,
@@ -30,6 +31,9 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Rejected(String),
+    /// Input that refers to things that do not exist; messages by field.
+    #[error("invalid input")]
+    Invalid(std::collections::BTreeMap<String, String>),
     #[error("internal store error: {0}")]
     Internal(String),
 }
@@ -148,6 +152,25 @@ pub trait Store: RegistryStore + Send + Sync + 'static {
         customer_id: CustomerId,
         user_id: UserId,
     ) -> StoreResult<()>;
+
+    /// A customer's entitlements, by name (the customer must be the org's).
+    async fn entitlements(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+    ) -> StoreResult<Vec<EntitlementView>>;
+    async fn entitlement(&self, org_id: OrgId, id: i64) -> StoreResult<EntitlementView>;
+    /// Creates (`id` None) or replaces an entitlement of the customer. Unknown
+    /// artifacts or tags are `Invalid` by field; a taken name is a conflict.
+    async fn save_entitlement(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+        id: Option<i64>,
+        entitlement: ValidEntitlement,
+    ) -> StoreResult<EntitlementView>;
+    /// Deletes an entitlement; returns its customer.
+    async fn delete_entitlement(&self, org_id: OrgId, id: i64) -> StoreResult<CustomerId>;
 }
 
 pub type DynStore = Arc<dyn Store>;

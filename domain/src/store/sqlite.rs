@@ -1,6 +1,8 @@
 //! The SQLite implementation of [`Store`]: the embedded default.
 
 use super::{Credentials, NewOrg, Store, StoreError, StoreResult};
+use crate::entitlements::{EntitlementView, GrantView, TagsInput, ValidEntitlement};
+use crate::policy::TagGrant;
 use crate::{
     Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Email, Org,
     OrgId, OrgSlug, Plan, Principal, UserId, VendorRole, VendorUser,
@@ -572,6 +574,201 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn entitlements(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+    ) -> StoreResult<Vec<EntitlementView>> {
+        self.customer(org_id, customer_id).await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM entitlements WHERE customer_id = ? ORDER BY lower(name), id",
+        )
+        .bind(customer_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.entitlement(org_id, id).await?);
+        }
+        Ok(out)
+    }
+
+    async fn entitlement(&self, org_id: OrgId, id: i64) -> StoreResult<EntitlementView> {
+        let (customer_id, name, expires_at, created_at, updated_at): (i64, String, Option<DateTime<Utc>>, DateTime<Utc>, DateTime<Utc>) =
+            sqlx::query_as(
+                "SELECT e.customer_id, e.name, e.expires_at, e.created_at, e.updated_at FROM entitlements e \
+                 JOIN customers c ON c.id = e.customer_id WHERE e.id = ? AND c.org_id = ?",
+            )
+            .bind(id)
+            .bind(org_id)
+            .fetch_one(&self.pool)
+            .await?;
+        let grants: Vec<(String, bool, String)> = sqlx::query_as(
+            "SELECT r.name, g.all_tags, g.tags FROM entitlement_grants g JOIN repositories r ON r.id = g.repository_id \
+             WHERE g.entitlement_id = ? ORDER BY g.position",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let artifacts = grants
+            .into_iter()
+            .map(|(artifact, all, tags)| GrantView {
+                artifact,
+                tags: if all {
+                    TagsInput::Word("all".into())
+                } else {
+                    TagsInput::List(serde_json::from_str(&tags).unwrap_or_default())
+                },
+            })
+            .collect();
+        Ok(EntitlementView {
+            id,
+            customer_id,
+            name,
+            expires_at,
+            artifacts,
+            created_at,
+            updated_at,
+        })
+    }
+
+    async fn save_entitlement(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+        id: Option<i64>,
+        e: ValidEntitlement,
+    ) -> StoreResult<EntitlementView> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let owned: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM customers WHERE id = ? AND org_id = ?)",
+        )
+        .bind(customer_id)
+        .bind(org_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !owned {
+            return Err(StoreError::NotFound);
+        }
+        if let Some(id) = id {
+            let mine: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM entitlements WHERE id = ? AND customer_id = ?)",
+            )
+            .bind(id)
+            .bind(customer_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if !mine {
+                return Err(StoreError::NotFound);
+            }
+        }
+        let mut errors = std::collections::BTreeMap::new();
+        let mut repos = Vec::new();
+        for (i, (artifact, grant)) in e.grants.iter().enumerate() {
+            let repo: Option<i64> = sqlx::query_scalar(
+                "SELECT r.id FROM repositories r WHERE r.org_id = ? AND r.name = ? \
+                 AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)",
+            )
+            .bind(org_id)
+            .bind(artifact)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(repo) = repo else {
+                errors.insert(
+                    format!("artifacts[{i}].artifact"),
+                    format!("There is no artifact named \"{artifact}\"."),
+                );
+                continue;
+            };
+            if let TagGrant::Specific(tags) = grant {
+                for tag in tags {
+                    let exists: bool = sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM tags WHERE repository_id = ? AND name = ?)",
+                    )
+                    .bind(repo)
+                    .bind(tag)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if !exists {
+                        errors.insert(
+                            format!("artifacts[{i}].tags"),
+                            format!("\"{artifact}\" has no tag \"{tag}\"."),
+                        );
+                    }
+                }
+            }
+            repos.push((repo, grant));
+        }
+        if !errors.is_empty() {
+            return Err(StoreError::Invalid(errors));
+        }
+        let taken = |e| {
+            unique_or(
+                e,
+                "name",
+                "This customer already has an entitlement with this name.".into(),
+            )
+        };
+        let id = match id {
+            Some(id) => {
+                sqlx::query("UPDATE entitlements SET name = ?, expires_at = ?, updated_at = ? WHERE id = ?")
+                    .bind(e.name.as_str())
+                    .bind(e.expires_at)
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(taken)?;
+                sqlx::query("DELETE FROM entitlement_grants WHERE entitlement_id = ?")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                id
+            }
+            None => sqlx::query_scalar(
+                "INSERT INTO entitlements (customer_id, name, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(customer_id)
+            .bind(e.name.as_str())
+            .bind(e.expires_at)
+            .bind(now)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(taken)?,
+        };
+        for (position, (repo, grant)) in repos.into_iter().enumerate() {
+            let (all, tags) = match grant {
+                TagGrant::All => (true, "[]".to_owned()),
+                TagGrant::Specific(t) => (
+                    false,
+                    serde_json::to_string(t).unwrap_or_else(|_| "[]".into()),
+                ),
+            };
+            sqlx::query("INSERT INTO entitlement_grants (entitlement_id, repository_id, position, all_tags, tags) VALUES (?, ?, ?, ?, ?)")
+                .bind(id)
+                .bind(repo)
+                .bind(position as i64)
+                .bind(all)
+                .bind(tags)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.entitlement(org_id, id).await
+    }
+
+    async fn delete_entitlement(&self, org_id: OrgId, id: i64) -> StoreResult<CustomerId> {
+        Ok(sqlx::query_scalar(
+            "DELETE FROM entitlements WHERE id = ? AND customer_id IN (SELECT id FROM customers WHERE org_id = ?) RETURNING customer_id",
+        )
+        .bind(id)
+        .bind(org_id)
+        .fetch_one(&self.pool)
+        .await?)
     }
 }
 
