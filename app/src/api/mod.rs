@@ -5,10 +5,12 @@
 
 mod accounts;
 mod customers;
+mod entitlements;
 mod error;
 mod registry;
 
 pub use accounts::*;
 pub use customers::*;
+pub use entitlements::*;
 pub use error::AppError;
 pub use registry::*;

@@ -201,7 +201,7 @@ fn CustomerDetail(
         </header>
         <nav class="tabs" aria-label="Customer">
             <a href=format!("/licenses/{}", customer.id) aria-current="page">"Overview"</a>
-            <span class="tab-disabled" aria-disabled="true" title="Not available in this build yet">"Artifact Entitlements"</span>
+            <a href=format!("/licenses/{}/entitlements", customer.id)>"Artifact Entitlements"</a>
         </nav>
         <section class="card" aria-labelledby="overview-heading">
             <h2 id="overview-heading">"Overview"</h2>
@@ -210,7 +210,7 @@ fn CustomerDetail(
                 <dt>"Created"</dt><dd>{customer.created_at.format("%Y-%m-%d").to_string()}</dd>
                 <dt>"Users"</dt><dd>{user_count}</dd>
             </dl>
-            <p class="hint">"Artifact entitlements for this customer are not available in this build yet: until then its users see no artifacts."</p>
+
         </section>
         <section class="card" aria-labelledby="cusers-heading">
             <h2 id="cusers-heading">"Users"</h2>

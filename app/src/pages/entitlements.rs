@@ -1,0 +1,185 @@
+//! The customer's Artifact Entitlements tab.
+
+use crate::api::{list_entitlements, AppError, DeleteEntitlement, EntitlementsView};
+use crate::components::{action_error, ConsoleShell, EmptyState, ErrorPanel, FormError};
+use chrono::Utc;
+use domain::entitlements::{EntitlementView, TagsInput};
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// "Expired", "Expires in N days" or the date.
+fn expiry(e: &EntitlementView) -> (String, &'static str) {
+    match e.expires_at {
+        None => ("Never".into(), ""),
+        Some(end) => {
+            let days = (end - Utc::now()).num_days();
+            if end <= Utc::now() {
+                (
+                    format!("Expired {}", end.format("%Y-%m-%d")),
+                    "mark mark-expired",
+                )
+            } else if days <= 30 {
+                (
+                    format!(
+                        "Expires in {} day{}",
+                        days.max(1),
+                        if days.max(1) == 1 { "" } else { "s" }
+                    ),
+                    "mark mark-soon",
+                )
+            } else {
+                (end.format("%Y-%m-%d").to_string(), "")
+            }
+        }
+    }
+}
+
+#[component]
+pub fn EntitlementsPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").and_then(|i| i.parse::<i64>().ok());
+    let q = move || query.read().get("q");
+    let typed = RwSignal::new(None::<String>);
+    let delete = ServerAction::<DeleteEntitlement>::new();
+    let data = Resource::new(
+        move || (id(), q(), delete.version().get()),
+        |(id, q, _)| async move {
+            match id {
+                Some(id) => list_entitlements(id, q).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    view! {
+        <ConsoleShell title="Artifact Entitlements">
+            <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/licenses">"Licenses"</A>" / "</nav>
+            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(view) => view! { <EntitlementsTab view delete typed q=q()/> }.into_any(),
+                        Err(AppError::NotFound) => view! {
+                            <EmptyState title="Customer not found"><p>"There is no customer with this address in your organization."</p></EmptyState>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </ConsoleShell>
+    }
+}
+
+#[component]
+fn EntitlementsTab(
+    view: EntitlementsView,
+    delete: ServerAction<DeleteEntitlement>,
+    typed: RwSignal<Option<String>>,
+    q: Option<String>,
+) -> impl IntoView {
+    let EntitlementsView {
+        customer_id,
+        customer_name,
+        entitlements,
+        can_write,
+        plan_active,
+    } = view;
+    let delete_error = action_error(delete);
+    let all = StoredValue::new(entitlements);
+    let filter = move || typed.get().unwrap_or_default();
+    let rows = move || {
+        let f = filter();
+        all.with_value(|l| {
+            l.iter()
+                .filter(|e| e.matches(&f))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    let empty = all.with_value(|l| l.is_empty());
+    let searching = q.as_deref().is_some_and(|q| !q.is_empty());
+    view! {
+        <header class="page-header">
+            <h1>{customer_name}</h1>
+        </header>
+        <nav class="tabs" aria-label="Customer">
+            <a href=format!("/licenses/{customer_id}")>"Overview"</a>
+            <a href=format!("/licenses/{customer_id}/entitlements") aria-current="page">"Artifact Entitlements"</a>
+        </nav>
+        {(!plan_active).then(|| view! {
+            <section class="card plan-note" role="note">
+                <h2>"Artifact Entitlements are a Pro feature"</h2>
+                <p>"With entitlements you decide which artifacts, and which tags of them, each customer may see and pull. Your organization's plan does not include them right now, so every customer sees every artifact; existing entitlements are kept and apply again after an upgrade."</p>
+                <p class="hint">"To upgrade, ask your Portcullis operator to run "<code>"portcullis admin set-plan --org <slug> --plan pro"</code>"."</p>
+            </section>
+        })}
+        <section class="card" aria-labelledby="ent-heading">
+            <div class="card-header">
+                <h2 id="ent-heading">"Artifact Entitlements"</h2>
+                <form method="get" role="search" class="search" aria-label="Search entitlements">
+                    <label class="visually-hidden" for="ent-search">"Search by entitlement or artifact name"</label>
+                    <input id="ent-search" type="search" name="q" placeholder="Entitlement or artifact"
+                        value=q.clone().unwrap_or_default()
+                        on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
+                </form>
+            </div>
+            <FormError error=delete_error/>
+            {if empty && !searching {
+                view! { <p class="hint empty-row">"This customer has no entitlements yet."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table class="table" aria-label="Entitlements">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Name"</th>
+                                    <th scope="col">"Artifacts"</th>
+                                    <th scope="col">"Expiration"</th>
+                                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                <For each=rows key=|e| (e.id, e.updated_at) let:e>
+                                    {
+                                        let (exp, class) = expiry(&e);
+                                        let label = format!("Delete {}", e.name);
+                                        view! {
+                                            <tr>
+                                                <td><strong>{e.name.clone()}</strong></td>
+                                                <td>
+                                                    <ul class="grants">
+                                                        {e.artifacts.iter().map(|g| {
+                                                            let tags = match &g.tags {
+                                                                TagsInput::Word(_) => "all tags".to_owned(),
+                                                                TagsInput::List(t) => t.join(", "),
+                                                            };
+                                                            view! { <li><code>{g.artifact.clone()}</code>" · "<span class="muted">{tags}</span></li> }
+                                                        }).collect_view()}
+                                                    </ul>
+                                                </td>
+                                                <td><span class=class>{exp}</span></td>
+                                                <td class="actions">
+                                                    {(can_write && plan_active).then(|| view! {
+                                                        <details class="confirm">
+                                                            <summary class="btn btn-small btn-danger" aria-label=label.clone()>"Delete"</summary>
+                                                            <ActionForm action=delete attr:class="inline-form">
+                                                                <input type="hidden" name="id" value=e.id.to_string()/>
+                                                                <button type="submit" class="btn btn-small btn-danger">"Confirm delete"</button>
+                                                            </ActionForm>
+                                                        </details>
+                                                    })}
+                                                </td>
+                                            </tr>
+                                        }
+                                    }
+                                </For>
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+            <p class="hint">"Entitlements are created and edited through the JSON API for now ("<code>"POST /api/v1/customers/"{customer_id}"/entitlements"</code>"); the form comes next."</p>
+        </section>
+    }
+}
