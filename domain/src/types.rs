@@ -215,6 +215,42 @@ impl fmt::Debug for NewPassword {
     }
 }
 
+/// A new user's email, initial password and role, parsed together so that
+/// every bad field is reported at once (keys `email`, `password`, `role`).
+#[derive(Debug, Clone)]
+pub struct NewUser<R> {
+    pub email: Email,
+    pub password: NewPassword,
+    pub role: R,
+}
+
+impl<R> NewUser<R> {
+    pub fn parse(
+        email: &str,
+        password: &str,
+        role: &str,
+        parse_role: impl FnOnce(&str) -> Result<R, ParseError>,
+    ) -> Result<Self, std::collections::BTreeMap<String, String>> {
+        let mut errors = std::collections::BTreeMap::new();
+        let mut note = |field: &str, e: ParseError| {
+            errors.insert(field.to_owned(), e.0);
+        };
+        let email = Email::parse(email).map_err(|e| note("email", e)).ok();
+        let password = NewPassword::parse(password)
+            .map_err(|e| note("password", e))
+            .ok();
+        let role = parse_role(role).map_err(|e| note("role", e)).ok();
+        match (email, password, role) {
+            (Some(email), Some(password), Some(role)) => Ok(Self {
+                email,
+                password,
+                role,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal, $label:literal),+ $(,)? } $what:literal) => {
         $(#[$meta])*
@@ -550,6 +586,20 @@ mod tests {
         assert!(NewPassword::parse("short").is_err());
         assert!(NewPassword::parse_lenient("pw").is_ok());
         assert!(NewPassword::parse_lenient("").is_err());
+    }
+
+    #[test]
+    fn new_users_report_every_bad_field() {
+        let ok = NewUser::parse("A@x.test", "long enough", "admin", VendorRole::parse).unwrap();
+        assert_eq!(
+            (ok.email.as_str(), ok.role),
+            ("a@x.test", VendorRole::Admin)
+        );
+        let bad = NewUser::parse("x", "short", "owner", CustomerRole::parse).unwrap_err();
+        assert_eq!(
+            bad.keys().collect::<Vec<_>>(),
+            ["email", "password", "role"]
+        );
     }
 
     #[test]

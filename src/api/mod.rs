@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use domain::entitlements::EntitlementInput;
 use domain::store::StoreError;
-use domain::{CustomerId, CustomerRole, DisplayName, Email, NewPassword, OrgId, Principal, UserId};
+use domain::{CustomerId, CustomerRole, DisplayName, NewUser, OrgId, Principal, UserId};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -386,28 +386,17 @@ async fn add_customer_user(
     ApiJson(body): ApiJson<NewCustomerUser>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let org = caller.vendor_writer()?;
-    let mut fields = BTreeMap::new();
-    let email = Email::parse(&body.email)
-        .map_err(|e| fields.insert("email".into(), e.0))
-        .ok();
-    let password = NewPassword::parse(&body.password)
-        .map_err(|e| fields.insert("password".into(), e.0))
-        .ok();
-    let role = CustomerRole::parse(&body.role)
-        .map_err(|e| fields.insert("role".into(), e.0))
-        .ok();
-    let (Some(email), Some(password), Some(role)) = (email, password, role) else {
-        return Err(ApiError::invalid(fields));
-    };
-    let hash = domain::password::hash(password).await;
+    let user = NewUser::parse(&body.email, &body.password, &body.role, CustomerRole::parse)
+        .map_err(ApiError::invalid)?;
+    let hash = domain::password::hash(user.password).await;
     let user_id = s
         .ctx
         .store
-        .create_customer_user(org, id, email.clone(), hash, role)
+        .create_customer_user(org, id, user.email.clone(), hash, user.role)
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": user_id, "email": email, "role": role})),
+        Json(json!({"id": user_id, "email": user.email, "role": user.role})),
     ))
 }
 

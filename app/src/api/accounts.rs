@@ -4,7 +4,9 @@ use super::AppError;
 #[cfg(feature = "ssr")]
 use crate::ssr::{self, respond, Need};
 #[cfg(feature = "ssr")]
-use domain::{password, store::NewOrg, DisplayName, Email, NewPassword, OrgSlug, Plan, VendorRole};
+use domain::{
+    password, store::NewOrg, DisplayName, Email, NewPassword, NewUser, OrgSlug, Plan, VendorRole,
+};
 use domain::{Org, Principal, UserId, VendorUser};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -226,18 +228,12 @@ pub async fn add_vendor_user(
     respond(
         async move {
             let me = ssr::require_vendor(Need::Admin).await?;
-            let mut check = FormCheck::default();
-            let email = check.field("email", Email::parse(&email));
-            let password = check.field("password", NewPassword::parse(&password));
-            let role = check.field("role", VendorRole::parse(&role));
-            check.finish()?;
-            let (Some(email), Some(password), Some(role)) = (email, password, role) else {
-                return Err(AppError::Internal);
-            };
-            let hash = password::hash(password).await;
+            let user = NewUser::parse(&email, &password, &role, VendorRole::parse)
+                .map_err(AppError::fields)?;
+            let hash = password::hash(user.password).await;
             ssr::ctx()?
                 .store
-                .create_vendor_user(me.org_id, email, hash, role)
+                .create_vendor_user(me.org_id, user.email, hash, user.role)
                 .await?;
             Ok(())
         }

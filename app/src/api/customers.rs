@@ -4,7 +4,7 @@ use super::AppError;
 #[cfg(feature = "ssr")]
 use crate::ssr::{self, respond, Need};
 #[cfg(feature = "ssr")]
-use domain::{password, CustomerRole, DisplayName, Email, NewPassword};
+use domain::{password, CustomerRole, DisplayName, NewUser};
 use domain::{Customer, CustomerId, CustomerSummary, CustomerUser, UserId};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -128,18 +128,12 @@ pub async fn add_customer_user(
     respond(
         async move {
             let me = ssr::require_vendor(Need::Write).await?;
-            let mut check = super::accounts::FormCheck::default();
-            let email = check.field("email", Email::parse(&email));
-            let password = check.field("password", NewPassword::parse(&password));
-            let role = check.field("role", CustomerRole::parse(&role));
-            check.finish()?;
-            let (Some(email), Some(password), Some(role)) = (email, password, role) else {
-                return Err(AppError::Internal);
-            };
-            let hash = password::hash(password).await;
+            let user = NewUser::parse(&email, &password, &role, CustomerRole::parse)
+                .map_err(AppError::fields)?;
+            let hash = password::hash(user.password).await;
             ssr::ctx()?
                 .store
-                .create_customer_user(me.org_id, customer_id, email, hash, role)
+                .create_customer_user(me.org_id, customer_id, user.email, hash, user.role)
                 .await?;
             Ok(())
         }

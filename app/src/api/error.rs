@@ -51,10 +51,15 @@ impl AppError {
         if fields.is_empty() {
             Ok(())
         } else {
-            Err(AppError::Invalid {
-                message: "Please correct the highlighted fields.".into(),
-                fields,
-            })
+            Err(Self::fields(fields))
+        }
+    }
+
+    /// Several invalid fields.
+    pub fn fields(fields: BTreeMap<String, String>) -> Self {
+        AppError::Invalid {
+            message: "Please correct the highlighted fields.".into(),
+            fields,
         }
     }
 

@@ -10,6 +10,7 @@ use crate::{
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -582,56 +583,15 @@ impl Store for SqliteStore {
         customer_id: CustomerId,
     ) -> StoreResult<Vec<EntitlementView>> {
         self.customer(org_id, customer_id).await?;
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM entitlements WHERE customer_id = ? ORDER BY lower(name), id",
-        )
-        .bind(customer_id)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(self.entitlement(org_id, id).await?);
-        }
-        Ok(out)
+        self.load_entitlements(org_id, "e.customer_id = ?", customer_id)
+            .await
     }
 
     async fn entitlement(&self, org_id: OrgId, id: i64) -> StoreResult<EntitlementView> {
-        let (customer_id, name, expires_at, created_at, updated_at): (i64, String, Option<DateTime<Utc>>, DateTime<Utc>, DateTime<Utc>) =
-            sqlx::query_as(
-                "SELECT e.customer_id, e.name, e.expires_at, e.created_at, e.updated_at FROM entitlements e \
-                 JOIN customers c ON c.id = e.customer_id WHERE e.id = ? AND c.org_id = ?",
-            )
-            .bind(id)
-            .bind(org_id)
-            .fetch_one(&self.pool)
-            .await?;
-        let grants: Vec<(String, bool, String)> = sqlx::query_as(
-            "SELECT r.name, g.all_tags, g.tags FROM entitlement_grants g JOIN repositories r ON r.id = g.repository_id \
-             WHERE g.entitlement_id = ? ORDER BY g.position",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        let artifacts = grants
-            .into_iter()
-            .map(|(artifact, all, tags)| GrantView {
-                artifact,
-                tags: if all {
-                    TagsInput::Word("all".into())
-                } else {
-                    TagsInput::List(serde_json::from_str(&tags).unwrap_or_default())
-                },
-            })
-            .collect();
-        Ok(EntitlementView {
-            id,
-            customer_id,
-            name,
-            expires_at,
-            artifacts,
-            created_at,
-            updated_at,
-        })
+        self.load_entitlements(org_id, "e.id = ?", id)
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound)
     }
 
     async fn save_entitlement(
@@ -769,6 +729,73 @@ impl Store for SqliteStore {
         .bind(org_id)
         .fetch_one(&self.pool)
         .await?)
+    }
+}
+
+impl SqliteStore {
+    /// Entitlements of the org matching `condition` (one `?`, bound to
+    /// `value`), with their grants: two queries whatever the count.
+    async fn load_entitlements(
+        &self,
+        org_id: OrgId,
+        condition: &str,
+        value: i64,
+    ) -> StoreResult<Vec<EntitlementView>> {
+        type Row = (
+            i64,
+            i64,
+            String,
+            Option<DateTime<Utc>>,
+            DateTime<Utc>,
+            DateTime<Utc>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT e.id, e.customer_id, e.name, e.expires_at, e.created_at, e.updated_at \
+             FROM entitlements e JOIN customers c ON c.id = e.customer_id \
+             WHERE c.org_id = ? AND {condition} ORDER BY lower(e.name), e.id"
+        ))
+        .bind(org_id)
+        .bind(value)
+        .fetch_all(&self.pool)
+        .await?;
+        let grants: Vec<(i64, String, bool, String)> = sqlx::query_as(&format!(
+            "SELECT g.entitlement_id, r.name, g.all_tags, g.tags FROM entitlement_grants g \
+             JOIN repositories r ON r.id = g.repository_id \
+             JOIN entitlements e ON e.id = g.entitlement_id JOIN customers c ON c.id = e.customer_id \
+             WHERE c.org_id = ? AND {condition} ORDER BY g.entitlement_id, g.position"
+        ))
+        .bind(org_id)
+        .bind(value)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_entitlement: HashMap<i64, Vec<GrantView>> = HashMap::new();
+        for (entitlement, artifact, all, tags) in grants {
+            by_entitlement
+                .entry(entitlement)
+                .or_default()
+                .push(GrantView {
+                    artifact,
+                    tags: if all {
+                        TagsInput::Word("all".into())
+                    } else {
+                        TagsInput::List(serde_json::from_str(&tags).unwrap_or_default())
+                    },
+                });
+        }
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, customer_id, name, expires_at, created_at, updated_at)| EntitlementView {
+                    id,
+                    customer_id,
+                    name,
+                    expires_at,
+                    artifacts: by_entitlement.remove(&id).unwrap_or_default(),
+                    created_at,
+                    updated_at,
+                },
+            )
+            .collect())
     }
 }
 
