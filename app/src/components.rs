@@ -274,6 +274,28 @@ where
     form
 }
 
+/// Whether a click landed on a link, button, form control or a `<details>`
+/// inside a clickable row (which then handles it), rather than on the row.
+pub fn click_was_on_control(ev: &leptos::ev::MouseEvent) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        ev.target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| {
+                el.closest("a, button, input, select, summary, details, form")
+                    .ok()
+            })
+            .flatten()
+            .is_some()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

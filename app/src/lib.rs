@@ -53,6 +53,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/licenses") view=pages::licenses::LicensesPage ssr=SsrMode::Async/>
                 <Route path=path!("/licenses/:id") view=pages::licenses::CustomerPage ssr=SsrMode::Async/>
                 <Route path=path!("/licenses/:id/entitlements") view=pages::entitlements::EntitlementsPage ssr=SsrMode::Async/>
+                <Route path=path!("/licenses/:id/entitlements/new") view=pages::entitlement_form::EntitlementFormPage ssr=SsrMode::Async/>
+                <Route path=path!("/licenses/:id/entitlements/:eid") view=pages::entitlement_form::EntitlementFormPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=pages::portal::PortalHome ssr=SsrMode::Async/>
             </Routes>

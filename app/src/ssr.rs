@@ -186,6 +186,23 @@ pub fn is_plain_form_post() -> bool {
     })
 }
 
+/// Where a plain form post goes back to after an error: the form's page with
+/// what was typed in its query (so the page shows it again) and the error in
+/// the query parameters Leptos reads into the form's `ServerAction`.
+pub fn form_error_url(
+    form_path: &str,
+    draft: &impl serde::Serialize,
+    server_fn_path: &str,
+    error: AppError,
+) -> String {
+    let query = serde_qs::to_string(draft).unwrap_or_default();
+    let base = format!("http://form{form_path}?{query}");
+    match leptos::server_fn::error::ServerFnUrlError::new(server_fn_path, error).to_url(&base) {
+        Ok(url) => format!("{}?{}", url.path(), url.query().unwrap_or_default()),
+        Err(_) => form_path.to_owned(),
+    }
+}
+
 /// Finishes a server function: an error gets its proper HTTP status
 /// (400/401/403/404/409/429 rather than 500) unless the request is a plain
 /// form post, which must stay a redirect back to the form.

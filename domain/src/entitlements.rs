@@ -150,6 +150,124 @@ impl EntitlementView {
     }
 }
 
+/// One artifact row of the entitlement form.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RowDraft {
+    #[serde(default)]
+    pub artifact: String,
+    /// `all` (the default) or `specific`.
+    #[serde(default)]
+    pub mode: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+impl RowDraft {
+    pub fn all_tags(&self) -> bool {
+        self.mode != "specific"
+    }
+}
+
+/// The entitlement form as the browser sends it: what was typed, valid or
+/// not, so the form can be shown again as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EntitlementDraft {
+    #[serde(default)]
+    pub name: String,
+    /// `YYYY-MM-DD` or empty for no expiration.
+    #[serde(default)]
+    pub expires: String,
+    #[serde(default)]
+    pub rows: Vec<RowDraft>,
+}
+
+impl EntitlementDraft {
+    /// A new entitlement: no name, one empty row.
+    pub fn blank() -> Self {
+        EntitlementDraft {
+            rows: vec![RowDraft::default()],
+            ..Default::default()
+        }
+    }
+
+    /// The form filled with a stored entitlement.
+    pub fn from_view(e: &EntitlementView) -> Self {
+        EntitlementDraft {
+            name: e.name.clone(),
+            expires: e
+                .expires_at
+                .map(|t| t.date_naive().to_string())
+                .unwrap_or_default(),
+            rows: e
+                .artifacts
+                .iter()
+                .map(|g| match &g.tags {
+                    TagsInput::List(tags) => RowDraft {
+                        artifact: g.artifact.clone(),
+                        mode: "specific".into(),
+                        tags: tags.clone(),
+                    },
+                    TagsInput::Word(_) => RowDraft {
+                        artifact: g.artifact.clone(),
+                        mode: "all".into(),
+                        tags: Vec::new(),
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    /// The API body for this draft, validated as the API validates it, plus
+    /// the expiration date. Access ends at 00:00 UTC of the chosen date;
+    /// `current` (the stored expiry) is kept when its date was not changed,
+    /// so saving the form never moves an expiry set to the second by the API.
+    pub fn validate(
+        &self,
+        current: Option<DateTime<Utc>>,
+    ) -> Result<ValidEntitlement, FieldErrors> {
+        let expires = self.expires.trim();
+        let mut date_error = None;
+        let expires_at = if expires.is_empty() {
+            None
+        } else {
+            match chrono::NaiveDate::parse_from_str(expires, "%Y-%m-%d") {
+                Ok(date) if current.is_some_and(|c| c.date_naive() == date) => current,
+                Ok(date) => date.and_hms_opt(0, 0, 0).map(|t| t.and_utc()),
+                Err(_) => {
+                    date_error = Some("Enter a date as YYYY-MM-DD, or leave it empty.");
+                    None
+                }
+            }
+        };
+        let input = EntitlementInput {
+            name: self.name.clone(),
+            expires_at,
+            artifacts: self
+                .rows
+                .iter()
+                .map(|r| GrantInput {
+                    artifact: r.artifact.clone(),
+                    tags: if r.all_tags() {
+                        TagsInput::Word("all".into())
+                    } else {
+                        TagsInput::List(r.tags.clone())
+                    },
+                })
+                .collect(),
+        };
+        match (input.validate(), date_error) {
+            (Ok(valid), None) => Ok(valid),
+            (result, date_error) => {
+                let mut errors = result.err().unwrap_or_default();
+                if let Some(e) = date_error {
+                    errors.insert("expires_at".into(), e.into());
+                }
+                Err(errors)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +304,84 @@ mod tests {
         }
         let e = input(r#"{"name": "x"}"#).validate().unwrap_err();
         assert!(e.contains_key("artifacts"));
+    }
+
+    #[test]
+    fn a_draft_round_trips_and_validates_like_the_api() {
+        let stored = EntitlementView {
+            id: 1,
+            customer_id: 1,
+            name: "Gold".into(),
+            expires_at: Some("2027-01-31T12:30:00Z".parse().unwrap()),
+            artifacts: vec![
+                GrantView {
+                    artifact: "web".into(),
+                    tags: TagsInput::Word("all".into()),
+                },
+                GrantView {
+                    artifact: "charts/web".into(),
+                    tags: TagsInput::List(vec!["1.0.0".into()]),
+                },
+            ],
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        };
+        let draft = EntitlementDraft::from_view(&stored);
+        assert_eq!(draft.expires, "2027-01-31");
+        let valid = draft.validate(stored.expires_at).unwrap();
+        // Unchanged date: the stored instant is kept.
+        assert_eq!(valid.expires_at, stored.expires_at);
+        assert_eq!(valid.grants[0], ("web".into(), TagGrant::All));
+        // A new date: access ends at midnight UTC of that day.
+        let moved = EntitlementDraft {
+            expires: "2027-03-01".into(),
+            ..draft.clone()
+        };
+        assert_eq!(
+            moved.validate(stored.expires_at).unwrap().expires_at,
+            Some("2027-03-01T00:00:00Z".parse().unwrap())
+        );
+        let none = EntitlementDraft {
+            expires: " ".into(),
+            ..draft
+        };
+        assert_eq!(none.validate(None).unwrap().expires_at, None);
+    }
+
+    #[test]
+    fn a_bad_draft_reports_the_date_with_the_other_fields() {
+        let draft = EntitlementDraft {
+            name: "".into(),
+            expires: "31/01/2027".into(),
+            rows: vec![
+                RowDraft {
+                    artifact: "web".into(),
+                    mode: "specific".into(),
+                    tags: vec![],
+                },
+                RowDraft {
+                    artifact: "web".into(),
+                    ..Default::default()
+                },
+            ],
+        };
+        let e = draft.validate(None).unwrap_err();
+        for k in [
+            "name",
+            "expires_at",
+            "artifacts[0].tags",
+            "artifacts[1].artifact",
+        ] {
+            assert!(e.contains_key(k), "{k}: {e:?}");
+        }
+        let e = EntitlementDraft {
+            name: "x".into(),
+            ..Default::default()
+        }
+        .validate(None)
+        .unwrap_err();
+        assert!(e.contains_key("artifacts"));
+        assert_eq!(EntitlementDraft::blank().rows.len(), 1);
     }
 
     #[test]

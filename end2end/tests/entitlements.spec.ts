@@ -52,3 +52,116 @@ test('the Artifact Entitlements tab lists, marks, filters and deletes', async ({
   await expect(table.getByRole('row', { name: /Gold/ })).toHaveCount(0);
   await expect(table.getByRole('row')).toHaveCount(2);
 });
+
+// SPEC §4: the whole vendor flow through the entitlement form.
+const OWNER = { email: 'owner@initech.test', password: 'initech password 1' };
+
+test('create, filter, edit and delete an entitlement with the form', async ({ page, baseURL }, info) => {
+  const hydrated = isHydrated(info);
+  admin(info, ['create-org', '--slug', 'initech', '--name', 'Initech', '--admin-email', OWNER.email, '--plan', 'pro'], OWNER.password + '\n');
+  const token = admin(info, ['create-token', '--email', OWNER.email, '--label', 'e2e']);
+  await pushImage(baseURL!, OWNER.email, token, 'initech/tps', '1.0');
+  await pushImage(baseURL!, OWNER.email, token, 'initech/charts/stapler', '2.0');
+  await pushImage(baseURL!, OWNER.email, token, 'initech/charts/stapler', '2.1');
+
+  await signInOk(page, info, OWNER.email, OWNER.password);
+  // Create the customer on the Licenses page.
+  await open(page, info, '/licenses');
+  await page.getByLabel('Customer name').fill('Penetrode');
+  await page.getByRole('button', { name: 'Create customer' }).click();
+  await expect(page.getByRole('heading', { name: 'Penetrode' })).toBeVisible();
+  await page.getByRole('navigation', { name: 'Customer' }).getByRole('link', { name: 'Artifact Entitlements' }).click();
+  await expect(page.getByText('This customer has no entitlements yet.')).toBeVisible();
+  if (hydrated) await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1, { timeout: 30_000 });
+  await page.getByRole('link', { name: 'Create Entitlement' }).click();
+  await expect(page.getByRole('heading', { name: 'Create entitlement' })).toBeVisible();
+  if (hydrated) await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1, { timeout: 30_000 });
+  const form = page.getByRole('form', { name: 'Create entitlement' });
+
+  // Validation: nothing typed, then the same artifact twice with no tag chosen.
+  await form.getByRole('button', { name: 'Save' }).click();
+  await expect(form.locator('#name-error')).toHaveText('Enter a name.');
+  await expect(form.getByRole('alert').filter({ hasText: 'Choose an artifact.' })).toBeVisible();
+
+  await form.getByLabel('Name').fill('Gold support');
+  await form.getByLabel('Expiration date').fill('2031-05-17');
+  const row = (n: number) => page.getByRole('group', { name: `Artifact ${n}`, exact: true });
+  await row(1).getByLabel('Artifact', { exact: true }).selectOption('tps');
+  await form.getByRole('button', { name: '+ Add Artifact' }).click();
+  await row(2).getByLabel('Artifact', { exact: true }).selectOption('tps');
+  if (!hydrated) await row(2).getByRole('button', { name: 'Show tags' }).click();
+  await row(2).getByLabel('Specific tags').check();
+  await form.getByRole('button', { name: 'Save' }).click();
+  await expect(row(2).getByRole('alert').filter({ hasText: 'This artifact is already in the entitlement.' })).toBeVisible();
+  await expect(row(2).getByRole('alert').filter({ hasText: 'Choose at least one tag.' })).toBeVisible();
+  // What was typed is still there.
+  await expect(form.getByLabel('Name')).toHaveValue('Gold support');
+  await expect(form.getByLabel('Expiration date')).toHaveValue('2031-05-17');
+
+  // Fix the second row: a chart with one specific tag.
+  await row(2).getByLabel('Artifact', { exact: true }).selectOption('charts/stapler');
+  if (!hydrated) await row(2).getByRole('button', { name: 'Show tags' }).click();
+  await row(2).getByLabel('Specific tags').check();
+  await expect(row(2).getByRole('group', { name: 'Tags of artifact 2' }).getByRole('checkbox')).toHaveCount(2);
+  await row(2).getByRole('checkbox', { name: '2.1' }).check();
+  await form.getByRole('button', { name: 'Save' }).click();
+
+  // Back on the tab, the table shows it.
+  await expect(page).toHaveURL(/\/entitlements$/);
+  const table = page.getByRole('table', { name: 'Entitlements' });
+  const gold = table.getByRole('row', { name: /Gold support/ });
+  await expect(gold).toContainText('tps · all tags');
+  await expect(gold).toContainText('charts/stapler · 2.1');
+  await expect(gold).toContainText('2031-05-17');
+
+  // A duplicate name is refused next to the field.
+  await page.getByRole('link', { name: 'Create Entitlement' }).click();
+  if (hydrated) await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1, { timeout: 30_000 });
+  await form.getByLabel('Name').fill('Gold support');
+  await row(1).getByLabel('Artifact', { exact: true }).selectOption('tps');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await expect(form.locator('#name-error')).toHaveText('This customer already has an entitlement with this name.');
+  await form.getByLabel('Name').fill('Silver');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await expect(table.getByRole('row')).toHaveCount(3);
+
+  // Filter by artifact name.
+  const search = page.getByRole('searchbox', { name: /Search by entitlement or artifact/ });
+  if (hydrated) {
+    await search.pressSequentially('stapler');
+  } else {
+    await search.fill('stapler');
+    await search.press('Enter');
+  }
+  await expect(table.getByRole('row')).toHaveCount(2);
+  await expect(table.getByRole('row').nth(1)).toContainText('Gold support');
+
+  // Edit: click the row, switch the chart to all tags, remove the first row.
+  if (hydrated) {
+    await table.getByRole('row', { name: /Gold support/ }).getByRole('cell').nth(2).click();
+  } else {
+    await table.getByRole('link', { name: 'Gold support' }).click();
+  }
+  await expect(page.getByRole('heading', { name: 'Edit entitlement' })).toBeVisible();
+  if (hydrated) await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1, { timeout: 30_000 });
+  const edit = page.getByRole('form', { name: 'Edit entitlement' });
+  await expect(edit.getByLabel('Name')).toHaveValue('Gold support');
+  await expect(row(2).getByRole('checkbox', { name: '2.1' })).toBeChecked();
+  await row(2).getByLabel('All tags and future tags').check();
+  await row(1).getByRole('button', { name: 'Remove artifact 1' }).click();
+  await expect(edit.getByRole('group', { name: /^Artifact \d$/ })).toHaveCount(1);
+  await expect(row(1).getByLabel('Artifact', { exact: true })).toHaveValue('charts/stapler');
+  await edit.getByLabel('Expiration date').fill('');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await expect(page).toHaveURL(/\/entitlements$/);
+  const edited = table.getByRole('row', { name: /Gold support/ });
+  await expect(edited).toContainText('charts/stapler · all tags');
+  await expect(edited).not.toContainText('tps');
+  await expect(edited).toContainText('Never');
+
+  // Delete with confirmation.
+  await edited.getByText('Delete', { exact: true }).click();
+  await edited.getByRole('button', { name: 'Confirm delete' }).click();
+  await expect(table.getByRole('row', { name: /Gold support/ })).toHaveCount(0);
+  await expect(table.getByRole('row')).toHaveCount(2);
+});

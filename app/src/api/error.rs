@@ -29,6 +29,9 @@ pub enum AppError {
     BadCredentials,
     #[error("{0}")]
     TooManyAttempts(String),
+    /// The org's plan does not include the feature (SPEC §4 plan gating).
+    #[error("Artifact Entitlements are a Pro feature. Upgrade to Pro (or start a trial) to create or change entitlements; existing ones are kept but not enforced meanwhile.")]
+    PlanRequired,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// The request did not reach the function (network, bad arguments).
@@ -89,7 +92,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Unauthenticated | AppError::BadCredentials => 401,
-            AppError::Forbidden => 403,
+            AppError::Forbidden | AppError::PlanRequired => 403,
             AppError::NotFound => 404,
             AppError::Invalid { .. } | AppError::Transport(_) => 400,
             AppError::Conflict { .. } => 409,

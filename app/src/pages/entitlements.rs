@@ -84,7 +84,21 @@ fn EntitlementsTab(
         entitlements,
         can_write,
         plan_active,
+        plan,
+        trial_ends_at,
     } = view;
+    let plan_label = match trial_ends_at {
+        Some(end) if plan == domain::Plan::ProTrial => {
+            let verb = if end <= Utc::now() { "ended" } else { "ends" };
+            format!(
+                "{} plan, trial {verb} {}",
+                plan.label(),
+                end.format("%Y-%m-%d")
+            )
+        }
+        _ => format!("{} plan", plan.label()),
+    };
+    let navigate = leptos_router::hooks::use_navigate();
     let delete_error = action_error(delete);
     let all = StoredValue::new(entitlements);
     let filter = move || typed.get().unwrap_or_default();
@@ -102,6 +116,7 @@ fn EntitlementsTab(
     view! {
         <header class="page-header">
             <h1>{customer_name}</h1>
+            <span class="badge" title="Your organization's plan">{plan_label}</span>
         </header>
         <nav class="tabs" aria-label="Customer">
             <a href=format!("/licenses/{customer_id}")>"Overview"</a>
@@ -117,12 +132,17 @@ fn EntitlementsTab(
         <section class="card" aria-labelledby="ent-heading">
             <div class="card-header">
                 <h2 id="ent-heading">"Artifact Entitlements"</h2>
+                <div class="card-tools">
                 <form method="get" role="search" class="search" aria-label="Search entitlements">
                     <label class="visually-hidden" for="ent-search">"Search by entitlement or artifact name"</label>
                     <input id="ent-search" type="search" name="q" placeholder="Entitlement or artifact"
                         value=q.clone().unwrap_or_default()
                         on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
                 </form>
+                {(can_write && plan_active).then(|| view! {
+                    <a class="btn btn-primary" href=format!("/licenses/{customer_id}/entitlements/new")>"Create Entitlement"</a>
+                })}
+                </div>
             </div>
             <FormError error=delete_error/>
             {if empty && !searching {
@@ -144,9 +164,16 @@ fn EntitlementsTab(
                                     {
                                         let (exp, class) = expiry(&e);
                                         let label = format!("Delete {}", e.name);
+                                        let href = format!("/licenses/{customer_id}/entitlements/{}", e.id);
+                                        let open = href.clone();
+                                        let navigate = navigate.clone();
                                         view! {
-                                            <tr>
-                                                <td><strong>{e.name.clone()}</strong></td>
+                                            <tr class="clickable" on:click=move |ev| {
+                                                if !crate::components::click_was_on_control(&ev) {
+                                                    navigate(&open, Default::default());
+                                                }
+                                            }>
+                                                <td><a href=href class="row-link"><strong>{e.name.clone()}</strong></a></td>
                                                 <td>
                                                     <ul class="grants">
                                                         {e.artifacts.iter().map(|g| {
@@ -179,7 +206,6 @@ fn EntitlementsTab(
                     </div>
                 }.into_any()
             }}
-            <p class="hint">"Entitlements are created and edited through the JSON API for now ("<code>"POST /api/v1/customers/"{customer_id}"/entitlements"</code>"); the form comes next."</p>
         </section>
     }
 }

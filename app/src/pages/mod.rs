@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod artifacts;
+pub mod entitlement_form;
 pub mod entitlements;
 pub mod home;
 pub mod licenses;

@@ -96,6 +96,9 @@ pub trait RegistryStore: Send + Sync {
         org: OrgId,
         name: &str,
     ) -> StoreResult<Option<(ArtifactSummary, Vec<TagInfo>)>>;
+    /// Every artifact of the org (by name) with its tag names, newest first,
+    /// in one query: what the entitlement form offers.
+    async fn artifact_tag_names(&self, org: OrgId) -> StoreResult<Vec<(String, Vec<String>)>>;
     async fn set_immutable_tags(&self, org: OrgId, immutable: bool) -> StoreResult<()>;
 
     async fn create_token(

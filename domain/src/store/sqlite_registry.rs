@@ -443,6 +443,26 @@ impl RegistryStore for SqliteStore {
         Ok(Some((row.try_into()?, tags)))
     }
 
+    async fn artifact_tag_names(&self, org: OrgId) -> StoreResult<Vec<(String, Vec<String>)>> {
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT r.name, t.name FROM repositories r LEFT JOIN tags t ON t.repository_id = r.id \
+             WHERE r.org_id = ? ORDER BY r.name, t.pushed_at DESC, t.name DESC",
+        )
+        .bind(org)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for (repo, tag) in rows {
+            if out.last().is_none_or(|(name, _)| *name != repo) {
+                out.push((repo, Vec::new()));
+            }
+            if let (Some(tag), Some((_, tags))) = (tag, out.last_mut()) {
+                tags.push(tag);
+            }
+        }
+        Ok(out)
+    }
+
     async fn set_immutable_tags(&self, org: OrgId, immutable: bool) -> StoreResult<()> {
         sqlx::query("UPDATE orgs SET immutable_tags = ? WHERE id = ?")
             .bind(immutable)

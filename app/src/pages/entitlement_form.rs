@@ -1,0 +1,451 @@
+//! The entitlement form (SPEC §4): create or edit one of a customer's
+//! entitlements.
+//!
+//! Hydrated, the rows live in signals: **+ Add Artifact**, *Remove* and
+//! choosing an artifact update the form in place and **Save** calls the
+//! server function. Without JavaScript the same buttons are GET submits
+//! back to this page that carry what was typed in the query (the page
+//! rebuilds the form from it), and Save is a plain form post that comes back
+//! here with the messages when something is wrong.
+
+use crate::api::{entitlement_form, AppError, EntitlementFormData, SaveEntitlement};
+use crate::components::{action_error, ConsoleShell, EmptyState, ErrorPanel, FormError};
+use domain::entitlements::{EntitlementDraft, RowDraft};
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_location, use_navigate, use_params_map};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What the no-JavaScript buttons ask for, besides the draft itself.
+#[derive(Default, serde::Deserialize)]
+struct FormOps {
+    add: Option<String>,
+    remove: Option<usize>,
+}
+
+/// The draft a no-JavaScript button or a refused save left in the page's
+/// query, with the button's change applied; `None` when there is none.
+fn draft_from_query(search: &str) -> Option<EntitlementDraft> {
+    let search = search.trim_start_matches('?');
+    if !search
+        .split('&')
+        .any(|p| p == "name" || p.starts_with("name="))
+    {
+        return None;
+    }
+    let config = serde_qs::Config::new(5, false);
+    let mut draft: EntitlementDraft = config.deserialize_str(search).ok()?;
+    let ops: FormOps = config.deserialize_str(search).unwrap_or_default();
+    if let Some(i) = ops.remove.filter(|i| *i < draft.rows.len()) {
+        draft.rows.remove(i);
+    }
+    if ops.add.is_some() {
+        draft.rows.push(RowDraft::default());
+    }
+    Some(draft)
+}
+
+/// The id of a field's message, for `aria-describedby`.
+fn error_id(field: &str) -> String {
+    let id: String = field
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("{}-error", id.trim_end_matches('-'))
+}
+
+/// The message next to a field whose name is only known at run time.
+fn field_message(error: Signal<Option<AppError>>, field: String) -> impl IntoView {
+    let id = error_id(&field);
+    move || {
+        error
+            .get()
+            .and_then(|e| e.field_message(&field))
+            .map(|msg| view! { <p class="field-error" id=id.clone() role="alert">{msg}</p> })
+    }
+}
+
+fn is_invalid(error: Signal<Option<AppError>>, field: String) -> impl Fn() -> &'static str {
+    move || {
+        if error.get().and_then(|e| e.field_message(&field)).is_some() {
+            "true"
+        } else {
+            "false"
+        }
+    }
+}
+
+/// One artifact row, as signals.
+#[derive(Clone, Copy)]
+struct Row {
+    key: u64,
+    artifact: RwSignal<String>,
+    all: RwSignal<bool>,
+    tags: RwSignal<Vec<String>>,
+}
+
+impl Row {
+    fn new(key: u64, d: &RowDraft) -> Self {
+        Row {
+            key,
+            artifact: RwSignal::new(d.artifact.clone()),
+            all: RwSignal::new(d.all_tags()),
+            tags: RwSignal::new(d.tags.clone()),
+        }
+    }
+
+    fn draft(&self) -> RowDraft {
+        RowDraft {
+            artifact: self.artifact.get_untracked(),
+            mode: if self.all.get_untracked() {
+                "all"
+            } else {
+                "specific"
+            }
+            .into(),
+            tags: self.tags.get_untracked(),
+        }
+    }
+}
+
+#[component]
+pub fn EntitlementFormPage() -> impl IntoView {
+    let params = use_params_map();
+    let location = use_location();
+    let save = ServerAction::<SaveEntitlement>::new();
+    let data = Resource::new(
+        move || {
+            params.with(|p| {
+                (
+                    p.get("id").and_then(|i| i.parse::<i64>().ok()),
+                    p.get("eid").map(|e| e.parse::<i64>().ok()),
+                )
+            })
+        },
+        |(customer, entitlement)| async move {
+            match (customer, entitlement) {
+                (Some(c), None) => entitlement_form(c, None).await,
+                (Some(c), Some(Some(e))) => entitlement_form(c, Some(e)).await,
+                _ => Err(AppError::NotFound),
+            }
+        },
+    );
+    view! {
+        <ConsoleShell title="Entitlement">
+            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(data) => {
+                            let query = location.search.get_untracked();
+                            view! { <EntitlementForm data save query/> }.into_any()
+                        }
+                        Err(AppError::NotFound) => view! {
+                            <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/licenses">"Licenses"</A>" / "</nav>
+                            <EmptyState title="Entitlement not found">
+                                <p>"There is no such customer or entitlement in your organization."</p>
+                            </EmptyState>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </ConsoleShell>
+    }
+}
+
+#[component]
+fn EntitlementForm(
+    data: EntitlementFormData,
+    save: ServerAction<SaveEntitlement>,
+    query: String,
+) -> impl IntoView {
+    let EntitlementFormData {
+        customer_id,
+        customer_name,
+        entitlement,
+        artifacts,
+        can_write,
+        plan_active,
+    } = data;
+    let editing = entitlement.as_ref().map(|e| e.id);
+    let draft = draft_from_query(&query).unwrap_or_else(|| {
+        entitlement
+            .as_ref()
+            .map(EntitlementDraft::from_view)
+            .unwrap_or_else(EntitlementDraft::blank)
+    });
+    let error = action_error(save);
+    // Until the page is hydrated the row buttons are GET submits.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let button_type = move || if hydrated.get() { "button" } else { "submit" };
+
+    let name = RwSignal::new(draft.name);
+    let expires = RwSignal::new(draft.expires);
+    let next_key = StoredValue::new(draft.rows.len() as u64);
+    let rows = RwSignal::new(
+        draft
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Row::new(i as u64, r))
+            .collect::<Vec<_>>(),
+    );
+    let tags_of: Arc<HashMap<String, Vec<String>>> = Arc::new(artifacts.iter().cloned().collect());
+    let names: Arc<Vec<String>> = Arc::new(artifacts.into_iter().map(|(n, _)| n).collect());
+    let form_url = match editing {
+        Some(id) => format!("/licenses/{customer_id}/entitlements/{id}"),
+        None => format!("/licenses/{customer_id}/entitlements/new"),
+    };
+    let tab_url = format!("/licenses/{customer_id}/entitlements");
+    let editable = can_write && plan_active;
+
+    let navigate = use_navigate();
+    let done_url = tab_url.clone();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            navigate(&done_url, Default::default());
+        }
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        save.dispatch(SaveEntitlement {
+            customer_id,
+            id: editing,
+            name: name.get_untracked(),
+            expires: Some(expires.get_untracked()),
+            rows: Some(rows.get_untracked().iter().map(Row::draft).collect()),
+        });
+    };
+    let add_row = move |_| {
+        if hydrated.get_untracked() {
+            let key = next_key.get_value();
+            next_key.set_value(key + 1);
+            rows.update(|r| r.push(Row::new(key, &RowDraft::default())));
+        }
+    };
+    let remove_row = Callback::new(move |key: u64| rows.update(|r| r.retain(|row| row.key != key)));
+
+    let title = if editing.is_some() {
+        "Edit entitlement"
+    } else {
+        "Create entitlement"
+    };
+    let row_form_url = form_url.clone();
+    let each_row = move || rows.get().into_iter().enumerate().collect::<Vec<_>>();
+    let row_view = move |(index, row): (usize, Row)| {
+        view! {
+            <GrantRow index row names=names.clone() tags_of=tags_of.clone() error
+                hydrated form_url=row_form_url.clone() on_remove=remove_row/>
+        }
+    };
+    view! {
+        <nav aria-label="Breadcrumb" class="breadcrumb">
+            <A href="/licenses">"Licenses"</A>" / "
+            <a href=format!("/licenses/{customer_id}")>{customer_name.clone()}</a>" / "
+            <a href=tab_url.clone()>"Artifact Entitlements"</a>" / "
+        </nav>
+        <header class="page-header">
+            <h1>{title}</h1>
+            <p class="muted">"For "{customer_name}</p>
+        </header>
+        {(!plan_active).then(|| view! {
+            <section class="card plan-note" role="note">
+                <h2>"Artifact Entitlements are a Pro feature"</h2>
+                <p>"Your organization's plan does not include entitlements right now, so they cannot be created or changed. Ask your Portcullis operator to run "<code>"portcullis admin set-plan --org <slug> --plan pro"</code>"."</p>
+            </section>
+        })}
+        {(!can_write).then(|| view! {
+            <p class="hint" role="note">"Your role is read-only: you can look at this entitlement but not change it."</p>
+        })}
+        <form class="card form entitlement-form" method="post" action=SaveEntitlement::PATH
+            novalidate on:submit=on_submit aria-label=title>
+            <input type="hidden" name="customer_id" value=customer_id.to_string()/>
+            {editing.map(|id| view! { <input type="hidden" name="id" value=id.to_string()/> })}
+            <FormError error/>
+            <fieldset class="bare" disabled=!editable>
+                <div class="field">
+                    <label for="ent-name">"Name"</label>
+                    <input id="ent-name" name="name" type="text" required autocomplete="off"
+                        value=name.get_untracked() prop:value=name
+                        on:input=move |ev| name.set(event_target_value(&ev))
+                        aria-invalid=is_invalid(error, "name".into()) aria-describedby="name-error"/>
+                    {field_message(error, "name".into())}
+                </div>
+                <div class="field">
+                    <label for="ent-expires">"Expiration date "<span class="muted">"(optional)"</span></label>
+                    <input id="ent-expires" name="expires" type="date"
+                        value=expires.get_untracked() prop:value=expires
+                        on:input=move |ev| expires.set(event_target_value(&ev))
+                        aria-invalid=is_invalid(error, "expires_at".into())
+                        aria-describedby="ent-expires-hint expires-at-error"/>
+                    <p class="hint" id="ent-expires-hint">"Access ends at 00:00 UTC on this date. Leave it empty for no expiration."</p>
+                    {field_message(error, "expires_at".into())}
+                </div>
+                <h2 class="section-title">"Artifacts"</h2>
+                {field_message(error, "artifacts".into())}
+                <div class="grant-rows">
+                    <For each=each_row key=|(i, row)| (*i, row.key) children=row_view/>
+                    {move || rows.with(|r| r.is_empty()).then(|| view! {
+                        <p class="hint empty-row">"No artifacts yet: add at least one."</p>
+                    })}
+                </div>
+                <button type=button_type formmethod="get" formaction=form_url.clone() formnovalidate
+                    name="add" value="1" class="btn" on:click=add_row>"+ Add Artifact"</button>
+                <div class="form-actions">
+                    <button type="submit" class="btn btn-primary" disabled=move || save.pending().get()>
+                        {move || if save.pending().get() { "Saving…" } else { "Save" }}
+                    </button>
+                    <a href=tab_url class="btn btn-quiet">"Cancel"</a>
+                </div>
+            </fieldset>
+        </form>
+    }
+}
+
+#[component]
+fn GrantRow(
+    index: usize,
+    row: Row,
+    names: Arc<Vec<String>>,
+    tags_of: Arc<HashMap<String, Vec<String>>>,
+    error: Signal<Option<AppError>>,
+    hydrated: RwSignal<bool>,
+    form_url: String,
+    on_remove: Callback<u64>,
+) -> impl IntoView {
+    let base = format!("rows[{index}]");
+    let artifact_field = format!("artifacts[{index}].artifact");
+    let tags_field = format!("artifacts[{index}].tags");
+    let select_id = format!("row-{index}-artifact");
+    let number = index + 1;
+    let tags_name = format!("{base}[tags][]");
+    let tag_list = move || {
+        let tags = row.artifact.with(|a| tags_of.get(a).cloned());
+        match tags {
+            None => view! { <p class="hint">"Choose an artifact to see its tags."</p> }.into_any(),
+            Some(tags) if tags.is_empty() => {
+                view! { <p class="hint">"This artifact has no tags yet."</p> }.into_any()
+            }
+            Some(tags) => tags
+                .into_iter()
+                .map(|tag| {
+                    let value = tag.clone();
+                    let on = tag.clone();
+                    let checked = move || row.tags.with(|t| t.contains(&on));
+                    let toggle = tag.clone();
+                    view! {
+                        <label class="tag-option">
+                            <input type="checkbox" name=tags_name.clone() value=value
+                                checked=checked.clone() prop:checked=checked
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    row.tags.update(|t| {
+                                        t.retain(|x| *x != toggle);
+                                        if on {
+                                            t.push(toggle.clone());
+                                        }
+                                    });
+                                }/>
+                            <code>{tag}</code>
+                        </label>
+                    }
+                })
+                .collect_view()
+                .into_any(),
+        }
+    };
+    view! {
+        <fieldset class="grant-row">
+            <legend>{format!("Artifact {number}")}</legend>
+            <div class="grant-grid">
+                <div class="field">
+                    <label for=select_id.clone()>"Artifact"</label>
+                    <div class="with-button">
+                        <select id=select_id name=format!("{base}[artifact]") required
+                            aria-invalid=is_invalid(error, artifact_field.clone())
+                            aria-describedby=error_id(&artifact_field)
+                            on:change=move |ev| {
+                                row.artifact.set(event_target_value(&ev));
+                                row.tags.set(Vec::new());
+                            }>
+                            <option value="" selected=move || row.artifact.with(|a| a.is_empty())>"Choose an artifact…"</option>
+                            {names.iter().map(|n| {
+                                let this = n.clone();
+                                view! { <option value=n.clone() selected=move || row.artifact.with(|a| *a == this)>{n.clone()}</option> }
+                            }).collect_view()}
+                        </select>
+                        <button type="submit" formmethod="get" formaction=form_url.clone() formnovalidate
+                            class="btn btn-small" hidden=move || hydrated.get()>"Show tags"</button>
+                    </div>
+                    {field_message(error, artifact_field.clone())}
+                </div>
+                <fieldset class="tag-choice">
+                    <legend>"Tags"</legend>
+                    <label class="radio">
+                        <input type="radio" name=format!("{base}[mode]") value="all"
+                            checked=move || row.all.get() prop:checked=move || row.all.get()
+                            on:change=move |_| row.all.set(true)/>
+                        "All tags and future tags"
+                    </label>
+                    <label class="radio">
+                        <input type="radio" name=format!("{base}[mode]") value="specific"
+                            checked=move || !row.all.get() prop:checked=move || !row.all.get()
+                            on:change=move |_| row.all.set(false)/>
+                        "Specific tags"
+                    </label>
+                    <div class="tag-picker" role="group" aria-label=format!("Tags of artifact {number}")
+                        aria-describedby=error_id(&tags_field)>
+                        {tag_list}
+                    </div>
+                    {field_message(error, tags_field.clone())}
+                </fieldset>
+                <button type=move || if hydrated.get() { "button" } else { "submit" }
+                    formmethod="get" formaction=form_url formnovalidate name="remove" value=index.to_string()
+                    class="btn btn-small btn-quiet row-remove" aria-label=format!("Remove artifact {number}")
+                    on:click=move |_| {
+                        if hydrated.get_untracked() {
+                            on_remove.run(row.key);
+                        }
+                    }>"Remove"</button>
+            </div>
+        </fieldset>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_carries_the_draft_and_the_button() {
+        let q = "customer_id=3&name=Gold+plan&expires=2027-01-31\
+            &rows%5B0%5D%5Bartifact%5D=web&rows%5B0%5D%5Bmode%5D=specific\
+            &rows%5B0%5D%5Btags%5D%5B%5D=1.0&rows%5B0%5D%5Btags%5D%5B%5D=2.0\
+            &rows%5B1%5D%5Bartifact%5D=api&rows%5B1%5D%5Bmode%5D=all&add=1";
+        let d = draft_from_query(q).unwrap();
+        assert_eq!(d.name, "Gold plan");
+        assert_eq!(d.expires, "2027-01-31");
+        assert_eq!(d.rows.len(), 3);
+        assert_eq!(d.rows[0].tags, ["1.0", "2.0"]);
+        assert!(!d.rows[0].all_tags() && d.rows[1].all_tags());
+        assert_eq!(d.rows[2], RowDraft::default());
+
+        let d = draft_from_query(&q.replace("add=1", "remove=0")).unwrap();
+        assert_eq!(d.rows.len(), 1);
+        assert_eq!(d.rows[0].artifact, "api");
+
+        assert_eq!(draft_from_query(""), None);
+        assert_eq!(draft_from_query("__path=x&__err=y"), None);
+        // An empty name is still a draft (the user cleared it).
+        assert_eq!(draft_from_query("name=").unwrap().rows.len(), 0);
+    }
+
+    #[test]
+    fn error_ids_are_plain() {
+        assert_eq!(error_id("name"), "name-error");
+        assert_eq!(error_id("artifacts[1].tags"), "artifacts-1--tags-error");
+    }
+}
