@@ -8,6 +8,7 @@ use crate::types::ParseError;
 
 /// What an artifact is, detected from media types at push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ArtifactKind {
     ContainerImage,
@@ -77,6 +78,7 @@ impl ArtifactKind {
 
 /// One artifact (repository) of an organization, for the Artifacts list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArtifactSummary {
     /// Artifact name without the org slug (`charts/web`).
     pub name: String,
@@ -87,6 +89,7 @@ pub struct ArtifactSummary {
 
 /// A tag of an artifact, newest first in lists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TagInfo {
     pub tag: String,
     pub digest: String,
@@ -98,6 +101,7 @@ pub struct TagInfo {
 
 /// An access token as listed (never the secret).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
     pub id: i64,
     pub label: String,

@@ -292,6 +292,7 @@ macro_rules! string_enum {
 
 string_enum! {
     /// A vendor user's role in its organization.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     VendorRole {
         Admin => "admin", "Admin",
         ReadWrite => "read_write", "Read & write",
@@ -313,6 +314,7 @@ impl VendorRole {
 
 string_enum! {
     /// A customer user's role in its customer organization.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     CustomerRole {
         Admin => "admin", "Admin",
         Member => "member", "Member",
@@ -371,6 +373,7 @@ pub struct VendorUser {
 
 /// A customer of a vendor organization.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Customer {
     pub id: CustomerId,
     pub org_id: OrgId,
@@ -380,6 +383,7 @@ pub struct Customer {
 
 /// A customer in the Licenses list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerSummary {
     pub id: CustomerId,
     pub name: String,
@@ -389,6 +393,7 @@ pub struct CustomerSummary {
 
 /// A user of a customer, as the vendor sees it (no password hash).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerUser {
     pub id: UserId,
     pub email: String,
