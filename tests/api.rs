@@ -532,6 +532,14 @@ async fn the_openapi_document_describes_every_route() {
     for r in &all_refs {
         resolve(&doc, &json!({ "$ref": r }));
     }
+    // Schemas are named after the API's types (an id typed with an alias such
+    // as `UserId` needs `value_type = i64`, or it shows up as a schema `i64`).
+    for name in doc["components"]["schemas"].as_object().unwrap().keys() {
+        assert!(
+            name.starts_with(|c: char| c.is_ascii_uppercase()),
+            "schema {name}"
+        );
+    }
     let error_body = json!({"$ref": "#/components/schemas/ErrorBody"});
     for (path, method) in &documented {
         let op = &doc["paths"][path][method];

@@ -136,6 +136,7 @@ pub struct EntitlementView {
     pub id: i64,
     pub customer_id: i64,
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<DateTime<Utc>>,
     pub artifacts: Vec<GrantView>,
     pub created_at: DateTime<Utc>,

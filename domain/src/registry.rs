@@ -84,6 +84,7 @@ pub struct ArtifactSummary {
     pub name: String,
     pub kind: ArtifactKind,
     pub tag_count: i64,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_push: Option<DateTime<Utc>>,
 }
 
@@ -106,7 +107,9 @@ pub struct TokenInfo {
     pub id: i64,
     pub label: String,
     pub created_at: DateTime<Utc>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<DateTime<Utc>>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 

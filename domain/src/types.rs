@@ -375,7 +375,9 @@ pub struct VendorUser {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Customer {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: CustomerId,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub org_id: OrgId,
     pub name: String,
     pub created_at: DateTime<Utc>,
@@ -385,6 +387,7 @@ pub struct Customer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerSummary {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: CustomerId,
     pub name: String,
     pub created_at: DateTime<Utc>,
@@ -395,6 +398,7 @@ pub struct CustomerSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerUser {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: UserId,
     pub email: String,
     pub role: CustomerRole,

@@ -259,6 +259,7 @@ impl ApiCaller {
 /// The caller, as `GET /api/v1/me` shows it.
 #[derive(Serialize, ToSchema)]
 struct Me {
+    #[schema(value_type = i64)]
     id: UserId,
     email: String,
     kind: CallerKind,
@@ -296,6 +297,7 @@ struct CallerOrg {
 /// The customer a customer user belongs to.
 #[derive(Serialize, ToSchema)]
 struct CallerCustomer {
+    #[schema(value_type = i64)]
     id: CustomerId,
     name: String,
 }
@@ -659,6 +661,7 @@ struct NewCustomerUser {
 /// The customer user just added.
 #[derive(Serialize, ToSchema)]
 struct AddedCustomerUser {
+    #[schema(value_type = i64)]
     id: UserId,
     email: String,
     role: CustomerRole,
