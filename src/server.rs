@@ -39,6 +39,9 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "portcullis_session";
+
 /// The session layer: cookie `portcullis_session`, HttpOnly, SameSite=Lax,
 /// Secure when the public URL is https, stored in the database.
 pub type Sessions = SessionManagerLayer<SqliteSessionStore>;
@@ -61,7 +64,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         .await
         .map_err(|e| anyhow::anyhow!("session store migration: {e}"))?;
     let sessions = SessionManagerLayer::new(session_store.clone())
-        .with_name("portcullis_session")
+        .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies())

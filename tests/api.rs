@@ -425,3 +425,206 @@ async fn entitlements_over_the_api() {
         404
     );
 }
+
+/// Every route the router serves under `/api/v1`, with its methods (SPEC §8).
+/// A new route goes here, in `api::router()` and in `api::openapi::ApiDoc`.
+const ROUTES: &[(&str, &[&str])] = &[
+    ("/api/v1/openapi.json", &["get"]),
+    ("/api/v1/me", &["get"]),
+    ("/api/v1/tokens", &["get", "post"]),
+    ("/api/v1/tokens/{id}", &["delete"]),
+    ("/api/v1/customers", &["get", "post"]),
+    ("/api/v1/customers/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/customers/{id}/users", &["post"]),
+    ("/api/v1/artifacts", &["get"]),
+    ("/api/v1/customers/{id}/entitlements", &["get", "post"]),
+    ("/api/v1/entitlements/{id}", &["get", "put", "delete"]),
+];
+
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Follows a local `$ref` (`#/components/...`) in the document.
+fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
+    match v["$ref"].as_str() {
+        Some(r) => {
+            let target = doc
+                .pointer(r.strip_prefix('#').expect("a local $ref"))
+                .unwrap_or_else(|| panic!("dangling $ref {r}"));
+            resolve(doc, target)
+        }
+        None => v,
+    }
+}
+
+fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r);
+            }
+            m.values().for_each(|v| refs(v, out));
+        }
+        Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    use std::collections::BTreeSet;
+    let app = TestApp::spawn();
+    let http = reqwest::Client::new();
+
+    // Public: no org, no credentials.
+    let resp = http
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    let doc: Value = serde_json::from_str(&resp.text().await.unwrap()).expect("valid JSON");
+    let version = doc["openapi"].as_str().unwrap();
+    assert!(version.starts_with("3."), "openapi {version}");
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+
+    // Exactly the routes and methods above.
+    let paths = doc["paths"].as_object().expect("paths");
+    let documented: BTreeSet<(String, String)> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            let item = item.as_object().unwrap();
+            METHODS
+                .iter()
+                .filter(|m| item.contains_key(**m))
+                .map(move |m| (path.clone(), m.to_string()))
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .flat_map(|(p, ms)| ms.iter().map(move |m| (p.to_string(), m.to_string())))
+        .collect();
+    assert_eq!(documented, expected);
+
+    // ... and the server serves exactly those: listed methods reach the
+    // handler (401 without credentials), the others are 405.
+    for (path, methods) in ROUTES {
+        let url = app.url(&path.replace("{id}", "1"));
+        for m in ["get", "post", "put", "patch", "delete"] {
+            let method = reqwest::Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+            let status = http.request(method, &url).send().await.unwrap().status();
+            let want = match (methods.contains(&m), *path == "/api/v1/openapi.json") {
+                (true, true) => 200,
+                (true, false) => 401,
+                (false, _) => 405,
+            };
+            assert_eq!(status.as_u16(), want, "{m} {path}");
+        }
+    }
+
+    // Every operation: path parameters declared, errors in the error shape,
+    // authentication by bearer token or session cookie (the document itself
+    // needs none).
+    let mut all_refs = Vec::new();
+    refs(&doc, &mut all_refs);
+    for r in &all_refs {
+        resolve(&doc, &json!({ "$ref": r }));
+    }
+    // Schemas are named after the API's types (an id typed with an alias such
+    // as `UserId` needs `value_type = i64`, or it shows up as a schema `i64`).
+    for name in doc["components"]["schemas"].as_object().unwrap().keys() {
+        assert!(
+            name.starts_with(|c: char| c.is_ascii_uppercase()),
+            "schema {name}"
+        );
+    }
+    let error_body = json!({"$ref": "#/components/schemas/ErrorBody"});
+    for (path, method) in &documented {
+        let op = &doc["paths"][path][method];
+        let id_params = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "path" && p["name"] == "id" && p["required"] == true)
+            .count();
+        assert_eq!(
+            id_params,
+            usize::from(path.contains("{id}")),
+            "{method} {path}"
+        );
+        let responses = op["responses"].as_object().unwrap();
+        assert!(
+            responses.keys().any(|s| s.starts_with('2')),
+            "{method} {path}"
+        );
+        if path == "/api/v1/openapi.json" {
+            assert!(op.get("security").is_none());
+            continue;
+        }
+        let schemes: BTreeSet<&str> = op["security"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s.as_object().unwrap().keys().map(String::as_str))
+            .collect();
+        assert_eq!(
+            schemes,
+            BTreeSet::from(["bearer", "session"]),
+            "{method} {path}"
+        );
+        assert!(responses.contains_key("401"), "{method} {path}");
+        for (status, r) in responses {
+            if !status.starts_with('2') {
+                let r = resolve(&doc, r);
+                assert_eq!(
+                    r["content"]["application/json"]["schema"], error_body,
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+    let detail = resolve(
+        &doc,
+        &doc["components"]["schemas"]["ErrorBody"]["properties"]["error"],
+    );
+    for field in ["code", "message", "fields"] {
+        assert!(detail["properties"].get(field).is_some(), "error.{field}");
+    }
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        (
+            schemes["session"]["in"].clone(),
+            schemes["session"]["name"].clone()
+        ),
+        (json!("cookie"), json!("portcullis_session"))
+    );
+
+    // The entitlement body (SPEC §8), for both create and replace.
+    for (path, method) in [
+        ("/api/v1/customers/{id}/entitlements", "post"),
+        ("/api/v1/entitlements/{id}", "put"),
+    ] {
+        let body = &doc["paths"][path][method]["requestBody"];
+        let schema = resolve(&doc, &body["content"]["application/json"]["schema"]);
+        for field in ["name", "expires_at", "artifacts"] {
+            assert!(
+                schema["properties"].get(field).is_some(),
+                "{method} {path}: {field}"
+            );
+        }
+        assert!(schema["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("name")));
+        let grant = resolve(&doc, &schema["properties"]["artifacts"]["items"]);
+        for field in ["artifact", "tags"] {
+            assert!(
+                grant["properties"].get(field).is_some(),
+                "artifacts[].{field}"
+            );
+        }
+    }
+}

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// `"all"` or a list of tag names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum TagsInput {
     List(Vec<String>),
@@ -17,6 +18,7 @@ pub enum TagsInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GrantInput {
     /// Artifact name without the org slug.
     pub artifact: String,
@@ -25,6 +27,7 @@ pub struct GrantInput {
 
 /// The entitlement body of SPEC §8.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntitlementInput {
     pub name: String,
     #[serde(default)]
@@ -120,6 +123,7 @@ impl EntitlementInput {
 
 /// One artifact of a stored entitlement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GrantView {
     pub artifact: String,
     pub tags: TagsInput,
@@ -127,10 +131,12 @@ pub struct GrantView {
 
 /// A stored entitlement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntitlementView {
     pub id: i64,
     pub customer_id: i64,
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<DateTime<Utc>>,
     pub artifacts: Vec<GrantView>,
     pub created_at: DateTime<Utc>,

@@ -8,6 +8,7 @@ use crate::types::ParseError;
 
 /// What an artifact is, detected from media types at push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ArtifactKind {
     ContainerImage,
@@ -77,16 +78,19 @@ impl ArtifactKind {
 
 /// One artifact (repository) of an organization, for the Artifacts list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArtifactSummary {
     /// Artifact name without the org slug (`charts/web`).
     pub name: String,
     pub kind: ArtifactKind,
     pub tag_count: i64,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_push: Option<DateTime<Utc>>,
 }
 
 /// A tag of an artifact, newest first in lists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TagInfo {
     pub tag: String,
     pub digest: String,
@@ -98,11 +102,14 @@ pub struct TagInfo {
 
 /// An access token as listed (never the secret).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
     pub id: i64,
     pub label: String,
     pub created_at: DateTime<Utc>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<DateTime<Utc>>,
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 

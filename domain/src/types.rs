@@ -292,6 +292,7 @@ macro_rules! string_enum {
 
 string_enum! {
     /// A vendor user's role in its organization.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     VendorRole {
         Admin => "admin", "Admin",
         ReadWrite => "read_write", "Read & write",
@@ -313,6 +314,7 @@ impl VendorRole {
 
 string_enum! {
     /// A customer user's role in its customer organization.
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     CustomerRole {
         Admin => "admin", "Admin",
         Member => "member", "Member",
@@ -371,8 +373,11 @@ pub struct VendorUser {
 
 /// A customer of a vendor organization.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Customer {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: CustomerId,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub org_id: OrgId,
     pub name: String,
     pub created_at: DateTime<Utc>,
@@ -380,7 +385,9 @@ pub struct Customer {
 
 /// A customer in the Licenses list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerSummary {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: CustomerId,
     pub name: String,
     pub created_at: DateTime<Utc>,
@@ -389,7 +396,9 @@ pub struct CustomerSummary {
 
 /// A user of a customer, as the vendor sees it (no password hash).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerUser {
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub id: UserId,
     pub email: String,
     pub role: CustomerRole,

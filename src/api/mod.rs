@@ -2,6 +2,13 @@
 //! cookie or `Authorization: Bearer <access token>`. Errors are
 //! `{"error": {"code", "message", "fields"}}` with 400/401/403/404/409/422.
 //! Handlers state who may call them with the `ApiCaller` methods.
+//!
+//! Each handler carries a `#[utoipa::path]` and its bodies are typed
+//! (`ToSchema`), so `GET /api/v1/openapi.json` ([`openapi`]) is generated from
+//! this code: a new route goes in `router()`, its `#[utoipa::path]` here and
+//! its name in `openapi::ApiDoc`.
+
+pub mod openapi;
 
 use crate::auth;
 use crate::server::AppState;
@@ -13,16 +20,22 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use domain::entitlements::EntitlementInput;
+use domain::entitlements::{EntitlementInput, EntitlementView};
+use domain::registry::{ArtifactSummary, TagInfo, TokenInfo};
 use domain::store::StoreError;
-use domain::{CustomerId, CustomerRole, DisplayName, NewUser, OrgId, Principal, UserId};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use domain::{
+    Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, NewUser, OrgId,
+    Principal, UserId, VendorRole,
+};
+use openapi::{BadRequest, Conflict, Forbidden, Internal, Invalid, NotFound, Unauthenticated};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tower_sessions::Session;
+use utoipa::{IntoParams, ToSchema};
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/me", get(me))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{id}", delete(revoke_token))
@@ -57,13 +70,54 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     fields: BTreeMap<String, String>,
 }
 
+/// What went wrong, for programs (the `message` is for people).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: the body is not JSON of the expected shape.
+    BadRequest,
+    /// 400: the change is refused as a whole.
+    Rejected,
+    /// 401: no session cookie or access token, or a bad one.
+    Unauthenticated,
+    /// 403: the caller's role may not do this.
+    Forbidden,
+    /// 403: the organization's plan does not include this.
+    Plan,
+    /// 404: no such thing (or not visible to the caller).
+    NotFound,
+    /// 409: clashes with an existing thing; `fields` names the field.
+    Conflict,
+    /// 422: some fields are invalid; `fields` has a message for each.
+    Invalid,
+    /// 500: something went wrong on the server.
+    Internal,
+}
+
+/// The body of every error answer: `{"error": {"code", "message", "fields"}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    /// A sentence to show to a person.
+    pub message: String,
+    /// A message per field (`name`, `artifacts[0].tags`, …); only with
+    /// `invalid` and `conflict`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -74,26 +128,26 @@ impl ApiError {
     fn unauthenticated() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "unauthenticated",
+            ErrorCode::Unauthenticated,
             "Sign in or send an access token.",
         )
     }
     fn forbidden() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
             "You do not have permission to do that.",
         )
     }
     fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found.")
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found.")
     }
     fn invalid(fields: BTreeMap<String, String>) -> Self {
         Self {
             fields,
             ..Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
+                ErrorCode::Invalid,
                 "Some fields are invalid.",
             )
         }
@@ -102,11 +156,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({"code": self.code, "message": self.message});
-        if !self.fields.is_empty() {
-            error["fields"] = json!(self.fields);
-        }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                fields: self.fields,
+            },
+        };
+        (self.status, Json(body)).into_response()
     }
 }
 
@@ -116,15 +173,17 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::not_found(),
             StoreError::Conflict { field, message } => ApiError {
                 fields: BTreeMap::from([(field.to_owned(), message.clone())]),
-                ..ApiError::new(StatusCode::CONFLICT, "conflict", message)
+                ..ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
             },
-            StoreError::Rejected(m) => ApiError::new(StatusCode::BAD_REQUEST, "rejected", m),
+            StoreError::Rejected(m) => {
+                ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::Rejected, m)
+            }
             StoreError::Invalid(fields) => ApiError::invalid(fields),
             StoreError::Internal(detail) => {
                 tracing::error!(%detail, "api internal error");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
+                    ErrorCode::Internal,
                     "Something went wrong on our side.",
                 )
             }
@@ -141,7 +200,13 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
         Json::<T>::from_request(req, state)
             .await
             .map(|Json(v)| ApiJson(v))
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadRequest,
+                    e.body_text(),
+                )
+            })
     }
 }
 
@@ -191,8 +256,65 @@ impl ApiCaller {
     }
 }
 
+/// The caller, as `GET /api/v1/me` shows it.
+#[derive(Serialize, ToSchema)]
+struct Me {
+    #[schema(value_type = i64)]
+    id: UserId,
+    email: String,
+    kind: CallerKind,
+    role: CallerRole,
+    org: CallerOrg,
+    /// Customer users only (absent for vendor users).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    customer: Option<CallerCustomer>,
+}
+
+/// A vendor user (of the organization) or a customer user (of one of its customers).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum CallerKind {
+    Vendor,
+    Customer,
+}
+
+/// A vendor role for vendor users, a customer role for customer users.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+enum CallerRole {
+    Vendor(VendorRole),
+    Customer(CustomerRole),
+}
+
+/// The vendor organization.
+#[derive(Serialize, ToSchema)]
+struct CallerOrg {
+    slug: String,
+    name: String,
+}
+
+/// The customer a customer user belongs to.
+#[derive(Serialize, ToSchema)]
+struct CallerCustomer {
+    #[schema(value_type = i64)]
+    id: CustomerId,
+    name: String,
+}
+
 /// `GET /api/v1/me` — anyone signed in.
-async fn me(ApiCaller(p): ApiCaller) -> Json<Value> {
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "account",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, response = Unauthenticated),
+        (status = 500, response = Internal),
+    )
+)]
+async fn me(ApiCaller(p): ApiCaller) -> Json<Me> {
     Json(match p {
         Principal::Vendor {
             user_id,
@@ -201,10 +323,17 @@ async fn me(ApiCaller(p): ApiCaller) -> Json<Value> {
             org_slug,
             org_name,
             ..
-        } => json!({
-            "id": user_id, "email": email, "kind": "vendor", "role": role,
-            "org": {"slug": org_slug, "name": org_name},
-        }),
+        } => Me {
+            id: user_id,
+            email,
+            kind: CallerKind::Vendor,
+            role: CallerRole::Vendor(role),
+            org: CallerOrg {
+                slug: org_slug,
+                name: org_name,
+            },
+            customer: None,
+        },
         Principal::Customer {
             user_id,
             email,
@@ -214,37 +343,86 @@ async fn me(ApiCaller(p): ApiCaller) -> Json<Value> {
             customer_id,
             customer_name,
             ..
-        } => json!({
-            "id": user_id, "email": email, "kind": "customer", "role": role,
-            "org": {"slug": org_slug, "name": org_name},
-            "customer": {"id": customer_id, "name": customer_name},
-        }),
+        } => Me {
+            id: user_id,
+            email,
+            kind: CallerKind::Customer,
+            role: CallerRole::Customer(role),
+            org: CallerOrg {
+                slug: org_slug,
+                name: org_name,
+            },
+            customer: Some(CallerCustomer {
+                id: customer_id,
+                name: customer_name,
+            }),
+        },
     })
 }
 
+#[derive(Serialize, ToSchema)]
+struct TokenList {
+    tokens: Vec<TokenInfo>,
+}
+
 /// `GET /api/v1/tokens` — the caller's own tokens (never secrets).
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "account",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The caller's access tokens (never their secrets)", body = TokenList),
+        (status = 401, response = Unauthenticated),
+        (status = 500, response = Internal),
+    )
+)]
 async fn list_tokens(
     State(s): State<AppState>,
     ApiCaller(p): ApiCaller,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        json!({"tokens": s.ctx.store.tokens(p.user_id()).await?}),
-    ))
+) -> Result<Json<TokenList>, ApiError> {
+    Ok(Json(TokenList {
+        tokens: s.ctx.store.tokens(p.user_id()).await?,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct NewToken {
+    /// 1–100 characters.
     label: String,
+    /// In the future; none (the default) for a token that does not expire.
     #[serde(default)]
     expires_at: Option<DateTime<Utc>>,
 }
 
+/// A new access token with its secret, shown only this once.
+#[derive(Serialize, ToSchema)]
+struct CreatedToken {
+    token: TokenInfo,
+    /// The access token (`pcl_…`): the registry password, or `Authorization: Bearer` here.
+    secret: String,
+}
+
 /// `POST /api/v1/tokens` — a token for the caller; the secret is returned once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "account",
+    security(("bearer" = []), ("session" = [])),
+    request_body = NewToken,
+    responses(
+        (status = 201, description = "Created; the secret is returned only now", body = CreatedToken),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthenticated),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+    )
+)]
 async fn create_token(
     State(s): State<AppState>,
     ApiCaller(p): ApiCaller,
     ApiJson(body): ApiJson<NewToken>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     let mut fields = BTreeMap::new();
     let label = DisplayName::parse(&body.label)
         .map_err(|e| fields.insert("label".into(), e.0))
@@ -264,13 +442,23 @@ async fn create_token(
         .store
         .create_token(p.user_id(), label.as_str(), &hash, body.expires_at)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"token": token, "secret": secret})),
-    ))
+    Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
 }
 
 /// `DELETE /api/v1/tokens/{id}` — revokes one of the caller's tokens.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    tag = "account",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "Token id")),
+    responses(
+        (status = 204, description = "Revoked; registry access with it ends at once"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = NotFound),
+        (status = 500, response = Internal),
+    )
+)]
 async fn revoke_token(
     State(s): State<AppState>,
     ApiCaller(p): ApiCaller,
@@ -286,26 +474,47 @@ async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Search text: part of the customer's name.
     #[serde(default)]
     q: String,
 }
 
+#[derive(Serialize, ToSchema)]
+struct CustomerList {
+    customers: Vec<CustomerSummary>,
+}
+
 /// `GET /api/v1/customers?q=` — any vendor user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers",
+    tag = "customers",
+    security(("bearer" = []), ("session" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The organization's customers", body = CustomerList),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 500, response = Internal),
+    )
+)]
 async fn list_customers(
     State(s): State<AppState>,
     caller: ApiCaller,
     axum::extract::Query(query): axum::extract::Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CustomerList>, ApiError> {
     let org = caller.vendor()?;
-    Ok(Json(
-        json!({"customers": s.ctx.store.customers(org, &query.q).await?}),
-    ))
+    Ok(Json(CustomerList {
+        customers: s.ctx.store.customers(org, &query.q).await?,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct CustomerBody {
+    /// 1–100 characters, unique in the organization.
     name: String,
 }
 
@@ -314,51 +523,119 @@ fn parse_name(name: &str) -> Result<DisplayName, ApiError> {
 }
 
 /// `POST /api/v1/customers` — vendor admins and read_write users.
+#[utoipa::path(
+    post,
+    path = "/api/v1/customers",
+    tag = "customers",
+    security(("bearer" = []), ("session" = [])),
+    request_body = CustomerBody,
+    responses(
+        (status = 201, description = "Created", body = Customer),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+    )
+)]
 async fn create_customer(
     State(s): State<AppState>,
     caller: ApiCaller,
     ApiJson(body): ApiJson<CustomerBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Customer>), ApiError> {
     let org = caller.vendor_writer()?;
     let customer = s
         .ctx
         .store
         .create_customer(org, parse_name(&body.name)?)
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(customer))))
+    Ok((StatusCode::CREATED, Json(customer)))
+}
+
+/// A customer with its users.
+#[derive(Serialize, ToSchema)]
+struct CustomerDetail {
+    #[serde(flatten)]
+    customer: Customer,
+    users: Vec<CustomerUser>,
 }
 
 /// `GET /api/v1/customers/{id}` — any vendor user; with its users.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers/{id}",
+    tag = "customers",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "Customer id")),
+    responses(
+        (status = 200, description = "The customer with its users", body = CustomerDetail),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = Internal),
+    )
+)]
 async fn get_customer(
     State(s): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<CustomerId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CustomerDetail>, ApiError> {
     let org = caller.vendor()?;
     let customer = s.ctx.store.customer(org, id).await?;
     let users = s.ctx.store.customer_users(org, id).await?;
-    let mut v = json!(customer);
-    v["users"] = json!(users);
-    Ok(Json(v))
+    Ok(Json(CustomerDetail { customer, users }))
 }
 
 /// `PATCH /api/v1/customers/{id}` — rename; vendor admins and read_write users.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/customers/{id}",
+    tag = "customers",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "Customer id")),
+    request_body = CustomerBody,
+    responses(
+        (status = 200, description = "Renamed", body = Customer),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+    )
+)]
 async fn update_customer(
     State(s): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<CustomerId>,
     ApiJson(body): ApiJson<CustomerBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Customer>, ApiError> {
     let org = caller.vendor_writer()?;
-    Ok(Json(json!(
+    Ok(Json(
         s.ctx
             .store
             .rename_customer(org, id, parse_name(&body.name)?)
-            .await?
-    )))
+            .await?,
+    ))
 }
 
 /// `DELETE /api/v1/customers/{id}` — with its users and their tokens.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/customers/{id}",
+    tag = "customers",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "Customer id")),
+    responses(
+        (status = 204, description = "Deleted with its users, their tokens and its entitlements"),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = Internal),
+    )
+)]
 async fn delete_customer(
     State(s): State<AppState>,
     caller: ApiCaller,
@@ -371,20 +648,50 @@ async fn delete_customer(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct NewCustomerUser {
+    /// Unique across the installation (it is the registry user name).
     email: String,
+    /// The initial password: 8–256 characters.
     password: String,
+    #[schema(value_type = CustomerRole)]
     role: String,
 }
 
+/// The customer user just added.
+#[derive(Serialize, ToSchema)]
+struct AddedCustomerUser {
+    #[schema(value_type = i64)]
+    id: UserId,
+    email: String,
+    role: CustomerRole,
+}
+
 /// `POST /api/v1/customers/{id}/users` — `{"email", "password", "role"}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/customers/{id}/users",
+    tag = "customers",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "Customer id")),
+    request_body = NewCustomerUser,
+    responses(
+        (status = 201, description = "Added", body = AddedCustomerUser),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+    )
+)]
 async fn add_customer_user(
     State(s): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<CustomerId>,
     ApiJson(body): ApiJson<NewCustomerUser>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AddedCustomerUser>), ApiError> {
     let org = caller.vendor_writer()?;
     let user = NewUser::parse(&body.email, &body.password, &body.role, CustomerRole::parse)
         .map_err(ApiError::invalid)?;
@@ -396,33 +703,59 @@ async fn add_customer_user(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": user_id, "email": user.email, "role": user.role})),
+        Json(AddedCustomerUser {
+            id: user_id,
+            email: user.email.into(),
+            role: user.role,
+        }),
     ))
+}
+
+#[derive(Serialize, ToSchema)]
+struct ArtifactList {
+    artifacts: Vec<ArtifactWithTags>,
+}
+
+/// An artifact with its tags, newest first.
+#[derive(Serialize, ToSchema)]
+struct ArtifactWithTags {
+    #[serde(flatten)]
+    artifact: ArtifactSummary,
+    tags: Vec<TagInfo>,
 }
 
 /// `GET /api/v1/artifacts` — vendor users: the org's artifacts with their
 /// tags; customer users: the visible ones (none until entitlements land).
+#[utoipa::path(
+    get,
+    path = "/api/v1/artifacts",
+    tag = "artifacts",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Vendor users: all of the organization's artifacts; customer users: the visible ones, each with only its visible tags", body = ArtifactList),
+        (status = 401, response = Unauthenticated),
+        (status = 500, response = Internal),
+    )
+)]
 async fn artifacts(
     State(s): State<AppState>,
     ApiCaller(p): ApiCaller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ArtifactList>, ApiError> {
     let Principal::Vendor { org_id, .. } = p else {
-        return Ok(Json(json!({"artifacts": []})));
+        return Ok(Json(ArtifactList { artifacts: vec![] }));
     };
-    let mut out = Vec::new();
-    for a in s.ctx.store.artifacts(org_id).await? {
+    let mut artifacts = Vec::new();
+    for artifact in s.ctx.store.artifacts(org_id).await? {
         let tags = s
             .ctx
             .store
-            .artifact_tags(org_id, &a.name)
+            .artifact_tags(org_id, &artifact.name)
             .await?
             .map(|(_, t)| t)
             .unwrap_or_default();
-        let mut v = json!(a);
-        v["tags"] = json!(tags);
-        out.push(v);
+        artifacts.push(ArtifactWithTags { artifact, tags });
     }
-    Ok(Json(json!({"artifacts": out})))
+    Ok(Json(ArtifactList { artifacts }))
 }
 
 /// Entitlement changes need a plan that includes them (SPEC §4): refused with
@@ -437,28 +770,49 @@ async fn require_entitlements_plan(s: &AppState, org: OrgId) -> Result<(), ApiEr
     } else {
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "plan",
+            ErrorCode::Plan,
             "Artifact Entitlements are a Pro feature. Upgrade to Pro (or start a trial) to create or change entitlements; existing ones are kept but not enforced meanwhile.",
         ))
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EntitlementQuery {
+    /// Search text: part of the entitlement's name or of one of its artifacts.
     #[serde(default)]
     q: String,
 }
 
+#[derive(Serialize, ToSchema)]
+struct EntitlementList {
+    entitlements: Vec<EntitlementView>,
+}
+
 /// `GET /api/v1/customers/{id}/entitlements?q=` — any vendor user; filters by
 /// entitlement or artifact name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers/{id}/entitlements",
+    tag = "entitlements",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "Customer id"), EntitlementQuery),
+    responses(
+        (status = 200, description = "The customer's entitlements", body = EntitlementList),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = Internal),
+    )
+)]
 async fn list_entitlements(
     State(s): State<AppState>,
     caller: ApiCaller,
     Path(customer): Path<CustomerId>,
     axum::extract::Query(query): axum::extract::Query<EntitlementQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EntitlementList>, ApiError> {
     let org = caller.vendor()?;
-    let list: Vec<_> = s
+    let entitlements = s
         .ctx
         .store
         .entitlements(org, customer)
@@ -466,7 +820,7 @@ async fn list_entitlements(
         .into_iter()
         .filter(|e| e.matches(&query.q))
         .collect();
-    Ok(Json(json!({ "entitlements": list })))
+    Ok(Json(EntitlementList { entitlements }))
 }
 
 fn validate_entitlement(
@@ -476,12 +830,30 @@ fn validate_entitlement(
 }
 
 /// `POST /api/v1/customers/{id}/entitlements` — vendor admins and read_write users, Pro plans.
+#[utoipa::path(
+    post,
+    path = "/api/v1/customers/{id}/entitlements",
+    tag = "entitlements",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "Customer id")),
+    request_body = EntitlementInput,
+    responses(
+        (status = 201, description = "Created", body = EntitlementView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+    )
+)]
 async fn create_entitlement(
     State(s): State<AppState>,
     caller: ApiCaller,
     Path(customer): Path<CustomerId>,
     ApiJson(body): ApiJson<EntitlementInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<EntitlementView>), ApiError> {
     let org = caller.vendor_writer()?;
     require_entitlements_plan(&s, org).await?;
     let valid = validate_entitlement(&body)?;
@@ -490,39 +862,85 @@ async fn create_entitlement(
         .store
         .save_entitlement(org, customer, None, valid)
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(saved))))
+    Ok((StatusCode::CREATED, Json(saved)))
 }
 
 /// `GET /api/v1/entitlements/{id}` — any vendor user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/entitlements/{id}",
+    tag = "entitlements",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "Entitlement id")),
+    responses(
+        (status = 200, description = "The entitlement", body = EntitlementView),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = Internal),
+    )
+)]
 async fn get_entitlement(
     State(s): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EntitlementView>, ApiError> {
     let org = caller.vendor()?;
-    Ok(Json(json!(s.ctx.store.entitlement(org, id).await?)))
+    Ok(Json(s.ctx.store.entitlement(org, id).await?))
 }
 
 /// `PUT /api/v1/entitlements/{id}` — replaces it; vendor admins and read_write users, Pro plans.
+#[utoipa::path(
+    put,
+    path = "/api/v1/entitlements/{id}",
+    tag = "entitlements",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "Entitlement id")),
+    request_body = EntitlementInput,
+    responses(
+        (status = 200, description = "Replaced", body = EntitlementView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+    )
+)]
 async fn update_entitlement(
     State(s): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<EntitlementInput>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EntitlementView>, ApiError> {
     let org = caller.vendor_writer()?;
     let current = s.ctx.store.entitlement(org, id).await?;
     require_entitlements_plan(&s, org).await?;
     let valid = validate_entitlement(&body)?;
-    Ok(Json(json!(
+    Ok(Json(
         s.ctx
             .store
             .save_entitlement(org, current.customer_id, Some(id), valid)
-            .await?
-    )))
+            .await?,
+    ))
 }
 
 /// `DELETE /api/v1/entitlements/{id}` — vendor admins and read_write users, Pro plans.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/entitlements/{id}",
+    tag = "entitlements",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "Entitlement id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = Internal),
+    )
+)]
 async fn delete_entitlement(
     State(s): State<AppState>,
     caller: ApiCaller,
