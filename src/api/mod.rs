@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use domain::entitlements::EntitlementInput;
 use domain::store::StoreError;
-use domain::{CustomerId, CustomerRole, DisplayName, NewUser, OrgId, Principal, UserId};
+use domain::{CustomerId, CustomerRole, DisplayName, Invitee, OrgId, Principal, UserId};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -374,11 +374,17 @@ async fn delete_customer(
 #[derive(Deserialize)]
 struct NewCustomerUser {
     email: String,
-    password: String,
+    #[serde(default)]
+    password: Option<String>,
     role: String,
+    /// Without a password: `true` creates a one-time set-password link.
+    #[serde(default)]
+    invite: bool,
 }
 
-/// `POST /api/v1/customers/{id}/users` — `{"email", "password", "role"}`.
+/// `POST /api/v1/customers/{id}/users` — `{"email", "password", "role"}`,
+/// or `{"email", "role", "invite": true}` for a one-time set-password link
+/// (answered once, as `set_password_url`). Vendor admins and read_write users.
 async fn add_customer_user(
     State(s): State<AppState>,
     caller: ApiCaller,
@@ -386,18 +392,28 @@ async fn add_customer_user(
     ApiJson(body): ApiJson<NewCustomerUser>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let org = caller.vendor_writer()?;
-    let user = NewUser::parse(&body.email, &body.password, &body.role, CustomerRole::parse)
-        .map_err(ApiError::invalid)?;
-    let hash = domain::password::hash(user.password).await;
-    let user_id = s
-        .ctx
-        .store
-        .create_customer_user(org, id, user.email.clone(), hash, user.role)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"id": user_id, "email": user.email, "role": user.role})),
-    ))
+    if body.invite && body.password.is_some() {
+        return Err(ApiError::invalid(BTreeMap::from([(
+            "invite".into(),
+            "Send either a password or \"invite\": true, not both.".into(),
+        )])));
+    }
+    let user = Invitee::parse(
+        &body.email,
+        body.password.as_deref().unwrap_or_default(),
+        body.invite,
+        &body.role,
+        CustomerRole::parse,
+    )
+    .map_err(ApiError::invalid)?;
+    let (email, role) = (user.email.clone(), user.role);
+    let added = domain::password_links::add_customer_user(&s.ctx.store, org, id, user).await?;
+    let mut out = json!({"id": added.user_id, "email": email, "role": role});
+    if let Some(link) = added.link {
+        out["set_password_url"] = json!(s.ctx.set_password_url(&link.secret));
+        out["set_password_expires_at"] = json!(link.expires_at);
+    }
+    Ok((StatusCode::CREATED, Json(out)))
 }
 
 /// `GET /api/v1/artifacts` — vendor users: the org's artifacts with their
