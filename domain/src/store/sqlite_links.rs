@@ -5,6 +5,26 @@ use super::{PasswordLinkUser, SqliteStore, StoreError, StoreResult};
 use crate::{CustomerId, CustomerRole, Email, OrgId, UserId};
 use chrono::{DateTime, Utc};
 
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    id: i64,
+    user_id: UserId,
+    email: String,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+}
+
+impl LinkRow {
+    /// Unused and unexpired. (Compared here, not in SQL, so the timestamp
+    /// text format never matters.)
+    fn valid_at(&self, now: DateTime<Utc>) -> bool {
+        self.used_at.is_none() && self.expires_at > now
+    }
+}
+
+const LINK_BY_HASH: &str = "SELECT l.id, l.user_id, u.email, l.expires_at, l.used_at \
+     FROM password_links l JOIN users u ON u.id = l.user_id WHERE l.secret_hash = ?";
+
 impl SqliteStore {
     pub(super) async fn insert_customer_user_with_link(
         &self,
@@ -57,21 +77,15 @@ impl SqliteStore {
         secret_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<PasswordLinkUser>> {
-        let row: Option<(i64, String, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
-            "SELECT u.id, u.email, l.expires_at, l.used_at \
-             FROM password_links l JOIN users u ON u.id = l.user_id \
-             WHERE l.secret_hash = ?",
-        )
-        .bind(secret_hash)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row
-            .filter(|(_, _, expires_at, used_at)| used_at.is_none() && *expires_at > now)
-            .map(|(user_id, email, expires_at, _)| PasswordLinkUser {
-                user_id,
-                email,
-                expires_at,
-            }))
+        let row: Option<LinkRow> = sqlx::query_as(LINK_BY_HASH)
+            .bind(secret_hash)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.filter(|l| l.valid_at(now)).map(|l| PasswordLinkUser {
+            user_id: l.user_id,
+            email: l.email,
+            expires_at: l.expires_at,
+        }))
     }
 
     pub(super) async fn consume_password_link(
@@ -82,14 +96,15 @@ impl SqliteStore {
     ) -> StoreResult<Option<UserId>> {
         // The write lock up front: the check and the use are one step.
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-        let row: Option<(i64, i64, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
-            "SELECT id, user_id, expires_at, used_at FROM password_links WHERE secret_hash = ?",
-        )
-        .bind(secret_hash)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((link_id, user_id, _, _)) =
-            row.filter(|(_, _, expires_at, used_at)| used_at.is_none() && *expires_at > now)
+        let row: Option<LinkRow> = sqlx::query_as(LINK_BY_HASH)
+            .bind(secret_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(LinkRow {
+            id: link_id,
+            user_id,
+            ..
+        }) = row.filter(|l| l.valid_at(now))
         else {
             tx.rollback().await?;
             return Ok(None);
