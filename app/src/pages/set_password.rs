@@ -17,8 +17,10 @@ pub fn SetPasswordPage() -> impl IntoView {
     let error = action_error(set);
     view! {
         <Title text="Set your password · Portcullis"/>
-        // The secret is in this page's address: never send it on as a referrer.
-        <Meta name="referrer" content="no-referrer"/>
+        // The secret is in this page's address: no referrer to other sites.
+        // (Same-origin posts keep theirs: a plain form post's errors are
+        // sent back to the page it names.)
+        <Meta name="referrer" content="same-origin"/>
         <main class="auth-page">
             <div class="auth-card">
                 <div class="brand big">
@@ -47,7 +49,7 @@ pub fn SetPasswordPage() -> impl IntoView {
                                         <FieldError error field="password"/>
                                     </div>
                                     <div class="field">
-                                        <label for="sp-confirm">"Repeat the new password"</label>
+                                        <label for="sp-confirm">"Confirm the password"</label>
                                         <input id="sp-confirm" name="confirm" type="password" required autocomplete="new-password"
                                             aria-invalid=invalid(error, "confirm") aria-describedby="confirm-error"/>
                                         <FieldError error field="confirm"/>
