@@ -44,8 +44,9 @@ test('a vendor creates a customer, adds a user, renames and deletes it', async (
 });
 
 test('a vendor adds a user with a one-time link; the customer sets a password with it', async ({ page, browser }, info) => {
-  const owner = { email: 'owner@umbrella.test', password: 'umbrella password 1' };
-  admin(info, ['create-org', '--slug', 'umbrella', '--name', 'Umbrella', '--admin-email', owner.email], owner.password + '\n');
+  // Its own organization: every spec of a project shares one server.
+  const owner = { email: 'owner@piedpiper.test', password: 'piedpiper password 1' };
+  admin(info, ['create-org', '--slug', 'piedpiper', '--name', 'Pied Piper', '--admin-email', owner.email], owner.password + '\n');
   await signInOk(page, info, owner.email, owner.password);
   await open(page, info, '/licenses');
   const create = page.getByRole('form', { name: 'Create customer' });
