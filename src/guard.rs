@@ -109,6 +109,8 @@ mod tests {
         assert_eq!(area("/settingsx"), Area::Other);
         assert_eq!(area("/portal"), Area::Portal);
         assert_eq!(area("/pkg/portcullis.js"), Area::Other);
+        // Public: the one-time link is the key.
+        assert_eq!(area("/set-password/abc"), Area::Other);
     }
 
     #[test]

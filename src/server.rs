@@ -121,8 +121,21 @@ pub fn build_router(state: AppState, sessions: Sessions) -> Router {
         ))
         .layer(sessions)
         .merge(registry::router())
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The request's span, as tower-http's default (debug level) but with the
+/// secret of a set-password link left out of the logged path.
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let uri = req.uri();
+    let shown = if uri.path().starts_with("/set-password/") {
+        "/set-password/<redacted>".to_owned()
+    } else {
+        uri.to_string()
+    };
+    // The target tower-http uses, so `tower_http=debug` still shows it.
+    tracing::debug_span!(target: "tower_http::trace::make_span", "request", method = %req.method(), uri = %shown, version = ?req.version())
 }
 
 /// `GET /healthz`: 200 when the database answers. Anyone may call it.

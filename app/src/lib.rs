@@ -57,6 +57,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/licenses/:id/entitlements/:eid") view=pages::entitlement_form::EntitlementFormPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=pages::portal::PortalHome ssr=SsrMode::Async/>
+                <Route path=path!("/set-password/:secret") view=pages::set_password::SetPasswordPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -25,14 +25,15 @@ pub struct ServerCtx {
     pub public_url: String,
     /// Access tokens checked from memory; evict on revoke and user changes.
     pub tokens: Arc<domain::token_cache::TokenCache>,
-    /// Tokens created by a plain form post (no JavaScript), kept briefly so
-    /// the page the browser is sent back to can show the secret.
+    /// Tokens and set-password links created by a plain form post (no
+    /// JavaScript), kept briefly so the page the browser is sent back to can
+    /// show the secret.
     pub fresh_tokens: Arc<FreshTokens>,
 }
 
-/// Secrets of just-created tokens, by a random one-time key that goes in the
-/// redirect URL (the secret itself never does). Readable only by the user
-/// who created the token, for a few minutes.
+/// Just-created secrets (access tokens, set-password links), by a random
+/// one-time key that goes in the redirect URL (the secret itself never
+/// does). Readable only by the user who created them, for a few minutes.
 #[derive(Default)]
 pub struct FreshTokens {
     entries: std::sync::Mutex<std::collections::HashMap<String, FreshEntry>>,
@@ -62,6 +63,15 @@ impl FreshTokens {
 }
 
 impl ServerCtx {
+    /// The full address of a one-time set-password link.
+    pub fn set_password_url(&self, secret: &str) -> String {
+        format!(
+            "{}{}",
+            self.public_url.trim_end_matches('/'),
+            domain::password_links::path(secret)
+        )
+    }
+
     /// The registry host shown in commands (`registry.example.com:5000`).
     pub fn registry_host(&self) -> String {
         let url = self.public_url.trim_end_matches('/');

@@ -17,6 +17,8 @@ pub mod types;
 #[cfg(feature = "store")]
 pub mod password;
 #[cfg(feature = "store")]
+pub mod password_links;
+#[cfg(feature = "store")]
 pub mod store;
 #[cfg(feature = "store")]
 pub mod token_cache;

@@ -36,10 +36,22 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+/// The stored "hash" of a user who has no password yet (added with a
+/// one-time set-password link). It is not a PHC string, so nothing ever
+/// verifies against it.
+pub const UNUSABLE: &str = "!unset";
+
+/// Whether `stored` is a real password hash (not [`UNUSABLE`]).
+pub fn is_usable(stored: &str) -> bool {
+    stored.starts_with('$')
+}
+
 /// Verifies `password` against `stored` (or against a dummy hash when there
-/// is no such user, always answering `false` then).
+/// is no such user or it has no usable password, always answering `false`
+/// then, in the same time).
 pub async fn verify(stored: Option<String>, password: String) -> bool {
     tokio::task::spawn_blocking(move || {
+        let stored = stored.filter(|s| is_usable(s));
         let exists = stored.is_some();
         let phc = stored.unwrap_or_else(|| dummy_hash().to_owned());
         let ok = PasswordHash::new(&phc)
@@ -76,5 +88,7 @@ mod tests {
     async fn unknown_user_never_verifies() {
         assert!(!verify(None, "anything".into()).await);
         assert!(!verify(Some("not a phc string".into()), "x".into()).await);
+        assert!(!verify(Some(UNUSABLE.into()), UNUSABLE.into()).await);
+        assert!(!verify(Some(UNUSABLE.into()), String::new()).await);
     }
 }

@@ -251,6 +251,80 @@ impl<R> NewUser<R> {
     }
 }
 
+/// How a new user gets a first password: given by whoever adds the user,
+/// or chosen by the user through a one-time set-password link.
+#[derive(Debug, Clone)]
+pub enum PasswordSetup {
+    Given(NewPassword),
+    OneTimeLink,
+}
+
+/// A new user added by someone else (a customer's user, added by the
+/// vendor): [`NewUser`] where the password may be replaced by a one-time
+/// link. Every bad field is reported at once, with the same keys and
+/// messages as [`NewUser::parse`].
+#[derive(Debug, Clone)]
+pub struct Invitee<R> {
+    pub email: Email,
+    pub setup: PasswordSetup,
+    pub role: R,
+}
+
+impl<R> Invitee<R> {
+    /// With `link`, `password` is ignored; without it, it is required.
+    pub fn parse(
+        email: &str,
+        password: &str,
+        link: bool,
+        role: &str,
+        parse_role: impl FnOnce(&str) -> Result<R, ParseError>,
+    ) -> Result<Self, std::collections::BTreeMap<String, String>> {
+        if !link {
+            return NewUser::parse(email, password, role, parse_role).map(|u| Self {
+                email: u.email,
+                setup: PasswordSetup::Given(u.password),
+                role: u.role,
+            });
+        }
+        let mut errors = std::collections::BTreeMap::new();
+        let email = Email::parse(email)
+            .map_err(|e| errors.insert("email".to_owned(), e.0))
+            .ok();
+        let role = parse_role(role)
+            .map_err(|e| errors.insert("role".to_owned(), e.0))
+            .ok();
+        match (email, role) {
+            (Some(email), Some(role)) => Ok(Self {
+                email,
+                setup: PasswordSetup::OneTimeLink,
+                role,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// A password typed twice (keys `password` and `confirm`).
+pub fn parse_confirmed_password(
+    password: &str,
+    confirm: &str,
+) -> Result<NewPassword, std::collections::BTreeMap<String, String>> {
+    let mut errors = std::collections::BTreeMap::new();
+    let parsed = NewPassword::parse(password)
+        .map_err(|e| errors.insert("password".to_owned(), e.0))
+        .ok();
+    if parsed.is_some() && password != confirm {
+        errors.insert(
+            "confirm".to_owned(),
+            "The two passwords do not match.".to_owned(),
+        );
+    }
+    match parsed {
+        Some(p) if errors.is_empty() => Ok(p),
+        _ => Err(errors),
+    }
+}
+
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal, $label:literal),+ $(,)? } $what:literal) => {
         $(#[$meta])*
@@ -609,6 +683,38 @@ mod tests {
             bad.keys().collect::<Vec<_>>(),
             ["email", "password", "role"]
         );
+    }
+
+    #[test]
+    fn invitees_need_a_password_only_without_a_link() {
+        let linked = Invitee::parse("C@x.test", "", true, "member", CustomerRole::parse).unwrap();
+        assert!(matches!(linked.setup, PasswordSetup::OneTimeLink));
+        assert_eq!(linked.email.as_str(), "c@x.test");
+        let given = Invitee::parse(
+            "c@x.test",
+            "long enough",
+            false,
+            "admin",
+            CustomerRole::parse,
+        )
+        .unwrap();
+        assert!(matches!(given.setup, PasswordSetup::Given(_)));
+        let bad = Invitee::parse("x", "", false, "owner", CustomerRole::parse).unwrap_err();
+        assert_eq!(
+            bad.keys().collect::<Vec<_>>(),
+            ["email", "password", "role"]
+        );
+        let bad = Invitee::parse("x", "", true, "owner", CustomerRole::parse).unwrap_err();
+        assert_eq!(bad.keys().collect::<Vec<_>>(), ["email", "role"]);
+    }
+
+    #[test]
+    fn confirmed_passwords() {
+        assert!(parse_confirmed_password("long enough", "long enough").is_ok());
+        let e = parse_confirmed_password("long enough", "long enougH").unwrap_err();
+        assert_eq!(e.keys().collect::<Vec<_>>(), ["confirm"]);
+        let e = parse_confirmed_password("short", "other").unwrap_err();
+        assert_eq!(e.keys().collect::<Vec<_>>(), ["password"]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 import { test, expect } from './fixtures';
-import { open, signInOk } from './helpers';
+import { isHydrated, open, signInOk } from './helpers';
 import { admin } from './registry-helpers';
 
 // Its own organization, made with the CLI.
@@ -21,7 +21,7 @@ test('a vendor creates a customer, adds a user, renames and deletes it', async (
 
   const add = page.getByRole('form', { name: 'Add a customer user' });
   await add.getByLabel('Email').fill('c@globex.test');
-  await add.getByLabel('Initial password').fill('customer password');
+  await add.getByLabel('Initial password', { exact: true }).fill('customer password');
   await add.getByLabel('Role').selectOption('member');
   await add.getByRole('button', { name: 'Add user' }).click();
   await expect(page.getByRole('table', { name: 'Customer users' }).getByRole('row', { name: /c@globex\.test/ })).toContainText('Member');
@@ -41,4 +41,63 @@ test('a vendor creates a customer, adds a user, renames and deletes it', async (
   await del.getByRole('button', { name: 'Delete customer' }).click();
   await expect(page).toHaveURL(/\/licenses$/);
   await expect(page.getByRole('heading', { name: 'No customers yet' })).toBeVisible();
+});
+
+test('a vendor adds a user with a one-time link; the customer sets a password with it', async ({ page, browser }, info) => {
+  // Its own organization: every spec of a project shares one server.
+  const owner = { email: 'owner@piedpiper.test', password: 'piedpiper password 1' };
+  admin(info, ['create-org', '--slug', 'piedpiper', '--name', 'Pied Piper', '--admin-email', owner.email], owner.password + '\n');
+  await signInOk(page, info, owner.email, owner.password);
+  await open(page, info, '/licenses');
+  const create = page.getByRole('form', { name: 'Create customer' });
+  await create.getByLabel('Customer name').fill('Hooli');
+  await create.getByRole('button', { name: 'Create customer' }).click();
+  await expect(page.getByRole('heading', { name: 'Hooli', level: 1 })).toBeVisible();
+  if (isHydrated(info)) await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1, { timeout: 30_000 });
+
+  // The password is asked for only with the first choice.
+  const add = page.getByRole('form', { name: 'Add a customer user' });
+  await expect(add.getByLabel('Set an initial password')).toBeChecked();
+  await expect(add.getByLabel('Initial password', { exact: true })).toBeVisible();
+  await add.getByLabel('Create a one-time link').check();
+  await expect(add.getByLabel('Initial password', { exact: true })).toBeHidden();
+  await expect(add.getByText('It works once, for 7 days.')).toBeVisible();
+  await add.getByLabel('Email').fill('gavin@hooli.test');
+  await add.getByLabel('Role').selectOption('admin');
+  await add.getByRole('button', { name: 'Add user' }).click();
+
+  // The link, once, with a copy button and how long it works.
+  const notice = page.getByRole('status').filter({ hasText: 'one-time link' });
+  await expect(notice).toContainText('gavin@hooli.test was added with a one-time link.');
+  await expect(notice).toContainText('once, within 7 days');
+  const url = (await page.getByTestId('set-password-url').textContent())!.trim();
+  expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/set-password\/[0-9a-f]{64}$/);
+  await expect(notice.getByRole('button', { name: /^Copy link/ })).toBeVisible();
+  await expect(page.getByRole('table', { name: 'Customer users' }).getByRole('row', { name: /gavin@hooli\.test/ })).toContainText('Admin');
+
+  // The customer, in a browser of their own, follows the link.
+  const context = await browser.newContext({ baseURL: info.project.use.baseURL, javaScriptEnabled: isHydrated(info) });
+  const customer = await context.newPage();
+  try {
+    await open(customer, info, new URL(url).pathname);
+    await expect(customer.getByRole('heading', { name: 'Set your password' })).toBeVisible();
+    await expect(customer.getByLabel('Email')).toHaveValue('gavin@hooli.test');
+    await customer.getByLabel('New password').fill('gavin password');
+    await customer.getByLabel('Confirm the password').fill('gavin passw0rd');
+    await customer.getByRole('button', { name: 'Set password and sign in' }).click();
+    await expect(customer.locator('#confirm-error')).toContainText('The two passwords do not match.');
+
+    await customer.getByLabel('New password').fill('gavin password');
+    await customer.getByLabel('Confirm the password').fill('gavin password');
+    await customer.getByRole('button', { name: 'Set password and sign in' }).click();
+    await expect(customer).toHaveURL(/\/portal$/);
+    await expect(customer.getByText('gavin@hooli.test')).toBeVisible();
+
+    // Used: the same link now says so.
+    await open(customer, info, new URL(url).pathname);
+    await expect(customer.getByRole('heading', { name: 'This link does not work' })).toBeVisible();
+    await expect(customer.getByRole('alert')).toContainText('used already or have expired');
+  } finally {
+    await context.close();
+  }
 });

@@ -24,7 +24,7 @@ use domain::entitlements::{EntitlementInput, EntitlementView};
 use domain::registry::{ArtifactSummary, TagInfo, TokenInfo};
 use domain::store::StoreError;
 use domain::{
-    Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, NewUser, OrgId,
+    Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Invitee, OrgId,
     Principal, UserId, VendorRole,
 };
 use openapi::{BadRequest, Conflict, Forbidden, Internal, Invalid, NotFound, Unauthenticated};
@@ -652,10 +652,15 @@ async fn delete_customer(
 struct NewCustomerUser {
     /// Unique across the installation (it is the registry user name).
     email: String,
-    /// The initial password: 8–256 characters.
-    password: String,
+    /// The initial password: 8–256 characters. Leave it out (or null) with
+    /// `"invite": true` to get a one-time set-password link instead.
+    #[serde(default)]
+    password: Option<String>,
     #[schema(value_type = CustomerRole)]
     role: String,
+    /// Without a password: `true` creates a one-time set-password link.
+    #[serde(default)]
+    invite: bool,
 }
 
 /// The customer user just added.
@@ -665,9 +670,17 @@ struct AddedCustomerUser {
     id: UserId,
     email: String,
     role: CustomerRole,
+    /// With `"invite": true`: the one-time link to send to the user (shown once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    set_password_url: Option<String>,
+    /// When that link stops working.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    set_password_expires_at: Option<DateTime<Utc>>,
 }
 
-/// `POST /api/v1/customers/{id}/users` — `{"email", "password", "role"}`.
+/// `POST /api/v1/customers/{id}/users` — `{"email", "password", "role"}`,
+/// or `{"email", "role", "invite": true}` for a one-time set-password link
+/// (answered once, as `set_password_url`). Vendor admins and read_write users.
 #[utoipa::path(
     post,
     path = "/api/v1/customers/{id}/users",
@@ -693,20 +706,37 @@ async fn add_customer_user(
     ApiJson(body): ApiJson<NewCustomerUser>,
 ) -> Result<(StatusCode, Json<AddedCustomerUser>), ApiError> {
     let org = caller.vendor_writer()?;
-    let user = NewUser::parse(&body.email, &body.password, &body.role, CustomerRole::parse)
-        .map_err(ApiError::invalid)?;
-    let hash = domain::password::hash(user.password).await;
-    let user_id = s
-        .ctx
-        .store
-        .create_customer_user(org, id, user.email.clone(), hash, user.role)
-        .await?;
+    if body.invite && body.password.is_some() {
+        return Err(ApiError::invalid(BTreeMap::from([(
+            "invite".into(),
+            "Send either a password or \"invite\": true, not both.".into(),
+        )])));
+    }
+    let user = Invitee::parse(
+        &body.email,
+        body.password.as_deref().unwrap_or_default(),
+        body.invite,
+        &body.role,
+        CustomerRole::parse,
+    )
+    .map_err(ApiError::invalid)?;
+    let (email, role) = (user.email.clone(), user.role);
+    let added = domain::password_links::add_customer_user(&s.ctx.store, org, id, user).await?;
+    let (set_password_url, set_password_expires_at) = match added.link {
+        Some(link) => (
+            Some(s.ctx.set_password_url(&link.secret)),
+            Some(link.expires_at),
+        ),
+        None => (None, None),
+    };
     Ok((
         StatusCode::CREATED,
         Json(AddedCustomerUser {
-            id: user_id,
-            email: user.email.into(),
-            role: user.role,
+            id: added.user_id,
+            email: email.into(),
+            role,
+            set_password_url,
+            set_password_expires_at,
         }),
     ))
 }

@@ -4,7 +4,7 @@ use super::AppError;
 #[cfg(feature = "ssr")]
 use crate::ssr::{self, respond, Need};
 #[cfg(feature = "ssr")]
-use domain::{password, CustomerRole, DisplayName, NewUser};
+use domain::{password_links, CustomerRole, DisplayName, Invitee};
 use domain::{Customer, CustomerId, CustomerSummary, CustomerUser, UserId};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -116,26 +116,73 @@ pub async fn delete_customer(id: CustomerId, confirm: String) -> Result<(), AppE
     )
 }
 
-/// Adds a user to a customer with an initial password. Vendor admins and
-/// read_write users.
+/// A customer user just added. With a one-time link, `set_password_url`
+/// is the link: shown once, never stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddedUser {
+    pub email: String,
+    pub set_password_url: Option<String>,
+}
+
+/// Adds a user to a customer, with an initial password (`setup` absent or
+/// `password`) or a one-time set-password link (`setup` = `link`; the
+/// password is then ignored). Vendor admins and read_write users.
 #[server(endpoint = "add_customer_user")]
 pub async fn add_customer_user(
     customer_id: CustomerId,
     email: String,
     password: String,
     role: String,
-) -> Result<(), AppError> {
+    setup: Option<String>,
+) -> Result<AddedUser, AppError> {
     respond(
         async move {
             let me = ssr::require_vendor(Need::Write).await?;
-            let user = NewUser::parse(&email, &password, &role, CustomerRole::parse)
+            let link = match setup.as_deref().unwrap_or("password") {
+                "password" => false,
+                "link" => true,
+                _ => {
+                    return Err(AppError::field(
+                        "setup",
+                        "Choose how the user gets a password.",
+                    ))
+                }
+            };
+            let user = Invitee::parse(&email, &password, link, &role, CustomerRole::parse)
                 .map_err(AppError::fields)?;
-            let hash = password::hash(user.password).await;
-            ssr::ctx()?
-                .store
-                .create_customer_user(me.org_id, customer_id, user.email, hash, user.role)
-                .await?;
-            Ok(())
+            let email = user.email.as_str().to_owned();
+            let ctx = ssr::ctx()?;
+            let added =
+                password_links::add_customer_user(&ctx.store, me.org_id, customer_id, user).await?;
+            let added = AddedUser {
+                email,
+                set_password_url: added.link.map(|l| ctx.set_password_url(&l.secret)),
+            };
+            if added.set_password_url.is_some() && ssr::is_plain_form_post() {
+                // Without JavaScript the answer is a redirect back to the
+                // page: it finds the link by a one-time key in its URL.
+                let bytes = serde_json::to_vec(&added).map_err(ssr::internal)?;
+                let key = ctx.fresh_tokens.put(me.user_id, bytes);
+                leptos_axum::redirect(&format!("/licenses/{customer_id}?new_link={key}"));
+            }
+            Ok(added)
+        }
+        .await,
+    )
+}
+
+/// A user just added with a one-time link by a plain form post (no
+/// JavaScript), by the key in the page's URL; only for the vendor user who
+/// added it, for a few minutes. Vendor admins and read_write users.
+#[server(endpoint = "fresh_added_user")]
+pub async fn fresh_added_user(key: String) -> Result<Option<AddedUser>, AppError> {
+    respond(
+        async move {
+            let me = ssr::require_vendor(Need::Write).await?;
+            Ok(ssr::ctx()?
+                .fresh_tokens
+                .get(me.user_id, &key)
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
         }
         .await,
     )

@@ -7,10 +7,12 @@ mod accounts;
 mod customers;
 mod entitlements;
 mod error;
+mod password_links;
 mod registry;
 
 pub use accounts::*;
 pub use customers::*;
 pub use entitlements::*;
 pub use error::AppError;
+pub use password_links::*;
 pub use registry::*;

@@ -1,12 +1,12 @@
 //! Licenses: the org's customers, and each customer's detail view.
 
 use crate::api::{
-    get_customer, list_customers, AddCustomerUser, CreateCustomer, CustomerView, CustomersView,
-    DeleteCustomer, RemoveCustomerUser, RenameCustomer,
+    fresh_added_user, get_customer, list_customers, AddCustomerUser, AddedUser, CreateCustomer,
+    CustomerView, CustomersView, DeleteCustomer, RemoveCustomerUser, RenameCustomer,
 };
 use crate::components::{
-    action_error, invalid, reset_on_success, ConsoleShell, EmptyState, ErrorPanel, FieldError,
-    FormError,
+    action_error, invalid, reset_on_success, ConsoleShell, CopyButton, EmptyState, ErrorPanel,
+    FieldError, FormError,
 };
 use domain::CustomerRole;
 use leptos::form::ActionForm;
@@ -128,13 +128,26 @@ pub fn CustomerPage() -> impl IntoView {
             }
         },
     );
+    // A user added with a one-time link by a plain form post (no
+    // JavaScript): the page finds the link by the key in its URL.
+    let query = use_query_map();
+    let fresh = Resource::new(
+        move || query.read().get("new_link"),
+        |key| async move {
+            match key {
+                Some(key) => fresh_added_user(key).await.ok().flatten(),
+                None => None,
+            }
+        },
+    );
     view! {
         <ConsoleShell title="Customer">
             <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/licenses">"Licenses"</A>" / "</nav>
             <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
                 {move || Suspend::new(async move {
+                    let fresh = fresh.await;
                     match data.await {
-                        Ok(view) => view! { <CustomerDetail view add remove rename delete/> }.into_any(),
+                        Ok(view) => view! { <CustomerDetail view fresh add remove rename delete/> }.into_any(),
                         Err(crate::api::AppError::NotFound) => view! {
                             <EmptyState title="Customer not found">
                                 <p>"There is no customer with this address in your organization."</p>
@@ -151,6 +164,7 @@ pub fn CustomerPage() -> impl IntoView {
 #[component]
 fn CustomerDetail(
     view: CustomerView,
+    fresh: Option<AddedUser>,
     add: ServerAction<AddCustomerUser>,
     remove: ServerAction<RemoveCustomerUser>,
     rename: ServerAction<RenameCustomer>,
@@ -162,6 +176,27 @@ fn CustomerDetail(
         can_write,
     } = view;
     let add_error = action_error(add);
+    // The link just created: from this page's action (hydrated) or from
+    // the URL after a plain form post.
+    let new_link = move || {
+        add.value()
+            .get()
+            .and_then(|r| r.ok())
+            .or_else(|| fresh.clone())
+            .and_then(|a| a.set_password_url.map(|url| (a.email, url)))
+    };
+    // Without JavaScript the password field cannot be `required` (it is not
+    // needed for a link); once hydrated, it is required for the first choice.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let by_link = RwSignal::new(false);
+    Effect::new(move |_| {
+        // The form resets itself after a success, back to the first choice.
+        if matches!(add.value().get(), Some(Ok(_))) {
+            by_link.set(false);
+        }
+    });
+    let password_required = move || hydrated.get() && !by_link.get();
     let remove_error = action_error(remove);
     let rename_error = action_error(rename);
     let delete_error = action_error(delete);
@@ -227,20 +262,37 @@ fn CustomerDetail(
                     </div>
                 }.into_any()
             }}
+            {move || new_link().map(|(email, url)| view! { <NewLink email url/> })}
             {can_write.then(|| view! {
                 <h3>"Add a user"</h3>
-                <ActionForm action=add node_ref=reset_on_success(add) attr:class="form form-row" attr:aria-label="Add a customer user">
+                <ActionForm action=add node_ref=reset_on_success(add) attr:class="form form-row add-user" attr:aria-label="Add a customer user">
                     <FormError error=add_error/>
                     <input type="hidden" name="customer_id" value=add_id/>
+                    <fieldset class="choice">
+                        <legend>"Password"</legend>
+                        <label>
+                            <input type="radio" name="setup" value="password" checked
+                                on:change=move |_| by_link.set(false)/>
+                            "Set an initial password"
+                        </label>
+                        <label>
+                            <input type="radio" name="setup" value="link"
+                                on:change=move |_| by_link.set(true)/>
+                            "Create a one-time link"
+                        </label>
+                        <p class="hint link-hint">"The user sets a password with the link. It works once, for 7 days."</p>
+                        <FieldError error=add_error field="setup"/>
+                    </fieldset>
                     <div class="field">
                         <label for="cu-email">"Email"</label>
                         <input id="cu-email" name="email" type="email" required autocomplete="off"
                             aria-invalid=invalid(add_error, "email") aria-describedby="email-error"/>
                         <FieldError error=add_error field="email"/>
                     </div>
-                    <div class="field">
+                    <div class="field password-field">
                         <label for="cu-password">"Initial password"</label>
-                        <input id="cu-password" name="password" type="password" required minlength="8" autocomplete="new-password"
+                        <input id="cu-password" name="password" type="password" autocomplete="new-password"
+                            required=password_required minlength=move || password_required().then_some("8")
                             aria-invalid=invalid(add_error, "password") aria-describedby="password-error"/>
                         <FieldError error=add_error field="password"/>
                     </div>
@@ -285,5 +337,22 @@ fn CustomerDetail(
                 </details>
             </section>
         })}
+    }
+}
+
+/// A one-time set-password link just created: shown once, with a copy button.
+#[component]
+fn NewLink(email: String, url: String) -> impl IntoView {
+    view! {
+        <div class="notice secret" role="status">
+            <p>
+                <strong>{format!("{email} was added with a one-time link.")}</strong>
+                " Send it to them: it lets them set their password once, within 7 days. Copy it now: it will not be shown again."
+            </p>
+            <div class="command-row">
+                <pre><code data-testid="set-password-url">{url.clone()}</code></pre>
+                <CopyButton text=url label="Copy link"/>
+            </div>
+        </div>
     }
 }

@@ -4,6 +4,7 @@
 
 mod registry;
 mod sqlite;
+mod sqlite_links;
 mod sqlite_registry;
 
 pub use registry::{PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
@@ -73,6 +74,14 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// Whom a valid set-password link is for.
+#[derive(Debug, Clone)]
+pub struct PasswordLinkUser {
+    pub user_id: UserId,
+    pub email: String,
+    pub expires_at: DateTime<Utc>,
+}
+
 #[async_trait::async_trait]
 pub trait Store: RegistryStore + Send + Sync + 'static {
     /// Whether any vendor organization exists (first-run detection).
@@ -101,6 +110,35 @@ pub trait Store: RegistryStore + Send + Sync + 'static {
     async fn credentials(&self, email: &Email) -> StoreResult<Option<Credentials>>;
     /// The principal a user acts as, or `None` when the user no longer exists.
     async fn principal(&self, user_id: UserId) -> StoreResult<Option<Principal>>;
+
+    /// Adds a customer user with no usable password yet
+    /// ([`crate::password::UNUSABLE`]) and a one-time set-password link,
+    /// stored by the sha256 of its secret, in one transaction.
+    async fn create_customer_user_with_link(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+        email: Email,
+        role: CustomerRole,
+        secret_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<UserId>;
+    /// The user a set-password link is for, while it is unused and unexpired
+    /// at `now`; `None` for an unknown, used or expired link alike.
+    async fn password_link(
+        &self,
+        secret_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<PasswordLinkUser>>;
+    /// Uses a set-password link: marks it used and sets the user's password
+    /// hash, atomically (of two concurrent uses, one wins). `None` when the
+    /// link is unknown, used or expired.
+    async fn use_password_link(
+        &self,
+        secret_hash: &str,
+        password_hash: String,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserId>>;
 
     async fn vendor_users(&self, org_id: OrgId) -> StoreResult<Vec<VendorUser>>;
     async fn create_vendor_user(

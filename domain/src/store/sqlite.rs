@@ -68,7 +68,7 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 
 /// A unique-constraint failure becomes a conflict on `field`; anything else
 /// stays a database error.
-fn unique_or(e: sqlx::Error, field: &'static str, message: String) -> StoreError {
+pub(super) fn unique_or(e: sqlx::Error, field: &'static str, message: String) -> StoreError {
     if is_unique_violation(&e) {
         StoreError::Conflict { field, message }
     } else {
@@ -161,7 +161,7 @@ async fn vendor_user_in_tx(
     row.ok_or(StoreError::NotFound)?.try_into()
 }
 
-const EMAIL_TAKEN: &str = "A user with this email already exists.";
+pub(super) const EMAIL_TAKEN: &str = "A user with this email already exists.";
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
@@ -277,6 +277,44 @@ impl Store for SqliteStore {
             user_id,
             password_hash,
         }))
+    }
+
+    async fn create_customer_user_with_link(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+        email: Email,
+        role: CustomerRole,
+        secret_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<UserId> {
+        self.insert_customer_user_with_link(
+            org_id,
+            customer_id,
+            email,
+            role,
+            secret_hash,
+            expires_at,
+        )
+        .await
+    }
+
+    async fn password_link(
+        &self,
+        secret_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<super::PasswordLinkUser>> {
+        self.find_password_link(secret_hash, now).await
+    }
+
+    async fn use_password_link(
+        &self,
+        secret_hash: &str,
+        password_hash: String,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserId>> {
+        self.consume_password_link(secret_hash, password_hash, now)
+            .await
     }
 
     async fn principal(&self, user_id: UserId) -> StoreResult<Option<Principal>> {

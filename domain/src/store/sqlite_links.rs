@@ -1,0 +1,232 @@
+//! One-time set-password links for SQLite (migration `0005_password_links.sql`).
+
+use super::sqlite::{unique_or, EMAIL_TAKEN};
+use super::{PasswordLinkUser, SqliteStore, StoreError, StoreResult};
+use crate::{CustomerId, CustomerRole, Email, OrgId, UserId};
+use chrono::{DateTime, Utc};
+
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    id: i64,
+    user_id: UserId,
+    email: String,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+}
+
+impl LinkRow {
+    /// Unused and unexpired. (Compared here, not in SQL, so the timestamp
+    /// text format never matters.)
+    fn valid_at(&self, now: DateTime<Utc>) -> bool {
+        self.used_at.is_none() && self.expires_at > now
+    }
+}
+
+const LINK_BY_HASH: &str = "SELECT l.id, l.user_id, u.email, l.expires_at, l.used_at \
+     FROM password_links l JOIN users u ON u.id = l.user_id WHERE l.secret_hash = ?";
+
+impl SqliteStore {
+    pub(super) async fn insert_customer_user_with_link(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+        email: Email,
+        role: CustomerRole,
+        secret_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<UserId> {
+        let mut tx = self.pool().begin().await?;
+        let owned: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM customers WHERE id = ? AND org_id = ?)",
+        )
+        .bind(customer_id)
+        .bind(org_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !owned {
+            return Err(StoreError::NotFound);
+        }
+        let now = Utc::now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (org_id, customer_id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(org_id)
+        .bind(customer_id)
+        .bind(email.as_str())
+        .bind(crate::password::UNUSABLE)
+        .bind(role.as_str())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| unique_or(e, "email", EMAIL_TAKEN.into()))?;
+        sqlx::query(
+            "INSERT INTO password_links (user_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(secret_hash)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub(super) async fn find_password_link(
+        &self,
+        secret_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<PasswordLinkUser>> {
+        let row: Option<LinkRow> = sqlx::query_as(LINK_BY_HASH)
+            .bind(secret_hash)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.filter(|l| l.valid_at(now)).map(|l| PasswordLinkUser {
+            user_id: l.user_id,
+            email: l.email,
+            expires_at: l.expires_at,
+        }))
+    }
+
+    pub(super) async fn consume_password_link(
+        &self,
+        secret_hash: &str,
+        password_hash: String,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserId>> {
+        // The write lock up front: the check and the use are one step.
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let row: Option<LinkRow> = sqlx::query_as(LINK_BY_HASH)
+            .bind(secret_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(LinkRow {
+            id: link_id,
+            user_id,
+            ..
+        }) = row.filter(|l| l.valid_at(now))
+        else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        // `used_at IS NULL` again, to be sure a link is used at most once.
+        let marked =
+            sqlx::query("UPDATE password_links SET used_at = ? WHERE id = ? AND used_at IS NULL")
+                .bind(now)
+                .bind(link_id)
+                .execute(&mut *tx)
+                .await?;
+        if marked.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(&password_hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(user_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{NewOrg, SqliteStore, Store, StoreError};
+    use crate::{CustomerRole, DisplayName, Email, OrgSlug, Plan};
+    use chrono::{Duration, Utc};
+
+    #[tokio::test]
+    async fn a_link_works_once_until_it_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open_file(&dir.path().join("t.db"))
+            .await
+            .unwrap();
+        let org = NewOrg {
+            slug: OrgSlug::parse("acme").unwrap(),
+            name: DisplayName::parse("Acme").unwrap(),
+            plan: Plan::Community,
+            trial_ends_at: None,
+        };
+        let (org, _) = s
+            .create_org_with_admin(org, Email::parse("a@acme.test").unwrap(), "h".into(), false)
+            .await
+            .unwrap();
+        let globex = s
+            .create_customer(org.id, DisplayName::parse("Globex").unwrap())
+            .await
+            .unwrap();
+        let now = Utc::now();
+        let add = |email: &'static str, hash: &'static str, expires| {
+            let s = s.clone();
+            async move {
+                s.create_customer_user_with_link(
+                    org.id,
+                    globex.id,
+                    Email::parse(email).unwrap(),
+                    CustomerRole::Member,
+                    hash,
+                    expires,
+                )
+                .await
+            }
+        };
+        let uid = add("c@globex.test", "h1", now + Duration::days(7))
+            .await
+            .unwrap();
+        let creds = s
+            .credentials(&Email::parse("c@globex.test").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(creds.password_hash, crate::password::UNUSABLE);
+        assert!(matches!(
+            add("c@globex.test", "h2", now).await,
+            Err(StoreError::Conflict { field: "email", .. })
+        ));
+        assert!(matches!(
+            s.create_customer_user_with_link(
+                org.id,
+                globex.id + 1000,
+                Email::parse("x@globex.test").unwrap(),
+                CustomerRole::Member,
+                "h3",
+                now
+            )
+            .await,
+            Err(StoreError::NotFound)
+        ));
+
+        let found = s.password_link("h1", now).await.unwrap().unwrap();
+        assert_eq!(
+            (found.user_id, found.email.as_str()),
+            (uid, "c@globex.test")
+        );
+        assert!(s.password_link("nope", now).await.unwrap().is_none());
+        // Expired at `now + 8 days`.
+        let later = now + Duration::days(8);
+        assert!(s.password_link("h1", later).await.unwrap().is_none());
+        assert!(s
+            .use_password_link("h1", "$new".into(), later)
+            .await
+            .unwrap()
+            .is_none());
+
+        assert_eq!(
+            s.use_password_link("h1", "$new".into(), now).await.unwrap(),
+            Some(uid)
+        );
+        let creds = s
+            .credentials(&Email::parse("c@globex.test").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(creds.password_hash, "$new");
+        assert!(s.password_link("h1", now).await.unwrap().is_none());
+        assert!(s
+            .use_password_link("h1", "$again".into(), now)
+            .await
+            .unwrap()
+            .is_none());
+    }
+}
