@@ -289,7 +289,11 @@ async fn roles_and_areas_are_enforced() {
         .await
         .unwrap();
     let customer = store
-        .create_customer(org.id, DisplayName::parse("Globex").unwrap())
+        .create_customer(
+            org.id,
+            DisplayName::parse("Globex").unwrap(),
+            &domain::audit::Actor::operator(),
+        )
         .await
         .unwrap();
     let hash =
@@ -301,6 +305,7 @@ async fn roles_and_areas_are_enforced() {
             Email::parse("c@globex.test").unwrap(),
             hash,
             CustomerRole::Member,
+            &domain::audit::Actor::operator(),
         )
         .await
         .unwrap();

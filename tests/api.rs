@@ -424,6 +424,43 @@ async fn entitlements_over_the_api() {
             .0,
         404
     );
+
+    // The audit trail: who did what, newest first, with before and after.
+    let (st, trail) = a
+        .send(M::GET, &format!("/api/v1/customers/{cid}/audit"), None)
+        .await;
+    assert_eq!(st, 200, "{trail}");
+    let events = trail["events"].as_array().unwrap();
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "entitlement_deleted",
+            "entitlement_updated",
+            "entitlement_created",
+            "customer_created"
+        ],
+        "refused changes are not recorded: {trail}"
+    );
+    assert!(events.iter().all(|e| e["actor"] == ADMIN));
+    assert_eq!(events[1]["before"]["name"], "Gold");
+    assert_eq!(events[1]["after"]["name"], "Silver");
+    assert_eq!(
+        events[1]["after"]["artifacts"],
+        json!([{"artifact": "web", "tags": ["1.0", "1.1"]}])
+    );
+    assert_eq!(events[0]["before"]["name"], "Silver");
+    assert_eq!(events[0]["after"], json!(null));
+    // Another org's vendor: not found.
+    assert_eq!(
+        b.send(M::GET, &format!("/api/v1/customers/{cid}/audit"), None)
+            .await
+            .0,
+        404
+    );
 }
 
 /// Every route the router serves under `/api/v1`, with its methods (SPEC §8).
@@ -436,6 +473,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/customers", &["get", "post"]),
     ("/api/v1/customers/{id}", &["get", "patch", "delete"]),
     ("/api/v1/customers/{id}/users", &["post"]),
+    ("/api/v1/customers/{id}/audit", &["get"]),
     ("/api/v1/artifacts", &["get"]),
     ("/api/v1/customers/{id}/entitlements", &["get", "post"]),
     ("/api/v1/entitlements/{id}", &["get", "put", "delete"]),

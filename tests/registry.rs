@@ -940,6 +940,7 @@ async fn tokens_roles_and_orgs_are_enforced() {
         &store,
         org.id,
         domain::DisplayName::parse("Globex").unwrap(),
+        &domain::audit::Actor::operator(),
     )
     .await
     .unwrap();
@@ -950,6 +951,7 @@ async fn tokens_roles_and_orgs_are_enforced() {
         domain::Email::parse("c@globex.test").unwrap(),
         "x".into(),
         domain::CustomerRole::Member,
+        &domain::audit::Actor::operator(),
     )
     .await
     .unwrap();

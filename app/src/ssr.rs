@@ -114,6 +114,13 @@ pub struct VendorCaller {
     pub role: VendorRole,
 }
 
+impl VendorCaller {
+    /// The caller, as the audit trail records it.
+    pub fn actor(&self) -> domain::audit::Actor {
+        domain::audit::Actor::user(self.user_id, self.email.clone())
+    }
+}
+
 /// What a server function requires of a vendor caller.
 #[derive(Debug, Clone, Copy)]
 pub enum Need {

@@ -33,6 +33,7 @@ impl Actor {
 
 /// What was changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuditAction {
     CustomerCreated,
@@ -80,6 +81,7 @@ impl AuditAction {
 
 /// One recorded change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     pub id: i64,
     pub at: DateTime<Utc>,
@@ -88,7 +90,11 @@ pub struct AuditEvent {
     pub action: AuditAction,
     /// The name of what was changed: customer, user email or entitlement.
     pub subject: String,
+    /// The state before the change (none for a creation).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub before: Option<Value>,
+    /// The state after the change (none for a deletion).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub after: Option<Value>,
 }
 

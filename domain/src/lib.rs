@@ -7,6 +7,7 @@
 //! * `store` (feature `store`) — the [`store::Store`] trait, its SQLite
 //!   implementation and password hashing. The only place SQL lives.
 
+pub mod audit;
 pub mod entitlements;
 pub mod oci;
 pub mod policy;

@@ -4,6 +4,7 @@
 //! leak does not hand out working links, and a lookup by hash does not
 //! reveal through its timing how much of a guess was right.
 
+use crate::audit::Actor;
 use crate::store::{DynStore, StoreResult};
 use crate::{CustomerId, CustomerRole, Invitee, OrgId, PasswordSetup, UserId};
 use chrono::{DateTime, Duration, Utc};
@@ -60,12 +61,13 @@ pub async fn add_customer_user(
     org_id: OrgId,
     customer_id: CustomerId,
     user: Invitee<CustomerRole>,
+    by: &Actor,
 ) -> StoreResult<AddedUser> {
     match user.setup {
         PasswordSetup::Given(password) => {
             let hash = crate::password::hash(password).await;
             let user_id = store
-                .create_customer_user(org_id, customer_id, user.email, hash, user.role)
+                .create_customer_user(org_id, customer_id, user.email, hash, user.role, by)
                 .await?;
             Ok(AddedUser {
                 user_id,
@@ -81,8 +83,8 @@ pub async fn add_customer_user(
                     customer_id,
                     user.email,
                     user.role,
-                    &hash,
-                    expires_at,
+                    (&hash, expires_at),
+                    by,
                 )
                 .await?;
             Ok(AddedUser {

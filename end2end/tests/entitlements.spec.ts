@@ -54,15 +54,15 @@ test('the Artifact Entitlements tab lists, marks, filters and deletes', async ({
 });
 
 // SPEC §4: the whole vendor flow through the entitlement form.
-const OWNER = { email: 'owner@initech.test', password: 'initech password 1' };
+const OWNER = { email: 'owner@initrode.test', password: 'initrode password 1' };
 
 test('create, filter, edit and delete an entitlement with the form', async ({ page, baseURL }, info) => {
   const hydrated = isHydrated(info);
-  admin(info, ['create-org', '--slug', 'initech', '--name', 'Initech', '--admin-email', OWNER.email, '--plan', 'pro'], OWNER.password + '\n');
+  admin(info, ['create-org', '--slug', 'initrode', '--name', 'Initrode', '--admin-email', OWNER.email, '--plan', 'pro'], OWNER.password + '\n');
   const token = admin(info, ['create-token', '--email', OWNER.email, '--label', 'e2e']);
-  await pushImage(baseURL!, OWNER.email, token, 'initech/tps', '1.0');
-  await pushImage(baseURL!, OWNER.email, token, 'initech/charts/stapler', '2.0');
-  await pushImage(baseURL!, OWNER.email, token, 'initech/charts/stapler', '2.1');
+  await pushImage(baseURL!, OWNER.email, token, 'initrode/tps', '1.0');
+  await pushImage(baseURL!, OWNER.email, token, 'initrode/charts/stapler', '2.0');
+  await pushImage(baseURL!, OWNER.email, token, 'initrode/charts/stapler', '2.1');
 
   await signInOk(page, info, OWNER.email, OWNER.password);
   // Create the customer on the Licenses page.
@@ -164,4 +164,17 @@ test('create, filter, edit and delete an entitlement with the form', async ({ pa
   await edited.getByRole('button', { name: 'Confirm delete' }).click();
   await expect(table.getByRole('row', { name: /Gold support/ })).toHaveCount(0);
   await expect(table.getByRole('row')).toHaveCount(2);
+
+  // The customer's history records every change: who, what, before and after.
+  await page.getByRole('navigation', { name: 'Customer' }).getByRole('link', { name: 'Overview' }).click();
+  const history = page.getByRole('list', { name: 'Changes' });
+  const items = history.getByRole('listitem');
+  await expect(items).toHaveCount(5);
+  await expect(items.nth(0)).toContainText(`${OWNER.email} · Deleted entitlement Gold support`);
+  await expect(items.nth(1)).toContainText('Changed entitlement Gold support');
+  await expect(items.nth(1).getByRole('definition').first()).toHaveText('Gold support · expires 2031-05-17 · tps (all tags), charts/stapler (2.1)');
+  await expect(items.nth(1).getByRole('definition').last()).toHaveText('Gold support · no expiration · charts/stapler (all tags)');
+  await expect(items.nth(2)).toContainText('Created entitlement Silver');
+  await expect(items.nth(3)).toContainText('Created entitlement Gold support');
+  await expect(items.nth(4)).toContainText('Created customer Penetrode');
 });

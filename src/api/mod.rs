@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
+use domain::audit::{Actor, AuditEvent};
 use domain::entitlements::{EntitlementInput, EntitlementView};
 use domain::registry::{ArtifactSummary, TagInfo, TokenInfo};
 use domain::store::StoreError;
@@ -53,6 +54,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/customers/{id}/users",
             axum::routing::post(add_customer_user),
         )
+        .route("/api/v1/customers/{id}/audit", get(customer_audit))
         .route("/api/v1/artifacts", get(artifacts))
         .route(
             "/api/v1/customers/{id}/entitlements",
@@ -253,6 +255,13 @@ impl ApiCaller {
             Principal::Vendor { org_id, role, .. } if role.can_write() => Ok(*org_id),
             _ => Err(ApiError::forbidden()),
         }
+    }
+
+    /// The caller, as the audit trail records it.
+    fn actor(&self) -> Actor {
+        let (Principal::Vendor { user_id, email, .. } | Principal::Customer { user_id, email, .. }) =
+            &self.0;
+        Actor::user(*user_id, email.clone())
     }
 }
 
@@ -548,9 +557,44 @@ async fn create_customer(
     let customer = s
         .ctx
         .store
-        .create_customer(org, parse_name(&body.name)?)
+        .create_customer(org, parse_name(&body.name)?, &caller.actor())
         .await?;
     Ok((StatusCode::CREATED, Json(customer)))
+}
+
+/// A customer's audit trail.
+#[derive(Serialize, ToSchema)]
+struct AuditTrail {
+    events: Vec<AuditEvent>,
+}
+
+/// `GET /api/v1/customers/{id}/audit` — any vendor user: who changed the
+/// customer, its users and its entitlements, when, with the state before
+/// and after; newest first, the last 200.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers/{id}/audit",
+    tag = "customers",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "Customer id")),
+    responses(
+        (status = 200, description = "The customer's audit trail, newest first", body = AuditTrail),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = Internal),
+    )
+)]
+async fn customer_audit(
+    State(s): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<CustomerId>,
+) -> Result<Json<AuditTrail>, ApiError> {
+    let org = caller.vendor()?;
+    s.ctx.store.customer(org, id).await?;
+    Ok(Json(AuditTrail {
+        events: s.ctx.store.audit_events(org, id, 200).await?,
+    }))
 }
 
 /// A customer with its users.
@@ -616,7 +660,7 @@ async fn update_customer(
     Ok(Json(
         s.ctx
             .store
-            .rename_customer(org, id, parse_name(&body.name)?)
+            .rename_customer(org, id, parse_name(&body.name)?, &caller.actor())
             .await?,
     ))
 }
@@ -642,7 +686,12 @@ async fn delete_customer(
     Path(id): Path<CustomerId>,
 ) -> Result<StatusCode, ApiError> {
     let org = caller.vendor_writer()?;
-    for user in s.ctx.store.delete_customer(org, id).await? {
+    for user in s
+        .ctx
+        .store
+        .delete_customer(org, id, &caller.actor())
+        .await?
+    {
         s.ctx.tokens.invalidate_user(user);
     }
     Ok(StatusCode::NO_CONTENT)
@@ -721,7 +770,9 @@ async fn add_customer_user(
     )
     .map_err(ApiError::invalid)?;
     let (email, role) = (user.email.clone(), user.role);
-    let added = domain::password_links::add_customer_user(&s.ctx.store, org, id, user).await?;
+    let added =
+        domain::password_links::add_customer_user(&s.ctx.store, org, id, user, &caller.actor())
+            .await?;
     let (set_password_url, set_password_expires_at) = match added.link {
         Some(link) => (
             Some(s.ctx.set_password_url(&link.secret)),
@@ -890,7 +941,7 @@ async fn create_entitlement(
     let saved = s
         .ctx
         .store
-        .save_entitlement(org, customer, None, valid)
+        .save_entitlement(org, customer, None, valid, &caller.actor())
         .await?;
     Ok((StatusCode::CREATED, Json(saved)))
 }
@@ -951,7 +1002,7 @@ async fn update_entitlement(
     Ok(Json(
         s.ctx
             .store
-            .save_entitlement(org, current.customer_id, Some(id), valid)
+            .save_entitlement(org, current.customer_id, Some(id), valid, &caller.actor())
             .await?,
     ))
 }
@@ -979,6 +1030,9 @@ async fn delete_entitlement(
     let org = caller.vendor_writer()?;
     s.ctx.store.entitlement(org, id).await?;
     require_entitlements_plan(&s, org).await?;
-    s.ctx.store.delete_entitlement(org, id).await?;
+    s.ctx
+        .store
+        .delete_entitlement(org, id, &caller.actor())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -28,6 +28,7 @@ use utoipa::{Modify, OpenApi, ToResponse};
         super::list_customers,
         super::create_customer,
         super::get_customer,
+        super::customer_audit,
         super::update_customer,
         super::delete_customer,
         super::add_customer_user,

@@ -41,7 +41,10 @@ pub async fn create_customer(name: String) -> Result<CustomerId, AppError> {
         async move {
             let me = ssr::require_vendor(Need::Write).await?;
             let name = DisplayName::parse(&name).map_err(|e| AppError::field("name", e.0))?;
-            let customer = ssr::ctx()?.store.create_customer(me.org_id, name).await?;
+            let customer = ssr::ctx()?
+                .store
+                .create_customer(me.org_id, name, &me.actor())
+                .await?;
             leptos_axum::redirect(&format!("/licenses/{}", customer.id));
             Ok(customer.id)
         }
@@ -55,6 +58,8 @@ pub struct CustomerView {
     pub customer: Customer,
     pub users: Vec<CustomerUser>,
     pub can_write: bool,
+    /// The latest changes to the customer, its users and entitlements.
+    pub history: Vec<domain::audit::AuditEvent>,
 }
 
 /// One customer of the caller's org (another org's is not found). Any vendor user.
@@ -68,6 +73,7 @@ pub async fn get_customer(id: CustomerId) -> Result<CustomerView, AppError> {
                 customer: store.customer(me.org_id, id).await?,
                 users: store.customer_users(me.org_id, id).await?,
                 can_write: me.role.can_write(),
+                history: store.audit_events(me.org_id, id, 50).await?,
             })
         }
         .await,
@@ -83,7 +89,7 @@ pub async fn rename_customer(id: CustomerId, name: String) -> Result<(), AppErro
             let name = DisplayName::parse(&name).map_err(|e| AppError::field("name", e.0))?;
             ssr::ctx()?
                 .store
-                .rename_customer(me.org_id, id, name)
+                .rename_customer(me.org_id, id, name, &me.actor())
                 .await?;
             Ok(())
         }
@@ -106,7 +112,11 @@ pub async fn delete_customer(id: CustomerId, confirm: String) -> Result<(), AppE
                     "Type the customer's name exactly to confirm.",
                 ));
             }
-            for user in ctx.store.delete_customer(me.org_id, id).await? {
+            for user in ctx
+                .store
+                .delete_customer(me.org_id, id, &me.actor())
+                .await?
+            {
                 ctx.tokens.invalidate_user(user);
             }
             leptos_axum::redirect("/licenses");
@@ -152,8 +162,14 @@ pub async fn add_customer_user(
                 .map_err(AppError::fields)?;
             let email = user.email.as_str().to_owned();
             let ctx = ssr::ctx()?;
-            let added =
-                password_links::add_customer_user(&ctx.store, me.org_id, customer_id, user).await?;
+            let added = password_links::add_customer_user(
+                &ctx.store,
+                me.org_id,
+                customer_id,
+                user,
+                &me.actor(),
+            )
+            .await?;
             let added = AddedUser {
                 email,
                 set_password_url: added.link.map(|l| ctx.set_password_url(&l.secret)),
@@ -200,7 +216,7 @@ pub async fn remove_customer_user(
             let me = ssr::require_vendor(Need::Write).await?;
             let ctx = ssr::ctx()?;
             ctx.store
-                .delete_customer_user(me.org_id, customer_id, user_id)
+                .delete_customer_user(me.org_id, customer_id, user_id, &me.actor())
                 .await?;
             ctx.tokens.invalidate_user(user_id);
             Ok(())

@@ -91,7 +91,7 @@ pub async fn delete_entitlement(id: i64) -> Result<(), AppError> {
             if !plan_active(&store, me.org_id).await?.0 {
                 return Err(AppError::PlanRequired);
             }
-            store.delete_entitlement(me.org_id, id).await?;
+            store.delete_entitlement(me.org_id, id, &me.actor()).await?;
             Ok(())
         }
         .await,
@@ -170,7 +170,7 @@ pub async fn save_entitlement(
         }
         let valid = draft.validate(current).map_err(AppError::fields)?;
         Ok(store
-            .save_entitlement(me.org_id, customer_id, id, valid)
+            .save_entitlement(me.org_id, customer_id, id, valid, &me.actor())
             .await?
             .id)
     }

@@ -174,6 +174,7 @@ fn CustomerDetail(
         customer,
         users,
         can_write,
+        history,
     } = view;
     let add_error = action_error(add);
     // The link just created: from this page's action (hydrated) or from
@@ -322,7 +323,7 @@ fn CustomerDetail(
                 </ActionForm>
                 <details class="danger-zone">
                     <summary>"Delete this customer…"</summary>
-                    <p>{format!("Deleting {manage_name} removes its {user_count} user(s) and their access tokens. This cannot be undone.")}</p>
+                    <p>{format!("Deleting {manage_name} removes its {user_count} user(s), their access tokens and the customer's entitlements. The history below is kept. This cannot be undone.")}</p>
                     <ActionForm action=delete attr:class="form form-row" attr:aria-label="Delete customer">
                         <FormError error=delete_error/>
                         <input type="hidden" name="id" value=delete_id/>
@@ -337,6 +338,40 @@ fn CustomerDetail(
                 </details>
             </section>
         })}
+        <History events=history/>
+    }
+}
+
+/// The customer's audit trail: who changed what, when, before and after.
+#[component]
+fn History(events: Vec<domain::audit::AuditEvent>) -> impl IntoView {
+    use domain::audit::describe;
+    view! {
+        <section class="card" aria-labelledby="history-heading">
+            <h2 id="history-heading">"History"</h2>
+            {if events.is_empty() {
+                view! { <p class="hint">"No changes recorded yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="history" aria-label="Changes">
+                        {events.into_iter().map(|e| view! {
+                            <li>
+                                <div class="history-line">
+                                    <time datetime=e.at.to_rfc3339()>{e.at.format("%Y-%m-%d %H:%M UTC").to_string()}</time>
+                                    <span><strong>{e.actor}</strong>" · "{e.action.label()}" "<em>{e.subject}</em></span>
+                                </div>
+                                {(e.before.is_some() || e.after.is_some()).then(|| view! {
+                                    <dl class="change">
+                                        {e.before.map(|b| view! { <dt>"Before"</dt><dd>{describe(&b)}</dd> })}
+                                        {e.after.map(|a| view! { <dt>"After"</dt><dd>{describe(&a)}</dd> })}
+                                    </dl>
+                                })}
+                            </li>
+                        }).collect_view()}
+                    </ol>
+                }.into_any()
+            }}
+        </section>
     }
 }
 

@@ -10,6 +10,7 @@ mod sqlite_registry;
 pub use registry::{PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
 pub use sqlite::SqliteStore;
 
+use crate::audit::{Actor, AuditEvent};
 use crate::entitlements::{EntitlementView, ValidEntitlement};
 use crate::{
     Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Email, Org,
@@ -120,8 +121,8 @@ pub trait Store: RegistryStore + Send + Sync + 'static {
         customer_id: CustomerId,
         email: Email,
         role: CustomerRole,
-        secret_hash: &str,
-        expires_at: DateTime<Utc>,
+        link: (&str, DateTime<Utc>),
+        by: &Actor,
     ) -> StoreResult<UserId>;
     /// The user a set-password link is for, while it is unused and unexpired
     /// at `now`; `None` for an unknown, used or expired link alike.
@@ -158,7 +159,14 @@ pub trait Store: RegistryStore + Send + Sync + 'static {
     /// Removes a vendor user; refuses to remove the last admin.
     async fn delete_vendor_user(&self, org_id: OrgId, user_id: UserId) -> StoreResult<()>;
 
-    async fn create_customer(&self, org_id: OrgId, name: DisplayName) -> StoreResult<Customer>;
+    /// The write methods about customers and entitlements take `by`, who
+    /// makes the change: each records an audit event in its transaction.
+    async fn create_customer(
+        &self,
+        org_id: OrgId,
+        name: DisplayName,
+        by: &Actor,
+    ) -> StoreResult<Customer>;
     async fn create_customer_user(
         &self,
         org_id: OrgId,
@@ -166,6 +174,7 @@ pub trait Store: RegistryStore + Send + Sync + 'static {
         email: Email,
         password_hash: String,
         role: CustomerRole,
+        by: &Actor,
     ) -> StoreResult<UserId>;
     /// The org's customers whose name contains `q` (case-insensitive), by name.
     async fn customers(&self, org_id: OrgId, q: &str) -> StoreResult<Vec<CustomerSummary>>;
@@ -176,9 +185,15 @@ pub trait Store: RegistryStore + Send + Sync + 'static {
         org_id: OrgId,
         id: CustomerId,
         name: DisplayName,
+        by: &Actor,
     ) -> StoreResult<Customer>;
     /// Deletes a customer with its users (and their tokens); returns the user ids.
-    async fn delete_customer(&self, org_id: OrgId, id: CustomerId) -> StoreResult<Vec<UserId>>;
+    async fn delete_customer(
+        &self,
+        org_id: OrgId,
+        id: CustomerId,
+        by: &Actor,
+    ) -> StoreResult<Vec<UserId>>;
     async fn customer_users(
         &self,
         org_id: OrgId,
@@ -189,6 +204,7 @@ pub trait Store: RegistryStore + Send + Sync + 'static {
         org_id: OrgId,
         customer_id: CustomerId,
         user_id: UserId,
+        by: &Actor,
     ) -> StoreResult<()>;
 
     /// A customer's entitlements, by name (the customer must be the org's).
@@ -206,9 +222,22 @@ pub trait Store: RegistryStore + Send + Sync + 'static {
         customer_id: CustomerId,
         id: Option<i64>,
         entitlement: ValidEntitlement,
+        by: &Actor,
     ) -> StoreResult<EntitlementView>;
     /// Deletes an entitlement; returns its customer.
-    async fn delete_entitlement(&self, org_id: OrgId, id: i64) -> StoreResult<CustomerId>;
+    async fn delete_entitlement(
+        &self,
+        org_id: OrgId,
+        id: i64,
+        by: &Actor,
+    ) -> StoreResult<CustomerId>;
+    /// The customer's audit trail, newest first (at most `limit` events).
+    async fn audit_events(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

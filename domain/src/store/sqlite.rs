@@ -1,6 +1,7 @@
 //! The SQLite implementation of [`Store`]: the embedded default.
 
 use super::{Credentials, NewOrg, Store, StoreError, StoreResult};
+use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::entitlements::{EntitlementView, GrantView, TagsInput, ValidEntitlement};
 use crate::policy::TagGrant;
 use crate::{
@@ -9,7 +10,7 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
@@ -285,18 +286,11 @@ impl Store for SqliteStore {
         customer_id: CustomerId,
         email: Email,
         role: CustomerRole,
-        secret_hash: &str,
-        expires_at: DateTime<Utc>,
+        link: (&str, DateTime<Utc>),
+        by: &Actor,
     ) -> StoreResult<UserId> {
-        self.insert_customer_user_with_link(
-            org_id,
-            customer_id,
-            email,
-            role,
-            secret_hash,
-            expires_at,
-        )
-        .await
+        self.insert_customer_user_with_link(org_id, customer_id, email, role, link, by)
+            .await
     }
 
     async fn password_link(
@@ -424,16 +418,36 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn create_customer(&self, org_id: OrgId, name: DisplayName) -> StoreResult<Customer> {
+    async fn create_customer(
+        &self,
+        org_id: OrgId,
+        name: DisplayName,
+        by: &Actor,
+    ) -> StoreResult<Customer> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let row: (i64, DateTime<Utc>) = sqlx::query_as(
             "INSERT INTO customers (org_id, name, created_at) VALUES (?, ?, ?) RETURNING id, created_at",
         )
         .bind(org_id)
         .bind(name.as_str())
         .bind(Utc::now())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| unique_or(e, "name", "A customer with this name already exists.".into()))?;
+        record(
+            &mut tx,
+            org_id,
+            by,
+            Change {
+                customer_id: row.0,
+                action: AuditAction::CustomerCreated,
+                subject: name.as_str(),
+                before: None,
+                after: Some(serde_json::json!({ "name": name.as_str() })),
+            },
+        )
+        .await?;
+        tx.commit().await?;
         Ok(Customer {
             id: row.0,
             org_id,
@@ -449,30 +463,21 @@ impl Store for SqliteStore {
         email: Email,
         password_hash: String,
         role: CustomerRole,
+        by: &Actor,
     ) -> StoreResult<UserId> {
-        let mut tx = self.pool.begin().await?;
-        let owned: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM customers WHERE id = ? AND org_id = ?)",
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let id = insert_customer_user(
+            &mut tx,
+            org_id,
+            by,
+            NewCustomerUserRow {
+                customer_id,
+                email: &email,
+                password_hash: &password_hash,
+                role,
+            },
         )
-        .bind(customer_id)
-        .bind(org_id)
-        .fetch_one(&mut *tx)
         .await?;
-        if !owned {
-            return Err(StoreError::NotFound);
-        }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (org_id, customer_id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(org_id)
-        .bind(customer_id)
-        .bind(email.as_str())
-        .bind(&password_hash)
-        .bind(role.as_str())
-        .bind(Utc::now())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| unique_or(e, "email", EMAIL_TAKEN.into()))?;
         tx.commit().await?;
         Ok(id)
     }
@@ -525,14 +530,22 @@ impl Store for SqliteStore {
         org_id: OrgId,
         id: CustomerId,
         name: DisplayName,
+        by: &Actor,
     ) -> StoreResult<Customer> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let old: String =
+            sqlx::query_scalar("SELECT name FROM customers WHERE id = ? AND org_id = ?")
+                .bind(id)
+                .bind(org_id)
+                .fetch_one(&mut *tx)
+                .await?;
         let created_at: DateTime<Utc> = sqlx::query_scalar(
             "UPDATE customers SET name = ? WHERE id = ? AND org_id = ? RETURNING created_at",
         )
         .bind(name.as_str())
         .bind(id)
         .bind(org_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| {
             unique_or(
@@ -541,6 +554,22 @@ impl Store for SqliteStore {
                 "A customer with this name already exists.".into(),
             )
         })?;
+        if old != name.as_str() {
+            record(
+                &mut tx,
+                org_id,
+                by,
+                Change {
+                    customer_id: id,
+                    action: AuditAction::CustomerRenamed,
+                    subject: name.as_str(),
+                    before: Some(serde_json::json!({ "name": old })),
+                    after: Some(serde_json::json!({ "name": name.as_str() })),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
         Ok(Customer {
             id,
             org_id,
@@ -549,15 +578,50 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn delete_customer(&self, org_id: OrgId, id: CustomerId) -> StoreResult<Vec<UserId>> {
+    async fn delete_customer(
+        &self,
+        org_id: OrgId,
+        id: CustomerId,
+        by: &Actor,
+    ) -> StoreResult<Vec<UserId>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let users: Vec<i64> = sqlx::query_scalar(
-            "SELECT u.id FROM users u JOIN customers c ON c.id = u.customer_id WHERE c.id = ? AND c.org_id = ?",
+        let name: String =
+            sqlx::query_scalar("SELECT name FROM customers WHERE id = ? AND org_id = ?")
+                .bind(id)
+                .bind(org_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let users: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT u.id, u.email FROM users u JOIN customers c ON c.id = u.customer_id WHERE c.id = ? AND c.org_id = ? ORDER BY u.email",
         )
         .bind(id)
         .bind(org_id)
         .fetch_all(&mut *tx)
         .await?;
+        let entitlements: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM entitlements WHERE customer_id = ? ORDER BY lower(name)",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        record(
+            &mut tx,
+            org_id,
+            by,
+            Change {
+                customer_id: id,
+                action: AuditAction::CustomerDeleted,
+                subject: &name,
+                before: Some(serde_json::json!({
+                    "name": name,
+                    "users": users.iter().map(|(_, email)| email).collect::<Vec<_>>(),
+                    "entitlements": entitlements,
+                })),
+                after: None,
+            },
+        )
+        .await?;
+        let users = users.into_iter().map(|(id, _)| id).collect();
         let deleted = sqlx::query("DELETE FROM customers WHERE id = ? AND org_id = ?")
             .bind(id)
             .bind(org_id)
@@ -600,18 +664,34 @@ impl Store for SqliteStore {
         org_id: OrgId,
         customer_id: CustomerId,
         user_id: UserId,
+        by: &Actor,
     ) -> StoreResult<()> {
-        let r = sqlx::query(
-            "DELETE FROM users WHERE id = ? AND customer_id = ? AND customer_id IN (SELECT id FROM customers WHERE org_id = ?)",
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let removed: Option<(String, String)> = sqlx::query_as(
+            "DELETE FROM users WHERE id = ? AND customer_id = ? AND customer_id IN (SELECT id FROM customers WHERE org_id = ?) RETURNING email, role",
         )
         .bind(user_id)
         .bind(customer_id)
         .bind(org_id)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        if r.rows_affected() == 0 {
+        let Some((email, role)) = removed else {
             return Err(StoreError::NotFound);
-        }
+        };
+        record(
+            &mut tx,
+            org_id,
+            by,
+            Change {
+                customer_id,
+                action: AuditAction::UserRemoved,
+                subject: &email,
+                before: Some(serde_json::json!({ "email": email, "role": role })),
+                after: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -621,15 +701,13 @@ impl Store for SqliteStore {
         customer_id: CustomerId,
     ) -> StoreResult<Vec<EntitlementView>> {
         self.customer(org_id, customer_id).await?;
-        self.load_entitlements(org_id, "e.customer_id = ?", customer_id)
-            .await
+        let mut conn = self.pool.acquire().await?;
+        load_entitlements(&mut conn, org_id, "e.customer_id = ?", customer_id).await
     }
 
     async fn entitlement(&self, org_id: OrgId, id: i64) -> StoreResult<EntitlementView> {
-        self.load_entitlements(org_id, "e.id = ?", id)
-            .await?
-            .pop()
-            .ok_or(StoreError::NotFound)
+        let mut conn = self.pool.acquire().await?;
+        load_entitlement(&mut conn, org_id, id).await
     }
 
     async fn save_entitlement(
@@ -638,6 +716,7 @@ impl Store for SqliteStore {
         customer_id: CustomerId,
         id: Option<i64>,
         e: ValidEntitlement,
+        by: &Actor,
     ) -> StoreResult<EntitlementView> {
         let now = Utc::now();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -651,18 +730,16 @@ impl Store for SqliteStore {
         if !owned {
             return Err(StoreError::NotFound);
         }
-        if let Some(id) = id {
-            let mine: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM entitlements WHERE id = ? AND customer_id = ?)",
-            )
-            .bind(id)
-            .bind(customer_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            if !mine {
-                return Err(StoreError::NotFound);
+        let before = match id {
+            Some(id) => {
+                let current = load_entitlement(&mut tx, org_id, id).await?;
+                if current.customer_id != customer_id {
+                    return Err(StoreError::NotFound);
+                }
+                Some(current)
             }
-        }
+            None => None,
+        };
         let mut errors = std::collections::BTreeMap::new();
         let mut repos = Vec::new();
         for (i, (artifact, grant)) in e.grants.iter().enumerate() {
@@ -755,48 +832,234 @@ impl Store for SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        let after = load_entitlement(&mut tx, org_id, id).await?;
+        record(
+            &mut tx,
+            org_id,
+            by,
+            Change {
+                customer_id,
+                action: if before.is_some() {
+                    AuditAction::EntitlementUpdated
+                } else {
+                    AuditAction::EntitlementCreated
+                },
+                subject: &after.name,
+                before: before.as_ref().map(audit_state),
+                after: Some(audit_state(&after)),
+            },
+        )
+        .await?;
         tx.commit().await?;
-        self.entitlement(org_id, id).await
+        Ok(after)
     }
 
-    async fn delete_entitlement(&self, org_id: OrgId, id: i64) -> StoreResult<CustomerId> {
-        Ok(sqlx::query_scalar(
-            "DELETE FROM entitlements WHERE id = ? AND customer_id IN (SELECT id FROM customers WHERE org_id = ?) RETURNING customer_id",
+    async fn delete_entitlement(
+        &self,
+        org_id: OrgId,
+        id: i64,
+        by: &Actor,
+    ) -> StoreResult<CustomerId> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let before = load_entitlement(&mut tx, org_id, id).await?;
+        sqlx::query("DELETE FROM entitlements WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            org_id,
+            by,
+            Change {
+                customer_id: before.customer_id,
+                action: AuditAction::EntitlementDeleted,
+                subject: &before.name,
+                before: Some(audit_state(&before)),
+                after: None,
+            },
         )
-        .bind(id)
+        .await?;
+        tx.commit().await?;
+        Ok(before.customer_id)
+    }
+
+    async fn audit_events(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        type Row = (
+            i64,
+            DateTime<Utc>,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, at, actor, action, subject, before, after FROM audit_events \
+             WHERE org_id = ? AND customer_id = ? ORDER BY id DESC LIMIT ?",
+        )
         .bind(org_id)
-        .fetch_one(&self.pool)
-        .await?)
+        .bind(customer_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let json = |t: Option<String>| t.and_then(|t| serde_json::from_str(&t).ok());
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, at, actor, action, subject, before, after)| {
+                Some(AuditEvent {
+                    id,
+                    at,
+                    actor,
+                    action: AuditAction::parse(&action)?,
+                    subject,
+                    before: json(before),
+                    after: json(after),
+                })
+            })
+            .collect())
     }
 }
 
-impl SqliteStore {
-    /// Entitlements of the org matching `condition` (one `?`, bound to
-    /// `value`), with their grants: two queries whatever the count.
-    async fn load_entitlements(
-        &self,
-        org_id: OrgId,
-        condition: &str,
-        value: i64,
-    ) -> StoreResult<Vec<EntitlementView>> {
-        type Row = (
-            i64,
-            i64,
-            String,
-            Option<DateTime<Utc>>,
-            DateTime<Utc>,
-            DateTime<Utc>,
-        );
-        let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT e.id, e.customer_id, e.name, e.expires_at, e.created_at, e.updated_at \
+/// A customer user to insert.
+pub(super) struct NewCustomerUserRow<'a> {
+    pub customer_id: CustomerId,
+    pub email: &'a Email,
+    pub password_hash: &'a str,
+    pub role: CustomerRole,
+}
+
+/// Adds a user to one of the org's customers, with its audit event, inside
+/// the caller's transaction.
+pub(super) async fn insert_customer_user(
+    conn: &mut SqliteConnection,
+    org_id: OrgId,
+    by: &Actor,
+    user: NewCustomerUserRow<'_>,
+) -> StoreResult<UserId> {
+    let owned: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ? AND org_id = ?)")
+            .bind(user.customer_id)
+            .bind(org_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if !owned {
+        return Err(StoreError::NotFound);
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (org_id, customer_id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(org_id)
+    .bind(user.customer_id)
+    .bind(user.email.as_str())
+    .bind(user.password_hash)
+    .bind(user.role.as_str())
+    .bind(Utc::now())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| unique_or(e, "email", EMAIL_TAKEN.into()))?;
+    record(
+        conn,
+        org_id,
+        by,
+        Change {
+            customer_id: user.customer_id,
+            action: AuditAction::UserAdded,
+            subject: user.email.as_str(),
+            before: None,
+            after: Some(
+                serde_json::json!({ "email": user.email.as_str(), "role": user.role.as_str() }),
+            ),
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+/// One change for the audit trail.
+struct Change<'a> {
+    customer_id: CustomerId,
+    action: AuditAction,
+    subject: &'a str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+}
+
+/// Appends to the audit trail, inside the change's own transaction.
+async fn record(
+    conn: &mut SqliteConnection,
+    org_id: OrgId,
+    by: &Actor,
+    change: Change<'_>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (org_id, customer_id, actor_user_id, actor, action, subject, before, after, at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(org_id)
+    .bind(change.customer_id)
+    .bind(by.user_id)
+    .bind(&by.email)
+    .bind(change.action.as_str())
+    .bind(change.subject)
+    .bind(change.before.map(|v| v.to_string()))
+    .bind(change.after.map(|v| v.to_string()))
+    .bind(Utc::now())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// What the audit trail keeps of an entitlement: the API body's fields.
+fn audit_state(e: &EntitlementView) -> serde_json::Value {
+    serde_json::json!({
+        "name": e.name,
+        "expires_at": e.expires_at,
+        "artifacts": e.artifacts,
+    })
+}
+
+async fn load_entitlement(
+    conn: &mut SqliteConnection,
+    org_id: OrgId,
+    id: i64,
+) -> StoreResult<EntitlementView> {
+    load_entitlements(conn, org_id, "e.id = ?", id)
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)
+}
+
+/// Entitlements of the org matching `condition` (one `?`, bound to
+/// `value`), with their grants: two queries whatever the count.
+async fn load_entitlements(
+    conn: &mut SqliteConnection,
+    org_id: OrgId,
+    condition: &str,
+    value: i64,
+) -> StoreResult<Vec<EntitlementView>> {
+    type Row = (
+        i64,
+        i64,
+        String,
+        Option<DateTime<Utc>>,
+        DateTime<Utc>,
+        DateTime<Utc>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT e.id, e.customer_id, e.name, e.expires_at, e.created_at, e.updated_at \
              FROM entitlements e JOIN customers c ON c.id = e.customer_id \
              WHERE c.org_id = ? AND {condition} ORDER BY lower(e.name), e.id"
-        ))
-        .bind(org_id)
-        .bind(value)
-        .fetch_all(&self.pool)
-        .await?;
-        let grants: Vec<(i64, String, bool, String)> = sqlx::query_as(&format!(
+    ))
+    .bind(org_id)
+    .bind(value)
+    .fetch_all(&mut *conn)
+    .await?;
+    let grants: Vec<(i64, String, bool, String)> = sqlx::query_as(&format!(
             "SELECT g.entitlement_id, r.name, g.all_tags, g.tags FROM entitlement_grants g \
              JOIN repositories r ON r.id = g.repository_id \
              JOIN entitlements e ON e.id = g.entitlement_id JOIN customers c ON c.id = e.customer_id \
@@ -804,37 +1067,36 @@ impl SqliteStore {
         ))
         .bind(org_id)
         .bind(value)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *conn)
         .await?;
-        let mut by_entitlement: HashMap<i64, Vec<GrantView>> = HashMap::new();
-        for (entitlement, artifact, all, tags) in grants {
-            by_entitlement
-                .entry(entitlement)
-                .or_default()
-                .push(GrantView {
-                    artifact,
-                    tags: if all {
-                        TagsInput::Word("all".into())
-                    } else {
-                        TagsInput::List(serde_json::from_str(&tags).unwrap_or_default())
-                    },
-                });
-        }
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, customer_id, name, expires_at, created_at, updated_at)| EntitlementView {
-                    id,
-                    customer_id,
-                    name,
-                    expires_at,
-                    artifacts: by_entitlement.remove(&id).unwrap_or_default(),
-                    created_at,
-                    updated_at,
+    let mut by_entitlement: HashMap<i64, Vec<GrantView>> = HashMap::new();
+    for (entitlement, artifact, all, tags) in grants {
+        by_entitlement
+            .entry(entitlement)
+            .or_default()
+            .push(GrantView {
+                artifact,
+                tags: if all {
+                    TagsInput::Word("all".into())
+                } else {
+                    TagsInput::List(serde_json::from_str(&tags).unwrap_or_default())
                 },
-            )
-            .collect())
+            });
     }
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, customer_id, name, expires_at, created_at, updated_at)| EntitlementView {
+                id,
+                customer_id,
+                name,
+                expires_at,
+                artifacts: by_entitlement.remove(&id).unwrap_or_default(),
+                created_at,
+                updated_at,
+            },
+        )
+        .collect())
 }
 
 #[cfg(test)]
@@ -860,6 +1122,89 @@ mod tests {
 
     fn email(s: &str) -> Email {
         Email::parse(s).unwrap()
+    }
+
+    #[tokio::test]
+    async fn customer_changes_are_audited_with_who_and_before_after() {
+        let (_dir, s) = store().await;
+        let (org, admin) = s
+            .create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
+            .await
+            .unwrap();
+        let (other, _) = s
+            .create_org_with_admin(new_org("beta"), email("b@beta.test"), "h".into(), false)
+            .await
+            .unwrap();
+        let by = Actor::user(admin.id, "a@acme.test");
+        let c = s
+            .create_customer(org.id, DisplayName::parse("Globex").unwrap(), &by)
+            .await
+            .unwrap();
+        s.rename_customer(
+            org.id,
+            c.id,
+            DisplayName::parse("Globex Corp").unwrap(),
+            &by,
+        )
+        .await
+        .unwrap();
+        let uid = s
+            .create_customer_user(
+                org.id,
+                c.id,
+                email("c@globex.test"),
+                "h".into(),
+                CustomerRole::Member,
+                &Actor::operator(),
+            )
+            .await
+            .unwrap();
+        s.delete_customer_user(org.id, c.id, uid, &by)
+            .await
+            .unwrap();
+        // A refused change records nothing.
+        assert!(s
+            .rename_customer(other.id, c.id, DisplayName::parse("X").unwrap(), &by)
+            .await
+            .is_err());
+        let events = s.audit_events(org.id, c.id, 50).await.unwrap();
+        let summary: Vec<_> = events
+            .iter()
+            .map(|e| (e.action, e.actor.as_str(), e.subject.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (AuditAction::UserRemoved, "a@acme.test", "c@globex.test"),
+                (AuditAction::UserAdded, "portcullis admin", "c@globex.test"),
+                (AuditAction::CustomerRenamed, "a@acme.test", "Globex Corp"),
+                (AuditAction::CustomerCreated, "a@acme.test", "Globex"),
+            ]
+        );
+        assert_eq!(
+            events[2].before,
+            Some(serde_json::json!({"name": "Globex"}))
+        );
+        assert_eq!(
+            events[2].after,
+            Some(serde_json::json!({"name": "Globex Corp"}))
+        );
+        assert_eq!(
+            events[0].before,
+            Some(serde_json::json!({"email": "c@globex.test", "role": "member"}))
+        );
+        assert_eq!(events[0].after, None);
+        assert!(s.audit_events(other.id, c.id, 50).await.unwrap().is_empty());
+        assert_eq!(s.audit_events(org.id, c.id, 2).await.unwrap().len(), 2);
+
+        // Deleting the customer keeps its history, with what was removed.
+        s.delete_customer(org.id, c.id, &by).await.unwrap();
+        let events = s.audit_events(org.id, c.id, 50).await.unwrap();
+        assert_eq!(events[0].action, AuditAction::CustomerDeleted);
+        assert_eq!(
+            events[0].before,
+            Some(serde_json::json!({"name": "Globex Corp", "users": [], "entitlements": []}))
+        );
     }
 
     #[tokio::test]
@@ -960,7 +1305,11 @@ mod tests {
         let vendor = s.principal(admin.id).await.unwrap().unwrap();
         assert_eq!(vendor.vendor_role(), Some(VendorRole::Admin));
         let cust = s
-            .create_customer(org.id, DisplayName::parse("Globex").unwrap())
+            .create_customer(
+                org.id,
+                DisplayName::parse("Globex").unwrap(),
+                &Actor::operator(),
+            )
             .await
             .unwrap();
         let uid = s
@@ -970,6 +1319,7 @@ mod tests {
                 email("c@globex.test"),
                 "h".into(),
                 CustomerRole::Member,
+                &Actor::operator(),
             )
             .await
             .unwrap();
@@ -1005,14 +1355,26 @@ mod tests {
             .await
             .unwrap();
         let globex = s
-            .create_customer(a.id, DisplayName::parse("Globex").unwrap())
+            .create_customer(
+                a.id,
+                DisplayName::parse("Globex").unwrap(),
+                &Actor::operator(),
+            )
             .await
             .unwrap();
-        s.create_customer(a.id, DisplayName::parse("Initech 100%").unwrap())
-            .await
-            .unwrap();
+        s.create_customer(
+            a.id,
+            DisplayName::parse("Initech 100%").unwrap(),
+            &Actor::operator(),
+        )
+        .await
+        .unwrap();
         let other = s
-            .create_customer(b.id, DisplayName::parse("Globex").unwrap())
+            .create_customer(
+                b.id,
+                DisplayName::parse("Globex").unwrap(),
+                &Actor::operator(),
+            )
             .await
             .unwrap();
         let uid = s
@@ -1022,6 +1384,7 @@ mod tests {
                 email("c@globex.test"),
                 "h".into(),
                 CustomerRole::Admin,
+                &Actor::operator(),
             )
             .await
             .unwrap();
@@ -1052,28 +1415,44 @@ mod tests {
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
-            s.rename_customer(a.id, other.id, DisplayName::parse("X").unwrap())
+            s.rename_customer(
+                a.id,
+                other.id,
+                DisplayName::parse("X").unwrap(),
+                &Actor::operator()
+            )
+            .await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.delete_customer(a.id, other.id, &Actor::operator()).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.delete_customer_user(b.id, globex.id, uid, &Actor::operator())
                 .await,
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
-            s.delete_customer(a.id, other.id).await,
-            Err(StoreError::NotFound)
-        ));
-        assert!(matches!(
-            s.delete_customer_user(b.id, globex.id, uid).await,
-            Err(StoreError::NotFound)
-        ));
-        assert!(matches!(
-            s.rename_customer(a.id, globex.id, DisplayName::parse("Initech 100%").unwrap())
-                .await,
+            s.rename_customer(
+                a.id,
+                globex.id,
+                DisplayName::parse("Initech 100%").unwrap(),
+                &Actor::operator()
+            )
+            .await,
             Err(StoreError::Conflict { field: "name", .. })
         ));
         assert_eq!(
             s.customer_users(a.id, globex.id).await.unwrap()[0].email,
             "c@globex.test"
         );
-        assert_eq!(s.delete_customer(a.id, globex.id).await.unwrap(), vec![uid]);
+        assert_eq!(
+            s.delete_customer(a.id, globex.id, &Actor::operator())
+                .await
+                .unwrap(),
+            vec![uid]
+        );
         assert!(
             s.principal(uid).await.unwrap().is_none(),
             "its users are gone"

@@ -1,7 +1,8 @@
 //! One-time set-password links for SQLite (migration `0005_password_links.sql`).
 
-use super::sqlite::{unique_or, EMAIL_TAKEN};
-use super::{PasswordLinkUser, SqliteStore, StoreError, StoreResult};
+use super::sqlite::{insert_customer_user, NewCustomerUserRow};
+use super::{PasswordLinkUser, SqliteStore, StoreResult};
+use crate::audit::Actor;
 use crate::{CustomerId, CustomerRole, Email, OrgId, UserId};
 use chrono::{DateTime, Utc};
 
@@ -32,39 +33,28 @@ impl SqliteStore {
         customer_id: CustomerId,
         email: Email,
         role: CustomerRole,
-        secret_hash: &str,
-        expires_at: DateTime<Utc>,
+        (secret_hash, expires_at): (&str, DateTime<Utc>),
+        by: &Actor,
     ) -> StoreResult<UserId> {
-        let mut tx = self.pool().begin().await?;
-        let owned: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM customers WHERE id = ? AND org_id = ?)",
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let id = insert_customer_user(
+            &mut tx,
+            org_id,
+            by,
+            NewCustomerUserRow {
+                customer_id,
+                email: &email,
+                password_hash: crate::password::UNUSABLE,
+                role,
+            },
         )
-        .bind(customer_id)
-        .bind(org_id)
-        .fetch_one(&mut *tx)
         .await?;
-        if !owned {
-            return Err(StoreError::NotFound);
-        }
-        let now = Utc::now();
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (org_id, customer_id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(org_id)
-        .bind(customer_id)
-        .bind(email.as_str())
-        .bind(crate::password::UNUSABLE)
-        .bind(role.as_str())
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| unique_or(e, "email", EMAIL_TAKEN.into()))?;
         sqlx::query(
             "INSERT INTO password_links (user_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?)",
         )
         .bind(id)
         .bind(secret_hash)
-        .bind(now)
+        .bind(Utc::now())
         .bind(expires_at)
         .execute(&mut *tx)
         .await?;
@@ -132,6 +122,7 @@ impl SqliteStore {
 
 #[cfg(test)]
 mod tests {
+    use crate::audit::Actor;
     use crate::store::{NewOrg, SqliteStore, Store, StoreError};
     use crate::{CustomerRole, DisplayName, Email, OrgSlug, Plan};
     use chrono::{Duration, Utc};
@@ -153,7 +144,11 @@ mod tests {
             .await
             .unwrap();
         let globex = s
-            .create_customer(org.id, DisplayName::parse("Globex").unwrap())
+            .create_customer(
+                org.id,
+                DisplayName::parse("Globex").unwrap(),
+                &Actor::operator(),
+            )
             .await
             .unwrap();
         let now = Utc::now();
@@ -165,8 +160,8 @@ mod tests {
                     globex.id,
                     Email::parse(email).unwrap(),
                     CustomerRole::Member,
-                    hash,
-                    expires,
+                    (hash, expires),
+                    &Actor::operator(),
                 )
                 .await
             }
@@ -190,8 +185,8 @@ mod tests {
                 globex.id + 1000,
                 Email::parse("x@globex.test").unwrap(),
                 CustomerRole::Member,
-                "h3",
-                now
+                ("h3", now),
+                &Actor::operator(),
             )
             .await,
             Err(StoreError::NotFound)
