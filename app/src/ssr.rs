@@ -203,6 +203,16 @@ pub fn is_plain_form_post() -> bool {
     })
 }
 
+/// Signs `user_id` in: a new session id (no fixation) holding the user.
+pub async fn start_session(user_id: UserId) -> Result<(), AppError> {
+    let session = session().await?;
+    session.cycle_id().await.map_err(internal)?;
+    session
+        .insert(SESSION_USER_KEY, user_id)
+        .await
+        .map_err(internal)
+}
+
 /// Where a plain form post goes back to after an error: the form's page with
 /// what was typed in its query (so the page shows it again) and the error in
 /// the query parameters Leptos reads into the form's `ServerAction`.

@@ -140,13 +140,7 @@ pub async fn sign_in(email: String, password: String, next: String) -> Result<()
                 .principal(user_id)
                 .await?
                 .ok_or(AppError::BadCredentials)?;
-            let session = ssr::session().await?;
-            // A new session id at sign-in (no fixation).
-            session.cycle_id().await.map_err(ssr::internal)?;
-            session
-                .insert(ssr::SESSION_USER_KEY, user_id)
-                .await
-                .map_err(ssr::internal)?;
+            ssr::start_session(user_id).await?;
             tracing::info!(user_id, "signed in");
             let home = principal.home_path();
             let dest = safe_next(&next)

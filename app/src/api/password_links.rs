@@ -72,13 +72,7 @@ pub async fn set_password(
                 .await?
                 .ok_or_else(invalid)?;
             let principal = ctx.store.principal(user_id).await?.ok_or_else(invalid)?;
-            let session = ssr::session().await?;
-            // A new session id at sign-in (no fixation).
-            session.cycle_id().await.map_err(ssr::internal)?;
-            session
-                .insert(ssr::SESSION_USER_KEY, user_id)
-                .await
-                .map_err(ssr::internal)?;
+            ssr::start_session(user_id).await?;
             tracing::info!(user_id, "password set with a one-time link; signed in");
             leptos_axum::redirect(principal.home_path());
             Ok(())
