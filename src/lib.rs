@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod guard;

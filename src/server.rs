@@ -83,7 +83,9 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         public_url: config.public_url(),
         tokens: Arc::default(),
         fresh_tokens: Arc::default(),
+        access: Arc::default(),
     };
+    crate::changes::listen(&ctx);
     let storage = BlobStorage::local(config.data_dir.clone())
         .map_err(|e| anyhow::anyhow!("blob storage in {}: {e}", config.data_dir.display()))?;
     Ok(Prepared {
@@ -167,6 +169,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ),
     );
     prepared.state.registry.start().await;
+    let changes = crate::changes::spawn_poller(prepared.state.ctx.store.clone()).await?;
     let last_use =
         crate::auth::spawn_last_use_writer(prepared.state.ctx.clone(), Duration::from_secs(10));
     let router = build_router(prepared.state, prepared.sessions);
@@ -184,6 +187,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .await?;
     cleanup.abort();
     last_use.abort();
+    changes.abort();
     tracing::info!("portcullis stopped");
     Ok(())
 }

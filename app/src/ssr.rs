@@ -29,6 +29,9 @@ pub struct ServerCtx {
     /// JavaScript), kept briefly so the page the browser is sent back to can
     /// show the secret.
     pub fresh_tokens: Arc<FreshTokens>,
+    /// What each customer may see, compiled in memory (evicted through the
+    /// store's change hub).
+    pub access: Arc<domain::access::AccessCache>,
 }
 
 /// Just-created secrets (access tokens, set-password links), by a random
@@ -78,6 +81,77 @@ impl ServerCtx {
         url.split_once("://")
             .map_or(url, |(_, rest)| rest)
             .to_owned()
+    }
+}
+
+/// An artifact with the tags its viewer may pull, newest first.
+pub type VisibleArtifact = (
+    domain::registry::ArtifactSummary,
+    Vec<domain::registry::TagInfo>,
+);
+
+impl ServerCtx {
+    /// What `principal` may see now (SPEC §3): everything of its org for a
+    /// vendor user; a customer's compiled entitlements, from memory.
+    pub async fn visibility(
+        &self,
+        principal: &Principal,
+    ) -> Result<Arc<domain::access::CustomerAccess>, StoreError> {
+        let (org_id, customer) = match principal {
+            Principal::Customer {
+                org_id,
+                customer_id,
+                ..
+            } => (*org_id, *customer_id),
+            Principal::Vendor { org_id, .. } => {
+                return Ok(Arc::new(domain::access::CustomerAccess::everything(
+                    *org_id,
+                )))
+            }
+        };
+        self.access
+            .customer(&*self.store, org_id, customer, chrono::Utc::now())
+            .await
+    }
+
+    /// The artifacts `principal` may see, each with only the tags it may
+    /// pull, newest first: the portal's list and `GET /api/v1/artifacts`.
+    pub async fn visible_artifacts(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<VisibleArtifact>, StoreError> {
+        let access = self.visibility(principal).await?;
+        let org_id = principal.org_id();
+        let mut out = Vec::new();
+        for artifact in self.store.artifacts(org_id).await? {
+            if !access.visibility.artifact_visible(&artifact.name) {
+                continue;
+            }
+            if let Some(v) = self.visible_artifact(&access, &artifact.name).await? {
+                out.push(v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One artifact as `access` sees it; `None` when it does not exist or
+    /// is not visible (the same answer).
+    pub async fn visible_artifact(
+        &self,
+        access: &domain::access::CustomerAccess,
+        name: &str,
+    ) -> Result<Option<VisibleArtifact>, StoreError> {
+        if !access.visibility.artifact_visible(name) {
+            return Ok(None);
+        }
+        let Some((mut artifact, mut tags)) = self.store.artifact_tags(access.org_id, name).await?
+        else {
+            return Ok(None);
+        };
+        tags.retain(|t| access.visibility.tag_allowed(name, &t.tag));
+        artifact.tag_count = tags.len() as i64;
+        artifact.last_push = tags.first().map(|t| t.pushed_at);
+        Ok(Some((artifact, tags)))
     }
 }
 

@@ -16,6 +16,10 @@ pub mod throttle;
 pub mod types;
 
 #[cfg(feature = "store")]
+pub mod access;
+#[cfg(feature = "store")]
+pub mod changes;
+#[cfg(feature = "store")]
 pub mod password;
 #[cfg(feature = "store")]
 pub mod password_links;

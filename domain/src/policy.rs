@@ -4,15 +4,25 @@
 
 use crate::Plan;
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Which tags of one artifact a grant covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TagGrant {
     /// Every tag the artifact has now or will have.
     All,
     /// Exactly these tag names (non-empty); the grant follows the tag.
     Specific(BTreeSet<String>),
+}
+
+impl TagGrant {
+    /// Whether the grant covers `tag`.
+    pub fn covers(&self, tag: &str) -> bool {
+        match self {
+            TagGrant::All => true,
+            TagGrant::Specific(tags) => tags.contains(tag),
+        }
+    }
 }
 
 /// One artifact in an entitlement.
@@ -120,6 +130,69 @@ impl Visibility {
                 None => false,
             },
         }
+    }
+}
+
+/// What one repository holds, as the digest and blob rules need it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RepoGraph {
+    /// Current tags and their digests.
+    pub tags: BTreeMap<String, String>,
+    /// Every (tag, digest) assignment the repository ever had, current ones
+    /// included (tag history).
+    pub tag_history: Vec<(String, String)>,
+    /// Image index digest -> its child manifests.
+    pub children: HashMap<String, Vec<String>>,
+    /// Subject digest -> the manifests that refer to it (signatures, SBOMs).
+    pub referrers: HashMap<String, Vec<String>>,
+    /// Manifest digest -> its config and layer blobs.
+    pub blobs: HashMap<String, Vec<String>>,
+}
+
+/// The manifests and blobs a grant allows in one repository.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Allowed {
+    pub manifests: HashSet<String>,
+    pub blobs: HashSet<String>,
+}
+
+impl RepoGraph {
+    /// SPEC §3, "what a grant allows to be pulled": manifests that are or
+    /// were the target of a granted tag, the children of allowed indexes and
+    /// the referrers of allowed manifests (transitively), and the config and
+    /// layers of every allowed manifest in this repository.
+    pub fn allowed(&self, grant: &TagGrant) -> Allowed {
+        let mut queue: Vec<&str> = self
+            .tag_history
+            .iter()
+            .filter(|(tag, _)| grant.covers(tag))
+            .map(|(_, digest)| digest.as_str())
+            .collect();
+        let mut allowed = Allowed::default();
+        while let Some(digest) = queue.pop() {
+            if !allowed.manifests.insert(digest.to_owned()) {
+                continue;
+            }
+            let next = [&self.children, &self.referrers];
+            queue.extend(
+                next.iter()
+                    .filter_map(|m| m.get(digest))
+                    .flatten()
+                    .map(String::as_str),
+            );
+            if let Some(blobs) = self.blobs.get(digest) {
+                allowed.blobs.extend(blobs.iter().cloned());
+            }
+        }
+        allowed
+    }
+
+    /// The current tags a grant shows, in lexical order.
+    pub fn visible_tags<'a>(&'a self, grant: &'a TagGrant) -> impl Iterator<Item = &'a str> + 'a {
+        self.tags
+            .keys()
+            .map(String::as_str)
+            .filter(move |t| grant.covers(t))
     }
 }
 
@@ -343,6 +416,56 @@ mod tests {
         assert!(!v.digest_allowed_via_tags("web", []));
         assert!(v.artifact_visible("web"));
         assert!(!v.artifact_visible("api"));
+    }
+
+    #[test]
+    fn digests_and_blobs_follow_granted_tags_children_and_referrers() {
+        let s = |v: &str| v.to_owned();
+        let mut g = RepoGraph::default();
+        // 1.0 now points at index I (children M1, M2), before at OLD;
+        // 2.0 points at M3; SIG refers to I, SBOM refers to SIG; M4 untagged.
+        g.tags.insert(s("1.0"), s("I"));
+        g.tags.insert(s("2.0"), s("M3"));
+        g.tag_history = vec![
+            (s("1.0"), s("OLD")),
+            (s("1.0"), s("I")),
+            (s("2.0"), s("M3")),
+        ];
+        g.children.insert(s("I"), vec![s("M1"), s("M2")]);
+        g.referrers.insert(s("I"), vec![s("SIG")]);
+        g.referrers.insert(s("SIG"), vec![s("SBOM")]);
+        for (m, b) in [
+            ("OLD", "b-old"),
+            ("M1", "b1"),
+            ("M2", "b2"),
+            ("M3", "b3"),
+            ("M4", "b4"),
+            ("SIG", "b-sig"),
+        ] {
+            g.blobs.insert(s(m), vec![s(b), s("shared-config")]);
+        }
+        let one = TagGrant::Specific([s("1.0")].into());
+        let a = g.allowed(&one);
+        for m in ["OLD", "I", "M1", "M2", "SIG", "SBOM"] {
+            assert!(a.manifests.contains(m), "{m}");
+        }
+        for m in ["M3", "M4"] {
+            assert!(!a.manifests.contains(m), "{m}");
+        }
+        for b in ["b-old", "b1", "b2", "b-sig", "shared-config"] {
+            assert!(a.blobs.contains(b), "{b}");
+        }
+        assert!(!a.blobs.contains("b3") && !a.blobs.contains("b4"));
+        assert_eq!(g.visible_tags(&one).collect::<Vec<_>>(), ["1.0"]);
+        let all = g.allowed(&TagGrant::All);
+        assert!(
+            all.manifests.contains("M3") && !all.manifests.contains("M4"),
+            "untagged stays out"
+        );
+        assert_eq!(
+            g.visible_tags(&TagGrant::All).collect::<Vec<_>>(),
+            ["1.0", "2.0"]
+        );
     }
 
     #[test]

@@ -87,6 +87,15 @@ impl TokenCache {
         entries.retain(|_, t| t.principal.user_id() != user);
     }
 
+    /// Evicts every token of the customer's users (customer deleted).
+    pub fn invalidate_customer(&self, customer: crate::CustomerId) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        self.bump();
+        entries.retain(|_, t| {
+            !matches!(t.principal, Principal::Customer { customer_id, .. } if customer_id == customer)
+        });
+    }
+
     /// Evicts everything (e.g. an organization-wide change).
     pub fn clear(&self) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());

@@ -806,7 +806,7 @@ struct ArtifactWithTags {
 }
 
 /// `GET /api/v1/artifacts` — vendor users: the org's artifacts with their
-/// tags; customer users: the visible ones (none until entitlements land).
+/// tags; customer users: the visible ones, each with its visible tags (SPEC §3).
 #[utoipa::path(
     get,
     path = "/api/v1/artifacts",
@@ -822,20 +822,13 @@ async fn artifacts(
     State(s): State<AppState>,
     ApiCaller(p): ApiCaller,
 ) -> Result<Json<ArtifactList>, ApiError> {
-    let Principal::Vendor { org_id, .. } = p else {
-        return Ok(Json(ArtifactList { artifacts: vec![] }));
-    };
-    let mut artifacts = Vec::new();
-    for artifact in s.ctx.store.artifacts(org_id).await? {
-        let tags = s
-            .ctx
-            .store
-            .artifact_tags(org_id, &artifact.name)
-            .await?
-            .map(|(_, t)| t)
-            .unwrap_or_default();
-        artifacts.push(ArtifactWithTags { artifact, tags });
-    }
+    let artifacts = s
+        .ctx
+        .visible_artifacts(&p)
+        .await?
+        .into_iter()
+        .map(|(artifact, tags)| ArtifactWithTags { artifact, tags })
+        .collect();
     Ok(Json(ArtifactList { artifacts }))
 }
 

@@ -1,7 +1,8 @@
 //! Blobs: GET/HEAD (with `Range`) and DELETE.
 
 use super::{
-    authorize, existing_repo, header_str, pull_repo, Access, RegistryError, RegistryResult, Req,
+    allowed, authorize, existing_repo, header_str, pull_repo, Access, RegistryError,
+    RegistryResult, Req,
 };
 use axum::body::Body;
 use axum::http::{header, StatusCode};
@@ -38,7 +39,15 @@ pub async fn get(
     digest: &Digest,
     with_body: bool,
 ) -> RegistryResult<Response> {
-    let repo = pull_repo(req, p, name).await?;
+    let (repo, pull) = pull_repo(req, p, name).await?;
+    // Knowing a digest is not enough: a customer's blob must belong to a
+    // manifest it may pull, in this repository.
+    if let Some(grant) = pull.grant(name) {
+        let allowed = allowed(req, pull.org_id, name, grant).await?;
+        if !allowed.blobs.contains(digest.as_str()) {
+            return Err(RegistryError::BlobUnknown);
+        }
+    }
     let size = req
         .ctx
         .store

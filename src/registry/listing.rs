@@ -1,11 +1,12 @@
 //! Tag list, catalog and referrers: all from the database, paginated with
 //! `n`/`last` and a `Link` header.
 
-use super::{pull_repo, RegistryError, RegistryResult, Req};
+use super::{allowed, pull_repo, repo_graph, RegistryError, RegistryResult, Req};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::oci::{Digest, RepositoryName};
+use domain::policy::Visibility;
 use domain::Principal;
 use serde_json::json;
 
@@ -39,13 +40,21 @@ fn with_next(mut resp: Response, base: &str, items: &[String], n: i64) -> Respon
 }
 
 pub async fn tags(req: Req<'_>, p: &Principal, name: &RepositoryName) -> RegistryResult<Response> {
-    let repo = pull_repo(req, p, name).await?;
+    let (repo, pull) = pull_repo(req, p, name).await?;
     let n = page_size(req)?;
     let last = req.query.get("last").map(String::as_str);
-    let tags = if n == 0 {
-        vec![]
-    } else {
-        req.ctx.store.tags(repo.id, last, n).await?
+    let tags = match pull.grant(name) {
+        _ if n == 0 => vec![],
+        None => req.ctx.store.tags(repo.id, last, n).await?,
+        // A customer sees only the granted tags.
+        Some(grant) => repo_graph(req, pull.org_id, name)
+            .await?
+            .graph()
+            .visible_tags(grant)
+            .filter(|t| last.is_none_or(|last| *t > last))
+            .take(n as usize)
+            .map(str::to_owned)
+            .collect(),
     };
     let resp = Json(json!({"name": name.as_str(), "tags": tags})).into_response();
     Ok(with_next(resp, &format!("/v2/{name}/tags/list"), &tags, n))
@@ -55,12 +64,48 @@ pub async fn catalog(req: Req<'_>, p: &Principal) -> RegistryResult<Response> {
     let n = page_size(req)?;
     let last = req.query.get("last").map(String::as_str);
     let repos = match p {
+        _ if n == 0 => vec![],
         // A vendor user sees its own organization's repositories.
-        Principal::Vendor { org_id, .. } if n > 0 => {
-            req.ctx.store.catalog(Some(*org_id), last, n).await?
+        Principal::Vendor { org_id, .. } => req.ctx.store.catalog(Some(*org_id), last, n).await?,
+        // A customer sees the visible ones.
+        Principal::Customer {
+            org_id,
+            customer_id,
+            ..
+        } => {
+            let access = req
+                .ctx
+                .access
+                .customer(&*req.ctx.store, *org_id, *customer_id, chrono::Utc::now())
+                .await?;
+            match &access.visibility {
+                Visibility::Everything => req.ctx.store.catalog(Some(*org_id), last, n).await?,
+                Visibility::Granted(grants) => {
+                    let mut visible = Vec::new();
+                    let mut after = last.map(str::to_owned);
+                    // Page through the org's catalog, keeping visible names.
+                    loop {
+                        let page = req
+                            .ctx
+                            .store
+                            .catalog(Some(*org_id), after.as_deref(), MAX_PAGE)
+                            .await?;
+                        let full = page.len() as i64 == MAX_PAGE;
+                        after = page.last().cloned();
+                        visible.extend(page.into_iter().filter(|full_name| {
+                            full_name
+                                .split_once('/')
+                                .is_some_and(|(_, artifact)| grants.contains_key(artifact))
+                        }));
+                        if visible.len() as i64 >= n || !full {
+                            break;
+                        }
+                    }
+                    visible.truncate(n as usize);
+                    visible
+                }
+            }
         }
-        // Customers see nothing until entitlements decide (a later release).
-        _ => vec![],
     };
     let resp = Json(json!({"repositories": repos})).into_response();
     Ok(with_next(resp, "/v2/_catalog", &repos, n))
@@ -72,13 +117,24 @@ pub async fn referrers(
     name: &RepositoryName,
     subject: &Digest,
 ) -> RegistryResult<Response> {
-    let repo = pull_repo(req, p, name).await?;
+    let (repo, pull) = pull_repo(req, p, name).await?;
     let artifact_type = req.query.get("artifactType").map(String::as_str);
-    let found = req
+    let mut found = req
         .ctx
         .store
         .referrers(repo.id, subject.as_str(), artifact_type)
         .await?;
+    // A customer sees the referrers of manifests it may pull (which are
+    // then allowed too); for any other subject, an empty list, as for a
+    // subject that does not exist.
+    if let Some(grant) = pull.grant(name) {
+        let allowed = allowed(req, pull.org_id, name, grant).await?;
+        if allowed.manifests.contains(subject.as_str()) {
+            found.retain(|r| allowed.manifests.contains(&r.digest));
+        } else {
+            found.clear();
+        }
+    }
     let manifests: Vec<serde_json::Value> = found
         .into_iter()
         .map(|r| {

@@ -1,6 +1,9 @@
 //! Manifests: GET/HEAD/PUT/DELETE by tag or digest.
 
-use super::{authorize, existing_repo, header_str, Access, RegistryError, RegistryResult, Req};
+use super::{
+    allowed, authorize, authorize_pull, existing_repo, header_str, Access, RegistryError,
+    RegistryResult, Req,
+};
 use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,7 +31,20 @@ pub async fn get(
     reference: &Reference,
     with_body: bool,
 ) -> RegistryResult<Response> {
-    let org_id = authorize(req, p, name, Access::Pull).await?;
+    let pull = authorize_pull(req, p, name).await?;
+    let org_id = pull.org_id;
+    if let Some(grant) = pull.grant(name) {
+        let allowed = match reference {
+            Reference::Tag(t) => grant.covers(t.as_str()),
+            Reference::Digest(d) => allowed(req, org_id, name, grant)
+                .await?
+                .manifests
+                .contains(d.as_str()),
+        };
+        if !allowed {
+            return Err(RegistryError::ManifestUnknown);
+        }
+    }
     let cache = &req.registry.cache;
     let manifest = match cache.manifest(name.as_str(), reference.as_str()) {
         Some(m) => m,

@@ -23,7 +23,11 @@ use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
+use cache::GraphEntry;
+use chrono::Utc;
+use domain::access::CustomerAccess;
 use domain::oci::RepositoryName;
+use domain::policy::{Allowed, TagGrant, Visibility};
 use domain::store::Repo;
 use domain::{OrgId, Principal};
 use path::Endpoint;
@@ -157,65 +161,135 @@ pub(crate) enum Access {
     Push,
 }
 
+/// The org id of a slug, from memory after the first lookup.
+async fn org_of(req: Req<'_>, slug: &str) -> RegistryResult<Option<OrgId>> {
+    if let Some(id) = req.registry.cache.org(slug) {
+        return Ok(Some(id));
+    }
+    let found = req.ctx.store.org_id_by_slug(slug).await?.map(|(id, _)| id);
+    if let Some(id) = found {
+        req.registry.cache.put_org(slug, id);
+    }
+    Ok(found)
+}
+
 /// The organization a repository name belongs to, if the principal may
 /// `access` it. Another org's repositories are answered as non-existent;
-/// read-only users and customers who try to write are denied.
+/// read-only users and customers who try to write are denied. A customer's
+/// pull is further limited by [`authorize_pull`].
 pub(crate) async fn authorize(
     req: Req<'_>,
     principal: &Principal,
     name: &RepositoryName,
     access: Access,
 ) -> RegistryResult<OrgId> {
-    let slug = name.org_slug();
-    let org_id = match req.registry.cache.org(slug) {
-        Some(id) => Some(id),
-        None => {
-            let found = req.ctx.store.org_id_by_slug(slug).await?.map(|(id, _)| id);
-            if let Some(id) = found {
-                req.registry.cache.put_org(slug, id);
-            }
-            found
+    if let (Principal::Customer { .. }, Access::Push) = (principal, access) {
+        return Err(RegistryError::Denied(
+            "customers cannot push or delete".into(),
+        ));
+    }
+    let org_id = org_of(req, name.org_slug())
+        .await?
+        .ok_or(RegistryError::NameUnknown)?;
+    if principal.org_id() != org_id {
+        return Err(RegistryError::NameUnknown);
+    }
+    if let Principal::Vendor { role, .. } = principal {
+        if access == Access::Push && !role.can_write() {
+            return Err(RegistryError::Denied(
+                "read-only users cannot push or delete".into(),
+            ));
         }
-    };
-    let Some(org_id) = org_id else {
-        return match (principal, access) {
-            (Principal::Customer { .. }, Access::Push) => {
-                Err(RegistryError::Denied("customers cannot push".into()))
-            }
-            _ => Err(RegistryError::NameUnknown),
-        };
-    };
-    match principal {
-        Principal::Vendor {
-            org_id: own, role, ..
-        } if *own == org_id => {
-            if access == Access::Push && !role.can_write() {
-                return Err(RegistryError::Denied(
-                    "read-only users cannot push or delete".into(),
-                ));
-            }
-            Ok(org_id)
+    }
+    Ok(org_id)
+}
+
+/// What a principal may pull from one repository.
+pub(crate) struct Pull {
+    pub org_id: OrgId,
+    /// `None`: everything in the repository (vendor users, and customers
+    /// under rule 1). Otherwise the customer's compiled access, which grants
+    /// this repository's artifact (see [`Pull::grant`]).
+    access: Option<Arc<CustomerAccess>>,
+}
+
+impl Pull {
+    /// The customer's grant on `name`'s artifact; `None` means everything.
+    pub fn grant(&self, name: &RepositoryName) -> Option<&TagGrant> {
+        match self.access.as_deref().map(|a| &a.visibility) {
+            Some(Visibility::Granted(g)) => g.get(name.artifact()),
+            _ => None,
         }
-        Principal::Vendor { .. } => Err(RegistryError::NameUnknown),
-        Principal::Customer { .. } => match access {
-            Access::Push => Err(RegistryError::Denied(
-                "customers cannot push or delete".into(),
-            )),
-            // Customers' pulls are governed by entitlements (a later release):
-            // until then they may pull nothing.
-            Access::Pull => Err(RegistryError::NameUnknown),
-        },
     }
 }
 
-/// The repository for a pull: authorized and existing.
+/// SPEC §3 for a pull: vendor users pull anything of their org; a
+/// customer's pull is decided by its compiled entitlements, from memory and
+/// against the clock now. A repository the customer may not see is answered
+/// exactly like one that does not exist.
+pub(crate) async fn authorize_pull(
+    req: Req<'_>,
+    principal: &Principal,
+    name: &RepositoryName,
+) -> RegistryResult<Pull> {
+    let org_id = authorize(req, principal, name, Access::Pull).await?;
+    let Principal::Customer { customer_id, .. } = principal else {
+        return Ok(Pull {
+            org_id,
+            access: None,
+        });
+    };
+    let access = req
+        .ctx
+        .access
+        .customer(&*req.ctx.store, org_id, *customer_id, Utc::now())
+        .await?;
+    if !access.visibility.artifact_visible(name.artifact()) {
+        return Err(RegistryError::NameUnknown);
+    }
+    let access = match access.visibility {
+        Visibility::Everything => None,
+        Visibility::Granted(_) => Some(access),
+    };
+    Ok(Pull { org_id, access })
+}
+
+/// The repository for a pull: authorized and existing, with what may be
+/// pulled from it.
 pub(crate) async fn pull_repo(
     req: Req<'_>,
     principal: &Principal,
     name: &RepositoryName,
-) -> RegistryResult<Repo> {
-    let org_id = authorize(req, principal, name, Access::Pull).await?;
-    existing_repo(req, org_id, name).await
+) -> RegistryResult<(Repo, Pull)> {
+    let pull = authorize_pull(req, principal, name).await?;
+    let repo = existing_repo(req, pull.org_id, name).await?;
+    Ok((repo, pull))
+}
+
+/// A repository's graph, from memory after the first load.
+pub(crate) async fn repo_graph(
+    req: Req<'_>,
+    org_id: OrgId,
+    name: &RepositoryName,
+) -> RegistryResult<Arc<GraphEntry>> {
+    let cache = &req.registry.cache;
+    if let Some(g) = cache.graph(name.as_str()) {
+        return Ok(g);
+    }
+    let generation = cache.generation();
+    let repo = existing_repo(req, org_id, name).await?;
+    let graph = req.ctx.store.repo_graph(repo.id).await?;
+    Ok(cache.put_graph(generation, name.as_str(), graph))
+}
+
+/// The manifests and blobs `grant` allows in a repository, from memory.
+pub(crate) async fn allowed(
+    req: Req<'_>,
+    org_id: OrgId,
+    name: &RepositoryName,
+    grant: &TagGrant,
+) -> RegistryResult<Arc<Allowed>> {
+    Ok(repo_graph(req, org_id, name).await?.allowed(grant))
 }
 
 /// The repository of an authorized org, or `NAME_UNKNOWN`.

@@ -125,7 +125,7 @@ pub async fn start(
     if let (Some(mount), Some(from)) = (req.query.get("mount"), req.query.get("from")) {
         let digest = Digest::parse(mount)?;
         let from = RepositoryName::parse(from)?;
-        if let Ok(src) = super::pull_repo(req, p, &from).await {
+        if let Ok((src, _)) = super::pull_repo(req, p, &from).await {
             if let Some(size) = req.ctx.store.repo_blob(src.id, digest.as_str()).await? {
                 req.ctx.store.link_blob(repo, digest.as_str(), size).await?;
                 return Ok(created(name, &digest));

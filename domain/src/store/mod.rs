@@ -2,10 +2,14 @@
 //! the embedded default and a PostgreSQL one can sit beside it (same trait,
 //! same contract tests) without any caller changing.
 
+mod access;
 mod registry;
 mod sqlite;
+mod sqlite_access;
 mod sqlite_links;
 mod sqlite_registry;
+
+pub use access::AccessStore;
 
 pub use registry::{PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
 pub use sqlite::SqliteStore;
@@ -84,7 +88,7 @@ pub struct PasswordLinkUser {
 }
 
 #[async_trait::async_trait]
-pub trait Store: RegistryStore + Send + Sync + 'static {
+pub trait Store: RegistryStore + AccessStore + Send + Sync + 'static {
     /// Whether any vendor organization exists (first-run detection).
     async fn has_orgs(&self) -> StoreResult<bool>;
 

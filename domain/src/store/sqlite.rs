@@ -1,7 +1,9 @@
 //! The SQLite implementation of [`Store`]: the embedded default.
 
+use super::sqlite_access::note_change;
 use super::{Credentials, NewOrg, Store, StoreError, StoreResult};
 use crate::audit::{Actor, AuditAction, AuditEvent};
+use crate::changes::ChangeKind;
 use crate::entitlements::{EntitlementView, GrantView, TagsInput, ValidEntitlement};
 use crate::policy::TagGrant;
 use crate::{
@@ -21,6 +23,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite"
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Where committed changes are published in this process.
+    pub(super) hub: std::sync::Arc<crate::changes::ChangeHub>,
 }
 
 impl SqliteStore {
@@ -54,7 +58,10 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Internal(format!("migrations failed: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            hub: Default::default(),
+        })
     }
 
     /// The connection pool (the session store shares it).
@@ -257,14 +264,18 @@ impl Store for SqliteStore {
         } else {
             None
         };
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let row: OrgRow = sqlx::query_as(&format!(
             "UPDATE orgs SET plan = ?, trial_ends_at = ? WHERE slug = ? RETURNING {ORG_COLUMNS}"
         ))
         .bind(plan.as_str())
         .bind(trial_ends_at)
         .bind(slug.as_str())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        let change = note_change(&mut tx, row.id, None, None, ChangeKind::Plan).await?;
+        tx.commit().await?;
+        self.published([change]);
         row.try_into()
     }
 
@@ -398,7 +409,16 @@ impl Store for SqliteStore {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        let change = note_change(
+            &mut tx,
+            org_id,
+            None,
+            Some(user_id),
+            ChangeKind::UserChanged,
+        )
+        .await?;
         tx.commit().await?;
+        self.published([change]);
         Ok(VendorUser { role, ..user })
     }
 
@@ -414,7 +434,16 @@ impl Store for SqliteStore {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        let change = note_change(
+            &mut tx,
+            org_id,
+            None,
+            Some(user_id),
+            ChangeKind::UserChanged,
+        )
+        .await?;
         tx.commit().await?;
+        self.published([change]);
         Ok(())
     }
 
@@ -630,7 +659,10 @@ impl Store for SqliteStore {
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        let change =
+            note_change(&mut tx, org_id, Some(id), None, ChangeKind::CustomerRemoved).await?;
         tx.commit().await?;
+        self.published([change]);
         Ok(users)
     }
 
@@ -691,7 +723,16 @@ impl Store for SqliteStore {
             },
         )
         .await?;
+        let change = note_change(
+            &mut tx,
+            org_id,
+            Some(customer_id),
+            Some(user_id),
+            ChangeKind::UserChanged,
+        )
+        .await?;
         tx.commit().await?;
+        self.published([change]);
         Ok(())
     }
 
@@ -850,7 +891,16 @@ impl Store for SqliteStore {
             },
         )
         .await?;
+        let change = note_change(
+            &mut tx,
+            org_id,
+            Some(customer_id),
+            None,
+            ChangeKind::Entitlements,
+        )
+        .await?;
         tx.commit().await?;
+        self.published([change]);
         Ok(after)
     }
 
@@ -879,7 +929,16 @@ impl Store for SqliteStore {
             },
         )
         .await?;
+        let change = note_change(
+            &mut tx,
+            org_id,
+            Some(before.customer_id),
+            None,
+            ChangeKind::Entitlements,
+        )
+        .await?;
         tx.commit().await?;
+        self.published([change]);
         Ok(before.customer_id)
     }
 

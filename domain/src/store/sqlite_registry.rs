@@ -1,7 +1,9 @@
 //! [`RegistryStore`] for SQLite.
 
 use super::registry::{PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
+use super::sqlite_access::note_change;
 use super::{SqliteStore, StoreError, StoreResult};
+use crate::changes::ChangeKind;
 use crate::registry::{
     ArtifactKind, ArtifactSummary, ManifestRef, NewManifest, Referrer, StoredManifest, TagInfo,
     TokenInfo,
@@ -505,14 +507,24 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn revoke_token(&self, user: UserId, token_id: i64) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar(
-            "UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL RETURNING token_hash",
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let hash: Option<(String, OrgId)> = sqlx::query_as(
+            "UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL \
+             RETURNING token_hash, (SELECT org_id FROM users WHERE id = access_tokens.user_id)",
         )
         .bind(Utc::now())
         .bind(token_id)
         .bind(user)
-        .fetch_optional(self.pool())
-        .await?)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((hash, org_id)) = hash else {
+            return Ok(None);
+        };
+        let change =
+            note_change(&mut tx, org_id, None, Some(user), ChangeKind::TokenRevoked).await?;
+        tx.commit().await?;
+        self.published([change]);
+        Ok(Some(hash))
     }
 
     async fn token_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>> {

@@ -1,0 +1,211 @@
+//! [`AccessStore`] for SQLite, and [`note_change`], which every write that
+//! matters to access calls inside its transaction.
+
+use super::access::AccessStore;
+use super::registry::RepoId;
+use super::{SqliteStore, StoreError, StoreResult};
+use crate::changes::{Change, ChangeHub, ChangeKind};
+use crate::policy::{Entitlement, Grant, OrgFacts, RepoGraph, TagGrant};
+use crate::{CustomerId, OrgId, Plan, UserId};
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+use std::collections::HashMap;
+
+/// Appends to the change feed inside the caller's transaction; publish the
+/// returned change with [`SqliteStore::published`] after the commit.
+pub(super) async fn note_change(
+    conn: &mut SqliteConnection,
+    org_id: OrgId,
+    customer_id: Option<CustomerId>,
+    user_id: Option<UserId>,
+    kind: ChangeKind,
+) -> StoreResult<Change> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO changes (org_id, customer_id, user_id, kind, at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(org_id)
+    .bind(customer_id)
+    .bind(user_id)
+    .bind(kind.as_str())
+    .bind(Utc::now())
+    .fetch_one(conn)
+    .await?;
+    Ok(Change {
+        id,
+        org_id,
+        customer_id,
+        user_id,
+        kind,
+    })
+}
+
+impl SqliteStore {
+    /// Publishes committed changes to this process.
+    pub(super) fn published(&self, changes: impl IntoIterator<Item = Change>) {
+        for c in changes {
+            self.hub.publish(c);
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl AccessStore for SqliteStore {
+    async fn org_facts(&self, org_id: OrgId) -> StoreResult<OrgFacts> {
+        let (plan, trial_ends_at, has_entitlements): (String, Option<DateTime<Utc>>, bool) =
+            sqlx::query_as(
+                "SELECT o.plan, o.trial_ends_at, EXISTS (SELECT 1 FROM entitlements e \
+                 JOIN customers c ON c.id = e.customer_id WHERE c.org_id = o.id) \
+                 FROM orgs o WHERE o.id = ?",
+            )
+            .bind(org_id)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(OrgFacts {
+            plan: Plan::parse(&plan).map_err(|e| StoreError::Internal(e.0))?,
+            trial_ends_at,
+            has_entitlements,
+        })
+    }
+
+    async fn policy_entitlements(
+        &self,
+        org_id: OrgId,
+        customer: CustomerId,
+    ) -> StoreResult<Vec<Entitlement>> {
+        let rows: Vec<(
+            i64,
+            Option<DateTime<Utc>>,
+            Option<String>,
+            Option<bool>,
+            Option<String>,
+        )> = sqlx::query_as(
+            "SELECT e.id, e.expires_at, r.name, g.all_tags, g.tags FROM entitlements e \
+                 JOIN customers c ON c.id = e.customer_id \
+                 LEFT JOIN entitlement_grants g ON g.entitlement_id = e.id \
+                 LEFT JOIN repositories r ON r.id = g.repository_id \
+                 WHERE c.id = ? AND c.org_id = ? ORDER BY e.id, g.position",
+        )
+        .bind(customer)
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out: Vec<(i64, Entitlement)> = Vec::new();
+        for (id, expires_at, artifact, all, tags) in rows {
+            if out.last().is_none_or(|(last, _)| *last != id) {
+                out.push((
+                    id,
+                    Entitlement {
+                        expires_at,
+                        grants: vec![],
+                    },
+                ));
+            }
+            let (Some(artifact), Some(all)) = (artifact, all) else {
+                continue;
+            };
+            let tags = if all {
+                TagGrant::All
+            } else {
+                let list: Vec<String> = serde_json::from_str(tags.as_deref().unwrap_or("[]"))
+                    .map_err(|e| StoreError::Internal(format!("bad grant tags: {e}")))?;
+                TagGrant::Specific(list.into_iter().collect())
+            };
+            if let Some((_, e)) = out.last_mut() {
+                e.grants.push(Grant { artifact, tags });
+            }
+        }
+        Ok(out.into_iter().map(|(_, e)| e).collect())
+    }
+
+    async fn repo_graph(&self, repo: RepoId) -> StoreResult<RepoGraph> {
+        let mut conn = self.pool().acquire().await?;
+        let tags: Vec<(String, String)> = sqlx::query_as(
+            "SELECT t.name, m.digest FROM tags t JOIN manifests m ON m.id = t.manifest_id \
+             WHERE t.repository_id = ?",
+        )
+        .bind(repo)
+        .fetch_all(&mut *conn)
+        .await?;
+        let tag_history: Vec<(String, String)> =
+            sqlx::query_as("SELECT tag, digest FROM tag_history WHERE repository_id = ?")
+                .bind(repo)
+                .fetch_all(&mut *conn)
+                .await?;
+        let subjects: Vec<(String, String)> = sqlx::query_as(
+            "SELECT subject_digest, digest FROM manifests \
+             WHERE repository_id = ? AND subject_digest IS NOT NULL",
+        )
+        .bind(repo)
+        .fetch_all(&mut *conn)
+        .await?;
+        let refs: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT m.digest, r.digest, r.kind FROM manifest_refs r \
+             JOIN manifests m ON m.id = r.manifest_id WHERE m.repository_id = ?",
+        )
+        .bind(repo)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut graph = RepoGraph {
+            tags: tags.into_iter().collect(),
+            tag_history,
+            ..RepoGraph::default()
+        };
+        for (subject, digest) in subjects {
+            graph.referrers.entry(subject).or_default().push(digest);
+        }
+        let mut children: HashMap<String, Vec<String>> = HashMap::new();
+        for (manifest, digest, kind) in refs {
+            let map = if kind == "manifest" {
+                &mut children
+            } else {
+                &mut graph.blobs
+            };
+            map.entry(manifest).or_default().push(digest);
+        }
+        graph.children = children;
+        Ok(graph)
+    }
+
+    fn change_hub(&self) -> &std::sync::Arc<ChangeHub> {
+        &self.hub
+    }
+
+    async fn changes_since(&self, after: i64, limit: i64) -> StoreResult<Vec<Change>> {
+        type Row = (i64, i64, Option<i64>, Option<i64>, String);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, org_id, customer_id, user_id, kind FROM changes WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, org_id, customer_id, user_id, kind)| {
+                Some(Change {
+                    id,
+                    org_id,
+                    customer_id,
+                    user_id,
+                    kind: ChangeKind::parse(&kind)?,
+                })
+            })
+            .collect())
+    }
+
+    async fn last_change_id(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM changes")
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
+    async fn prune_changes(&self) -> StoreResult<()> {
+        sqlx::query("DELETE FROM changes WHERE at < ?")
+            .bind(Utc::now() - chrono::Duration::days(1))
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}
