@@ -250,6 +250,12 @@ async fn run_admin(config: &Config, admin: Admin) -> anyhow::Result<()> {
                     }
                     other => anyhow::anyhow!("{other}"),
                 })?;
+            // In effect on the next request to any running server.
+            if !crate::changes::wait_until_applied(&store, std::time::Duration::from_secs(5))
+                .await?
+            {
+                eprintln!("warning: a running server has not applied the change yet");
+            }
             match org.trial_ends_at {
                 Some(end) => println!(
                     "{} is now on plan {} until {}",

@@ -187,7 +187,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .await?;
     cleanup.abort();
     last_use.abort();
-    changes.abort();
+    changes.stop().await;
     tracing::info!("portcullis stopped");
     Ok(())
 }

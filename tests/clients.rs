@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::clients::{digest_of, run, umoci_image};
 use common::registry::{sha256, Reg};
 use common::TestApp;
 use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
@@ -27,17 +28,6 @@ fn client() -> Client {
         protocol: ClientProtocol::Http,
         ..Default::default()
     })
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[tokio::test]
@@ -181,45 +171,6 @@ async fn oci_client_chunked_upload_tags_pagination_and_referrers() {
         .await
         .unwrap();
     assert!(filtered.manifests.is_empty());
-}
-
-/// An OCI image layout built with umoci: one file in the root fs.
-fn umoci_image(dir: &Path) -> String {
-    let layout = dir.join("layout");
-    let bundle = dir.join("bundle");
-    run(Command::new("umoci")
-        .args(["init", "--layout"])
-        .arg(&layout));
-    run(Command::new("umoci")
-        .arg("new")
-        .arg("--image")
-        .arg(format!("{}:base", layout.display())));
-    run(Command::new("umoci")
-        .arg("unpack")
-        .arg("--image")
-        .arg(format!("{}:base", layout.display()))
-        .arg(&bundle));
-    std::fs::write(bundle.join("rootfs/hello.txt"), "hello from portcullis\n").unwrap();
-    run(Command::new("umoci")
-        .arg("repack")
-        .arg("--image")
-        .arg(format!("{}:1.0", layout.display()))
-        .arg(&bundle));
-    run(Command::new("umoci")
-        .arg("config")
-        .arg("--image")
-        .arg(format!("{}:1.0", layout.display()))
-        .args(["--config.cmd", "/hello.txt"]));
-    format!("oci:{}:1.0", layout.display())
-}
-
-fn digest_of(image: &str, creds: Option<&str>) -> String {
-    let mut cmd = Command::new("skopeo");
-    cmd.args(["inspect", "--format", "{{.Digest}}"]);
-    if let Some(c) = creds {
-        cmd.args(["--tls-verify=false", "--creds", c]);
-    }
-    run(cmd.arg(image)).trim().to_owned()
 }
 
 #[tokio::test]

@@ -10,3 +10,12 @@ CREATE TABLE changes (
     kind        TEXT NOT NULL,
     at          TEXT NOT NULL
 );
+
+-- Each running server records how far it has applied the feed (and when it
+-- last said so), so that a writer in another process (`admin set-plan`) can
+-- wait until every live server applies its change before it returns.
+CREATE TABLE change_readers (
+    instance   TEXT PRIMARY KEY,
+    applied_id INTEGER NOT NULL,
+    seen_at    TEXT NOT NULL
+);

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod clients;
 pub mod registry;
 
 use std::io::{BufRead, BufReader, Write};

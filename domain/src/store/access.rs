@@ -29,4 +29,14 @@ pub trait AccessStore: Send + Sync {
     async fn last_change_id(&self) -> StoreResult<i64>;
     /// Deletes changes older than a day (every instance has long seen them).
     async fn prune_changes(&self) -> StoreResult<()>;
+    /// Records that server `instance` has applied the feed up to `applied`
+    /// (and is alive); `None` removes it (shutdown).
+    async fn report_applied(&self, instance: &str, applied: Option<i64>) -> StoreResult<()>;
+    /// Whether every server seen alive since `alive_since` has applied the
+    /// feed up to `id`.
+    async fn all_applied(
+        &self,
+        id: i64,
+        alive_since: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<bool>;
 }

@@ -201,9 +201,48 @@ impl AccessStore for SqliteStore {
         )
     }
 
+    async fn report_applied(&self, instance: &str, applied: Option<i64>) -> StoreResult<()> {
+        match applied {
+            Some(id) => {
+                sqlx::query(
+                    "INSERT INTO change_readers (instance, applied_id, seen_at) VALUES (?, ?, ?) \
+                     ON CONFLICT (instance) DO UPDATE SET applied_id = excluded.applied_id, seen_at = excluded.seen_at",
+                )
+                .bind(instance)
+                .bind(id)
+                .bind(Utc::now())
+                .execute(self.pool())
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM change_readers WHERE instance = ?")
+                    .bind(instance)
+                    .execute(self.pool())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn all_applied(&self, id: i64, alive_since: DateTime<Utc>) -> StoreResult<bool> {
+        let behind: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM change_readers WHERE seen_at >= ? AND applied_id < ?)",
+        )
+        .bind(alive_since)
+        .bind(id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(!behind)
+    }
+
     async fn prune_changes(&self) -> StoreResult<()> {
+        let day_ago = Utc::now() - chrono::Duration::days(1);
         sqlx::query("DELETE FROM changes WHERE at < ?")
-            .bind(Utc::now() - chrono::Duration::days(1))
+            .bind(day_ago)
+            .execute(self.pool())
+            .await?;
+        sqlx::query("DELETE FROM change_readers WHERE seen_at < ?")
+            .bind(day_ago)
             .execute(self.pool())
             .await?;
         Ok(())

@@ -1,0 +1,831 @@
+//! SPEC §3 on a real server: the enforcement matrix. Two vendor orgs,
+//! customers with no entitlement, all tags, specific tags, two entitlements
+//! and an expired one; every (customer, repository, tag | digest | blob)
+//! allowed or denied exactly as the rules say, with what is invisible
+//! answered byte for byte like what does not exist. Then the changes that
+//! must take effect on the very next request, and real clients (skopeo,
+//! podman, oci-client) as a customer.
+
+mod common;
+
+use common::clients::{run, umoci_image_with};
+use common::registry::{sha256, Reg};
+use common::TestApp;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::process::Command;
+
+const ADMIN: &str = "a@acme.test";
+
+/// The JSON API as the vendor admin.
+struct Api {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A customer with one member user; returns (customer id, that user's registry client).
+    async fn customer(&self, app: &TestApp, name: &str) -> (i64, Reg) {
+        let (s, c) = self
+            .send(
+                Method::POST,
+                "/api/v1/customers",
+                Some(json!({"name": name})),
+            )
+            .await;
+        assert_eq!(s, 201, "{c}");
+        let id = c["id"].as_i64().unwrap();
+        let email = format!("{}@customer.test", name.to_lowercase());
+        let (s, u) = self
+            .send(
+                Method::POST,
+                &format!("/api/v1/customers/{id}/users"),
+                Some(json!({"email": email, "password": "customer password", "role": "member"})),
+            )
+            .await;
+        assert_eq!(s, 201, "{u}");
+        (id, Reg::new(&app.base, &email, &app.token(&email, &[])))
+    }
+
+    async fn entitle(&self, customer: i64, body: Value) -> i64 {
+        let (s, e) = self
+            .send(
+                Method::POST,
+                &format!("/api/v1/customers/{customer}/entitlements"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(s, 201, "{e}");
+        e["id"].as_i64().unwrap()
+    }
+}
+
+/// Status and body of a request.
+async fn get(reg: &Reg, path: &str) -> (u16, String) {
+    let r = reg.req(Method::GET, path).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn json_of(reg: &Reg, path: &str) -> Value {
+    let (s, body) = get(reg, path).await;
+    assert_eq!(s, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// `path` is allowed: 200.
+async fn allowed(who: &str, reg: &Reg, path: &str) {
+    let (s, body) = get(reg, path).await;
+    assert_eq!(s, 200, "{who} GET {path} should be allowed: {body}");
+}
+
+/// `path` is denied exactly like `missing` (something that does not exist):
+/// same 404, same OCI code `code`, same body.
+async fn hidden(who: &str, reg: &Reg, path: &str, missing: &str, code: &str) {
+    let denied = get(reg, path).await;
+    let absent = get(reg, missing).await;
+    assert_eq!(
+        denied.0, 404,
+        "{who} GET {path} should be hidden: {}",
+        denied.1
+    );
+    assert_eq!(
+        denied, absent,
+        "{who} GET {path}: answered unlike {missing}"
+    );
+    let v: Value = serde_json::from_str(&denied.1).unwrap();
+    assert_eq!(v["errors"][0]["code"], code, "{who} GET {path}");
+}
+
+/// An image manifest (config + layers, blobs pushed) that is not yet put.
+async fn image(reg: &Reg, repo: &str, note: &str, layers: &[&[u8]]) -> Vec<u8> {
+    let config =
+        serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux", "note": note})).unwrap();
+    let config_digest = reg.push_blob(repo, &config).await;
+    let mut descs = vec![];
+    for l in layers {
+        let d = reg.push_blob(repo, l).await;
+        descs.push(json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": l.len()}));
+    }
+    serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+        "layers": descs,
+    }))
+    .unwrap()
+}
+
+const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// A signature-like referrer of `subject` in `repo`, put by digest.
+async fn referrer(
+    reg: &Reg,
+    repo: &str,
+    subject: &str,
+    subject_size: usize,
+    note: &[u8],
+) -> String {
+    let empty = reg.push_blob(repo, b"{}").await;
+    let sig = reg.push_blob(repo, note).await;
+    let body = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST,
+        "artifactType": "application/vnd.example.signature",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+        "layers": [{"mediaType": "application/vnd.example.signature", "digest": sig, "size": note.len()}],
+        "subject": {"mediaType": MANIFEST, "digest": subject, "size": subject_size},
+    }))
+    .unwrap();
+    reg.put_manifest(repo, &sha256(&body), MANIFEST, &body)
+        .await
+}
+
+const NO_DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+fn m(repo: &str, reference: &str) -> String {
+    format!("/v2/acme/{repo}/manifests/{reference}")
+}
+
+fn b(repo: &str, digest: &str) -> String {
+    format!("/v2/acme/{repo}/blobs/{digest}")
+}
+
+#[tokio::test]
+async fn the_enforcement_matrix() {
+    let app = TestApp::spawn();
+    app.create_org("acme", ADMIN, "admin password");
+    app.create_org("beta", "b@beta.test", "beta password");
+    let out = app.cli(&["admin", "set-plan", "--org", "acme", "--plan", "pro"], "");
+    assert!(out.status.success());
+    let vendor = Reg::new(&app.base, ADMIN, &app.token(ADMIN, &[]));
+    let api = Api {
+        base: app.base.clone(),
+        token: app.token(ADMIN, &[]),
+        http: reqwest::Client::new(),
+    };
+
+    // Content. web: 1.0 first points at A1, then is re-pushed as an index I
+    // of M1 and M2; 2.0 is B; SIG refers to I and SIG_B to B; U is untagged.
+    // api: 1.0 is C, which shares a layer with B. secret: 1.0. beta/web: 1.0.
+    let a1 = image(&vendor, "acme/web", "a1", &[b"a1-layer"]).await;
+    let a1 = vendor.put_manifest("acme/web", "1.0", MANIFEST, &a1).await;
+    let m1_body = image(&vendor, "acme/web", "m1", &[b"m1-layer"]).await;
+    let m1 = vendor
+        .put_manifest("acme/web", &sha256(&m1_body), MANIFEST, &m1_body)
+        .await;
+    let m2_body = image(&vendor, "acme/web", "m2", &[b"m2-layer"]).await;
+    let m2 = vendor
+        .put_manifest("acme/web", &sha256(&m2_body), MANIFEST, &m2_body)
+        .await;
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": INDEX,
+        "manifests": [
+            {"mediaType": MANIFEST, "digest": m1, "size": m1_body.len(), "platform": {"os": "linux", "architecture": "amd64"}},
+            {"mediaType": MANIFEST, "digest": m2, "size": m2_body.len(), "platform": {"os": "linux", "architecture": "arm64"}},
+        ],
+    }))
+    .unwrap();
+    let i = vendor.put_manifest("acme/web", "1.0", INDEX, &index).await;
+    let b_body = image(&vendor, "acme/web", "b", &[b"shared-layer", b"b-layer"]).await;
+    let b_digest = vendor
+        .put_manifest("acme/web", "2.0", MANIFEST, &b_body)
+        .await;
+    let sig = referrer(&vendor, "acme/web", &i, index.len(), b"sig of I").await;
+    let sig_b = referrer(&vendor, "acme/web", &b_digest, b_body.len(), b"sig of B").await;
+    let u_body = image(&vendor, "acme/web", "u", &[b"u-layer"]).await;
+    let u = vendor
+        .put_manifest("acme/web", &sha256(&u_body), MANIFEST, &u_body)
+        .await;
+    let c_body = image(&vendor, "acme/api", "c", &[b"shared-layer", b"c-layer"]).await;
+    vendor
+        .put_manifest("acme/api", "1.0", MANIFEST, &c_body)
+        .await;
+    let s_body = image(&vendor, "acme/secret", "s", &[b"s-layer"]).await;
+    vendor
+        .put_manifest("acme/secret", "1.0", MANIFEST, &s_body)
+        .await;
+    let beta = Reg::new(&app.base, "b@beta.test", &app.token("b@beta.test", &[]));
+    beta.push_image("beta/web", "1.0", &[b"beta-layer"]).await;
+    let layer = |data: &[u8]| sha256(data);
+
+    let (_, nobody) = api.customer(&app, "Nobody").await;
+    let (all_id, all) = api.customer(&app, "AllWeb").await;
+    let (spec_id, spec) = api.customer(&app, "Spec").await;
+    let (two_id, two) = api.customer(&app, "Two").await;
+    let (expired_id, expired) = api.customer(&app, "Expired").await;
+
+    // Rule 1: before the org's first entitlement, every customer sees all.
+    allowed("nobody (rule 1)", &nobody, &m("secret", "1.0")).await;
+    allowed("nobody (rule 1)", &nobody, &b("web", &layer(b"b-layer"))).await;
+    assert_eq!(
+        json_of(&nobody, "/v2/_catalog").await["repositories"],
+        json!(["acme/api", "acme/secret", "acme/web"])
+    );
+    // ... but never another org's.
+    hidden(
+        "nobody",
+        &nobody,
+        "/v2/beta/web/manifests/1.0",
+        "/v2/nope/web/manifests/1.0",
+        "NAME_UNKNOWN",
+    )
+    .await;
+
+    let all_ent = api
+        .entitle(
+            all_id,
+            json!({"name": "all", "artifacts": [{"artifact": "web", "tags": "all"}]}),
+        )
+        .await;
+    api.entitle(
+        spec_id,
+        json!({"name": "spec", "artifacts": [{"artifact": "web", "tags": ["1.0"]}]}),
+    )
+    .await;
+    api.entitle(
+        two_id,
+        json!({"name": "web 2", "artifacts": [{"artifact": "web", "tags": ["2.0"]}]}),
+    )
+    .await;
+    api.entitle(
+        two_id,
+        json!({"name": "api", "artifacts": [{"artifact": "api", "tags": "all"}]}),
+    )
+    .await;
+    api.entitle(
+        expired_id,
+        json!({"name": "old", "expires_at": "2020-01-01T00:00:00Z", "artifacts": [{"artifact": "web", "tags": "all"}]}),
+    )
+    .await;
+
+    // Rule 2: the first entitlement exists; a customer without one sees nothing.
+    hidden(
+        "nobody",
+        &nobody,
+        &m("web", "1.0"),
+        &m("nope", "1.0"),
+        "NAME_UNKNOWN",
+    )
+    .await;
+    hidden(
+        "nobody",
+        &nobody,
+        &b("web", &layer(b"a1-layer")),
+        &b("nope", &layer(b"a1-layer")),
+        "NAME_UNKNOWN",
+    )
+    .await;
+    hidden(
+        "nobody",
+        &nobody,
+        "/v2/acme/web/tags/list",
+        "/v2/acme/nope/tags/list",
+        "NAME_UNKNOWN",
+    )
+    .await;
+    assert_eq!(
+        json_of(&nobody, "/v2/_catalog").await,
+        json!({"repositories": []})
+    );
+    hidden(
+        "expired",
+        &expired,
+        &m("web", "1.0"),
+        &m("nope", "1.0"),
+        "NAME_UNKNOWN",
+    )
+    .await;
+    assert_eq!(
+        json_of(&expired, "/v2/_catalog").await,
+        json!({"repositories": []})
+    );
+
+    // All tags of web.
+    for path in [
+        m("web", "1.0"),
+        m("web", "2.0"),
+        m("web", &a1),
+        m("web", &m1),
+        m("web", &sig),
+        m("web", &sig_b),
+        b("web", &layer(b"m2-layer")),
+        b("web", &layer(b"shared-layer")),
+    ] {
+        allowed("all-tags", &all, &path).await;
+    }
+    // An untagged manifest is no grant's target; api is not granted.
+    hidden(
+        "all-tags",
+        &all,
+        &m("web", &u),
+        &m("web", NO_DIGEST),
+        "MANIFEST_UNKNOWN",
+    )
+    .await;
+    hidden(
+        "all-tags",
+        &all,
+        &b("web", &layer(b"u-layer")),
+        &b("web", NO_DIGEST),
+        "BLOB_UNKNOWN",
+    )
+    .await;
+    hidden(
+        "all-tags",
+        &all,
+        &m("api", "1.0"),
+        &m("nope", "1.0"),
+        "NAME_UNKNOWN",
+    )
+    .await;
+    assert_eq!(
+        json_of(&all, "/v2/acme/web/tags/list").await["tags"],
+        json!(["1.0", "2.0"])
+    );
+    assert_eq!(
+        json_of(&all, "/v2/_catalog").await["repositories"],
+        json!(["acme/web"])
+    );
+
+    // Specific tag 1.0: its target now (the index, its children, their
+    // blobs), its target before the re-push, and the referrer of the index.
+    for path in [
+        m("web", "1.0"),
+        m("web", &i),
+        m("web", &a1),
+        m("web", &m1),
+        m("web", &m2),
+        m("web", &sig),
+        b("web", &layer(b"a1-layer")),
+        b("web", &layer(b"m1-layer")),
+    ] {
+        allowed("spec", &spec, &path).await;
+    }
+    hidden(
+        "spec",
+        &spec,
+        &m("web", "2.0"),
+        &m("web", "9.9"),
+        "MANIFEST_UNKNOWN",
+    )
+    .await;
+    hidden(
+        "spec",
+        &spec,
+        &m("web", &b_digest),
+        &m("web", NO_DIGEST),
+        "MANIFEST_UNKNOWN",
+    )
+    .await;
+    hidden(
+        "spec",
+        &spec,
+        &m("web", &sig_b),
+        &m("web", NO_DIGEST),
+        "MANIFEST_UNKNOWN",
+    )
+    .await;
+    hidden(
+        "spec",
+        &spec,
+        &b("web", &layer(b"b-layer")),
+        &b("web", NO_DIGEST),
+        "BLOB_UNKNOWN",
+    )
+    .await;
+    // Linked in web, but only as a layer of B: knowing the digest is not enough.
+    hidden(
+        "spec",
+        &spec,
+        &b("web", &layer(b"shared-layer")),
+        &b("web", NO_DIGEST),
+        "BLOB_UNKNOWN",
+    )
+    .await;
+    hidden(
+        "spec",
+        &spec,
+        &m("secret", "1.0"),
+        &m("nope", "1.0"),
+        "NAME_UNKNOWN",
+    )
+    .await;
+    hidden(
+        "spec",
+        &spec,
+        "/v2/beta/web/manifests/1.0",
+        "/v2/nope/web/manifests/1.0",
+        "NAME_UNKNOWN",
+    )
+    .await;
+    assert_eq!(
+        json_of(&spec, "/v2/acme/web/tags/list").await["tags"],
+        json!(["1.0"])
+    );
+    assert_eq!(
+        json_of(&spec, "/v2/_catalog").await["repositories"],
+        json!(["acme/web"])
+    );
+    let referrers = |d: &str| format!("/v2/acme/web/referrers/{d}");
+    let of_i = json_of(&spec, &referrers(&i)).await;
+    assert_eq!(of_i["manifests"].as_array().unwrap().len(), 1);
+    assert_eq!(of_i["manifests"][0]["digest"], json!(sig));
+    assert_eq!(
+        json_of(&spec, &referrers(&b_digest)).await,
+        json_of(&spec, &referrers(NO_DIGEST)).await
+    );
+    assert_eq!(
+        json_of(&vendor, &referrers(&b_digest)).await["manifests"][0]["digest"],
+        json!(sig_b)
+    );
+
+    // Two entitlements: web 2.0 and all of api. A blob of api requested
+    // through web is not there; through api it is.
+    for path in [
+        m("web", "2.0"),
+        m("api", "1.0"),
+        b("web", &layer(b"b-layer")),
+        b("web", &layer(b"shared-layer")),
+        b("api", &layer(b"c-layer")),
+    ] {
+        allowed("two", &two, &path).await;
+    }
+    hidden(
+        "two",
+        &two,
+        &m("web", "1.0"),
+        &m("web", "9.9"),
+        "MANIFEST_UNKNOWN",
+    )
+    .await;
+    hidden(
+        "two",
+        &two,
+        &b("web", &layer(b"c-layer")),
+        &b("web", NO_DIGEST),
+        "BLOB_UNKNOWN",
+    )
+    .await;
+    hidden(
+        "two",
+        &two,
+        &b("web", &layer(b"m1-layer")),
+        &b("web", NO_DIGEST),
+        "BLOB_UNKNOWN",
+    )
+    .await;
+    assert_eq!(
+        json_of(&two, "/v2/_catalog").await["repositories"],
+        json!(["acme/api", "acme/web"])
+    );
+    assert_eq!(
+        json_of(&two, "/v2/acme/web/tags/list").await["tags"],
+        json!(["2.0"])
+    );
+    // Tag pagination counts only what the customer sees.
+    let r = two
+        .req(Method::GET, "/v2/acme/web/tags/list?n=1&last=1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["tags"], json!(["2.0"]));
+
+    // Customers never write: 403 DENIED, even where they may pull.
+    for (method, path) in [
+        (Method::POST, "/v2/acme/web/blobs/uploads/".to_owned()),
+        (Method::PUT, m("web", "1.0")),
+        (Method::DELETE, m("web", "2.0")),
+        (Method::DELETE, b("web", &layer(b"b-layer"))),
+    ] {
+        let r = two
+            .req(method.clone(), &path)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            common::registry::error_code(r).await,
+            (403, "DENIED".into()),
+            "{method} {path}"
+        );
+    }
+    // The vendor still sees everything of its own org.
+    allowed("vendor", &vendor, &m("web", &u)).await;
+    allowed("vendor", &vendor, &b("web", &layer(b"u-layer"))).await;
+
+    // The customer API lists what the registry serves.
+    let listed = |reg: &Reg| {
+        let token = reg.auth.clone().unwrap().1;
+        let http = reqwest::Client::new();
+        let url = format!("{}/api/v1/artifacts", app.base);
+        async move {
+            let v: Value = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["artifacts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    let tags: Vec<String> = a["tags"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|t| t["tag"].as_str().unwrap().to_owned())
+                        .collect();
+                    (a["name"].as_str().unwrap().to_owned(), tags)
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed(&spec).await,
+        vec![("web".to_owned(), vec!["1.0".to_owned()])]
+    );
+    let mut two_sees = listed(&two).await;
+    two_sees.sort();
+    assert_eq!(
+        two_sees,
+        vec![
+            ("api".to_owned(), vec!["1.0".to_owned()]),
+            ("web".to_owned(), vec!["2.0".to_owned()])
+        ]
+    );
+    assert!(listed(&nobody).await.is_empty());
+
+    // Changes take effect on the very next request.
+    // An entitlement deleted between two requests:
+    allowed("all-tags", &all, &m("web", "2.0")).await;
+    let (s, _) = api
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/entitlements/{all_ent}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    hidden(
+        "all-tags after delete",
+        &all,
+        &m("web", "2.0"),
+        &m("nope", "2.0"),
+        "NAME_UNKNOWN",
+    )
+    .await;
+    // An entitlement edited (1.0 -> 2.0):
+    let (_, ents) = api
+        .send(
+            Method::GET,
+            &format!("/api/v1/customers/{spec_id}/entitlements"),
+            None,
+        )
+        .await;
+    let spec_ent = ents["entitlements"][0]["id"].as_i64().unwrap();
+    let (s, e) = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/entitlements/{spec_ent}"),
+            Some(json!({"name": "spec", "artifacts": [{"artifact": "web", "tags": ["2.0"]}]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    allowed("spec after edit", &spec, &m("web", "2.0")).await;
+    hidden(
+        "spec after edit",
+        &spec,
+        &m("web", "1.0"),
+        &m("web", "9.9"),
+        "MANIFEST_UNKNOWN",
+    )
+    .await;
+    // A revoked token:
+    let token = spec.auth.clone().unwrap().1;
+    let http = reqwest::Client::new();
+    let mine: Value = http
+        .get(format!("{}/api/v1/tokens", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token_id = mine["tokens"][0]["id"].as_i64().unwrap();
+    let r = http
+        .delete(format!("{}/api/v1/tokens/{token_id}", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let (s, _) = get(&spec, &m("web", "2.0")).await;
+    assert_eq!(s, 401, "a revoked token is refused at once");
+    // The community plan (rule 1) through the CLI of another process: in
+    // effect when the command returns.
+    let out = app.cli(
+        &["admin", "set-plan", "--org", "acme", "--plan", "community"],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    allowed("nobody on community", &nobody, &m("secret", "1.0")).await;
+    allowed("two on community", &two, &m("web", "1.0")).await;
+    assert_eq!(
+        json_of(&expired, "/v2/_catalog").await["repositories"],
+        json!(["acme/api", "acme/secret", "acme/web"])
+    );
+    let out = app.cli(&["admin", "set-plan", "--org", "acme", "--plan", "pro"], "");
+    assert!(out.status.success());
+    hidden(
+        "nobody on pro again",
+        &nobody,
+        &m("secret", "1.0"),
+        &m("nope", "1.0"),
+        "NAME_UNKNOWN",
+    )
+    .await;
+    // A removed customer's users are refused at once.
+    let (s, _) = api
+        .send(Method::DELETE, &format!("/api/v1/customers/{two_id}"), None)
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(get(&two, &m("api", "1.0")).await.0, 401);
+}
+
+/// Real clients as a customer entitled to web:1.0 only.
+#[tokio::test]
+async fn real_clients_pull_exactly_what_is_granted() {
+    let app = TestApp::spawn();
+    app.create_org("acme", ADMIN, "admin password");
+    let out = app.cli(&["admin", "set-plan", "--org", "acme", "--plan", "pro"], "");
+    assert!(out.status.success());
+    let host = app.base.trim_start_matches("http://").to_owned();
+    let vendor_creds = format!("{ADMIN}:{}", app.token(ADMIN, &[]));
+    let work = tempfile::tempdir().unwrap();
+    for (tag, content) in [("1.0", "one\n"), ("2.0", "two\n")] {
+        let dir = work.path().join(tag);
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = umoci_image_with(&dir, content);
+        run(Command::new("skopeo").args([
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &vendor_creds,
+            &src,
+            &format!("docker://{host}/acme/web:{tag}"),
+        ]));
+    }
+    let src = umoci_image_with(work.path(), "secret\n");
+    run(Command::new("skopeo").args([
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        &vendor_creds,
+        &src,
+        &format!("docker://{host}/acme/secret:1.0"),
+    ]));
+
+    let api = Api {
+        base: app.base.clone(),
+        token: app.token(ADMIN, &[]),
+        http: reqwest::Client::new(),
+    };
+    let (id, customer) = api.customer(&app, "Initech").await;
+    api.entitle(
+        id,
+        json!({"name": "web 1", "artifacts": [{"artifact": "web", "tags": ["1.0"]}]}),
+    )
+    .await;
+    let (email, token) = customer.auth.clone().unwrap();
+    let creds = format!("{email}:{token}");
+
+    // skopeo: inspect, list tags, copy out.
+    let skopeo = |args: &[&str]| {
+        Command::new("skopeo")
+            .args(args)
+            .args(["--tls-verify=false", "--creds", &creds])
+            .output()
+            .unwrap()
+    };
+    let ok = skopeo(&["inspect", &format!("docker://{host}/acme/web:1.0")]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let denied = skopeo(&["inspect", &format!("docker://{host}/acme/web:2.0")]);
+    assert!(!denied.status.success());
+    assert!(
+        String::from_utf8_lossy(&denied.stderr).contains("manifest unknown"),
+        "{}",
+        String::from_utf8_lossy(&denied.stderr)
+    );
+    let denied = skopeo(&["inspect", &format!("docker://{host}/acme/secret:1.0")]);
+    assert!(!denied.status.success());
+    let tags = skopeo(&["list-tags", &format!("docker://{host}/acme/web")]);
+    let tags: Value = serde_json::from_slice(&tags.stdout).unwrap();
+    assert_eq!(tags["Tags"], json!(["1.0"]));
+    let out = format!("oci:{}:1.0", work.path().join("pulled").display());
+    run(Command::new("skopeo").args([
+        "copy",
+        "--src-tls-verify=false",
+        "--src-creds",
+        &creds,
+        &format!("docker://{host}/acme/web:1.0"),
+        &out,
+    ]));
+
+    // podman pull (root, vfs storage in a temporary directory).
+    let storage = work.path().join("storage");
+    let podman = |image: &str| {
+        Command::new("podman")
+            .arg("--root")
+            .arg(storage.join("root"))
+            .arg("--runroot")
+            .arg(storage.join("run"))
+            .args([
+                "--storage-driver",
+                "vfs",
+                "pull",
+                "--tls-verify=false",
+                "--creds",
+                &creds,
+                image,
+            ])
+            .output()
+            .unwrap()
+    };
+    let ok = podman(&format!("{host}/acme/web:1.0"));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(!podman(&format!("{host}/acme/web:2.0")).status.success());
+    assert!(!podman(&format!("{host}/acme/secret:1.0")).status.success());
+
+    // oci-client.
+    use oci_client::client::{ClientConfig, ClientProtocol};
+    use oci_client::secrets::RegistryAuth;
+    let c = oci_client::Client::new(ClientConfig {
+        protocol: ClientProtocol::Http,
+        ..Default::default()
+    });
+    let auth = RegistryAuth::Basic(email.clone(), token.clone());
+    let layer_types = vec![
+        oci_client::manifest::IMAGE_LAYER_GZIP_MEDIA_TYPE,
+        oci_client::manifest::IMAGE_LAYER_MEDIA_TYPE,
+    ];
+    let one: oci_client::Reference = format!("{host}/acme/web:1.0").parse().unwrap();
+    let pulled = c.pull(&one, &auth, layer_types.clone()).await.unwrap();
+    assert_eq!(pulled.layers.len(), 1);
+    let two: oci_client::Reference = format!("{host}/acme/web:2.0").parse().unwrap();
+    assert!(c.pull(&two, &auth, layer_types.clone()).await.is_err());
+    assert_eq!(
+        c.list_tags(&one, &auth, None, None).await.unwrap().tags,
+        vec!["1.0"]
+    );
+    // The layer of 2.0, asked for by digest through oci-client, is refused.
+    // (The vendor reads the manifest with a client of its own: oci-client
+    // keeps credentials per registry.)
+    let vc = oci_client::Client::new(ClientConfig {
+        protocol: ClientProtocol::Http,
+        ..Default::default()
+    });
+    let vendor_auth = RegistryAuth::Basic(
+        ADMIN.into(),
+        vendor_creds.split_once(':').unwrap().1.to_owned(),
+    );
+    let (manifest, _) = vc.pull_image_manifest(&two, &vendor_auth).await.unwrap();
+    let mut sink = Vec::new();
+    let err = c.pull_blob(&one, &manifest.layers[0], &mut sink).await;
+    assert!(
+        err.is_err(),
+        "a blob of an ungranted tag must not be served"
+    );
+}
