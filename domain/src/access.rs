@@ -98,6 +98,9 @@ impl AccessCache {
         customer: CustomerId,
         now: DateTime<Utc>,
     ) -> StoreResult<Arc<CustomerAccess>> {
+        // Read before anything: whatever is built from what is read after
+        // this point is kept only if no eviction happened meanwhile.
+        let generation = self.generation();
         let org = self.org_facts(store, org_id).await?;
         let cached = self
             .customers
@@ -108,28 +111,22 @@ impl AccessCache {
         let access = match cached {
             Some(a) if a.is_current(&org, now) => return Ok(a),
             // Stale by time or org facts: recompile from memory.
-            Some(a) => Arc::new(CustomerAccess::compile(
-                org_id,
-                org,
-                a.entitlements.clone(),
-                now,
-            )),
+            Some(a) => CustomerAccess::compile(org_id, org, a.entitlements.clone(), now),
             None => {
-                let generation = self.generation();
                 let entitlements = store.policy_entitlements(org_id, customer).await?;
-                let a = Arc::new(CustomerAccess::compile(org_id, org, entitlements, now));
-                if self.generation() != generation {
-                    // Evicted while loading: answer, don't keep.
-                    return Ok(a);
-                }
-                a
+                CustomerAccess::compile(org_id, org, entitlements, now)
             }
         };
+        let access = Arc::new(access);
         let mut map = self.customers.write().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= MAX_CUSTOMERS {
-            map.clear();
+        // Evictions bump the generation while holding this lock: checked
+        // here, a racing eviction cannot slip in before the insert.
+        if self.generation() == generation {
+            if map.len() >= MAX_CUSTOMERS {
+                map.clear();
+            }
+            map.insert(customer, access.clone());
         }
-        map.insert(customer, access.clone());
         Ok(access)
     }
 
