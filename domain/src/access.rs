@@ -98,6 +98,9 @@ impl AccessCache {
         customer: CustomerId,
         now: DateTime<Utc>,
     ) -> StoreResult<Arc<CustomerAccess>> {
+        if let Some(a) = self.current(org_id, customer, now) {
+            return Ok(a);
+        }
         // Read before anything: whatever is built from what is read after
         // this point is kept only if no eviction happened meanwhile.
         let generation = self.generation();
@@ -128,6 +131,29 @@ impl AccessCache {
             map.insert(customer, access.clone());
         }
         Ok(access)
+    }
+
+    /// The hot path: the customer's compiled view when it is cached and
+    /// current (two map lookups, no I/O); `None` sends the caller to
+    /// [`AccessCache::customer`].
+    pub fn current(
+        &self,
+        org_id: OrgId,
+        customer: CustomerId,
+        now: DateTime<Utc>,
+    ) -> Option<Arc<CustomerAccess>> {
+        let org = *self
+            .orgs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&org_id)?;
+        let access = self
+            .customers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&customer)?
+            .clone();
+        access.is_current(&org, now).then_some(access)
     }
 
     /// The facts rule 1 needs about an org.
