@@ -121,13 +121,25 @@ impl ServerCtx {
         principal: &Principal,
     ) -> Result<Vec<VisibleArtifact>, StoreError> {
         let access = self.visibility(principal).await?;
-        let org_id = principal.org_id();
-        let mut out = Vec::new();
-        for artifact in self.store.artifacts(org_id).await? {
-            if !access.visibility.artifact_visible(&artifact.name) {
-                continue;
+        let names: Vec<String> = match &access.visibility {
+            domain::policy::Visibility::Everything => self
+                .store
+                .artifacts(principal.org_id())
+                .await?
+                .into_iter()
+                .map(|a| a.name)
+                .collect(),
+            // Only the granted artifacts are read (a customer sees a few of
+            // the org's many).
+            domain::policy::Visibility::Granted(grants) => {
+                let mut names: Vec<String> = grants.keys().cloned().collect();
+                names.sort();
+                names
             }
-            if let Some(v) = self.visible_artifact(&access, &artifact.name).await? {
+        };
+        let mut out = Vec::new();
+        for name in names {
+            if let Some(v) = self.visible_artifact(&access, &name).await? {
                 out.push(v);
             }
         }
