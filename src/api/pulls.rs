@@ -42,6 +42,7 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Api
 #[into_params(parameter_in = Query)]
 pub(super) struct PullsQuery {
     /// Only this customer's pulls (a customer id).
+    #[param(value_type = Option<i64>)]
     customer: Option<CustomerId>,
     /// Only this artifact's pulls: its name without the org slug (`charts/web`).
     artifact: Option<String>,
