@@ -3,6 +3,7 @@
 
 use crate::config::{sqlx_pool::Pool, Config};
 use crate::guard;
+use crate::registry::pull_log::{self, PullLog};
 use crate::registry::{self, storage::BlobStorage, Registry};
 use app::ssr::ServerCtx;
 use axum::extract::{FromRef, State};
@@ -88,11 +89,12 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     crate::changes::listen(&ctx);
     let storage = BlobStorage::local(config.data_dir.clone())
         .map_err(|e| anyhow::anyhow!("blob storage in {}: {e}", config.data_dir.display()))?;
+    let pulls = PullLog::spawn(ctx.store.clone(), pull_log::Settings::default());
     Ok(Prepared {
         state: AppState {
             ctx,
             leptos_options,
-            registry: Arc::new(Registry::new(storage)),
+            registry: Arc::new(Registry::new(storage, pulls)),
         },
         sessions,
         session_store,
@@ -172,6 +174,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let changes = crate::changes::spawn_poller(prepared.state.ctx.store.clone()).await?;
     let last_use =
         crate::auth::spawn_last_use_writer(prepared.state.ctx.clone(), Duration::from_secs(10));
+    let registry = prepared.state.registry.clone();
     let router = build_router(prepared.state, prepared.sessions);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -185,6 +188,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    // Requests are done: pulls still in memory go to the database.
+    registry.pulls.flush().await;
     cleanup.abort();
     last_use.abort();
     changes.stop().await;

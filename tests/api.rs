@@ -475,6 +475,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/customers/{id}/users", &["post"]),
     ("/api/v1/customers/{id}/audit", &["get"]),
     ("/api/v1/artifacts", &["get"]),
+    ("/api/v1/pulls", &["get"]),
     ("/api/v1/customers/{id}/entitlements", &["get", "post"]),
     ("/api/v1/entitlements/{id}", &["get", "put", "delete"]),
 ];

@@ -4,6 +4,7 @@
 //! * [`types`] — values that can only exist in valid form (`Email`, `OrgSlug`,
 //!   roles, plans) and the plain data that crosses to the browser.
 //! * [`throttle`] — sign-in throttling (pure, in memory).
+//! * [`pulls`] — the pull log's records, reads and CSV export.
 //! * `store` (feature `store`) — the [`store::Store`] trait, its SQLite
 //!   implementation and password hashing. The only place SQL lives.
 
@@ -11,6 +12,7 @@ pub mod audit;
 pub mod entitlements;
 pub mod oci;
 pub mod policy;
+pub mod pulls;
 pub mod registry;
 pub mod throttle;
 pub mod types;

@@ -9,6 +9,7 @@
 //! its name in `openapi::ApiDoc`.
 
 pub mod openapi;
+mod pulls;
 
 use crate::auth;
 use crate::server::AppState;
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/customers/{id}/audit", get(customer_audit))
         .route("/api/v1/artifacts", get(artifacts))
+        .route("/api/v1/pulls", get(pulls::list_pulls))
         .route(
             "/api/v1/customers/{id}/entitlements",
             get(list_entitlements).post(create_entitlement),

@@ -33,6 +33,7 @@ use utoipa::{Modify, OpenApi, ToResponse};
         super::delete_customer,
         super::add_customer_user,
         super::artifacts,
+        super::pulls::list_pulls,
         super::list_entitlements,
         super::create_entitlement,
         super::get_entitlement,
@@ -57,6 +58,7 @@ use utoipa::{Modify, OpenApi, ToResponse};
         (name = "account", description = "The caller and its access tokens"),
         (name = "customers", description = "The vendor's customers and their users"),
         (name = "artifacts", description = "What was pushed to the registry"),
+        (name = "pulls", description = "The pull log: every manifest pull by a customer user"),
         (name = "entitlements", description = "Which artifacts and tags each customer may pull"),
         (name = "meta", description = "This document"),
     )

@@ -75,6 +75,14 @@ pub async fn get(
             m
         }
     };
+    // A GET is a pull: a customer's goes in the pull log. (A HEAD is not:
+    // clients send it to check what a tag points to.)
+    if with_body {
+        let (client, digest) = (req.client, manifest.digest.as_str());
+        req.registry
+            .pulls
+            .record_manifest_pull(p, name, reference, digest, client);
+    }
     let body = if with_body {
         Body::from(manifest.content.clone())
     } else {

@@ -9,6 +9,7 @@ mod error;
 mod listing;
 mod manifests;
 pub mod path;
+pub mod pull_log;
 pub mod storage;
 mod uploads;
 
@@ -18,7 +19,7 @@ use crate::auth::{self, AuthError};
 use crate::server::AppState;
 use app::ssr::ServerCtx;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Extension, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -41,14 +42,17 @@ pub struct Registry {
     pub storage: BlobStorage,
     uploads: Uploads,
     pub cache: cache::RegistryCache,
+    /// Customers' manifest pulls, written to the database in batches.
+    pub pulls: pull_log::PullLog,
 }
 
 impl Registry {
-    pub fn new(storage: BlobStorage) -> Self {
+    pub fn new(storage: BlobStorage, pulls: pull_log::PullLog) -> Self {
         Self {
             storage,
             uploads: Uploads::default(),
             cache: cache::RegistryCache::default(),
+            pulls,
         }
     }
 
@@ -86,6 +90,7 @@ async fn handle(
     uri: Uri,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
     body: Body,
 ) -> Response {
     let rest = uri.path().strip_prefix("/v2").unwrap_or("");
@@ -95,6 +100,7 @@ async fn handle(
         registry: &state.registry,
         query: &query,
         headers: &headers,
+        client: connect.map(|Extension(ConnectInfo(addr))| addr.ip()),
     };
     let mut resp = match dispatch(req, method, rest, body).await {
         Ok(resp) => resp,
@@ -114,6 +120,9 @@ pub(crate) struct Req<'a> {
     pub registry: &'a Registry,
     pub query: &'a HashMap<String, String>,
     pub headers: &'a HeaderMap,
+    /// The client's address: the TCP peer (a proxy's `X-Forwarded-For` is
+    /// not trusted: any client could send one).
+    pub client: Option<std::net::IpAddr>,
 }
 
 async fn dispatch(

@@ -1,9 +1,10 @@
 //! The Artifacts page and an artifact's detail view.
 
-use crate::api::{get_artifact, list_artifacts, ArtifactsView};
+use crate::api::{artifact_pulls, get_artifact, list_artifacts, ArtifactsView};
 use crate::components::{
     human_size, short_digest, Command, ConsoleShell, CopyButton, EmptyState, ErrorPanel,
 };
+use crate::pages::pulls::{PullsCard, PullsOf};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -126,10 +127,12 @@ pub fn ArtifactPage() -> impl IntoView {
     let params = use_params_map();
     let name = move || params.read().get("name").unwrap_or_default();
     let data = Resource::new(name, get_artifact);
+    let pulls = Resource::new(name, artifact_pulls);
     view! {
         <ConsoleShell title="Artifact">
             <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
                 {move || Suspend::new(async move {
+                    let pulls = pulls.await;
                     match data.await {
                         Ok(v) => {
                             let repo = format!("{}/{}/{}", v.registry_host, v.org_slug, v.artifact.name);
@@ -148,7 +151,7 @@ pub fn ArtifactPage() -> impl IntoView {
                                 <section class="card" aria-labelledby="tags-heading">
                                     <h2 id="tags-heading">"Tags"</h2>
                                     <div class="table-wrap">
-                                        <table class="table">
+                                        <table class="table" aria-label="Tags">
                                             <thead>
                                                 <tr>
                                                     <th scope="col">"Tag"</th>
@@ -180,6 +183,7 @@ pub fn ArtifactPage() -> impl IntoView {
                                     <Command label="Pull" command=pull/>
                                     <Command label="Push a new tag" command=format!("docker push {repo}:<tag>")/>
                                 </section>
+                                <PullsCard of=PullsOf::Artifact(v.artifact.name.clone()) pulls/>
                             }
                                 .into_any()
                         }

@@ -1,13 +1,15 @@
 //! Licenses: the org's customers, and each customer's detail view.
 
 use crate::api::{
-    fresh_added_user, get_customer, list_customers, AddCustomerUser, AddedUser, CreateCustomer,
-    CustomerView, CustomersView, DeleteCustomer, RemoveCustomerUser, RenameCustomer,
+    customer_pulls, fresh_added_user, get_customer, list_customers, AddCustomerUser, AddedUser,
+    CreateCustomer, CustomerView, CustomersView, DeleteCustomer, RemoveCustomerUser,
+    RenameCustomer,
 };
 use crate::components::{
     action_error, invalid, reset_on_success, ConsoleShell, CopyButton, EmptyState, ErrorPanel,
     FieldError, FormError,
 };
+use crate::pages::pulls::{PullsCard, PullsOf};
 use domain::CustomerRole;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -128,6 +130,12 @@ pub fn CustomerPage() -> impl IntoView {
             }
         },
     );
+    let pulls = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => customer_pulls(id).await,
+            None => Err(crate::api::AppError::NotFound),
+        }
+    });
     // A user added with a one-time link by a plain form post (no
     // JavaScript): the page finds the link by the key in its URL.
     let query = use_query_map();
@@ -146,8 +154,9 @@ pub fn CustomerPage() -> impl IntoView {
             <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
                 {move || Suspend::new(async move {
                     let fresh = fresh.await;
+                    let pulls = pulls.await;
                     match data.await {
-                        Ok(view) => view! { <CustomerDetail view fresh add remove rename delete/> }.into_any(),
+                        Ok(view) => view! { <CustomerDetail view fresh pulls add remove rename delete/> }.into_any(),
                         Err(crate::api::AppError::NotFound) => view! {
                             <EmptyState title="Customer not found">
                                 <p>"There is no customer with this address in your organization."</p>
@@ -165,6 +174,7 @@ pub fn CustomerPage() -> impl IntoView {
 fn CustomerDetail(
     view: CustomerView,
     fresh: Option<AddedUser>,
+    pulls: Result<Vec<domain::pulls::Pull>, crate::api::AppError>,
     add: ServerAction<AddCustomerUser>,
     remove: ServerAction<RemoveCustomerUser>,
     rename: ServerAction<RenameCustomer>,
@@ -307,6 +317,7 @@ fn CustomerDetail(
                 </ActionForm>
             })}
         </section>
+        <PullsCard of=PullsOf::Customer(customer.id) pulls/>
         {can_write.then(|| view! {
             <section class="card" aria-labelledby="manage-heading">
                 <h2 id="manage-heading">"Manage"</h2>

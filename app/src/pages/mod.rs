@@ -6,6 +6,7 @@ pub mod entitlements;
 pub mod home;
 pub mod licenses;
 pub mod portal;
+pub mod pulls;
 pub mod set_password;
 pub mod settings;
 pub mod signin;

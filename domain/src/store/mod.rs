@@ -7,6 +7,7 @@ mod registry;
 mod sqlite;
 mod sqlite_access;
 mod sqlite_links;
+mod sqlite_pulls;
 mod sqlite_registry;
 
 pub use access::AccessStore;
@@ -242,6 +243,19 @@ pub trait Store: RegistryStore + AccessStore + Send + Sync + 'static {
         customer_id: CustomerId,
         limit: i64,
     ) -> StoreResult<Vec<AuditEvent>>;
+
+    /// Appends pulls to the pull log, all in one transaction (the batched
+    /// writer's flush). A pull of a customer deleted meanwhile is recorded
+    /// as such.
+    async fn record_pulls(&self, pulls: &[crate::pulls::NewPull]) -> StoreResult<()>;
+    /// An organization's pulls, newest first, as `query` selects them. A
+    /// `customer` filter leaves out pulls of an earlier, deleted customer
+    /// that had the same id.
+    async fn pulls(
+        &self,
+        org_id: OrgId,
+        query: &crate::pulls::PullQuery,
+    ) -> StoreResult<Vec<crate::pulls::Pull>>;
 }
 
 pub type DynStore = Arc<dyn Store>;

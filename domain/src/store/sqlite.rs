@@ -982,6 +982,18 @@ impl Store for SqliteStore {
             })
             .collect())
     }
+
+    async fn record_pulls(&self, pulls: &[crate::pulls::NewPull]) -> StoreResult<()> {
+        self.insert_pulls(pulls).await
+    }
+
+    async fn pulls(
+        &self,
+        org_id: OrgId,
+        query: &crate::pulls::PullQuery,
+    ) -> StoreResult<Vec<crate::pulls::Pull>> {
+        self.select_pulls(org_id, query).await
+    }
 }
 
 /// A customer user to insert.

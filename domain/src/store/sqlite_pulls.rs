@@ -1,0 +1,279 @@
+//! The pull log for SQLite (migration `0006_pulls.sql`).
+
+use super::{SqliteStore, StoreResult};
+use crate::pulls::{NewPull, Pull, PullQuery};
+use crate::OrgId;
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Sqlite};
+
+#[derive(sqlx::FromRow)]
+struct PullRow {
+    id: i64,
+    at: DateTime<Utc>,
+    customer_id: i64,
+    customer: String,
+    customer_deleted: bool,
+    user_id: i64,
+    user_email: String,
+    repository: String,
+    tag: Option<String>,
+    digest: String,
+    address: String,
+}
+
+impl From<PullRow> for Pull {
+    fn from(r: PullRow) -> Self {
+        Pull {
+            id: r.id,
+            at: r.at,
+            customer_id: r.customer_id,
+            customer: r.customer,
+            customer_deleted: r.customer_deleted,
+            user_id: r.user_id,
+            user_email: r.user_email,
+            artifact: r.repository,
+            tag: r.tag,
+            digest: r.digest,
+            address: r.address,
+        }
+    }
+}
+
+impl SqliteStore {
+    pub(super) async fn insert_pulls(&self, pulls: &[NewPull]) -> StoreResult<()> {
+        if pulls.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        for p in pulls {
+            sqlx::query(
+                "INSERT INTO pulls (org_id, customer_id, customer_name, customer_gone, user_id, \
+                 user_email, repository, tag, digest, at, address) \
+                 VALUES (?1, ?2, ?3, \
+                   NOT EXISTS (SELECT 1 FROM customers WHERE id = ?2 AND org_id = ?1), \
+                   ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )
+            .bind(p.org_id)
+            .bind(p.customer_id)
+            .bind(&p.customer_name)
+            .bind(p.user_id)
+            .bind(&p.user_email)
+            .bind(&p.artifact)
+            .bind(&p.tag)
+            .bind(&p.digest)
+            .bind(p.at)
+            .bind(&p.address)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn select_pulls(
+        &self,
+        org_id: OrgId,
+        query: &PullQuery,
+    ) -> StoreResult<Vec<Pull>> {
+        // The current name of a customer that still exists; the name at the
+        // pull for one that was deleted (even if its id was reused since).
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "SELECT p.id, p.at, p.customer_id, \
+               COALESCE(c.name, p.customer_name) AS customer, \
+               c.id IS NULL AS customer_deleted, \
+               p.user_id, p.user_email, p.repository, p.tag, p.digest, p.address \
+             FROM pulls p \
+             LEFT JOIN customers c \
+               ON c.id = p.customer_id AND c.org_id = p.org_id AND p.customer_gone = 0 \
+             WHERE p.org_id = ",
+        );
+        sql.push_bind(org_id);
+        if let Some(customer) = query.customer {
+            sql.push(" AND p.customer_id = ")
+                .push_bind(customer)
+                .push(" AND p.customer_gone = 0");
+        }
+        if let Some(artifact) = &query.artifact {
+            sql.push(" AND p.repository = ")
+                .push_bind(artifact.as_str());
+        }
+        if let Some(before) = query.before {
+            sql.push(" AND p.id < ").push_bind(before);
+        }
+        sql.push(" ORDER BY p.id DESC LIMIT ")
+            .push_bind(query.limit.max(0));
+        let rows: Vec<PullRow> = sql.build_query_as().fetch_all(self.pool()).await?;
+        Ok(rows.into_iter().map(Pull::from).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::audit::Actor;
+    use crate::pulls::{NewPull, PullQuery};
+    use crate::store::{NewOrg, SqliteStore, Store};
+    use crate::{DisplayName, Email, OrgSlug, Plan};
+    use chrono::{Duration, Utc};
+
+    async fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open_file(&dir.path().join("t.db"))
+            .await
+            .unwrap();
+        (dir, s)
+    }
+
+    async fn org(s: &SqliteStore, slug: &str) -> i64 {
+        let (org, _) = s
+            .create_org_with_admin(
+                NewOrg {
+                    slug: OrgSlug::parse(slug).unwrap(),
+                    name: DisplayName::parse("Org").unwrap(),
+                    plan: Plan::Community,
+                    trial_ends_at: None,
+                },
+                Email::parse(&format!("admin@{slug}.test")).unwrap(),
+                "x".into(),
+                false,
+            )
+            .await
+            .unwrap();
+        org.id
+    }
+
+    fn pull(org_id: i64, customer_id: i64, artifact: &str, tag: Option<&str>) -> NewPull {
+        NewPull {
+            org_id,
+            customer_id,
+            customer_name: format!("customer {customer_id}"),
+            user_id: 100 + customer_id,
+            user_email: format!("u{customer_id}@c.test"),
+            artifact: artifact.into(),
+            tag: tag.map(str::to_owned),
+            digest: "sha256:aa".into(),
+            at: Utc::now(),
+            address: "192.0.2.7".into(),
+        }
+    }
+
+    fn query(customer: Option<i64>, artifact: Option<&str>, limit: i64) -> PullQuery {
+        PullQuery {
+            customer,
+            artifact: artifact.map(str::to_owned),
+            before: None,
+            limit,
+        }
+    }
+
+    #[tokio::test]
+    async fn pulls_are_read_per_customer_and_per_artifact_newest_first() {
+        let (_dir, s) = store().await;
+        let acme = org(&s, "acme").await;
+        let beta = org(&s, "beta").await;
+        let by = Actor::operator();
+        let globex = s
+            .create_customer(acme, DisplayName::parse("Globex").unwrap(), &by)
+            .await
+            .unwrap();
+        let initech = s
+            .create_customer(acme, DisplayName::parse("Initech").unwrap(), &by)
+            .await
+            .unwrap();
+        let t0 = Utc::now() - Duration::minutes(10);
+        let mut batch = vec![
+            pull(acme, globex.id, "web", Some("1.0")),
+            pull(acme, initech.id, "web", None),
+            pull(acme, globex.id, "charts/web", Some("2.0")),
+            pull(beta, globex.id, "web", Some("1.0")),
+        ];
+        for (i, p) in batch.iter_mut().enumerate() {
+            p.at = t0 + Duration::seconds(i as i64);
+        }
+        s.record_pulls(&batch).await.unwrap();
+        s.record_pulls(&[]).await.unwrap();
+
+        let mine = s
+            .pulls(acme, &query(Some(globex.id), None, 50))
+            .await
+            .unwrap();
+        let seen: Vec<(&str, Option<&str>)> = mine
+            .iter()
+            .map(|p| (p.artifact.as_str(), p.tag.as_deref()))
+            .collect();
+        assert_eq!(seen, [("charts/web", Some("2.0")), ("web", Some("1.0"))]);
+        assert_eq!(mine[0].customer, "Globex");
+        assert!(!mine[0].customer_deleted);
+        assert_eq!(mine[0].user_email, format!("u{}@c.test", globex.id));
+        assert_eq!(mine[0].address, "192.0.2.7");
+        assert_eq!(mine[1].at, t0);
+
+        let web = s.pulls(acme, &query(None, Some("web"), 50)).await.unwrap();
+        let who: Vec<(&str, Option<&str>)> = web
+            .iter()
+            .map(|p| (p.customer.as_str(), p.tag.as_deref()))
+            .collect();
+        assert_eq!(who, [("Initech", None), ("Globex", Some("1.0"))]);
+
+        // Limit and paging by id; the whole org; another org sees only its own.
+        let first = s.pulls(acme, &query(None, None, 2)).await.unwrap();
+        assert_eq!(first.len(), 2);
+        let rest = s
+            .pulls(
+                acme,
+                &PullQuery {
+                    before: Some(first[1].id),
+                    ..query(None, None, 10)
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(rest.len(), 1);
+        assert!(rest[0].id < first[1].id);
+        let theirs = s.pulls(beta, &query(None, None, 50)).await.unwrap();
+        assert_eq!(theirs.len(), 1);
+        assert_eq!(theirs[0].customer, format!("customer {}", globex.id));
+        assert!(theirs[0].customer_deleted, "not acme's customer");
+
+        // A rename shows at once; a deleted customer keeps its pulls under
+        // its name at the pull, and a new customer that gets its id (SQLite
+        // reuses the highest one) does not inherit them.
+        s.rename_customer(
+            acme,
+            initech.id,
+            DisplayName::parse("Initrode").unwrap(),
+            &by,
+        )
+        .await
+        .unwrap();
+        let web = s.pulls(acme, &query(None, Some("web"), 50)).await.unwrap();
+        assert_eq!(web[0].customer, "Initrode");
+        s.delete_customer(acme, initech.id, &by).await.unwrap();
+        // A pull still in the writer's buffer when the customer went.
+        s.record_pulls(&[pull(acme, initech.id, "web", Some("late"))])
+            .await
+            .unwrap();
+        let reused = s
+            .create_customer(acme, DisplayName::parse("Hooli").unwrap(), &by)
+            .await
+            .unwrap();
+        assert_eq!(reused.id, initech.id, "SQLite reuses the highest id");
+        assert!(s
+            .pulls(acme, &query(Some(reused.id), None, 50))
+            .await
+            .unwrap()
+            .is_empty());
+        let web = s.pulls(acme, &query(None, Some("web"), 50)).await.unwrap();
+        let who: Vec<(String, bool)> = web
+            .iter()
+            .map(|p| (p.customer_label(), p.customer_deleted))
+            .collect();
+        assert_eq!(
+            who,
+            [
+                (format!("customer {} (deleted)", initech.id), true),
+                (format!("customer {} (deleted)", initech.id), true),
+                ("Globex".to_owned(), false),
+            ]
+        );
+    }
+}

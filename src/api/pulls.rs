@@ -1,0 +1,203 @@
+//! `GET /api/v1/pulls`: the pull log (SPEC §6) as JSON or CSV, for vendor
+//! users. One route with filters, because artifact names contain slashes
+//! (`charts/web`) and would not fit in the middle of a path.
+
+use super::openapi::{BadRequest, Forbidden, Internal, Invalid, NotFound, Unauthenticated};
+use super::{ApiCaller, ApiError, ErrorCode};
+use crate::server::AppState;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::pulls::{Pull, PullQuery, MAX_PULLS};
+use domain::{CustomerId, Principal};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+
+/// Pulls in a JSON answer when no `limit` is given.
+const JSON_LIMIT: i64 = 100;
+
+/// A query string, with a malformed one answered as a 400 API error.
+pub(super) struct ApiQuery<T>(T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadRequest,
+                    e.body_text(),
+                )
+            })
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct PullsQuery {
+    /// Only this customer's pulls (a customer id).
+    #[param(value_type = Option<i64>)]
+    customer: Option<CustomerId>,
+    /// Only this artifact's pulls: its name without the org slug (`charts/web`).
+    artifact: Option<String>,
+    /// Only pulls older than this one (an `id`): the next page.
+    before: Option<i64>,
+    /// At most this many, 1–100000; by default 100 as JSON, 100000 as CSV.
+    limit: Option<i64>,
+    /// `json` (the default) or `csv`; `Accept: text/csv` also asks for CSV.
+    format: Option<String>,
+}
+
+/// The pulls, newest first.
+#[derive(Serialize, ToSchema)]
+pub(super) struct PullList {
+    pulls: Vec<Pull>,
+}
+
+/// `GET /api/v1/pulls` — any vendor user: the organization's pulls, newest
+/// first, optionally of one customer and/or one artifact, as JSON or CSV.
+#[utoipa::path(
+    get,
+    path = "/api/v1/pulls",
+    tag = "pulls",
+    security(("bearer" = []), ("session" = [])),
+    params(PullsQuery),
+    responses(
+        (status = 200, description = "The pulls, newest first: JSON, or with `format=csv` (or `Accept: text/csv`) a CSV file with a header row (id, time, customer_id, customer, user_id, user, artifact, tag, digest, address)",
+            content((PullList = "application/json"), (String = "text/csv")),
+            headers(("Content-Disposition" = String, description = "With CSV: `attachment; filename=\"pulls-….csv\"`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+    )
+)]
+pub(crate) async fn list_pulls(
+    State(s): State<AppState>,
+    caller: ApiCaller,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<PullsQuery>,
+) -> Result<Response, ApiError> {
+    let org = caller.vendor()?;
+    let csv = match q.format.as_deref() {
+        Some("csv") => true,
+        Some("json") => false,
+        Some(_) => return Err(invalid("format", "Choose json or csv.")),
+        None => accepts_csv(&headers),
+    };
+    let limit = match q.limit {
+        None if csv => MAX_PULLS,
+        None => JSON_LIMIT,
+        Some(n) if (1..=MAX_PULLS).contains(&n) => n,
+        Some(_) => return Err(invalid("limit", "Choose a limit from 1 to 100000.")),
+    };
+    // Another org's customer or artifact is not found, like a missing one.
+    if let Some(id) = q.customer {
+        s.ctx.store.customer(org, id).await?;
+    }
+    if let Some(name) = &q.artifact {
+        s.ctx
+            .store
+            .repo(org, name)
+            .await?
+            .ok_or_else(ApiError::not_found)?;
+    }
+    let pulls = s
+        .ctx
+        .store
+        .pulls(
+            org,
+            &PullQuery {
+                customer: q.customer,
+                artifact: q.artifact.clone(),
+                before: q.before,
+                limit,
+            },
+        )
+        .await?;
+    if !csv {
+        return Ok(Json(PullList { pulls }).into_response());
+    }
+    let slug = match &caller.0 {
+        Principal::Vendor { org_slug, .. } => org_slug.as_str(),
+        Principal::Customer { .. } => "",
+    };
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        csv_filename(slug, q.customer, q.artifact.as_deref())
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        domain::pulls::to_csv(&pulls),
+    )
+        .into_response())
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::invalid(BTreeMap::from([(field.to_owned(), message.to_owned())]))
+}
+
+/// Whether the `Accept` header asks for CSV.
+fn accepts_csv(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.split(';').next().unwrap_or_default().trim() == "text/csv")
+}
+
+/// `pulls-acme.csv`, `pulls-acme-charts-web.csv`, `pulls-acme-customer-7.csv`:
+/// only characters that need no quoting in a header.
+fn csv_filename(slug: &str, customer: Option<CustomerId>, artifact: Option<&str>) -> String {
+    let mut name = format!("pulls-{slug}");
+    if let Some(a) = artifact {
+        name.push('-');
+        name.extend(a.chars().map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        }));
+    }
+    if let Some(c) = customer {
+        name.push_str(&format!("-customer-{c}"));
+    }
+    name.push_str(".csv");
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filenames_and_accept() {
+        assert_eq!(csv_filename("acme", None, None), "pulls-acme.csv");
+        assert_eq!(
+            csv_filename("acme", Some(7), Some("charts/web\"x")),
+            "pulls-acme-charts-web-x-customer-7.csv"
+        );
+        let mut h = HeaderMap::new();
+        assert!(!accepts_csv(&h));
+        h.insert(
+            header::ACCEPT,
+            "application/json, text/csv;q=0.9".parse().unwrap(),
+        );
+        assert!(accepts_csv(&h));
+        h.insert(header::ACCEPT, "text/csvx".parse().unwrap());
+        assert!(!accepts_csv(&h));
+    }
+}

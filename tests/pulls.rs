@@ -1,0 +1,500 @@
+//! The pull log (SPEC §6) on a real server: customers' manifest pulls are
+//! recorded (GET only, customers only), written off the request path and at
+//! shutdown at the latest, and shown to vendor users as JSON, CSV and on the
+//! customer and artifact pages; nobody else sees them.
+
+mod common;
+
+use common::registry::Reg;
+use common::TestApp;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const ADMIN: &str = "a@acme.test";
+const PASSWORD: &str = "admin password";
+
+/// A raw answer: status, headers, body.
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    text: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|_| panic!("not JSON: {}", self.text))
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map_or("", |v| v.to_str().unwrap_or_default())
+    }
+}
+
+/// The JSON API with a bearer token (or none).
+struct Api {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+impl Api {
+    fn new(app: &TestApp, token: Option<&str>) -> Self {
+        Api {
+            base: app.base.clone(),
+            http: reqwest::Client::new(),
+            token: token.map(str::to_owned),
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>, accept: &str) -> Answer {
+        let mut r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("Accept", accept);
+        if let Some(t) = &self.token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        Answer {
+            status: resp.status().as_u16(),
+            headers: resp.headers().clone(),
+            text: resp.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.call(Method::GET, path, None, "application/json").await
+    }
+
+    /// `GET` that must answer 200 with JSON.
+    async fn ok(&self, path: &str) -> Value {
+        let a = self.get(path).await;
+        assert_eq!(a.status, 200, "GET {path}: {}", a.text);
+        a.json()
+    }
+
+    /// A customer with one member user; returns the customer's id.
+    async fn customer(&self, name: &str, email: &str) -> i64 {
+        let c = self
+            .call(
+                Method::POST,
+                "/api/v1/customers",
+                Some(json!({"name": name})),
+                "application/json",
+            )
+            .await;
+        assert_eq!(c.status, 201, "{}", c.text);
+        let id = c.json()["id"].as_i64().unwrap();
+        let u = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/customers/{id}/users"),
+                Some(json!({"email": email, "password": "customer password", "role": "member"})),
+                "application/json",
+            )
+            .await;
+        assert_eq!(u.status, 201, "{}", u.text);
+        id
+    }
+}
+
+async fn status(reg: &Reg, method: Method, path: &str) -> u16 {
+    reg.req(method, path)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The expected CSV line of a pull, from its JSON.
+fn csv_line(p: &Value, customer_cell: &str, user_cell: &str) -> String {
+    let at: chrono::DateTime<chrono::Utc> = p["at"].as_str().unwrap().parse().unwrap();
+    format!(
+        "{},{},{},{customer_cell},{},{user_cell},{},{},{},{}",
+        p["id"],
+        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        p["customer_id"],
+        p["user_id"],
+        p["artifact"].as_str().unwrap(),
+        p["tag"].as_str().unwrap_or_default(),
+        p["digest"].as_str().unwrap(),
+        p["address"].as_str().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
+    let mut app = TestApp::spawn();
+    app.create_org("acme", ADMIN, PASSWORD);
+    let token = app.token(ADMIN, &[]);
+    let vendor = Reg::new(&app.base, ADMIN, &token);
+    let (chart, _) = vendor
+        .push_image("acme/charts/web", "1.0", &[b"chart layer"])
+        .await;
+    vendor.push_image("acme/web", "2.0", &[b"web layer"]).await;
+    let api = Api::new(&app, Some(&token));
+    // Text a spreadsheet would run as a formula, and that needs quoting.
+    let globex = api.customer("=Globex, \"Intl\"", "+ops@globex.test").await;
+    let initech = api.customer("Initech", "bob@initech.test").await;
+    let ops = Reg::new(
+        &app.base,
+        "+ops@globex.test",
+        &app.token("+ops@globex.test", &[]),
+    );
+    let bob = Reg::new(
+        &app.base,
+        "bob@initech.test",
+        &app.token("bob@initech.test", &[]),
+    );
+
+    // The org has no entitlements (rule 1): its customers may pull everything.
+    // Pulls: by tag, by digest, another artifact; then another customer.
+    let by_tag = "/v2/acme/charts/web/manifests/1.0";
+    let by_digest = format!("/v2/acme/charts/web/manifests/{chart}");
+    assert_eq!(status(&ops, Method::GET, by_tag).await, 200);
+    assert_eq!(status(&ops, Method::GET, &by_digest).await, 200);
+    assert_eq!(
+        status(&ops, Method::GET, "/v2/acme/web/manifests/2.0").await,
+        200
+    );
+    assert_eq!(status(&bob, Method::GET, by_tag).await, 200);
+    // Not pulls: a HEAD, a missing tag, blobs, tag lists, the vendor's own pull.
+    assert_eq!(status(&ops, Method::HEAD, by_tag).await, 200);
+    assert_eq!(
+        status(&ops, Method::GET, "/v2/acme/charts/web/manifests/9.9").await,
+        404
+    );
+    assert_eq!(
+        status(&ops, Method::GET, "/v2/acme/charts/web/tags/list").await,
+        200
+    );
+    assert_eq!(status(&vendor, Method::GET, by_tag).await, 200);
+    // A deleted customer's pulls stay in the log.
+    let deleted = api
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/customers/{initech}"),
+            None,
+            "application/json",
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+
+    // Pulls are written in batches; at the latest when the server stops.
+    let exit = app.terminate();
+    assert!(exit.success(), "{exit:?}");
+    let app = TestApp::spawn_in(app.kill(), &[]);
+    let api = Api::new(&app, Some(&token));
+
+    let pulls = api.ok("/api/v1/pulls").await["pulls"].clone();
+    let rows: Vec<(String, bool, String, String, Value)> = pulls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["customer"].as_str().unwrap().to_owned(),
+                p["customer_deleted"].as_bool().unwrap(),
+                p["user_email"].as_str().unwrap().to_owned(),
+                p["artifact"].as_str().unwrap().to_owned(),
+                p["tag"].clone(),
+            )
+        })
+        .collect();
+    let g = "=Globex, \"Intl\"".to_owned();
+    let s = |s: &str| s.to_owned();
+    assert_eq!(
+        rows,
+        [
+            (
+                s("Initech"),
+                true,
+                s("bob@initech.test"),
+                s("charts/web"),
+                json!("1.0")
+            ),
+            (
+                g.clone(),
+                false,
+                s("+ops@globex.test"),
+                s("web"),
+                json!("2.0")
+            ),
+            (
+                g.clone(),
+                false,
+                s("+ops@globex.test"),
+                s("charts/web"),
+                Value::Null
+            ),
+            (
+                g.clone(),
+                false,
+                s("+ops@globex.test"),
+                s("charts/web"),
+                json!("1.0")
+            ),
+        ],
+        "newest first, only customers' GETs: {pulls}"
+    );
+    let first = &pulls[3];
+    assert_eq!(first["digest"], chart.as_str());
+    assert_eq!(first["address"], "127.0.0.1");
+    assert_eq!(first["customer_id"], globex);
+    assert!(first["user_id"].is_i64() && first["id"].is_i64());
+    let at: chrono::DateTime<chrono::Utc> = first["at"].as_str().unwrap().parse().unwrap();
+    assert!((chrono::Utc::now() - at).num_seconds() < 120, "{at}");
+
+    // By customer and by artifact (a name with a slash).
+    let mine = api.ok(&format!("/api/v1/pulls?customer={globex}")).await["pulls"].clone();
+    assert_eq!(mine.as_array().unwrap().len(), 3);
+    assert_eq!(mine, json!(pulls.as_array().unwrap()[1..].to_vec()));
+    let chart_pulls = api.ok("/api/v1/pulls?artifact=charts/web").await["pulls"].clone();
+    assert_eq!(chart_pulls.as_array().unwrap().len(), 3);
+    let both = api
+        .ok(&format!(
+            "/api/v1/pulls?artifact=charts%2Fweb&customer={globex}"
+        ))
+        .await["pulls"]
+        .clone();
+    assert_eq!(both.as_array().unwrap().len(), 2);
+
+    // Paging: limit, then before the last id seen.
+    let page = api.ok("/api/v1/pulls?limit=2").await["pulls"].clone();
+    assert_eq!(page, json!(pulls.as_array().unwrap()[..2].to_vec()));
+    let next = api
+        .ok(&format!("/api/v1/pulls?limit=2&before={}", page[1]["id"]))
+        .await["pulls"]
+        .clone();
+    assert_eq!(next, json!(pulls.as_array().unwrap()[2..].to_vec()));
+
+    // CSV: a header row, one CRLF line per pull, quoted and defused cells.
+    let csv = api
+        .get(&format!("/api/v1/pulls?customer={globex}&format=csv"))
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    assert_eq!(csv.header("content-type"), "text/csv; charset=utf-8");
+    assert_eq!(
+        csv.header("content-disposition"),
+        format!("attachment; filename=\"pulls-acme-customer-{globex}.csv\"")
+    );
+    let customer_cell = "\"'=Globex, \"\"Intl\"\"\"";
+    let mut expected =
+        String::from("id,time,customer_id,customer,user_id,user,artifact,tag,digest,address\r\n");
+    for p in mine.as_array().unwrap() {
+        expected.push_str(&csv_line(p, customer_cell, "'+ops@globex.test"));
+        expected.push_str("\r\n");
+    }
+    assert_eq!(csv.text, expected);
+    // Asked for with Accept, for an artifact, with a deleted customer.
+    let csv = api
+        .call(
+            Method::GET,
+            "/api/v1/pulls?artifact=charts/web",
+            None,
+            "text/csv",
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(
+        csv.header("content-disposition"),
+        "attachment; filename=\"pulls-acme-charts-web.csv\""
+    );
+    let lines: Vec<&str> = csv.text.split_terminator("\r\n").collect();
+    assert_eq!(lines.len(), 4, "{}", csv.text);
+    assert_eq!(
+        lines[1],
+        csv_line(&chart_pulls[0], "Initech (deleted)", "bob@initech.test")
+    );
+
+    // The pages: the latest pulls and the CSV link, for a signed-in vendor.
+    let web = app.signed_in(ADMIN, PASSWORD).await;
+    let page = web
+        .get(app.url(&format!("/licenses/{globex}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    for text in [
+        "<h2 id=\"pulls-heading\">Pulls</h2>",
+        &format!("href=\"/api/v1/pulls?customer={globex}&amp;format=csv\""),
+        "+ops@globex.test",
+        "by digest",
+        &format!("title=\"{chart}\""),
+        &chart[..19],
+        "127.0.0.1",
+        "charts/web",
+    ] {
+        assert!(html.contains(text), "{text} in {html}");
+    }
+    assert!(!html.contains("No pulls yet."));
+    let page = web
+        .get(app.url("/artifacts/charts/web"))
+        .send()
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    for text in [
+        "Initech (deleted)",
+        "=Globex, ",
+        "href=\"/api/v1/pulls?artifact=charts/web&amp;format=csv\"",
+    ] {
+        assert!(html.contains(text), "{text} in {html}");
+    }
+    // The link works with the session cookie.
+    let r = web
+        .get(app.url("/api/v1/pulls?artifact=charts/web&format=csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), csv.text);
+}
+
+#[tokio::test]
+async fn only_the_vendor_reads_the_pull_log() {
+    let app = TestApp::spawn();
+    app.create_org("acme", ADMIN, PASSWORD);
+    let token = app.token(ADMIN, &[]);
+    Reg::new(&app.base, ADMIN, &token)
+        .push_image("acme/charts/web", "1.0", &[b"layer"])
+        .await;
+    let api = Api::new(&app, Some(&token));
+    let globex = api.customer("Globex", "c@globex.test").await;
+    let admin = app.signed_in(ADMIN, PASSWORD).await;
+    let added = app
+        .call(
+            &admin,
+            "add_vendor_user",
+            &[
+                ("email", "ro@acme.test"),
+                ("password", "read only pw"),
+                ("role", "read_only"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    app.create_org("beta", "b@beta.test", "beta password");
+
+    // Nothing yet: an empty list, a CSV with only its header.
+    assert_eq!(api.ok("/api/v1/pulls").await, json!({"pulls": []}));
+    let csv = api
+        .get(&format!("/api/v1/pulls?customer={globex}&format=csv"))
+        .await;
+    assert_eq!(
+        (csv.status, csv.text.as_str()),
+        (
+            200,
+            "id,time,customer_id,customer,user_id,user,artifact,tag,digest,address\r\n"
+        )
+    );
+
+    // Read-only vendor users read it; customer users and strangers do not.
+    let ro = Api::new(&app, Some(&app.token("ro@acme.test", &[])));
+    assert_eq!(ro.get("/api/v1/pulls?format=csv").await.status, 200);
+    let customer = Api::new(&app, Some(&app.token("c@globex.test", &[])));
+    let anon = Api::new(&app, None);
+    for (who, caller, want, code) in [
+        ("customer", &customer, 403, "forbidden"),
+        ("anonymous", &anon, 401, "unauthenticated"),
+    ] {
+        for path in [
+            "/api/v1/pulls".to_owned(),
+            format!("/api/v1/pulls?customer={globex}&format=csv"),
+        ] {
+            let a = caller.get(&path).await;
+            assert_eq!(
+                (a.status, a.json()["error"]["code"].clone()),
+                (want, json!(code)),
+                "{who} {path}"
+            );
+        }
+    }
+
+    // Another org's customer or artifact is not found; its own log is empty.
+    let beta = Api::new(&app, Some(&app.token("b@beta.test", &[])));
+    for path in [
+        format!("/api/v1/pulls?customer={globex}"),
+        "/api/v1/pulls?artifact=charts/web&format=csv".to_owned(),
+    ] {
+        let a = beta.get(&path).await;
+        assert_eq!(
+            (a.status, a.json()["error"]["code"].clone()),
+            (404, json!("not_found")),
+            "{path}"
+        );
+    }
+    assert_eq!(beta.ok("/api/v1/pulls").await, json!({"pulls": []}));
+
+    // Bad queries: JSON errors with the right status, never a 500.
+    for (path, want, code, field) in [
+        ("/api/v1/pulls?customer=9999", 404, "not_found", None),
+        ("/api/v1/pulls?artifact=nope", 404, "not_found", None),
+        ("/api/v1/pulls?customer=abc", 400, "bad_request", None),
+        ("/api/v1/pulls?before=x", 400, "bad_request", None),
+        ("/api/v1/pulls?limit=0", 422, "invalid", Some("limit")),
+        ("/api/v1/pulls?limit=100001", 422, "invalid", Some("limit")),
+        ("/api/v1/pulls?format=xml", 422, "invalid", Some("format")),
+    ] {
+        let a = api.get(path).await;
+        let e = a.json();
+        assert_eq!(
+            (a.status, e["error"]["code"].clone()),
+            (want, json!(code)),
+            "{path}: {}",
+            a.text
+        );
+        if let Some(f) = field {
+            assert!(e["error"]["fields"][f].is_string(), "{path}: {e}");
+        }
+    }
+
+    // The server functions behind the pages: the same rules.
+    let ro_web = app.signed_in("ro@acme.test", "read only pw").await;
+    let cust_web = app.signed_in("c@globex.test", "customer password").await;
+    let beta_web = app.signed_in("b@beta.test", "beta password").await;
+    let id = globex.to_string();
+    for (name, arg) in [
+        ("customer_pulls", ("id", id.as_str())),
+        ("artifact_pulls", ("name", "charts/web")),
+    ] {
+        for (who, client, want) in [
+            ("admin", &admin, 200),
+            ("read_only", &ro_web, 200),
+            ("customer", &cust_web, 403),
+            ("other org", &beta_web, 404),
+        ] {
+            let r = app.call(client, name, &[arg]).await;
+            assert_eq!(r.status, want, "{name} as {who}: {}", r.body);
+            if want == 200 {
+                assert_eq!(r.body, json!([]), "{name} as {who}");
+            }
+        }
+    }
+
+    // The pages' empty state, with the download link.
+    for path in [
+        format!("/licenses/{globex}"),
+        "/artifacts/charts/web".into(),
+    ] {
+        let html = ro_web
+            .get(app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("No pulls yet.") && html.contains(">Download CSV</a>"),
+            "{path}: {html}"
+        );
+    }
+}
