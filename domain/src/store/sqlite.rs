@@ -958,8 +958,12 @@ impl Store for SqliteStore {
             Option<String>,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, at, actor, action, subject, before, after FROM audit_events \
-             WHERE org_id = ? AND customer_id = ? ORDER BY id DESC LIMIT ?",
+            // SQLite may give a new customer the id of a deleted one: while
+            // a customer exists, only events since it was created are its own.
+            "SELECT a.id, a.at, a.actor, a.action, a.subject, a.before, a.after FROM audit_events a \
+             LEFT JOIN customers c ON c.id = a.customer_id AND c.org_id = a.org_id \
+             WHERE a.org_id = ? AND a.customer_id = ? AND (c.id IS NULL OR a.at >= c.created_at) \
+             ORDER BY a.id DESC LIMIT ?",
         )
         .bind(org_id)
         .bind(customer_id)
@@ -1276,6 +1280,16 @@ mod tests {
             events[0].before,
             Some(serde_json::json!({"name": "Globex Corp", "users": [], "entitlements": []}))
         );
+        // A new customer that gets the deleted one's id has its own history only.
+        let again = s
+            .create_customer(org.id, DisplayName::parse("Initech").unwrap(), &by)
+            .await
+            .unwrap();
+        assert_eq!(again.id, c.id, "SQLite reuses the highest deleted id");
+        let events = s.audit_events(org.id, again.id, 50).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, AuditAction::CustomerCreated);
+        assert_eq!(events[0].subject, "Initech");
     }
 
     #[tokio::test]
