@@ -151,6 +151,8 @@ impl ServerCtx {
         tags.retain(|t| access.visibility.tag_allowed(name, &t.tag));
         artifact.tag_count = tags.len() as i64;
         artifact.last_push = tags.first().map(|t| t.pushed_at);
+        // Only from what this viewer may pull: a hidden tag's text stays hidden.
+        artifact.description = tags.first().and_then(|t| t.description.clone());
         Ok(Some((artifact, tags)))
     }
 }
