@@ -62,6 +62,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/licenses/:id/entitlements/:eid") view=pages::entitlement_form::EntitlementFormPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=pages::portal::PortalHome ssr=SsrMode::Async/>
+                <Route path=path!("/portal/artifacts/*name") view=pages::portal::PortalArtifactPage ssr=SsrMode::Async/>
+                <Route path=path!("/portal/tokens") view=pages::portal::PortalTokensPage ssr=SsrMode::Async/>
                 <Route path=path!("/set-password/:secret") view=pages::set_password::SetPasswordPage ssr=SsrMode::Async/>
             </Routes>
         </Router>

@@ -8,6 +8,7 @@ mod customers;
 mod entitlements;
 mod error;
 mod password_links;
+mod portal;
 mod registry;
 
 pub use accounts::*;
@@ -15,4 +16,5 @@ pub use customers::*;
 pub use entitlements::*;
 pub use error::AppError;
 pub use password_links::*;
+pub use portal::*;
 pub use registry::*;
