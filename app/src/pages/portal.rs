@@ -122,7 +122,7 @@ fn ArtifactList(
             <h1>"Artifacts"</h1>
             <form method="get" role="search" class="search" aria-label="Search artifacts">
                 <label class="visually-hidden" for="artifact-search">"Search artifacts"</label>
-                <input id="artifact-search" type="search" name="q" placeholder="Search by name or description"
+                <input id="artifact-search" type="search" name="q" placeholder="Search artifacts"
                     value=shown
                     on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
             </form>
@@ -281,12 +281,12 @@ fn ArtifactDetail(view: PortalArtifactView, tag: Option<String>) -> impl IntoVie
         .cloned();
     let unavailable = tag.filter(|t| chosen.as_ref().is_none_or(|c| &c.tag != t));
     let header = view! {
-        <header class="page-header">
-            <div>
+        <header class="artifact-header">
+            <div class="artifact-head">
                 <h1>{name.clone()}</h1>
-                {artifact.description.clone().map(|d| view! { <p class="description lead-description">{d}</p> })}
+                <span class=format!("kind kind-{}", artifact.kind.as_str())>{artifact.kind.label()}</span>
             </div>
-            <span class=format!("kind kind-{}", artifact.kind.as_str())>{artifact.kind.label()}</span>
+            {artifact.description.clone().map(|d| view! { <p class="description lead-description">{d}</p> })}
         </header>
     };
     let Some(chosen) = chosen else {
