@@ -478,12 +478,12 @@ async fn entitlement_changes_reach_the_right_open_pages() {
     umbra
         .send(M::DELETE, &format!("/api/v1/customers/{hive}"), None)
         .await;
-    let signed_out = json!({"kind": "signed_out", "customer_id": null});
-    assert_eq!(globex_page.rest().await, [signed_out.clone()]);
-    assert_eq!(late_page.rest().await, [signed_out.clone()]);
-    assert_eq!(reconnected.rest().await, [signed_out.clone()]);
-    assert_eq!(initech_page.rest().await, [signed_out.clone()]);
-    assert_eq!(hive_page.rest().await, [signed_out.clone()]);
+    let signed_out = vec![json!({"kind": "signed_out", "customer_id": null})];
+    assert_eq!(globex_page.rest().await, signed_out);
+    assert_eq!(late_page.rest().await, signed_out);
+    assert_eq!(reconnected.rest().await, signed_out);
+    assert_eq!(initech_page.rest().await, signed_out);
+    assert_eq!(hive_page.rest().await, signed_out);
     assert_eq!(
         vendor_page.event().await,
         Some(json!({"kind": "customer_removed", "customer_id": globex}))
