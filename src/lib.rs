@@ -1,5 +1,5 @@
 //! The Portcullis server: configuration, the HTTP router (UI, server
-//! functions, health), and the admin CLI. `main.rs` only dispatches.
+//! functions, live updates, health), and the admin CLI. `main.rs` only dispatches.
 
 pub mod api;
 pub mod auth;
@@ -7,6 +7,7 @@ pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod guard;
+pub mod live;
 pub mod registry;
 pub mod server;
 

@@ -1,5 +1,5 @@
-//! The HTTP server: one router for the UI, its server functions, static
-//! assets and health.
+//! The HTTP server: one router for the UI, its server functions, live
+//! updates (`/events`), static assets and health.
 
 use crate::config::{sqlx_pool::Pool, Config};
 use crate::guard;
@@ -32,6 +32,9 @@ pub struct AppState {
     pub ctx: ServerCtx,
     pub leptos_options: LeptosOptions,
     pub registry: Arc<Registry>,
+    /// Cancelled when the server shuts down: ends the live-update streams,
+    /// which would otherwise keep graceful shutdown waiting.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -95,6 +98,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             ctx,
             leptos_options,
             registry: Arc::new(Registry::new(storage, pulls)),
+            shutdown: tokio_util::sync::CancellationToken::new(),
         },
         sessions,
         session_store,
@@ -111,6 +115,7 @@ pub fn build_router(state: AppState, sessions: Sessions) -> Router {
     // page guard; the registry authenticates each request itself.
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/events", get(crate::live::events))
         .merge(crate::api::router())
         .leptos_routes_with_context(&state, routes, provide.clone(), move || {
             app::shell(options.clone())
@@ -157,7 +162,15 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Runs the server until SIGINT/SIGTERM, then drains in-flight requests.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+pub async fn serve(mut config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr()?;
+    if config.public_url.is_none() && config.listen.port() == 0 {
+        // The system chose the port: pull commands must show that one.
+        config.listen = addr;
+    }
     let prepared = prepare(&config).await?;
     let site_root = prepared.state.leptos_options.site_root.clone();
     if !std::path::Path::new(&*site_root).join("pkg").is_dir() {
@@ -175,18 +188,18 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let last_use =
         crate::auth::spawn_last_use_writer(prepared.state.ctx.clone(), Duration::from_secs(10));
     let registry = prepared.state.registry.clone();
+    let streams = prepared.state.shutdown.clone();
     let router = build_router(prepared.state, prepared.sessions);
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
-    let addr = listener.local_addr()?;
     tracing::info!(%addr, public_url = %config.public_url(), "portcullis listening");
     println!("Portcullis is listening on http://{addr}");
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        streams.cancel();
+    })
     .await?;
     // Requests are done: pulls still in memory go to the database.
     registry.pulls.flush().await;

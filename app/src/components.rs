@@ -139,10 +139,29 @@ pub fn ConsoleShell(title: &'static str, children: ChildrenFn) -> impl IntoView 
     }
 }
 
-/// The customer portal frame. Only customer users see its content.
+/// The portal's sections, for the navigation's `aria-current`.
+fn portal_section(path: &str) -> Option<&'static str> {
+    if path == "/portal" || path.starts_with("/portal/artifacts/") {
+        Some("artifacts")
+    } else if path == "/portal/tokens" {
+        Some("tokens")
+    } else {
+        None
+    }
+}
+
+/// The customer portal frame (Artifacts, Access tokens). Only customer
+/// users see its content.
 #[component]
 pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
     let me = Resource::new(|| (), |_| get_me());
+    let location = leptos_router::hooks::use_location();
+    let current = move |section: &'static str| {
+        location
+            .pathname
+            .with(|p| portal_section(p) == Some(section))
+            .then_some("page")
+    };
     view! {
         <Title text=format!("{title} · Portcullis")/>
         <Suspense fallback=loading>
@@ -162,7 +181,8 @@ pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
                                         </div>
                                         <nav aria-label="Portal">
                                             <ul class="nav nav-inline">
-                                                <li><A href="/portal">"Artifacts"</A></li>
+                                                <li><a href="/portal" aria-current=move || current("artifacts")>"Artifacts"</a></li>
+                                                <li><a href="/portal/tokens" aria-current=move || current("tokens")>"Access tokens"</a></li>
                                             </ul>
                                         </nav>
                                         <div class="whoami">
@@ -303,6 +323,13 @@ mod tests {
     #[test]
     fn sizes_and_digests() {
         assert_eq!(human_size(999), "999 B");
+        assert_eq!(portal_section("/portal"), Some("artifacts"));
+        assert_eq!(
+            portal_section("/portal/artifacts/charts/web"),
+            Some("artifacts")
+        );
+        assert_eq!(portal_section("/portal/tokens"), Some("tokens"));
+        assert_eq!(portal_section("/portal/tokensx"), None);
         assert_eq!(human_size(1_500_000), "1.5 MB");
         assert_eq!(
             short_digest("sha256:0123456789abcdef"),

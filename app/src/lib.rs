@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod components;
+pub mod live;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -19,6 +20,8 @@ use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // Taken before the page's data is read: live updates resume from here.
+    let rendered_at = chrono::Utc::now().timestamp_millis().to_string();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -27,6 +30,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="stylesheet" href="/pkg/portcullis.css"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <meta name=live::SINCE_META content=rendered_at/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -40,6 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    live::provide_live_updates();
     // Every route renders completely on the server before it is sent
     // (`SsrMode::Async`), so pages and forms work without JavaScript and
     // redirects can still set the status code.
@@ -57,6 +62,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/licenses/:id/entitlements/:eid") view=pages::entitlement_form::EntitlementFormPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=pages::portal::PortalHome ssr=SsrMode::Async/>
+                <Route path=path!("/portal/artifacts/*name") view=pages::portal::PortalArtifactPage ssr=SsrMode::Async/>
+                <Route path=path!("/portal/tokens") view=pages::portal::PortalTokensPage ssr=SsrMode::Async/>
                 <Route path=path!("/set-password/:secret") view=pages::set_password::SetPasswordPage ssr=SsrMode::Async/>
             </Routes>
         </Router>

@@ -163,6 +163,8 @@ impl ServerCtx {
         tags.retain(|t| access.visibility.tag_allowed(name, &t.tag));
         artifact.tag_count = tags.len() as i64;
         artifact.last_push = tags.first().map(|t| t.pushed_at);
+        // Only from what this viewer may pull: a hidden tag's text stays hidden.
+        artifact.description = tags.first().and_then(|t| t.description.clone());
         Ok(Some((artifact, tags)))
     }
 }
@@ -257,22 +259,36 @@ pub struct CustomerCaller {
     pub user_id: UserId,
     pub org_id: OrgId,
     pub customer_id: CustomerId,
+    pub email: String,
+    /// The vendor org's slug: the registry namespace.
+    pub org_slug: String,
+    /// The vendor org's name: whom to ask for access.
+    pub org_name: String,
+    /// The same caller, for [`ServerCtx::visibility`] and friends.
+    pub principal: Principal,
 }
 
 /// Refuses unless a customer user is signed in.
 pub async fn require_customer() -> Result<CustomerCaller, AppError> {
-    match principal().await? {
-        None => Err(AppError::Unauthenticated),
-        Some(Principal::Vendor { .. }) => Err(AppError::Forbidden),
-        Some(Principal::Customer {
+    let principal = principal().await?.ok_or(AppError::Unauthenticated)?;
+    match &principal {
+        Principal::Vendor { .. } => Err(AppError::Forbidden),
+        Principal::Customer {
             user_id,
             org_id,
             customer_id,
+            email,
+            org_slug,
+            org_name,
             ..
-        }) => Ok(CustomerCaller {
-            user_id,
-            org_id,
-            customer_id,
+        } => Ok(CustomerCaller {
+            user_id: *user_id,
+            org_id: *org_id,
+            customer_id: *customer_id,
+            email: email.clone(),
+            org_slug: org_slug.clone(),
+            org_name: org_name.clone(),
+            principal: principal.clone(),
         }),
     }
 }

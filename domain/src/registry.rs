@@ -86,6 +86,12 @@ pub struct ArtifactSummary {
     pub tag_count: i64,
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_push: Option<DateTime<Utc>>,
+    /// From the newest tag's manifest annotation
+    /// `org.opencontainers.image.description` (for a customer: its newest
+    /// visible tag); `null` when that tag has none.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub description: Option<String>,
 }
 
 /// A tag of an artifact, newest first in lists.
@@ -98,6 +104,26 @@ pub struct TagInfo {
     pub media_type: String,
     pub platforms: Vec<String>,
     pub pushed_at: DateTime<Utc>,
+    /// The manifest's `org.opencontainers.image.description` annotation.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub description: Option<String>,
+}
+
+/// The annotation a description is read from (set by `docker buildx
+/// --annotation`, `oras push --annotation`, and `helm push` from the
+/// chart's description).
+pub const DESCRIPTION_ANNOTATION: &str = "org.opencontainers.image.description";
+
+/// The description in a manifest's annotations (a JSON object), if any
+/// non-blank one.
+pub fn description_of(annotations: &serde_json::Value) -> Option<String> {
+    annotations
+        .get(DESCRIPTION_ANNOTATION)
+        .and_then(|d| d.as_str())
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_owned)
 }
 
 /// An access token as listed (never the secret).
@@ -194,5 +220,20 @@ mod tests {
             ArtifactKind::parse("helm-chart").unwrap(),
             ArtifactKind::HelmChart
         );
+    }
+
+    #[test]
+    fn descriptions_come_from_the_annotation() {
+        let a = serde_json::json!({DESCRIPTION_ANNOTATION: "  The web tier ", "x": 1});
+        assert_eq!(description_of(&a).as_deref(), Some("The web tier"));
+        assert_eq!(
+            description_of(&serde_json::json!({DESCRIPTION_ANNOTATION: " "})),
+            None
+        );
+        assert_eq!(
+            description_of(&serde_json::json!({DESCRIPTION_ANNOTATION: 3})),
+            None
+        );
+        assert_eq!(description_of(&serde_json::json!(null)), None);
     }
 }

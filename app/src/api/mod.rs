@@ -9,6 +9,7 @@ mod entitlements;
 mod error;
 mod password_links;
 mod pulls;
+mod portal;
 mod registry;
 
 pub use accounts::*;
@@ -17,4 +18,5 @@ pub use entitlements::*;
 pub use error::AppError;
 pub use password_links::*;
 pub use pulls::*;
+pub use portal::*;
 pub use registry::*;

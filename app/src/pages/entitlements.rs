@@ -44,9 +44,11 @@ pub fn EntitlementsPage() -> impl IntoView {
     let q = move || query.read().get("q");
     let typed = RwSignal::new(None::<String>);
     let delete = ServerAction::<DeleteEntitlement>::new();
+    // Refetch when another session changes this customer's entitlements.
+    let changes = crate::live::use_customer_changes(id);
     let data = Resource::new(
-        move || (id(), q(), delete.version().get()),
-        |(id, q, _)| async move {
+        move || (id(), q(), delete.version().get(), changes.get()),
+        |(id, q, _, _)| async move {
             match id {
                 Some(id) => list_entitlements(id, q).await,
                 None => Err(AppError::NotFound),
@@ -136,7 +138,7 @@ fn EntitlementsTab(
                 <form method="get" role="search" class="search" aria-label="Search entitlements">
                     <label class="visually-hidden" for="ent-search">"Search by entitlement or artifact name"</label>
                     <input id="ent-search" type="search" name="q" placeholder="Entitlement or artifact"
-                        value=q.clone().unwrap_or_default()
+                        value=typed.get_untracked().or_else(|| q.clone()).unwrap_or_default()
                         on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
                 </form>
                 {(can_write && plan_active).then(|| view! {

@@ -28,7 +28,9 @@ pub fn TokensSection() -> impl IntoView {
             {move || created().map(|c| view! { <NewToken created=c/> })}
             <ActionForm action=create node_ref=reset_on_success(create) attr:class="form form-row" attr:aria-label="Create a token">
                 <FormError error/>
-                <input type="hidden" name="return_to" prop:value=move || location.pathname.get()/>
+                // An attribute (not a property): the server-rendered form,
+                // posted without JavaScript, must carry it too.
+                <input type="hidden" name="return_to" value=move || location.pathname.get()/>
                 <div class="field">
                     <label for="token-label">"Label"</label>
                     <input id="token-label" name="label" type="text" required maxlength="100" placeholder="e.g. CI pipeline"

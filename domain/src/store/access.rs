@@ -25,6 +25,15 @@ pub trait AccessStore: Send + Sync {
     fn change_hub(&self) -> &std::sync::Arc<ChangeHub>;
     /// Committed changes after `after`, oldest first, at most `limit`.
     async fn changes_since(&self, after: i64, limit: i64) -> StoreResult<Vec<Change>>;
+    /// `org_id`'s changes recorded at or after `at`, oldest first, at most
+    /// `limit`: what a live-update stream missed between a page's render
+    /// and its connection.
+    async fn org_changes_since(
+        &self,
+        org_id: OrgId,
+        at: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<Change>>;
     /// The id of the newest change (0 when none).
     async fn last_change_id(&self) -> StoreResult<i64>;
     /// Deletes changes older than a day (every instance has long seen them).

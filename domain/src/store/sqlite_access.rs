@@ -11,6 +11,22 @@ use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 use std::collections::HashMap;
 
+type ChangeRow = (i64, i64, Option<i64>, Option<i64>, String);
+
+fn changes(rows: Vec<ChangeRow>) -> Vec<Change> {
+    rows.into_iter()
+        .filter_map(|(id, org_id, customer_id, user_id, kind)| {
+            Some(Change {
+                id,
+                org_id,
+                customer_id,
+                user_id,
+                kind: ChangeKind::parse(&kind)?,
+            })
+        })
+        .collect()
+}
+
 /// Appends to the change feed inside the caller's transaction; publish the
 /// returned change with [`SqliteStore::published`] after the commit.
 pub(super) async fn note_change(
@@ -171,26 +187,31 @@ impl AccessStore for SqliteStore {
     }
 
     async fn changes_since(&self, after: i64, limit: i64) -> StoreResult<Vec<Change>> {
-        type Row = (i64, i64, Option<i64>, Option<i64>, String);
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<ChangeRow> = sqlx::query_as(
             "SELECT id, org_id, customer_id, user_id, kind FROM changes WHERE id > ? ORDER BY id LIMIT ?",
         )
         .bind(after)
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, org_id, customer_id, user_id, kind)| {
-                Some(Change {
-                    id,
-                    org_id,
-                    customer_id,
-                    user_id,
-                    kind: ChangeKind::parse(&kind)?,
-                })
-            })
-            .collect())
+        Ok(changes(rows))
+    }
+
+    async fn org_changes_since(
+        &self,
+        org_id: OrgId,
+        at: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<Change>> {
+        let rows: Vec<ChangeRow> = sqlx::query_as(
+            "SELECT id, org_id, customer_id, user_id, kind FROM changes WHERE org_id = ? AND at >= ? ORDER BY id LIMIT ?",
+        )
+        .bind(org_id)
+        .bind(at)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(changes(rows))
     }
 
     async fn last_change_id(&self) -> StoreResult<i64> {

@@ -38,6 +38,7 @@ struct SummaryRow {
     kind: String,
     tag_count: i64,
     last_push: Option<DateTime<Utc>>,
+    annotations: Option<String>,
 }
 
 impl TryFrom<SummaryRow> for ArtifactSummary {
@@ -48,13 +49,23 @@ impl TryFrom<SummaryRow> for ArtifactSummary {
             kind: ArtifactKind::parse(&r.kind).map_err(|e| StoreError::Internal(e.0))?,
             tag_count: r.tag_count,
             last_push: r.last_push,
+            description: description(r.annotations.as_deref()),
         })
     }
 }
 
+/// The description annotation of a manifest's stored annotations.
+fn description(annotations: Option<&str>) -> Option<String> {
+    annotations
+        .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
+        .and_then(|a| crate::registry::description_of(&a))
+}
+
 const SUMMARY_SELECT: &str = "SELECT r.name, r.kind, \
        (SELECT COUNT(*) FROM tags t WHERE t.repository_id = r.id) AS tag_count, \
-       (SELECT MAX(m.created_at) FROM manifests m WHERE m.repository_id = r.id) AS last_push \
+       (SELECT MAX(m.created_at) FROM manifests m WHERE m.repository_id = r.id) AS last_push, \
+       (SELECT m.annotations FROM tags t JOIN manifests m ON m.id = t.manifest_id \
+         WHERE t.repository_id = r.id ORDER BY t.pushed_at DESC, t.name DESC LIMIT 1) AS annotations \
      FROM repositories r \
      WHERE r.org_id = ? AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)";
 
@@ -417,8 +428,18 @@ impl RegistryStore for SqliteStore {
             .fetch_optional(self.pool())
             .await?;
         let Some(row) = row else { return Ok(None) };
-        let tags: Vec<(String, String, i64, String, Option<String>, DateTime<Utc>, Vec<u8>)> = sqlx::query_as(
-            "SELECT t.name, m.digest, m.size, m.media_type, m.platforms, t.pushed_at, m.content \
+        type TagRow = (
+            String,
+            String,
+            i64,
+            String,
+            Option<String>,
+            DateTime<Utc>,
+            Vec<u8>,
+            Option<String>,
+        );
+        let tags: Vec<TagRow> = sqlx::query_as(
+            "SELECT t.name, m.digest, m.size, m.media_type, m.platforms, t.pushed_at, m.content, m.annotations \
              FROM tags t JOIN manifests m ON m.id = t.manifest_id JOIN repositories r ON r.id = t.repository_id \
              WHERE r.org_id = ? AND r.name = ? ORDER BY t.pushed_at DESC, t.name DESC",
         )
@@ -429,7 +450,16 @@ impl RegistryStore for SqliteStore {
         let tags = tags
             .into_iter()
             .map(
-                |(tag, digest, manifest_size, media_type, platforms, pushed_at, content)| TagInfo {
+                |(
+                    tag,
+                    digest,
+                    manifest_size,
+                    media_type,
+                    platforms,
+                    pushed_at,
+                    content,
+                    annotations,
+                )| TagInfo {
                     tag,
                     digest,
                     // The artifact's size: manifest plus what it references.
@@ -439,6 +469,7 @@ impl RegistryStore for SqliteStore {
                         .and_then(|p| serde_json::from_str(&p).ok())
                         .unwrap_or_default(),
                     pushed_at,
+                    description: description(annotations.as_deref()),
                 },
             )
             .collect();

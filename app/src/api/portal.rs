@@ -1,0 +1,202 @@
+//! The customer portal: what the signed-in customer may see and pull.
+
+use super::AppError;
+#[cfg(feature = "ssr")]
+use crate::ssr::{self, respond};
+use domain::registry::{ArtifactKind, ArtifactSummary, TagInfo};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// An artifact with the tags the customer may pull, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharedArtifact {
+    pub artifact: ArtifactSummary,
+    pub tags: Vec<TagInfo>,
+}
+
+/// The portal's Artifacts page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalView {
+    pub artifacts: Vec<SharedArtifact>,
+    /// The vendor's name: whom to ask for access.
+    pub vendor: String,
+}
+
+/// The artifacts the caller may see (SPEC §3), each with only the tags it
+/// may pull. Customer users only.
+#[server(endpoint = "portal_artifacts")]
+pub async fn portal_artifacts() -> Result<PortalView, AppError> {
+    respond(
+        async {
+            let me = ssr::require_customer().await?;
+            let artifacts = ssr::ctx()?
+                .visible_artifacts(&me.principal)
+                .await?
+                .into_iter()
+                .map(|(artifact, tags)| SharedArtifact { artifact, tags })
+                .collect();
+            Ok(PortalView {
+                artifacts,
+                vendor: me.org_name,
+            })
+        }
+        .await,
+    )
+}
+
+/// One artifact in the portal, with what pull commands need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalArtifactView {
+    pub artifact: ArtifactSummary,
+    /// The tags the caller may pull, newest first.
+    pub tags: Vec<TagInfo>,
+    /// `host[:port]` of the registry, from the public URL.
+    pub registry_host: String,
+    /// The vendor's namespace.
+    pub org_slug: String,
+    /// The caller's email: the registry user name.
+    pub email: String,
+}
+
+/// One artifact as the caller sees it. Customer users only; an artifact
+/// that does not exist and one the caller may not see are the same
+/// `NotFound`.
+#[server(endpoint = "portal_artifact")]
+pub async fn portal_artifact(name: String) -> Result<PortalArtifactView, AppError> {
+    respond(
+        async move {
+            let me = ssr::require_customer().await?;
+            let ctx = ssr::ctx()?;
+            let access = ctx.visibility(&me.principal).await?;
+            let (artifact, tags) = ctx
+                .visible_artifact(&access, &name)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            Ok(PortalArtifactView {
+                artifact,
+                tags,
+                registry_host: ctx.registry_host(),
+                org_slug: me.org_slug,
+                email: me.email,
+            })
+        }
+        .await,
+    )
+}
+
+/// A command to copy, with what it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullCommand {
+    pub label: &'static str,
+    pub command: String,
+}
+
+/// SPEC §5: how to log in and pull `tag` of an artifact of `kind`, as
+/// `email`, from `host` (the token is read from `$TOKEN`).
+pub fn pull_commands(
+    kind: ArtifactKind,
+    host: &str,
+    slug: &str,
+    name: &str,
+    tag: &str,
+    email: &str,
+) -> Vec<PullCommand> {
+    let repo = format!("{host}/{slug}/{name}");
+    let login =
+        |tool: &str| format!("echo \"$TOKEN\" | {tool} login {host} -u {email} --password-stdin");
+    let cmd = |label, command| PullCommand { label, command };
+    match kind {
+        ArtifactKind::ContainerImage => vec![
+            cmd("Log in with Docker", login("docker")),
+            cmd("Pull with Docker", format!("docker pull {repo}:{tag}")),
+            cmd("Log in with Podman", login("podman")),
+            cmd("Pull with Podman", format!("podman pull {repo}:{tag}")),
+        ],
+        ArtifactKind::HelmChart => vec![
+            cmd("Log in with Helm", login("helm registry")),
+            cmd(
+                "Pull the chart",
+                format!("helm pull oci://{repo} --version {tag}"),
+            ),
+            cmd(
+                "Install the chart",
+                format!(
+                    "helm install {} oci://{repo} --version {tag}",
+                    release_name(name)
+                ),
+            ),
+        ],
+        ArtifactKind::Other => vec![
+            cmd("Log in", login("docker")),
+            cmd("Pull with ORAS", format!("oras pull {repo}:{tag}")),
+        ],
+    }
+}
+
+/// A Helm release name for a chart: its last path segment, in the
+/// characters Helm accepts (lower-case letters, digits, `-`).
+fn release_name(name: &str) -> String {
+    let last = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    let cleaned: String = last
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let trimmed = cleaned.trim_matches('-');
+    if trimmed.is_empty() {
+        "my-release".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commands(kind: ArtifactKind, name: &str) -> Vec<String> {
+        pull_commands(
+            kind,
+            "reg.example.com:5000",
+            "acme",
+            name,
+            "1.2",
+            "ops@globex.test",
+        )
+        .into_iter()
+        .map(|c| c.command)
+        .collect()
+    }
+
+    #[test]
+    fn commands_per_kind() {
+        let login = |tool: &str| {
+            format!("echo \"$TOKEN\" | {tool} login reg.example.com:5000 -u ops@globex.test --password-stdin")
+        };
+        assert_eq!(
+            commands(ArtifactKind::ContainerImage, "web"),
+            [
+                login("docker"),
+                "docker pull reg.example.com:5000/acme/web:1.2".into(),
+                login("podman"),
+                "podman pull reg.example.com:5000/acme/web:1.2".into(),
+            ]
+        );
+        assert_eq!(
+            commands(ArtifactKind::HelmChart, "charts/Web_App"),
+            [
+                login("helm registry"),
+                "helm pull oci://reg.example.com:5000/acme/charts/Web_App --version 1.2".into(),
+                "helm install web-app oci://reg.example.com:5000/acme/charts/Web_App --version 1.2"
+                    .into(),
+            ]
+        );
+        assert_eq!(
+            commands(ArtifactKind::Other, "files/sbom"),
+            [
+                login("docker"),
+                "oras pull reg.example.com:5000/acme/files/sbom:1.2".into(),
+            ]
+        );
+        assert_eq!(release_name("charts/__"), "my-release");
+    }
+}

@@ -1,0 +1,553 @@
+//! The customer portal (SPEC §5) and live updates (SPEC §3 "Real time") on
+//! a real server: what a customer's pages show, and the `/events` stream.
+
+mod common;
+
+use common::registry::Reg;
+use common::TestApp;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const ADMIN: &str = "a@acme.test";
+const CUSTOMER: &str = "c@globex.test";
+const CUSTOMER_PW: &str = "globex password";
+
+/// The JSON API with a bearer token.
+struct Api {
+    base: String,
+    http: reqwest::Client,
+    token: String,
+}
+
+impl Api {
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut r = self
+            .http
+            .request(method.clone(), format!("{}{}", self.base, path))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        assert!(status.is_success(), "{method} {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    async fn customer(&self, name: &str, user: &str, password: &str) -> i64 {
+        use reqwest::Method as M;
+        let c = self
+            .send(M::POST, "/api/v1/customers", Some(json!({"name": name})))
+            .await;
+        let id = c["id"].as_i64().unwrap();
+        self.send(
+            M::POST,
+            &format!("/api/v1/customers/{id}/users"),
+            Some(json!({"email": user, "password": password, "role": "member"})),
+        )
+        .await;
+        id
+    }
+
+    async fn entitle(&self, customer: i64, name: &str, artifacts: Value) -> i64 {
+        let e = self
+            .send(
+                reqwest::Method::POST,
+                &format!("/api/v1/customers/{customer}/entitlements"),
+                Some(json!({"name": name, "expires_at": null, "artifacts": artifacts})),
+            )
+            .await;
+        e["id"].as_i64().unwrap()
+    }
+}
+
+/// An org on the pro plan with its admin's API.
+fn pro_org(app: &TestApp, slug: &str, admin: &str) -> Api {
+    app.create_org(slug, admin, "admin password");
+    let out = app.cli(&["admin", "set-plan", "--org", slug, "--plan", "pro"], "");
+    assert!(out.status.success());
+    Api {
+        base: app.base.clone(),
+        http: reqwest::Client::new(),
+        token: app.token(admin, &[]),
+    }
+}
+
+/// Pushes a one-layer manifest whose config has `config_type`, with
+/// `annotations`; returns its digest.
+async fn push(reg: &Reg, repo: &str, tag: &str, config_type: &str, annotations: Value) -> String {
+    let config = reg
+        .push_blob(repo, format!("{{\"tag\":\"{tag}\"}}").as_bytes())
+        .await;
+    let layer = reg
+        .push_blob(repo, format!("layer of {repo}:{tag}").as_bytes())
+        .await;
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": config_type, "digest": config, "size": 12 + tag.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer,
+            "size": format!("layer of {repo}:{tag}").len()}],
+        "annotations": annotations,
+    }))
+    .unwrap();
+    reg.put_manifest(
+        repo,
+        tag,
+        "application/vnd.oci.image.manifest.v1+json",
+        &manifest,
+    )
+    .await
+}
+
+const IMAGE: &str = "application/vnd.oci.image.config.v1+json";
+const HELM: &str = "application/vnd.cncf.helm.config.v1+json";
+
+fn described(text: &str) -> Value {
+    json!({"org.opencontainers.image.description": text})
+}
+
+/// The page's `<main>`, and the data it was rendered from.
+fn main_and_data(html: &str) -> String {
+    let main = &html[html.find("<main").unwrap()..html.find("</main>").unwrap()];
+    let data = &html[html.find("__RESOLVED_RESOURCES[0]").unwrap()..];
+    format!("{main}{}", &data[..data.find("</script>").unwrap()])
+}
+
+async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
+    let r = client.get(app.url(path)).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_portal_shows_exactly_what_the_customer_may_pull() {
+    let app = TestApp::spawn();
+    let acme = pro_org(&app, "acme", ADMIN);
+    let reg = Reg::new(&app.base, ADMIN, &acme.token);
+    let web1 = push(&reg, "acme/web", "1.0", IMAGE, described("Web, the first")).await;
+    let web2 = push(
+        &reg,
+        "acme/web",
+        "2.0",
+        IMAGE,
+        described("Web, the secret sequel"),
+    )
+    .await;
+    push(
+        &reg,
+        "acme/charts/db",
+        "0.1.0",
+        HELM,
+        described("A database chart"),
+    )
+    .await;
+    push(
+        &reg,
+        "acme/secret",
+        "1.0",
+        IMAGE,
+        described("Not for customers"),
+    )
+    .await;
+    let globex = acme.customer("Globex", CUSTOMER, CUSTOMER_PW).await;
+    acme.entitle(
+        globex,
+        "Gold",
+        json!([{"artifact": "web", "tags": ["1.0"]}, {"artifact": "charts/db", "tags": "all"}]),
+    )
+    .await;
+    // Another org with an artifact of the same name, and its own customer.
+    let umbra = pro_org(&app, "umbra", "u@umbra.test");
+    let ureg = Reg::new(&app.base, "u@umbra.test", &umbra.token);
+    push(&ureg, "umbra/web", "9.9", IMAGE, json!({})).await;
+    umbra.customer("Hive", "h@hive.test", "hive password").await;
+
+    let c = app.signed_in(CUSTOMER, CUSTOMER_PW).await;
+    let listed = app.call(&c, "portal_artifacts", &[]).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let names: Vec<&str> = listed.body["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["artifact"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["charts/db", "web"]);
+    let web = &listed.body["artifacts"][1];
+    assert_eq!(web["tags"].as_array().unwrap().len(), 1);
+    assert_eq!(web["tags"][0]["tag"], "1.0");
+    assert_eq!(web["tags"][0]["digest"], web1.as_str());
+    // The description of the newest tag the customer may pull, not 2.0's.
+    assert_eq!(web["artifact"]["description"], "Web, the first");
+    assert_eq!(web["artifact"]["tag_count"], 1);
+    assert_eq!(
+        listed.body["artifacts"][0]["artifact"]["kind"],
+        "helm-chart"
+    );
+    assert_eq!(listed.body["vendor"], "acme Inc");
+
+    // The page says the same, and nothing of what is hidden.
+    let (s, html) = page(&c, &app, "/portal").await;
+    assert_eq!(s, 200);
+    for shown in [
+        "Web, the first",
+        "A database chart",
+        "charts/db",
+        &web1[..19],
+    ] {
+        assert!(html.contains(shown), "{shown} missing from the portal");
+    }
+    for hidden in ["secret", "sequel", &web2[7..19], "9.9"] {
+        assert!(!html.contains(hidden), "{hidden} leaked into the portal");
+    }
+
+    // One artifact: pull instructions for the chosen (or newest) tag.
+    let host = app.base.trim_start_matches("http://").to_owned();
+    let (s, html) = page(&c, &app, "/portal/artifacts/web").await;
+    assert_eq!(s, 200);
+    for cmd in [
+        format!("$TOKEN\" | docker login {host} -u {CUSTOMER} --password-stdin"),
+        format!("docker pull {host}/acme/web:1.0"),
+        format!("podman pull {host}/acme/web:1.0"),
+    ] {
+        assert!(html.contains(&cmd), "{cmd} missing");
+    }
+    assert!(html.contains("href=\"/portal/tokens\""));
+    let (s, html) = page(&c, &app, "/portal/artifacts/charts/db?tag=0.1.0").await;
+    assert_eq!(s, 200);
+    for cmd in [
+        format!("helm registry login {host} -u {CUSTOMER} --password-stdin"),
+        format!("helm pull oci://{host}/acme/charts/db --version 0.1.0"),
+        format!("helm install db oci://{host}/acme/charts/db --version 0.1.0"),
+    ] {
+        assert!(html.contains(&cmd), "{cmd} missing");
+    }
+    // A hidden tag asked for by name: not shown, nor its digest.
+    let (s, html) = page(&c, &app, "/portal/artifacts/web?tag=2.0").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("is not available to you"));
+    assert!(!html.contains(&web2[7..19]) && !html.contains("sequel"));
+
+    // Invisible and missing artifacts get the same not-found answer.
+    let hidden = app.call(&c, "portal_artifact", &[("name", "secret")]).await;
+    let missing = app.call(&c, "portal_artifact", &[("name", "nope")]).await;
+    assert_eq!((hidden.status, missing.status), (404, 404));
+    assert_eq!(hidden.body, missing.body);
+    let (s1, hidden) = page(&c, &app, "/portal/artifacts/secret").await;
+    let (s2, missing) = page(&c, &app, "/portal/artifacts/nope").await;
+    assert_eq!((s1, s2), (404, 404));
+    assert!(hidden.contains("Artifact not found"));
+    assert_eq!(
+        main_and_data(&hidden.replace("secret", "NAME")),
+        main_and_data(&missing.replace("nope", "NAME")),
+        "the two answers differ"
+    );
+    let web = app.call(&c, "portal_artifact", &[("name", "web")]).await;
+    assert_eq!(web.status, 200);
+    assert_eq!(web.body["tags"].as_array().unwrap().len(), 1);
+    assert_eq!(web.body["email"], CUSTOMER);
+
+    // The other org's customer sees its own org's (rule 1: no entitlements there).
+    let h = app.signed_in("h@hive.test", "hive password").await;
+    let listed = app.call(&h, "portal_artifacts", &[]).await;
+    assert_eq!(listed.body["artifacts"][0]["artifact"]["name"], "web");
+    assert_eq!(listed.body["artifacts"][0]["tags"][0]["tag"], "9.9");
+    assert_eq!(listed.body["artifacts"].as_array().unwrap().len(), 1);
+
+    // Only customer users; signed out is 401.
+    let vendor = app.signed_in(ADMIN, "admin password").await;
+    assert_eq!(app.call(&vendor, "portal_artifacts", &[]).await.status, 403);
+    let anon = common::client();
+    assert_eq!(app.call(&anon, "portal_artifacts", &[]).await.status, 401);
+    // Pages: the guard sends others away.
+    let (s, _) = page(&anon, &app, "/portal/tokens").await;
+    assert_eq!(s, 303);
+    let (s, html) = page(&c, &app, "/portal/tokens").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Create token"));
+}
+
+#[tokio::test]
+async fn an_empty_portal_says_whom_to_ask() {
+    let app = TestApp::spawn();
+    let acme = pro_org(&app, "acme", ADMIN);
+    let reg = Reg::new(&app.base, ADMIN, &acme.token);
+    push(&reg, "acme/web", "1.0", IMAGE, json!({})).await;
+    let globex = acme.customer("Globex", CUSTOMER, CUSTOMER_PW).await;
+    let other = acme
+        .customer("Initech", "i@initech.test", "initech pw")
+        .await;
+    // The org uses entitlements, Globex has none: it sees nothing.
+    acme.entitle(other, "Gold", json!([{"artifact": "web", "tags": "all"}]))
+        .await;
+    let _ = globex;
+    let c = app.signed_in(CUSTOMER, CUSTOMER_PW).await;
+    let (s, html) = page(&c, &app, "/portal").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("Nothing to pull yet"));
+    assert!(html.contains("ask your contact at acme Inc"));
+    assert!(!html.contains("acme/web") && !html.contains(">web<"));
+}
+
+/// A server-sent event stream read from a response.
+struct Stream {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl Stream {
+    async fn open(client: &reqwest::Client, app: &TestApp, query: &str) -> Self {
+        Self::open_with(client, app, query, None).await
+    }
+
+    async fn open_with(
+        client: &reqwest::Client,
+        app: &TestApp,
+        query: &str,
+        last_event_id: Option<&str>,
+    ) -> Self {
+        let mut r = client
+            .get(app.url(&format!("/events{query}")))
+            .header("Accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            r = r.header("Last-Event-ID", id);
+        }
+        let resp = r.send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(
+            resp.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream"
+        );
+        let mut s = Self {
+            resp,
+            buf: String::new(),
+        };
+        // The first block names the stream and sets the retry delay.
+        let hello = s.block().await.expect("hello");
+        assert!(hello.contains("retry: 1000"), "{hello}");
+        s
+    }
+
+    /// The next block (event or comment), or `None` when the stream ended.
+    async fn block(&mut self) -> Option<String> {
+        loop {
+            if let Some(i) = self.buf.find("\n\n") {
+                let block = self.buf[..i].to_owned();
+                self.buf.drain(..i + 2);
+                return Some(block);
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(20), self.resp.chunk())
+                .await
+                .expect("no event within 20 s")
+                .unwrap()?;
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The data of the next event (skipping keep-alive comments); `None`
+    /// when the stream ended.
+    async fn event(&mut self) -> Option<Value> {
+        loop {
+            let block = self.block().await?;
+            if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
+                return Some(serde_json::from_str(data).unwrap());
+            }
+        }
+    }
+
+    /// Every event until the stream ends.
+    async fn rest(&mut self) -> Vec<Value> {
+        let mut out = vec![];
+        while let Some(e) = self.event().await {
+            out.push(e);
+        }
+        out
+    }
+}
+
+#[tokio::test]
+async fn entitlement_changes_reach_the_right_open_pages() {
+    use reqwest::Method as M;
+    let app = TestApp::spawn();
+    let acme = pro_org(&app, "acme", ADMIN);
+    let reg = Reg::new(&app.base, ADMIN, &acme.token);
+    push(&reg, "acme/web", "1.0", IMAGE, json!({})).await;
+    push(&reg, "acme/web", "2.0", IMAGE, json!({})).await;
+    let globex = acme.customer("Globex", CUSTOMER, CUSTOMER_PW).await;
+    let initech = acme
+        .customer("Initech", "i@initech.test", "initech pw")
+        .await;
+    let gold = acme
+        .entitle(
+            globex,
+            "Gold",
+            json!([{"artifact": "web", "tags": ["1.0"]}]),
+        )
+        .await;
+    acme.entitle(initech, "Gold", json!([{"artifact": "web", "tags": "all"}]))
+        .await;
+    let umbra = pro_org(&app, "umbra", "u@umbra.test");
+    let hive = umbra.customer("Hive", "h@hive.test", "hive password").await;
+
+    // No session: 401, no stream.
+    let anon = common::client();
+    let r = anon.get(app.url("/events")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+
+    let c = app.signed_in(CUSTOMER, CUSTOMER_PW).await;
+    let i = app.signed_in("i@initech.test", "initech pw").await;
+    let h = app.signed_in("h@hive.test", "hive password").await;
+    let v = app.signed_in(ADMIN, "admin password").await;
+    let u = app.signed_in("u@umbra.test", "admin password").await;
+    let mut globex_page = Stream::open(&c, &app, "").await;
+    let mut initech_page = Stream::open(&i, &app, "").await;
+    let mut hive_page = Stream::open(&h, &app, "").await;
+    let mut vendor_page = Stream::open(&v, &app, "").await;
+    let mut umbra_page = Stream::open(&u, &app, "").await;
+
+    // The vendor lets Globex pull 2.0 too.
+    let saved = Instant::now();
+    acme.send(
+        M::PUT,
+        &format!("/api/v1/entitlements/{gold}"),
+        Some(json!({"name": "Gold", "expires_at": null,
+            "artifacts": [{"artifact": "web", "tags": ["1.0", "2.0"]}]})),
+    )
+    .await;
+    assert_eq!(
+        globex_page.event().await,
+        Some(json!({"kind": "access", "customer_id": null}))
+    );
+    let latency = saved.elapsed();
+    assert!(latency < Duration::from_secs(1), "took {latency:?}");
+    assert_eq!(
+        vendor_page.event().await,
+        Some(json!({"kind": "entitlements", "customer_id": globex}))
+    );
+    // What Globex sees now.
+    let listed = app.call(&c, "portal_artifacts", &[]).await;
+    assert_eq!(listed.body["artifacts"][0]["tags"][1]["tag"], "1.0");
+
+    // Saving without changing what Globex sees sends it nothing; the
+    // vendor's list still refreshes. (Events come in order: the customer's
+    // removal below is the first thing Globex's stream reports after this.)
+    acme.send(
+        M::PUT,
+        &format!("/api/v1/entitlements/{gold}"),
+        Some(json!({"name": "Gold renamed", "expires_at": null,
+            "artifacts": [{"artifact": "web", "tags": ["2.0", "1.0"]}]})),
+    )
+    .await;
+    assert_eq!(
+        vendor_page.event().await,
+        Some(json!({"kind": "entitlements", "customer_id": globex}))
+    );
+
+    // A page opened after a change, with the render time before it, is told.
+    let rendered = chrono::Utc::now().timestamp_millis() - 10;
+    acme.send(
+        M::PUT,
+        &format!("/api/v1/entitlements/{gold}"),
+        Some(json!({"name": "Gold", "expires_at": null,
+            "artifacts": [{"artifact": "web", "tags": ["2.0"]}]})),
+    )
+    .await;
+    assert_eq!(
+        globex_page.event().await,
+        Some(json!({"kind": "access", "customer_id": null}))
+    );
+    assert_eq!(
+        vendor_page.event().await,
+        Some(json!({"kind": "entitlements", "customer_id": globex}))
+    );
+    let mut late_page = Stream::open(&c, &app, &format!("?since={rendered}")).await;
+    assert_eq!(
+        late_page.event().await,
+        Some(json!({"kind": "access", "customer_id": null}))
+    );
+    // A reconnection (Last-Event-ID) refetches by itself: no catch-up.
+    let mut reconnected =
+        Stream::open_with(&c, &app, &format!("?since={rendered}"), Some("live")).await;
+
+    // Removing customers ends their streams with `signed_out`; nothing came
+    // before it to the customers the changes above did not concern.
+    acme.send(M::DELETE, &format!("/api/v1/customers/{globex}"), None)
+        .await;
+    acme.send(M::DELETE, &format!("/api/v1/customers/{initech}"), None)
+        .await;
+    umbra
+        .send(M::DELETE, &format!("/api/v1/customers/{hive}"), None)
+        .await;
+    let signed_out = vec![json!({"kind": "signed_out", "customer_id": null})];
+    assert_eq!(globex_page.rest().await, signed_out);
+    assert_eq!(late_page.rest().await, signed_out);
+    assert_eq!(reconnected.rest().await, signed_out);
+    assert_eq!(initech_page.rest().await, signed_out);
+    assert_eq!(hive_page.rest().await, signed_out);
+    assert_eq!(
+        vendor_page.event().await,
+        Some(json!({"kind": "customer_removed", "customer_id": globex}))
+    );
+    assert_eq!(
+        vendor_page.event().await,
+        Some(json!({"kind": "customer_removed", "customer_id": initech}))
+    );
+    // The other org's vendor heard only of its own customer.
+    assert_eq!(
+        umbra_page.event().await,
+        Some(json!({"kind": "customer_removed", "customer_id": hive}))
+    );
+    // A removed user's session no longer opens a stream.
+    let r = c.get(app.url("/events")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn an_expiring_entitlement_updates_the_page_and_open_streams_end_at_shutdown() {
+    let app = TestApp::spawn();
+    let acme = pro_org(&app, "acme", ADMIN);
+    let reg = Reg::new(&app.base, ADMIN, &acme.token);
+    push(&reg, "acme/web", "1.0", IMAGE, json!({})).await;
+    let globex = acme.customer("Globex", CUSTOMER, CUSTOMER_PW).await;
+    let soon = chrono::Utc::now() + chrono::Duration::seconds(2);
+    acme.send(
+        reqwest::Method::POST,
+        &format!("/api/v1/customers/{globex}/entitlements"),
+        Some(json!({"name": "Trial", "expires_at": soon.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "artifacts": [{"artifact": "web", "tags": "all"}]})),
+    )
+    .await;
+    let c = app.signed_in(CUSTOMER, CUSTOMER_PW).await;
+    let mut page = Stream::open(&c, &app, "").await;
+    assert_eq!(
+        app.call(&c, "portal_artifacts", &[]).await.body["artifacts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // No write happens: the stream's own timer notices the expiry.
+    assert_eq!(
+        page.event().await,
+        Some(json!({"kind": "access", "customer_id": null}))
+    );
+    assert!(chrono::Utc::now() >= soon);
+    assert_eq!(
+        app.call(&c, "portal_artifacts", &[]).await.body["artifacts"],
+        json!([])
+    );
+
+    // SIGTERM with a stream open: the server still stops promptly.
+    let mut app = app;
+    let stopped = tokio::task::spawn_blocking(move || {
+        let status = app.terminate();
+        drop(app);
+        status
+    });
+    let status = tokio::time::timeout(Duration::from_secs(15), stopped)
+        .await
+        .expect("the server did not stop with a live stream open")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(page.rest().await, Vec::<Value>::new());
+}
