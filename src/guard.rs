@@ -47,6 +47,25 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
+/// The signed-in user of a session: `None` when signed out, the session is
+/// unreadable or the user is gone; a 500 response when the store fails.
+pub async fn session_principal(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<Principal>, Response> {
+    match session.get::<UserId>(SESSION_USER_KEY).await {
+        Ok(Some(uid)) => state.ctx.store.principal(uid).await.map_err(|e| {
+            tracing::error!(error = %e, "loading the session's user failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }),
+        Ok(None) => Ok(None),
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable session");
+            Ok(None)
+        }
+    }
+}
+
 pub async fn pages(
     State(state): State<AppState>,
     session: Session,
@@ -60,20 +79,9 @@ pub async fn pages(
     if area == Area::Other {
         return next.run(req).await;
     }
-    let store = &state.ctx.store;
-    let principal = match session.get::<UserId>(SESSION_USER_KEY).await {
-        Ok(Some(uid)) => match store.principal(uid).await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(error = %e, "loading the session's user failed");
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
-        },
-        Ok(None) => None,
-        Err(e) => {
-            tracing::warn!(error = %e, "unreadable session");
-            None
-        }
+    let principal = match session_principal(&state, &session).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
     };
     match (area, principal) {
         (Area::Console, Some(Principal::Vendor { .. }))
@@ -83,7 +91,7 @@ pub async fn pages(
             see_other(&format!("/signin?next={}", percent_encode(target)))
         }
         (Area::Console | Area::Portal | Area::SignIn, Some(p)) => see_other(p.home_path()),
-        (Area::Root, principal) => match store.has_orgs().await {
+        (Area::Root, principal) => match state.ctx.store.has_orgs().await {
             Ok(false) => next.run(req).await,
             Ok(true) => see_other(principal.as_ref().map_or("/signin", Principal::home_path)),
             Err(e) => {

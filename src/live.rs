@@ -21,7 +21,7 @@
 
 use crate::server::AppState;
 use app::live::{LiveEvent, LiveKind};
-use app::ssr::{ServerCtx, SESSION_USER_KEY};
+use app::ssr::ServerCtx;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -29,7 +29,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use domain::changes::{Change, ChangeKind};
 use domain::policy::Visibility;
-use domain::{Principal, UserId};
+use domain::Principal;
 use futures::StreamExt;
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -62,19 +62,9 @@ pub async fn events(
     headers: HeaderMap,
     Query(query): Query<EventsQuery>,
 ) -> Response {
-    let principal = match session.get::<UserId>(SESSION_USER_KEY).await {
-        Ok(Some(uid)) => match state.ctx.store.principal(uid).await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(error = %e, "loading the session's user failed");
-                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-            }
-        },
-        Ok(None) => None,
-        Err(e) => {
-            tracing::warn!(error = %e, "unreadable session");
-            None
-        }
+    let principal = match crate::guard::session_principal(&state, &session).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
     };
     let Some(principal) = principal else {
         return (StatusCode::UNAUTHORIZED, "Sign in to receive live updates.").into_response();

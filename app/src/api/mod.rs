@@ -8,8 +8,8 @@ mod customers;
 mod entitlements;
 mod error;
 mod password_links;
-mod pulls;
 mod portal;
+mod pulls;
 mod registry;
 
 pub use accounts::*;
@@ -17,6 +17,6 @@ pub use customers::*;
 pub use entitlements::*;
 pub use error::AppError;
 pub use password_links::*;
-pub use pulls::*;
 pub use portal::*;
+pub use pulls::*;
 pub use registry::*;
