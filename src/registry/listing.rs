@@ -80,7 +80,7 @@ pub async fn catalog(req: Req<'_>, p: &Principal) -> RegistryResult<Response> {
                 .await?;
             match &access.visibility {
                 Visibility::Everything => req.ctx.store.catalog(Some(*org_id), last, n).await?,
-                Visibility::Granted(grants) => {
+                Visibility::Granted(_) => {
                     let mut visible = Vec::new();
                     let mut after = last.map(str::to_owned);
                     // Page through the org's catalog, keeping visible names.
@@ -93,9 +93,9 @@ pub async fn catalog(req: Req<'_>, p: &Principal) -> RegistryResult<Response> {
                         let full = page.len() as i64 == MAX_PAGE;
                         after = page.last().cloned();
                         visible.extend(page.into_iter().filter(|full_name| {
-                            full_name
-                                .split_once('/')
-                                .is_some_and(|(_, artifact)| grants.contains_key(artifact))
+                            full_name.split_once('/').is_some_and(|(_, artifact)| {
+                                access.visibility.artifact_visible(artifact)
+                            })
                         }));
                         if visible.len() as i64 >= n || !full {
                             break;

@@ -1175,10 +1175,11 @@ async fn load_entitlements(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    async fn store() -> (tempfile::TempDir, SqliteStore) {
+    /// A fresh store in a temporary directory (also for the other store modules' tests).
+    pub(in crate::store) async fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStore::open_file(&dir.path().join("t.db"))
             .await

@@ -111,17 +111,10 @@ impl SqliteStore {
 mod tests {
     use crate::audit::Actor;
     use crate::pulls::{NewPull, PullQuery};
+    use crate::store::sqlite::tests::store;
     use crate::store::{NewOrg, SqliteStore, Store};
     use crate::{DisplayName, Email, OrgSlug, Plan};
     use chrono::{Duration, Utc};
-
-    async fn store() -> (tempfile::TempDir, SqliteStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open_file(&dir.path().join("t.db"))
-            .await
-            .unwrap();
-        (dir, s)
-    }
 
     async fn org(s: &SqliteStore, slug: &str) -> i64 {
         let (org, _) = s
