@@ -551,3 +551,45 @@ async fn an_expiring_entitlement_updates_the_page_and_open_streams_end_at_shutdo
     assert!(status.success(), "{status:?}");
     assert_eq!(page.rest().await, Vec::<Value>::new());
 }
+
+/// Pages render once per request on the server, whatever the timing: the
+/// shells used to build the page inside the `Suspense` that waits for the
+/// signed-in user, and a server render may run that view twice. Under
+/// concurrency a page was then built twice (its resources too, with other
+/// ids than the browser's, which broke hydration) and the discarded copy's
+/// server function ran without its context ("ServerCtx missing from
+/// context" in the log). Many concurrent renders must log no error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_renders_of_shell_pages_log_no_error() {
+    let app = TestApp::spawn();
+    let api = pro_org(&app, "acme", ADMIN);
+    api.customer("Globex", CUSTOMER, CUSTOMER_PW).await;
+    let vendor = app.signed_in(ADMIN, "admin password").await;
+    let customer = app.signed_in(CUSTOMER, CUSTOMER_PW).await;
+    let pages = [
+        (vendor.clone(), "/settings", "Access tokens"),
+        (vendor.clone(), "/licenses", "Licenses"),
+        (customer.clone(), "/portal/tokens", "Access tokens"),
+        (customer.clone(), "/portal", "Artifacts"),
+    ];
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let pages = pages.clone();
+        let base = app.base.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..40 {
+                let (client, path, text) = &pages[(worker + i) % pages.len()];
+                let resp = client.get(format!("{base}{path}")).send().await.unwrap();
+                assert_eq!(resp.status(), 200, "{path}");
+                let html = resp.text().await.unwrap();
+                assert!(html.contains(text), "{path} lacks {text:?}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let logs = app.logs();
+    let errors: Vec<&str> = logs.lines().filter(|l| l.contains("ERROR")).collect();
+    assert!(errors.is_empty(), "errors logged: {errors:#?}");
+}

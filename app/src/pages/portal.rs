@@ -8,7 +8,7 @@ use crate::api::{
 };
 use crate::components::{human_size, short_digest, Command, EmptyState, ErrorPanel, PortalShell};
 use crate::live::use_changes;
-use crate::pages::tokens::TokensSection;
+use crate::pages::tokens::{Tokens, TokensSection};
 use domain::registry::TagInfo;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -353,13 +353,14 @@ fn ArtifactDetail(view: PortalArtifactView, tag: Option<String>) -> impl IntoVie
 
 #[component]
 pub fn PortalTokensPage() -> impl IntoView {
+    let tokens = Tokens::load();
     view! {
         <PortalShell title="Access tokens">
             <header class="page-header">
                 <h1>"Access tokens"</h1>
             </header>
             <p class="lead">"Registry clients (docker, podman, helm, oras) sign in with your email as the user name and an access token as the password. Create one per machine or pipeline, and revoke it when it is no longer needed."</p>
-            <TokensSection/>
+            <TokensSection data=tokens/>
         </PortalShell>
     }
 }

@@ -7,7 +7,7 @@ use crate::api::{
 use crate::components::{
     action_error, invalid, reset_on_success, ConsoleShell, ErrorPanel, FieldError, FormError,
 };
-use crate::pages::tokens::TokensSection;
+use crate::pages::tokens::{Tokens, TokensSection};
 use domain::{Plan, VendorRole};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -18,6 +18,7 @@ pub fn SettingsPage() -> impl IntoView {
     let change = ServerAction::<ChangeVendorRole>::new();
     let remove = ServerAction::<RemoveVendorUser>::new();
     let immutable = ServerAction::<SetImmutableTags>::new();
+    let tokens = Tokens::load();
     let data = Resource::new(
         move || {
             (
@@ -42,7 +43,7 @@ pub fn SettingsPage() -> impl IntoView {
                     }
                 })}
             </Transition>
-            <TokensSection/>
+            <TokensSection data=tokens/>
         </ConsoleShell>
     }
 }

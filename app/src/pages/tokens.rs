@@ -1,23 +1,52 @@
 //! Access tokens: a section shared by the console's Settings and the portal.
 
-use crate::api::{list_tokens, CreateToken, RevokeToken};
+use crate::api::{list_tokens, AppError, CreateToken, RevokeToken, TokensView};
 use crate::components::{
     action_error, invalid, reset_on_success, CopyButton, ErrorPanel, FieldError, FormError,
 };
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
+/// The section's actions and data. Made by the page itself, in its own body
+/// (see [`TokensSection`]).
+#[derive(Clone, Copy)]
+pub struct Tokens {
+    create: ServerAction<CreateToken>,
+    revoke: ServerAction<RevokeToken>,
+    tokens: Resource<Result<TokensView, AppError>>,
+}
+
+impl Tokens {
+    pub fn load() -> Self {
+        let create = ServerAction::<CreateToken>::new();
+        let revoke = ServerAction::<RevokeToken>::new();
+        let query = leptos_router::hooks::use_query_map();
+        let new_token = move || query.read().get("new_token");
+        let tokens = Resource::new(
+            move || (create.version().get(), revoke.version().get(), new_token()),
+            |(_, _, key)| list_tokens(key),
+        );
+        Tokens {
+            create,
+            revoke,
+            tokens,
+        }
+    }
+}
+
+/// The caller's access tokens. Its data comes from [`Tokens::load`], called
+/// in the page's body: the section is rendered inside the shell's
+/// `Suspense`, whose view a server render may build twice, and a resource
+/// created there would get other ids than the browser's (which broke
+/// hydration) and run a second, discarded fetch.
 #[component]
-pub fn TokensSection() -> impl IntoView {
-    let create = ServerAction::<CreateToken>::new();
-    let revoke = ServerAction::<RevokeToken>::new();
-    let query = leptos_router::hooks::use_query_map();
+pub fn TokensSection(data: Tokens) -> impl IntoView {
+    let Tokens {
+        create,
+        revoke,
+        tokens,
+    } = data;
     let location = leptos_router::hooks::use_location();
-    let new_token = move || query.read().get("new_token");
-    let tokens = Resource::new(
-        move || (create.version().get(), revoke.version().get(), new_token()),
-        |(_, _, key)| list_tokens(key),
-    );
     let error = action_error(create);
     let revoke_error = action_error(revoke);
     let created = move || create.value().get().and_then(|r| r.ok());
