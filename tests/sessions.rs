@@ -43,7 +43,10 @@ impl Api {
 
     async fn ok(&self, method: M, path: &str, body: Option<Value>) -> Value {
         let (status, v) = self.send(method.clone(), path, body).await;
-        assert!((200..300).contains(&status), "{method} {path}: {status} {v}");
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path}: {status} {v}"
+        );
         v
     }
 
@@ -163,7 +166,8 @@ async fn a_deleted_customers_cookie_does_not_read_another_orgs_customer() {
     let beta = Api::new(&app, &beta_token);
     // Something of beta's that beta's customers see (no entitlements: all).
     let reg = Reg::new(&app.base, "b@beta.test", &beta_token);
-    reg.push_image("beta/secret", "1.0", &[b"beta's layer"]).await;
+    reg.push_image("beta/secret", "1.0", &[b"beta's layer"])
+        .await;
 
     let (customer, user) = acme
         .customer("Globex", "c@globex.test", "globex password")
@@ -189,7 +193,11 @@ async fn a_deleted_customers_cookie_does_not_read_another_orgs_customer() {
     assert_eq!(r.status(), 303);
     // Beta's own customer sees it.
     let initech = app.signed_in("i@initech.test", "initech password").await;
-    let r = initech.get(app.url("/api/v1/artifacts")).send().await.unwrap();
+    let r = initech
+        .get(app.url("/api/v1/artifacts"))
+        .send()
+        .await
+        .unwrap();
     assert!(r.text().await.unwrap().contains("secret"));
     assert!(
         beta_user > user && beta_customer > customer,
@@ -268,7 +276,10 @@ async fn a_token_made_with_a_token_ends_with_it() {
 
     // Asked for no expiry, or a later one: it gets the parent's.
     let later = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
-    for body in [json!({"label": "child"}), json!({"label": "later", "expires_at": later})] {
+    for body in [
+        json!({"label": "child"}),
+        json!({"label": "later", "expires_at": later}),
+    ] {
         let made = parent_api
             .ok(M::POST, "/api/v1/tokens", Some(body.clone()))
             .await;
@@ -301,7 +312,11 @@ async fn a_token_made_with_a_token_ends_with_it() {
         .to_owned();
     let child_api = Api::new(&app, &child);
     let grandchild = child_api
-        .ok(M::POST, "/api/v1/tokens", Some(json!({"label": "grandchild"})))
+        .ok(
+            M::POST,
+            "/api/v1/tokens",
+            Some(json!({"label": "grandchild"})),
+        )
         .await["secret"]
         .as_str()
         .unwrap()
@@ -311,7 +326,10 @@ async fn a_token_made_with_a_token_ends_with_it() {
     let reg = Reg::new(&app.base, "a@acme.test", &parent);
     reg.push_image("acme/app", "1.0", &[b"layer"]).await;
     for t in [&child, &grandchild] {
-        assert_eq!(Api::new(&app, t).send(M::GET, "/api/v1/me", None).await.0, 200);
+        assert_eq!(
+            Api::new(&app, t).send(M::GET, "/api/v1/me", None).await.0,
+            200
+        );
         let r = Reg::new(&app.base, "a@acme.test", t)
             .req(M::GET, "/v2/acme/app/manifests/1.0")
             .send()
@@ -330,7 +348,10 @@ async fn a_token_made_with_a_token_ends_with_it() {
         204
     );
     for t in [&parent, &child, &grandchild] {
-        assert_eq!(Api::new(&app, t).send(M::GET, "/api/v1/me", None).await.0, 401);
+        assert_eq!(
+            Api::new(&app, t).send(M::GET, "/api/v1/me", None).await.0,
+            401
+        );
         let r = Reg::new(&app.base, "a@acme.test", t)
             .req(M::GET, "/v2/acme/app/manifests/1.0")
             .send()
@@ -381,6 +402,9 @@ async fn an_event_stream_ends_when_its_session_signs_out() {
         }
     })
     .await;
-    assert!(ended.is_ok(), "the stream still runs after sign-out: {rest:?}");
+    assert!(
+        ended.is_ok(),
+        "the stream still runs after sign-out: {rest:?}"
+    );
     assert!(rest.contains("signed_out"), "{rest:?}");
 }
