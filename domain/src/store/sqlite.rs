@@ -122,10 +122,18 @@ async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
         sqlx::query("PRAGMA foreign_keys = OFF")
             .execute(&mut *conn)
             .await?;
+        let before = applied_migrations(&mut conn).await;
         MIGRATOR
             .run(&mut *conn)
             .await
             .map_err(|e| StoreError::Internal(format!("migrations failed: {e}")))?;
+        if applied_migrations(&mut conn).await == before {
+            // Nothing ran: no need to read every table.
+            sqlx::query("PRAGMA foreign_keys = ON")
+                .execute(&mut *conn)
+                .await?;
+            return Ok(());
+        }
         let broken: Vec<(String, Option<i64>, String)> =
             sqlx::query_as("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check")
                 .fetch_all(&mut *conn)
@@ -146,6 +154,14 @@ async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
         let _ = conn.detach().close().await;
     }
     result
+}
+
+/// How many migrations the database has (0 before the first).
+async fn applied_migrations(conn: &mut SqliteConnection) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(conn)
+        .await
+        .unwrap_or(0)
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
