@@ -3,12 +3,11 @@
 //! no organization exists. (Server functions check again for themselves.)
 
 use crate::server::AppState;
-use app::ssr::SESSION_USER_KEY;
 use axum::extract::{Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use domain::{Principal, UserId};
+use domain::Principal;
 use tower_sessions::Session;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -48,22 +47,18 @@ fn percent_encode(s: &str) -> String {
 }
 
 /// The signed-in user of a session: `None` when signed out, the session is
-/// unreadable or the user is gone; a 500 response when the store fails.
+/// unreadable, the user is gone or its session epoch moved on (see
+/// [`app::ssr::session_principal`]); a 500 response when the store fails.
 pub async fn session_principal(
     state: &AppState,
     session: &Session,
 ) -> Result<Option<Principal>, Response> {
-    match session.get::<UserId>(SESSION_USER_KEY).await {
-        Ok(Some(uid)) => state.ctx.store.principal(uid).await.map_err(|e| {
+    app::ssr::session_principal(&*state.ctx.store, session)
+        .await
+        .map_err(|e| {
             tracing::error!(error = %e, "loading the session's user failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }),
-        Ok(None) => Ok(None),
-        Err(e) => {
-            tracing::warn!(error = %e, "unreadable session");
-            Ok(None)
-        }
-    }
+        })
 }
 
 pub async fn pages(

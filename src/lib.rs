@@ -10,5 +10,6 @@ pub mod guard;
 pub mod live;
 pub mod registry;
 pub mod server;
+pub mod sessions;
 
 pub use server::{build_router, AppState};

@@ -10,8 +10,10 @@
 //! - a vendor user gets `entitlements` (with the customer's id, so a page
 //!   about another customer ignores it), `customer_removed` and `plan` for
 //!   its org;
-//! - anyone whose user (or customer) is removed gets `signed_out`, and the
-//!   stream ends.
+//! - anyone whose user (or customer) is removed, or whose role or password
+//!   changed (the session's epoch moved on), gets `signed_out`, and the
+//!   stream ends; so does a stream whose session signs out
+//!   (`ServerCtx::session_ends`).
 //!
 //! Events carry only a kind and a customer id; pages refetch through their
 //! usual server functions. A first connection passes `?since=` (the page's
@@ -21,7 +23,7 @@
 
 use crate::server::AppState;
 use app::live::{LiveEvent, LiveKind};
-use app::ssr::ServerCtx;
+use app::ssr::{ServerCtx, SessionUser};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -62,11 +64,17 @@ pub async fn events(
     headers: HeaderMap,
     Query(query): Query<EventsQuery>,
 ) -> Response {
+    // Before the session is checked: a sign-out from then on is seen.
+    let ends = state.ctx.session_ends.subscribe();
     let principal = match crate::guard::session_principal(&state, &session).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    let Some(principal) = principal else {
+    let (Some(principal), Some(user), Some(session_id)) = (
+        principal,
+        app::ssr::session_user(&session).await,
+        session.id(),
+    ) else {
         return (StatusCode::UNAUTHORIZED, "Sign in to receive live updates.").into_response();
     };
     // Subscribe before anything is read: nothing committed later is missed.
@@ -74,6 +82,9 @@ pub async fn events(
     let mut live = Live {
         ctx: state.ctx.clone(),
         principal,
+        user,
+        session_id: session_id.to_string(),
+        ends,
         rx,
         shutdown: state.shutdown.clone(),
         known: None,
@@ -107,6 +118,11 @@ pub async fn events(
 struct Live {
     ctx: ServerCtx,
     principal: Principal,
+    /// The session's user and epoch, checked again on changes about it.
+    user: SessionUser,
+    session_id: String,
+    /// Sessions signing out.
+    ends: Receiver<String>,
     rx: Receiver<Change>,
     shutdown: CancellationToken,
     /// A customer: what it may see, as its page last learned it.
@@ -136,6 +152,16 @@ impl Live {
             });
             tokio::select! {
                 _ = self.shutdown.cancelled() => return None,
+                ended = self.ends.recv() => match ended {
+                    Ok(id) if id == self.session_id => {
+                        self.push(LiveKind::SignedOut, None);
+                        self.done = true;
+                    }
+                    Ok(_) => {}
+                    // A sign-out may have been missed: end; the browser's
+                    // reconnection is checked afresh.
+                    Err(_) => return None,
+                },
                 _ = sleep_or_never(expiry) => self.recheck(false).await,
                 received = self.rx.recv() => match received {
                     Ok(change) if change.id > self.caught_up_to => self.on_change(change, false).await,
@@ -231,10 +257,15 @@ impl Live {
         }
     }
 
-    /// Whether the user is gone (removed, or with its customer).
+    /// Whether the session no longer signs its user in: the user is gone
+    /// (removed, or with its customer) or its epoch moved on (role or
+    /// password changed).
     async fn signed_out(&self) -> bool {
         matches!(
-            self.ctx.store.principal(self.principal.user_id()).await,
+            self.ctx
+                .store
+                .session_principal(self.user.id, self.user.epoch)
+                .await,
             Ok(None)
         )
     }

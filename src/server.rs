@@ -5,6 +5,7 @@ use crate::config::{sqlx_pool::Pool, Config};
 use crate::guard;
 use crate::registry::pull_log::{self, PullLog};
 use crate::registry::{self, storage::BlobStorage, Registry};
+use crate::sessions::UserSessions;
 use app::ssr::ServerCtx;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
@@ -20,7 +21,6 @@ use std::time::Duration;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore as SqliteSessionStore;
 
 /// Failed sign-ins allowed per email, and per client address, in a window.
 const MAX_FAILURES_PER_EMAIL: u32 = 5;
@@ -47,22 +47,21 @@ impl FromRef<AppState> for LeptosOptions {
 pub const SESSION_COOKIE: &str = "portcullis_session";
 
 /// The session layer: cookie `portcullis_session`, HttpOnly, SameSite=Lax,
-/// Secure when the public URL is https, stored in the database.
-pub type Sessions = SessionManagerLayer<SqliteSessionStore>;
+/// Secure when the public URL is https, stored in the database with the
+/// user each session signs in ([`crate::sessions`]).
+pub type Sessions = SessionManagerLayer<UserSessions>;
 
 /// Everything `build_router` needs, opened from the configuration.
 pub struct Prepared {
     pub state: AppState,
     pub sessions: Sessions,
-    pub session_store: SqliteSessionStore,
+    pub session_store: UserSessions,
 }
 
 pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let (store, pool) = config.open_store().await?;
     let Pool::Sqlite(pool) = pool;
-    let session_store = SqliteSessionStore::new(pool)
-        .with_table_name("sessions")
-        .map_err(|e| anyhow::anyhow!("session store: {e}"))?;
+    let session_store = UserSessions::new(pool)?;
     session_store
         .migrate()
         .await
@@ -88,6 +87,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         tokens: Arc::default(),
         fresh_tokens: Arc::default(),
         access: Arc::default(),
+        session_ends: Arc::default(),
     };
     crate::changes::listen(&ctx);
     let storage = BlobStorage::local(config.data_dir.clone())
@@ -179,7 +179,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     // Expired sessions are deleted in the background.
     let cleanup = tokio::spawn(
         tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
-            prepared.session_store.clone(),
+            prepared.session_store.inner().clone(),
             tokio::time::Duration::from_secs(3600),
         ),
     );

@@ -10,8 +10,68 @@ use leptos::prelude::*;
 use std::sync::Arc;
 use tower_sessions::Session;
 
-/// The session key holding the signed-in user's id.
-pub const SESSION_USER_KEY: &str = "uid";
+/// The session key holding the signed-in user ([`SessionUser`]). (Sessions
+/// of earlier releases held a bare id under `uid`; they count as signed out.)
+pub const SESSION_USER_KEY: &str = "user";
+
+/// Whom a session signs in: the user's id (never handed out again) and the
+/// user's session epoch when the session began. A role change or a new
+/// password moves the epoch on, which ends the session; every lookup checks
+/// both ([`session_principal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SessionUser {
+    pub id: UserId,
+    pub epoch: i64,
+}
+
+/// The user a session holds, unchecked; `None` when signed out or unreadable.
+pub async fn session_user(session: &Session) -> Option<SessionUser> {
+    match session.get::<SessionUser>(SESSION_USER_KEY).await {
+        Ok(user) => user,
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable session");
+            None
+        }
+    }
+}
+
+/// The signed-in principal of a session: `None` when signed out, or when
+/// its user is gone or its epoch has moved on. Every session lookup (page
+/// guard, server functions, `/api/v1` with a cookie, `/events`) uses this.
+pub async fn session_principal(
+    store: &dyn domain::store::Store,
+    session: &Session,
+) -> Result<Option<Principal>, StoreError> {
+    let Some(user) = session_user(session).await else {
+        return Ok(None);
+    };
+    store.session_principal(user.id, user.epoch).await
+}
+
+/// Tells open `/events` streams that a session ended (signed out), by
+/// session id, so they stop at once. A stream that misses a message (too
+/// many at once) ends too; the browser's reconnection is checked afresh.
+pub struct SessionEnds {
+    tx: tokio::sync::broadcast::Sender<String>,
+}
+
+impl Default for SessionEnds {
+    fn default() -> Self {
+        Self {
+            tx: tokio::sync::broadcast::channel(256).0,
+        }
+    }
+}
+
+impl SessionEnds {
+    pub fn ended(&self, session_id: String) {
+        let _ = self.tx.send(session_id);
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.tx.subscribe()
+    }
+}
 
 /// What server functions need from the server; provided as Leptos context.
 #[derive(Clone)]
@@ -32,6 +92,8 @@ pub struct ServerCtx {
     /// What each customer may see, compiled in memory (evicted through the
     /// store's change hub).
     pub access: Arc<domain::access::AccessCache>,
+    /// Sessions that just signed out, for the `/events` streams.
+    pub session_ends: Arc<SessionEnds>,
 }
 
 /// Just-created secrets (access tokens, set-password links), by a random
@@ -187,9 +249,7 @@ pub async fn session() -> Result<Session, AppError> {
 /// counts as signed out.
 pub async fn principal() -> Result<Option<Principal>, AppError> {
     let session = session().await?;
-    let uid: Option<UserId> = session.get(SESSION_USER_KEY).await.map_err(internal)?;
-    let Some(uid) = uid else { return Ok(None) };
-    Ok(ctx()?.store.principal(uid).await?)
+    Ok(session_principal(&*ctx()?.store, &session).await?)
 }
 
 /// A vendor user acting in its own organization.
@@ -305,12 +365,18 @@ pub fn is_plain_form_post() -> bool {
     })
 }
 
-/// Signs `user_id` in: a new session id (no fixation) holding the user.
+/// Signs `user_id` in: a new session id (no fixation) holding the user and
+/// its current session epoch.
 pub async fn start_session(user_id: UserId) -> Result<(), AppError> {
+    let epoch = ctx()?
+        .store
+        .session_epoch(user_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
     let session = session().await?;
     session.cycle_id().await.map_err(internal)?;
     session
-        .insert(SESSION_USER_KEY, user_id)
+        .insert(SESSION_USER_KEY, SessionUser { id: user_id, epoch })
         .await
         .map_err(internal)
 }

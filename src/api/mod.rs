@@ -13,7 +13,6 @@ mod pulls;
 
 use crate::auth;
 use crate::server::AppState;
-use app::ssr::SESSION_USER_KEY;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -221,8 +220,30 @@ impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let CallerWithToken { principal, .. } =
+            CallerWithToken::from_request_parts(parts, state).await?;
+        Ok(ApiCaller(principal))
+    }
+}
+
+/// The caller and, when it sent one, the access token it authenticated
+/// with (`None`: the session cookie).
+pub struct CallerWithToken {
+    pub principal: Principal,
+    pub token: Option<std::sync::Arc<domain::token_cache::CachedToken>>,
+}
+
+impl FromRequestParts<AppState> for CallerWithToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match auth::authenticate(&state.ctx, &parts.headers).await {
-            Ok(Some(cached)) => return Ok(ApiCaller(cached.principal.clone())),
+            Ok(Some(cached)) => {
+                return Ok(CallerWithToken {
+                    principal: cached.principal.clone(),
+                    token: Some(cached),
+                })
+            }
             Ok(None) => {}
             Err(auth::AuthError::Bad) => return Err(ApiError::unauthenticated()),
             Err(auth::AuthError::Internal(e)) => return Err(StoreError::Internal(e).into()),
@@ -230,15 +251,13 @@ impl FromRequestParts<AppState> for ApiCaller {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::unauthenticated())?;
-        let uid: Option<UserId> = session.get(SESSION_USER_KEY).await.ok().flatten();
-        let uid = uid.ok_or_else(ApiError::unauthenticated)?;
-        let principal = state
-            .ctx
-            .store
-            .principal(uid)
+        let principal = app::ssr::session_principal(&*state.ctx.store, &session)
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
-        Ok(ApiCaller(principal))
+        Ok(CallerWithToken {
+            principal,
+            token: None,
+        })
     }
 }
 
@@ -402,6 +421,7 @@ struct NewToken {
     /// 1–100 characters.
     label: String,
     /// In the future; none (the default) for a token that does not expire.
+    /// With a bearer token, at most that token's expiry.
     #[serde(default)]
     expires_at: Option<DateTime<Utc>>,
 }
@@ -415,6 +435,9 @@ struct CreatedToken {
 }
 
 /// `POST /api/v1/tokens` — a token for the caller; the secret is returned once.
+/// A token created with `Authorization: Bearer` expires no later than that
+/// token (a later or missing `expires_at` becomes its expiry) and is revoked
+/// with it.
 #[utoipa::path(
     post,
     path = "/api/v1/tokens",
@@ -431,9 +454,10 @@ struct CreatedToken {
 )]
 async fn create_token(
     State(s): State<AppState>,
-    ApiCaller(p): ApiCaller,
+    caller: CallerWithToken,
     ApiJson(body): ApiJson<NewToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    let p = caller.principal;
     let mut fields = BTreeMap::new();
     let label = DisplayName::parse(&body.label)
         .map_err(|e| fields.insert("label".into(), e.0))
@@ -448,11 +472,21 @@ async fn create_token(
         return Err(ApiError::invalid(fields));
     };
     let (secret, hash) = domain::token_cache::new_token();
-    let token = s
-        .ctx
-        .store
-        .create_token(p.user_id(), label.as_str(), &hash, body.expires_at)
-        .await?;
+    let token = match caller.token {
+        // Made with a token: it expires no later and is revoked with it.
+        Some(parent) => s
+            .ctx
+            .store
+            .create_child_token(parent.token_id, label.as_str(), &hash, body.expires_at)
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?,
+        None => {
+            s.ctx
+                .store
+                .create_token(p.user_id(), label.as_str(), &hash, body.expires_at)
+                .await?
+        }
+    };
     Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
 }
 

@@ -176,7 +176,12 @@ pub async fn sign_out() -> Result<(), AppError> {
     respond(
         async {
             let session = ssr::session().await?;
+            let id = session.id();
             session.flush().await.map_err(ssr::internal)?;
+            // Its open `/events` streams end too.
+            if let Some(id) = id {
+                ssr::ctx()?.session_ends.ended(id.to_string());
+            }
             leptos_axum::redirect("/signin");
             Ok(())
         }
@@ -243,8 +248,14 @@ pub async fn change_vendor_role(user_id: UserId, role: String) -> Result<(), App
             let me = ssr::require_vendor(Need::Admin).await?;
             let role = VendorRole::parse(&role).map_err(|e| AppError::field("role", e.0))?;
             let ctx = ssr::ctx()?;
+            let before = me.role;
             ctx.store.set_vendor_role(me.org_id, user_id, role).await?;
             ctx.tokens.invalidate_user(user_id);
+            // A changed role ends the user's sessions; an admin who changed
+            // its own stays signed in, with a session of the new epoch.
+            if user_id == me.user_id && role != before {
+                ssr::start_session(user_id).await?;
+            }
             Ok(())
         }
         .await,

@@ -116,6 +116,16 @@ pub trait Store: RegistryStore + AccessStore + Send + Sync + 'static {
     async fn credentials(&self, email: &Email) -> StoreResult<Option<Credentials>>;
     /// The principal a user acts as, or `None` when the user no longer exists.
     async fn principal(&self, user_id: UserId) -> StoreResult<Option<Principal>>;
+    /// The principal of a session holding `user_id` and `epoch`: `None` when
+    /// the user is gone or its session epoch moved on (role or password
+    /// changed since the session began), which signs the session out.
+    async fn session_principal(
+        &self,
+        user_id: UserId,
+        epoch: i64,
+    ) -> StoreResult<Option<Principal>>;
+    /// The user's current session epoch (what a new session records).
+    async fn session_epoch(&self, user_id: UserId) -> StoreResult<Option<i64>>;
 
     /// Adds a customer user with no usable password yet
     /// ([`crate::password::UNUSABLE`]) and a one-time set-password link,
@@ -154,7 +164,9 @@ pub trait Store: RegistryStore + AccessStore + Send + Sync + 'static {
         password_hash: String,
         role: VendorRole,
     ) -> StoreResult<VendorUser>;
-    /// Changes a vendor user's role; refuses to leave the org without an admin.
+    /// Changes a vendor user's role; refuses to leave the org without an
+    /// admin. A changed role ends the user's sessions (epoch bumped, session
+    /// rows deleted, in the same transaction).
     async fn set_vendor_role(
         &self,
         org_id: OrgId,

@@ -108,8 +108,19 @@ pub trait RegistryStore: Send + Sync {
         token_hash: &str,
         expires_at: Option<DateTime<Utc>>,
     ) -> StoreResult<TokenInfo>;
+    /// A token created with token `parent`'s secret, for the parent's user:
+    /// it expires no later than the parent (`expires_at` is capped) and is
+    /// revoked with it. `None` when the parent is revoked or expired.
+    async fn create_child_token(
+        &self,
+        parent: i64,
+        label: &str,
+        token_hash: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<Option<TokenInfo>>;
     async fn tokens(&self, user: UserId) -> StoreResult<Vec<TokenInfo>>;
-    /// Revokes one of `user`'s tokens; returns its hash for cache eviction.
+    /// Revokes one of `user`'s tokens, and the tokens created with it (and
+    /// with those, …); returns its hash for cache eviction.
     async fn revoke_token(&self, user: UserId, token_id: i64) -> StoreResult<Option<String>>;
     async fn token_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>>;
     /// Writes last-use times collected in memory (batched).

@@ -54,10 +54,7 @@ impl SqliteStore {
             .max_connections((cores * 2).clamp(4, 16) as u32)
             .connect_with(options)
             .await?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Internal(format!("migrations failed: {e}")))?;
+        migrate(&pool).await?;
         Ok(Self {
             pool,
             hub: Default::default(),
@@ -68,6 +65,103 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// A user as the principal it acts as; with `epoch`, only while the
+    /// user's session epoch is still that one (a session's user).
+    async fn load_principal(
+        &self,
+        user_id: UserId,
+        epoch: Option<i64>,
+    ) -> StoreResult<Option<Principal>> {
+        let row: Option<PrincipalRow> = sqlx::query_as(
+            "SELECT u.id AS user_id, u.email, u.role, o.id AS org_id, o.slug AS org_slug, \
+                    o.name AS org_name, c.id AS customer_id, c.name AS customer_name \
+             FROM users u JOIN orgs o ON o.id = u.org_id \
+             LEFT JOIN customers c ON c.id = u.customer_id \
+             WHERE u.id = ?1 AND (?2 IS NULL OR u.session_epoch = ?2)",
+        )
+        .bind(user_id)
+        .bind(epoch)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let bad = |e: crate::ParseError| StoreError::Internal(e.0);
+        Ok(Some(match (r.customer_id, r.customer_name) {
+            (Some(customer_id), Some(customer_name)) => Principal::Customer {
+                user_id: r.user_id,
+                email: r.email,
+                role: CustomerRole::parse(&r.role).map_err(bad)?,
+                org_id: r.org_id,
+                org_slug: r.org_slug,
+                org_name: r.org_name,
+                customer_id,
+                customer_name,
+            },
+            _ => Principal::Vendor {
+                user_id: r.user_id,
+                email: r.email,
+                role: VendorRole::parse(&r.role).map_err(bad)?,
+                org_id: r.org_id,
+                org_slug: r.org_slug,
+                org_name: r.org_name,
+            },
+        }))
+    }
+}
+
+/// Applies the migrations on one connection with foreign key enforcement
+/// off, as SQLite's table rebuilds need (`PRAGMA foreign_keys` cannot change
+/// inside the transaction each migration runs in): dropping a rebuilt table
+/// must neither cascade nor be refused. Afterwards every reference is
+/// checked, and the connection goes back to the pool with enforcement on
+/// (or is closed when anything failed).
+async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
+    use sqlx::Connection as _;
+    let mut conn = pool.acquire().await?;
+    let result: StoreResult<()> = async {
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await?;
+        let before = applied_migrations(&mut conn).await;
+        MIGRATOR
+            .run(&mut *conn)
+            .await
+            .map_err(|e| StoreError::Internal(format!("migrations failed: {e}")))?;
+        if applied_migrations(&mut conn).await == before {
+            // Nothing ran: no need to read every table.
+            sqlx::query("PRAGMA foreign_keys = ON")
+                .execute(&mut *conn)
+                .await?;
+            return Ok(());
+        }
+        let broken: Vec<(String, Option<i64>, String)> =
+            sqlx::query_as("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check")
+                .fetch_all(&mut *conn)
+                .await?;
+        if let Some((table, rowid, parent)) = broken.first() {
+            return Err(StoreError::Internal(format!(
+                "after migrations, {} rows refer to missing rows (first: {table} row {rowid:?} -> {parent})",
+                broken.len()
+            )));
+        }
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+    .await;
+    if result.is_err() {
+        let _ = conn.detach().close().await;
+    }
+    result
+}
+
+/// How many migrations the database has (0 before the first).
+async fn applied_migrations(conn: &mut SqliteConnection) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(conn)
+        .await
+        .unwrap_or(0)
 }
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -167,6 +261,23 @@ async fn vendor_user_in_tx(
     .fetch_optional(&mut **tx)
     .await?;
     row.ok_or(StoreError::NotFound)?.try_into()
+}
+
+/// Ends every session of `user` (role or password changed): sessions
+/// holding the old epoch no longer sign anyone in, and their rows go.
+pub(super) async fn end_sessions(
+    tx: &mut Transaction<'_, Sqlite>,
+    user_id: UserId,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 pub(super) const EMAIL_TAKEN: &str = "A user with this email already exists.";
@@ -323,38 +434,24 @@ impl Store for SqliteStore {
     }
 
     async fn principal(&self, user_id: UserId) -> StoreResult<Option<Principal>> {
-        let row: Option<PrincipalRow> = sqlx::query_as(
-            "SELECT u.id AS user_id, u.email, u.role, o.id AS org_id, o.slug AS org_slug, \
-                    o.name AS org_name, c.id AS customer_id, c.name AS customer_name \
-             FROM users u JOIN orgs o ON o.id = u.org_id \
-             LEFT JOIN customers c ON c.id = u.customer_id \
-             WHERE u.id = ?",
+        self.load_principal(user_id, None).await
+    }
+
+    async fn session_principal(
+        &self,
+        user_id: UserId,
+        epoch: i64,
+    ) -> StoreResult<Option<Principal>> {
+        self.load_principal(user_id, Some(epoch)).await
+    }
+
+    async fn session_epoch(&self, user_id: UserId) -> StoreResult<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT session_epoch FROM users WHERE id = ?")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?,
         )
-        .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(r) = row else { return Ok(None) };
-        let bad = |e: crate::ParseError| StoreError::Internal(e.0);
-        Ok(Some(match (r.customer_id, r.customer_name) {
-            (Some(customer_id), Some(customer_name)) => Principal::Customer {
-                user_id: r.user_id,
-                email: r.email,
-                role: CustomerRole::parse(&r.role).map_err(bad)?,
-                org_id: r.org_id,
-                org_slug: r.org_slug,
-                org_name: r.org_name,
-                customer_id,
-                customer_name,
-            },
-            _ => Principal::Vendor {
-                user_id: r.user_id,
-                email: r.email,
-                role: VendorRole::parse(&r.role).map_err(bad)?,
-                org_id: r.org_id,
-                org_slug: r.org_slug,
-                org_name: r.org_name,
-            },
-        }))
     }
 
     async fn vendor_users(&self, org_id: OrgId) -> StoreResult<Vec<VendorUser>> {
@@ -409,6 +506,9 @@ impl Store for SqliteStore {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        if role != user.role {
+            end_sessions(&mut tx, user_id).await?;
+        }
         let change = note_change(
             &mut tx,
             org_id,
@@ -1281,12 +1381,13 @@ pub(super) mod tests {
             events[0].before,
             Some(serde_json::json!({"name": "Globex Corp", "users": [], "entitlements": []}))
         );
-        // A new customer that gets the deleted one's id has its own history only.
+        // A new customer never gets the deleted one's id, and has its own
+        // history only.
         let again = s
             .create_customer(org.id, DisplayName::parse("Initech").unwrap(), &by)
             .await
             .unwrap();
-        assert_eq!(again.id, c.id, "SQLite reuses the highest deleted id");
+        assert!(again.id > c.id, "ids are never reused");
         let events = s.audit_events(org.id, again.id, 50).await.unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].action, AuditAction::CustomerCreated);
@@ -1564,5 +1665,159 @@ pub(super) mod tests {
                 .await,
             Err(StoreError::NotFound)
         ));
+    }
+
+    /// Migration 0008 rebuilds tables for AUTOINCREMENT: on a database made
+    /// by the earlier migrations, rows, ids and references survive, and no
+    /// id that anything still names is handed out again.
+    #[tokio::test]
+    async fn migration_0008_keeps_data_and_ids_are_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        let before_0008 = sqlx::migrate::Migrator {
+            migrations: std::borrow::Cow::Owned(
+                MIGRATOR
+                    .migrations
+                    .iter()
+                    .filter(|m| m.version < 8)
+                    .cloned()
+                    .collect(),
+            ),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        before_0008.run(&pool).await.unwrap();
+        for sql in [
+            "INSERT INTO orgs (slug, name, created_at) VALUES ('acme', 'Acme', '2026-01-01T00:00:00Z')",
+            "INSERT INTO customers (org_id, name, created_at) VALUES (1, 'Globex', '2026-01-01T00:00:00Z'), (1, 'Gone', '2026-01-01T00:00:00Z')",
+            "INSERT INTO users (org_id, customer_id, email, password_hash, role, created_at) VALUES \
+             (1, NULL, 'a@acme.test', 'h', 'admin', '2026-01-01T00:00:00Z'), \
+             (1, 1, 'c@globex.test', 'h', 'member', '2026-01-01T00:00:00Z'), \
+             (1, 2, 'g@gone.test', 'h', 'member', '2026-01-01T00:00:00Z')",
+            "INSERT INTO access_tokens (user_id, label, token_hash, created_at) VALUES (2, 't', 'hash2', '2026-01-01T00:00:00Z')",
+            "INSERT INTO entitlements (customer_id, name, created_at, updated_at) VALUES (1, 'e', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+            "INSERT INTO pulls (org_id, customer_id, customer_name, user_id, user_email, repository, digest, at, address) \
+             VALUES (1, 2, 'Gone', 3, 'g@gone.test', 'app', 'sha256:x', '2026-01-01T00:00:00Z', '127.0.0.1')",
+            // The highest customer and user ids, deleted: the pull log still names them.
+            "DELETE FROM customers WHERE id = 2",
+            "CREATE TABLE sessions (id TEXT PRIMARY KEY NOT NULL, data BLOB NOT NULL, expiry_date INTEGER NOT NULL)",
+            "INSERT INTO sessions VALUES ('old', x'00', 0)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+
+        let s = SqliteStore::open_file(&path).await.unwrap();
+        let count = |sql: &'static str| {
+            let pool = s.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            count("SELECT COUNT(*) FROM sessions").await,
+            0,
+            "bare-id sessions end"
+        );
+        match s.principal(2).await.unwrap().unwrap() {
+            Principal::Customer {
+                customer_id, email, ..
+            } => assert_eq!((customer_id, email.as_str()), (1, "c@globex.test")),
+            other => panic!("{other:?}"),
+        }
+        use crate::store::RegistryStore as _;
+        assert_eq!(s.token_by_hash("hash2").await.unwrap().unwrap().user_id, 2);
+        assert_eq!(s.entitlements(1, 1).await.unwrap().len(), 1);
+        assert_eq!(s.session_epoch(2).await.unwrap(), Some(0));
+
+        let by = Actor::user(1, "a@acme.test");
+        let c = s
+            .create_customer(1, DisplayName::parse("Initech").unwrap(), &by)
+            .await
+            .unwrap();
+        assert_eq!(c.id, 3, "customer 2 is still named by the pull log");
+        let u = s
+            .create_customer_user(
+                1,
+                c.id,
+                email("i@initech.test"),
+                "h".into(),
+                CustomerRole::Member,
+                &by,
+            )
+            .await
+            .unwrap();
+        assert_eq!(u, 4, "user 3 is still named by the pull log");
+        // Removing the newest user: its id is not handed out again.
+        s.delete_customer_user(1, c.id, u, &by).await.unwrap();
+        let v = s
+            .create_vendor_user(1, email("v@acme.test"), "h".into(), VendorRole::Admin)
+            .await
+            .unwrap();
+        assert_eq!(v.id, 5);
+
+        // References still hold: deleting a customer takes its users, their
+        // tokens and sessions; the old pull keeps its mark.
+        sqlx::query(
+            "INSERT INTO sessions (id, data, expiry_date, user_id) VALUES ('s', x'00', 0, 2)",
+        )
+        .execute(&s.pool)
+        .await
+        .unwrap();
+        s.delete_customer(1, 1, &by).await.unwrap();
+        assert_eq!(count("SELECT COUNT(*) FROM sessions").await, 0);
+        assert_eq!(count("SELECT COUNT(*) FROM access_tokens").await, 0);
+        assert_eq!(count("SELECT COUNT(*) FROM entitlements").await, 0);
+        assert_eq!(count("SELECT customer_gone FROM pulls").await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_role_or_password_change_moves_the_session_epoch_on() {
+        let (_dir, s) = store().await;
+        let (org, admin) = s
+            .create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
+            .await
+            .unwrap();
+        let rw = s
+            .create_vendor_user(
+                org.id,
+                email("rw@acme.test"),
+                "h".into(),
+                VendorRole::ReadWrite,
+            )
+            .await
+            .unwrap();
+        assert!(s.session_principal(rw.id, 0).await.unwrap().is_some());
+        sqlx::query(
+            "INSERT INTO sessions (id, data, expiry_date, user_id) VALUES ('s', x'00', 0, ?)",
+        )
+        .bind(rw.id)
+        .execute(&s.pool)
+        .await
+        .unwrap();
+        // The same role: nothing ends.
+        s.set_vendor_role(org.id, rw.id, VendorRole::ReadWrite)
+            .await
+            .unwrap();
+        assert_eq!(s.session_epoch(rw.id).await.unwrap(), Some(0));
+        s.set_vendor_role(org.id, rw.id, VendorRole::ReadOnly)
+            .await
+            .unwrap();
+        assert_eq!(s.session_epoch(rw.id).await.unwrap(), Some(1));
+        assert!(s.session_principal(rw.id, 0).await.unwrap().is_none());
+        assert!(s.session_principal(rw.id, 1).await.unwrap().is_some());
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+            .fetch_one(&s.pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 0);
+        assert_eq!(s.session_epoch(admin.id).await.unwrap(), Some(0));
     }
 }

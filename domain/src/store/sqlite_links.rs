@@ -115,6 +115,8 @@ impl SqliteStore {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        // A new password ends the sessions begun with the old one.
+        super::sqlite::end_sessions(&mut tx, user_id).await?;
         tx.commit().await?;
         Ok(Some(user_id))
     }
@@ -217,6 +219,8 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(creds.password_hash, "$new");
+        // A new password ends the sessions begun before it.
+        assert_eq!(s.session_epoch(uid).await.unwrap(), Some(1));
         assert!(s.password_link("h1", now).await.unwrap().is_none());
         assert!(s
             .use_password_link("h1", "$again".into(), now)

@@ -526,6 +526,47 @@ impl RegistryStore for SqliteStore {
         Ok(row.into())
     }
 
+    async fn create_child_token(
+        &self,
+        parent: i64,
+        label: &str,
+        token_hash: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<Option<TokenInfo>> {
+        let now = Utc::now();
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        let row: Option<(UserId, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT user_id, expires_at, revoked_at FROM access_tokens WHERE id = ?",
+        )
+        .bind(parent)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((user, parent_expiry, None)) = row else {
+            return Ok(None);
+        };
+        if parent_expiry.is_some_and(|e| e <= now) {
+            return Ok(None);
+        }
+        let expires_at = match (expires_at, parent_expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let row: TokenRow = sqlx::query_as(
+            "INSERT INTO access_tokens (user_id, label, token_hash, created_at, expires_at, parent_id) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id, label, created_at, expires_at, last_used_at",
+        )
+        .bind(user)
+        .bind(label)
+        .bind(token_hash)
+        .bind(now)
+        .bind(expires_at)
+        .bind(parent)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(row.into()))
+    }
+
     async fn tokens(&self, user: UserId) -> StoreResult<Vec<TokenInfo>> {
         let rows: Vec<TokenRow> = sqlx::query_as(
             "SELECT id, label, created_at, expires_at, last_used_at FROM access_tokens \
@@ -551,6 +592,18 @@ impl RegistryStore for SqliteStore {
         let Some((hash, org_id)) = hash else {
             return Ok(None);
         };
+        // The tokens made with it, at any depth, die with it.
+        sqlx::query(
+            "WITH RECURSIVE made(id) AS ( \
+                 SELECT id FROM access_tokens WHERE parent_id = ?1 \
+                 UNION SELECT t.id FROM access_tokens t JOIN made ON t.parent_id = made.id) \
+             UPDATE access_tokens SET revoked_at = ?2 \
+             WHERE id IN (SELECT id FROM made) AND revoked_at IS NULL",
+        )
+        .bind(token_id)
+        .bind(Utc::now())
+        .execute(&mut *tx)
+        .await?;
         let change =
             note_change(&mut tx, org_id, None, Some(user), ChangeKind::TokenRevoked).await?;
         tx.commit().await?;
