@@ -179,7 +179,7 @@ fn parse(content: &[u8], header_type: Option<&str>, digest: String) -> RegistryR
                 let digest = descriptor_digest(l)?;
                 // A non-distributable layer is fetched from elsewhere (its
                 // `urls`): recorded, but its blob need not be here.
-                refs.push(if is_non_distributable(&l.media_type().to_string()) {
+                refs.push(if is_non_distributable(l.media_type().as_ref()) {
                     ManifestRef::NonDistributableLayer(digest)
                 } else {
                     ManifestRef::Layer(digest)
