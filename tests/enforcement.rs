@@ -829,3 +829,270 @@ async fn real_clients_pull_exactly_what_is_granted() {
         "a blob of an ungranted tag must not be served"
     );
 }
+
+/// A vendor org on the pro plan with its admin's registry client and API.
+async fn pro_org(app: &TestApp) -> (Reg, Api) {
+    app.create_org("acme", ADMIN, "admin password");
+    let out = app.cli(&["admin", "set-plan", "--org", "acme", "--plan", "pro"], "");
+    assert!(out.status.success());
+    let vendor = Reg::new(&app.base, ADMIN, &app.token(ADMIN, &[]));
+    let api = Api {
+        base: app.base.clone(),
+        token: app.token(ADMIN, &[]),
+        http: reqwest::Client::new(),
+    };
+    (vendor, api)
+}
+
+#[tokio::test]
+async fn referrers_of_an_invisible_repository_answer_like_a_missing_one() {
+    let app = TestApp::spawn();
+    let (vendor, api) = pro_org(&app).await;
+    let body = image(&vendor, "acme/secret", "s", &[b"secret-layer"]).await;
+    let subject = vendor
+        .put_manifest("acme/secret", "1.0", MANIFEST, &body)
+        .await;
+    let sig = referrer(&vendor, "acme/secret", &subject, body.len(), b"sig").await;
+    let web = image(&vendor, "acme/web", "w", &[b"web-layer"]).await;
+    vendor.put_manifest("acme/web", "1.0", MANIFEST, &web).await;
+    let (id, customer) = api.customer(&app, "Web").await;
+    api.entitle(
+        id,
+        json!({"name": "web", "artifacts": [{"artifact": "web", "tags": "all"}]}),
+    )
+    .await;
+    // The vendor sees the referrer; the customer, for whom acme/secret is
+    // invisible, gets exactly what a repository that does not exist gives:
+    // an empty index (the spec forbids a 404 here).
+    assert_eq!(
+        json_of(&vendor, &format!("/v2/acme/secret/referrers/{subject}")).await["manifests"][0]
+            ["digest"],
+        json!(sig)
+    );
+    let invisible = get(&customer, &format!("/v2/acme/secret/referrers/{subject}")).await;
+    let missing = get(&customer, &format!("/v2/acme/nope/referrers/{subject}")).await;
+    assert_eq!(invisible.0, 200, "{}", invisible.1);
+    assert_eq!(invisible, missing);
+    assert_eq!(
+        serde_json::from_str::<Value>(&invisible.1).unwrap()["manifests"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn a_customers_catalog_lists_its_visible_artifacts_in_pages() {
+    let app = TestApp::spawn();
+    let (vendor, api) = pro_org(&app).await;
+    let mut digests = std::collections::HashMap::new();
+    for repo in ["a", "b/c", "b-c", "d", "e", "gone", "secret", "z"] {
+        let body = image(&vendor, &format!("acme/{repo}"), repo, &[repo.as_bytes()]).await;
+        let d = vendor
+            .put_manifest(&format!("acme/{repo}"), "1.0", MANIFEST, &body)
+            .await;
+        digests.insert(repo, d);
+    }
+    let (id, customer) = api.customer(&app, "Many").await;
+    // Granted: five that exist and one whose content the vendor then
+    // deletes (an empty repository is in no catalog).
+    api.entitle(
+        id,
+        json!({"name": "many", "artifacts": [
+            {"artifact": "a", "tags": "all"},
+            {"artifact": "b/c", "tags": ["1.0"]},
+            {"artifact": "b-c", "tags": "all"},
+            {"artifact": "e", "tags": ["1.0"]},
+            {"artifact": "gone", "tags": "all"},
+            {"artifact": "z", "tags": "all"},
+        ]}),
+    )
+    .await;
+    let r = vendor
+        .req(
+            Method::DELETE,
+            &format!("/v2/acme/gone/manifests/{}", digests["gone"]),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let all = json!(["acme/a", "acme/b-c", "acme/b/c", "acme/e", "acme/z"]);
+    assert_eq!(
+        json_of(&customer, "/v2/_catalog").await["repositories"],
+        all
+    );
+    // Page by page with n, following the Link header to the end.
+    let mut seen = vec![];
+    let mut next = Some("/v2/_catalog?n=2".to_owned());
+    let mut pages = 0;
+    while let Some(path) = next.take() {
+        let r = customer.req(Method::GET, &path).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        next = r.headers().get("link").map(|l| {
+            let l = l.to_str().unwrap();
+            assert!(l.ends_with(">; rel=\"next\""), "{l}");
+            l.trim_start_matches('<')
+                .split_once('>')
+                .unwrap()
+                .0
+                .to_owned()
+        });
+        let page: Value = r.json().await.unwrap();
+        let repos = page["repositories"].as_array().unwrap().clone();
+        assert!(repos.len() <= 2);
+        seen.extend(repos);
+        pages += 1;
+        assert!(pages <= 4, "the Link header never ends");
+    }
+    assert_eq!(Value::Array(seen), all);
+    // last: strictly after it, even when it is not a visible name.
+    assert_eq!(
+        json_of(&customer, "/v2/_catalog?n=2&last=acme/b-c").await["repositories"],
+        json!(["acme/b/c", "acme/e"])
+    );
+    assert_eq!(
+        json_of(&customer, "/v2/_catalog?last=acme/d").await["repositories"],
+        json!(["acme/e", "acme/z"])
+    );
+    assert_eq!(
+        json_of(&customer, "/v2/_catalog?last=acme/z").await["repositories"],
+        json!([])
+    );
+    // n=0: nothing and no Link.
+    let r = customer
+        .req(Method::GET, "/v2/_catalog?n=0")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("link").is_none());
+    assert_eq!(r.json::<Value>().await.unwrap()["repositories"], json!([]));
+    // The vendor still sees everything.
+    assert_eq!(
+        json_of(&vendor, "/v2/_catalog").await["repositories"]
+            .as_array()
+            .unwrap()
+            .len(),
+        7
+    );
+}
+
+#[tokio::test]
+async fn a_customers_catalog_does_not_page_through_the_whole_org() {
+    let app = TestApp::spawn();
+    let (vendor, api) = pro_org(&app).await;
+    let body = image(&vendor, "acme/zz-web", "w", &[b"w"]).await;
+    vendor
+        .put_manifest("acme/zz-web", "1.0", MANIFEST, &body)
+        .await;
+    let (id, customer) = api.customer(&app, "One").await;
+    api.entitle(
+        id,
+        json!({"name": "one", "artifacts": [{"artifact": "zz-web", "tags": "all"}]}),
+    )
+    .await;
+    // 200,000 other repositories of the org, each with a manifest, sorted
+    // before the customer's one (written straight into the database).
+    let store = app.store().await;
+    let mut tx = store.pool().begin().await.unwrap();
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) \
+         INSERT INTO repositories (org_id, name, created_at) \
+         SELECT (SELECT id FROM orgs WHERE slug = 'acme'), printf('r%06d', i), '2026-01-01T00:00:00Z' FROM n",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO manifests (repository_id, digest, media_type, size, content, created_at) \
+         SELECT id, 'sha256:' || printf('%064d', id), 'application/vnd.oci.image.manifest.v1+json', 2, X'7B7D', \
+         '2026-01-01T00:00:00Z' FROM repositories WHERE name LIKE 'r%'",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    // The customer's catalog costs what its grant costs: a page of the
+    // whole org's catalog is not even read. (Paging through 200,000 names,
+    // as before, took many seconds.)
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        assert_eq!(
+            json_of(&customer, "/v2/_catalog?n=1").await["repositories"],
+            json!(["acme/zz-web"])
+        );
+    }
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(3),
+        "5 customer catalogs took {took:?}"
+    );
+    // The vendor's catalog pages as before.
+    let page = json_of(&vendor, "/v2/_catalog?n=3").await;
+    assert_eq!(
+        page["repositories"],
+        json!(["acme/r000001", "acme/r000002", "acme/r000003"])
+    );
+}
+
+#[tokio::test]
+async fn manifests_with_foreign_layers_are_entitled_like_any_other() {
+    let app = TestApp::spawn();
+    let (vendor, api) = pro_org(&app).await;
+    let repo = "acme/win";
+    let config = br#"{"os":"windows","architecture":"amd64"}"#;
+    let config_digest = vendor.push_blob(repo, config).await;
+    let local = vendor.push_blob(repo, b"local layer").await;
+    let foreign = sha256(b"foreign base layer");
+    let manifest = |tag: &str| {
+        serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+            "layers": [
+                {"mediaType": "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", "digest": foreign, "size": 123456,
+                 "urls": ["https://foreign.example/base"]},
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": local, "size": 11},
+            ],
+            "annotations": {"tag": tag},
+        }))
+        .unwrap()
+    };
+    let (one, two) = (manifest("1.0"), manifest("2.0"));
+    let d1 = vendor.put_manifest(repo, "1.0", MANIFEST, &one).await;
+    let d2 = vendor.put_manifest(repo, "2.0", MANIFEST, &two).await;
+    let (id, customer) = api.customer(&app, "Win").await;
+    api.entitle(
+        id,
+        json!({"name": "win", "artifacts": [{"artifact": "win", "tags": ["1.0"]}]}),
+    )
+    .await;
+    let m = |r: &str| format!("/v2/{repo}/manifests/{r}");
+    let b = |d: &str| format!("/v2/{repo}/blobs/{d}");
+    for path in [m("1.0"), m(&d1), b(&local), b(&config_digest)] {
+        allowed("win", &customer, &path).await;
+    }
+    let head = customer.req(Method::HEAD, &m("1.0")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(
+        json_of(&customer, &format!("/v2/{repo}/tags/list")).await["tags"],
+        json!(["1.0"])
+    );
+    hidden("win", &customer, &m("2.0"), &m("9.9"), "MANIFEST_UNKNOWN").await;
+    hidden("win", &customer, &m(&d2), &m(NO_DIGEST), "MANIFEST_UNKNOWN").await;
+    // The foreign layer is not in the registry for anyone.
+    hidden(
+        "win",
+        &customer,
+        &b(&foreign),
+        &b(NO_DIGEST),
+        "BLOB_UNKNOWN",
+    )
+    .await;
+    hidden(
+        "vendor",
+        &vendor,
+        &b(&foreign),
+        &b(NO_DIGEST),
+        "BLOB_UNKNOWN",
+    )
+    .await;
+}

@@ -1183,3 +1183,587 @@ async fn cli_create_token_validates_and_prints_only_the_token() {
         );
     }
 }
+
+// ---- OCI conformance (distribution-spec 1.1 and its dev additions) ----
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+async fn status_and_json(r: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(json!(text)))
+}
+
+#[tokio::test]
+async fn referrers_of_a_repository_that_does_not_exist_are_an_empty_index() {
+    let (app, reg) = app_with_admin();
+    app.create_org("beta", "b@beta.test", "beta password");
+    let beta = Reg::new(&app.base, "b@beta.test", &app.token("b@beta.test", &[]));
+    beta.push_image("beta/web", "1.0", &[b"beta layer"]).await;
+    let subject = sha256(b"some subject");
+    // A repository never pushed to, another org's repository (invisible:
+    // answered the same) and an org that does not exist.
+    for repo in ["acme/never-pushed", "beta/web", "nope/web"] {
+        for query in ["", "?artifactType=application/vnd.example.sbom"] {
+            let r = reg
+                .req(
+                    Method::GET,
+                    &format!("/v2/{repo}/referrers/{subject}{query}"),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{repo}{query}");
+            assert_eq!(r.headers()["content-type"], OCI_INDEX);
+            if !query.is_empty() {
+                assert_eq!(r.headers()["oci-filters-applied"], "artifactType");
+            }
+            assert_eq!(
+                r.json::<serde_json::Value>().await.unwrap(),
+                json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}),
+                "{repo}{query}"
+            );
+        }
+    }
+    // A bad digest is still a 400.
+    let r = reg
+        .req(Method::GET, "/v2/acme/never-pushed/referrers/sha256:nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (400, "DIGEST_INVALID".into()));
+}
+
+#[tokio::test]
+async fn a_referrer_without_artifact_type_is_listed_and_filtered_by_its_config_type() {
+    let (app, reg) = app_with_admin();
+    let repo = "acme/web";
+    let (subject, manifest) = reg.push_image(repo, "1.0", &[b"layer"]).await;
+    // A referrer that is itself an image (config: an image config), and one
+    // whose config is an artifact's: neither has `artifactType`.
+    let mut referrers = vec![];
+    for (config_type, config) in [
+        (
+            "application/vnd.oci.image.config.v1+json",
+            &br#"{"os":"linux"}"#[..],
+        ),
+        (
+            "application/vnd.example.sbom.config.v1+json",
+            &b"{\"sbom\":1}"[..],
+        ),
+    ] {
+        let config_digest = reg.push_blob(repo, config).await;
+        let body = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": config_type, "digest": config_digest, "size": config.len()},
+            "layers": [],
+            "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": manifest.len()},
+        }))
+        .unwrap();
+        let d = reg
+            .put_manifest(repo, &sha256(&body), OCI_MANIFEST, &body)
+            .await;
+        referrers.push((config_type, d, body.len()));
+    }
+    let check = |reg: Reg, subject: String, referrers: Vec<(&'static str, String, usize)>| async move {
+        let all: serde_json::Value = reg
+            .req(Method::GET, &format!("/v2/{repo}/referrers/{subject}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(all["manifests"].as_array().unwrap().len(), 2, "{all}");
+        for (config_type, digest, size) in &referrers {
+            let r = reg
+                .req(
+                    Method::GET,
+                    &format!(
+                        "/v2/{repo}/referrers/{subject}?artifactType={}",
+                        config_type.replace('+', "%2B")
+                    ),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.headers()["oci-filters-applied"], "artifactType");
+            let index: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(
+                index["manifests"],
+                json!([{"mediaType": OCI_MANIFEST, "digest": digest, "size": size, "artifactType": config_type}]),
+                "filter {config_type}"
+            );
+        }
+    };
+    check(reg.clone(), subject.clone(), referrers.clone()).await;
+    // Manifests stored before this rule (no artifact type recorded) answer
+    // the same.
+    let store = app.store().await;
+    sqlx::query("UPDATE manifests SET artifact_type = NULL")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    check(reg, subject, referrers).await;
+}
+
+#[tokio::test]
+async fn out_of_order_chunks_get_416_on_patch_and_on_the_closing_put() {
+    let (_app, reg) = app_with_admin();
+    let repo = "acme/web";
+    let data: Vec<u8> = (0..30_000u32).map(|i| (i % 253) as u8).collect();
+    let digest = sha256(&data);
+    let (a, rest) = data.split_at(10_000);
+    let (b, c) = rest.split_at(10_000);
+    let start = || async {
+        let r = reg
+            .req(Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
+            .header("Content-Length", "0")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        r.headers()["location"].to_str().unwrap().to_owned()
+    };
+
+    // As the conformance suite: a first chunk that does not start at 0.
+    let loc = start().await;
+    let r = reg
+        .req(Method::PATCH, &loc)
+        .header("Content-Type", "application/octet-stream")
+        .header("Content-Range", "10000-19999")
+        .body(b.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 416);
+    assert_eq!(r.headers()["location"], loc.as_str());
+    assert_eq!(r.headers()["range"], "0-0");
+    assert_eq!(error_code(r).await, (416, "BLOB_UPLOAD_INVALID".into()));
+
+    // A malformed Content-Range is a 416 too (spec), and changes nothing.
+    let r = reg
+        .req(Method::PATCH, &loc)
+        .header("Content-Range", "bytes=0-")
+        .body(a.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 416);
+
+    // In order: accepted.
+    let r = reg
+        .req(Method::PATCH, &loc)
+        .header("Content-Range", "0-9999")
+        .body(a.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    assert_eq!(r.headers()["range"], "0-9999");
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+
+    // The closing PUT with an out-of-order last chunk (skipping b): 416,
+    // with where to resume; the session survives.
+    let r = reg
+        .req(Method::PUT, &format!("{loc}?digest={digest}"))
+        .header("Content-Type", "application/octet-stream")
+        .header("Content-Range", "20000-29999")
+        .body(c.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 416);
+    assert_eq!(r.headers()["location"], loc.as_str());
+    assert_eq!(r.headers()["range"], "0-9999");
+    let (status, body) = status_and_json(r).await;
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str()),
+        (416, Some("BLOB_UPLOAD_INVALID"))
+    );
+    // A retried chunk (starting at 0 again) is out of order as well.
+    let r = reg
+        .req(Method::PUT, &format!("{loc}?digest={digest}"))
+        .header("Content-Range", "0-9999")
+        .body(a.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 416);
+    let r = reg.req(Method::GET, &loc).send().await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.headers()["range"].to_str().unwrap()),
+        (204, "0-9999")
+    );
+    // Resuming in order completes the blob.
+    let r = reg
+        .req(Method::PATCH, &loc)
+        .header("Content-Range", "10000-19999")
+        .body(b.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let r = reg
+        .req(Method::PUT, &format!("{loc}?digest={digest}"))
+        .header("Content-Range", "20000-29999")
+        .body(c.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = reg
+        .req(Method::GET, &format!("/v2/{repo}/blobs/{digest}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.bytes().await.unwrap().to_vec(), data);
+}
+
+#[tokio::test]
+async fn a_cancelled_upload_is_gone() {
+    let (_app, reg) = app_with_admin();
+    let repo = "acme/web";
+    let r = reg
+        .req(Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    let r = reg
+        .req(Method::PATCH, &loc)
+        .header("Content-Range", "0-4")
+        .body(b"hello".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let r = reg
+        .req(Method::DELETE, &loc)
+        .header("Content-Length", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let digest = sha256(b"hello");
+    for (method, url) in [
+        (Method::GET, loc.clone()),
+        (Method::PATCH, loc.clone()),
+        (Method::PUT, format!("{loc}?digest={digest}")),
+        (Method::DELETE, loc.clone()),
+    ] {
+        let r = reg.req(method.clone(), &url).send().await.unwrap();
+        assert_eq!(
+            error_code(r).await,
+            (404, "BLOB_UPLOAD_UNKNOWN".into()),
+            "{method} after cancel"
+        );
+    }
+    // Nothing of it became a blob.
+    let r = reg
+        .req(Method::HEAD, &format!("/v2/{repo}/blobs/{digest}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn a_push_by_digest_with_tag_parameters_sets_every_tag() {
+    let (app, reg) = app_with_admin();
+    let repo = "acme/web";
+    let (_, manifest) = reg.push_image(repo, "base", &[b"tagged layer"]).await;
+    let digest = sha256(&manifest);
+    let r = reg
+        .req(
+            Method::PUT,
+            &format!("/v2/{repo}/manifests/{digest}?tag=a&tag=b&tag=a"),
+        )
+        .header("Content-Type", OCI_MANIFEST)
+        .body(manifest.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let oci_tags: Vec<&str> = r
+        .headers()
+        .get_all("oci-tag")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(oci_tags, ["a", "b"]);
+    assert_eq!(r.headers()["docker-content-digest"], digest.as_str());
+    for tag in ["a", "b"] {
+        let r = reg
+            .req(Method::GET, &format!("/v2/{repo}/manifests/{tag}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "tag {tag}");
+        assert_eq!(r.headers()["docker-content-digest"], digest.as_str());
+    }
+    let tags: serde_json::Value = reg
+        .req(Method::GET, &format!("/v2/{repo}/tags/list"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tags["tags"], json!(["a", "b", "base"]));
+
+    // A bad tag parameter is refused before anything is stored.
+    let r = reg
+        .req(
+            Method::PUT,
+            &format!("/v2/{repo}/manifests/{digest}?tag=c&tag=-bad"),
+        )
+        .header("Content-Type", OCI_MANIFEST)
+        .body(manifest.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (400, "TAG_INVALID".into()));
+
+    // With immutable tags, all or nothing: one tag that would move refuses
+    // the whole push.
+    let store = app.store().await;
+    let org = store
+        .org_by_slug(&domain::OrgSlug::parse("acme").unwrap())
+        .await
+        .unwrap();
+    domain::store::RegistryStore::set_immutable_tags(&store, org.id, true)
+        .await
+        .unwrap();
+    let (other, other_manifest) = reg.push_image(repo, "other", &[b"other layer"]).await;
+    let r = reg
+        .req(
+            Method::PUT,
+            &format!("/v2/{repo}/manifests/{other}?tag=fresh&tag=a"),
+        )
+        .header("Content-Type", OCI_MANIFEST)
+        .body(other_manifest)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (409, "DENIED".into()));
+    let r = reg
+        .req(Method::GET, &format!("/v2/{repo}/manifests/fresh"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = reg
+        .req(Method::HEAD, &format!("/v2/{repo}/manifests/a"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["docker-content-digest"], digest.as_str());
+}
+
+/// A manifest of `media_type` with a pushed config and regular layer, and
+/// one non-distributable layer of each kind whose blob is not pushed.
+async fn with_foreign_layers(reg: &Reg, repo: &str, media_type: &str) -> (Vec<u8>, Vec<String>) {
+    let (config_type, layer_type) = if media_type == OCI_MANIFEST {
+        (
+            "application/vnd.oci.image.config.v1+json",
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+        )
+    } else {
+        (
+            "application/vnd.docker.container.image.v1+json",
+            "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        )
+    };
+    let config = format!(r#"{{"os":"windows","architecture":"amd64","t":"{media_type}"}}"#);
+    let config_digest = reg.push_blob(repo, config.as_bytes()).await;
+    let local = format!("local layer {media_type}");
+    let local_digest = reg.push_blob(repo, local.as_bytes()).await;
+    let foreign_types: &[&str] = if media_type == OCI_MANIFEST {
+        &[
+            "application/vnd.oci.image.layer.nondistributable.v1.tar",
+            "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+            "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+            "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+        ]
+    } else {
+        &["application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"]
+    };
+    let mut layers = vec![];
+    let mut foreign = vec![];
+    for (i, t) in foreign_types.iter().enumerate() {
+        let d = sha256(format!("foreign {media_type} {i}").as_bytes());
+        layers.push(json!({"mediaType": t, "digest": d, "size": 1000 + i,
+            "urls": [format!("https://foreign.example/{i}")]}));
+        foreign.push(d);
+    }
+    layers.push(json!({"mediaType": layer_type, "digest": local_digest, "size": local.len()}));
+    let body = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "config": {"mediaType": config_type, "digest": config_digest, "size": config.len()},
+        "layers": layers,
+    }))
+    .unwrap();
+    (body, foreign)
+}
+
+#[tokio::test]
+async fn manifests_with_non_distributable_layers_are_accepted_without_their_blobs() {
+    let (_app, reg) = app_with_admin();
+    let repo = "acme/windows";
+    for (tag, media_type) in [
+        ("oci", OCI_MANIFEST),
+        (
+            "docker",
+            "application/vnd.docker.distribution.manifest.v2+json",
+        ),
+    ] {
+        let (body, foreign) = with_foreign_layers(&reg, repo, media_type).await;
+        let digest = reg.put_manifest(repo, tag, media_type, &body).await;
+        for reference in [tag, digest.as_str()] {
+            let r = reg
+                .req(Method::GET, &format!("/v2/{repo}/manifests/{reference}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            assert_eq!(r.headers()["content-type"], media_type);
+            assert_eq!(r.bytes().await.unwrap().to_vec(), body);
+            let r = reg
+                .req(Method::HEAD, &format!("/v2/{repo}/manifests/{reference}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            assert_eq!(r.headers()["docker-content-digest"], digest.as_str());
+        }
+        // The foreign blobs are not here: a clean 404, never a 500.
+        for d in &foreign {
+            let r = reg
+                .req(Method::GET, &format!("/v2/{repo}/blobs/{d}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(error_code(r).await, (404, "BLOB_UNKNOWN".into()));
+        }
+        // By digest too, and with a second tag.
+        reg.put_manifest(repo, &digest, media_type, &body).await;
+    }
+    let tags: serde_json::Value = reg
+        .req(Method::GET, &format!("/v2/{repo}/tags/list"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tags["tags"], json!(["docker", "oci"]));
+
+    // Every other descriptor is still checked: a missing regular layer is
+    // refused.
+    let (body, _) = with_foreign_layers(&reg, repo, OCI_MANIFEST).await;
+    let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    v["layers"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha256(b"not pushed"), "size": 10}));
+    let r = reg
+        .req(Method::PUT, &format!("/v2/{repo}/manifests/broken"))
+        .header("Content-Type", OCI_MANIFEST)
+        .body(serde_json::to_vec(&v).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (400, "MANIFEST_BLOB_UNKNOWN".into()));
+}
+
+#[tokio::test]
+async fn immutable_tags_cannot_be_deleted_nor_their_manifests() {
+    let (app, reg) = app_with_admin();
+    let repo = "acme/web";
+    let (tagged, tagged_body) = reg.push_image(repo, "1.0", &[b"one"]).await;
+    let (other, _) = reg.push_image(repo, "2.0", &[b"two"]).await;
+    // An untagged manifest.
+    let (loose, _) = reg.push_image(repo, "tmp", &[b"loose"]).await;
+    let r = reg
+        .req(Method::DELETE, &format!("/v2/{repo}/manifests/tmp"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        202,
+        "tags can be deleted while tags are mutable"
+    );
+
+    let store = app.store().await;
+    let org = store
+        .org_by_slug(&domain::OrgSlug::parse("acme").unwrap())
+        .await
+        .unwrap();
+    domain::store::RegistryStore::set_immutable_tags(&store, org.id, true)
+        .await
+        .unwrap();
+
+    // Deleting the tag, or the manifest it points at, is disabled: 405
+    // UNSUPPORTED with the reason (what the spec answers for a disabled
+    // deletion).
+    for reference in ["1.0", tagged.as_str()] {
+        let r = reg
+            .req(Method::DELETE, &format!("/v2/{repo}/manifests/{reference}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405, "DELETE {reference}");
+        assert_eq!(r.headers()["allow"], "GET, HEAD, PUT");
+        let (_, body) = status_and_json(r).await;
+        assert_eq!(body["errors"][0]["code"], "UNSUPPORTED");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("immutable"),
+            "{body}"
+        );
+    }
+    // So the tag cannot be moved by deleting it and pushing again.
+    let other_body = reg
+        .req(Method::GET, &format!("/v2/{repo}/manifests/{other}"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let r = reg
+        .req(Method::PUT, &format!("/v2/{repo}/manifests/1.0"))
+        .header("Content-Type", OCI_MANIFEST)
+        .body(other_body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let r = reg
+        .req(Method::GET, &format!("/v2/{repo}/manifests/1.0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["docker-content-digest"], tagged.as_str());
+    assert_eq!(r.bytes().await.unwrap().to_vec(), tagged_body);
+    // An untagged manifest may still go; a missing one is still 404.
+    let r = reg
+        .req(Method::DELETE, &format!("/v2/{repo}/manifests/{loose}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let r = reg
+        .req(Method::DELETE, &format!("/v2/{repo}/manifests/{loose}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, (404, "MANIFEST_UNKNOWN".into()));
+}

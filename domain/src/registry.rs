@@ -144,7 +144,24 @@ pub struct TokenInfo {
 pub enum ManifestRef {
     Config(String),
     Layer(String),
+    /// A non-distributable ("foreign") layer: recorded like a layer, but its
+    /// blob need not be in the registry (clients fetch it elsewhere).
+    NonDistributableLayer(String),
     Manifest(String),
+}
+
+/// Layer media types whose blobs a registry does not have to hold: OCI's
+/// (deprecated) non-distributable layers and Docker's foreign layers.
+pub const NON_DISTRIBUTABLE_LAYERS: &[&str] = &[
+    "application/vnd.oci.image.layer.nondistributable.v1.tar",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+];
+
+/// Whether a layer of this media type may be absent from the registry.
+pub fn is_non_distributable(media_type: &str) -> bool {
+    NON_DISTRIBUTABLE_LAYERS.contains(&media_type)
 }
 
 /// A parsed, verified manifest ready to be stored.

@@ -21,8 +21,12 @@ pub struct CachedManifest {
     pub content: Bytes,
 }
 
-/// Bounds memory: past this many manifests the cache starts over.
-const MAX_MANIFESTS: usize = 50_000;
+/// Bounds the manifest cache's memory, in bytes (contents, keys and a
+/// per-entry overhead): a manifest may be up to 4 MiB and is cached under
+/// each reference it was pulled by, so an entry count alone bounds nothing.
+pub const MANIFEST_CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// What one cached entry costs beyond its strings (map slot, `Arc`, struct).
+const ENTRY_OVERHEAD: usize = 128;
 /// The same for repository graphs.
 const MAX_GRAPHS: usize = 20_000;
 
@@ -53,16 +57,69 @@ impl GraphEntry {
     }
 }
 
+impl CachedManifest {
+    /// What caching this under (`repo`, `reference`) costs, in bytes.
+    fn cost(&self, repo: &str, reference: &str) -> usize {
+        self.content.len()
+            + self.digest.len()
+            + self.media_type.len()
+            + repo.len()
+            + reference.len()
+            + ENTRY_OVERHEAD
+    }
+}
+
+/// Manifests by (repository, reference), with their total cost in bytes.
 #[derive(Default)]
+struct Manifests {
+    map: HashMap<(String, String), Arc<CachedManifest>>,
+    bytes: usize,
+}
+
+impl Manifests {
+    fn remove(&mut self, key: &(String, String)) {
+        if let Some(m) = self.map.remove(key) {
+            self.bytes -= m.cost(&key.0, &key.1);
+        }
+    }
+}
+
 pub struct RegistryCache {
     /// Org slugs never change owner (orgs are not renamed or deleted).
     orgs: RwLock<HashMap<String, OrgId>>,
-    manifests: RwLock<HashMap<(String, String), Arc<CachedManifest>>>,
+    manifests: RwLock<Manifests>,
+    /// The most bytes `manifests` may hold.
+    manifest_budget: usize,
     graphs: RwLock<HashMap<String, Arc<GraphEntry>>>,
     generation: AtomicU64,
 }
 
+impl Default for RegistryCache {
+    fn default() -> Self {
+        Self::with_manifest_budget(MANIFEST_CACHE_BYTES)
+    }
+}
+
 impl RegistryCache {
+    /// A cache whose manifests take at most `bytes`.
+    pub fn with_manifest_budget(bytes: usize) -> Self {
+        Self {
+            orgs: RwLock::default(),
+            manifests: RwLock::default(),
+            manifest_budget: bytes,
+            graphs: RwLock::default(),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// The bytes the cached manifests take now.
+    pub fn manifest_bytes(&self) -> usize {
+        self.manifests
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .bytes
+    }
+
     pub fn org(&self, slug: &str) -> Option<OrgId> {
         self.orgs
             .read()
@@ -86,6 +143,7 @@ impl RegistryCache {
         self.manifests
             .read()
             .unwrap_or_else(|e| e.into_inner())
+            .map
             .get(&(repo.to_owned(), reference.to_owned()))
             .cloned()
     }
@@ -98,14 +156,37 @@ impl RegistryCache {
         reference: &str,
         m: Arc<CachedManifest>,
     ) {
-        let mut map = self.manifests.write().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.manifests.write().unwrap_or_else(|e| e.into_inner());
         if self.generation() != generation {
             return;
         }
-        if map.len() >= MAX_MANIFESTS {
-            map.clear();
+        let key = (repo.to_owned(), reference.to_owned());
+        let cost = m.cost(repo, reference);
+        if cost > self.manifest_budget {
+            return;
         }
-        map.insert((repo.to_owned(), reference.to_owned()), m);
+        cache.remove(&key);
+        // Make room: drop entries (in the map's arbitrary order) until this
+        // one fits.
+        if cache.bytes + cost > self.manifest_budget {
+            let mut freed = 0;
+            let need = cache.bytes + cost - self.manifest_budget;
+            let victims: Vec<(String, String)> = cache
+                .map
+                .iter()
+                .take_while(|(k, v)| {
+                    let more = freed < need;
+                    freed += v.cost(&k.0, &k.1);
+                    more
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in &victims {
+                cache.remove(k);
+            }
+        }
+        cache.bytes += cost;
+        cache.map.insert(key, m);
     }
 
     pub fn graph(&self, repo: &str) -> Option<Arc<GraphEntry>> {
@@ -136,10 +217,18 @@ impl RegistryCache {
     /// Evicts every cached manifest and the graph of repository `repo`
     /// (full name).
     pub fn evict_repo(&self, repo: &str) {
-        let mut map = self.manifests.write().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.manifests.write().unwrap_or_else(|e| e.into_inner());
         let mut graphs = self.graphs.write().unwrap_or_else(|e| e.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
-        map.retain(|(r, _), _| r != repo);
+        let stale: Vec<(String, String)> = cache
+            .map
+            .keys()
+            .filter(|(r, _)| r == repo)
+            .cloned()
+            .collect();
+        for k in &stale {
+            cache.remove(k);
+        }
         graphs.remove(repo);
     }
 }
@@ -155,6 +244,54 @@ mod tests {
             media_type: "t".into(),
             content: Bytes::new(),
         })
+    }
+
+    fn sized(bytes: usize) -> Arc<CachedManifest> {
+        Arc::new(CachedManifest {
+            repo: 1,
+            digest: "d".into(),
+            media_type: "t".into(),
+            content: Bytes::from(vec![b'x'; bytes]),
+        })
+    }
+
+    #[test]
+    fn manifests_are_bounded_by_bytes() {
+        const MIB: usize = 1024 * 1024;
+        let budget = 10 * MIB;
+        let c = RegistryCache::with_manifest_budget(budget);
+        let g = c.generation();
+        // 4 MiB manifests, each cached by tag and by digest: a count bound
+        // of 50,000 would hold 400 GB; the byte bound holds two of them.
+        for i in 0..100 {
+            c.put_manifest(g, "acme/web", &format!("t{i}"), sized(4 * MIB));
+            c.put_manifest(g, "acme/web", &format!("sha256:{i}"), sized(4 * MIB));
+            assert!(
+                c.manifest_bytes() <= budget,
+                "{} > {budget}",
+                c.manifest_bytes()
+            );
+        }
+        // The newest entry is always there.
+        assert!(c.manifest("acme/web", "sha256:99").is_some());
+        assert!(c.manifest_bytes() > 4 * MIB);
+        // Small manifests: many fit, and the total still holds.
+        for i in 0..20_000 {
+            c.put_manifest(g, "acme/api", &format!("v{i}"), sized(1000));
+        }
+        assert!(c.manifest_bytes() <= budget);
+        assert!(c.manifest("acme/api", "v19999").is_some());
+        // Re-caching a key replaces it rather than counting it twice.
+        let before = c.manifest_bytes();
+        c.put_manifest(g, "acme/api", "v19999", sized(1000));
+        assert_eq!(c.manifest_bytes(), before);
+        // One manifest larger than the whole budget is not cached at all.
+        c.put_manifest(g, "acme/big", "1", sized(budget + 1));
+        assert!(c.manifest("acme/big", "1").is_none());
+        // Eviction of a repository gives its bytes back.
+        c.evict_repo("acme/api");
+        c.evict_repo("acme/web");
+        assert_eq!(c.manifest_bytes(), 0);
     }
 
     #[test]

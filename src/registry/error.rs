@@ -22,8 +22,14 @@ pub enum RegistryError {
     Unauthorized,
     Denied(String),
     Unsupported(String),
-    /// 416 for an out-of-order chunk; carries the current size.
-    RangeNotSatisfiable(u64),
+    /// 416 for an out-of-order chunk; carries the upload's location and
+    /// current size, so the client can resume from the answer.
+    RangeNotSatisfiable {
+        location: String,
+        size: u64,
+    },
+    /// 405: this deletion is disabled (immutable tags); the message says why.
+    DeleteDisabled(String),
     /// 409: the tag exists and the org's tags are immutable.
     TagImmutable(String),
     /// 413: over the manifest size limit.
@@ -76,11 +82,15 @@ impl RegistryError {
             ),
             Denied(m) => (StatusCode::FORBIDDEN, "DENIED", m.clone()),
             Unsupported(m) => (StatusCode::BAD_REQUEST, "UNSUPPORTED", m.clone()),
-            RangeNotSatisfiable(_) => (
+            RangeNotSatisfiable { size, .. } => (
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 "BLOB_UPLOAD_INVALID",
-                "chunk is out of order".into(),
+                format!(
+                    "chunk is out of order or its Content-Range is not <start>-<end>: \
+                     the next chunk starts at byte {size}"
+                ),
             ),
+            DeleteDisabled(m) => (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", m.clone()),
             TagImmutable(t) => (
                 StatusCode::CONFLICT,
                 "DENIED",
@@ -125,10 +135,24 @@ impl IntoResponse for RegistryError {
                     HeaderValue::from_static("Basic realm=\"Portcullis\""),
                 );
             }
-            RegistryError::RangeNotSatisfiable(size) => {
+            RegistryError::RangeNotSatisfiable { location, size } => {
+                // What a status GET would answer: where to continue, and
+                // the range received so far ("0-0" when empty, as docker's
+                // registry does).
                 if let Ok(v) = HeaderValue::from_str(&format!("0-{}", size.saturating_sub(1))) {
                     headers.insert(header::RANGE, v);
                 }
+                if let Ok(v) = HeaderValue::from_str(&location) {
+                    headers.insert(header::LOCATION, v);
+                }
+                if let Some(id) = location.rsplit('/').next() {
+                    if let Ok(v) = HeaderValue::from_str(id) {
+                        headers.insert("Docker-Upload-UUID", v);
+                    }
+                }
+            }
+            RegistryError::DeleteDisabled(_) => {
+                headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, PUT"));
             }
             _ => {}
         }

@@ -1,12 +1,13 @@
 //! Tag list, catalog and referrers: all from the database, paginated with
 //! `n`/`last` and a `Link` header.
 
-use super::{allowed, pull_repo, repo_graph, RegistryError, RegistryResult, Req};
+use super::{allowed, pull_repo, repo_graph, Pull, RegistryError, RegistryResult, Req};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::oci::{Digest, RepositoryName};
 use domain::policy::Visibility;
+use domain::registry::Referrer;
 use domain::Principal;
 use serde_json::json;
 
@@ -80,29 +81,32 @@ pub async fn catalog(req: Req<'_>, p: &Principal) -> RegistryResult<Response> {
                 .await?;
             match &access.visibility {
                 Visibility::Everything => req.ctx.store.catalog(Some(*org_id), last, n).await?,
-                Visibility::Granted(_) => {
-                    let mut visible = Vec::new();
-                    let mut after = last.map(str::to_owned);
-                    // Page through the org's catalog, keeping visible names.
-                    loop {
-                        let page = req
-                            .ctx
-                            .store
-                            .catalog(Some(*org_id), after.as_deref(), MAX_PAGE)
-                            .await?;
-                        let full = page.len() as i64 == MAX_PAGE;
-                        after = page.last().cloned();
-                        visible.extend(page.into_iter().filter(|full_name| {
-                            full_name.split_once('/').is_some_and(|(_, artifact)| {
-                                access.visibility.artifact_visible(artifact)
-                            })
-                        }));
-                        if visible.len() as i64 >= n || !full {
+                // Only the granted artifacts can be listed: ask the store
+                // about those (the ones after `last`), never page through
+                // the whole organization.
+                Visibility::Granted(grants) => {
+                    let slug = org_slug(req, *org_id).await?;
+                    let mut names: Vec<&str> = grants
+                        .keys()
+                        .map(String::as_str)
+                        .filter(|a| access.visibility.artifact_visible(a))
+                        .filter(|a| last.is_none_or(|last| format!("{slug}/{a}").as_str() > last))
+                        .collect();
+                    names.sort_unstable();
+                    let mut repos = Vec::new();
+                    // In slices of the page size, so a page costs about one
+                    // lookup of n names whatever the grant's size.
+                    for chunk in names.chunks(n as usize) {
+                        for a in req.ctx.store.existing_artifacts(*org_id, chunk).await? {
+                            repos.push(format!("{slug}/{a}"));
+                        }
+                        if repos.len() >= n as usize {
                             break;
                         }
                     }
-                    visible.truncate(n as usize);
-                    visible
+                    repos.sort_unstable();
+                    repos.truncate(n as usize);
+                    repos
                 }
             }
         }
@@ -111,30 +115,34 @@ pub async fn catalog(req: Req<'_>, p: &Principal) -> RegistryResult<Response> {
     Ok(with_next(resp, "/v2/_catalog", &repos, n))
 }
 
+/// An organization's slug, by id.
+async fn org_slug(req: Req<'_>, org_id: domain::OrgId) -> RegistryResult<String> {
+    Ok(req.ctx.store.org(org_id).await?.slug)
+}
+
 pub async fn referrers(
     req: Req<'_>,
     p: &Principal,
     name: &RepositoryName,
     subject: &Digest,
 ) -> RegistryResult<Response> {
-    let (repo, pull) = pull_repo(req, p, name).await?;
     let artifact_type = req.query.get("artifactType").map(String::as_str);
-    let mut found = req
-        .ctx
-        .store
-        .referrers(repo.id, subject.as_str(), artifact_type)
-        .await?;
-    // A customer sees the referrers of manifests it may pull (which are
-    // then allowed too); for any other subject, an empty list, as for a
-    // subject that does not exist.
-    if let Some(grant) = pull.grant(name) {
-        let allowed = allowed(req, pull.org_id, name, grant).await?;
-        if allowed.manifests.contains(subject.as_str()) {
-            found.retain(|r| allowed.manifests.contains(&r.digest));
-        } else {
-            found.clear();
+    // A registry with the referrers API must not answer 404 here: a
+    // repository that does not exist (or that this principal may not see,
+    // which is answered the same) has no referrers.
+    let found = match pull_repo(req, p, name).await {
+        Ok((repo, pull)) => {
+            let mut found = req
+                .ctx
+                .store
+                .referrers(repo.id, subject.as_str(), artifact_type)
+                .await?;
+            customer_filter(req, name, subject, &pull, &mut found).await?;
+            found
         }
-    }
+        Err(RegistryError::NameUnknown) => vec![],
+        Err(e) => return Err(e),
+    };
     let manifests: Vec<serde_json::Value> = found
         .into_iter()
         .map(|r| {
@@ -168,4 +176,25 @@ pub async fn referrers(
         );
     }
     Ok(resp)
+}
+
+/// A customer sees the referrers of manifests it may pull (which are then
+/// allowed too); for any other subject, an empty list, as for a subject
+/// that does not exist.
+async fn customer_filter(
+    req: Req<'_>,
+    name: &RepositoryName,
+    subject: &Digest,
+    pull: &Pull,
+    found: &mut Vec<Referrer>,
+) -> RegistryResult<()> {
+    if let Some(grant) = pull.grant(name) {
+        let allowed = allowed(req, pull.org_id, name, grant).await?;
+        if allowed.manifests.contains(subject.as_str()) {
+            found.retain(|r| allowed.manifests.contains(&r.digest));
+        } else {
+            found.clear();
+        }
+    }
+    Ok(())
 }

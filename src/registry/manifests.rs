@@ -7,9 +7,12 @@ use super::{
 use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use domain::oci::Tag;
 use domain::oci::{Digest, Reference, RepositoryName};
-use domain::registry::{ArtifactKind, ManifestRef, NewManifest, StoredManifest};
-use domain::store::PutManifestError;
+use domain::registry::{
+    is_non_distributable, ArtifactKind, ManifestRef, NewManifest, StoredManifest,
+};
+use domain::store::{DeleteManifest, PutManifestError};
 use domain::Principal;
 use oci_spec::image::{ImageIndex, ImageManifest};
 use std::sync::Arc;
@@ -173,7 +176,14 @@ fn parse(content: &[u8], header_type: Option<&str>, digest: String) -> RegistryR
             })?;
             let mut refs = vec![ManifestRef::Config(descriptor_digest(manifest.config())?)];
             for l in manifest.layers() {
-                refs.push(ManifestRef::Layer(descriptor_digest(l)?));
+                let digest = descriptor_digest(l)?;
+                // A non-distributable layer is fetched from elsewhere (its
+                // `urls`): recorded, but its blob need not be here.
+                refs.push(if is_non_distributable(l.media_type().as_ref()) {
+                    ManifestRef::NonDistributableLayer(digest)
+                } else {
+                    ManifestRef::Layer(digest)
+                });
             }
             let config_type = manifest.config().media_type().to_string();
             let layer_types: Vec<String> = manifest
@@ -188,11 +198,12 @@ fn parse(content: &[u8], header_type: Option<&str>, digest: String) -> RegistryR
                 Some(&config_type),
                 &layer_refs,
             );
-            let artifact_type = artifact_type.or_else(|| {
-                // Per the spec, an artifact's type defaults to its config media type.
-                (kind != ArtifactKind::ContainerImage && subject.is_some())
-                    .then(|| config_type.clone())
-            });
+            // Per the spec, a referrer's artifact type is the manifest's
+            // `artifactType`, else its config media type (whatever the kind:
+            // filtering referrers by that type must find it).
+            let artifact_type = artifact_type
+                .filter(|t| !t.is_empty())
+                .or_else(|| subject.is_some().then(|| config_type.clone()));
             Ok(NewManifest {
                 digest,
                 media_type,
@@ -232,7 +243,17 @@ pub async fn put(
     }
     let header_type =
         header_str(req.headers, "content-type").map(|c| c.split(';').next().unwrap_or(c).trim());
-    let (digest, tag) = match reference {
+    // Tags to point at the manifest: the reference if it is one, and any
+    // `tag` query parameters (distribution-spec 1.1.1: a push by digest
+    // may tag it with several tags at once; each is answered in `OCI-Tag`).
+    let mut tags: Vec<Tag> = Vec::new();
+    for (_, t) in req.query_pairs.iter().filter(|(k, _)| k == "tag") {
+        let t = Tag::parse(t)?;
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
+    let digest = match reference {
         Reference::Digest(d) => {
             let actual = Digest::compute(d.algorithm(), &content);
             if &actual != d {
@@ -240,17 +261,23 @@ pub async fn put(
                     "manifest has digest {actual}, not {d}"
                 )));
             }
-            (actual, None)
+            actual
         }
-        Reference::Tag(t) => (Digest::sha256_of(&content), Some(t.as_str())),
+        Reference::Tag(t) => {
+            if !tags.contains(t) {
+                tags.insert(0, t.clone());
+            }
+            Digest::sha256_of(&content)
+        }
     };
+    let tag_names: Vec<&str> = tags.iter().map(Tag::as_str).collect();
     let manifest = parse(&content, header_type, digest.to_string())?;
     let subject = manifest.subject.clone();
     let repo = req.ctx.store.ensure_repo(org_id, name.artifact()).await?;
     let stored = req
         .ctx
         .store
-        .put_manifest(repo.id, manifest, tag, immutable)
+        .put_manifest(repo.id, manifest, &tag_names, immutable)
         .await?;
     // Whatever changed, cached manifests of this repository are stale now.
     req.registry.cache.evict_repo(name.as_str());
@@ -276,6 +303,13 @@ pub async fn put(
             resp.headers_mut().insert("OCI-Subject", v);
         }
     }
+    if matches!(reference, Reference::Digest(_)) {
+        for t in &tag_names {
+            if let Ok(v) = t.parse() {
+                resp.headers_mut().append("OCI-Tag", v);
+            }
+        }
+    }
     Ok(resp)
 }
 
@@ -286,10 +320,42 @@ pub async fn delete(
     reference: &Reference,
 ) -> RegistryResult<Response> {
     let org_id = authorize(req, p, name, Access::Push).await?;
+    let immutable = req
+        .ctx
+        .store
+        .org_id_by_slug(name.org_slug())
+        .await?
+        .is_some_and(|(_, immutable)| immutable);
     let repo = existing_repo(req, org_id, name).await?;
+    // With immutable tags, a tag never moves: it cannot be deleted (and
+    // pushed again elsewhere), nor can the manifest it points at. The spec
+    // answers a disabled deletion with 405 (or 400); 405 UNSUPPORTED also
+    // lets conformance tools and clients tell "disabled" from a failure.
     let deleted = match reference {
-        Reference::Digest(d) => req.ctx.store.delete_manifest(repo.id, d.as_str()).await?,
+        Reference::Tag(t) if immutable => {
+            return Err(RegistryError::DeleteDisabled(format!(
+                "tags are immutable in organization {}: tag {t} cannot be deleted",
+                name.org_slug()
+            )))
+        }
         Reference::Tag(t) => req.ctx.store.delete_tag(repo.id, t.as_str()).await?,
+        Reference::Digest(d) => {
+            match req
+                .ctx
+                .store
+                .delete_manifest(repo.id, d.as_str(), immutable)
+                .await?
+            {
+                DeleteManifest::Deleted => true,
+                DeleteManifest::NotFound => false,
+                DeleteManifest::Tagged => {
+                    return Err(RegistryError::DeleteDisabled(format!(
+                        "tags are immutable in organization {}: manifest {d} is tagged and cannot be deleted",
+                        name.org_slug()
+                    )))
+                }
+            }
+        }
     };
     req.registry.cache.evict_repo(name.as_str());
     if deleted {

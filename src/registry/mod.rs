@@ -88,17 +88,21 @@ async fn handle(
     State(state): State<AppState>,
     method: Method,
     uri: Uri,
-    Query(query): Query<HashMap<String, String>>,
+    Query(pairs): Query<Vec<(String, String)>>,
     headers: HeaderMap,
     connect: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
     body: Body,
 ) -> Response {
     let rest = uri.path().strip_prefix("/v2").unwrap_or("");
     let rest = rest.strip_prefix('/').unwrap_or(rest);
+    // The last value of a repeated parameter wins, except where a handler
+    // reads them all (`tag` on a manifest PUT).
+    let query: HashMap<String, String> = pairs.iter().cloned().collect();
     let req = Req {
         ctx: &state.ctx,
         registry: &state.registry,
         query: &query,
+        query_pairs: &pairs,
         headers: &headers,
         client: connect.map(|Extension(ConnectInfo(addr))| addr.ip()),
     };
@@ -119,6 +123,8 @@ pub(crate) struct Req<'a> {
     pub ctx: &'a ServerCtx,
     pub registry: &'a Registry,
     pub query: &'a HashMap<String, String>,
+    /// Every query parameter, in order, repeated ones included.
+    pub query_pairs: &'a [(String, String)],
     pub headers: &'a HeaderMap,
     /// The client's address: the TCP peer (a proxy's `X-Forwarded-For` is
     /// not trusted: any client could send one).

@@ -231,6 +231,26 @@ fn content_range(value: &str) -> Option<(u64, u64)> {
     (a <= b).then_some((a, b))
 }
 
+/// Takes the session for a chunk (`PATCH`, or a closing `PUT` with a body):
+/// a chunk with a `Content-Range` must start where the upload stands, else
+/// 416 and the session stays as it was (spec: the client resumes from a
+/// status `GET` or the 416's `Range`).
+fn take_for_chunk(req: Req<'_>, name: &RepositoryName, id: &str) -> RegistryResult<Session> {
+    let session = req.registry.uploads.take(id, name)?;
+    if let Some(range) = header_str(req.headers, "content-range") {
+        let in_order = content_range(range).is_some_and(|(start, _)| start == session.size);
+        if !in_order {
+            let size = session.size;
+            req.registry.uploads.insert(id.to_owned(), session);
+            return Err(RegistryError::RangeNotSatisfiable {
+                location: location(name, id),
+                size,
+            });
+        }
+    }
+    Ok(session)
+}
+
 pub async fn patch(
     req: Req<'_>,
     p: &Principal,
@@ -239,15 +259,7 @@ pub async fn patch(
     body: Body,
 ) -> RegistryResult<Response> {
     authorize(req, p, name, Access::Push).await?;
-    let mut session = req.registry.uploads.take(id, name)?;
-    if let Some(range) = header_str(req.headers, "content-range") {
-        let ok = content_range(range).is_some_and(|(start, _)| start == session.size);
-        if !ok {
-            let size = session.size;
-            req.registry.uploads.insert(id.to_owned(), session);
-            return Err(RegistryError::RangeNotSatisfiable(size));
-        }
-    }
+    let mut session = take_for_chunk(req, name, id)?;
     append(req, id, &mut session, body).await?;
     let size = session.size;
     req.registry.uploads.insert(id.to_owned(), session);
@@ -270,7 +282,7 @@ pub async fn put(
             ))
         }
     };
-    let mut session = req.registry.uploads.take(id, name)?;
+    let mut session = take_for_chunk(req, name, id)?;
     append(req, id, &mut session, body).await?;
     finish(req, name, id, session, &digest).await
 }

@@ -12,7 +12,7 @@ mod sqlite_registry;
 
 pub use access::AccessStore;
 
-pub use registry::{PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
+pub use registry::{DeleteManifest, PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
 pub use sqlite::SqliteStore;
 
 use crate::audit::{Actor, AuditEvent};

@@ -26,6 +26,15 @@ pub struct TokenRecord {
     pub revoked: bool,
 }
 
+/// What deleting a manifest did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteManifest {
+    Deleted,
+    NotFound,
+    /// Refused: a tag points at it and tags may not move or vanish.
+    Tagged,
+}
+
 /// Why a manifest could not be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutManifestError {
@@ -59,16 +68,23 @@ pub trait RegistryStore: Send + Sync {
         repo: RepoId,
         digest: &str,
     ) -> StoreResult<Option<StoredManifest>>;
-    /// Stores a manifest (and moves `tag` to it), checking its references.
+    /// Stores a manifest (and moves each of `tags` to it), checking its
+    /// references; all or nothing.
     async fn put_manifest(
         &self,
         repo: RepoId,
         manifest: NewManifest,
-        tag: Option<&str>,
+        tags: &[&str],
         immutable_tags: bool,
     ) -> StoreResult<Result<(), PutManifestError>>;
-    /// Deletes a manifest and the tags pointing at it.
-    async fn delete_manifest(&self, repo: RepoId, digest: &str) -> StoreResult<bool>;
+    /// Deletes a manifest and the tags pointing at it; with `keep_tagged`,
+    /// refuses (in the same transaction) when a tag points at it.
+    async fn delete_manifest(
+        &self,
+        repo: RepoId,
+        digest: &str,
+        keep_tagged: bool,
+    ) -> StoreResult<DeleteManifest>;
     async fn delete_tag(&self, repo: RepoId, tag: &str) -> StoreResult<bool>;
 
     /// Tags in lexical order after `last`, at most `n`.
@@ -81,6 +97,9 @@ pub trait RegistryStore: Send + Sync {
         last: Option<&str>,
         n: i64,
     ) -> StoreResult<Vec<String>>;
+    /// Which of `names` (artifact names) are repositories of `org` with at
+    /// least one manifest, in lexical order.
+    async fn existing_artifacts(&self, org: OrgId, names: &[&str]) -> StoreResult<Vec<String>>;
     async fn referrers(
         &self,
         repo: RepoId,

@@ -1,6 +1,6 @@
 //! [`RegistryStore`] for SQLite.
 
-use super::registry::{PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
+use super::registry::{DeleteManifest, PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
 use super::sqlite_access::note_change;
 use super::{SqliteStore, StoreError, StoreResult};
 use crate::changes::ChangeKind;
@@ -60,6 +60,12 @@ fn description(annotations: Option<&str>) -> Option<String> {
         .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
         .and_then(|a| crate::registry::description_of(&a))
 }
+
+/// The image manifest media types (OCI, Docker), which have a config.
+const IMAGE_MANIFEST_TYPES: [&str; 2] = [
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
 
 const SUMMARY_SELECT: &str = "SELECT r.name, r.kind, \
        (SELECT COUNT(*) FROM tags t WHERE t.repository_id = r.id) AS tag_count, \
@@ -177,13 +183,15 @@ impl RegistryStore for SqliteStore {
         &self,
         repo: RepoId,
         m: NewManifest,
-        tag: Option<&str>,
+        tags: &[&str],
         immutable_tags: bool,
     ) -> StoreResult<Result<(), PutManifestError>> {
         let now = Utc::now();
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         for r in &m.refs {
             let (sql, digest) = match r {
+                // Its blob lives outside the registry: nothing to check.
+                ManifestRef::NonDistributableLayer(_) => continue,
                 ManifestRef::Config(d) | ManifestRef::Layer(d) => (
                     "SELECT EXISTS (SELECT 1 FROM repository_blobs WHERE repository_id = ? AND digest = ?)",
                     d,
@@ -238,7 +246,9 @@ impl RegistryStore for SqliteStore {
                 for r in &m.refs {
                     let (kind, d) = match r {
                         ManifestRef::Config(d) => ("config", d),
-                        ManifestRef::Layer(d) => ("layer", d),
+                        ManifestRef::Layer(d) | ManifestRef::NonDistributableLayer(d) => {
+                            ("layer", d)
+                        }
                         ManifestRef::Manifest(d) => ("manifest", d),
                     };
                     sqlx::query("INSERT INTO manifest_refs (manifest_id, digest, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
@@ -260,7 +270,7 @@ impl RegistryStore for SqliteStore {
                 id
             }
         };
-        if let Some(tag) = tag {
+        for &tag in tags {
             let current: Option<(i64, String)> = sqlx::query_as(
                 "SELECT t.manifest_id, m.digest FROM tags t JOIN manifests m ON m.id = t.manifest_id WHERE t.repository_id = ? AND t.name = ?",
             )
@@ -306,7 +316,12 @@ impl RegistryStore for SqliteStore {
         Ok(Ok(()))
     }
 
-    async fn delete_manifest(&self, repo: RepoId, digest: &str) -> StoreResult<bool> {
+    async fn delete_manifest(
+        &self,
+        repo: RepoId,
+        digest: &str,
+        keep_tagged: bool,
+    ) -> StoreResult<DeleteManifest> {
         let now = Utc::now();
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let id: Option<i64> =
@@ -315,7 +330,19 @@ impl RegistryStore for SqliteStore {
                 .bind(digest)
                 .fetch_optional(&mut *tx)
                 .await?;
-        let Some(id) = id else { return Ok(false) };
+        let Some(id) = id else {
+            return Ok(DeleteManifest::NotFound);
+        };
+        if keep_tagged {
+            let tagged: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tags WHERE manifest_id = ?)")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if tagged {
+                return Ok(DeleteManifest::Tagged);
+            }
+        }
         sqlx::query(
             "UPDATE tag_history SET moved_at = ? WHERE repository_id = ? AND digest = ? AND moved_at IS NULL",
         )
@@ -329,7 +356,7 @@ impl RegistryStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(DeleteManifest::Deleted)
     }
 
     async fn delete_tag(&self, repo: RepoId, tag: &str) -> StoreResult<bool> {
@@ -379,16 +406,43 @@ impl RegistryStore for SqliteStore {
         .await?)
     }
 
+    async fn existing_artifacts(&self, org: OrgId, names: &[&str]) -> StoreResult<Vec<String>> {
+        if names.is_empty() {
+            return Ok(vec![]);
+        }
+        let names =
+            serde_json::to_string(names).map_err(|e| StoreError::Internal(e.to_string()))?;
+        Ok(sqlx::query_scalar(
+            "SELECT r.name FROM repositories r \
+             WHERE r.org_id = ? AND r.name IN (SELECT value FROM json_each(?)) \
+             AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id) ORDER BY r.name",
+        )
+        .bind(org)
+        .bind(names)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     async fn referrers(
         &self,
         repo: RepoId,
         subject: &str,
         artifact_type: Option<&str>,
     ) -> StoreResult<Vec<Referrer>> {
+        // A referrer's artifact type is its manifest's `artifactType`, else
+        // (for an image manifest) its config's media type; an index has
+        // none. Computed here so that manifests stored before this rule
+        // answer the same.
         let rows: Vec<(String, String, Option<String>, i64, Option<String>)> = sqlx::query_as(
-            "SELECT digest, media_type, artifact_type, size, annotations FROM manifests \
-             WHERE repository_id = ? AND subject_digest = ? AND (? IS NULL OR artifact_type = ?) ORDER BY created_at, digest",
+            "SELECT digest, media_type, artifact_type, size, annotations FROM ( \
+               SELECT digest, media_type, size, annotations, created_at, \
+                 COALESCE(NULLIF(artifact_type, ''), CASE WHEN media_type IN (?, ?) \
+                   THEN json_extract(CAST(content AS TEXT), '$.config.mediaType') END) AS artifact_type \
+               FROM manifests WHERE repository_id = ? AND subject_digest = ?) \
+             WHERE (? IS NULL OR artifact_type = ?) ORDER BY created_at, digest",
         )
+        .bind(IMAGE_MANIFEST_TYPES[0])
+        .bind(IMAGE_MANIFEST_TYPES[1])
         .bind(repo)
         .bind(subject)
         .bind(artifact_type)
