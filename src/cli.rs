@@ -184,7 +184,9 @@ async fn run_admin(config: &Config, admin: Admin) -> anyhow::Result<()> {
             let trial_ends_at = trial_end(plan, trial_ends.as_deref())?;
             let password = read_password()?;
             let (store, _) = config.open_store().await?;
-            let hash = domain::password::hash(password).await;
+            let hash = domain::password::hash(password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let (org, user) = store
                 .create_org_with_admin(
                     NewOrg {
@@ -210,7 +212,10 @@ async fn run_admin(config: &Config, admin: Admin) -> anyhow::Result<()> {
             label,
             expires_in,
         } => {
-            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            // An existing user: addresses stored before the grammar was
+            // narrowed still work.
+            let email =
+                Email::parse_existing(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
             let label =
                 domain::DisplayName::parse(&label).map_err(|e| anyhow::anyhow!("--label: {e}"))?;
             let expires_at = expires_in

@@ -79,6 +79,13 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         .site_addr(config.listen)
         .build();
     domain::password::warm_up();
+    // Whoever reaches a fresh server first creates the organization: over
+    // the network, only with a one-time code from the log (as Jenkins does).
+    let setup_code = if config.listen.ip().is_loopback() || store.has_orgs().await? {
+        None
+    } else {
+        Some(Arc::from(app::ssr::new_setup_code()))
+    };
     let ctx = ServerCtx {
         store,
         email_throttle: Arc::new(Throttle::new(MAX_FAILURES_PER_EMAIL, THROTTLE_WINDOW)),
@@ -88,6 +95,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         fresh_tokens: Arc::default(),
         access: Arc::default(),
         session_ends: Arc::default(),
+        setup_code,
     };
     crate::changes::listen(&ctx);
     let storage = BlobStorage::local(config.data_dir.clone())
@@ -189,8 +197,15 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         crate::auth::spawn_last_use_writer(prepared.state.ctx.clone(), Duration::from_secs(10));
     let registry = prepared.state.registry.clone();
     let streams = prepared.state.shutdown.clone();
+    let prepared_setup_code = prepared.state.ctx.setup_code.clone();
     let router = build_router(prepared.state, prepared.sessions);
     tracing::info!(%addr, public_url = %config.public_url(), "portcullis listening");
+    if let Some(code) = &prepared_setup_code {
+        tracing::warn!(
+            "No organization exists and {addr} is not a loopback address: the first-run page at {} asks for this one-time set-up code: {code}",
+            config.public_url()
+        );
+    }
     println!("Portcullis is listening on http://{addr}");
     axum::serve(
         listener,

@@ -296,8 +296,9 @@ async fn roles_and_areas_are_enforced() {
         )
         .await
         .unwrap();
-    let hash =
-        domain::password::hash(domain::NewPassword::parse("customer password").unwrap()).await;
+    let hash = domain::password::hash(domain::NewPassword::parse("customer password").unwrap())
+        .await
+        .unwrap();
     store
         .create_customer_user(
             org.id,

@@ -94,6 +94,35 @@ pub struct ServerCtx {
     pub access: Arc<domain::access::AccessCache>,
     /// Sessions that just signed out, for the `/events` streams.
     pub session_ends: Arc<SessionEnds>,
+    /// The one-time code the first-run form asks for, when the server
+    /// listens on a non-loopback address and no organization existed at
+    /// start (printed in the log); `None` on loopback.
+    pub setup_code: Option<Arc<str>>,
+}
+
+/// A new one-time set-up code: 24 hex digits (96 random bits).
+pub fn new_setup_code() -> String {
+    let (token, _) = domain::token_cache::new_token();
+    domain::token_cache::hash_token(&token)[..24].to_owned()
+}
+
+/// Whether `input` is the set-up code `expected` (compared as hashes, so
+/// the time taken says nothing about how much of a guess was right).
+pub fn check_setup_code(expected: &str, input: &str) -> Result<(), domain::ParseError> {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(domain::ParseError(
+            "Enter the set-up code from the server's log.".into(),
+        ));
+    }
+    let hash = domain::token_cache::hash_token;
+    if hash(&input.to_ascii_lowercase()) == hash(expected) {
+        Ok(())
+    } else {
+        Err(domain::ParseError(
+            "That is not the set-up code. Copy it from the server's log.".into(),
+        ))
+    }
 }
 
 /// Just-created secrets (access tokens, set-password links), by a random
@@ -399,7 +428,7 @@ pub fn form_error_url(
 }
 
 /// Finishes a server function: an error gets its proper HTTP status
-/// (400/401/403/404/409/429 rather than 500) unless the request is a plain
+/// (400/401/403/404/409/429/503 rather than 500; 503 with `Retry-After`) unless the request is a plain
 /// form post, which must stay a redirect back to the form.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(e) = &result {
@@ -408,6 +437,12 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
                 opts.set_status(
                     StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
                 );
+                if *e == AppError::Busy {
+                    opts.insert_header(
+                        header::RETRY_AFTER,
+                        header::HeaderValue::from(domain::password::RETRY_AFTER_SECS),
+                    );
+                }
             }
         }
     }
@@ -417,6 +452,12 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
 pub fn internal(e: impl std::fmt::Display) -> AppError {
     tracing::error!(error = %e, "internal error");
     AppError::Internal
+}
+
+impl From<domain::password::Busy> for AppError {
+    fn from(_: domain::password::Busy) -> Self {
+        AppError::Busy
+    }
 }
 
 impl From<StoreError> for AppError {
@@ -436,6 +477,7 @@ impl From<StoreError> for AppError {
                 fields,
             },
             StoreError::Internal(detail) => internal(detail),
+            StoreError::Busy(_) => AppError::Busy,
         }
     }
 }

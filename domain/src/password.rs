@@ -1,16 +1,77 @@
-//! Password hashing with argon2id, off the async runtime.
+//! Password hashing with argon2id, off the async runtime, bounded: at most
+//! one hash or verification per core runs at a time (each holds about
+//! 19 MiB), and a caller that cannot get a turn within [`WAIT`] is refused
+//! with [`Busy`] (answered 503 with `Retry-After`), so no burst of sign-ins,
+//! set-password links or user creations can take the machine's memory.
 
 use crate::NewPassword;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::sync::Semaphore;
 
-/// Hashes a password with argon2id (the crate's recommended parameters) in
-/// `spawn_blocking`. Returns the PHC string.
-pub async fn hash(password: NewPassword) -> String {
-    tokio::task::spawn_blocking(move || hash_blocking(password.expose()))
+/// The longest password accepted for verification (sign-in); longer input
+/// is refused before any work. New passwords are bounded by [`NewPassword`].
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// How long a caller waits for a turn before it is refused with [`Busy`].
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// What `Retry-After` says when hashing is refused with [`Busy`].
+pub const RETRY_AFTER_SECS: u64 = 5;
+
+/// Every hashing turn was taken for longer than [`WAIT`]: try again later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the server is busy checking passwords; try again in a few seconds")]
+pub struct Busy;
+
+/// Turns for password work: as many as there are cores.
+struct Turns {
+    semaphore: Semaphore,
+    wait: Duration,
+}
+
+impl Turns {
+    fn new(permits: usize, wait: Duration) -> Self {
+        Self {
+            semaphore: Semaphore::new(permits.max(1)),
+            wait,
+        }
+    }
+
+    /// Runs `work` on the blocking pool once a turn is free; the turn is held
+    /// until `work` ends, even when the caller gives up waiting for it.
+    async fn run<T: Send + 'static>(
+        &'static self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Busy> {
+        let permit = tokio::time::timeout(self.wait, self.semaphore.acquire())
+            .await
+            .map_err(|_| Busy)?
+            .map_err(|_| Busy)?;
+        Ok(tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(permit);
+            out
+        })
         .await
-        .expect("password hashing task panicked")
+        .expect("password hashing task panicked"))
+    }
+}
+
+fn turns() -> &'static Turns {
+    static TURNS: OnceLock<Turns> = OnceLock::new();
+    TURNS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Turns::new(cores, WAIT)
+    })
+}
+
+/// Hashes a password with argon2id (the crate's recommended parameters) on
+/// the blocking pool, waiting for a turn. Returns the PHC string.
+pub async fn hash(password: NewPassword) -> Result<String, Busy> {
+    turns().run(move || hash_blocking(password.expose())).await
 }
 
 fn hash_blocking(password: &str) -> String {
@@ -48,23 +109,23 @@ pub fn is_usable(stored: &str) -> bool {
 
 /// Verifies `password` against `stored` (or against a dummy hash when there
 /// is no such user or it has no usable password, always answering `false`
-/// then, in the same time).
-pub async fn verify(stored: Option<String>, password: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let stored = stored.filter(|s| is_usable(s));
-        let exists = stored.is_some();
-        let phc = stored.unwrap_or_else(|| dummy_hash().to_owned());
-        let ok = PasswordHash::new(&phc)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        exists && ok
-    })
-    .await
-    .expect("password verification task panicked")
+/// then, in the same time), waiting for a turn.
+pub async fn verify(stored: Option<String>, password: String) -> Result<bool, Busy> {
+    turns()
+        .run(move || {
+            let stored = stored.filter(|s| is_usable(s));
+            let exists = stored.is_some();
+            let phc = stored.unwrap_or_else(|| dummy_hash().to_owned());
+            let ok = PasswordHash::new(&phc)
+                .map(|parsed| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false);
+            exists && ok
+        })
+        .await
 }
 
 /// Warms the dummy hash so the first unknown-email sign-in is not slower.
@@ -78,17 +139,54 @@ mod tests {
 
     #[tokio::test]
     async fn hash_is_argon2id_and_verifies() {
-        let h = hash(NewPassword::parse("correct horse battery").unwrap()).await;
+        let h = hash(NewPassword::parse("correct horse battery").unwrap())
+            .await
+            .unwrap();
         assert!(h.starts_with("$argon2id$"), "{h}");
-        assert!(verify(Some(h.clone()), "correct horse battery".into()).await);
-        assert!(!verify(Some(h), "wrong horse battery".into()).await);
+        assert_eq!(
+            verify(Some(h.clone()), "correct horse battery".into()).await,
+            Ok(true)
+        );
+        assert_eq!(
+            verify(Some(h), "wrong horse battery".into()).await,
+            Ok(false)
+        );
     }
 
     #[tokio::test]
     async fn unknown_user_never_verifies() {
-        assert!(!verify(None, "anything".into()).await);
-        assert!(!verify(Some("not a phc string".into()), "x".into()).await);
-        assert!(!verify(Some(UNUSABLE.into()), UNUSABLE.into()).await);
-        assert!(!verify(Some(UNUSABLE.into()), String::new()).await);
+        assert_eq!(verify(None, "anything".into()).await, Ok(false));
+        assert_eq!(
+            verify(Some("not a phc string".into()), "x".into()).await,
+            Ok(false)
+        );
+        assert_eq!(
+            verify(Some(UNUSABLE.into()), UNUSABLE.into()).await,
+            Ok(false)
+        );
+        assert_eq!(
+            verify(Some(UNUSABLE.into()), String::new()).await,
+            Ok(false)
+        );
+    }
+
+    #[tokio::test]
+    async fn turns_are_bounded_and_a_long_wait_is_refused() {
+        let turns: &'static Turns = Box::leak(Box::new(Turns::new(1, Duration::from_millis(100))));
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let holder = tokio::spawn(turns.run(move || {
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            1
+        }));
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+            .await
+            .unwrap();
+        // The only turn is taken: a second caller is refused after the wait.
+        assert_eq!(turns.run(|| 2).await, Err(Busy));
+        release_tx.send(()).unwrap();
+        assert_eq!(holder.await.unwrap(), Ok(1));
+        assert_eq!(turns.run(|| 3).await, Ok(3));
     }
 }

@@ -65,7 +65,7 @@ pub async fn add_customer_user(
 ) -> StoreResult<AddedUser> {
     match user.setup {
         PasswordSetup::Given(password) => {
-            let hash = crate::password::hash(password).await;
+            let hash = crate::password::hash(password).await?;
             let user_id = store
                 .create_customer_user(org_id, customer_id, user.email, hash, user.role, by)
                 .await?;

@@ -1,6 +1,11 @@
 //! Sign-in throttling: after `max_failures` failed attempts within `window`
 //! for one key (an email, or a client address), further attempts for that key
 //! are refused until the window has passed. Pure and in memory.
+//!
+//! Sign-in counts an attempt *before* checking the password
+//! ([`Throttle::attempt`]) and gives it back when it succeeds
+//! ([`Throttle::forgive`], [`Throttle::clear`]): so parallel attempts cannot
+//! all be checked before the first failure is recorded.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -37,9 +42,41 @@ impl Throttle {
             .then(|| self.window - elapsed)
     }
 
+    /// Counts an attempt for `key` as a failure unless `key` is locked out
+    /// (then `Err(wait)`, and nothing is counted). Checking and counting are
+    /// one step, so of any number of parallel attempts at most
+    /// `max_failures` get through.
+    pub fn attempt(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = entries.get(key) {
+            let elapsed = now.saturating_duration_since(entry.window_start);
+            if entry.failures >= self.max_failures && elapsed < self.window {
+                return Err(self.window - elapsed);
+            }
+        }
+        self.count(&mut entries, key, now);
+        Ok(())
+    }
+
+    /// Takes back one attempt counted by [`attempt`](Self::attempt) that
+    /// turned out not to be a failure (it succeeded, or was never checked).
+    pub fn forgive(&self, key: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = entries.get_mut(key) {
+            entry.failures = entry.failures.saturating_sub(1);
+            if entry.failures == 0 {
+                entries.remove(key);
+            }
+        }
+    }
+
     /// Records a failed attempt for `key`.
     pub fn record_failure(&self, key: &str, now: Instant) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        self.count(&mut entries, key, now);
+    }
+
+    fn count(&self, entries: &mut HashMap<String, Entry>, key: &str, now: Instant) {
         if entries.len() > 100_000 {
             // Bound memory under a spray of distinct keys: drop expired entries.
             let window = self.window;
@@ -90,6 +127,30 @@ mod tests {
         assert!(t
             .blocked_for("a@x.test", t0 + Duration::from_secs(61))
             .is_none());
+    }
+
+    #[test]
+    fn attempts_count_before_the_check_and_can_be_forgiven() {
+        let t = Throttle::new(5, Duration::from_secs(60));
+        let t0 = Instant::now();
+        // 40 attempts in flight at once: only 5 get through.
+        let through = (0..40).filter(|_| t.attempt("k", t0).is_ok()).count();
+        assert_eq!(through, 5);
+        assert_eq!(
+            t.attempt("k", t0 + Duration::from_secs(10)),
+            Err(Duration::from_secs(50))
+        );
+        // A successful (or unchecked) attempt is given back.
+        t.forgive("k");
+        assert!(t.attempt("k", t0).is_ok());
+        assert!(t.attempt("k", t0).is_err());
+        let t = Throttle::new(2, Duration::from_secs(60));
+        t.attempt("ok", t0).unwrap();
+        t.forgive("ok");
+        t.forgive("ok");
+        t.attempt("ok", t0).unwrap();
+        t.attempt("ok", t0).unwrap();
+        assert!(t.attempt("ok", t0).is_err(), "forgiving never goes below 0");
     }
 
     #[test]

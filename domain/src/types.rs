@@ -19,23 +19,45 @@ fn err(msg: impl Into<String>) -> ParseError {
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
 
+/// The longest e-mail address (RFC 5321's path limit): longer input is
+/// refused before any other work.
+pub const MAX_EMAIL_BYTES: usize = 254;
+
 impl Email {
+    /// A new address (first run, new users, the CLI): the local part is
+    /// letters, digits and `. _ + - '`, which is what real mail systems
+    /// hand out. Shell and template metacharacters (`` ` $ | & { } ``…),
+    /// although RFC 5322 allows them, are refused.
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        let s = input.trim().to_ascii_lowercase();
-        if s.is_empty() {
+        Self::parse_with(input, |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-' | '\'')
+        })
+    }
+
+    /// An address that may already be stored: the wider RFC 5322 `atext`
+    /// grammar earlier versions accepted for new users. Only for looking up
+    /// an existing user (sign-in, `admin create-token`), never for storing.
+    pub fn parse_existing(input: &str) -> Result<Self, ParseError> {
+        Self::parse_with(input, |c| {
+            c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c)
+        })
+    }
+
+    fn parse_with(input: &str, local_char: impl Fn(char) -> bool) -> Result<Self, ParseError> {
+        let input = input.trim();
+        if input.is_empty() {
             return Err(err("Enter an email address."));
         }
-        if s.len() > 254 {
+        if input.len() > MAX_EMAIL_BYTES {
             return Err(err("An email address has at most 254 characters."));
         }
+        let s = input.to_ascii_lowercase();
         let Some((local, domain)) = s.split_once('@') else {
             return Err(err("An email address looks like name@example.com."));
         };
         let ok_local = !local.is_empty()
             && local.len() <= 64
-            && local
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c))
+            && local.chars().all(local_char)
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..");
@@ -558,9 +580,39 @@ mod tests {
                 "first.last+tag@sub.example.com",
             ),
             ("x@localhost", "x@localhost"),
+            ("o'brien_x-y@mail.example.ie", "o'brien_x-y@mail.example.ie"),
         ] {
             assert_eq!(Email::parse(input).unwrap().as_str(), want, "{input}");
         }
+    }
+
+    #[test]
+    fn new_emails_refuse_shell_and_template_characters() {
+        for c in [
+            '`', '$', '|', '&', '{', '}', '!', '#', '%', '*', '/', '=', '?', '^', '~', ';', '<',
+            '>', '(', ')', '"', '\\',
+        ] {
+            let input = format!("x{c}y@globex.test");
+            assert!(
+                Email::parse(&input).is_err(),
+                "{input:?} should be rejected"
+            );
+        }
+        assert!(Email::parse("u-x`touch${IFS}pwned`|sh@globex.test").is_err());
+    }
+
+    #[test]
+    fn existing_odd_emails_still_parse_for_sign_in() {
+        // Accepted by earlier versions, so possibly stored: still found.
+        let odd = "x`a`|b{c}&d$e@globex.test";
+        assert!(Email::parse(odd).is_err());
+        assert_eq!(Email::parse_existing(odd).unwrap().as_str(), odd);
+        assert_eq!(
+            Email::parse_existing(" A@Acme.test ").unwrap(),
+            Email::parse("a@acme.test").unwrap()
+        );
+        assert!(Email::parse_existing("a b@acme.test").is_err());
+        assert!(Email::parse_existing(&format!("{}@acme.test", "a".repeat(300))).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1` (SPEC §8), authenticated by the session
 //! cookie or `Authorization: Bearer <access token>`. Errors are
-//! `{"error": {"code", "message", "fields"}}` with 400/401/403/404/409/422.
+//! `{"error": {"code", "message", "fields"}}` with 400/401/403/404/409/422
+//! (and 503 `busy` with `Retry-After` when password hashing is saturated).
 //! Handlers state who may call them with the `ApiCaller` methods.
 //!
 //! Each handler carries a `#[utoipa::path]` and its bodies are typed
@@ -28,7 +29,9 @@ use domain::{
     Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Invitee, OrgId,
     Principal, UserId, VendorRole,
 };
-use openapi::{BadRequest, Conflict, Forbidden, Internal, Invalid, NotFound, Unauthenticated};
+use openapi::{
+    BadRequest, Busy, Conflict, Forbidden, Internal, Invalid, NotFound, Unauthenticated,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tower_sessions::Session;
@@ -100,6 +103,9 @@ pub enum ErrorCode {
     Invalid,
     /// 500: something went wrong on the server.
     Internal,
+    /// 503: the server is busy (password hashing); retry after the
+    /// `Retry-After` header's seconds.
+    Busy,
 }
 
 /// The body of every error answer: `{"error": {"code", "message", "fields"}}`.
@@ -166,7 +172,14 @@ impl IntoResponse for ApiError {
                 fields: self.fields,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.code == ErrorCode::Busy {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(domain::password::RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 
@@ -182,6 +195,11 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::Rejected, m)
             }
             StoreError::Invalid(fields) => ApiError::invalid(fields),
+            StoreError::Busy(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Busy,
+                "The server is busy. Please try again in a few seconds.",
+            ),
             StoreError::Internal(detail) => {
                 tracing::error!(%detail, "api internal error");
                 ApiError::new(
@@ -782,6 +800,7 @@ struct AddedCustomerUser {
         (status = 409, response = Conflict),
         (status = 422, response = Invalid),
         (status = 500, response = Internal),
+        (status = 503, response = Busy),
     )
 )]
 async fn add_customer_user(

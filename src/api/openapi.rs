@@ -50,7 +50,8 @@ use utoipa::{Modify, OpenApi, ToResponse};
             NotFound,
             Conflict,
             Invalid,
-            Internal
+            Internal,
+            Busy
         )
     ),
     modifiers(&Security),
@@ -157,3 +158,10 @@ pub struct Invalid(ErrorBody);
 #[response(example = json!({"error": {"code": "internal", "message": "Something went wrong on our side."}}))]
 #[allow(dead_code)]
 pub struct Internal(ErrorBody);
+
+/// Password checks are all busy (`busy`): try again after the `Retry-After`
+/// header's seconds.
+#[derive(ToResponse)]
+#[response(example = json!({"error": {"code": "busy", "message": "The server is busy. Please try again in a few seconds."}}))]
+#[allow(dead_code)]
+pub struct Busy(ErrorBody);

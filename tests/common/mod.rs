@@ -34,10 +34,16 @@ impl TestApp {
 
     /// Starts the server on an existing data directory (a restart).
     pub fn spawn_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Self {
+        Self::spawn_listening(dir, "127.0.0.1:0", env)
+    }
+
+    /// Starts the server listening on `listen` (e.g. `0.0.0.0:0`); the
+    /// tests still reach it through 127.0.0.1.
+    pub fn spawn_listening(dir: tempfile::TempDir, listen: &str, env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .arg("--data-dir")
             .arg(dir.path())
             .env_remove("DATABASE_URL")
@@ -66,7 +72,7 @@ impl TestApp {
             match lines.next() {
                 Some(Ok(line)) => {
                     if let Some(url) = line.strip_prefix("Portcullis is listening on ") {
-                        break url.trim().to_owned();
+                        break url.trim().replace("://0.0.0.0:", "://127.0.0.1:");
                     }
                 }
                 _ => panic!(
@@ -83,6 +89,21 @@ impl TestApp {
             child: Some(child),
             stderr,
         }
+    }
+
+    /// The server process's id (to read its `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// The server's resident memory in KiB (`VmRSS`), on Linux.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/<pid>/status")
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -49,24 +49,48 @@ pub async fn needs_setup() -> Result<bool, AppError> {
     respond(async { Ok(!ssr::ctx()?.store.has_orgs().await?) }.await)
 }
 
+/// Whether the first-run form must ask for the one-time set-up code (the
+/// server listens on a non-loopback address). Callable by anyone.
+#[server(endpoint = "setup_code_required")]
+pub async fn setup_code_required() -> Result<bool, AppError> {
+    respond(async { Ok(ssr::ctx()?.setup_code.is_some()) }.await)
+}
+
 /// First run: creates the first organization (on a 30-day Pro trial) and its
-/// admin. Callable by anyone, but only while no organization exists; the
-/// store checks that atomically with the insert.
+/// admin. Callable by anyone, but only while no organization exists (checked
+/// before any work, and again by the store atomically with the insert); on a
+/// server listening on a non-loopback address, only with the one-time
+/// set-up code it printed in its log at start.
 #[server(endpoint = "create_first_org")]
 pub async fn create_first_org(
     org_name: String,
     slug: String,
     email: String,
     password: String,
+    setup_code: Option<String>,
 ) -> Result<(), AppError> {
     respond(
         async move {
             let ctx = ssr::ctx()?;
+            // Before anything costly (argon2): after set-up this is all a
+            // request gets.
+            if ctx.store.has_orgs().await? {
+                return Err(domain::store::StoreError::Rejected(
+                    domain::store::ALREADY_SET_UP.into(),
+                )
+                .into());
+            }
             let mut check = FormCheck::default();
             let name = check.field("org_name", DisplayName::parse(&org_name));
             let slug = check.field("slug", OrgSlug::parse(&slug));
             let email = check.field("email", Email::parse(&email));
             let password = check.field("password", NewPassword::parse(&password));
+            if let Some(expected) = &ctx.setup_code {
+                check.field(
+                    "setup_code",
+                    ssr::check_setup_code(expected, setup_code.as_deref().unwrap_or_default()),
+                );
+            }
             check.finish()?;
             let (Some(name), Some(slug), Some(email), Some(password)) =
                 (name, slug, email, password)
@@ -79,7 +103,7 @@ pub async fn create_first_org(
                 plan: Plan::ProTrial,
                 trial_ends_at: Some(chrono::Utc::now() + chrono::Duration::days(30)),
             };
-            let hash = password::hash(password).await;
+            let hash = password::hash(password).await?;
             ctx.store
                 .create_org_with_admin(org, email, hash, true)
                 .await?;
@@ -90,51 +114,96 @@ pub async fn create_first_org(
     )
 }
 
-/// A local path to go to after sign-in, from the `next` field: only paths on
-/// this site (no `//host`, no scheme), else `None`.
+/// The longest `next`/`return_to` path followed.
+const MAX_LOCAL_PATH: usize = 2048;
+
+/// A local path to go to after sign-in (`next`) or after a form post
+/// (`return_to`): only an absolute path on this site (no `//host`, no
+/// `/\host`, no scheme) of plainly safe URL characters: no control
+/// characters, spaces, backslashes or quotes, which browsers strip or
+/// reinterpret (`/<TAB>/evil.example` is `//evil.example` to a browser) and
+/// which cannot go in a `Location` header. Anything else is `None`. The one
+/// check for every `next` and `return_to`.
 pub fn safe_next(next: &str) -> Option<&str> {
-    let ok = next.starts_with('/')
+    let safe_char = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b);
+    let ok = next.len() <= MAX_LOCAL_PATH
+        && next.starts_with('/')
         && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.contains(['\r', '\n']);
+        && next.bytes().all(safe_char);
     ok.then_some(next)
+}
+
+/// The most sign-in input looked at: longer is refused before any work.
+#[cfg(feature = "ssr")]
+fn too_long(email: &str, password: &str) -> bool {
+    email.trim().len() > domain::MAX_EMAIL_BYTES || password.len() > password::MAX_PASSWORD_BYTES
 }
 
 /// Signs in with email and password. Callable by anyone; throttled per email
 /// and per client address; one answer for unknown email and wrong password.
+/// An attempt is counted before the password is checked, so parallel wrong
+/// guesses are not all checked; a successful one is given back.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String, next: String) -> Result<(), AppError> {
     respond(
         async move {
             use std::time::Instant;
+            if too_long(&email, &password) {
+                tracing::info!("sign-in failed (over-long input)");
+                return Err(AppError::BadCredentials);
+            }
             let ctx = ssr::ctx()?;
-            let email_key = email.trim().to_ascii_lowercase();
+            // Stored addresses may predate the narrower grammar for new ones.
+            let email = Email::parse_existing(&email).ok();
             let addr_key = client_addr().await;
             let now = Instant::now();
-            if let Some(wait) = ctx
-                .email_throttle
-                .blocked_for(&email_key, now)
-                .or_else(|| ctx.addr_throttle.blocked_for(&addr_key, now))
-            {
+            let too_many = |wait: std::time::Duration| {
                 let minutes = wait.as_secs().div_ceil(60).max(1);
-                return Err(AppError::TooManyAttempts(format!(
+                AppError::TooManyAttempts(format!(
                     "Too many failed sign-in attempts. Try again in {minutes} minute{}.",
                     if minutes == 1 { "" } else { "s" }
-                )));
-            }
-            let credentials = match Email::parse(&email) {
-                Ok(email) => ctx.store.credentials(&email).await?,
-                Err(_) => None,
+                ))
             };
-            let user_id = credentials.as_ref().map(|c| c.user_id);
-            let verified = password::verify(credentials.map(|c| c.password_hash), password).await;
-            let Some(user_id) = user_id.filter(|_| verified) else {
-                ctx.email_throttle.record_failure(&email_key, now);
-                ctx.addr_throttle.record_failure(&addr_key, now);
+            ctx.addr_throttle
+                .attempt(&addr_key, now)
+                .map_err(too_many)?;
+            let Some(email) = email else {
+                // No such address can exist: nothing to check.
                 tracing::info!("sign-in failed");
                 return Err(AppError::BadCredentials);
             };
-            ctx.email_throttle.clear(&email_key);
+            let email_key = email.as_str();
+            if let Err(wait) = ctx.email_throttle.attempt(email_key, now) {
+                ctx.addr_throttle.forgive(&addr_key);
+                return Err(too_many(wait));
+            }
+            let forgive = || {
+                ctx.email_throttle.forgive(email_key);
+                ctx.addr_throttle.forgive(&addr_key);
+            };
+            let credentials = match ctx.store.credentials(&email).await {
+                Ok(c) => c,
+                Err(e) => {
+                    forgive();
+                    return Err(e.into());
+                }
+            };
+            let user_id = credentials.as_ref().map(|c| c.user_id);
+            let verified =
+                match password::verify(credentials.map(|c| c.password_hash), password).await {
+                    Ok(verified) => verified,
+                    Err(busy) => {
+                        // Not checked: not a failure.
+                        forgive();
+                        return Err(busy.into());
+                    }
+                };
+            let Some(user_id) = user_id.filter(|_| verified) else {
+                tracing::info!("sign-in failed");
+                return Err(AppError::BadCredentials);
+            };
+            ctx.email_throttle.clear(email_key);
+            ctx.addr_throttle.forgive(&addr_key);
             let principal = ctx
                 .store
                 .principal(user_id)
@@ -229,7 +298,7 @@ pub async fn add_vendor_user(
             let me = ssr::require_vendor(Need::Admin).await?;
             let user = NewUser::parse(&email, &password, &role, VendorRole::parse)
                 .map_err(AppError::fields)?;
-            let hash = password::hash(user.password).await;
+            let hash = password::hash(user.password).await?;
             ssr::ctx()?
                 .store
                 .create_vendor_user(me.org_id, user.email, hash, user.role)
@@ -294,6 +363,27 @@ mod tests {
         assert_eq!(safe_next("/\\evil.test"), None);
         assert_eq!(safe_next("https://evil.test"), None);
         assert_eq!(safe_next(""), None);
+        assert_eq!(safe_next("evil.test/x"), None);
+        // Browsers drop tabs and newlines: `/\t/evil.test` is `//evil.test`.
+        for bad in [
+            "/\t/evil.example/x",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/\u{1}x",
+            "/\u{7f}x",
+            "/ /evil.example",
+            "/settings\\x",
+            "/\"x",
+            "/<x>",
+            "/é",
+        ] {
+            assert_eq!(safe_next(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            safe_next("/portal/tokens?tab=a%20b&x=1"),
+            Some("/portal/tokens?tab=a%20b&x=1")
+        );
+        assert_eq!(safe_next(&format!("/{}", "a".repeat(3000))), None);
         assert!(is_console_path("/licenses"));
         assert!(is_console_path("/settings?tab=users"));
         assert!(!is_console_path("/portal"));

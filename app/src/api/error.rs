@@ -32,6 +32,10 @@ pub enum AppError {
     /// The org's plan does not include the feature (SPEC §4 plan gating).
     #[error("Artifact Entitlements are a Pro feature. Upgrade to Pro (or start a trial) to create or change entitlements; existing ones are kept but not enforced meanwhile.")]
     PlanRequired,
+    /// Password checks are all busy (a burst of sign-ins): 503 with
+    /// `Retry-After`.
+    #[error("The server is busy. Please try again in a few seconds.")]
+    Busy,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     /// The request did not reach the function (network, bad arguments).
@@ -98,6 +102,7 @@ impl AppError {
             AppError::Conflict { .. } => 409,
             AppError::TooManyAttempts(_) => 429,
             AppError::Internal => 500,
+            AppError::Busy => 503,
         }
     }
 }

@@ -65,7 +65,7 @@ pub async fn set_password(
             }
             let password =
                 domain::parse_confirmed_password(&password, &confirm).map_err(AppError::fields)?;
-            let password_hash = domain::password::hash(password).await;
+            let password_hash = domain::password::hash(password).await?;
             let user_id = ctx
                 .store
                 .use_password_link(&hash, password_hash, chrono::Utc::now())

@@ -91,8 +91,35 @@ pub struct PullCommand {
     pub command: String,
 }
 
+/// `value` as one shell word: as it is when it is plainly safe (letters,
+/// digits and `@ . _ : / + = -`), else in single quotes, an embedded single
+/// quote written `'\''`. Every value put in a copy-paste command goes
+/// through this: an email, host or name can never run anything.
+pub fn shell_quote(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@._:/+=-".contains(&b));
+    if plain {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+/// `echo "$TOKEN" | <tool> login <host> -u <email> --password-stdin`, each
+/// value quoted for the shell.
+pub fn login_command(tool: &str, host: &str, email: &str) -> String {
+    format!(
+        "echo \"$TOKEN\" | {tool} login {} -u {} --password-stdin",
+        shell_quote(host),
+        shell_quote(email)
+    )
+}
+
 /// SPEC §5: how to log in and pull `tag` of an artifact of `kind`, as
-/// `email`, from `host` (the token is read from `$TOKEN`).
+/// `email`, from `host` (the token is read from `$TOKEN`). Every value is
+/// quoted for the shell ([`shell_quote`]).
 pub fn pull_commands(
     kind: ArtifactKind,
     host: &str,
@@ -102,33 +129,35 @@ pub fn pull_commands(
     email: &str,
 ) -> Vec<PullCommand> {
     let repo = format!("{host}/{slug}/{name}");
-    let login =
-        |tool: &str| format!("echo \"$TOKEN\" | {tool} login {host} -u {email} --password-stdin");
+    let reference = shell_quote(&format!("{repo}:{tag}"));
+    let chart = shell_quote(&format!("oci://{repo}"));
+    let version = shell_quote(tag);
+    let login = |tool: &str| login_command(tool, host, email);
     let cmd = |label, command| PullCommand { label, command };
     match kind {
         ArtifactKind::ContainerImage => vec![
             cmd("Log in with Docker", login("docker")),
-            cmd("Pull with Docker", format!("docker pull {repo}:{tag}")),
+            cmd("Pull with Docker", format!("docker pull {reference}")),
             cmd("Log in with Podman", login("podman")),
-            cmd("Pull with Podman", format!("podman pull {repo}:{tag}")),
+            cmd("Pull with Podman", format!("podman pull {reference}")),
         ],
         ArtifactKind::HelmChart => vec![
             cmd("Log in with Helm", login("helm registry")),
             cmd(
                 "Pull the chart",
-                format!("helm pull oci://{repo} --version {tag}"),
+                format!("helm pull {chart} --version {version}"),
             ),
             cmd(
                 "Install the chart",
                 format!(
-                    "helm install {} oci://{repo} --version {tag}",
+                    "helm install {} {chart} --version {version}",
                     release_name(name)
                 ),
             ),
         ],
         ArtifactKind::Other => vec![
             cmd("Log in", login("docker")),
-            cmd("Pull with ORAS", format!("oras pull {repo}:{tag}")),
+            cmd("Pull with ORAS", format!("oras pull {reference}")),
         ],
     }
 }
@@ -198,5 +227,55 @@ mod tests {
             ]
         );
         assert_eq!(release_name("charts/__"), "my-release");
+    }
+
+    #[test]
+    fn values_are_quoted_for_the_shell() {
+        assert_eq!(shell_quote("ops@globex.test"), "ops@globex.test");
+        assert_eq!(
+            shell_quote("reg.example.com:5000/a/b:1.2"),
+            "reg.example.com:5000/a/b:1.2"
+        );
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(
+            shell_quote("x`touch${IFS}pwned`|sh@globex.test"),
+            "'x`touch${IFS}pwned`|sh@globex.test'"
+        );
+        assert_eq!(shell_quote("o'brien@x.ie"), r"'o'\''brien@x.ie'");
+        assert_eq!(shell_quote("a b;c&d"), "'a b;c&d'");
+        // A stored address from before the grammar was narrowed stays inert.
+        let cmds = pull_commands(
+            ArtifactKind::ContainerImage,
+            "reg.example.com",
+            "acme",
+            "web",
+            "1.2",
+            "x`id`$(id)|sh@globex.test",
+        );
+        assert_eq!(
+            cmds[0].command,
+            "echo \"$TOKEN\" | docker login reg.example.com -u 'x`id`$(id)|sh@globex.test' --password-stdin"
+        );
+    }
+
+    /// The quoting survives a real shell: each value comes back as one word.
+    #[cfg(unix)]
+    #[test]
+    fn quoted_values_are_one_word_in_sh() {
+        for value in [
+            "plain@x.test",
+            "x`id`$(id)|sh{a}&b@x.test",
+            "o'brien@x.ie",
+            "'",
+            "a b",
+            "$IFS",
+        ] {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf '%s' {}", shell_quote(value)))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), value);
+        }
     }
 }

@@ -54,6 +54,11 @@ pub async fn create_token(
     respond(
         async move {
             let me = ssr::principal().await?.ok_or(AppError::Unauthenticated)?;
+            // Where a plain form post goes back to, settled before any work:
+            // only a safe local path, else the settings page.
+            let page = super::accounts::safe_next(return_to.as_deref().unwrap_or_default())
+                .unwrap_or("/settings");
+            let page = page.split('?').next().unwrap_or(page);
             let mut check = super::accounts::FormCheck::default();
             let label = check.field("label", domain::DisplayName::parse(&label));
             let days = check.field("expires_in_days", parse_expiry_days(&expires_in_days));
@@ -74,9 +79,6 @@ pub async fn create_token(
                 // page: it finds the secret by a one-time key in its URL.
                 let bytes = serde_json::to_vec(&created).map_err(ssr::internal)?;
                 let key = ctx.fresh_tokens.put(me.user_id(), bytes);
-                let page = super::accounts::safe_next(return_to.as_deref().unwrap_or_default())
-                    .unwrap_or("/settings");
-                let page = page.split('?').next().unwrap_or(page);
                 leptos_axum::redirect(&format!("{page}?new_token={key}"));
             }
             Ok(created)

@@ -1,6 +1,8 @@
 //! The Artifacts page and an artifact's detail view.
 
-use crate::api::{artifact_pulls, get_artifact, list_artifacts, ArtifactsView};
+use crate::api::{
+    artifact_pulls, get_artifact, list_artifacts, login_command, shell_quote, ArtifactsView,
+};
 use crate::components::{
     human_size, short_digest, Command, ConsoleShell, CopyButton, EmptyState, ErrorPanel,
 };
@@ -13,15 +15,21 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 #[component]
 fn PushInstructions(host: String, slug: String, email: String) -> impl IntoView {
     let ns = format!("{host}/{slug}");
+    // Every value quoted for the shell (the host and email come from settings
+    // and accounts).
+    let login = login_command("docker", &host, &email);
+    let image = shell_quote(&format!("{ns}/web:1.0"));
+    let chart = shell_quote(&format!("oci://{ns}"));
+    let file = shell_quote(&format!("{ns}/files:1.0"));
     view! {
         <section class="card" aria-labelledby="push-heading">
             <h2 id="push-heading">"Push an artifact"</h2>
             <p class="hint">"Sign in with your email and an access token (create one in Settings), then push to your namespace "<code>{ns.clone()}</code>"."</p>
-            <Command label="Log in (Docker)" command=format!("echo \"$TOKEN\" | docker login {host} -u {email} --password-stdin")/>
-            <Command label="Tag and push an image (Docker)" command=format!("docker tag web:1.0 {ns}/web:1.0 && docker push {ns}/web:1.0")/>
-            <Command label="Push an image (Podman)" command=format!("podman push web:1.0 {ns}/web:1.0")/>
-            <Command label="Push a Helm chart" command=format!("helm push web-1.0.0.tgz oci://{ns}")/>
-            <Command label="Push any file (ORAS)" command=format!("oras push {ns}/files:1.0 ./notes.txt")/>
+            <Command label="Log in (Docker)" command=login/>
+            <Command label="Tag and push an image (Docker)" command=format!("docker tag web:1.0 {image} && docker push {image}")/>
+            <Command label="Push an image (Podman)" command=format!("podman push web:1.0 {image}")/>
+            <Command label="Push a Helm chart" command=format!("helm push web-1.0.0.tgz {chart}")/>
+            <Command label="Push any file (ORAS)" command=format!("oras push {file} ./notes.txt")/>
         </section>
     }
 }
@@ -138,9 +146,9 @@ pub fn ArtifactPage() -> impl IntoView {
                             let repo = format!("{}/{}/{}", v.registry_host, v.org_slug, v.artifact.name);
                             let first_tag = v.tags.first().map(|t| t.tag.clone()).unwrap_or_else(|| "latest".into());
                             let pull = match v.artifact.kind {
-                                domain::registry::ArtifactKind::HelmChart => format!("helm pull oci://{repo} --version {first_tag}"),
-                                domain::registry::ArtifactKind::ContainerImage => format!("docker pull {repo}:{first_tag}"),
-                                domain::registry::ArtifactKind::Other => format!("oras pull {repo}:{first_tag}"),
+                                domain::registry::ArtifactKind::HelmChart => format!("helm pull {} --version {}", shell_quote(&format!("oci://{repo}")), shell_quote(&first_tag)),
+                                domain::registry::ArtifactKind::ContainerImage => format!("docker pull {}", shell_quote(&format!("{repo}:{first_tag}"))),
+                                domain::registry::ArtifactKind::Other => format!("oras pull {}", shell_quote(&format!("{repo}:{first_tag}"))),
                             };
                             view! {
                                 <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/artifacts">"Artifacts"</A>" / "</nav>

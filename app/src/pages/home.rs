@@ -1,7 +1,7 @@
 //! `/`: the first-run page while no organization exists; otherwise it sends
 //! you to sign in or to your home page.
 
-use crate::api::{get_me, needs_setup, CreateFirstOrg};
+use crate::api::{get_me, needs_setup, setup_code_required, CreateFirstOrg};
 use crate::components::{action_error, invalid, FieldError, FormError};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -10,13 +10,24 @@ use leptos_router::components::Redirect;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let state = Resource::new(|| (), |_| async { (needs_setup().await, get_me().await) });
+    let state = Resource::new(
+        || (),
+        |_| async {
+            let setup = needs_setup().await;
+            // Only asked while set-up is offered.
+            let code = match setup {
+                Ok(true) => setup_code_required().await.unwrap_or(true),
+                _ => false,
+            };
+            (setup, code, get_me().await)
+        },
+    );
     view! {
         <Suspense fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
             {move || Suspend::new(async move {
                 match state.await {
-                    (Ok(true), _) => view! { <SetupForm/> }.into_any(),
-                    (_, Ok(Some(me))) => view! { <Redirect path=me.home_path()/> }.into_any(),
+                    (Ok(true), code_required, _) => view! { <SetupForm code_required/> }.into_any(),
+                    (_, _, Ok(Some(me))) => view! { <Redirect path=me.home_path()/> }.into_any(),
                     _ => view! { <Redirect path="/signin"/> }.into_any(),
                 }
             })}
@@ -25,7 +36,11 @@ pub fn HomePage() -> impl IntoView {
 }
 
 #[component]
-fn SetupForm() -> impl IntoView {
+fn SetupForm(
+    /// Whether the one-time set-up code from the server's log is asked for
+    /// (the server listens on a non-loopback address).
+    code_required: bool,
+) -> impl IntoView {
     let create = ServerAction::<CreateFirstOrg>::new();
     let error = action_error(create);
     view! {
@@ -43,6 +58,19 @@ fn SetupForm() -> impl IntoView {
                 </p>
                 <ActionForm action=create attr:class="form" attr:aria-label="Create organization">
                     <FormError error/>
+                    {code_required.then(|| view! {
+                        <div class="field">
+                            <label for="setup_code">"Set-up code"</label>
+                            <input id="setup_code" name="setup_code" type="text" required
+                                autocomplete="off" autocapitalize="none" spellcheck="false"
+                                aria-invalid=invalid(error, "setup_code")
+                                aria-describedby="setup_code-hint setup_code-error"/>
+                            <p class="hint" id="setup_code-hint">
+                                "This server is reachable over the network, so set-up asks for the one-time code it printed in its log when it started."
+                            </p>
+                            <FieldError error field="setup_code"/>
+                        </div>
+                    })}
                     <div class="field">
                         <label for="org_name">"Organization name"</label>
                         <input id="org_name" name="org_name" type="text" required maxlength="100"

@@ -43,7 +43,14 @@ pub enum StoreError {
     Invalid(std::collections::BTreeMap<String, String>),
     #[error("internal store error: {0}")]
     Internal(String),
+    /// Password hashing had no free turn (see [`crate::password::Busy`]):
+    /// answered 503 with `Retry-After`.
+    #[error("{0}")]
+    Busy(#[from] crate::password::Busy),
 }
+
+/// The answer to a first-run request once an organization exists.
+pub const ALREADY_SET_UP: &str = "Portcullis is already set up; sign in instead.";
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {

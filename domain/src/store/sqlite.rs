@@ -308,9 +308,7 @@ impl Store for SqliteStore {
                     .fetch_one(&mut *conn)
                     .await?;
                 if exists {
-                    return Err(StoreError::Rejected(
-                        "Portcullis is already set up; sign in instead.".into(),
-                    ));
+                    return Err(StoreError::Rejected(super::ALREADY_SET_UP.into()));
                 }
             }
             let org_row: OrgRow = sqlx::query_as(&format!(
