@@ -6,6 +6,7 @@ pub mod auth;
 pub mod changes;
 pub mod cli;
 pub mod config;
+pub mod edge;
 pub mod guard;
 pub mod live;
 pub mod registry;

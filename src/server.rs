@@ -117,10 +117,16 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
 pub fn build_router(state: AppState, sessions: Sessions) -> Router {
     let routes = generate_route_list(app::App);
     let ctx = state.ctx.clone();
-    let provide = move || provide_context(ctx.clone());
+    let provide = move || {
+        provide_context(ctx.clone());
+        crate::edge::provide_nonce();
+    };
     let options = state.leptos_options.clone();
+    let edge = crate::edge::Edge::new(&state.ctx.public_url);
     // The UI (pages, server functions, assets) runs behind sessions and the
-    // page guard; the registry authenticates each request itself.
+    // page guard, and behind the edge (security headers, cross-site
+    // refusal, the server-function body limit); the registry authenticates
+    // each request itself.
     Router::new()
         .route("/healthz", get(healthz))
         .route("/events", get(crate::live::events))
@@ -137,6 +143,11 @@ pub fn build_router(state: AppState, sessions: Sessions) -> Router {
             guard::pages,
         ))
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(
+            edge,
+            crate::edge::guard,
+        ))
+        .layer(axum::middleware::from_fn(crate::edge::headers))
         .merge(registry::router())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)

@@ -127,7 +127,9 @@ pub fn check_setup_code(expected: &str, input: &str) -> Result<(), domain::Parse
 
 /// Just-created secrets (access tokens, set-password links), by a random
 /// one-time key that goes in the redirect URL (the secret itself never
-/// does). Readable only by the user who created them, for a few minutes.
+/// does). Readable once, only by the user who created them, for a few
+/// minutes: the first view takes it, so a reload, the browser history or
+/// anyone else who sees the URL later finds nothing.
 #[derive(Default)]
 pub struct FreshTokens {
     entries: std::sync::Mutex<std::collections::HashMap<String, FreshEntry>>,
@@ -148,11 +150,16 @@ impl FreshTokens {
         key
     }
 
-    pub fn get(&self, user: UserId, key: &str) -> Option<Vec<u8>> {
-        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(key)
-            .filter(|(owner, at, _)| *owner == user && at.elapsed() < Self::TTL)
-            .map(|(_, _, v)| v.clone())
+    /// Takes the value behind `key` if `user` put it there: a second call
+    /// finds nothing. Another user's call leaves it in place.
+    pub fn take(&self, user: UserId, key: &str) -> Option<Vec<u8>> {
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(key) {
+            Some((owner, at, _)) if *owner == user && at.elapsed() < Self::TTL => {
+                map.remove(key).map(|(_, _, v)| v)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -479,5 +486,21 @@ impl From<StoreError> for AppError {
             StoreError::Internal(detail) => internal(detail),
             StoreError::Busy(_) => AppError::Busy,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_secret_is_shown_once_and_only_to_its_creator() {
+        let fresh = FreshTokens::default();
+        let (alice, bob) = (UserId::from(1), UserId::from(2));
+        let key = fresh.put(alice, b"secret".to_vec());
+        assert_eq!(fresh.take(bob, &key), None);
+        assert_eq!(fresh.take(alice, "other key"), None);
+        assert_eq!(fresh.take(alice, &key).as_deref(), Some(&b"secret"[..]));
+        assert_eq!(fresh.take(alice, &key), None);
     }
 }

@@ -18,6 +18,7 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::any;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
@@ -70,6 +71,19 @@ pub fn router() -> Router<AppState> {
                 .put(update_entitlement)
                 .delete(delete_entitlement),
         )
+        // Anything else under the API is a JSON 404, not the HTML page.
+        .route("/api/v1", any(unknown_path))
+        .route("/api/v1/", any(unknown_path))
+        .route("/api/v1/{*rest}", any(unknown_path))
+}
+
+/// An unknown path under `/api/v1`.
+async fn unknown_path() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        "There is no such API path. See /api/v1/openapi.json.",
+    )
 }
 
 /// A JSON API error.
@@ -147,6 +161,10 @@ impl ApiError {
             ErrorCode::Forbidden,
             "You do not have permission to do that.",
         )
+    }
+    /// A state change refused as coming from another site (CSRF).
+    pub(crate) fn cross_site(message: String) -> Self {
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
     }
     fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found.")
@@ -226,6 +244,26 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
                     StatusCode::BAD_REQUEST,
                     ErrorCode::BadRequest,
                     e.body_text(),
+                )
+            })
+    }
+}
+
+/// A path parameter (`{id}`), with one of the wrong type (`/customers/abc`)
+/// answered as a 400 API error rather than axum's plain text.
+pub struct ApiPath<T>(T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| ApiPath(v))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadRequest,
+                    format!("The path is not valid: {}", e.body_text()),
                 )
             })
     }
@@ -525,7 +563,7 @@ async fn create_token(
 async fn revoke_token(
     State(s): State<AppState>,
     ApiCaller(p): ApiCaller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     let hash = s
         .ctx
@@ -567,7 +605,7 @@ struct CustomerList {
 async fn list_customers(
     State(s): State<AppState>,
     caller: ApiCaller,
-    axum::extract::Query(query): axum::extract::Query<ListQuery>,
+    pulls::ApiQuery(query): pulls::ApiQuery<ListQuery>,
 ) -> Result<Json<CustomerList>, ApiError> {
     let org = caller.vendor()?;
     Ok(Json(CustomerList {
@@ -642,7 +680,7 @@ struct AuditTrail {
 async fn customer_audit(
     State(s): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<CustomerId>,
+    ApiPath(id): ApiPath<CustomerId>,
 ) -> Result<Json<AuditTrail>, ApiError> {
     let org = caller.vendor()?;
     s.ctx.store.customer(org, id).await?;
@@ -677,7 +715,7 @@ struct CustomerDetail {
 async fn get_customer(
     State(s): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<CustomerId>,
+    ApiPath(id): ApiPath<CustomerId>,
 ) -> Result<Json<CustomerDetail>, ApiError> {
     let org = caller.vendor()?;
     let customer = s.ctx.store.customer(org, id).await?;
@@ -707,7 +745,7 @@ async fn get_customer(
 async fn update_customer(
     State(s): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<CustomerId>,
+    ApiPath(id): ApiPath<CustomerId>,
     ApiJson(body): ApiJson<CustomerBody>,
 ) -> Result<Json<Customer>, ApiError> {
     let org = caller.vendor_writer()?;
@@ -737,7 +775,7 @@ async fn update_customer(
 async fn delete_customer(
     State(s): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<CustomerId>,
+    ApiPath(id): ApiPath<CustomerId>,
 ) -> Result<StatusCode, ApiError> {
     let org = caller.vendor_writer()?;
     for user in s
@@ -806,7 +844,7 @@ struct AddedCustomerUser {
 async fn add_customer_user(
     State(s): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<CustomerId>,
+    ApiPath(id): ApiPath<CustomerId>,
     ApiJson(body): ApiJson<NewCustomerUser>,
 ) -> Result<(StatusCode, Json<AddedCustomerUser>), ApiError> {
     let org = caller.vendor_writer()?;
@@ -937,7 +975,7 @@ struct EntitlementList {
 async fn list_entitlements(
     State(s): State<AppState>,
     caller: ApiCaller,
-    Path(customer): Path<CustomerId>,
+    ApiPath(customer): ApiPath<CustomerId>,
     axum::extract::Query(query): axum::extract::Query<EntitlementQuery>,
 ) -> Result<Json<EntitlementList>, ApiError> {
     let org = caller.vendor()?;
@@ -980,7 +1018,7 @@ fn validate_entitlement(
 async fn create_entitlement(
     State(s): State<AppState>,
     caller: ApiCaller,
-    Path(customer): Path<CustomerId>,
+    ApiPath(customer): ApiPath<CustomerId>,
     ApiJson(body): ApiJson<EntitlementInput>,
 ) -> Result<(StatusCode, Json<EntitlementView>), ApiError> {
     let org = caller.vendor_writer()?;
@@ -1012,7 +1050,7 @@ async fn create_entitlement(
 async fn get_entitlement(
     State(s): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<EntitlementView>, ApiError> {
     let org = caller.vendor()?;
     Ok(Json(s.ctx.store.entitlement(org, id).await?))
@@ -1040,7 +1078,7 @@ async fn get_entitlement(
 async fn update_entitlement(
     State(s): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<EntitlementInput>,
 ) -> Result<Json<EntitlementView>, ApiError> {
     let org = caller.vendor_writer()?;
@@ -1073,7 +1111,7 @@ async fn update_entitlement(
 async fn delete_entitlement(
     State(s): State<AppState>,
     caller: ApiCaller,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     let org = caller.vendor_writer()?;
     s.ctx.store.entitlement(org, id).await?;

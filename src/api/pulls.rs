@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 const JSON_LIMIT: i64 = 100;
 
 /// A query string, with a malformed one answered as a 400 API error.
-pub(super) struct ApiQuery<T>(T);
+pub(super) struct ApiQuery<T>(pub(super) T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;

@@ -197,7 +197,7 @@ pub async fn fresh_added_user(key: String) -> Result<Option<AddedUser>, AppError
             let me = ssr::require_vendor(Need::Write).await?;
             Ok(ssr::ctx()?
                 .fresh_tokens
-                .get(me.user_id, &key)
+                .take(me.user_id, &key)
                 .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
         }
         .await,

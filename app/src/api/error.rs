@@ -38,6 +38,13 @@ pub enum AppError {
     Busy,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// Refused before it reached the function: a cross-site request (the
+    /// message says where it came from and where to go instead).
+    #[error("{0}")]
+    Refused(String),
+    /// The request body is over the server functions' limit (2 MiB).
+    #[error("The request is too large (the limit is 2 MiB).")]
+    TooLarge,
     /// The request did not reach the function (network, bad arguments).
     #[error("The request could not be completed ({0}).")]
     Transport(String),
@@ -96,11 +103,12 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Unauthenticated | AppError::BadCredentials => 401,
-            AppError::Forbidden | AppError::PlanRequired => 403,
+            AppError::Forbidden | AppError::PlanRequired | AppError::Refused(_) => 403,
             AppError::NotFound => 404,
             AppError::Invalid { .. } | AppError::Transport(_) => 400,
             AppError::Conflict { .. } => 409,
             AppError::TooManyAttempts(_) => 429,
+            AppError::TooLarge => 413,
             AppError::Internal => 500,
             AppError::Busy => 503,
         }

@@ -31,7 +31,7 @@ pub async fn list_tokens(new_token: Option<String>) -> Result<TokensView, AppErr
             let me = ssr::principal().await?.ok_or(AppError::Unauthenticated)?;
             let fresh = ssr::ctx()?
                 .fresh_tokens
-                .get(me.user_id(), new_token.as_deref().unwrap_or_default())
+                .take(me.user_id(), new_token.as_deref().unwrap_or_default())
                 .and_then(|bytes| serde_json::from_slice(&bytes).ok());
             Ok(TokensView {
                 tokens: ssr::ctx()?.store.tokens(me.user_id()).await?,
