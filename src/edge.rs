@@ -28,14 +28,43 @@ pub struct Edge {
     /// `scheme://host[:port]` of the public URL, as browsers send `Origin`.
     origin: Option<String>,
     public_url: String,
+    /// No `--public-url` was given (the public URL is made from `--listen`):
+    /// an `Origin` naming the host the request was sent to (`Host`) is
+    /// same-origin too, so a server reached as `localhost` or by a LAN
+    /// address still works. With an explicit public URL only its origin is.
+    trust_host: bool,
 }
 
 impl Edge {
+    /// The edge of a server whose public URL was configured.
     pub fn new(public_url: &str) -> Arc<Self> {
+        Self::with(public_url, false)
+    }
+
+    /// `explicit`: whether the public URL was configured (`--public-url`)
+    /// rather than made from the listen address.
+    pub fn with(public_url: &str, explicit: bool) -> Arc<Self> {
         Arc::new(Self {
             origin: origin_of(public_url),
             public_url: public_url.to_owned(),
+            trust_host: !explicit,
         })
+    }
+
+    /// Whether `origin` (an `Origin` header) is this server's.
+    fn same_origin(&self, origin: &str, headers: &HeaderMap) -> bool {
+        let Some(origin) = origin_of(origin) else {
+            return false;
+        };
+        if self.origin.as_deref() == Some(origin.as_str()) {
+            return true;
+        }
+        self.trust_host
+            && headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .and_then(|host| origin_of(&format!("http://{host}")))
+                .is_some_and(|o| o == origin)
     }
 }
 
@@ -178,10 +207,9 @@ pub fn cross_site(method: &Method, path: &str, headers: &HeaderMap, edge: &Edge)
     if !checked {
         return None;
     }
-    let expected = edge.origin.as_deref();
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
-        if expected.is_some() && origin_of(origin).as_deref() == expected {
+        if edge.same_origin(origin, headers) {
             return None;
         }
         return Some(format!(
@@ -325,6 +353,56 @@ mod tests {
         );
         assert_eq!(origin_of("null"), None);
         assert_eq!(origin_of("ftp://example.com"), None);
+    }
+
+    #[test]
+    fn without_a_configured_public_url_the_requests_host_is_same_origin() {
+        let post = Method::POST;
+        let check = |edge: &Edge, h: &[(&'static str, &'static str)]| {
+            cross_site(&post, "/api/sign_in", &headers(h), edge).is_some()
+        };
+        let made_up = Edge::with("http://0.0.0.0:3000", false);
+        assert!(!check(
+            &made_up,
+            &[
+                ("host", "registry.lan:3000"),
+                ("origin", "http://registry.lan:3000")
+            ]
+        ));
+        assert!(!check(
+            &made_up,
+            &[
+                ("host", "localhost:3000"),
+                ("origin", "http://localhost:3000")
+            ]
+        ));
+        assert!(check(
+            &made_up,
+            &[
+                ("host", "registry.lan:3000"),
+                ("origin", "http://evil.example")
+            ]
+        ));
+        assert!(check(
+            &made_up,
+            &[("host", "registry.lan:3000"), ("origin", "null")]
+        ));
+        // Configured: only the public URL's origin, whatever the Host.
+        let configured = Edge::with("https://registry.example.com", true);
+        assert!(check(
+            &configured,
+            &[
+                ("host", "registry.lan:3000"),
+                ("origin", "http://registry.lan:3000")
+            ]
+        ));
+        assert!(!check(
+            &configured,
+            &[
+                ("host", "registry.lan"),
+                ("origin", "https://registry.example.com")
+            ]
+        ));
     }
 
     #[test]

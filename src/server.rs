@@ -35,6 +35,8 @@ pub struct AppState {
     /// Cancelled when the server shuts down: ends the live-update streams,
     /// which would otherwise keep graceful shutdown waiting.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// What the UI's edge checks (cross-site requests against the public URL).
+    pub edge: Arc<crate::edge::Edge>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -107,6 +109,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             leptos_options,
             registry: Arc::new(Registry::new(storage, pulls)),
             shutdown: tokio_util::sync::CancellationToken::new(),
+            edge: crate::edge::Edge::with(&config.public_url(), config.public_url.is_some()),
         },
         sessions,
         session_store,
@@ -122,7 +125,7 @@ pub fn build_router(state: AppState, sessions: Sessions) -> Router {
         crate::edge::provide_nonce();
     };
     let options = state.leptos_options.clone();
-    let edge = crate::edge::Edge::new(&state.ctx.public_url);
+    let edge = state.edge.clone();
     // The UI (pages, server functions, assets) runs behind sessions and the
     // page guard, and behind the edge (security headers, cross-site
     // refusal, the server-function body limit); the registry authenticates
