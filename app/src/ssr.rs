@@ -409,6 +409,13 @@ pub async fn start_session(user_id: UserId) -> Result<(), AppError> {
         .session_epoch(user_id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    start_session_at(user_id, epoch).await
+}
+
+/// Starts a session of `user_id` at `epoch`, the epoch read with the
+/// credentials that were checked (sign-in): if the password or role changed
+/// meanwhile, the session store refuses to write it, so it signs nobody in.
+pub async fn start_session_at(user_id: UserId, epoch: i64) -> Result<(), AppError> {
     let session = session().await?;
     session.cycle_id().await.map_err(internal)?;
     session

@@ -189,6 +189,7 @@ pub async fn sign_in(email: String, password: String, next: String) -> Result<()
                 }
             };
             let user_id = credentials.as_ref().map(|c| c.user_id);
+            let epoch = credentials.as_ref().map_or(0, |c| c.session_epoch);
             let verified =
                 match password::verify(credentials.map(|c| c.password_hash), password).await {
                     Ok(verified) => verified,
@@ -209,7 +210,7 @@ pub async fn sign_in(email: String, password: String, next: String) -> Result<()
                 .principal(user_id)
                 .await?
                 .ok_or(AppError::BadCredentials)?;
-            ssr::start_session(user_id).await?;
+            ssr::start_session_at(user_id, epoch).await?;
             tracing::info!(user_id, "signed in");
             let home = principal.home_path();
             let dest = safe_next(&next)

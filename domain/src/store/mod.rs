@@ -76,6 +76,10 @@ pub struct NewOrg {
 pub struct Credentials {
     pub user_id: UserId,
     pub password_hash: String,
+    /// The user's session epoch when the hash was read: a session started
+    /// from these credentials carries it, so a password change made while
+    /// they were being checked leaves that session invalid.
+    pub session_epoch: i64,
 }
 
 impl std::fmt::Debug for Credentials {

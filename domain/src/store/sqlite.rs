@@ -389,15 +389,18 @@ impl Store for SqliteStore {
     }
 
     async fn credentials(&self, email: &Email) -> StoreResult<Option<Credentials>> {
-        let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT id, password_hash FROM users WHERE email = ?")
+        let row: Option<(i64, String, i64)> =
+            sqlx::query_as("SELECT id, password_hash, session_epoch FROM users WHERE email = ?")
                 .bind(email.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(|(user_id, password_hash)| Credentials {
-            user_id,
-            password_hash,
-        }))
+        Ok(
+            row.map(|(user_id, password_hash, session_epoch)| Credentials {
+                user_id,
+                password_hash,
+                session_epoch,
+            }),
+        )
     }
 
     async fn create_customer_user_with_link(
