@@ -11,9 +11,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 pub enum TagGrant {
     /// Every tag the artifact has now or will have.
     All,
-    /// Exactly these tag names (non-empty); the grant follows the tag.
+    /// Exactly these tag names (non-empty, but in [`NOTHING`]); the grant
+    /// follows the tag.
     Specific(BTreeSet<String>),
 }
+
+/// The grant of an artifact that is not granted: no tag, so no manifest and
+/// no blob. What a check falls back to, so that it fails closed.
+pub static NOTHING: TagGrant = TagGrant::Specific(BTreeSet::new());
 
 impl TagGrant {
     /// Whether the grant covers `tag`.
@@ -109,24 +114,6 @@ impl Visibility {
             Visibility::Granted(g) => match g.get(artifact) {
                 Some(TagGrant::All) => true,
                 Some(TagGrant::Specific(tags)) => tags.contains(tag),
-                None => false,
-            },
-        }
-    }
-
-    /// Whether a manifest may be pulled by digest, given every tag of this
-    /// artifact that points or once pointed at it (tag history): a customer
-    /// who deployed `web@sha256:…` from tag `1.0` keeps it after a re-push.
-    pub fn digest_allowed_via_tags<'a>(
-        &self,
-        artifact: &str,
-        tags_ever: impl IntoIterator<Item = &'a str>,
-    ) -> bool {
-        match self {
-            Visibility::Everything => true,
-            Visibility::Granted(g) => match g.get(artifact) {
-                Some(TagGrant::All) => true,
-                Some(TagGrant::Specific(tags)) => tags_ever.into_iter().any(|t| tags.contains(t)),
                 None => false,
             },
         }
@@ -407,13 +394,11 @@ mod tests {
     }
 
     #[test]
-    fn specific_tag_follows_a_repush_and_keeps_old_digests() {
+    fn a_specific_tag_grants_only_its_artifact() {
         let v = visibility(pro(true), &[ent(None, vec![tags("web", &["1.0"])])], now());
-        // The old digest was the target of 1.0 (tag history), the new one is now.
-        assert!(v.digest_allowed_via_tags("web", ["1.0"]));
-        // A digest only ever tagged 2.0 is not allowed.
-        assert!(!v.digest_allowed_via_tags("web", ["2.0"]));
-        assert!(!v.digest_allowed_via_tags("web", []));
+        // (Digests by tag history: `digests_and_blobs_follow_granted_tags…`.)
+        assert!(v.tag_allowed("web", "1.0"));
+        assert!(!v.tag_allowed("web", "2.0"));
         assert!(v.artifact_visible("web"));
         assert!(!v.artifact_visible("api"));
     }
@@ -466,6 +451,11 @@ mod tests {
             g.visible_tags(&TagGrant::All).collect::<Vec<_>>(),
             ["1.0", "2.0"]
         );
+        // The fallback for an artifact that is not granted allows nothing.
+        let none = g.allowed(&NOTHING);
+        assert!(none.manifests.is_empty() && none.blobs.is_empty());
+        assert_eq!(g.visible_tags(&NOTHING).count(), 0);
+        assert!(!NOTHING.covers("1.0"));
     }
 
     #[test]

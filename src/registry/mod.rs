@@ -28,7 +28,7 @@ use cache::GraphEntry;
 use chrono::Utc;
 use domain::access::CustomerAccess;
 use domain::oci::RepositoryName;
-use domain::policy::{Allowed, TagGrant, Visibility};
+use domain::policy::{Allowed, TagGrant, Visibility, NOTHING};
 use domain::store::Repo;
 use domain::{OrgId, Principal};
 use path::Endpoint;
@@ -223,17 +223,20 @@ pub(crate) async fn authorize(
 pub(crate) struct Pull {
     pub org_id: OrgId,
     /// `None`: everything in the repository (vendor users, and customers
-    /// under rule 1). Otherwise the customer's compiled access, which grants
-    /// this repository's artifact (see [`Pull::grant`]).
+    /// under rule 1). Otherwise the customer's compiled access (see
+    /// [`Pull::grant`]).
     access: Option<Arc<CustomerAccess>>,
 }
 
 impl Pull {
-    /// The customer's grant on `name`'s artifact; `None` means everything.
+    /// The customer's grant on `name`'s artifact; `None` means everything
+    /// (vendor users, rule 1). Fails closed: an artifact the customer's
+    /// entitlements do not name gets [`NOTHING`], never `None`, whatever
+    /// the caller checked before.
     pub fn grant(&self, name: &RepositoryName) -> Option<&TagGrant> {
         match self.access.as_deref().map(|a| &a.visibility) {
-            Some(Visibility::Granted(g)) => g.get(name.artifact()),
-            _ => None,
+            Some(Visibility::Granted(g)) => Some(g.get(name.artifact()).unwrap_or(&NOTHING)),
+            Some(Visibility::Everything) | None => None,
         }
     }
 }
@@ -322,4 +325,39 @@ pub(crate) async fn existing_repo(
 
 pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pull(visibility: Visibility) -> Pull {
+        let mut access = CustomerAccess::everything(1);
+        access.visibility = visibility;
+        Pull {
+            org_id: 1,
+            access: Some(Arc::new(access)),
+        }
+    }
+
+    #[test]
+    fn a_grant_fails_closed_for_an_artifact_not_granted() {
+        let web = RepositoryName::parse("acme/web").unwrap();
+        let api = RepositoryName::parse("acme/api").unwrap();
+        let granted = pull(Visibility::Granted(HashMap::from([(
+            "web".to_owned(),
+            TagGrant::All,
+        )])));
+        assert_eq!(granted.grant(&web), Some(&TagGrant::All));
+        // Not granted: the empty grant, never "everything".
+        let refused = granted.grant(&api).expect("a grant, not everything");
+        assert!(!refused.covers("1.0"));
+        // Rule 1 and vendor users: everything.
+        assert_eq!(pull(Visibility::Everything).grant(&api), None);
+        let vendor = Pull {
+            org_id: 1,
+            access: None,
+        };
+        assert_eq!(vendor.grant(&api), None);
+    }
 }
