@@ -57,7 +57,11 @@ impl Turns {
                         Err(_) => return,
                     };
                     match job {
-                        Ok(job) => job(),
+                        // A panic ends that job (its caller sees it), not
+                        // the thread: the turns keep their threads.
+                        Ok(job) => {
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
                         Err(_) => return,
                     }
                 })
@@ -220,5 +224,16 @@ mod tests {
         release_tx.send(()).unwrap();
         assert_eq!(holder.await.unwrap(), Ok(1));
         assert_eq!(turns.run(|| 3).await, Ok(3));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_leaves_its_thread_working() {
+        let turns: &'static Turns = Box::leak(Box::new(Turns::new(1, Duration::from_secs(5))));
+        let failed = tokio::spawn(turns.run(|| -> u8 { panic!("argon2 failed") })).await;
+        assert!(failed.is_err(), "the caller sees the panic");
+        // The only thread still takes work (the timeout only bounds a
+        // failure: with the thread gone the job would wait forever).
+        let next = tokio::time::timeout(Duration::from_secs(10), turns.run(|| 4)).await;
+        assert_eq!(next, Ok(Ok(4)));
     }
 }
