@@ -71,6 +71,7 @@ pub async fn catalog(req: Req<'_>, p: &Principal) -> RegistryResult<Response> {
         // A customer sees the visible ones.
         Principal::Customer {
             org_id,
+            org_slug: slug,
             customer_id,
             ..
         } => {
@@ -85,7 +86,6 @@ pub async fn catalog(req: Req<'_>, p: &Principal) -> RegistryResult<Response> {
                 // about those (the ones after `last`), never page through
                 // the whole organization.
                 Visibility::Granted(grants) => {
-                    let slug = org_slug(req, *org_id).await?;
                     let mut names: Vec<&str> = grants
                         .keys()
                         .map(String::as_str)
@@ -113,11 +113,6 @@ pub async fn catalog(req: Req<'_>, p: &Principal) -> RegistryResult<Response> {
     };
     let resp = Json(json!({"repositories": repos})).into_response();
     Ok(with_next(resp, "/v2/_catalog", &repos, n))
-}
-
-/// An organization's slug, by id.
-async fn org_slug(req: Req<'_>, org_id: domain::OrgId) -> RegistryResult<String> {
-    Ok(req.ctx.store.org(org_id).await?.slug)
 }
 
 pub async fn referrers(

@@ -229,12 +229,7 @@ pub async fn put(
     body: Body,
 ) -> RegistryResult<Response> {
     let org_id = authorize(req, p, name, Access::Push).await?;
-    let immutable = req
-        .ctx
-        .store
-        .org_id_by_slug(name.org_slug())
-        .await?
-        .is_some_and(|(_, immutable)| immutable);
+    let immutable = tags_immutable(req, name).await?;
     let content = axum::body::to_bytes(body, MAX_MANIFEST + 1)
         .await
         .map_err(|_| RegistryError::ManifestTooLarge)?;
@@ -313,6 +308,17 @@ pub async fn put(
     Ok(resp)
 }
 
+/// Whether the organization of `name` has immutable tags (read per push or
+/// delete, so a change in Settings applies at once).
+async fn tags_immutable(req: Req<'_>, name: &RepositoryName) -> RegistryResult<bool> {
+    Ok(req
+        .ctx
+        .store
+        .org_id_by_slug(name.org_slug())
+        .await?
+        .is_some_and(|(_, immutable)| immutable))
+}
+
 pub async fn delete(
     req: Req<'_>,
     p: &Principal,
@@ -320,12 +326,7 @@ pub async fn delete(
     reference: &Reference,
 ) -> RegistryResult<Response> {
     let org_id = authorize(req, p, name, Access::Push).await?;
-    let immutable = req
-        .ctx
-        .store
-        .org_id_by_slug(name.org_slug())
-        .await?
-        .is_some_and(|(_, immutable)| immutable);
+    let immutable = tags_immutable(req, name).await?;
     let repo = existing_repo(req, org_id, name).await?;
     // With immutable tags, a tag never moves: it cannot be deleted (and
     // pushed again elsewhere), nor can the manifest it points at. The spec

@@ -117,6 +117,20 @@ pub fn login_command(tool: &str, host: &str, email: &str) -> String {
     )
 }
 
+/// `<tool> pull <repo>:<tag>` (docker, podman, oras), quoted for the shell.
+pub fn pull_with(tool: &str, repo: &str, tag: &str) -> String {
+    format!("{tool} pull {}", shell_quote(&format!("{repo}:{tag}")))
+}
+
+/// `helm pull oci://<repo> --version <tag>`, quoted for the shell.
+pub fn helm_pull(repo: &str, tag: &str) -> String {
+    format!(
+        "helm pull {} --version {}",
+        shell_quote(&format!("oci://{repo}")),
+        shell_quote(tag)
+    )
+}
+
 /// SPEC §5: how to log in and pull `tag` of an artifact of `kind`, as
 /// `email`, from `host` (the token is read from `$TOKEN`). Every value is
 /// quoted for the shell ([`shell_quote`]).
@@ -129,7 +143,6 @@ pub fn pull_commands(
     email: &str,
 ) -> Vec<PullCommand> {
     let repo = format!("{host}/{slug}/{name}");
-    let reference = shell_quote(&format!("{repo}:{tag}"));
     let chart = shell_quote(&format!("oci://{repo}"));
     let version = shell_quote(tag);
     let login = |tool: &str| login_command(tool, host, email);
@@ -137,16 +150,13 @@ pub fn pull_commands(
     match kind {
         ArtifactKind::ContainerImage => vec![
             cmd("Log in with Docker", login("docker")),
-            cmd("Pull with Docker", format!("docker pull {reference}")),
+            cmd("Pull with Docker", pull_with("docker", &repo, tag)),
             cmd("Log in with Podman", login("podman")),
-            cmd("Pull with Podman", format!("podman pull {reference}")),
+            cmd("Pull with Podman", pull_with("podman", &repo, tag)),
         ],
         ArtifactKind::HelmChart => vec![
             cmd("Log in with Helm", login("helm registry")),
-            cmd(
-                "Pull the chart",
-                format!("helm pull {chart} --version {version}"),
-            ),
+            cmd("Pull the chart", helm_pull(&repo, tag)),
             cmd(
                 "Install the chart",
                 format!(
@@ -157,7 +167,7 @@ pub fn pull_commands(
         ],
         ArtifactKind::Other => vec![
             cmd("Log in", login("docker")),
-            cmd("Pull with ORAS", format!("oras pull {reference}")),
+            cmd("Pull with ORAS", pull_with("oras", &repo, tag)),
         ],
     }
 }

@@ -1,7 +1,8 @@
 //! The Artifacts page and an artifact's detail view.
 
 use crate::api::{
-    artifact_pulls, get_artifact, list_artifacts, login_command, shell_quote, ArtifactsView,
+    artifact_pulls, get_artifact, helm_pull, list_artifacts, login_command, pull_with, shell_quote,
+    ArtifactsView,
 };
 use crate::components::{
     human_size, short_digest, Command, ConsoleShell, CopyButton, EmptyState, ErrorPanel,
@@ -146,9 +147,9 @@ pub fn ArtifactPage() -> impl IntoView {
                             let repo = format!("{}/{}/{}", v.registry_host, v.org_slug, v.artifact.name);
                             let first_tag = v.tags.first().map(|t| t.tag.clone()).unwrap_or_else(|| "latest".into());
                             let pull = match v.artifact.kind {
-                                domain::registry::ArtifactKind::HelmChart => format!("helm pull {} --version {}", shell_quote(&format!("oci://{repo}")), shell_quote(&first_tag)),
-                                domain::registry::ArtifactKind::ContainerImage => format!("docker pull {}", shell_quote(&format!("{repo}:{first_tag}"))),
-                                domain::registry::ArtifactKind::Other => format!("oras pull {}", shell_quote(&format!("{repo}:{first_tag}"))),
+                                domain::registry::ArtifactKind::HelmChart => helm_pull(&repo, &first_tag),
+                                domain::registry::ArtifactKind::ContainerImage => pull_with("docker", &repo, &first_tag),
+                                domain::registry::ArtifactKind::Other => pull_with("oras", &repo, &first_tag),
                             };
                             view! {
                                 <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/artifacts">"Artifacts"</A>" / "</nav>
