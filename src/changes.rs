@@ -1,9 +1,8 @@
-//! Wiring of the change feed ([`domain::changes`]) in the server: the caches
-//! that forget on a change, and the poll that brings in the changes other
-//! processes committed (the `admin` CLI, other instances).
+//! The change feed ([`domain::changes`]) across processes: the poll that
+//! brings in the changes other processes committed (the `admin` CLI, other
+//! instances) and the wait of writers outside a server. (The caches that
+//! forget on a change are registered by `services::Services::new`.)
 
-use app::ssr::ServerCtx;
-use domain::changes::ChangeKind;
 use domain::store::DynStore;
 use std::time::{Duration, Instant};
 
@@ -16,21 +15,6 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// A server that has not reported for this long is taken for dead: writers
 /// in other processes stop waiting for it.
 pub const ALIVE: Duration = Duration::from_secs(10);
-
-/// Registers the caches' eviction on the store's change hub.
-pub fn listen(ctx: &ServerCtx) {
-    let hub = ctx.store.change_hub();
-    let access = ctx.access.clone();
-    hub.listen(move |c| access.apply(c));
-    let tokens = ctx.tokens.clone();
-    hub.listen(move |c| match (c.kind, c.user_id, c.customer_id) {
-        (ChangeKind::UserChanged | ChangeKind::TokenRevoked, Some(user), _) => {
-            tokens.invalidate_user(user)
-        }
-        (ChangeKind::CustomerRemoved, _, Some(customer)) => tokens.invalidate_customer(customer),
-        _ => {}
-    });
-}
 
 /// The change-feed reader of one server process.
 pub struct Poller {

@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use domain::store::NewOrg;
 use domain::{DisplayName, Email, NewPassword, OrgSlug, Plan};
+use services::{ServiceError, Services, Settings};
 use std::io::BufRead;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -143,11 +144,33 @@ pub fn parse_lifetime(input: &str) -> anyhow::Result<chrono::Duration> {
 }
 
 fn trial_end(plan: Plan, trial_ends: Option<&str>) -> anyhow::Result<Option<DateTime<Utc>>> {
-    match (plan, trial_ends) {
-        (Plan::ProTrial, Some(d)) => Ok(Some(parse_date(d)?)),
-        (Plan::ProTrial, None) => Ok(Some(Utc::now() + chrono::Duration::days(30))),
+    let given = match (plan, trial_ends) {
+        (Plan::ProTrial, Some(d)) => Some(parse_date(d)?),
         (_, Some(_)) => anyhow::bail!("--trial-ends only applies to --plan pro_trial"),
-        (_, None) => Ok(None),
+        (_, None) => None,
+    };
+    services::accounts::trial_end(plan, given, Utc::now())
+        .map_err(|_| anyhow::anyhow!("--trial-ends only applies to --plan pro_trial"))
+}
+
+/// The use cases over the configured store (no server: no caches to keep).
+async fn open_services(config: &Config) -> anyhow::Result<Services> {
+    let (store, _) = config.open_store().await?;
+    Ok(Services::new(store, Settings::default()))
+}
+
+/// The words for a use case's refusal on the command line.
+fn cli_error(e: ServiceError, flag_of: impl Fn(&str) -> &'static str) -> anyhow::Error {
+    match e {
+        ServiceError::Invalid(fields) => anyhow::anyhow!(
+            "{}",
+            fields
+                .iter()
+                .map(|(field, message)| format!("{}: {message}", flag_of(field)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
     }
 }
 
@@ -183,12 +206,9 @@ async fn run_admin(config: &Config, admin: Admin) -> anyhow::Result<()> {
             let plan = Plan::parse(&plan).map_err(|e| anyhow::anyhow!("--plan: {e}"))?;
             let trial_ends_at = trial_end(plan, trial_ends.as_deref())?;
             let password = read_password()?;
-            let (store, _) = config.open_store().await?;
-            let hash = domain::password::hash(password)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let (org, user) = store
-                .create_org_with_admin(
+            let services = open_services(config).await?;
+            let (org, user) = services
+                .create_org(
                     NewOrg {
                         slug,
                         name,
@@ -196,7 +216,7 @@ async fn run_admin(config: &Config, admin: Admin) -> anyhow::Result<()> {
                         trial_ends_at,
                     },
                     email,
-                    hash,
+                    password,
                     false,
                 )
                 .await
@@ -216,24 +236,23 @@ async fn run_admin(config: &Config, admin: Admin) -> anyhow::Result<()> {
             // narrowed still work.
             let email =
                 Email::parse_existing(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
-            let label =
-                domain::DisplayName::parse(&label).map_err(|e| anyhow::anyhow!("--label: {e}"))?;
             let expires_at = expires_in
                 .as_deref()
                 .map(parse_lifetime)
                 .transpose()?
                 .map(|d| Utc::now() + d);
-            let (store, _) = config.open_store().await?;
-            let user = store
-                .user_id_by_email(email.as_str())
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-                .ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
-            let (secret, hash) = domain::token_cache::new_token();
-            store
-                .create_token(user, label.as_str(), &hash, expires_at)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let services = open_services(config).await?;
+            let issuer = services::tokens::Issuer::Operator { email: &email };
+            let secret = match services.create_token(issuer, &label, expires_at).await {
+                Ok(created) => created.secret,
+                Err(ServiceError::NotFound) => anyhow::bail!("no user with email {email}"),
+                Err(e) => {
+                    return Err(cli_error(e, |field| match field {
+                        "label" => "--label",
+                        _ => "--expires-in",
+                    }))
+                }
+            };
             println!("{secret}");
             Ok(())
         }

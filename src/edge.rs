@@ -10,7 +10,6 @@
 //!   limit (413, not a 500 from deep inside server_fn).
 
 use crate::api::ApiError;
-use app::api::AppError;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -33,6 +32,8 @@ pub struct Edge {
     /// same-origin too, so a server reached as `localhost` or by a LAN
     /// address still works. With an explicit public URL only its origin is.
     trust_host: bool,
+    /// How a refused server function is answered (the UI's error format).
+    server_fn_refusal: RefusalResponder,
 }
 
 impl Edge {
@@ -48,6 +49,16 @@ impl Edge {
             origin: origin_of(public_url),
             public_url: public_url.to_owned(),
             trust_host: !explicit,
+            server_fn_refusal: plain_refusal,
+        })
+    }
+
+    /// The edge of the UI: refused server functions are answered by
+    /// `responder` (in the UI's error format).
+    pub fn for_ui(public_url: &str, explicit: bool, responder: RefusalResponder) -> Arc<Self> {
+        Arc::new(Self {
+            server_fn_refusal: responder,
+            ..Arc::unwrap_or_clone(Self::with(public_url, explicit))
         })
     }
 
@@ -238,26 +249,24 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("text/html"))
 }
 
-/// A server function's refusal: the UI's error as JSON for the hydrated page
-/// (server_fn decodes it and the form shows its message), plain text for a
-/// plain form post.
-fn server_fn_refusal(status: StatusCode, error: AppError, html: bool) -> Response {
-    if html {
-        let text = format!("{}\n", error);
-        return (
-            status,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            text,
-        )
-            .into_response();
-    }
-    let body = serde_json::to_vec(&error).unwrap_or_default();
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        Body::from(body),
-    )
-        .into_response()
+/// Why the edge refused a server function before it ran; the UI words it
+/// ([`Edge::server_fn_refusal`], given by the composition root).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A cross-site request: where it came from and where to go instead.
+    CrossSite(String),
+    /// The body is over [`SERVER_FN_BODY_LIMIT`].
+    TooLarge,
+    /// The body could not be read.
+    Unreadable,
+}
+
+/// Answers a refused server function: `(status, refusal, wants_html)`.
+pub type RefusalResponder = fn(StatusCode, Refusal, bool) -> Response;
+
+/// Plain text, for an edge without a UI (tests of the checks alone).
+fn plain_refusal(status: StatusCode, refusal: Refusal, _html: bool) -> Response {
+    (status, format!("{refusal:?}\n")).into_response()
 }
 
 /// Refuses cross-site state changes (403) and oversized server-function
@@ -268,9 +277,9 @@ pub async fn guard(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> R
     if let Some(message) = cross_site(req.method(), &path, req.headers(), &edge) {
         tracing::warn!(method = %req.method(), %path, origin = ?req.headers().get(header::ORIGIN), "cross-site request refused");
         return if server_fn {
-            server_fn_refusal(
+            (edge.server_fn_refusal)(
                 StatusCode::FORBIDDEN,
-                AppError::Refused(message),
+                Refusal::CrossSite(message),
                 wants_html(req.headers()),
             )
         } else {
@@ -283,7 +292,8 @@ pub async fn guard(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> R
     // The whole body, up to the limit: over it is 413 (server_fn itself
     // would answer a failed read with 500).
     let html = wants_html(req.headers());
-    let too_large = || server_fn_refusal(StatusCode::PAYLOAD_TOO_LARGE, AppError::TooLarge, html);
+    let too_large =
+        || (edge.server_fn_refusal)(StatusCode::PAYLOAD_TOO_LARGE, Refusal::TooLarge, html);
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -301,11 +311,7 @@ pub async fn guard(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> R
         Err(e) if is_length_limit(&e) => too_large(),
         Err(e) => {
             tracing::debug!(error = %e, "reading a server function's body failed");
-            server_fn_refusal(
-                StatusCode::BAD_REQUEST,
-                AppError::Transport("the request body could not be read".into()),
-                html,
-            )
+            (edge.server_fn_refusal)(StatusCode::BAD_REQUEST, Refusal::Unreadable, html)
         }
     }
 }

@@ -8,6 +8,7 @@ use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::Principal;
+use services::session::CallerSlot;
 use tower_sessions::Session;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -48,17 +49,16 @@ fn percent_encode(s: &str) -> String {
 
 /// The signed-in user of a session: `None` when signed out, the session is
 /// unreadable, the user is gone or its session epoch moved on (see
-/// [`app::ssr::session_principal`]); a 500 response when the store fails.
+/// [`services::Services::session_principal`]); a 500 response when the store fails.
 pub async fn session_principal(
     state: &AppState,
+    slot: Option<&CallerSlot>,
     session: &Session,
 ) -> Result<Option<Principal>, Response> {
-    app::ssr::session_principal(&*state.ctx.store, session)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "loading the session's user failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        })
+    state.ctx.caller(slot, session).await.map_err(|e| {
+        tracing::error!(error = %e, "loading the session's user failed");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })
 }
 
 pub async fn pages(
@@ -74,7 +74,8 @@ pub async fn pages(
     if area == Area::Other {
         return next.run(req).await;
     }
-    let principal = match session_principal(&state, &session).await {
+    let slot = req.extensions().get::<CallerSlot>().cloned();
+    let principal = match session_principal(&state, slot.as_ref(), &session).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };

@@ -13,7 +13,7 @@
 //! - anyone whose user (or customer) is removed, or whose role or password
 //!   changed (the session's epoch moved on), gets `signed_out`, and the
 //!   stream ends; so does a stream whose session signs out
-//!   (`ServerCtx::session_ends`).
+//!   (`Services::session_ends`).
 //!
 //! Events carry only a kind and a customer id; pages refetch through their
 //! usual server functions. A first connection passes `?since=` (the page's
@@ -22,17 +22,18 @@
 //! shutdown does not wait for them.
 
 use crate::server::AppState;
-use app::live::{LiveEvent, LiveKind};
-use app::ssr::{ServerCtx, SessionUser};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use domain::changes::{Change, ChangeKind};
+use domain::live::{LiveEvent, LiveKind};
 use domain::policy::Visibility;
 use domain::Principal;
 use futures::StreamExt;
+use services::session::{CallerSlot, SessionUser};
+use services::Services;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -61,18 +62,19 @@ pub struct EventsQuery {
 pub async fn events(
     State(state): State<AppState>,
     session: Session,
+    slot: Option<axum::Extension<CallerSlot>>,
     headers: HeaderMap,
     Query(query): Query<EventsQuery>,
 ) -> Response {
     // Before the session is checked: a sign-out from then on is seen.
     let ends = state.ctx.session_ends.subscribe();
-    let principal = match crate::guard::session_principal(&state, &session).await {
+    let principal = match crate::guard::session_principal(&state, slot.as_deref(), &session).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
     let (Some(principal), Some(user), Some(session_id)) = (
         principal,
-        app::ssr::session_user(&session).await,
+        services::session::session_user(&session).await,
         session.id(),
     ) else {
         return (StatusCode::UNAUTHORIZED, "Sign in to receive live updates.").into_response();
@@ -116,7 +118,7 @@ pub async fn events(
 
 /// One open stream.
 struct Live {
-    ctx: ServerCtx,
+    ctx: Services,
     principal: Principal,
     /// The session's user and epoch, checked again on changes about it.
     user: SessionUser,

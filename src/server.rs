@@ -6,15 +6,15 @@ use crate::guard;
 use crate::registry::pull_log::{self, PullLog};
 use crate::registry::{self, storage::BlobStorage, Registry};
 use crate::sessions::UserSessions;
-use app::ssr::ServerCtx;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use domain::throttle::Throttle;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use services::session::CallerSlot;
+use services::{Services, Settings};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,14 +22,12 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-/// Failed sign-ins allowed per email, and per client address, in a window.
-const MAX_FAILURES_PER_EMAIL: u32 = 5;
-const MAX_FAILURES_PER_ADDR: u32 = 20;
-const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
-
 #[derive(Clone)]
 pub struct AppState {
-    pub ctx: ServerCtx,
+    /// The use cases (with the store and the caches).
+    pub ctx: Services,
+    /// Secrets just created by a plain form post, for the page it returns to.
+    pub fresh_tokens: Arc<app::ssr::FreshTokens>,
     pub leptos_options: LeptosOptions,
     pub registry: Arc<Registry>,
     /// Cancelled when the server shuts down: ends the live-update streams,
@@ -86,42 +84,69 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let setup_code = if config.listen.ip().is_loopback() || store.has_orgs().await? {
         None
     } else {
-        Some(Arc::from(app::ssr::new_setup_code()))
+        Some(Arc::from(services::setup::new_setup_code()))
     };
-    let ctx = ServerCtx {
+    let ctx = Services::new(
         store,
-        email_throttle: Arc::new(Throttle::new(MAX_FAILURES_PER_EMAIL, THROTTLE_WINDOW)),
-        addr_throttle: Arc::new(Throttle::new(MAX_FAILURES_PER_ADDR, THROTTLE_WINDOW)),
-        public_url: config.public_url(),
-        tokens: Arc::default(),
-        fresh_tokens: Arc::default(),
-        access: Arc::default(),
-        session_ends: Arc::default(),
-        setup_code,
-    };
-    crate::changes::listen(&ctx);
+        Settings {
+            public_url: config.public_url(),
+            setup_code,
+        },
+    );
     let storage = BlobStorage::local(config.data_dir.clone())
         .map_err(|e| anyhow::anyhow!("blob storage in {}: {e}", config.data_dir.display()))?;
     let pulls = PullLog::spawn(ctx.store.clone(), pull_log::Settings::default());
     Ok(Prepared {
         state: AppState {
             ctx,
+            fresh_tokens: Arc::default(),
             leptos_options,
             registry: Arc::new(Registry::new(storage, pulls)),
             shutdown: tokio_util::sync::CancellationToken::new(),
-            edge: crate::edge::Edge::with(&config.public_url(), config.public_url.is_some()),
+            edge: crate::edge::Edge::for_ui(
+                &config.public_url(),
+                config.public_url.is_some(),
+                server_fn_refusal,
+            ),
         },
         sessions,
         session_store,
     })
 }
 
+/// A server function refused by the edge, in the UI's error format: JSON
+/// for the hydrated page (server_fn decodes it and the form shows its
+/// message), plain text for a plain form post.
+fn server_fn_refusal(status: StatusCode, refusal: crate::edge::Refusal, html: bool) -> Response {
+    use crate::edge::Refusal;
+    use app::api::AppError;
+    let error = match refusal {
+        Refusal::CrossSite(message) => AppError::Refused(message),
+        Refusal::TooLarge => AppError::TooLarge,
+        Refusal::Unreadable => AppError::Transport("the request body could not be read".into()),
+    };
+    if html {
+        let text = format!("{error}\n");
+        return (
+            status,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response();
+    }
+    (status, Json(error)).into_response()
+}
+
 /// The whole application router.
 pub fn build_router(state: AppState, sessions: Sessions) -> Router {
     let routes = generate_route_list(app::App);
-    let ctx = state.ctx.clone();
+    let (services, fresh) = (state.ctx.clone(), state.fresh_tokens.clone());
     let provide = move || {
-        provide_context(ctx.clone());
+        provide_context(services.clone());
+        provide_context(fresh.clone());
         crate::edge::provide_nonce();
     };
     let options = state.leptos_options.clone();
@@ -146,6 +171,7 @@ pub fn build_router(state: AppState, sessions: Sessions) -> Router {
             guard::pages,
         ))
         .layer(sessions)
+        .layer(axum::middleware::from_fn(caller_slot))
         .layer(axum::middleware::from_fn_with_state(
             edge,
             crate::edge::guard,
@@ -154,6 +180,14 @@ pub fn build_router(state: AppState, sessions: Sessions) -> Router {
         .merge(registry::router())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// Gives each UI and API request an empty [`CallerSlot`]: its caller is
+/// looked up once, by whichever part asks first (page guard, server
+/// functions, the API's cookie check, `/events`).
+async fn caller_slot(mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    req.extensions_mut().insert(CallerSlot::default());
+    next.run(req).await
 }
 
 /// The request's span, as tower-http's default (debug level) but with the

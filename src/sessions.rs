@@ -9,8 +9,8 @@
 //! epoch: a request that began before the user was removed or its role
 //! changed does not bring the session back when it saves.
 
-use app::ssr::{SessionUser, SESSION_USER_KEY};
 use async_trait::async_trait;
+use services::session::{SessionUser, SESSION_USER_KEY};
 use sqlx::SqlitePool;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};

@@ -13,38 +13,11 @@
 
 use domain::CustomerId;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 /// The `<meta name>` holding the page's render time (Unix milliseconds).
 pub const SINCE_META: &str = "portcullis-live-since";
 
-/// What an event says changed. Never carries anything secret: the page
-/// refetches through its usual, authorized server functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LiveKind {
-    /// A customer user: what you may see changed.
-    Access,
-    /// A vendor user: a customer's entitlements changed.
-    Entitlements,
-    /// A vendor user: a customer was removed.
-    CustomerRemoved,
-    /// A vendor user: the organization's plan changed.
-    Plan,
-    /// Events may have been lost: refresh everything.
-    Resync,
-    /// Your account (or your customer) was removed: the page reloads, which
-    /// leads to the sign-in page.
-    SignedOut,
-}
-
-/// The `data` of one event, as JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LiveEvent {
-    pub kind: LiveKind,
-    /// The customer concerned (vendor events); `None` concerns everything.
-    pub customer_id: Option<CustomerId>,
-}
+pub use domain::live::{LiveEvent, LiveKind};
 
 /// The last event seen, numbered.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -10,6 +10,7 @@
 
 pub mod audit;
 pub mod entitlements;
+pub mod live;
 pub mod oci;
 pub mod policy;
 pub mod pulls;

@@ -139,6 +139,15 @@ pub struct TokenInfo {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
+/// A new access token with its secret, shown only this once (never stored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatedToken {
+    pub token: TokenInfo,
+    /// The access token (`pcl_…`): the registry password, or `Authorization: Bearer` here.
+    pub secret: String,
+}
+
 /// Where a manifest points: what the store must check exists and record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ManifestRef {

@@ -427,6 +427,10 @@ string_enum! {
 }
 
 impl Plan {
+    /// What a person is told when a change to entitlements needs a plan that
+    /// includes them (SPEC §4 plan gating): in the console and the API alike.
+    pub const ENTITLEMENTS_REQUIRED: &'static str = "Artifact Entitlements are a Pro feature. Upgrade to Pro (or start a trial) to create or change entitlements; existing ones are kept but not enforced meanwhile.";
+
     /// Whether entitlements are in force under this plan at `now` (SPEC §3 rule 1).
     pub fn includes_entitlements(
         self,

@@ -34,6 +34,7 @@ use openapi::{
     BadRequest, Busy, Conflict, Forbidden, Internal, Invalid, NotFound, Unauthenticated,
 };
 use serde::{Deserialize, Serialize};
+use services::session::CallerSlot;
 use std::collections::BTreeMap;
 use tower_sessions::Session;
 use utoipa::{IntoParams, ToSchema};
@@ -201,6 +202,28 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<services::ServiceError> for ApiError {
+    /// The one place a use case's refusal becomes the API's words.
+    fn from(e: services::ServiceError) -> Self {
+        use services::ServiceError as E;
+        match e {
+            E::Unauthenticated | E::BadCredentials => ApiError::unauthenticated(),
+            E::Forbidden => ApiError::forbidden(),
+            E::NotFound => ApiError::not_found(),
+            E::Invalid(fields) => ApiError::invalid(fields),
+            E::PlanRequired => ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::Plan,
+                domain::Plan::ENTITLEMENTS_REQUIRED,
+            ),
+            E::TooManyAttempts { .. } | E::RemoveSelf => {
+                ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::Rejected, e.to_string())
+            }
+            E::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -307,7 +330,9 @@ impl FromRequestParts<AppState> for CallerWithToken {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::unauthenticated())?;
-        let principal = app::ssr::session_principal(&*state.ctx.store, &session)
+        let principal = state
+            .ctx
+            .caller(parts.extensions.get::<CallerSlot>(), &session)
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
         Ok(CallerWithToken {
@@ -938,7 +963,7 @@ async fn require_entitlements_plan(s: &AppState, org: OrgId) -> Result<(), ApiEr
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::Plan,
-            "Artifact Entitlements are a Pro feature. Upgrade to Pro (or start a trial) to create or change entitlements; existing ones are kept but not enforced meanwhile.",
+            domain::Plan::ENTITLEMENTS_REQUIRED,
         ))
     }
 }

@@ -4,16 +4,16 @@
 //! and fills the cache. Revoked tokens are evicted by the revoking call, so
 //! they fail on the very next request.
 
-use app::ssr::ServerCtx;
 use axum::http::{header, HeaderMap};
 use base64::Engine;
 use chrono::Utc;
 use domain::token_cache::{hash_token, CachedToken};
+use services::Services;
 use std::sync::Arc;
 
 /// `Ok(None)` when no credentials were sent.
 pub async fn authenticate(
-    ctx: &ServerCtx,
+    ctx: &Services,
     headers: &HeaderMap,
 ) -> Result<Option<Arc<CachedToken>>, AuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
@@ -87,7 +87,7 @@ pub enum AuthError {
 
 /// Writes collected last-use times every `every` (batched, off the request path).
 pub fn spawn_last_use_writer(
-    ctx: ServerCtx,
+    ctx: Services,
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

@@ -1,8 +1,8 @@
 //! Blobs: GET/HEAD (with `Range`) and DELETE.
 
 use super::{
-    allowed, authorize, existing_repo, header_str, pull_repo, Access, RegistryError,
-    RegistryResult, Req,
+    allowed, authorize, existing_repo, header_str, pull_repo, Need, RegistryError, RegistryResult,
+    Req,
 };
 use axum::body::Body;
 use axum::http::{header, StatusCode};
@@ -112,7 +112,7 @@ pub async fn delete(
     name: &RepositoryName,
     digest: &Digest,
 ) -> RegistryResult<Response> {
-    let org_id = authorize(req, p, name, Access::Push).await?;
+    let org_id = authorize(req, p, name, Need::Write).await?;
     let repo = existing_repo(req, org_id, name).await?;
     if req.ctx.store.unlink_blob(repo.id, digest.as_str()).await? {
         Ok(StatusCode::ACCEPTED.into_response())

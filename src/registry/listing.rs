@@ -72,14 +72,9 @@ pub async fn catalog(req: Req<'_>, p: &Principal) -> RegistryResult<Response> {
         Principal::Customer {
             org_id,
             org_slug: slug,
-            customer_id,
             ..
         } => {
-            let access = req
-                .ctx
-                .access
-                .customer(&*req.ctx.store, *org_id, *customer_id, chrono::Utc::now())
-                .await?;
+            let access = req.ctx.visibility(p).await?;
             match &access.visibility {
                 Visibility::Everything => req.ctx.store.catalog(Some(*org_id), last, n).await?,
                 // Only the granted artifacts can be listed: ask the store

@@ -1,7 +1,7 @@
 //! Manifests: GET/HEAD/PUT/DELETE by tag or digest.
 
 use super::{
-    allowed, authorize, authorize_pull, existing_repo, header_str, Access, RegistryError,
+    allowed, authorize, authorize_pull, existing_repo, header_str, Need, RegistryError,
     RegistryResult, Req,
 };
 use axum::body::Body;
@@ -228,7 +228,7 @@ pub async fn put(
     reference: &Reference,
     body: Body,
 ) -> RegistryResult<Response> {
-    let org_id = authorize(req, p, name, Access::Push).await?;
+    let org_id = authorize(req, p, name, Need::Write).await?;
     let immutable = tags_immutable(req, name).await?;
     let content = axum::body::to_bytes(body, MAX_MANIFEST + 1)
         .await
@@ -325,7 +325,7 @@ pub async fn delete(
     name: &RepositoryName,
     reference: &Reference,
 ) -> RegistryResult<Response> {
-    let org_id = authorize(req, p, name, Access::Push).await?;
+    let org_id = authorize(req, p, name, Need::Write).await?;
     let immutable = tags_immutable(req, name).await?;
     let repo = existing_repo(req, org_id, name).await?;
     // With immutable tags, a tag never moves: it cannot be deleted (and

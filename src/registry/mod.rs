@@ -17,7 +17,6 @@ pub use error::{RegistryError, RegistryResult};
 
 use crate::auth::{self, AuthError};
 use crate::server::AppState;
-use app::ssr::ServerCtx;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Extension, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
@@ -25,13 +24,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use cache::GraphEntry;
-use chrono::Utc;
 use domain::access::CustomerAccess;
 use domain::oci::RepositoryName;
 use domain::policy::{Allowed, TagGrant, Visibility, NOTHING};
 use domain::store::Repo;
 use domain::{OrgId, Principal};
 use path::Endpoint;
+use services::Services;
 use std::collections::HashMap;
 use std::sync::Arc;
 use storage::BlobStorage;
@@ -120,7 +119,7 @@ async fn handle(
 /// What every handler gets.
 #[derive(Clone, Copy)]
 pub(crate) struct Req<'a> {
-    pub ctx: &'a ServerCtx,
+    pub ctx: &'a Services,
     pub registry: &'a Registry,
     pub query: &'a HashMap<String, String>,
     /// Every query parameter, in order, repeated ones included.
@@ -169,12 +168,9 @@ async fn dispatch(
     }
 }
 
-/// What a request wants to do with a repository.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Access {
-    Pull,
-    Push,
-}
+/// What a request needs ([`services::authz`]): `Read` to pull, `Write` to
+/// push or delete.
+pub(crate) use services::authz::Need;
 
 /// The org id of a slug, from memory after the first lookup.
 async fn org_of(req: Req<'_>, slug: &str) -> RegistryResult<Option<OrgId>> {
@@ -188,17 +184,23 @@ async fn org_of(req: Req<'_>, slug: &str) -> RegistryResult<Option<OrgId>> {
     Ok(found)
 }
 
-/// The organization a repository name belongs to, if the principal may
-/// `access` it. Another org's repositories are answered as non-existent;
+/// The organization a repository name belongs to, if the principal's role
+/// meets `need` there. Another org's repositories are answered as non-existent;
 /// read-only users and customers who try to write are denied. A customer's
 /// pull is further limited by [`authorize_pull`].
 pub(crate) async fn authorize(
     req: Req<'_>,
     principal: &Principal,
     name: &RepositoryName,
-    access: Access,
+    need: Need,
 ) -> RegistryResult<OrgId> {
-    if let (Principal::Customer { .. }, Access::Push) = (principal, access) {
+    use services::authz::{vendor_or_refusal, Refusal};
+    // Pulls are for everyone of the org (a customer's is limited later).
+    let refusal = match need {
+        Need::Read => None,
+        Need::Write | Need::Admin => vendor_or_refusal(principal, need).err(),
+    };
+    if refusal == Some(Refusal::Customer) {
         return Err(RegistryError::Denied(
             "customers cannot push or delete".into(),
         ));
@@ -209,12 +211,10 @@ pub(crate) async fn authorize(
     if principal.org_id() != org_id {
         return Err(RegistryError::NameUnknown);
     }
-    if let Principal::Vendor { role, .. } = principal {
-        if access == Access::Push && !role.can_write() {
-            return Err(RegistryError::Denied(
-                "read-only users cannot push or delete".into(),
-            ));
-        }
+    if refusal == Some(Refusal::Role) {
+        return Err(RegistryError::Denied(
+            "read-only users cannot push or delete".into(),
+        ));
     }
     Ok(org_id)
 }
@@ -250,18 +250,14 @@ pub(crate) async fn authorize_pull(
     principal: &Principal,
     name: &RepositoryName,
 ) -> RegistryResult<Pull> {
-    let org_id = authorize(req, principal, name, Access::Pull).await?;
-    let Principal::Customer { customer_id, .. } = principal else {
+    let org_id = authorize(req, principal, name, Need::Read).await?;
+    let Principal::Customer { .. } = principal else {
         return Ok(Pull {
             org_id,
             access: None,
         });
     };
-    let access = req
-        .ctx
-        .access
-        .customer(&*req.ctx.store, org_id, *customer_id, Utc::now())
-        .await?;
+    let access = req.ctx.visibility(principal).await?;
     if !access.visibility.artifact_visible(name.artifact()) {
         return Err(RegistryError::NameUnknown);
     }

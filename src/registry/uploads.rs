@@ -4,7 +4,7 @@
 //! are streamed to storage, never held whole in memory.
 
 use super::storage::ChunkError;
-use super::{authorize, header_str, Access, RegistryError, RegistryResult, Req};
+use super::{authorize, header_str, Need, RegistryError, RegistryResult, Req};
 use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -110,7 +110,7 @@ fn created(name: &RepositoryName, digest: &Digest) -> Response {
 }
 
 async fn write_repo(req: Req<'_>, p: &Principal, name: &RepositoryName) -> RegistryResult<RepoId> {
-    let org_id = authorize(req, p, name, Access::Push).await?;
+    let org_id = authorize(req, p, name, Need::Write).await?;
     Ok(req.ctx.store.ensure_repo(org_id, name.artifact()).await?.id)
 }
 
@@ -258,7 +258,7 @@ pub async fn patch(
     id: &str,
     body: Body,
 ) -> RegistryResult<Response> {
-    authorize(req, p, name, Access::Push).await?;
+    authorize(req, p, name, Need::Write).await?;
     let mut session = take_for_chunk(req, name, id)?;
     append(req, id, &mut session, body).await?;
     let size = session.size;
@@ -273,7 +273,7 @@ pub async fn put(
     id: &str,
     body: Body,
 ) -> RegistryResult<Response> {
-    authorize(req, p, name, Access::Push).await?;
+    authorize(req, p, name, Need::Write).await?;
     let digest = match req.query.get("digest") {
         Some(d) => Digest::parse(d)?,
         None => {
@@ -293,7 +293,7 @@ pub async fn status(
     name: &RepositoryName,
     id: &str,
 ) -> RegistryResult<Response> {
-    authorize(req, p, name, Access::Push).await?;
+    authorize(req, p, name, Need::Write).await?;
     let size = req.registry.uploads.peek(id, name)?;
     Ok(progress(StatusCode::NO_CONTENT, name, id, size))
 }
@@ -304,7 +304,7 @@ pub async fn cancel(
     name: &RepositoryName,
     id: &str,
 ) -> RegistryResult<Response> {
-    authorize(req, p, name, Access::Push).await?;
+    authorize(req, p, name, Need::Write).await?;
     let session = req.registry.uploads.take(id, name)?;
     req.registry.storage.discard(id, session.chunks).await;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -3,9 +3,9 @@
 use super::AppError;
 #[cfg(feature = "ssr")]
 use crate::ssr::{self, respond, Need};
-#[cfg(feature = "ssr")]
-use domain::{password_links, CustomerRole, DisplayName, Invitee};
 use domain::{Customer, CustomerId, CustomerSummary, CustomerUser, UserId};
+#[cfg(feature = "ssr")]
+use domain::{CustomerRole, Invitee};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +23,7 @@ pub async fn list_customers(q: Option<String>) -> Result<CustomersView, AppError
         async move {
             let me = ssr::require_vendor(Need::Read).await?;
             Ok(CustomersView {
-                customers: ssr::ctx()?
+                customers: ssr::services()?
                     .store
                     .customers(me.org_id, q.as_deref().unwrap_or_default())
                     .await?,
@@ -39,11 +39,8 @@ pub async fn list_customers(q: Option<String>) -> Result<CustomersView, AppError
 pub async fn create_customer(name: String) -> Result<CustomerId, AppError> {
     respond(
         async move {
-            let me = ssr::require_vendor(Need::Write).await?;
-            let name = DisplayName::parse(&name).map_err(|e| AppError::field("name", e.0))?;
-            let customer = ssr::ctx()?
-                .store
-                .create_customer(me.org_id, name, &me.actor())
+            let customer = ssr::services()?
+                .create_customer(&ssr::signed_in().await?, &name)
                 .await?;
             leptos_axum::redirect(&format!("/licenses/{}", customer.id));
             Ok(customer.id)
@@ -68,7 +65,7 @@ pub async fn get_customer(id: CustomerId) -> Result<CustomerView, AppError> {
     respond(
         async move {
             let me = ssr::require_vendor(Need::Read).await?;
-            let store = ssr::ctx()?.store;
+            let store = ssr::services()?.store;
             Ok(CustomerView {
                 customer: store.customer(me.org_id, id).await?,
                 users: store.customer_users(me.org_id, id).await?,
@@ -85,11 +82,8 @@ pub async fn get_customer(id: CustomerId) -> Result<CustomerView, AppError> {
 pub async fn rename_customer(id: CustomerId, name: String) -> Result<(), AppError> {
     respond(
         async move {
-            let me = ssr::require_vendor(Need::Write).await?;
-            let name = DisplayName::parse(&name).map_err(|e| AppError::field("name", e.0))?;
-            ssr::ctx()?
-                .store
-                .rename_customer(me.org_id, id, name, &me.actor())
+            ssr::services()?
+                .rename_customer(&ssr::signed_in().await?, id, &name)
                 .await?;
             Ok(())
         }
@@ -104,21 +98,17 @@ pub async fn delete_customer(id: CustomerId, confirm: String) -> Result<(), AppE
     respond(
         async move {
             let me = ssr::require_vendor(Need::Write).await?;
-            let ctx = ssr::ctx()?;
-            let customer = ctx.store.customer(me.org_id, id).await?;
+            let services = ssr::services()?;
+            let customer = services.store.customer(me.org_id, id).await?;
             if confirm.trim() != customer.name {
                 return Err(AppError::field(
                     "confirm",
                     "Type the customer's name exactly to confirm.",
                 ));
             }
-            for user in ctx
-                .store
-                .delete_customer(me.org_id, id, &me.actor())
-                .await?
-            {
-                ctx.tokens.invalidate_user(user);
-            }
+            services
+                .delete_customer(&ssr::signed_in().await?, id)
+                .await?;
             leptos_axum::redirect("/licenses");
             Ok(())
         }
@@ -147,7 +137,7 @@ pub async fn add_customer_user(
 ) -> Result<AddedUser, AppError> {
     respond(
         async move {
-            let me = ssr::require_vendor(Need::Write).await?;
+            let me = ssr::signed_in().await?;
             let link = match setup.as_deref().unwrap_or("password") {
                 "password" => false,
                 "link" => true,
@@ -160,25 +150,18 @@ pub async fn add_customer_user(
             };
             let user = Invitee::parse(&email, &password, link, &role, CustomerRole::parse)
                 .map_err(AppError::fields)?;
-            let email = user.email.as_str().to_owned();
-            let ctx = ssr::ctx()?;
-            let added = password_links::add_customer_user(
-                &ctx.store,
-                me.org_id,
-                customer_id,
-                user,
-                &me.actor(),
-            )
-            .await?;
+            let added = ssr::services()?
+                .add_customer_user(&me, customer_id, user)
+                .await?;
             let added = AddedUser {
-                email,
-                set_password_url: added.link.map(|l| ctx.set_password_url(&l.secret)),
+                email: added.email,
+                set_password_url: added.set_password_url,
             };
             if added.set_password_url.is_some() && ssr::is_plain_form_post() {
                 // Without JavaScript the answer is a redirect back to the
                 // page: it finds the link by a one-time key in its URL.
                 let bytes = serde_json::to_vec(&added).map_err(ssr::internal)?;
-                let key = ctx.fresh_tokens.put(me.user_id, bytes);
+                let key = ssr::fresh_tokens()?.put(me.user_id(), bytes);
                 leptos_axum::redirect(&format!("/licenses/{customer_id}?new_link={key}"));
             }
             Ok(added)
@@ -195,8 +178,7 @@ pub async fn fresh_added_user(key: String) -> Result<Option<AddedUser>, AppError
     respond(
         async move {
             let me = ssr::require_vendor(Need::Write).await?;
-            Ok(ssr::ctx()?
-                .fresh_tokens
+            Ok(ssr::fresh_tokens()?
                 .take(me.user_id, &key)
                 .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
         }
@@ -213,12 +195,9 @@ pub async fn remove_customer_user(
 ) -> Result<(), AppError> {
     respond(
         async move {
-            let me = ssr::require_vendor(Need::Write).await?;
-            let ctx = ssr::ctx()?;
-            ctx.store
-                .delete_customer_user(me.org_id, customer_id, user_id, &me.actor())
+            ssr::services()?
+                .remove_customer_user(&ssr::signed_in().await?, customer_id, user_id)
                 .await?;
-            ctx.tokens.invalidate_user(user_id);
             Ok(())
         }
         .await,

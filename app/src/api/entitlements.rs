@@ -35,19 +35,6 @@ pub struct EntitlementFormData {
     pub plan_active: bool,
 }
 
-#[cfg(feature = "ssr")]
-async fn plan_active(
-    store: &domain::store::DynStore,
-    org_id: domain::OrgId,
-) -> Result<(bool, domain::Org), AppError> {
-    let org = store.org(org_id).await?;
-    Ok((
-        org.plan
-            .includes_entitlements(org.trial_ends_at, Utc::now()),
-        org,
-    ))
-}
-
 /// A customer's entitlements, filtered by entitlement or artifact name. Any vendor user.
 #[server(endpoint = "list_entitlements")]
 pub async fn list_entitlements(
@@ -57,9 +44,10 @@ pub async fn list_entitlements(
     respond(
         async move {
             let me = ssr::require_vendor(Need::Read).await?;
-            let store = ssr::ctx()?.store;
+            let services = ssr::services()?;
+            let store = &services.store;
             let customer = store.customer(me.org_id, customer_id).await?;
-            let (plan_active, org) = plan_active(&store, me.org_id).await?;
+            let (plan_active, org) = services.plan_active(me.org_id).await?;
             let q = q.unwrap_or_default();
             Ok(EntitlementsView {
                 customer_id,
@@ -86,12 +74,9 @@ pub async fn list_entitlements(
 pub async fn delete_entitlement(id: i64) -> Result<(), AppError> {
     respond(
         async move {
-            let me = ssr::require_vendor(Need::Write).await?;
-            let store = ssr::ctx()?.store;
-            if !plan_active(&store, me.org_id).await?.0 {
-                return Err(AppError::PlanRequired);
-            }
-            store.delete_entitlement(me.org_id, id, &me.actor()).await?;
+            ssr::services()?
+                .delete_entitlement(&ssr::signed_in().await?, id)
+                .await?;
             Ok(())
         }
         .await,
@@ -108,17 +93,13 @@ pub async fn entitlement_form(
 ) -> Result<EntitlementFormData, AppError> {
     respond(
         async move {
-            let me = ssr::require_vendor(Need::Read).await?;
-            let store = ssr::ctx()?.store;
+            let p = ssr::signed_in().await?;
+            let me = services::authz::vendor(&p, Need::Read)?;
+            let services = ssr::services()?;
+            let store = &services.store;
             let customer = store.customer(me.org_id, customer_id).await?;
             let entitlement = match id {
-                Some(id) => {
-                    let e = store.entitlement(me.org_id, id).await?;
-                    if e.customer_id != customer_id {
-                        return Err(AppError::NotFound);
-                    }
-                    Some(e)
-                }
+                Some(id) => Some(services.entitlement(&p, id, Some(customer_id)).await?),
                 None => None,
             };
             Ok(EntitlementFormData {
@@ -127,7 +108,7 @@ pub async fn entitlement_form(
                 entitlement,
                 artifacts: store.artifact_tag_names(me.org_id).await?,
                 can_write: me.role.can_write(),
-                plan_active: plan_active(&store, me.org_id).await?.0,
+                plan_active: services.plan_active(me.org_id).await?.0,
             })
         }
         .await,
@@ -151,28 +132,23 @@ pub async fn save_entitlement(
         expires: expires.unwrap_or_default(),
         rows: rows.unwrap_or_default(),
     };
-    let result = async {
-        let me = ssr::require_vendor(Need::Write).await?;
-        let store = ssr::ctx()?.store;
-        store.customer(me.org_id, customer_id).await?;
-        let current = match id {
-            Some(id) => {
-                let e = store.entitlement(me.org_id, id).await?;
-                if e.customer_id != customer_id {
-                    return Err(AppError::NotFound);
-                }
-                e.expires_at
-            }
-            None => None,
+    let result: Result<i64, AppError> = async {
+        use services::entitlements::Target;
+        let target = match id {
+            Some(id) => Target::Existing {
+                id,
+                customer: Some(customer_id),
+            },
+            None => Target::New {
+                customer: customer_id,
+            },
         };
-        if !plan_active(&store, me.org_id).await?.0 {
-            return Err(AppError::PlanRequired);
-        }
-        let valid = draft.validate(current).map_err(AppError::fields)?;
-        Ok(store
-            .save_entitlement(me.org_id, customer_id, id, valid, &me.actor())
-            .await?
-            .id)
+        let saved = ssr::services()?
+            .save_entitlement(&ssr::signed_in().await?, target, |current| {
+                draft.validate(current)
+            })
+            .await?;
+        Ok(saved.id)
     }
     .await;
     if ssr::is_plain_form_post() {

@@ -30,7 +30,7 @@ pub enum AppError {
     #[error("{0}")]
     TooManyAttempts(String),
     /// The org's plan does not include the feature (SPEC §4 plan gating).
-    #[error("Artifact Entitlements are a Pro feature. Upgrade to Pro (or start a trial) to create or change entitlements; existing ones are kept but not enforced meanwhile.")]
+    #[error("{}", domain::Plan::ENTITLEMENTS_REQUIRED)]
     PlanRequired,
     /// Password checks are all busy (a burst of sign-ins): 503 with
     /// `Retry-After`.

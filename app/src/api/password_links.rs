@@ -25,7 +25,7 @@ pub async fn get_password_link(secret: String) -> Result<PasswordLinkView, AppEr
     respond(
         async move {
             let hash = domain::password_links::hash_secret(secret.trim());
-            let link = ssr::ctx()?
+            let link = ssr::services()?
                 .store
                 .password_link(&hash, chrono::Utc::now())
                 .await?
@@ -49,7 +49,7 @@ pub async fn set_password(
 ) -> Result<(), AppError> {
     respond(
         async move {
-            let ctx = ssr::ctx()?;
+            let ctx = ssr::services()?;
             let invalid = || AppError::Invalid {
                 message: LINK_INVALID.into(),
                 fields: Default::default(),
@@ -72,7 +72,7 @@ pub async fn set_password(
                 .await?
                 .ok_or_else(invalid)?;
             let principal = ctx.store.principal(user_id).await?.ok_or_else(invalid)?;
-            ssr::start_session(user_id).await?;
+            ctx.restart_session(&ssr::session().await?, user_id).await?;
             tracing::info!(user_id, "password set with a one-time link; signed in");
             leptos_axum::redirect(principal.home_path());
             Ok(())

@@ -29,7 +29,7 @@ pub async fn portal_artifacts() -> Result<PortalView, AppError> {
     respond(
         async {
             let me = ssr::require_customer().await?;
-            let artifacts = ssr::ctx()?
+            let artifacts = ssr::services()?
                 .visible_artifacts(&me.principal)
                 .await?
                 .into_iter()
@@ -66,7 +66,7 @@ pub async fn portal_artifact(name: String) -> Result<PortalArtifactView, AppErro
     respond(
         async move {
             let me = ssr::require_customer().await?;
-            let ctx = ssr::ctx()?;
+            let ctx = ssr::services()?;
             let access = ctx.visibility(&me.principal).await?;
             let (artifact, tags) = ctx
                 .visible_artifact(&access, &name)

@@ -17,7 +17,7 @@ pub async fn customer_pulls(id: CustomerId) -> Result<Vec<Pull>, AppError> {
     respond(
         async move {
             let me = ssr::require_vendor(Need::Read).await?;
-            let store = ssr::ctx()?.store;
+            let store = ssr::services()?.store;
             store.customer(me.org_id, id).await?;
             let query = PullQuery {
                 customer: Some(id),
@@ -37,7 +37,7 @@ pub async fn artifact_pulls(name: String) -> Result<Vec<Pull>, AppError> {
     respond(
         async move {
             let me = ssr::require_vendor(Need::Read).await?;
-            let store = ssr::ctx()?.store;
+            let store = ssr::services()?.store;
             store
                 .repo(me.org_id, &name)
                 .await?

@@ -7,12 +7,7 @@ use domain::registry::{ArtifactSummary, TagInfo, TokenInfo};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// A token just created: the secret is shown once, never stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CreatedToken {
-    pub token: TokenInfo,
-    pub secret: String,
-}
+pub use domain::registry::CreatedToken;
 
 /// The caller's tokens, and a token just created without JavaScript.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,13 +23,12 @@ pub struct TokensView {
 pub async fn list_tokens(new_token: Option<String>) -> Result<TokensView, AppError> {
     respond(
         async move {
-            let me = ssr::principal().await?.ok_or(AppError::Unauthenticated)?;
-            let fresh = ssr::ctx()?
-                .fresh_tokens
+            let me = ssr::signed_in().await?;
+            let fresh = ssr::fresh_tokens()?
                 .take(me.user_id(), new_token.as_deref().unwrap_or_default())
                 .and_then(|bytes| serde_json::from_slice(&bytes).ok());
             Ok(TokensView {
-                tokens: ssr::ctx()?.store.tokens(me.user_id()).await?,
+                tokens: ssr::services()?.tokens(&me).await?,
                 fresh,
             })
         }
@@ -53,32 +47,30 @@ pub async fn create_token(
 ) -> Result<CreatedToken, AppError> {
     respond(
         async move {
-            let me = ssr::principal().await?.ok_or(AppError::Unauthenticated)?;
+            let me = ssr::signed_in().await?;
             // Where a plain form post goes back to, settled before any work:
             // only a safe local path, else the settings page.
             let page = super::accounts::safe_next(return_to.as_deref().unwrap_or_default())
                 .unwrap_or("/settings");
             let page = page.split('?').next().unwrap_or(page);
+            let services = ssr::services()?;
+            // Both fields' errors show at once (the use case checks the
+            // label again).
             let mut check = super::accounts::FormCheck::default();
-            let label = check.field("label", domain::DisplayName::parse(&label));
+            check.field("label", domain::DisplayName::parse(&label));
             let days = check.field("expires_in_days", parse_expiry_days(&expires_in_days));
             check.finish()?;
-            let (Some(label), Some(days)) = (label, days) else {
-                return Err(AppError::Internal);
-            };
-            let expires_at = days.map(|d| chrono::Utc::now() + chrono::Duration::days(d));
-            let (secret, hash) = domain::token_cache::new_token();
-            let ctx = ssr::ctx()?;
-            let token = ctx
-                .store
-                .create_token(me.user_id(), label.as_str(), &hash, expires_at)
+            let expires_at = days
+                .flatten()
+                .map(|d| services.clock.now() + chrono::Duration::days(d));
+            let created = services
+                .create_token(services::tokens::Issuer::User(&me), &label, expires_at)
                 .await?;
-            let created = CreatedToken { token, secret };
             if ssr::is_plain_form_post() {
                 // Without JavaScript the answer is a redirect back to the
                 // page: it finds the secret by a one-time key in its URL.
                 let bytes = serde_json::to_vec(&created).map_err(ssr::internal)?;
-                let key = ctx.fresh_tokens.put(me.user_id(), bytes);
+                let key = ssr::fresh_tokens()?.put(me.user_id(), bytes);
                 leptos_axum::redirect(&format!("{page}?new_token={key}"));
             }
             Ok(created)
@@ -107,14 +99,9 @@ pub fn parse_expiry_days(input: &str) -> Result<Option<i64>, domain::ParseError>
 pub async fn revoke_token(token_id: i64) -> Result<(), AppError> {
     respond(
         async move {
-            let me = ssr::principal().await?.ok_or(AppError::Unauthenticated)?;
-            let ctx = ssr::ctx()?;
-            let hash = ctx
-                .store
-                .revoke_token(me.user_id(), token_id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            ctx.tokens.remove(&hash);
+            ssr::services()?
+                .revoke_token(&ssr::signed_in().await?, token_id)
+                .await?;
             Ok(())
         }
         .await,
@@ -138,7 +125,7 @@ pub async fn list_artifacts() -> Result<ArtifactsView, AppError> {
     respond(
         async {
             let me = ssr::require_vendor(Need::Read).await?;
-            let ctx = ssr::ctx()?;
+            let ctx = ssr::services()?;
             Ok(ArtifactsView {
                 artifacts: ctx.store.artifacts(me.org_id).await?,
                 registry_host: ctx.registry_host(),
@@ -167,7 +154,7 @@ pub async fn get_artifact(name: String) -> Result<ArtifactView, AppError> {
     respond(
         async move {
             let me = ssr::require_vendor(Need::Read).await?;
-            let ctx = ssr::ctx()?;
+            let ctx = ssr::services()?;
             let (artifact, tags) = ctx
                 .store
                 .artifact_tags(me.org_id, &name)
@@ -195,7 +182,7 @@ pub async fn set_immutable_tags(enabled: String) -> Result<(), AppError> {
                 "false" => false,
                 _ => return Err(AppError::field("enabled", "Choose true or false.")),
             };
-            ssr::ctx()?
+            ssr::services()?
                 .store
                 .set_immutable_tags(me.org_id, enabled)
                 .await?;

@@ -1,0 +1,94 @@
+//! A vendor organization's customers and their users.
+
+use crate::authz::{self, Need};
+use crate::error::{ServiceError, ServiceResult};
+use crate::Services;
+use chrono::{DateTime, Utc};
+use domain::password_links::{self, AddedUser};
+use domain::{Customer, CustomerId, CustomerRole, DisplayName, Invitee, Principal, UserId};
+
+/// A customer user just added. With a one-time link, `set_password_url` is
+/// the link: shown once, never stored.
+#[derive(Debug, Clone)]
+pub struct AddedCustomerUser {
+    pub id: UserId,
+    pub email: String,
+    pub role: CustomerRole,
+    pub set_password_url: Option<String>,
+    pub set_password_expires_at: Option<DateTime<Utc>>,
+}
+
+impl Services {
+    /// Creates a customer. Vendor admins and read_write users.
+    pub async fn create_customer(&self, p: &Principal, name: &str) -> ServiceResult<Customer> {
+        let me = authz::vendor(p, Need::Write)?;
+        let name = DisplayName::parse(name).map_err(|e| ServiceError::field("name", e.0))?;
+        Ok(self
+            .store
+            .create_customer(me.org_id, name, &me.actor())
+            .await?)
+    }
+
+    /// Renames a customer. Vendor admins and read_write users.
+    pub async fn rename_customer(
+        &self,
+        p: &Principal,
+        id: CustomerId,
+        name: &str,
+    ) -> ServiceResult<Customer> {
+        let me = authz::vendor(p, Need::Write)?;
+        let name = DisplayName::parse(name).map_err(|e| ServiceError::field("name", e.0))?;
+        Ok(self
+            .store
+            .rename_customer(me.org_id, id, name, &me.actor())
+            .await?)
+    }
+
+    /// Deletes a customer with its users, their sessions and tokens (the
+    /// change hub evicts them before this returns). Vendor admins and
+    /// read_write users.
+    pub async fn delete_customer(&self, p: &Principal, id: CustomerId) -> ServiceResult<()> {
+        let me = authz::vendor(p, Need::Write)?;
+        self.store
+            .delete_customer(me.org_id, id, &me.actor())
+            .await?;
+        Ok(())
+    }
+
+    /// Adds a user to a customer, with a first password or a one-time
+    /// set-password link. Vendor admins and read_write users.
+    pub async fn add_customer_user(
+        &self,
+        p: &Principal,
+        customer: CustomerId,
+        user: Invitee<CustomerRole>,
+    ) -> ServiceResult<AddedCustomerUser> {
+        let me = authz::vendor(p, Need::Write)?;
+        let (email, role) = (user.email.as_str().to_owned(), user.role);
+        let AddedUser { user_id, link } =
+            password_links::add_customer_user(&self.store, me.org_id, customer, user, &me.actor())
+                .await?;
+        Ok(AddedCustomerUser {
+            id: user_id,
+            email,
+            role,
+            set_password_url: link.as_ref().map(|l| self.set_password_url(&l.secret)),
+            set_password_expires_at: link.map(|l| l.expires_at),
+        })
+    }
+
+    /// Removes a customer's user; its sessions and tokens end at once.
+    /// Vendor admins and read_write users.
+    pub async fn remove_customer_user(
+        &self,
+        p: &Principal,
+        customer: CustomerId,
+        user: UserId,
+    ) -> ServiceResult<()> {
+        let me = authz::vendor(p, Need::Write)?;
+        Ok(self
+            .store
+            .delete_customer_user(me.org_id, customer, user, &me.actor())
+            .await?)
+    }
+}
