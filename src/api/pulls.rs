@@ -3,11 +3,10 @@
 //! (`charts/web`) and would not fit in the middle of a path.
 
 use super::openapi::{BadRequest, Forbidden, Internal, Invalid, NotFound, Unauthenticated};
-use super::{ApiCaller, ApiError, ErrorCode};
+use super::{ApiCaller, ApiError, ApiQuery};
 use crate::server::AppState;
-use axum::extract::{FromRequestParts, Query, State};
-use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::pulls::{Pull, PullQuery, MAX_PULLS};
@@ -18,25 +17,6 @@ use utoipa::{IntoParams, ToSchema};
 
 /// Pulls in a JSON answer when no `limit` is given.
 const JSON_LIMIT: i64 = 100;
-
-/// A query string, with a malformed one answered as a 400 API error.
-pub(super) struct ApiQuery<T>(pub(super) T);
-
-impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(v)| ApiQuery(v))
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::BadRequest,
-                    e.body_text(),
-                )
-            })
-    }
-}
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
