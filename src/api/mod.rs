@@ -6,9 +6,9 @@
 //!
 //! One module per resource; this one only routes. Each handler carries a
 //! `#[utoipa::path]` and its bodies are typed (`ToSchema`), so
-//! `GET /api/v1/openapi.json` ([`openapi`]) is generated from this code: a new
-//! route goes in `router()`, its `#[utoipa::path]` on the handler and its
-//! name in `openapi::ApiDoc`.
+//! `GET /api/v1/openapi.json` ([`openapi`]) is generated from this code. A
+//! new route is one line in [`routes`] (utoipa-axum's `routes!` registers the
+//! handler with axum and its `#[utoipa::path]` in the document at once).
 
 mod artifacts;
 mod customers;
@@ -28,52 +28,56 @@ pub use extract::{ApiCaller, ApiJson, ApiPath, CallerWithToken};
 use crate::server::AppState;
 use axum::http::StatusCode;
 use axum::routing::any;
-use axum::routing::{delete, get};
 use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/openapi.json", get(openapi::document))
-        .route("/api/v1/me", get(me::me))
-        .route(
-            "/api/v1/tokens",
-            get(tokens::list_tokens).post(tokens::create_token),
-        )
-        .route("/api/v1/tokens/{id}", delete(tokens::revoke_token))
-        .route(
-            "/api/v1/customers",
-            get(customers::list_customers).post(customers::create_customer),
-        )
-        .route(
-            "/api/v1/customers/{id}",
-            get(customers::get_customer)
-                .patch(customers::update_customer)
-                .delete(customers::delete_customer),
-        )
-        .route(
-            "/api/v1/customers/{id}/users",
-            axum::routing::post(users::add_customer_user),
-        )
-        .route(
-            "/api/v1/customers/{id}/audit",
-            get(customers::customer_audit),
-        )
-        .route("/api/v1/artifacts", get(artifacts::artifacts))
-        .route("/api/v1/pulls", get(pulls::list_pulls))
-        .route(
-            "/api/v1/customers/{id}/entitlements",
-            get(entitlements::list_entitlements).post(entitlements::create_entitlement),
-        )
-        .route(
-            "/api/v1/entitlements/{id}",
-            get(entitlements::get_entitlement)
-                .put(entitlements::update_entitlement)
-                .delete(entitlements::delete_entitlement),
-        )
+    let (router, _) = routes().split_for_parts();
+    router
         // Anything else under the API is a JSON 404, not the HTML page.
         .route("/api/v1", any(unknown_path))
         .route("/api/v1/", any(unknown_path))
         .route("/api/v1/{*rest}", any(unknown_path))
+}
+
+/// Every route under `/api/v1` with its entry in the OpenAPI document
+/// ([`openapi::ApiDoc`] adds the title, security schemes, error responses and
+/// tags). The handlers of one path go in one `routes!`.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(openapi::document))
+        .routes(routes!(me::me))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
+        .routes(routes!(
+            customers::list_customers,
+            customers::create_customer
+        ))
+        .routes(routes!(
+            customers::get_customer,
+            customers::update_customer,
+            customers::delete_customer
+        ))
+        .routes(routes!(users::add_customer_user))
+        .routes(routes!(customers::customer_audit))
+        .routes(routes!(artifacts::artifacts))
+        .routes(routes!(pulls::list_pulls))
+        .routes(routes!(
+            entitlements::list_entitlements,
+            entitlements::create_entitlement
+        ))
+        .routes(routes!(
+            entitlements::get_entitlement,
+            entitlements::update_entitlement,
+            entitlements::delete_entitlement
+        ))
+}
+
+/// The OpenAPI document of every route.
+fn document() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
 }
 
 /// An unknown path under `/api/v1`.

@@ -12,33 +12,14 @@ use std::sync::LazyLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToResponse};
 
+/// The document without its paths: title, error responses, security schemes
+/// and tags. [`super::routes`] adds each route's entry.
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Portcullis JSON API",
         description = "The JSON API under `/api/v1`. Authenticate with `Authorization: Bearer <access token>` \
             or the web UI's session cookie. Errors are `{\"error\": {\"code\", \"message\", \"fields\"}}`."
-    ),
-    paths(
-        document,
-        super::me::me,
-        super::tokens::list_tokens,
-        super::tokens::create_token,
-        super::tokens::revoke_token,
-        super::customers::list_customers,
-        super::customers::create_customer,
-        super::customers::get_customer,
-        super::customers::customer_audit,
-        super::customers::update_customer,
-        super::customers::delete_customer,
-        super::users::add_customer_user,
-        super::artifacts::artifacts,
-        super::pulls::list_pulls,
-        super::entitlements::list_entitlements,
-        super::entitlements::create_entitlement,
-        super::entitlements::get_entitlement,
-        super::entitlements::update_entitlement,
-        super::entitlements::delete_entitlement,
     ),
     components(
         // Not reached from the paths: the error responses refer to it.
@@ -106,7 +87,7 @@ impl Modify for Security {
 )]
 pub async fn document() -> Response {
     static JSON: LazyLock<String> = LazyLock::new(|| {
-        ApiDoc::openapi()
+        super::document()
             .to_json()
             .expect("the document serializes")
     });
