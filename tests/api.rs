@@ -464,7 +464,7 @@ async fn entitlements_over_the_api() {
 }
 
 /// Every route the router serves under `/api/v1`, with its methods (SPEC §8).
-/// A new route goes here, in `api::router()` and in `api::openapi::ApiDoc`.
+/// A new route goes here and in `api::routes()`.
 const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/openapi.json", &["get"]),
     ("/api/v1/me", &["get"]),

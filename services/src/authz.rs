@@ -32,6 +32,14 @@ impl Need {
     }
 }
 
+impl Need {
+    /// Whether `p` is a vendor user whose role meets this need (what a page
+    /// shows: a Save button, a Remove link).
+    pub fn allows_principal(self, p: &Principal) -> bool {
+        p.vendor_role().is_some_and(|role| self.allows(role))
+    }
+}
+
 /// A vendor user acting in its own organization.
 #[derive(Debug, Clone)]
 pub struct VendorCaller {

@@ -4,8 +4,12 @@ use crate::authz::{self, Need};
 use crate::error::{ServiceError, ServiceResult};
 use crate::Services;
 use chrono::{DateTime, Utc};
+use domain::audit::AuditEvent;
 use domain::password_links::{self, AddedUser};
-use domain::{Customer, CustomerId, CustomerRole, DisplayName, Invitee, Principal, UserId};
+use domain::{
+    Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Invitee,
+    Principal, UserId,
+};
 
 /// A customer user just added. With a one-time link, `set_password_url` is
 /// the link: shown once, never stored.
@@ -18,7 +22,49 @@ pub struct AddedCustomerUser {
     pub set_password_expires_at: Option<DateTime<Utc>>,
 }
 
+/// A user to add to a customer, as typed.
+#[derive(Debug, Clone, Copy)]
+pub struct NewCustomerUser<'a> {
+    pub email: &'a str,
+    /// The first password; `None` with `invite`.
+    pub password: Option<&'a str>,
+    /// A one-time set-password link instead of a password.
+    pub invite: bool,
+    pub role: &'a str,
+}
+
 impl Services {
+    /// The org's customers whose name contains `q`. Any vendor user.
+    pub async fn customers(&self, p: &Principal, q: &str) -> ServiceResult<Vec<CustomerSummary>> {
+        let me = authz::vendor(p, Need::Read)?;
+        Ok(self.store.customers(me.org_id, q).await?)
+    }
+
+    /// One customer of the caller's org with its users (another org's is
+    /// not found). Any vendor user.
+    pub async fn customer(
+        &self,
+        p: &Principal,
+        id: CustomerId,
+    ) -> ServiceResult<(Customer, Vec<CustomerUser>)> {
+        let me = authz::vendor(p, Need::Read)?;
+        let customer = self.store.customer(me.org_id, id).await?;
+        Ok((customer, self.store.customer_users(me.org_id, id).await?))
+    }
+
+    /// Who changed the customer, its users and its entitlements: the last
+    /// `limit` events, newest first. Any vendor user.
+    pub async fn customer_audit(
+        &self,
+        p: &Principal,
+        id: CustomerId,
+        limit: i64,
+    ) -> ServiceResult<Vec<AuditEvent>> {
+        let me = authz::vendor(p, Need::Read)?;
+        self.store.customer(me.org_id, id).await?;
+        Ok(self.store.audit_events(me.org_id, id, limit).await?)
+    }
+
     /// Creates a customer. Vendor admins and read_write users.
     pub async fn create_customer(&self, p: &Principal, name: &str) -> ServiceResult<Customer> {
         let me = authz::vendor(p, Need::Write)?;
@@ -55,15 +101,30 @@ impl Services {
         Ok(())
     }
 
-    /// Adds a user to a customer, with a first password or a one-time
-    /// set-password link. Vendor admins and read_write users.
+    /// Adds a user to a customer: with a first `password`, or with a
+    /// one-time set-password link (`invite`; not both). Vendor admins and
+    /// read_write users.
     pub async fn add_customer_user(
         &self,
         p: &Principal,
         customer: CustomerId,
-        user: Invitee<CustomerRole>,
+        new: NewCustomerUser<'_>,
     ) -> ServiceResult<AddedCustomerUser> {
         let me = authz::vendor(p, Need::Write)?;
+        if new.invite && new.password.is_some() {
+            return Err(ServiceError::field(
+                "invite",
+                "Send either a password or \"invite\": true, not both.",
+            ));
+        }
+        let user = Invitee::parse(
+            new.email,
+            new.password.unwrap_or_default(),
+            new.invite,
+            new.role,
+            CustomerRole::parse,
+        )
+        .map_err(ServiceError::Invalid)?;
         let (email, role) = (user.email.as_str().to_owned(), user.role);
         let AddedUser { user_id, link } =
             password_links::add_customer_user(&self.store, me.org_id, customer, user, &me.actor())

@@ -41,6 +41,20 @@ impl Services {
         }
     }
 
+    /// A customer's entitlements whose name or artifacts contain `q`. Any
+    /// vendor user.
+    pub async fn entitlements(
+        &self,
+        p: &Principal,
+        customer: CustomerId,
+        q: &str,
+    ) -> ServiceResult<Vec<EntitlementView>> {
+        let me = authz::vendor(p, Need::Read)?;
+        let mut list = self.store.entitlements(me.org_id, customer).await?;
+        list.retain(|e| e.matches(q));
+        Ok(list)
+    }
+
     /// One entitlement of the caller's org; with `customer`, only if it is
     /// that customer's. Any vendor user.
     pub async fn entitlement(

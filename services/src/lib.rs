@@ -18,6 +18,7 @@ pub mod authz;
 pub mod customers;
 pub mod entitlements;
 pub mod error;
+pub mod pulls;
 pub mod session;
 pub mod setup;
 pub mod tokens;

@@ -12,33 +12,14 @@ use std::sync::LazyLock;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToResponse};
 
+/// The document without its paths: title, error responses, security schemes
+/// and tags. [`super::routes`] adds each route's entry.
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Portcullis JSON API",
         description = "The JSON API under `/api/v1`. Authenticate with `Authorization: Bearer <access token>` \
             or the web UI's session cookie. Errors are `{\"error\": {\"code\", \"message\", \"fields\"}}`."
-    ),
-    paths(
-        document,
-        super::me,
-        super::list_tokens,
-        super::create_token,
-        super::revoke_token,
-        super::list_customers,
-        super::create_customer,
-        super::get_customer,
-        super::customer_audit,
-        super::update_customer,
-        super::delete_customer,
-        super::add_customer_user,
-        super::artifacts,
-        super::pulls::list_pulls,
-        super::list_entitlements,
-        super::create_entitlement,
-        super::get_entitlement,
-        super::update_entitlement,
-        super::delete_entitlement,
     ),
     components(
         // Not reached from the paths: the error responses refer to it.
@@ -106,7 +87,7 @@ impl Modify for Security {
 )]
 pub async fn document() -> Response {
     static JSON: LazyLock<String> = LazyLock::new(|| {
-        ApiDoc::openapi()
+        super::document()
             .to_json()
             .expect("the document serializes")
     });

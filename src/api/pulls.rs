@@ -3,40 +3,21 @@
 //! (`charts/web`) and would not fit in the middle of a path.
 
 use super::openapi::{BadRequest, Forbidden, Internal, Invalid, NotFound, Unauthenticated};
-use super::{ApiCaller, ApiError, ErrorCode};
+use super::{ApiCaller, ApiError, ApiQuery};
 use crate::server::AppState;
-use axum::extract::{FromRequestParts, Query, State};
-use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::pulls::{Pull, PullQuery, MAX_PULLS};
-use domain::{CustomerId, Principal};
+use domain::CustomerId;
 use serde::{Deserialize, Serialize};
+use services::authz::Need;
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
 /// Pulls in a JSON answer when no `limit` is given.
 const JSON_LIMIT: i64 = 100;
-
-/// A query string, with a malformed one answered as a 400 API error.
-pub(super) struct ApiQuery<T>(pub(super) T);
-
-impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(v)| ApiQuery(v))
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::BadRequest,
-                    e.body_text(),
-                )
-            })
-    }
-}
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -86,7 +67,7 @@ pub(crate) async fn list_pulls(
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<PullsQuery>,
 ) -> Result<Response, ApiError> {
-    let org = caller.vendor()?;
+    let me = caller.vendor(Need::Read)?;
     let csv = match q.format.as_deref() {
         Some("csv") => true,
         Some("json") => false,
@@ -99,40 +80,19 @@ pub(crate) async fn list_pulls(
         Some(n) if (1..=MAX_PULLS).contains(&n) => n,
         Some(_) => return Err(invalid("limit", "Choose a limit from 1 to 100000.")),
     };
-    // Another org's customer or artifact is not found, like a missing one.
-    if let Some(id) = q.customer {
-        s.ctx.store.customer(org, id).await?;
-    }
-    if let Some(name) = &q.artifact {
-        s.ctx
-            .store
-            .repo(org, name)
-            .await?
-            .ok_or_else(ApiError::not_found)?;
-    }
-    let pulls = s
-        .ctx
-        .store
-        .pulls(
-            org,
-            &PullQuery {
-                customer: q.customer,
-                artifact: q.artifact.clone(),
-                before: q.before,
-                limit,
-            },
-        )
-        .await?;
+    let query = PullQuery {
+        customer: q.customer,
+        artifact: q.artifact.clone(),
+        before: q.before,
+        limit,
+    };
+    let pulls = s.ctx.pulls(&caller.0, &query).await?;
     if !csv {
         return Ok(Json(PullList { pulls }).into_response());
     }
-    let slug = match &caller.0 {
-        Principal::Vendor { org_slug, .. } => org_slug.as_str(),
-        Principal::Customer { .. } => "",
-    };
     let disposition = format!(
         "attachment; filename=\"{}\"",
-        csv_filename(slug, q.customer, q.artifact.as_deref())
+        csv_filename(&me.org_slug, q.customer, q.artifact.as_deref())
     );
     Ok((
         [

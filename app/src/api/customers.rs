@@ -4,8 +4,6 @@ use super::AppError;
 #[cfg(feature = "ssr")]
 use crate::ssr::{self, respond, Need};
 use domain::{Customer, CustomerId, CustomerSummary, CustomerUser, UserId};
-#[cfg(feature = "ssr")]
-use domain::{CustomerRole, Invitee};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -21,13 +19,12 @@ pub struct CustomersView {
 pub async fn list_customers(q: Option<String>) -> Result<CustomersView, AppError> {
     respond(
         async move {
-            let me = ssr::require_vendor(Need::Read).await?;
+            let me = ssr::signed_in().await?;
             Ok(CustomersView {
                 customers: ssr::services()?
-                    .store
-                    .customers(me.org_id, q.as_deref().unwrap_or_default())
+                    .customers(&me, q.as_deref().unwrap_or_default())
                     .await?,
-                can_write: me.role.can_write(),
+                can_write: Need::Write.allows_principal(&me),
             })
         }
         .await,
@@ -64,13 +61,14 @@ pub struct CustomerView {
 pub async fn get_customer(id: CustomerId) -> Result<CustomerView, AppError> {
     respond(
         async move {
-            let me = ssr::require_vendor(Need::Read).await?;
-            let store = ssr::services()?.store;
+            let me = ssr::signed_in().await?;
+            let services = ssr::services()?;
+            let (customer, users) = services.customer(&me, id).await?;
             Ok(CustomerView {
-                customer: store.customer(me.org_id, id).await?,
-                users: store.customer_users(me.org_id, id).await?,
-                can_write: me.role.can_write(),
-                history: store.audit_events(me.org_id, id, 50).await?,
+                customer,
+                users,
+                can_write: Need::Write.allows_principal(&me),
+                history: services.customer_audit(&me, id, 50).await?,
             })
         }
         .await,
@@ -148,10 +146,18 @@ pub async fn add_customer_user(
                     ))
                 }
             };
-            let user = Invitee::parse(&email, &password, link, &role, CustomerRole::parse)
-                .map_err(AppError::fields)?;
             let added = ssr::services()?
-                .add_customer_user(&me, customer_id, user)
+                .add_customer_user(
+                    &me,
+                    customer_id,
+                    services::customers::NewCustomerUser {
+                        email: &email,
+                        // With a link, what is in the password field is ignored.
+                        password: (!link).then_some(password.as_str()),
+                        invite: link,
+                        role: &role,
+                    },
+                )
                 .await?;
             let added = AddedUser {
                 email: added.email,

@@ -43,21 +43,17 @@ pub async fn list_entitlements(
 ) -> Result<EntitlementsView, AppError> {
     respond(
         async move {
-            let me = ssr::require_vendor(Need::Read).await?;
+            let p = ssr::signed_in().await?;
+            let me = services::authz::vendor(&p, Need::Read)?;
             let services = ssr::services()?;
-            let store = &services.store;
-            let customer = store.customer(me.org_id, customer_id).await?;
+            let customer = services.store.customer(me.org_id, customer_id).await?;
             let (plan_active, org) = services.plan_active(me.org_id).await?;
-            let q = q.unwrap_or_default();
             Ok(EntitlementsView {
                 customer_id,
                 customer_name: customer.name,
-                entitlements: store
-                    .entitlements(me.org_id, customer_id)
-                    .await?
-                    .into_iter()
-                    .filter(|e| e.matches(&q))
-                    .collect(),
+                entitlements: services
+                    .entitlements(&p, customer_id, q.as_deref().unwrap_or_default())
+                    .await?,
                 can_write: me.role.can_write(),
                 plan_active,
                 plan: org.plan,

@@ -3,7 +3,7 @@
 
 use super::AppError;
 #[cfg(feature = "ssr")]
-use crate::ssr::{self, respond, Need};
+use crate::ssr::{self, respond};
 use domain::pulls::Pull;
 #[cfg(feature = "ssr")]
 use domain::pulls::{PullQuery, PAGE_PULLS};
@@ -16,15 +16,14 @@ use leptos::prelude::*;
 pub async fn customer_pulls(id: CustomerId) -> Result<Vec<Pull>, AppError> {
     respond(
         async move {
-            let me = ssr::require_vendor(Need::Read).await?;
-            let store = ssr::services()?.store;
-            store.customer(me.org_id, id).await?;
             let query = PullQuery {
                 customer: Some(id),
                 limit: PAGE_PULLS,
                 ..Default::default()
             };
-            Ok(store.pulls(me.org_id, &query).await?)
+            Ok(ssr::services()?
+                .pulls(&ssr::signed_in().await?, &query)
+                .await?)
         }
         .await,
     )
@@ -36,18 +35,14 @@ pub async fn customer_pulls(id: CustomerId) -> Result<Vec<Pull>, AppError> {
 pub async fn artifact_pulls(name: String) -> Result<Vec<Pull>, AppError> {
     respond(
         async move {
-            let me = ssr::require_vendor(Need::Read).await?;
-            let store = ssr::services()?.store;
-            store
-                .repo(me.org_id, &name)
-                .await?
-                .ok_or(AppError::NotFound)?;
             let query = PullQuery {
                 artifact: Some(name),
                 limit: PAGE_PULLS,
                 ..Default::default()
             };
-            Ok(store.pulls(me.org_id, &query).await?)
+            Ok(ssr::services()?
+                .pulls(&ssr::signed_in().await?, &query)
+                .await?)
         }
         .await,
     )

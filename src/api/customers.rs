@@ -1,0 +1,202 @@
+//! `/api/v1/customers`: the vendor's customers and their audit trail.
+
+use super::openapi::{
+    BadRequest, Conflict, Forbidden, Internal, Invalid, NotFound, Unauthenticated,
+};
+use super::{ApiCaller, ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::server::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use domain::audit::AuditEvent;
+use domain::{Customer, CustomerId, CustomerSummary, CustomerUser};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ListQuery {
+    /// Search text: part of the customer's name.
+    #[serde(default)]
+    q: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct CustomerList {
+    customers: Vec<CustomerSummary>,
+}
+
+/// `GET /api/v1/customers?q=` — any vendor user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers",
+    tag = "customers",
+    security(("bearer" = []), ("session" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The organization's customers", body = CustomerList),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 500, response = Internal),
+    )
+)]
+pub(super) async fn list_customers(
+    State(s): State<AppState>,
+    caller: ApiCaller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<CustomerList>, ApiError> {
+    Ok(Json(CustomerList {
+        customers: s.ctx.customers(&caller.0, &query.q).await?,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(super) struct CustomerBody {
+    /// 1–100 characters, unique in the organization.
+    name: String,
+}
+
+/// `POST /api/v1/customers` — vendor admins and read_write users.
+#[utoipa::path(
+    post,
+    path = "/api/v1/customers",
+    tag = "customers",
+    security(("bearer" = []), ("session" = [])),
+    request_body = CustomerBody,
+    responses(
+        (status = 201, description = "Created", body = Customer),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+    )
+)]
+pub(super) async fn create_customer(
+    State(s): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<CustomerBody>,
+) -> Result<(StatusCode, Json<Customer>), ApiError> {
+    let customer = s.ctx.create_customer(&caller.0, &body.name).await?;
+    Ok((StatusCode::CREATED, Json(customer)))
+}
+
+/// A customer's audit trail.
+#[derive(Serialize, ToSchema)]
+pub(super) struct AuditTrail {
+    events: Vec<AuditEvent>,
+}
+
+/// `GET /api/v1/customers/{id}/audit` — any vendor user: who changed the
+/// customer, its users and its entitlements, when, with the state before
+/// and after; newest first, the last 200.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers/{id}/audit",
+    tag = "customers",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "Customer id")),
+    responses(
+        (status = 200, description = "The customer's audit trail, newest first", body = AuditTrail),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = Internal),
+    )
+)]
+pub(super) async fn customer_audit(
+    State(s): State<AppState>,
+    caller: ApiCaller,
+    ApiPath(id): ApiPath<CustomerId>,
+) -> Result<Json<AuditTrail>, ApiError> {
+    Ok(Json(AuditTrail {
+        events: s.ctx.customer_audit(&caller.0, id, 200).await?,
+    }))
+}
+
+/// A customer with its users.
+#[derive(Serialize, ToSchema)]
+pub(super) struct CustomerDetail {
+    #[serde(flatten)]
+    customer: Customer,
+    users: Vec<CustomerUser>,
+}
+
+/// `GET /api/v1/customers/{id}` — any vendor user; with its users.
+#[utoipa::path(
+    get,
+    path = "/api/v1/customers/{id}",
+    tag = "customers",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "Customer id")),
+    responses(
+        (status = 200, description = "The customer with its users", body = CustomerDetail),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = Internal),
+    )
+)]
+pub(super) async fn get_customer(
+    State(s): State<AppState>,
+    caller: ApiCaller,
+    ApiPath(id): ApiPath<CustomerId>,
+) -> Result<Json<CustomerDetail>, ApiError> {
+    let (customer, users) = s.ctx.customer(&caller.0, id).await?;
+    Ok(Json(CustomerDetail { customer, users }))
+}
+
+/// `PATCH /api/v1/customers/{id}` — rename; vendor admins and read_write users.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/customers/{id}",
+    tag = "customers",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "Customer id")),
+    request_body = CustomerBody,
+    responses(
+        (status = 200, description = "Renamed", body = Customer),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 500, response = Internal),
+    )
+)]
+pub(super) async fn update_customer(
+    State(s): State<AppState>,
+    caller: ApiCaller,
+    ApiPath(id): ApiPath<CustomerId>,
+    ApiJson(body): ApiJson<CustomerBody>,
+) -> Result<Json<Customer>, ApiError> {
+    Ok(Json(
+        s.ctx.rename_customer(&caller.0, id, &body.name).await?,
+    ))
+}
+
+/// `DELETE /api/v1/customers/{id}` — with its users and their tokens.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/customers/{id}",
+    tag = "customers",
+    security(("bearer" = []), ("session" = [])),
+    params(("id" = i64, Path, description = "Customer id")),
+    responses(
+        (status = 204, description = "Deleted with its users, their tokens and its entitlements"),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 500, response = Internal),
+    )
+)]
+pub(super) async fn delete_customer(
+    State(s): State<AppState>,
+    caller: ApiCaller,
+    ApiPath(id): ApiPath<CustomerId>,
+) -> Result<StatusCode, ApiError> {
+    s.ctx.delete_customer(&caller.0, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
