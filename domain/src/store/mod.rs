@@ -5,10 +5,6 @@
 mod access;
 mod registry;
 mod sqlite;
-mod sqlite_access;
-mod sqlite_links;
-mod sqlite_pulls;
-mod sqlite_registry;
 
 pub use access::AccessStore;
 

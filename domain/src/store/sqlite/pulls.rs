@@ -1,7 +1,8 @@
 //! The pull log for SQLite (migration `0006_pulls.sql`).
 
-use super::{SqliteStore, StoreResult};
+use super::SqliteStore;
 use crate::pulls::{NewPull, Pull, PullQuery};
+use crate::store::StoreResult;
 use crate::OrgId;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite};

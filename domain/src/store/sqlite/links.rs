@@ -1,8 +1,9 @@
 //! One-time set-password links for SQLite (migration `0005_password_links.sql`).
 
-use super::sqlite::{insert_customer_user, NewCustomerUserRow};
-use super::{PasswordLinkUser, SqliteStore, StoreResult};
+use super::customers::{insert_customer_user, NewCustomerUserRow};
+use super::SqliteStore;
 use crate::audit::Actor;
+use crate::store::{PasswordLinkUser, StoreResult};
 use crate::{CustomerId, CustomerRole, Email, OrgId, UserId};
 use chrono::{DateTime, Utc};
 
@@ -116,7 +117,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         // A new password ends the sessions begun with the old one.
-        super::sqlite::end_sessions(&mut tx, user_id).await?;
+        super::users::end_sessions(&mut tx, user_id).await?;
         tx.commit().await?;
         Ok(Some(user_id))
     }

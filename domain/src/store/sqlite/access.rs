@@ -1,11 +1,12 @@
 //! [`AccessStore`] for SQLite, and [`note_change`], which every write that
 //! matters to access calls inside its transaction.
 
-use super::access::AccessStore;
-use super::registry::RepoId;
-use super::{SqliteStore, StoreError, StoreResult};
+use super::SqliteStore;
 use crate::changes::{Change, ChangeHub, ChangeKind};
 use crate::policy::{Entitlement, Grant, OrgFacts, RepoGraph, TagGrant};
+use crate::store::access::AccessStore;
+use crate::store::registry::RepoId;
+use crate::store::{StoreError, StoreResult};
 use crate::{CustomerId, OrgId, Plan, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;

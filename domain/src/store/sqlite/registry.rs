@@ -1,13 +1,16 @@
 //! [`RegistryStore`] for SQLite.
 
-use super::registry::{DeleteManifest, PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
-use super::sqlite_access::note_change;
-use super::{SqliteStore, StoreError, StoreResult};
+use super::access::note_change;
+use super::SqliteStore;
 use crate::changes::ChangeKind;
 use crate::registry::{
     ArtifactKind, ArtifactSummary, ManifestRef, NewManifest, Referrer, StoredManifest, TagInfo,
     TokenInfo,
 };
+use crate::store::registry::{
+    DeleteManifest, PutManifestError, RegistryStore, Repo, RepoId, TokenRecord,
+};
+use crate::store::{StoreError, StoreResult};
 use crate::{OrgId, UserId};
 use chrono::{DateTime, Utc};
 
