@@ -22,6 +22,8 @@ pub mod access;
 #[cfg(feature = "store")]
 pub mod changes;
 #[cfg(feature = "store")]
+pub mod messages;
+#[cfg(feature = "store")]
 pub mod password;
 #[cfg(feature = "store")]
 pub mod password_links;

@@ -75,10 +75,7 @@ pub async fn create_first_org(
             // Before anything costly (argon2): after set-up this is all a
             // request gets.
             if ctx.store.has_orgs().await? {
-                return Err(domain::store::StoreError::Rejected(
-                    domain::store::ALREADY_SET_UP.into(),
-                )
-                .into());
+                return Err(domain::store::StoreError::AlreadySetUp.into());
             }
             let mut check = FormCheck::default();
             let name = check.field("org_name", DisplayName::parse(&org_name));

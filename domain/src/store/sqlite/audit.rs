@@ -91,51 +91,31 @@ pub(super) async fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::Actor;
-    use crate::store::sqlite::tests::{email, new_org, store};
-    use crate::{CustomerRole, DisplayName};
+    use crate::store::sqlite::fixture::{name, Fixture};
+    use crate::CustomerRole;
 
     #[tokio::test]
     async fn customer_changes_are_audited_with_who_and_before_after() {
-        let (_dir, s) = store().await;
-        let (org, admin) = s
-            .create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
-            .await
-            .unwrap();
-        let (other, _) = s
-            .create_org_with_admin(new_org("beta"), email("b@beta.test"), "h".into(), false)
-            .await
-            .unwrap();
+        let s = Fixture::new().await;
+        let (org, admin) = s.add_org("acme").await;
+        let (other, _) = s.add_org("beta").await;
         let by = Actor::user(admin.id, "a@acme.test");
         let c = s
-            .create_customer(org.id, DisplayName::parse("Globex").unwrap(), &by)
+            .create_customer(org.id, name("Globex"), &by)
             .await
             .unwrap();
-        s.rename_customer(
-            org.id,
-            c.id,
-            DisplayName::parse("Globex Corp").unwrap(),
-            &by,
-        )
-        .await
-        .unwrap();
+        s.rename_customer(org.id, c.id, name("Globex Corp"), &by)
+            .await
+            .unwrap();
         let uid = s
-            .create_customer_user(
-                org.id,
-                c.id,
-                email("c@globex.test"),
-                "h".into(),
-                CustomerRole::Member,
-                &Actor::operator(),
-            )
-            .await
-            .unwrap();
+            .add_customer_user(org.id, c.id, "c@globex.test", CustomerRole::Member)
+            .await;
         s.delete_customer_user(org.id, c.id, uid, &by)
             .await
             .unwrap();
         // A refused change records nothing.
         assert!(s
-            .rename_customer(other.id, c.id, DisplayName::parse("X").unwrap(), &by)
+            .rename_customer(other.id, c.id, name("X"), &by)
             .await
             .is_err());
         let events = s.audit_events(org.id, c.id, 50).await.unwrap();
@@ -179,7 +159,7 @@ mod tests {
         // A new customer never gets the deleted one's id, and has its own
         // history only.
         let again = s
-            .create_customer(org.id, DisplayName::parse("Initech").unwrap(), &by)
+            .create_customer(org.id, name("Initech"), &by)
             .await
             .unwrap();
         assert!(again.id > c.id, "ids are never reused");

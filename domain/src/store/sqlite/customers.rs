@@ -1,8 +1,6 @@
 //! Customers and their users.
 
-use super::access::note_change;
 use super::audit::{record, Change};
-use super::users::EMAIL_TAKEN;
 use super::{unique_or, SqliteStore};
 use crate::audit::{Actor, AuditAction};
 use crate::changes::ChangeKind;
@@ -30,7 +28,7 @@ impl SqliteStore {
         .bind(Utc::now())
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| unique_or(e, "name", "A customer with this name already exists.".into()))?;
+        .map_err(|e| unique_or(e, StoreError::CustomerNameTaken))?;
         record(
             &mut tx,
             org_id,
@@ -134,12 +132,7 @@ impl SqliteStore {
         by: &Actor,
     ) -> StoreResult<Customer> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let old: String =
-            sqlx::query_scalar("SELECT name FROM customers WHERE id = ? AND org_id = ?")
-                .bind(id)
-                .bind(org_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let old = customer_name(&mut tx, org_id, id).await?;
         let created_at: DateTime<Utc> = sqlx::query_scalar(
             "UPDATE customers SET name = ? WHERE id = ? AND org_id = ? RETURNING created_at",
         )
@@ -148,13 +141,7 @@ impl SqliteStore {
         .bind(org_id)
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| {
-            unique_or(
-                e,
-                "name",
-                "A customer with this name already exists.".into(),
-            )
-        })?;
+        .map_err(|e| unique_or(e, StoreError::CustomerNameTaken))?;
         if old != name.as_str() {
             record(
                 &mut tx,
@@ -186,12 +173,7 @@ impl SqliteStore {
         by: &Actor,
     ) -> StoreResult<Vec<UserId>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let name: String =
-            sqlx::query_scalar("SELECT name FROM customers WHERE id = ? AND org_id = ?")
-                .bind(id)
-                .bind(org_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let name = customer_name(&mut tx, org_id, id).await?;
         let users: Vec<(i64, String)> = sqlx::query_as(
             "SELECT u.id, u.email FROM users u JOIN customers c ON c.id = u.customer_id WHERE c.id = ? AND c.org_id = ? ORDER BY u.email",
         )
@@ -231,10 +213,8 @@ impl SqliteStore {
         if deleted.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        let change =
-            note_change(&mut tx, org_id, Some(id), None, ChangeKind::CustomerRemoved).await?;
-        tx.commit().await?;
-        self.published([change]);
+        self.commit_change(tx, org_id, (Some(id), None), ChangeKind::CustomerRemoved)
+            .await?;
         Ok(users)
     }
 
@@ -256,7 +236,7 @@ impl SqliteStore {
                 Ok(CustomerUser {
                     id,
                     email,
-                    role: CustomerRole::parse(&role).map_err(|e| StoreError::Internal(e.0))?,
+                    role: CustomerRole::parse(&role).map_err(StoreError::internal)?,
                     created_at,
                 })
             })
@@ -295,18 +275,30 @@ impl SqliteStore {
             },
         )
         .await?;
-        let change = note_change(
-            &mut tx,
+        self.commit_change(
+            tx,
             org_id,
-            Some(customer_id),
-            Some(user_id),
+            (Some(customer_id), Some(user_id)),
             ChangeKind::UserChanged,
         )
         .await?;
-        tx.commit().await?;
-        self.published([change]);
         Ok(())
     }
+}
+
+/// The name of one of the org's customers.
+async fn customer_name(
+    conn: &mut SqliteConnection,
+    org_id: OrgId,
+    id: CustomerId,
+) -> StoreResult<String> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM customers WHERE id = ? AND org_id = ?")
+            .bind(id)
+            .bind(org_id)
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
 /// A customer user to insert.
@@ -345,7 +337,7 @@ pub(super) async fn insert_customer_user(
     .bind(Utc::now())
     .fetch_one(&mut *conn)
     .await
-    .map_err(|e| unique_or(e, "email", EMAIL_TAKEN.into()))?;
+    .map_err(|e| unique_or(e, StoreError::EmailTaken))?;
     record(
         conn,
         org_id,
@@ -368,54 +360,20 @@ pub(super) async fn insert_customer_user(
 mod tests {
     use super::*;
     use crate::audit::Actor;
-    use crate::store::sqlite::tests::{email, new_org, store};
-    use crate::{CustomerRole, DisplayName};
+    use crate::store::sqlite::fixture::{name, Fixture};
 
     #[tokio::test]
     async fn customers_are_scoped_searchable_and_deleted_with_their_users() {
-        let (_d, s) = store().await;
-        let (a, _) = s
-            .create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
-            .await
-            .unwrap();
-        let (b, _) = s
-            .create_org_with_admin(new_org("beta"), email("b@beta.test"), "h".into(), false)
-            .await
-            .unwrap();
-        let globex = s
-            .create_customer(
-                a.id,
-                DisplayName::parse("Globex").unwrap(),
-                &Actor::operator(),
-            )
-            .await
-            .unwrap();
-        s.create_customer(
-            a.id,
-            DisplayName::parse("Initech 100%").unwrap(),
-            &Actor::operator(),
-        )
-        .await
-        .unwrap();
-        let other = s
-            .create_customer(
-                b.id,
-                DisplayName::parse("Globex").unwrap(),
-                &Actor::operator(),
-            )
-            .await
-            .unwrap();
+        let s = Fixture::new().await;
+        let by = Actor::operator();
+        let (a, _) = s.add_org("acme").await;
+        let (b, _) = s.add_org("beta").await;
+        let globex = s.add_customer(a.id, "Globex").await;
+        s.add_customer(a.id, "Initech 100%").await;
+        let other = s.add_customer(b.id, "Globex").await;
         let uid = s
-            .create_customer_user(
-                a.id,
-                globex.id,
-                email("c@globex.test"),
-                "h".into(),
-                CustomerRole::Admin,
-                &Actor::operator(),
-            )
-            .await
-            .unwrap();
+            .add_customer_user(a.id, globex.id, "c@globex.test", CustomerRole::Admin)
+            .await;
         let names = |v: Vec<CustomerSummary>| {
             v.into_iter()
                 .map(|c| (c.name, c.user_count))
@@ -443,42 +401,28 @@ mod tests {
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
-            s.rename_customer(
-                a.id,
-                other.id,
-                DisplayName::parse("X").unwrap(),
-                &Actor::operator()
-            )
-            .await,
+            s.rename_customer(a.id, other.id, name("X"), &by).await,
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
-            s.delete_customer(a.id, other.id, &Actor::operator()).await,
+            s.delete_customer(a.id, other.id, &by).await,
             Err(StoreError::NotFound)
         ));
         assert!(matches!(
-            s.delete_customer_user(b.id, globex.id, uid, &Actor::operator())
+            s.delete_customer_user(b.id, globex.id, uid, &by).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.rename_customer(a.id, globex.id, name("Initech 100%"), &by)
                 .await,
-            Err(StoreError::NotFound)
-        ));
-        assert!(matches!(
-            s.rename_customer(
-                a.id,
-                globex.id,
-                DisplayName::parse("Initech 100%").unwrap(),
-                &Actor::operator()
-            )
-            .await,
-            Err(StoreError::Conflict { field: "name", .. })
+            Err(StoreError::CustomerNameTaken)
         ));
         assert_eq!(
             s.customer_users(a.id, globex.id).await.unwrap()[0].email,
             "c@globex.test"
         );
         assert_eq!(
-            s.delete_customer(a.id, globex.id, &Actor::operator())
-                .await
-                .unwrap(),
+            s.delete_customer(a.id, globex.id, &by).await.unwrap(),
             vec![uid]
         );
         assert!(

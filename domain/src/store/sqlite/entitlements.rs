@@ -1,13 +1,12 @@
 //! A customer's entitlements and their grants.
 
-use super::access::note_change;
 use super::audit::{record, Change};
 use super::{unique_or, SqliteStore};
 use crate::audit::{Actor, AuditAction};
 use crate::changes::ChangeKind;
 use crate::entitlements::{EntitlementView, GrantView, TagsInput, ValidEntitlement};
 use crate::policy::TagGrant;
-use crate::store::{StoreError, StoreResult};
+use crate::store::{StoreError, StoreResult, UnknownGrant};
 use crate::{CustomerId, OrgId};
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
@@ -59,7 +58,7 @@ impl SqliteStore {
             }
             None => None,
         };
-        let mut errors = std::collections::BTreeMap::new();
+        let mut unknown = Vec::new();
         let mut repos = Vec::new();
         for (i, (artifact, grant)) in e.grants.iter().enumerate() {
             let repo: Option<i64> = sqlx::query_scalar(
@@ -71,10 +70,10 @@ impl SqliteStore {
             .fetch_optional(&mut *tx)
             .await?;
             let Some(repo) = repo else {
-                errors.insert(
-                    format!("artifacts[{i}].artifact"),
-                    format!("There is no artifact named \"{artifact}\"."),
-                );
+                unknown.push(UnknownGrant::Artifact {
+                    index: i,
+                    artifact: artifact.clone(),
+                });
                 continue;
             };
             if let TagGrant::Specific(tags) = grant {
@@ -87,25 +86,20 @@ impl SqliteStore {
                     .fetch_one(&mut *tx)
                     .await?;
                     if !exists {
-                        errors.insert(
-                            format!("artifacts[{i}].tags"),
-                            format!("\"{artifact}\" has no tag \"{tag}\"."),
-                        );
+                        unknown.push(UnknownGrant::Tag {
+                            index: i,
+                            artifact: artifact.clone(),
+                            tag: tag.clone(),
+                        });
                     }
                 }
             }
             repos.push((repo, grant));
         }
-        if !errors.is_empty() {
-            return Err(StoreError::Invalid(errors));
+        if !unknown.is_empty() {
+            return Err(StoreError::UnknownGrants(unknown));
         }
-        let taken = |e| {
-            unique_or(
-                e,
-                "name",
-                "This customer already has an entitlement with this name.".into(),
-            )
-        };
+        let taken = |e| unique_or(e, StoreError::EntitlementNameTaken);
         let id = match id {
             Some(id) => {
                 sqlx::query("UPDATE entitlements SET name = ?, expires_at = ?, updated_at = ? WHERE id = ?")
@@ -169,16 +163,13 @@ impl SqliteStore {
             },
         )
         .await?;
-        let change = note_change(
-            &mut tx,
+        self.commit_change(
+            tx,
             org_id,
-            Some(customer_id),
-            None,
+            (Some(customer_id), None),
             ChangeKind::Entitlements,
         )
         .await?;
-        tx.commit().await?;
-        self.published([change]);
         Ok(after)
     }
 
@@ -207,16 +198,13 @@ impl SqliteStore {
             },
         )
         .await?;
-        let change = note_change(
-            &mut tx,
+        self.commit_change(
+            tx,
             org_id,
-            Some(before.customer_id),
-            None,
+            (Some(before.customer_id), None),
             ChangeKind::Entitlements,
         )
         .await?;
-        tx.commit().await?;
-        self.published([change]);
         Ok(before.customer_id)
     }
 }

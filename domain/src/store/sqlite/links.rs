@@ -126,42 +126,24 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use crate::audit::Actor;
-    use crate::store::{NewOrg, SqliteStore, Store, StoreError};
-    use crate::{CustomerRole, DisplayName, Email, OrgSlug, Plan};
+    use crate::store::sqlite::fixture::{email, Fixture};
+    use crate::store::{Store, StoreError};
+    use crate::CustomerRole;
     use chrono::{Duration, Utc};
 
     #[tokio::test]
     async fn a_link_works_once_until_it_expires() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open_file(&dir.path().join("t.db"))
-            .await
-            .unwrap();
-        let org = NewOrg {
-            slug: OrgSlug::parse("acme").unwrap(),
-            name: DisplayName::parse("Acme").unwrap(),
-            plan: Plan::Community,
-            trial_ends_at: None,
-        };
-        let (org, _) = s
-            .create_org_with_admin(org, Email::parse("a@acme.test").unwrap(), "h".into(), false)
-            .await
-            .unwrap();
-        let globex = s
-            .create_customer(
-                org.id,
-                DisplayName::parse("Globex").unwrap(),
-                &Actor::operator(),
-            )
-            .await
-            .unwrap();
+        let s = Fixture::new().await;
+        let (org, _) = s.add_org("acme").await;
+        let globex = s.add_customer(org.id, "Globex").await;
         let now = Utc::now();
-        let add = |email: &'static str, hash: &'static str, expires| {
+        let add = |address: &'static str, hash: &'static str, expires| {
             let s = s.clone();
             async move {
                 s.create_customer_user_with_link(
                     org.id,
                     globex.id,
-                    Email::parse(email).unwrap(),
+                    email(address),
                     CustomerRole::Member,
                     (hash, expires),
                     &Actor::operator(),
@@ -173,20 +155,20 @@ mod tests {
             .await
             .unwrap();
         let creds = s
-            .credentials(&Email::parse("c@globex.test").unwrap())
+            .credentials(&email("c@globex.test"))
             .await
             .unwrap()
             .unwrap();
         assert_eq!(creds.password_hash, crate::password::UNUSABLE);
         assert!(matches!(
             add("c@globex.test", "h2", now).await,
-            Err(StoreError::Conflict { field: "email", .. })
+            Err(StoreError::EmailTaken)
         ));
         assert!(matches!(
             s.create_customer_user_with_link(
                 org.id,
                 globex.id + 1000,
-                Email::parse("x@globex.test").unwrap(),
+                email("x@globex.test"),
                 CustomerRole::Member,
                 ("h3", now),
                 &Actor::operator(),
@@ -215,7 +197,7 @@ mod tests {
             Some(uid)
         );
         let creds = s
-            .credentials(&Email::parse("c@globex.test").unwrap())
+            .credentials(&email("c@globex.test"))
             .await
             .unwrap()
             .unwrap();

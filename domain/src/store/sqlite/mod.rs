@@ -45,8 +45,7 @@ impl SqliteStore {
 
     /// Opens a `sqlite:` URL (e.g. `sqlite:///var/lib/portcullis/db.sqlite`).
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Internal(format!("bad sqlite url: {e}")))?;
+        let options = SqliteConnectOptions::from_str(url).map_err(StoreError::internal)?;
         Self::open(options).await
     }
 
@@ -93,7 +92,7 @@ async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
         MIGRATOR
             .run(&mut *conn)
             .await
-            .map_err(|e| StoreError::Internal(format!("migrations failed: {e}")))?;
+            .map_err(StoreError::internal)?;
         if applied_migrations(&mut conn).await == before {
             // Nothing ran: no need to read every table.
             sqlx::query("PRAGMA foreign_keys = ON")
@@ -106,7 +105,7 @@ async fn migrate(pool: &SqlitePool) -> StoreResult<()> {
                 .fetch_all(&mut *conn)
                 .await?;
         if let Some((table, rowid, parent)) = broken.first() {
-            return Err(StoreError::Internal(format!(
+            return Err(StoreError::internal(format!(
                 "after migrations, {} rows refer to missing rows (first: {table} row {rowid:?} -> {parent})",
                 broken.len()
             )));
@@ -135,11 +134,11 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
-/// A unique-constraint failure becomes a conflict on `field`; anything else
-/// stays a database error.
-pub(super) fn unique_or(e: sqlx::Error, field: &'static str, message: String) -> StoreError {
+/// A unique-constraint failure becomes `taken` (what is taken); anything
+/// else stays a database error.
+pub(super) fn unique_or(e: sqlx::Error, taken: StoreError) -> StoreError {
     if is_unique_violation(&e) {
-        StoreError::Conflict { field, message }
+        taken
     } else {
         e.into()
     }
@@ -386,30 +385,12 @@ impl Store for SqliteStore {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+mod fixture;
+
+#[cfg(test)]
+mod tests {
+    use super::fixture::{count, email, name};
     use super::*;
-
-    /// A fresh store in a temporary directory (also for the other store modules' tests).
-    pub(in crate::store) async fn store() -> (tempfile::TempDir, SqliteStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open_file(&dir.path().join("t.db"))
-            .await
-            .unwrap();
-        (dir, s)
-    }
-
-    pub(in crate::store) fn new_org(slug: &str) -> NewOrg {
-        NewOrg {
-            slug: OrgSlug::parse(slug).unwrap(),
-            name: DisplayName::parse("Acme").unwrap(),
-            plan: Plan::Community,
-            trial_ends_at: None,
-        }
-    }
-
-    pub(in crate::store) fn email(s: &str) -> Email {
-        Email::parse(s).unwrap()
-    }
 
     /// Migration 0008 rebuilds tables for AUTOINCREMENT: on a database made
     /// by the earlier migrations, rows, ids and references survive, and no
@@ -456,17 +437,8 @@ pub(super) mod tests {
         pool.close().await;
 
         let s = SqliteStore::open_file(&path).await.unwrap();
-        let count = |sql: &'static str| {
-            let pool = s.pool.clone();
-            async move {
-                sqlx::query_scalar::<_, i64>(sql)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap()
-            }
-        };
         assert_eq!(
-            count("SELECT COUNT(*) FROM sessions").await,
+            count(&s, "SELECT COUNT(*) FROM sessions").await,
             0,
             "bare-id sessions end"
         );
@@ -482,10 +454,7 @@ pub(super) mod tests {
         assert_eq!(s.session_epoch(2).await.unwrap(), Some(0));
 
         let by = Actor::user(1, "a@acme.test");
-        let c = s
-            .create_customer(1, DisplayName::parse("Initech").unwrap(), &by)
-            .await
-            .unwrap();
+        let c = s.create_customer(1, name("Initech"), &by).await.unwrap();
         assert_eq!(c.id, 3, "customer 2 is still named by the pull log");
         let u = s
             .create_customer_user(
@@ -516,9 +485,9 @@ pub(super) mod tests {
         .await
         .unwrap();
         s.delete_customer(1, 1, &by).await.unwrap();
-        assert_eq!(count("SELECT COUNT(*) FROM sessions").await, 0);
-        assert_eq!(count("SELECT COUNT(*) FROM access_tokens").await, 0);
-        assert_eq!(count("SELECT COUNT(*) FROM entitlements").await, 0);
-        assert_eq!(count("SELECT customer_gone FROM pulls").await, 1);
+        assert_eq!(count(&s, "SELECT COUNT(*) FROM sessions").await, 0);
+        assert_eq!(count(&s, "SELECT COUNT(*) FROM access_tokens").await, 0);
+        assert_eq!(count(&s, "SELECT COUNT(*) FROM entitlements").await, 0);
+        assert_eq!(count(&s, "SELECT customer_gone FROM pulls").await, 1);
     }
 }

@@ -1,7 +1,6 @@
 //! Organizations: first run, lookups, plans.
 
-use super::access::note_change;
-use super::users::{VendorUserRow, EMAIL_TAKEN, VENDOR_USER_COLUMNS};
+use super::users::{VendorUserRow, VENDOR_USER_COLUMNS};
 use super::{unique_or, SqliteStore};
 use crate::changes::ChangeKind;
 use crate::store::{NewOrg, StoreError, StoreResult};
@@ -26,7 +25,7 @@ impl TryFrom<OrgRow> for Org {
             id: r.id,
             slug: r.slug,
             name: r.name,
-            plan: Plan::parse(&r.plan).map_err(|e| StoreError::Internal(e.0))?,
+            plan: Plan::parse(&r.plan).map_err(StoreError::internal)?,
             trial_ends_at: r.trial_ends_at,
             immutable_tags: r.immutable_tags,
             created_at: r.created_at,
@@ -61,7 +60,7 @@ impl SqliteStore {
                     .fetch_one(&mut *conn)
                     .await?;
                 if exists {
-                    return Err(StoreError::Rejected(crate::store::ALREADY_SET_UP.into()));
+                    return Err(StoreError::AlreadySetUp);
                 }
             }
             let org_row: OrgRow = sqlx::query_as(&format!(
@@ -74,7 +73,7 @@ impl SqliteStore {
             .bind(now)
             .fetch_one(&mut *conn)
             .await
-            .map_err(|e| unique_or(e, "slug", format!("The slug \"{}\" is taken.", org.slug)))?;
+            .map_err(|e| unique_or(e, StoreError::SlugTaken(org.slug.clone())))?;
             let user_row: VendorUserRow = sqlx::query_as(&format!(
                 "INSERT INTO users (org_id, email, password_hash, role, created_at) VALUES (?, ?, ?, 'admin', ?) RETURNING {VENDOR_USER_COLUMNS}"
             ))
@@ -84,7 +83,7 @@ impl SqliteStore {
             .bind(now)
             .fetch_one(&mut *conn)
             .await
-            .map_err(|e| unique_or(e, "email", EMAIL_TAKEN.into()))?;
+            .map_err(|e| unique_or(e, StoreError::EmailTaken))?;
             Ok((org_row.try_into()?, user_row.try_into()?))
         }
         .await;
@@ -135,9 +134,8 @@ impl SqliteStore {
         .bind(slug.as_str())
         .fetch_one(&mut *tx)
         .await?;
-        let change = note_change(&mut tx, row.id, None, None, ChangeKind::Plan).await?;
-        tx.commit().await?;
-        self.published([change]);
+        self.commit_change(tx, row.id, (None, None), ChangeKind::Plan)
+            .await?;
         row.try_into()
     }
 }
@@ -145,40 +143,39 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sqlite::tests::{email, new_org, store};
+    use crate::store::sqlite::fixture::{email, new_org, Fixture};
+
+    /// Org `slug` with admin `admin`, as the first-run page (`only_if_first`) or the CLI asks.
+    async fn create(
+        s: &Fixture,
+        slug: &str,
+        admin: &str,
+        only_if_first: bool,
+    ) -> StoreResult<(Org, VendorUser)> {
+        s.create_org_with_admin(new_org(slug), email(admin), "h".into(), only_if_first)
+            .await
+    }
 
     #[tokio::test]
     async fn first_org_only_once() {
-        let (_d, s) = store().await;
+        let s = Fixture::new().await;
         assert!(!s.has_orgs().await.unwrap());
-        s.create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), true)
-            .await
-            .unwrap();
+        create(&s, "acme", "a@acme.test", true).await.unwrap();
         assert!(s.has_orgs().await.unwrap());
-        let again = s
-            .create_org_with_admin(new_org("beta"), email("b@beta.test"), "h".into(), true)
-            .await;
-        assert!(matches!(again, Err(StoreError::Rejected(_))));
+        let again = create(&s, "beta", "b@beta.test", true).await;
+        assert!(matches!(again, Err(StoreError::AlreadySetUp)));
         // The CLI may add more orgs.
-        s.create_org_with_admin(new_org("beta"), email("b@beta.test"), "h".into(), false)
-            .await
-            .unwrap();
+        create(&s, "beta", "b@beta.test", false).await.unwrap();
     }
 
     #[tokio::test]
     async fn duplicate_slug_and_email_conflict_and_leave_nothing() {
-        let (_d, s) = store().await;
-        s.create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
-            .await
-            .unwrap();
-        let dup_slug = s
-            .create_org_with_admin(new_org("acme"), email("x@acme.test"), "h".into(), false)
-            .await;
-        assert!(matches!(dup_slug, Err(StoreError::Conflict { .. })));
-        let dup_email = s
-            .create_org_with_admin(new_org("beta"), email("a@acme.test"), "h".into(), false)
-            .await;
-        assert!(matches!(dup_email, Err(StoreError::Conflict { .. })));
+        let s = Fixture::new().await;
+        create(&s, "acme", "a@acme.test", false).await.unwrap();
+        let dup_slug = create(&s, "acme", "x@acme.test", false).await;
+        assert!(matches!(dup_slug, Err(StoreError::SlugTaken(slug)) if slug.as_str() == "acme"));
+        let dup_email = create(&s, "beta", "a@acme.test", false).await;
+        assert!(matches!(dup_email, Err(StoreError::EmailTaken)));
         // The failed second insert rolled back the org too.
         assert!(matches!(
             s.org_by_slug(&OrgSlug::parse("beta").unwrap()).await,
@@ -188,10 +185,8 @@ mod tests {
 
     #[tokio::test]
     async fn set_plan_keeps_trial_end_only_for_trials() {
-        let (_d, s) = store().await;
-        s.create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
-            .await
-            .unwrap();
+        let s = Fixture::new().await;
+        s.add_org("acme").await;
         let slug = OrgSlug::parse("acme").unwrap();
         let end = Utc::now() + chrono::Duration::days(14);
         let org = s.set_plan(&slug, Plan::ProTrial, Some(end)).await.unwrap();

@@ -1,10 +1,9 @@
 //! Users: sign-in credentials, principals and session epochs, vendor users
 //! and their roles.
 
-use super::access::note_change;
 use super::{unique_or, SqliteStore};
 use crate::changes::ChangeKind;
-use crate::store::{Credentials, StoreError, StoreResult};
+use crate::store::{Credentials, LastAdminChange, StoreError, StoreResult};
 use crate::{CustomerRole, Email, OrgId, Principal, UserId, VendorRole, VendorUser};
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
@@ -29,7 +28,7 @@ impl SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         let Some(r) = row else { return Ok(None) };
-        let bad = |e: crate::ParseError| StoreError::Internal(e.0);
+        let bad = StoreError::internal;
         Ok(Some(match (r.customer_id, r.customer_name) {
             (Some(customer_id), Some(customer_name)) => Principal::Customer {
                 user_id: r.user_id,
@@ -67,7 +66,7 @@ impl TryFrom<VendorUserRow> for VendorUser {
         Ok(VendorUser {
             id: r.id,
             email: r.email,
-            role: VendorRole::parse(&r.role).map_err(|e| StoreError::Internal(e.0))?,
+            role: VendorRole::parse(&r.role).map_err(StoreError::internal)?,
             created_at: r.created_at,
         })
     }
@@ -127,8 +126,6 @@ pub(super) async fn end_sessions(
         .await?;
     Ok(())
 }
-
-pub(super) const EMAIL_TAKEN: &str = "A user with this email already exists.";
 
 impl SqliteStore {
     pub(super) async fn credentials(&self, email: &Email) -> StoreResult<Option<Credentials>> {
@@ -194,7 +191,7 @@ impl SqliteStore {
         .bind(Utc::now())
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| unique_or(e, "email", EMAIL_TAKEN.into()))?;
+        .map_err(|e| unique_or(e, StoreError::EmailTaken))?;
         row.try_into()
     }
 
@@ -210,9 +207,7 @@ impl SqliteStore {
             && role != VendorRole::Admin
             && admin_count(&mut tx, org_id).await? <= 1
         {
-            return Err(StoreError::Rejected(
-                "The organization needs at least one admin; make someone else admin first.".into(),
-            ));
+            return Err(StoreError::LastAdmin(LastAdminChange::Demoted));
         }
         sqlx::query("UPDATE users SET role = ? WHERE id = ?")
             .bind(role.as_str())
@@ -222,16 +217,8 @@ impl SqliteStore {
         if role != user.role {
             end_sessions(&mut tx, user_id).await?;
         }
-        let change = note_change(
-            &mut tx,
-            org_id,
-            None,
-            Some(user_id),
-            ChangeKind::UserChanged,
-        )
-        .await?;
-        tx.commit().await?;
-        self.published([change]);
+        self.commit_change(tx, org_id, (None, Some(user_id)), ChangeKind::UserChanged)
+            .await?;
         Ok(VendorUser { role, ..user })
     }
 
@@ -243,24 +230,14 @@ impl SqliteStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let user = vendor_user_in_tx(&mut tx, org_id, user_id).await?;
         if user.role == VendorRole::Admin && admin_count(&mut tx, org_id).await? <= 1 {
-            return Err(StoreError::Rejected(
-                "The organization needs at least one admin; you cannot remove the last one.".into(),
-            ));
+            return Err(StoreError::LastAdmin(LastAdminChange::Removed));
         }
         sqlx::query("DELETE FROM users WHERE id = ?")
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        let change = note_change(
-            &mut tx,
-            org_id,
-            None,
-            Some(user_id),
-            ChangeKind::UserChanged,
-        )
-        .await?;
-        tx.commit().await?;
-        self.published([change]);
+        self.commit_change(tx, org_id, (None, Some(user_id)), ChangeKind::UserChanged)
+            .await?;
         Ok(())
     }
 }
@@ -268,30 +245,24 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::Actor;
-    use crate::store::sqlite::tests::{email, new_org, store};
-    use crate::{CustomerRole, DisplayName};
+    use crate::store::sqlite::fixture::{email, Fixture};
 
     #[tokio::test]
     async fn last_admin_is_protected() {
-        let (_d, s) = store().await;
-        let (org, admin) = s
-            .create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
-            .await
-            .unwrap();
+        let s = Fixture::new().await;
+        let (org, admin) = s.add_org("acme").await;
         assert!(matches!(
             s.set_vendor_role(org.id, admin.id, VendorRole::ReadOnly)
                 .await,
-            Err(StoreError::Rejected(_))
+            Err(StoreError::LastAdmin(LastAdminChange::Demoted))
         ));
         assert!(matches!(
             s.delete_vendor_user(org.id, admin.id).await,
-            Err(StoreError::Rejected(_))
+            Err(StoreError::LastAdmin(LastAdminChange::Removed))
         ));
         let other = s
-            .create_vendor_user(org.id, email("b@acme.test"), "h".into(), VendorRole::Admin)
-            .await
-            .unwrap();
+            .add_vendor_user(org.id, "b@acme.test", VendorRole::Admin)
+            .await;
         s.set_vendor_role(org.id, admin.id, VendorRole::ReadOnly)
             .await
             .unwrap();
@@ -301,15 +272,9 @@ mod tests {
 
     #[tokio::test]
     async fn users_are_scoped_to_their_org() {
-        let (_d, s) = store().await;
-        let (a, _) = s
-            .create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
-            .await
-            .unwrap();
-        let (_b, b_admin) = s
-            .create_org_with_admin(new_org("beta"), email("b@beta.test"), "h".into(), false)
-            .await
-            .unwrap();
+        let s = Fixture::new().await;
+        let (a, _) = s.add_org("acme").await;
+        let (_b, b_admin) = s.add_org("beta").await;
         assert!(matches!(
             s.delete_vendor_user(a.id, b_admin.id).await,
             Err(StoreError::NotFound)
@@ -323,32 +288,14 @@ mod tests {
 
     #[tokio::test]
     async fn principals() {
-        let (_d, s) = store().await;
-        let (org, admin) = s
-            .create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
-            .await
-            .unwrap();
+        let s = Fixture::new().await;
+        let (org, admin) = s.add_org("acme").await;
         let vendor = s.principal(admin.id).await.unwrap().unwrap();
         assert_eq!(vendor.vendor_role(), Some(VendorRole::Admin));
-        let cust = s
-            .create_customer(
-                org.id,
-                DisplayName::parse("Globex").unwrap(),
-                &Actor::operator(),
-            )
-            .await
-            .unwrap();
+        let cust = s.add_customer(org.id, "Globex").await;
         let uid = s
-            .create_customer_user(
-                org.id,
-                cust.id,
-                email("c@globex.test"),
-                "h".into(),
-                CustomerRole::Member,
-                &Actor::operator(),
-            )
-            .await
-            .unwrap();
+            .add_customer_user(org.id, cust.id, "c@globex.test", CustomerRole::Member)
+            .await;
         match s.principal(uid).await.unwrap().unwrap() {
             Principal::Customer {
                 customer_name,
@@ -371,28 +318,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_role_or_password_change_moves_the_session_epoch_on() {
-        let (_dir, s) = store().await;
-        let (org, admin) = s
-            .create_org_with_admin(new_org("acme"), email("a@acme.test"), "h".into(), false)
-            .await
-            .unwrap();
+        let s = Fixture::new().await;
+        let (org, admin) = s.add_org("acme").await;
         let rw = s
-            .create_vendor_user(
-                org.id,
-                email("rw@acme.test"),
-                "h".into(),
-                VendorRole::ReadWrite,
-            )
-            .await
-            .unwrap();
+            .add_vendor_user(org.id, "rw@acme.test", VendorRole::ReadWrite)
+            .await;
         assert!(s.session_principal(rw.id, 0).await.unwrap().is_some());
-        sqlx::query(
-            "INSERT INTO sessions (id, data, expiry_date, user_id) VALUES ('s', x'00', 0, ?)",
-        )
-        .bind(rw.id)
-        .execute(&s.pool)
-        .await
-        .unwrap();
+        s.add_session("s", rw.id).await;
         // The same role: nothing ends.
         s.set_vendor_role(org.id, rw.id, VendorRole::ReadWrite)
             .await
@@ -404,11 +336,7 @@ mod tests {
         assert_eq!(s.session_epoch(rw.id).await.unwrap(), Some(1));
         assert!(s.session_principal(rw.id, 0).await.unwrap().is_none());
         assert!(s.session_principal(rw.id, 1).await.unwrap().is_some());
-        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
-            .fetch_one(&s.pool)
-            .await
-            .unwrap();
-        assert_eq!(rows, 0);
+        assert_eq!(s.count("SELECT COUNT(*) FROM sessions").await, 0);
         assert_eq!(s.session_epoch(admin.id).await.unwrap(), Some(0));
     }
 }
