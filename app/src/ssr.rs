@@ -203,22 +203,23 @@ impl From<ServiceError> for AppError {
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => AppError::NotFound,
-            StoreError::Conflict { field, message } => AppError::Conflict {
+        use domain::messages::Told;
+        match domain::messages::store_error(&e) {
+            Told::NotFound => AppError::NotFound,
+            Told::Conflict { field, message } => AppError::Conflict {
                 message,
                 field: Some(field.to_owned()),
             },
-            StoreError::Rejected(m) => AppError::Invalid {
+            Told::Rejected(m) => AppError::Invalid {
                 message: m,
                 fields: Default::default(),
             },
-            StoreError::Invalid(fields) => AppError::Invalid {
+            Told::Invalid(fields) => AppError::Invalid {
                 message: "Please correct the highlighted fields.".into(),
                 fields,
             },
-            StoreError::Internal(detail) => internal(detail),
-            StoreError::Busy(_) => AppError::Busy,
+            Told::Internal => internal(e),
+            Told::Busy => AppError::Busy,
         }
     }
 }

@@ -23,6 +23,8 @@ pub mod access;
 #[cfg(feature = "store")]
 pub mod changes;
 #[cfg(feature = "store")]
+pub mod messages;
+#[cfg(feature = "store")]
 pub mod password;
 #[cfg(feature = "store")]
 pub mod password_links;

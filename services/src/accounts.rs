@@ -5,7 +5,7 @@ use crate::authz::{self, Need};
 use crate::error::{FieldCheck, ServiceError, ServiceResult};
 use crate::Services;
 use chrono::{DateTime, Utc};
-use domain::store::{NewOrg, StoreError, ALREADY_SET_UP};
+use domain::store::{NewOrg, StoreError};
 use domain::{
     password, DisplayName, Email, NewPassword, NewUser, Org, OrgSlug, Plan, Principal, UserId,
     VendorRole, VendorUser,
@@ -70,7 +70,7 @@ impl Services {
     /// set-up code when the server asks for one.
     pub async fn create_first_org(&self, form: FirstOrg<'_>) -> ServiceResult<()> {
         if self.store.has_orgs().await? {
-            return Err(StoreError::Rejected(ALREADY_SET_UP.into()).into());
+            return Err(StoreError::AlreadySetUp.into());
         }
         let mut check = FieldCheck::default();
         let name = check.field("org_name", DisplayName::parse(form.org_name));

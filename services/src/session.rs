@@ -94,16 +94,13 @@ impl Services {
             .ok_or(crate::ServiceError::Unauthenticated)?;
         start(session, SessionUser { id: user_id, epoch })
             .await
-            .map_err(|e| StoreError::Internal(format!("session: {e}")).into())
+            .map_err(|e| StoreError::internal(e).into())
     }
 
     /// Signs `session` out and ends its open `/events` streams.
     pub async fn sign_out(&self, session: &Session) -> crate::ServiceResult<()> {
         let id = session.id();
-        session
-            .flush()
-            .await
-            .map_err(|e| StoreError::Internal(format!("session: {e}")))?;
+        session.flush().await.map_err(StoreError::internal)?;
         if let Some(id) = id {
             self.session_ends.ended(id.to_string());
         }

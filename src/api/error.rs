@@ -150,23 +150,22 @@ impl From<services::ServiceError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => ApiError::not_found(),
-            StoreError::Conflict { field, message } => ApiError {
+        use domain::messages::Told;
+        match domain::messages::store_error(&e) {
+            Told::NotFound => ApiError::not_found(),
+            Told::Conflict { field, message } => ApiError {
                 fields: BTreeMap::from([(field.to_owned(), message.clone())]),
                 ..ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
             },
-            StoreError::Rejected(m) => {
-                ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::Rejected, m)
-            }
-            StoreError::Invalid(fields) => ApiError::invalid(fields),
-            StoreError::Busy(_) => ApiError::new(
+            Told::Rejected(m) => ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::Rejected, m),
+            Told::Invalid(fields) => ApiError::invalid(fields),
+            Told::Busy => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::Busy,
                 "The server is busy. Please try again in a few seconds.",
             ),
-            StoreError::Internal(detail) => {
-                tracing::error!(%detail, "api internal error");
+            Told::Internal => {
+                tracing::error!(detail = %e, "api internal error");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     ErrorCode::Internal,

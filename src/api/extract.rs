@@ -9,7 +9,6 @@ use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
-use domain::store::StoreError;
 use domain::Principal;
 use services::authz::{Need, VendorCaller};
 use services::session::CallerSlot;
@@ -106,7 +105,7 @@ impl FromRequestParts<AppState> for CallerWithToken {
             }
             Ok(None) => {}
             Err(auth::AuthError::Bad) => return Err(ApiError::unauthenticated()),
-            Err(auth::AuthError::Internal(e)) => return Err(StoreError::Internal(e).into()),
+            Err(auth::AuthError::Internal(e)) => return Err(e.into()),
         }
         let session = Session::from_request_parts(parts, state)
             .await

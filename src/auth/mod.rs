@@ -48,7 +48,7 @@ pub async fn authenticate(
                 .store
                 .token_by_hash(&hash)
                 .await
-                .map_err(|e| AuthError::Internal(e.to_string()))?;
+                .map_err(AuthError::Internal)?;
             let Some(record) = record.filter(|r| !r.revoked) else {
                 return Err(AuthError::Bad);
             };
@@ -56,7 +56,7 @@ pub async fn authenticate(
                 .store
                 .principal(record.user_id)
                 .await
-                .map_err(|e| AuthError::Internal(e.to_string()))?
+                .map_err(AuthError::Internal)?
                 .ok_or(AuthError::Bad)?;
             let entry = CachedToken {
                 token_id: record.id,
@@ -82,7 +82,7 @@ pub async fn authenticate(
 pub enum AuthError {
     /// Wrong, expired or revoked credentials, or a malformed header.
     Bad,
-    Internal(String),
+    Internal(domain::store::StoreError),
 }
 
 /// Writes collected last-use times every `every` (batched, off the request path).

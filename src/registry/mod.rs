@@ -141,7 +141,7 @@ async fn dispatch(
     let cached = match auth::authenticate(req.ctx, req.headers).await {
         Ok(Some(c)) => c,
         Ok(None) | Err(AuthError::Bad) => return Err(RegistryError::Unauthorized),
-        Err(AuthError::Internal(e)) => return Err(RegistryError::Internal(e)),
+        Err(AuthError::Internal(e)) => return Err(e.into()),
     };
     let p = &cached.principal;
     use Endpoint as E;

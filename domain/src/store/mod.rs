@@ -5,10 +5,6 @@
 mod access;
 mod registry;
 mod sqlite;
-mod sqlite_access;
-mod sqlite_links;
-mod sqlite_pulls;
-mod sqlite_registry;
 
 pub use access::AccessStore;
 
@@ -24,39 +20,68 @@ use crate::{
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
-/// What went wrong in the store. `Conflict` and `Rejected` carry messages that
-/// are safe to show; `Internal` carries detail for the log only.
+/// What went wrong in the store, as a type: the words a person reads are
+/// [`crate::messages`]' (which also gives the `Display`), and `Internal`
+/// keeps its source for the log.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("not found")]
     NotFound,
-    /// A uniqueness rule: `field` names what is taken ("slug", "email", "name").
-    #[error("{message}")]
-    Conflict {
-        field: &'static str,
-        message: String,
-    },
-    #[error("{0}")]
-    Rejected(String),
-    /// Input that refers to things that do not exist; messages by field.
-    #[error("invalid input")]
-    Invalid(std::collections::BTreeMap<String, String>),
-    #[error("internal store error: {0}")]
-    Internal(String),
+    /// An organization with this slug exists.
+    SlugTaken(OrgSlug),
+    /// A user with this email exists (emails are unique across the server).
+    EmailTaken,
+    /// The organization has a customer with this name.
+    CustomerNameTaken,
+    /// The customer has an entitlement with this name.
+    EntitlementNameTaken,
+    /// A first-run request once an organization exists.
+    AlreadySetUp,
+    /// The change would leave the organization without an admin.
+    LastAdmin(LastAdminChange),
+    /// An entitlement names artifacts or tags the organization does not have.
+    UnknownGrants(Vec<UnknownGrant>),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Password hashing had no free turn (see [`crate::password::Busy`]):
     /// answered 503 with `Retry-After`.
-    #[error("{0}")]
     Busy(#[from] crate::password::Busy),
 }
 
-/// The answer to a first-run request once an organization exists.
-pub const ALREADY_SET_UP: &str = "Portcullis is already set up; sign in instead.";
+/// How a change would have left the organization without an admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastAdminChange {
+    /// Its last admin given another role.
+    Demoted,
+    /// Its last admin removed.
+    Removed,
+}
+
+/// What an entitlement names that is not there; `index` is the grant's
+/// position in the entitlement's artifacts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnknownGrant {
+    Artifact {
+        index: usize,
+        artifact: String,
+    },
+    Tag {
+        index: usize,
+        artifact: String,
+        tag: String,
+    },
+}
+
+impl StoreError {
+    /// An internal error from anything that is one.
+    pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        StoreError::Internal(e.into())
+    }
+}
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::RowNotFound => StoreError::NotFound,
-            other => StoreError::Internal(other.to_string()),
+            other => StoreError::Internal(Box::new(other)),
         }
     }
 }

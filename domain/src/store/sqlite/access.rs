@@ -1,14 +1,15 @@
 //! [`AccessStore`] for SQLite, and [`note_change`], which every write that
 //! matters to access calls inside its transaction.
 
-use super::access::AccessStore;
-use super::registry::RepoId;
-use super::{SqliteStore, StoreError, StoreResult};
+use super::SqliteStore;
 use crate::changes::{Change, ChangeHub, ChangeKind};
 use crate::policy::{Entitlement, Grant, OrgFacts, RepoGraph, TagGrant};
+use crate::store::access::AccessStore;
+use crate::store::registry::RepoId;
+use crate::store::{StoreError, StoreResult};
 use crate::{CustomerId, OrgId, Plan, UserId};
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
+use sqlx::{Sqlite, SqliteConnection, Transaction};
 use std::collections::HashMap;
 
 type ChangeRow = (i64, i64, Option<i64>, Option<i64>, String);
@@ -62,6 +63,20 @@ impl SqliteStore {
             self.hub.publish(c);
         }
     }
+
+    /// Notes a change of `kind` in `tx`, commits, and publishes it.
+    pub(super) async fn commit_change(
+        &self,
+        mut tx: Transaction<'_, Sqlite>,
+        org_id: OrgId,
+        (customer_id, user_id): (Option<CustomerId>, Option<UserId>),
+        kind: ChangeKind,
+    ) -> StoreResult<()> {
+        let change = note_change(&mut tx, org_id, customer_id, user_id, kind).await?;
+        tx.commit().await?;
+        self.published([change]);
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -77,7 +92,7 @@ impl AccessStore for SqliteStore {
             .fetch_one(self.pool())
             .await?;
         Ok(OrgFacts {
-            plan: Plan::parse(&plan).map_err(|e| StoreError::Internal(e.0))?,
+            plan: Plan::parse(&plan).map_err(StoreError::internal)?,
             trial_ends_at,
             has_entitlements,
         })
@@ -123,7 +138,7 @@ impl AccessStore for SqliteStore {
                 TagGrant::All
             } else {
                 let list: Vec<String> = serde_json::from_str(tags.as_deref().unwrap_or("[]"))
-                    .map_err(|e| StoreError::Internal(format!("bad grant tags: {e}")))?;
+                    .map_err(StoreError::internal)?;
                 TagGrant::Specific(list.into_iter().collect())
             };
             if let Some((_, e)) = out.last_mut() {

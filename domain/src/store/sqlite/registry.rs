@@ -1,13 +1,15 @@
 //! [`RegistryStore`] for SQLite.
 
-use super::registry::{DeleteManifest, PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
-use super::sqlite_access::note_change;
-use super::{SqliteStore, StoreError, StoreResult};
+use super::SqliteStore;
 use crate::changes::ChangeKind;
 use crate::registry::{
     ArtifactKind, ArtifactSummary, ManifestRef, NewManifest, Referrer, StoredManifest, TagInfo,
     TokenInfo,
 };
+use crate::store::registry::{
+    DeleteManifest, PutManifestError, RegistryStore, Repo, RepoId, TokenRecord,
+};
+use crate::store::{StoreError, StoreResult};
 use crate::{OrgId, UserId};
 use chrono::{DateTime, Utc};
 
@@ -46,7 +48,7 @@ impl TryFrom<SummaryRow> for ArtifactSummary {
     fn try_from(r: SummaryRow) -> Result<Self, StoreError> {
         Ok(ArtifactSummary {
             name: r.name,
-            kind: ArtifactKind::parse(&r.kind).map_err(|e| StoreError::Internal(e.0))?,
+            kind: ArtifactKind::parse(&r.kind).map_err(StoreError::internal)?,
             tag_count: r.tag_count,
             last_push: r.last_push,
             description: description(r.annotations.as_deref()),
@@ -410,8 +412,7 @@ impl RegistryStore for SqliteStore {
         if names.is_empty() {
             return Ok(vec![]);
         }
-        let names =
-            serde_json::to_string(names).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let names = serde_json::to_string(names).map_err(StoreError::internal)?;
         Ok(sqlx::query_scalar(
             "SELECT r.name FROM repositories r \
              WHERE r.org_id = ? AND r.name IN (SELECT value FROM json_each(?)) \
@@ -658,10 +659,8 @@ impl RegistryStore for SqliteStore {
         .bind(Utc::now())
         .execute(&mut *tx)
         .await?;
-        let change =
-            note_change(&mut tx, org_id, None, Some(user), ChangeKind::TokenRevoked).await?;
-        tx.commit().await?;
-        self.published([change]);
+        self.commit_change(tx, org_id, (None, Some(user)), ChangeKind::TokenRevoked)
+            .await?;
         Ok(Some(hash))
     }
 

@@ -1,8 +1,9 @@
 //! One-time set-password links for SQLite (migration `0005_password_links.sql`).
 
-use super::sqlite::{insert_customer_user, NewCustomerUserRow};
-use super::{PasswordLinkUser, SqliteStore, StoreResult};
+use super::customers::{insert_customer_user, NewCustomerUserRow};
+use super::SqliteStore;
 use crate::audit::Actor;
+use crate::store::{PasswordLinkUser, StoreResult};
 use crate::{CustomerId, CustomerRole, Email, OrgId, UserId};
 use chrono::{DateTime, Utc};
 
@@ -116,7 +117,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         // A new password ends the sessions begun with the old one.
-        super::sqlite::end_sessions(&mut tx, user_id).await?;
+        super::users::end_sessions(&mut tx, user_id).await?;
         tx.commit().await?;
         Ok(Some(user_id))
     }
@@ -125,42 +126,24 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use crate::audit::Actor;
-    use crate::store::{NewOrg, SqliteStore, Store, StoreError};
-    use crate::{CustomerRole, DisplayName, Email, OrgSlug, Plan};
+    use crate::store::sqlite::fixture::{email, Fixture};
+    use crate::store::{Store, StoreError};
+    use crate::CustomerRole;
     use chrono::{Duration, Utc};
 
     #[tokio::test]
     async fn a_link_works_once_until_it_expires() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open_file(&dir.path().join("t.db"))
-            .await
-            .unwrap();
-        let org = NewOrg {
-            slug: OrgSlug::parse("acme").unwrap(),
-            name: DisplayName::parse("Acme").unwrap(),
-            plan: Plan::Community,
-            trial_ends_at: None,
-        };
-        let (org, _) = s
-            .create_org_with_admin(org, Email::parse("a@acme.test").unwrap(), "h".into(), false)
-            .await
-            .unwrap();
-        let globex = s
-            .create_customer(
-                org.id,
-                DisplayName::parse("Globex").unwrap(),
-                &Actor::operator(),
-            )
-            .await
-            .unwrap();
+        let s = Fixture::new().await;
+        let (org, _) = s.add_org("acme").await;
+        let globex = s.add_customer(org.id, "Globex").await;
         let now = Utc::now();
-        let add = |email: &'static str, hash: &'static str, expires| {
+        let add = |address: &'static str, hash: &'static str, expires| {
             let s = s.clone();
             async move {
                 s.create_customer_user_with_link(
                     org.id,
                     globex.id,
-                    Email::parse(email).unwrap(),
+                    email(address),
                     CustomerRole::Member,
                     (hash, expires),
                     &Actor::operator(),
@@ -172,20 +155,20 @@ mod tests {
             .await
             .unwrap();
         let creds = s
-            .credentials(&Email::parse("c@globex.test").unwrap())
+            .credentials(&email("c@globex.test"))
             .await
             .unwrap()
             .unwrap();
         assert_eq!(creds.password_hash, crate::password::UNUSABLE);
         assert!(matches!(
             add("c@globex.test", "h2", now).await,
-            Err(StoreError::Conflict { field: "email", .. })
+            Err(StoreError::EmailTaken)
         ));
         assert!(matches!(
             s.create_customer_user_with_link(
                 org.id,
                 globex.id + 1000,
-                Email::parse("x@globex.test").unwrap(),
+                email("x@globex.test"),
                 CustomerRole::Member,
                 ("h3", now),
                 &Actor::operator(),
@@ -214,7 +197,7 @@ mod tests {
             Some(uid)
         );
         let creds = s
-            .credentials(&Email::parse("c@globex.test").unwrap())
+            .credentials(&email("c@globex.test"))
             .await
             .unwrap()
             .unwrap();

@@ -1,7 +1,8 @@
 //! The pull log for SQLite (migration `0006_pulls.sql`).
 
-use super::{SqliteStore, StoreResult};
+use super::SqliteStore;
 use crate::pulls::{NewPull, Pull, PullQuery};
+use crate::store::StoreResult;
 use crate::OrgId;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite};
@@ -111,28 +112,9 @@ impl SqliteStore {
 mod tests {
     use crate::audit::Actor;
     use crate::pulls::{NewPull, PullQuery};
-    use crate::store::sqlite::tests::store;
-    use crate::store::{NewOrg, SqliteStore, Store};
-    use crate::{DisplayName, Email, OrgSlug, Plan};
+    use crate::store::sqlite::fixture::{name, Fixture};
+    use crate::store::Store;
     use chrono::{Duration, Utc};
-
-    async fn org(s: &SqliteStore, slug: &str) -> i64 {
-        let (org, _) = s
-            .create_org_with_admin(
-                NewOrg {
-                    slug: OrgSlug::parse(slug).unwrap(),
-                    name: DisplayName::parse("Org").unwrap(),
-                    plan: Plan::Community,
-                    trial_ends_at: None,
-                },
-                Email::parse(&format!("admin@{slug}.test")).unwrap(),
-                "x".into(),
-                false,
-            )
-            .await
-            .unwrap();
-        org.id
-    }
 
     fn pull(org_id: i64, customer_id: i64, artifact: &str, tag: Option<&str>) -> NewPull {
         NewPull {
@@ -160,18 +142,12 @@ mod tests {
 
     #[tokio::test]
     async fn pulls_are_read_per_customer_and_per_artifact_newest_first() {
-        let (_dir, s) = store().await;
-        let acme = org(&s, "acme").await;
-        let beta = org(&s, "beta").await;
+        let s = Fixture::new().await;
+        let acme = s.add_org("acme").await.0.id;
+        let beta = s.add_org("beta").await.0.id;
         let by = Actor::operator();
-        let globex = s
-            .create_customer(acme, DisplayName::parse("Globex").unwrap(), &by)
-            .await
-            .unwrap();
-        let initech = s
-            .create_customer(acme, DisplayName::parse("Initech").unwrap(), &by)
-            .await
-            .unwrap();
+        let globex = s.add_customer(acme, "Globex").await;
+        let initech = s.add_customer(acme, "Initech").await;
         let t0 = Utc::now() - Duration::minutes(10);
         let mut batch = vec![
             pull(acme, globex.id, "web", Some("1.0")),
@@ -230,14 +206,9 @@ mod tests {
         // A rename shows at once; a deleted customer keeps its pulls under
         // its name at the pull, and a new customer (which never gets its
         // id: they are not reused) does not inherit them.
-        s.rename_customer(
-            acme,
-            initech.id,
-            DisplayName::parse("Initrode").unwrap(),
-            &by,
-        )
-        .await
-        .unwrap();
+        s.rename_customer(acme, initech.id, name("Initrode"), &by)
+            .await
+            .unwrap();
         let web = s.pulls(acme, &query(None, Some("web"), 50)).await.unwrap();
         assert_eq!(web[0].customer, "Initrode");
         s.delete_customer(acme, initech.id, &by).await.unwrap();
@@ -245,10 +216,7 @@ mod tests {
         s.record_pulls(&[pull(acme, initech.id, "web", Some("late"))])
             .await
             .unwrap();
-        let hooli = s
-            .create_customer(acme, DisplayName::parse("Hooli").unwrap(), &by)
-            .await
-            .unwrap();
+        let hooli = s.add_customer(acme, "Hooli").await;
         assert!(hooli.id > initech.id, "ids are never reused");
         assert!(s
             .pulls(acme, &query(Some(hooli.id), None, 50))

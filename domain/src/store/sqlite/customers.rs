@@ -1,0 +1,434 @@
+//! Customers and their users.
+
+use super::audit::{record, Change};
+use super::{unique_or, SqliteStore};
+use crate::audit::{Actor, AuditAction};
+use crate::changes::ChangeKind;
+use crate::store::{StoreError, StoreResult};
+use crate::{
+    Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Email, OrgId,
+    UserId,
+};
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+
+impl SqliteStore {
+    pub(super) async fn create_customer(
+        &self,
+        org_id: OrgId,
+        name: DisplayName,
+        by: &Actor,
+    ) -> StoreResult<Customer> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row: (i64, DateTime<Utc>) = sqlx::query_as(
+            "INSERT INTO customers (org_id, name, created_at) VALUES (?, ?, ?) RETURNING id, created_at",
+        )
+        .bind(org_id)
+        .bind(name.as_str())
+        .bind(Utc::now())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| unique_or(e, StoreError::CustomerNameTaken))?;
+        record(
+            &mut tx,
+            org_id,
+            by,
+            Change {
+                customer_id: row.0,
+                action: AuditAction::CustomerCreated,
+                subject: name.as_str(),
+                before: None,
+                after: Some(serde_json::json!({ "name": name.as_str() })),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Customer {
+            id: row.0,
+            org_id,
+            name: name.as_str().to_owned(),
+            created_at: row.1,
+        })
+    }
+
+    pub(super) async fn create_customer_user(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+        email: Email,
+        password_hash: String,
+        role: CustomerRole,
+        by: &Actor,
+    ) -> StoreResult<UserId> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let id = insert_customer_user(
+            &mut tx,
+            org_id,
+            by,
+            NewCustomerUserRow {
+                customer_id,
+                email: &email,
+                password_hash: &password_hash,
+                role,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub(super) async fn customers(
+        &self,
+        org_id: OrgId,
+        q: &str,
+    ) -> StoreResult<Vec<CustomerSummary>> {
+        let pattern = format!(
+            "%{}%",
+            q.trim()
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let rows: Vec<(i64, String, DateTime<Utc>, i64)> = sqlx::query_as(
+            "SELECT c.id, c.name, c.created_at, (SELECT COUNT(*) FROM users u WHERE u.customer_id = c.id) \
+             FROM customers c WHERE c.org_id = ? AND lower(c.name) LIKE ? ESCAPE '\\' ORDER BY lower(c.name), c.id",
+        )
+        .bind(org_id)
+        .bind(pattern)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, created_at, user_count)| CustomerSummary {
+                id,
+                name,
+                created_at,
+                user_count,
+            })
+            .collect())
+    }
+
+    pub(super) async fn customer(&self, org_id: OrgId, id: CustomerId) -> StoreResult<Customer> {
+        let (name, created_at): (String, DateTime<Utc>) =
+            sqlx::query_as("SELECT name, created_at FROM customers WHERE id = ? AND org_id = ?")
+                .bind(id)
+                .bind(org_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(Customer {
+            id,
+            org_id,
+            name,
+            created_at,
+        })
+    }
+
+    pub(super) async fn rename_customer(
+        &self,
+        org_id: OrgId,
+        id: CustomerId,
+        name: DisplayName,
+        by: &Actor,
+    ) -> StoreResult<Customer> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let old = customer_name(&mut tx, org_id, id).await?;
+        let created_at: DateTime<Utc> = sqlx::query_scalar(
+            "UPDATE customers SET name = ? WHERE id = ? AND org_id = ? RETURNING created_at",
+        )
+        .bind(name.as_str())
+        .bind(id)
+        .bind(org_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| unique_or(e, StoreError::CustomerNameTaken))?;
+        if old != name.as_str() {
+            record(
+                &mut tx,
+                org_id,
+                by,
+                Change {
+                    customer_id: id,
+                    action: AuditAction::CustomerRenamed,
+                    subject: name.as_str(),
+                    before: Some(serde_json::json!({ "name": old })),
+                    after: Some(serde_json::json!({ "name": name.as_str() })),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Customer {
+            id,
+            org_id,
+            name: name.as_str().to_owned(),
+            created_at,
+        })
+    }
+
+    pub(super) async fn delete_customer(
+        &self,
+        org_id: OrgId,
+        id: CustomerId,
+        by: &Actor,
+    ) -> StoreResult<Vec<UserId>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let name = customer_name(&mut tx, org_id, id).await?;
+        let users: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT u.id, u.email FROM users u JOIN customers c ON c.id = u.customer_id WHERE c.id = ? AND c.org_id = ? ORDER BY u.email",
+        )
+        .bind(id)
+        .bind(org_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let entitlements: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM entitlements WHERE customer_id = ? ORDER BY lower(name)",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        record(
+            &mut tx,
+            org_id,
+            by,
+            Change {
+                customer_id: id,
+                action: AuditAction::CustomerDeleted,
+                subject: &name,
+                before: Some(serde_json::json!({
+                    "name": name,
+                    "users": users.iter().map(|(_, email)| email).collect::<Vec<_>>(),
+                    "entitlements": entitlements,
+                })),
+                after: None,
+            },
+        )
+        .await?;
+        let users = users.into_iter().map(|(id, _)| id).collect();
+        let deleted = sqlx::query("DELETE FROM customers WHERE id = ? AND org_id = ?")
+            .bind(id)
+            .bind(org_id)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.commit_change(tx, org_id, (Some(id), None), ChangeKind::CustomerRemoved)
+            .await?;
+        Ok(users)
+    }
+
+    pub(super) async fn customer_users(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+    ) -> StoreResult<Vec<CustomerUser>> {
+        let rows: Vec<(i64, String, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT u.id, u.email, u.role, u.created_at FROM users u JOIN customers c ON c.id = u.customer_id \
+             WHERE c.id = ? AND c.org_id = ? ORDER BY u.email",
+        )
+        .bind(customer_id)
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, email, role, created_at)| {
+                Ok(CustomerUser {
+                    id,
+                    email,
+                    role: CustomerRole::parse(&role).map_err(StoreError::internal)?,
+                    created_at,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn delete_customer_user(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+        user_id: UserId,
+        by: &Actor,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let removed: Option<(String, String)> = sqlx::query_as(
+            "DELETE FROM users WHERE id = ? AND customer_id = ? AND customer_id IN (SELECT id FROM customers WHERE org_id = ?) RETURNING email, role",
+        )
+        .bind(user_id)
+        .bind(customer_id)
+        .bind(org_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((email, role)) = removed else {
+            return Err(StoreError::NotFound);
+        };
+        record(
+            &mut tx,
+            org_id,
+            by,
+            Change {
+                customer_id,
+                action: AuditAction::UserRemoved,
+                subject: &email,
+                before: Some(serde_json::json!({ "email": email, "role": role })),
+                after: None,
+            },
+        )
+        .await?;
+        self.commit_change(
+            tx,
+            org_id,
+            (Some(customer_id), Some(user_id)),
+            ChangeKind::UserChanged,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// The name of one of the org's customers.
+async fn customer_name(
+    conn: &mut SqliteConnection,
+    org_id: OrgId,
+    id: CustomerId,
+) -> StoreResult<String> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM customers WHERE id = ? AND org_id = ?")
+            .bind(id)
+            .bind(org_id)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+/// A customer user to insert.
+pub(super) struct NewCustomerUserRow<'a> {
+    pub customer_id: CustomerId,
+    pub email: &'a Email,
+    pub password_hash: &'a str,
+    pub role: CustomerRole,
+}
+
+/// Adds a user to one of the org's customers, with its audit event, inside
+/// the caller's transaction.
+pub(super) async fn insert_customer_user(
+    conn: &mut SqliteConnection,
+    org_id: OrgId,
+    by: &Actor,
+    user: NewCustomerUserRow<'_>,
+) -> StoreResult<UserId> {
+    let owned: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ? AND org_id = ?)")
+            .bind(user.customer_id)
+            .bind(org_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if !owned {
+        return Err(StoreError::NotFound);
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (org_id, customer_id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(org_id)
+    .bind(user.customer_id)
+    .bind(user.email.as_str())
+    .bind(user.password_hash)
+    .bind(user.role.as_str())
+    .bind(Utc::now())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| unique_or(e, StoreError::EmailTaken))?;
+    record(
+        conn,
+        org_id,
+        by,
+        Change {
+            customer_id: user.customer_id,
+            action: AuditAction::UserAdded,
+            subject: user.email.as_str(),
+            before: None,
+            after: Some(
+                serde_json::json!({ "email": user.email.as_str(), "role": user.role.as_str() }),
+            ),
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Actor;
+    use crate::store::sqlite::fixture::{name, Fixture};
+
+    #[tokio::test]
+    async fn customers_are_scoped_searchable_and_deleted_with_their_users() {
+        let s = Fixture::new().await;
+        let by = Actor::operator();
+        let (a, _) = s.add_org("acme").await;
+        let (b, _) = s.add_org("beta").await;
+        let globex = s.add_customer(a.id, "Globex").await;
+        s.add_customer(a.id, "Initech 100%").await;
+        let other = s.add_customer(b.id, "Globex").await;
+        let uid = s
+            .add_customer_user(a.id, globex.id, "c@globex.test", CustomerRole::Admin)
+            .await;
+        let names = |v: Vec<CustomerSummary>| {
+            v.into_iter()
+                .map(|c| (c.name, c.user_count))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(s.customers(a.id, "").await.unwrap()),
+            vec![("Globex".into(), 1), ("Initech 100%".into(), 0)]
+        );
+        assert_eq!(
+            names(s.customers(a.id, "GLOB").await.unwrap()),
+            vec![("Globex".into(), 1)]
+        );
+        assert_eq!(
+            names(s.customers(a.id, "100%").await.unwrap()),
+            vec![("Initech 100%".into(), 0)]
+        );
+        assert!(
+            s.customers(a.id, "_").await.unwrap().is_empty(),
+            "LIKE wildcards are escaped"
+        );
+        // Another org's customer is not found, for every operation.
+        assert!(matches!(
+            s.customer(a.id, other.id).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.rename_customer(a.id, other.id, name("X"), &by).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.delete_customer(a.id, other.id, &by).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.delete_customer_user(b.id, globex.id, uid, &by).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.rename_customer(a.id, globex.id, name("Initech 100%"), &by)
+                .await,
+            Err(StoreError::CustomerNameTaken)
+        ));
+        assert_eq!(
+            s.customer_users(a.id, globex.id).await.unwrap()[0].email,
+            "c@globex.test"
+        );
+        assert_eq!(
+            s.delete_customer(a.id, globex.id, &by).await.unwrap(),
+            vec![uid]
+        );
+        assert!(
+            s.principal(uid).await.unwrap().is_none(),
+            "its users are gone"
+        );
+        assert_eq!(s.customers(b.id, "").await.unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,295 @@
+//! A customer's entitlements and their grants.
+
+use super::audit::{record, Change};
+use super::{unique_or, SqliteStore};
+use crate::audit::{Actor, AuditAction};
+use crate::changes::ChangeKind;
+use crate::entitlements::{EntitlementView, GrantView, TagsInput, ValidEntitlement};
+use crate::policy::TagGrant;
+use crate::store::{StoreError, StoreResult, UnknownGrant};
+use crate::{CustomerId, OrgId};
+use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
+use std::collections::HashMap;
+
+impl SqliteStore {
+    pub(super) async fn entitlements(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+    ) -> StoreResult<Vec<EntitlementView>> {
+        self.customer(org_id, customer_id).await?;
+        let mut conn = self.pool.acquire().await?;
+        load_entitlements(&mut conn, org_id, "e.customer_id = ?", customer_id).await
+    }
+
+    pub(super) async fn entitlement(&self, org_id: OrgId, id: i64) -> StoreResult<EntitlementView> {
+        let mut conn = self.pool.acquire().await?;
+        load_entitlement(&mut conn, org_id, id).await
+    }
+
+    pub(super) async fn save_entitlement(
+        &self,
+        org_id: OrgId,
+        customer_id: CustomerId,
+        id: Option<i64>,
+        e: ValidEntitlement,
+        by: &Actor,
+    ) -> StoreResult<EntitlementView> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let owned: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM customers WHERE id = ? AND org_id = ?)",
+        )
+        .bind(customer_id)
+        .bind(org_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !owned {
+            return Err(StoreError::NotFound);
+        }
+        let before = match id {
+            Some(id) => {
+                let current = load_entitlement(&mut tx, org_id, id).await?;
+                if current.customer_id != customer_id {
+                    return Err(StoreError::NotFound);
+                }
+                Some(current)
+            }
+            None => None,
+        };
+        let mut unknown = Vec::new();
+        let mut repos = Vec::new();
+        for (i, (artifact, grant)) in e.grants.iter().enumerate() {
+            let repo: Option<i64> = sqlx::query_scalar(
+                "SELECT r.id FROM repositories r WHERE r.org_id = ? AND r.name = ? \
+                 AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)",
+            )
+            .bind(org_id)
+            .bind(artifact)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(repo) = repo else {
+                unknown.push(UnknownGrant::Artifact {
+                    index: i,
+                    artifact: artifact.clone(),
+                });
+                continue;
+            };
+            if let TagGrant::Specific(tags) = grant {
+                for tag in tags {
+                    let exists: bool = sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM tags WHERE repository_id = ? AND name = ?)",
+                    )
+                    .bind(repo)
+                    .bind(tag)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if !exists {
+                        unknown.push(UnknownGrant::Tag {
+                            index: i,
+                            artifact: artifact.clone(),
+                            tag: tag.clone(),
+                        });
+                    }
+                }
+            }
+            repos.push((repo, grant));
+        }
+        if !unknown.is_empty() {
+            return Err(StoreError::UnknownGrants(unknown));
+        }
+        let taken = |e| unique_or(e, StoreError::EntitlementNameTaken);
+        let id = match id {
+            Some(id) => {
+                sqlx::query("UPDATE entitlements SET name = ?, expires_at = ?, updated_at = ? WHERE id = ?")
+                    .bind(e.name.as_str())
+                    .bind(e.expires_at)
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(taken)?;
+                sqlx::query("DELETE FROM entitlement_grants WHERE entitlement_id = ?")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                id
+            }
+            None => sqlx::query_scalar(
+                "INSERT INTO entitlements (customer_id, name, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(customer_id)
+            .bind(e.name.as_str())
+            .bind(e.expires_at)
+            .bind(now)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(taken)?,
+        };
+        for (position, (repo, grant)) in repos.into_iter().enumerate() {
+            let (all, tags) = match grant {
+                TagGrant::All => (true, "[]".to_owned()),
+                TagGrant::Specific(t) => (
+                    false,
+                    serde_json::to_string(t).unwrap_or_else(|_| "[]".into()),
+                ),
+            };
+            sqlx::query("INSERT INTO entitlement_grants (entitlement_id, repository_id, position, all_tags, tags) VALUES (?, ?, ?, ?, ?)")
+                .bind(id)
+                .bind(repo)
+                .bind(position as i64)
+                .bind(all)
+                .bind(tags)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let after = load_entitlement(&mut tx, org_id, id).await?;
+        record(
+            &mut tx,
+            org_id,
+            by,
+            Change {
+                customer_id,
+                action: if before.is_some() {
+                    AuditAction::EntitlementUpdated
+                } else {
+                    AuditAction::EntitlementCreated
+                },
+                subject: &after.name,
+                before: before.as_ref().map(audit_state),
+                after: Some(audit_state(&after)),
+            },
+        )
+        .await?;
+        self.commit_change(
+            tx,
+            org_id,
+            (Some(customer_id), None),
+            ChangeKind::Entitlements,
+        )
+        .await?;
+        Ok(after)
+    }
+
+    pub(super) async fn delete_entitlement(
+        &self,
+        org_id: OrgId,
+        id: i64,
+        by: &Actor,
+    ) -> StoreResult<CustomerId> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let before = load_entitlement(&mut tx, org_id, id).await?;
+        sqlx::query("DELETE FROM entitlements WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            org_id,
+            by,
+            Change {
+                customer_id: before.customer_id,
+                action: AuditAction::EntitlementDeleted,
+                subject: &before.name,
+                before: Some(audit_state(&before)),
+                after: None,
+            },
+        )
+        .await?;
+        self.commit_change(
+            tx,
+            org_id,
+            (Some(before.customer_id), None),
+            ChangeKind::Entitlements,
+        )
+        .await?;
+        Ok(before.customer_id)
+    }
+}
+
+/// What the audit trail keeps of an entitlement: the API body's fields.
+fn audit_state(e: &EntitlementView) -> serde_json::Value {
+    serde_json::json!({
+        "name": e.name,
+        "expires_at": e.expires_at,
+        "artifacts": e.artifacts,
+    })
+}
+
+async fn load_entitlement(
+    conn: &mut SqliteConnection,
+    org_id: OrgId,
+    id: i64,
+) -> StoreResult<EntitlementView> {
+    load_entitlements(conn, org_id, "e.id = ?", id)
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)
+}
+
+/// Entitlements of the org matching `condition` (one `?`, bound to
+/// `value`), with their grants: two queries whatever the count.
+async fn load_entitlements(
+    conn: &mut SqliteConnection,
+    org_id: OrgId,
+    condition: &str,
+    value: i64,
+) -> StoreResult<Vec<EntitlementView>> {
+    type Row = (
+        i64,
+        i64,
+        String,
+        Option<DateTime<Utc>>,
+        DateTime<Utc>,
+        DateTime<Utc>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT e.id, e.customer_id, e.name, e.expires_at, e.created_at, e.updated_at \
+             FROM entitlements e JOIN customers c ON c.id = e.customer_id \
+             WHERE c.org_id = ? AND {condition} ORDER BY lower(e.name), e.id"
+    ))
+    .bind(org_id)
+    .bind(value)
+    .fetch_all(&mut *conn)
+    .await?;
+    let grants: Vec<(i64, String, bool, String)> = sqlx::query_as(&format!(
+            "SELECT g.entitlement_id, r.name, g.all_tags, g.tags FROM entitlement_grants g \
+             JOIN repositories r ON r.id = g.repository_id \
+             JOIN entitlements e ON e.id = g.entitlement_id JOIN customers c ON c.id = e.customer_id \
+             WHERE c.org_id = ? AND {condition} ORDER BY g.entitlement_id, g.position"
+        ))
+        .bind(org_id)
+        .bind(value)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut by_entitlement: HashMap<i64, Vec<GrantView>> = HashMap::new();
+    for (entitlement, artifact, all, tags) in grants {
+        by_entitlement
+            .entry(entitlement)
+            .or_default()
+            .push(GrantView {
+                artifact,
+                tags: if all {
+                    TagsInput::Word("all".into())
+                } else {
+                    TagsInput::List(serde_json::from_str(&tags).unwrap_or_default())
+                },
+            });
+    }
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, customer_id, name, expires_at, created_at, updated_at)| EntitlementView {
+                id,
+                customer_id,
+                name,
+                expires_at,
+                artifacts: by_entitlement.remove(&id).unwrap_or_default(),
+                created_at,
+                updated_at,
+            },
+        )
+        .collect())
+}

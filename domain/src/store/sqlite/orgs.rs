@@ -1,0 +1,203 @@
+//! Organizations: first run, lookups, plans.
+
+use super::users::{VendorUserRow, VENDOR_USER_COLUMNS};
+use super::{unique_or, SqliteStore};
+use crate::changes::ChangeKind;
+use crate::store::{NewOrg, StoreError, StoreResult};
+use crate::{Email, Org, OrgId, OrgSlug, Plan, VendorUser};
+use chrono::{DateTime, Utc};
+
+#[derive(sqlx::FromRow)]
+pub(super) struct OrgRow {
+    id: i64,
+    slug: String,
+    name: String,
+    plan: String,
+    trial_ends_at: Option<DateTime<Utc>>,
+    immutable_tags: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<OrgRow> for Org {
+    type Error = StoreError;
+    fn try_from(r: OrgRow) -> Result<Self, Self::Error> {
+        Ok(Org {
+            id: r.id,
+            slug: r.slug,
+            name: r.name,
+            plan: Plan::parse(&r.plan).map_err(StoreError::internal)?,
+            trial_ends_at: r.trial_ends_at,
+            immutable_tags: r.immutable_tags,
+            created_at: r.created_at,
+        })
+    }
+}
+
+const ORG_COLUMNS: &str = "id, slug, name, plan, trial_ends_at, immutable_tags, created_at";
+
+impl SqliteStore {
+    pub(super) async fn has_orgs(&self) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM orgs)")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    pub(super) async fn create_org_with_admin(
+        &self,
+        org: NewOrg,
+        admin_email: Email,
+        password_hash: String,
+        only_if_first: bool,
+    ) -> StoreResult<(Org, VendorUser)> {
+        let now = Utc::now();
+        // BEGIN IMMEDIATE: take the write lock up front so the "first org"
+        // check and the insert are one atomic step.
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        let result: StoreResult<(Org, VendorUser)> = async {
+            if only_if_first {
+                let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM orgs)")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if exists {
+                    return Err(StoreError::AlreadySetUp);
+                }
+            }
+            let org_row: OrgRow = sqlx::query_as(&format!(
+                "INSERT INTO orgs (slug, name, plan, trial_ends_at, created_at) VALUES (?, ?, ?, ?, ?) RETURNING {ORG_COLUMNS}"
+            ))
+            .bind(org.slug.as_str())
+            .bind(org.name.as_str())
+            .bind(org.plan.as_str())
+            .bind(org.trial_ends_at)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| unique_or(e, StoreError::SlugTaken(org.slug.clone())))?;
+            let user_row: VendorUserRow = sqlx::query_as(&format!(
+                "INSERT INTO users (org_id, email, password_hash, role, created_at) VALUES (?, ?, ?, 'admin', ?) RETURNING {VENDOR_USER_COLUMNS}"
+            ))
+            .bind(org_row.id)
+            .bind(admin_email.as_str())
+            .bind(&password_hash)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| unique_or(e, StoreError::EmailTaken))?;
+            Ok((org_row.try_into()?, user_row.try_into()?))
+        }
+        .await;
+        match &result {
+            Ok(_) => {
+                sqlx::query("COMMIT").execute(&mut *conn).await?;
+            }
+            Err(_) => {
+                sqlx::query("ROLLBACK").execute(&mut *conn).await?;
+            }
+        }
+        result
+    }
+
+    pub(super) async fn org_by_slug(&self, slug: &OrgSlug) -> StoreResult<Org> {
+        let row: OrgRow = sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE slug = ?"))
+            .bind(slug.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_into()
+    }
+
+    pub(super) async fn org(&self, id: OrgId) -> StoreResult<Org> {
+        let row: OrgRow = sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE id = ?"))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_into()
+    }
+
+    pub(super) async fn set_plan(
+        &self,
+        slug: &OrgSlug,
+        plan: Plan,
+        trial_ends_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<Org> {
+        let trial_ends_at = if plan == Plan::ProTrial {
+            trial_ends_at
+        } else {
+            None
+        };
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row: OrgRow = sqlx::query_as(&format!(
+            "UPDATE orgs SET plan = ?, trial_ends_at = ? WHERE slug = ? RETURNING {ORG_COLUMNS}"
+        ))
+        .bind(plan.as_str())
+        .bind(trial_ends_at)
+        .bind(slug.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        self.commit_change(tx, row.id, (None, None), ChangeKind::Plan)
+            .await?;
+        row.try_into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::fixture::{email, new_org, Fixture};
+
+    /// Org `slug` with admin `admin`, as the first-run page (`only_if_first`) or the CLI asks.
+    async fn create(
+        s: &Fixture,
+        slug: &str,
+        admin: &str,
+        only_if_first: bool,
+    ) -> StoreResult<(Org, VendorUser)> {
+        s.create_org_with_admin(new_org(slug), email(admin), "h".into(), only_if_first)
+            .await
+    }
+
+    #[tokio::test]
+    async fn first_org_only_once() {
+        let s = Fixture::new().await;
+        assert!(!s.has_orgs().await.unwrap());
+        create(&s, "acme", "a@acme.test", true).await.unwrap();
+        assert!(s.has_orgs().await.unwrap());
+        let again = create(&s, "beta", "b@beta.test", true).await;
+        assert!(matches!(again, Err(StoreError::AlreadySetUp)));
+        // The CLI may add more orgs.
+        create(&s, "beta", "b@beta.test", false).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn duplicate_slug_and_email_conflict_and_leave_nothing() {
+        let s = Fixture::new().await;
+        create(&s, "acme", "a@acme.test", false).await.unwrap();
+        let dup_slug = create(&s, "acme", "x@acme.test", false).await;
+        assert!(matches!(dup_slug, Err(StoreError::SlugTaken(slug)) if slug.as_str() == "acme"));
+        let dup_email = create(&s, "beta", "a@acme.test", false).await;
+        assert!(matches!(dup_email, Err(StoreError::EmailTaken)));
+        // The failed second insert rolled back the org too.
+        assert!(matches!(
+            s.org_by_slug(&OrgSlug::parse("beta").unwrap()).await,
+            Err(StoreError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn set_plan_keeps_trial_end_only_for_trials() {
+        let s = Fixture::new().await;
+        s.add_org("acme").await;
+        let slug = OrgSlug::parse("acme").unwrap();
+        let end = Utc::now() + chrono::Duration::days(14);
+        let org = s.set_plan(&slug, Plan::ProTrial, Some(end)).await.unwrap();
+        assert_eq!(org.plan, Plan::ProTrial);
+        assert!(org.trial_ends_at.is_some());
+        let org = s.set_plan(&slug, Plan::Pro, Some(end)).await.unwrap();
+        assert_eq!(org.trial_ends_at, None);
+        assert!(matches!(
+            s.set_plan(&OrgSlug::parse("nope").unwrap(), Plan::Pro, None)
+                .await,
+            Err(StoreError::NotFound)
+        ));
+    }
+}

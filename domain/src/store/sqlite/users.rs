@@ -1,0 +1,342 @@
+//! Users: sign-in credentials, principals and session epochs, vendor users
+//! and their roles.
+
+use super::{unique_or, SqliteStore};
+use crate::changes::ChangeKind;
+use crate::store::{Credentials, LastAdminChange, StoreError, StoreResult};
+use crate::{CustomerRole, Email, OrgId, Principal, UserId, VendorRole, VendorUser};
+use chrono::{DateTime, Utc};
+use sqlx::{Sqlite, Transaction};
+
+impl SqliteStore {
+    /// A user as the principal it acts as; with `epoch`, only while the
+    /// user's session epoch is still that one (a session's user).
+    async fn load_principal(
+        &self,
+        user_id: UserId,
+        epoch: Option<i64>,
+    ) -> StoreResult<Option<Principal>> {
+        let row: Option<PrincipalRow> = sqlx::query_as(
+            "SELECT u.id AS user_id, u.email, u.role, o.id AS org_id, o.slug AS org_slug, \
+                    o.name AS org_name, c.id AS customer_id, c.name AS customer_name \
+             FROM users u JOIN orgs o ON o.id = u.org_id \
+             LEFT JOIN customers c ON c.id = u.customer_id \
+             WHERE u.id = ?1 AND (?2 IS NULL OR u.session_epoch = ?2)",
+        )
+        .bind(user_id)
+        .bind(epoch)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let bad = StoreError::internal;
+        Ok(Some(match (r.customer_id, r.customer_name) {
+            (Some(customer_id), Some(customer_name)) => Principal::Customer {
+                user_id: r.user_id,
+                email: r.email,
+                role: CustomerRole::parse(&r.role).map_err(bad)?,
+                org_id: r.org_id,
+                org_slug: r.org_slug,
+                org_name: r.org_name,
+                customer_id,
+                customer_name,
+            },
+            _ => Principal::Vendor {
+                user_id: r.user_id,
+                email: r.email,
+                role: VendorRole::parse(&r.role).map_err(bad)?,
+                org_id: r.org_id,
+                org_slug: r.org_slug,
+                org_name: r.org_name,
+            },
+        }))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct VendorUserRow {
+    id: i64,
+    email: String,
+    role: String,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<VendorUserRow> for VendorUser {
+    type Error = StoreError;
+    fn try_from(r: VendorUserRow) -> Result<Self, Self::Error> {
+        Ok(VendorUser {
+            id: r.id,
+            email: r.email,
+            role: VendorRole::parse(&r.role).map_err(StoreError::internal)?,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PrincipalRow {
+    user_id: i64,
+    email: String,
+    role: String,
+    org_id: i64,
+    org_slug: String,
+    org_name: String,
+    customer_id: Option<i64>,
+    customer_name: Option<String>,
+}
+
+pub(super) const VENDOR_USER_COLUMNS: &str = "id, email, role, created_at";
+
+async fn admin_count(tx: &mut Transaction<'_, Sqlite>, org_id: OrgId) -> StoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE org_id = ? AND customer_id IS NULL AND role = 'admin'",
+    )
+    .bind(org_id)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+async fn vendor_user_in_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    org_id: OrgId,
+    user_id: UserId,
+) -> StoreResult<VendorUser> {
+    let row: Option<VendorUserRow> = sqlx::query_as(&format!(
+        "SELECT {VENDOR_USER_COLUMNS} FROM users WHERE id = ? AND org_id = ? AND customer_id IS NULL"
+    ))
+    .bind(user_id)
+    .bind(org_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.ok_or(StoreError::NotFound)?.try_into()
+}
+
+/// Ends every session of `user` (role or password changed): sessions
+/// holding the old epoch no longer sign anyone in, and their rows go.
+pub(super) async fn end_sessions(
+    tx: &mut Transaction<'_, Sqlite>,
+    user_id: UserId,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+impl SqliteStore {
+    pub(super) async fn credentials(&self, email: &Email) -> StoreResult<Option<Credentials>> {
+        let row: Option<(i64, String, i64)> =
+            sqlx::query_as("SELECT id, password_hash, session_epoch FROM users WHERE email = ?")
+                .bind(email.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(
+            row.map(|(user_id, password_hash, session_epoch)| Credentials {
+                user_id,
+                password_hash,
+                session_epoch,
+            }),
+        )
+    }
+
+    pub(super) async fn principal(&self, user_id: UserId) -> StoreResult<Option<Principal>> {
+        self.load_principal(user_id, None).await
+    }
+
+    pub(super) async fn session_principal(
+        &self,
+        user_id: UserId,
+        epoch: i64,
+    ) -> StoreResult<Option<Principal>> {
+        self.load_principal(user_id, Some(epoch)).await
+    }
+
+    pub(super) async fn session_epoch(&self, user_id: UserId) -> StoreResult<Option<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT session_epoch FROM users WHERE id = ?")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    pub(super) async fn vendor_users(&self, org_id: OrgId) -> StoreResult<Vec<VendorUser>> {
+        let rows: Vec<VendorUserRow> = sqlx::query_as(&format!(
+            "SELECT {VENDOR_USER_COLUMNS} FROM users WHERE org_id = ? AND customer_id IS NULL ORDER BY email"
+        ))
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    pub(super) async fn create_vendor_user(
+        &self,
+        org_id: OrgId,
+        email: Email,
+        password_hash: String,
+        role: VendorRole,
+    ) -> StoreResult<VendorUser> {
+        let row: VendorUserRow = sqlx::query_as(&format!(
+            "INSERT INTO users (org_id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?) RETURNING {VENDOR_USER_COLUMNS}"
+        ))
+        .bind(org_id)
+        .bind(email.as_str())
+        .bind(&password_hash)
+        .bind(role.as_str())
+        .bind(Utc::now())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| unique_or(e, StoreError::EmailTaken))?;
+        row.try_into()
+    }
+
+    pub(super) async fn set_vendor_role(
+        &self,
+        org_id: OrgId,
+        user_id: UserId,
+        role: VendorRole,
+    ) -> StoreResult<VendorUser> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let user = vendor_user_in_tx(&mut tx, org_id, user_id).await?;
+        if user.role == VendorRole::Admin
+            && role != VendorRole::Admin
+            && admin_count(&mut tx, org_id).await? <= 1
+        {
+            return Err(StoreError::LastAdmin(LastAdminChange::Demoted));
+        }
+        sqlx::query("UPDATE users SET role = ? WHERE id = ?")
+            .bind(role.as_str())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if role != user.role {
+            end_sessions(&mut tx, user_id).await?;
+        }
+        self.commit_change(tx, org_id, (None, Some(user_id)), ChangeKind::UserChanged)
+            .await?;
+        Ok(VendorUser { role, ..user })
+    }
+
+    pub(super) async fn delete_vendor_user(
+        &self,
+        org_id: OrgId,
+        user_id: UserId,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let user = vendor_user_in_tx(&mut tx, org_id, user_id).await?;
+        if user.role == VendorRole::Admin && admin_count(&mut tx, org_id).await? <= 1 {
+            return Err(StoreError::LastAdmin(LastAdminChange::Removed));
+        }
+        sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        self.commit_change(tx, org_id, (None, Some(user_id)), ChangeKind::UserChanged)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::fixture::{email, Fixture};
+
+    #[tokio::test]
+    async fn last_admin_is_protected() {
+        let s = Fixture::new().await;
+        let (org, admin) = s.add_org("acme").await;
+        assert!(matches!(
+            s.set_vendor_role(org.id, admin.id, VendorRole::ReadOnly)
+                .await,
+            Err(StoreError::LastAdmin(LastAdminChange::Demoted))
+        ));
+        assert!(matches!(
+            s.delete_vendor_user(org.id, admin.id).await,
+            Err(StoreError::LastAdmin(LastAdminChange::Removed))
+        ));
+        let other = s
+            .add_vendor_user(org.id, "b@acme.test", VendorRole::Admin)
+            .await;
+        s.set_vendor_role(org.id, admin.id, VendorRole::ReadOnly)
+            .await
+            .unwrap();
+        s.delete_vendor_user(org.id, admin.id).await.unwrap();
+        assert_eq!(s.vendor_users(org.id).await.unwrap(), vec![other]);
+    }
+
+    #[tokio::test]
+    async fn users_are_scoped_to_their_org() {
+        let s = Fixture::new().await;
+        let (a, _) = s.add_org("acme").await;
+        let (_b, b_admin) = s.add_org("beta").await;
+        assert!(matches!(
+            s.delete_vendor_user(a.id, b_admin.id).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            s.set_vendor_role(a.id, b_admin.id, VendorRole::ReadOnly)
+                .await,
+            Err(StoreError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn principals() {
+        let s = Fixture::new().await;
+        let (org, admin) = s.add_org("acme").await;
+        let vendor = s.principal(admin.id).await.unwrap().unwrap();
+        assert_eq!(vendor.vendor_role(), Some(VendorRole::Admin));
+        let cust = s.add_customer(org.id, "Globex").await;
+        let uid = s
+            .add_customer_user(org.id, cust.id, "c@globex.test", CustomerRole::Member)
+            .await;
+        match s.principal(uid).await.unwrap().unwrap() {
+            Principal::Customer {
+                customer_name,
+                role,
+                ..
+            } => {
+                assert_eq!(customer_name, "Globex");
+                assert_eq!(role, CustomerRole::Member);
+            }
+            other => panic!("expected a customer, got {other:?}"),
+        }
+        assert!(s.principal(9999).await.unwrap().is_none());
+        let creds = s
+            .credentials(&email("c@globex.test"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!format!("{creds:?}").contains("\"h\""));
+    }
+
+    #[tokio::test]
+    async fn a_role_or_password_change_moves_the_session_epoch_on() {
+        let s = Fixture::new().await;
+        let (org, admin) = s.add_org("acme").await;
+        let rw = s
+            .add_vendor_user(org.id, "rw@acme.test", VendorRole::ReadWrite)
+            .await;
+        assert!(s.session_principal(rw.id, 0).await.unwrap().is_some());
+        s.add_session("s", rw.id).await;
+        // The same role: nothing ends.
+        s.set_vendor_role(org.id, rw.id, VendorRole::ReadWrite)
+            .await
+            .unwrap();
+        assert_eq!(s.session_epoch(rw.id).await.unwrap(), Some(0));
+        s.set_vendor_role(org.id, rw.id, VendorRole::ReadOnly)
+            .await
+            .unwrap();
+        assert_eq!(s.session_epoch(rw.id).await.unwrap(), Some(1));
+        assert!(s.session_principal(rw.id, 0).await.unwrap().is_none());
+        assert!(s.session_principal(rw.id, 1).await.unwrap().is_some());
+        assert_eq!(s.count("SELECT COUNT(*) FROM sessions").await, 0);
+        assert_eq!(s.session_epoch(admin.id).await.unwrap(), Some(0));
+    }
+}
