@@ -48,6 +48,14 @@ pub fn router() -> Router<AppState> {
 fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(openapi::document))
+        .merge(signed_in())
+}
+
+/// The routes for a signed-in caller: their handlers take an [`ApiCaller`]
+/// (or a [`CallerWithToken`]), so each is documented with both ways to
+/// authenticate and the 401 and 500 answers ([`openapi::signed_in`]).
+fn signed_in() -> OpenApiRouter<AppState> {
+    let mut router = OpenApiRouter::default()
         .routes(routes!(me::me))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
@@ -72,7 +80,9 @@ fn routes() -> OpenApiRouter<AppState> {
             entitlements::get_entitlement,
             entitlements::update_entitlement,
             entitlements::delete_entitlement
-        ))
+        ));
+    openapi::signed_in(router.get_openapi_mut());
+    router
 }
 
 /// The OpenAPI document of every route.
