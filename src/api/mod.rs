@@ -7,8 +7,9 @@
 //! One module per resource; this one only routes. Each handler carries a
 //! `#[utoipa::path]` and its bodies are typed (`ToSchema`), so
 //! `GET /api/v1/openapi.json` ([`openapi`]) is generated from this code. A
-//! new route is one line in [`routes`] (utoipa-axum's `routes!` registers the
-//! handler with axum and its `#[utoipa::path]` in the document at once).
+//! new route is one line in [`signed_in`] (or [`routes`] for a public one):
+//! utoipa-axum's `routes!` registers the handler with axum and its
+//! `#[utoipa::path]` in the document at once.
 
 mod artifacts;
 mod customers;
