@@ -464,7 +464,7 @@ async fn entitlements_over_the_api() {
 }
 
 /// Every route the router serves under `/api/v1`, with its methods (SPEC §8).
-/// A new route goes here and in `api::routes()`.
+/// A new route goes here and in `api::signed_in()` (or `api::routes()`).
 const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/openapi.json", &["get"]),
     ("/api/v1/me", &["get"]),

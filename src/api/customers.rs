@@ -1,8 +1,6 @@
 //! `/api/v1/customers`: the vendor's customers and their audit trail.
 
-use super::openapi::{
-    BadRequest, Conflict, Forbidden, Internal, Invalid, NotFound, Unauthenticated,
-};
+use super::openapi::{BadRequest, Conflict, Forbidden, Invalid, NotFound};
 use super::{ApiCaller, ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::server::AppState;
 use axum::extract::State;
@@ -31,13 +29,10 @@ pub(super) struct CustomerList {
     get,
     path = "/api/v1/customers",
     tag = "customers",
-    security(("bearer" = []), ("session" = [])),
     params(ListQuery),
     responses(
         (status = 200, description = "The organization's customers", body = CustomerList),
-        (status = 401, response = Unauthenticated),
         (status = 403, response = Forbidden),
-        (status = 500, response = Internal),
     )
 )]
 pub(super) async fn list_customers(
@@ -61,16 +56,13 @@ pub(super) struct CustomerBody {
     post,
     path = "/api/v1/customers",
     tag = "customers",
-    security(("bearer" = []), ("session" = [])),
     request_body = CustomerBody,
     responses(
         (status = 201, description = "Created", body = Customer),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
         (status = 422, response = Invalid),
-        (status = 500, response = Internal),
     )
 )]
 pub(super) async fn create_customer(
@@ -95,14 +87,11 @@ pub(super) struct AuditTrail {
     get,
     path = "/api/v1/customers/{id}/audit",
     tag = "customers",
-    security(("bearer" = []), ("session" = [])),
     params(("id" = i64, Path, description = "Customer id")),
     responses(
         (status = 200, description = "The customer's audit trail, newest first", body = AuditTrail),
-        (status = 401, response = Unauthenticated),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 500, response = Internal),
     )
 )]
 pub(super) async fn customer_audit(
@@ -128,14 +117,11 @@ pub(super) struct CustomerDetail {
     get,
     path = "/api/v1/customers/{id}",
     tag = "customers",
-    security(("bearer" = []), ("session" = [])),
     params(("id" = i64, Path, description = "Customer id")),
     responses(
         (status = 200, description = "The customer with its users", body = CustomerDetail),
-        (status = 401, response = Unauthenticated),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 500, response = Internal),
     )
 )]
 pub(super) async fn get_customer(
@@ -152,18 +138,15 @@ pub(super) async fn get_customer(
     patch,
     path = "/api/v1/customers/{id}",
     tag = "customers",
-    security(("bearer" = []), ("session" = [])),
     params(("id" = i64, Path, description = "Customer id")),
     request_body = CustomerBody,
     responses(
         (status = 200, description = "Renamed", body = Customer),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 422, response = Invalid),
-        (status = 500, response = Internal),
     )
 )]
 pub(super) async fn update_customer(
@@ -182,14 +165,11 @@ pub(super) async fn update_customer(
     delete,
     path = "/api/v1/customers/{id}",
     tag = "customers",
-    security(("bearer" = []), ("session" = [])),
     params(("id" = i64, Path, description = "Customer id")),
     responses(
         (status = 204, description = "Deleted with its users, their tokens and its entitlements"),
-        (status = 401, response = Unauthenticated),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 500, response = Internal),
     )
 )]
 pub(super) async fn delete_customer(

@@ -1,9 +1,7 @@
 //! `/api/v1/customers/{id}/entitlements` and `/api/v1/entitlements/{id}`:
 //! which artifacts and tags each customer may pull.
 
-use super::openapi::{
-    BadRequest, Conflict, Forbidden, Internal, Invalid, NotFound, Unauthenticated,
-};
+use super::openapi::{BadRequest, Conflict, Forbidden, Invalid, NotFound};
 use super::{ApiCaller, ApiError, ApiJson, ApiPath};
 use crate::server::AppState;
 use axum::extract::State;
@@ -34,14 +32,11 @@ pub(super) struct EntitlementList {
     get,
     path = "/api/v1/customers/{id}/entitlements",
     tag = "entitlements",
-    security(("bearer" = []), ("session" = [])),
     params(("id" = i64, Path, description = "Customer id"), EntitlementQuery),
     responses(
         (status = 200, description = "The customer's entitlements", body = EntitlementList),
-        (status = 401, response = Unauthenticated),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 500, response = Internal),
     )
 )]
 pub(super) async fn list_entitlements(
@@ -59,18 +54,15 @@ pub(super) async fn list_entitlements(
     post,
     path = "/api/v1/customers/{id}/entitlements",
     tag = "entitlements",
-    security(("bearer" = []), ("session" = [])),
     params(("id" = i64, Path, description = "Customer id")),
     request_body = EntitlementInput,
     responses(
         (status = 201, description = "Created", body = EntitlementView),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 422, response = Invalid),
-        (status = 500, response = Internal),
     )
 )]
 pub(super) async fn create_entitlement(
@@ -92,14 +84,11 @@ pub(super) async fn create_entitlement(
     get,
     path = "/api/v1/entitlements/{id}",
     tag = "entitlements",
-    security(("bearer" = []), ("session" = [])),
     params(("id" = i64, Path, description = "Entitlement id")),
     responses(
         (status = 200, description = "The entitlement", body = EntitlementView),
-        (status = 401, response = Unauthenticated),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 500, response = Internal),
     )
 )]
 pub(super) async fn get_entitlement(
@@ -115,18 +104,15 @@ pub(super) async fn get_entitlement(
     put,
     path = "/api/v1/entitlements/{id}",
     tag = "entitlements",
-    security(("bearer" = []), ("session" = [])),
     params(("id" = i64, Path, description = "Entitlement id")),
     request_body = EntitlementInput,
     responses(
         (status = 200, description = "Replaced", body = EntitlementView),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 422, response = Invalid),
-        (status = 500, response = Internal),
     )
 )]
 pub(super) async fn update_entitlement(
@@ -148,14 +134,11 @@ pub(super) async fn update_entitlement(
     delete,
     path = "/api/v1/entitlements/{id}",
     tag = "entitlements",
-    security(("bearer" = []), ("session" = [])),
     params(("id" = i64, Path, description = "Entitlement id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthenticated),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 500, response = Internal),
     )
 )]
 pub(super) async fn delete_entitlement(

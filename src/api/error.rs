@@ -71,6 +71,10 @@ impl ApiError {
             fields: BTreeMap::new(),
         }
     }
+    /// 400: the request is not of the expected shape.
+    pub(super) fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
+    }
     pub(super) fn unauthenticated() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

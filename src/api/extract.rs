@@ -2,12 +2,12 @@
 //! their rejections answered as JSON errors, and the caller (a session or a
 //! bearer access token) with what it may do.
 
-use super::{ApiError, ErrorCode};
+use super::ApiError;
 use crate::auth;
 use crate::server::AppState;
-use axum::extract::{FromRequestParts, Path, Query};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use axum::Json;
 use domain::Principal;
 use services::authz::{Need, VendorCaller};
@@ -15,60 +15,36 @@ use services::session::CallerSlot;
 use tower_sessions::Session;
 
 /// A JSON body, with malformed JSON answered as a 400 API error.
+#[derive(FromRequest)]
+#[from_request(via(Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub(super) T);
-
-impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
-    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        Json::<T>::from_request(req, state)
-            .await
-            .map(|Json(v)| ApiJson(v))
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::BadRequest,
-                    e.body_text(),
-                )
-            })
-    }
-}
 
 /// A path parameter (`{id}`), with one of the wrong type (`/customers/abc`)
 /// answered as a 400 API error rather than axum's plain text.
+#[derive(FromRequestParts)]
+#[from_request(via(Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub(super) T);
 
-impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Path(v)| ApiPath(v))
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::BadRequest,
-                    format!("The path is not valid: {}", e.body_text()),
-                )
-            })
+/// A query string, with a malformed one answered as a 400 API error.
+#[derive(FromRequestParts)]
+#[from_request(via(Query), rejection(ApiError))]
+pub(super) struct ApiQuery<T>(pub(super) T);
+
+impl From<JsonRejection> for ApiError {
+    fn from(e: JsonRejection) -> Self {
+        ApiError::bad_request(e.body_text())
     }
 }
 
-/// A query string, with a malformed one answered as a 400 API error.
-pub(super) struct ApiQuery<T>(pub(super) T);
+impl From<PathRejection> for ApiError {
+    fn from(e: PathRejection) -> Self {
+        ApiError::bad_request(format!("The path is not valid: {}", e.body_text()))
+    }
+}
 
-impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(v)| ApiQuery(v))
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    ErrorCode::BadRequest,
-                    e.body_text(),
-                )
-            })
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        ApiError::bad_request(e.body_text())
     }
 }
 

@@ -7,8 +7,9 @@
 //! One module per resource; this one only routes. Each handler carries a
 //! `#[utoipa::path]` and its bodies are typed (`ToSchema`), so
 //! `GET /api/v1/openapi.json` ([`openapi`]) is generated from this code. A
-//! new route is one line in [`routes`] (utoipa-axum's `routes!` registers the
-//! handler with axum and its `#[utoipa::path]` in the document at once).
+//! new route is one line in [`signed_in`] (or [`routes`] for a public one):
+//! utoipa-axum's `routes!` registers the handler with axum and its
+//! `#[utoipa::path]` in the document at once.
 
 mod artifacts;
 mod customers;
@@ -48,6 +49,14 @@ pub fn router() -> Router<AppState> {
 fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(openapi::document))
+        .merge(signed_in())
+}
+
+/// The routes for a signed-in caller: their handlers take an [`ApiCaller`]
+/// (or a [`CallerWithToken`]), so each is documented with both ways to
+/// authenticate and the 401 and 500 answers ([`openapi::signed_in`]).
+fn signed_in() -> OpenApiRouter<AppState> {
+    let mut router = OpenApiRouter::default()
         .routes(routes!(me::me))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
@@ -72,7 +81,9 @@ fn routes() -> OpenApiRouter<AppState> {
             entitlements::get_entitlement,
             entitlements::update_entitlement,
             entitlements::delete_entitlement
-        ))
+        ));
+    openapi::signed_in(router.get_openapi_mut());
+    router
 }
 
 /// The OpenAPI document of every route.

@@ -9,7 +9,10 @@ use super::ErrorBody;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::sync::LazyLock;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToResponse};
 
 /// The document without its paths: title, error responses, security schemes
@@ -72,6 +75,39 @@ impl Modify for Security {
                 "The web UI's session cookie, set at sign-in.",
             ))),
         );
+    }
+}
+
+/// Documents every operation in `api` as one for a signed-in caller: it
+/// authenticates with an access token or the session cookie (else 401
+/// `unauthenticated`), and may meet a 500 like any other.
+pub(super) fn signed_in(api: &mut utoipa::openapi::OpenApi) {
+    let security = ["bearer", "session"].map(|s| SecurityRequirement::new(s, Vec::<String>::new()));
+    let errors = [
+        ("401", Unauthenticated::response().0),
+        ("500", Internal::response().0),
+    ];
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation.security = Some(security.to_vec());
+            for (status, name) in errors {
+                let response = RefOr::Ref(Ref::from_response_name(name));
+                operation
+                    .responses
+                    .responses
+                    .insert(status.into(), response);
+            }
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! `/api/v1/tokens`: the caller's own access tokens.
 
-use super::openapi::{BadRequest, Internal, Invalid, NotFound, Unauthenticated};
+use super::openapi::{BadRequest, Invalid, NotFound};
 use super::{ApiCaller, ApiError, ApiJson, ApiPath, CallerWithToken};
 use crate::server::AppState;
 use axum::extract::State;
@@ -22,11 +22,8 @@ pub(super) struct TokenList {
     get,
     path = "/api/v1/tokens",
     tag = "account",
-    security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The caller's access tokens (never their secrets)", body = TokenList),
-        (status = 401, response = Unauthenticated),
-        (status = 500, response = Internal),
     )
 )]
 pub(super) async fn list_tokens(
@@ -56,14 +53,11 @@ pub(super) struct NewToken {
     post,
     path = "/api/v1/tokens",
     tag = "account",
-    security(("bearer" = []), ("session" = [])),
     request_body = NewToken,
     responses(
         (status = 201, description = "Created; the secret is returned only now", body = CreatedToken),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
         (status = 422, response = Invalid),
-        (status = 500, response = Internal),
     )
 )]
 pub(super) async fn create_token(
@@ -90,13 +84,10 @@ pub(super) async fn create_token(
     delete,
     path = "/api/v1/tokens/{id}",
     tag = "account",
-    security(("bearer" = []), ("session" = [])),
     params(("id" = i64, Path, description = "Token id")),
     responses(
         (status = 204, description = "Revoked; registry access with it ends at once"),
-        (status = 401, response = Unauthenticated),
         (status = 404, response = NotFound),
-        (status = 500, response = Internal),
     )
 )]
 pub(super) async fn revoke_token(

@@ -1,8 +1,6 @@
 //! `POST /api/v1/customers/{id}/users`: a customer's users.
 
-use super::openapi::{
-    BadRequest, Busy, Conflict, Forbidden, Internal, Invalid, NotFound, Unauthenticated,
-};
+use super::openapi::{BadRequest, Busy, Conflict, Forbidden, Invalid, NotFound};
 use super::{ApiCaller, ApiError, ApiJson, ApiPath};
 use crate::server::AppState;
 use axum::extract::State;
@@ -50,18 +48,15 @@ pub(super) struct AddedCustomerUser {
     post,
     path = "/api/v1/customers/{id}/users",
     tag = "customers",
-    security(("bearer" = []), ("session" = [])),
     params(("id" = i64, Path, description = "Customer id")),
     request_body = NewCustomerUser,
     responses(
         (status = 201, description = "Added", body = AddedCustomerUser),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 422, response = Invalid),
-        (status = 500, response = Internal),
         (status = 503, response = Busy),
     )
 )]

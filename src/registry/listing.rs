@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::oci::{Digest, RepositoryName};
-use domain::policy::Visibility;
+use domain::policy::{TagGrant, Visibility};
 use domain::registry::Referrer;
 use domain::Principal;
 use serde_json::json;
@@ -46,9 +46,9 @@ pub async fn tags(req: Req<'_>, p: &Principal, name: &RepositoryName) -> Registr
     let last = req.query.get("last").map(String::as_str);
     let tags = match pull.grant(name) {
         _ if n == 0 => vec![],
-        None => req.ctx.store.tags(repo.id, last, n).await?,
+        TagGrant::All => req.ctx.store.tags(repo.id, last, n).await?,
         // A customer sees only the granted tags.
-        Some(grant) => repo_graph(req, pull.org_id, name)
+        grant => repo_graph(req, pull.org_id, name)
             .await?
             .graph()
             .visible_tags(grant)
@@ -178,7 +178,8 @@ async fn customer_filter(
     pull: &Pull,
     found: &mut Vec<Referrer>,
 ) -> RegistryResult<()> {
-    if let Some(grant) = pull.grant(name) {
+    let grant = pull.grant(name);
+    if !grant.is_all() {
         let allowed = allowed(req, pull.org_id, name, grant).await?;
         if allowed.manifests.contains(subject.as_str()) {
             found.retain(|r| allowed.manifests.contains(&r.digest));

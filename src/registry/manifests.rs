@@ -36,7 +36,8 @@ pub async fn get(
 ) -> RegistryResult<Response> {
     let pull = authorize_pull(req, p, name).await?;
     let org_id = pull.org_id;
-    if let Some(grant) = pull.grant(name) {
+    let grant = pull.grant(name);
+    if !grant.is_all() {
         let allowed = match reference {
             Reference::Tag(t) => grant.covers(t.as_str()),
             Reference::Digest(d) => allowed(req, org_id, name, grant)

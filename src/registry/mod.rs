@@ -26,7 +26,7 @@ use axum::Router;
 use cache::GraphEntry;
 use domain::access::CustomerAccess;
 use domain::oci::RepositoryName;
-use domain::policy::{Allowed, TagGrant, Visibility, NOTHING};
+use domain::policy::{Allowed, TagGrant, Visibility, EVERYTHING, NOTHING};
 use domain::store::Repo;
 use domain::{OrgId, Principal};
 use path::Endpoint;
@@ -229,14 +229,13 @@ pub(crate) struct Pull {
 }
 
 impl Pull {
-    /// The customer's grant on `name`'s artifact; `None` means everything
-    /// (vendor users, rule 1). Fails closed: an artifact the customer's
-    /// entitlements do not name gets [`NOTHING`], never `None`, whatever
-    /// the caller checked before.
-    pub fn grant(&self, name: &RepositoryName) -> Option<&TagGrant> {
+    /// The grant on `name`'s artifact: [`EVERYTHING`] for vendor users and
+    /// rule 1, else the customer's. Fails closed: an artifact the
+    /// customer's entitlements do not name gets [`NOTHING`].
+    pub fn grant(&self, name: &RepositoryName) -> &TagGrant {
         match self.access.as_deref().map(|a| &a.visibility) {
-            Some(Visibility::Granted(g)) => Some(g.get(name.artifact()).unwrap_or(&NOTHING)),
-            Some(Visibility::Everything) | None => None,
+            Some(Visibility::Granted(g)) => g.get(name.artifact()).unwrap_or(&NOTHING),
+            Some(Visibility::Everything) | None => &EVERYTHING,
         }
     }
 }
@@ -344,16 +343,17 @@ mod tests {
             "web".to_owned(),
             TagGrant::All,
         )])));
-        assert_eq!(granted.grant(&web), Some(&TagGrant::All));
+        assert_eq!(granted.grant(&web), &TagGrant::All);
         // Not granted: the empty grant, never "everything".
-        let refused = granted.grant(&api).expect("a grant, not everything");
+        let refused = granted.grant(&api);
+        assert!(!refused.is_all());
         assert!(!refused.covers("1.0"));
         // Rule 1 and vendor users: everything.
-        assert_eq!(pull(Visibility::Everything).grant(&api), None);
+        assert_eq!(pull(Visibility::Everything).grant(&api), &TagGrant::All);
         let vendor = Pull {
             org_id: 1,
             access: None,
         };
-        assert_eq!(vendor.grant(&api), None);
+        assert_eq!(vendor.grant(&api), &TagGrant::All);
     }
 }
