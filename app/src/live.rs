@@ -191,7 +191,7 @@ mod tests {
     fn events_are_small_json() {
         let e = LiveEvent {
             kind: LiveKind::Entitlements,
-            customer_id: Some(3),
+            customer_id: Some(CustomerId::from(3)),
         };
         let json = serde_json::to_string(&e).unwrap();
         assert_eq!(json, r#"{"kind":"entitlements","customer_id":3}"#);

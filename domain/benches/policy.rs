@@ -13,6 +13,7 @@ use criterion::{black_box, Criterion};
 use domain::access::AccessCache;
 use domain::policy::{RepoGraph, TagGrant, Visibility};
 use domain::store::{SqliteStore, Store};
+use domain::{CustomerId, OrgId};
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -151,7 +152,12 @@ fn main() {
     rt.block_on(async {
         for c in 1..=scale.customers {
             cache
-                .customer(&store as &dyn Store, 1, c, now)
+                .customer(
+                    &store as &dyn Store,
+                    OrgId::from(1),
+                    CustomerId::from(c),
+                    now,
+                )
                 .await
                 .unwrap();
         }
@@ -178,13 +184,17 @@ fn main() {
         let artifact = format!("art-{}", rng.gen_range(0..scale.artifacts));
         let tag = format!("1.{}", rng.gen_range(0..scale.tags_per_artifact));
         let t = Instant::now();
-        let access = cache.current(1, c, now).expect("cached");
+        let access = cache
+            .current(OrgId::from(1), CustomerId::from(c), now)
+            .expect("cached");
         let ok = access.visibility.tag_allowed(&artifact, &tag);
         by_tag.push(t.elapsed().as_nanos() as u64);
         granted += ok as u64;
         let digest = format!("sha256:o{}", rng.gen_range(0..scale.tags_per_artifact));
         let t = Instant::now();
-        let access = cache.current(1, c, now).expect("cached");
+        let access = cache
+            .current(OrgId::from(1), CustomerId::from(c), now)
+            .expect("cached");
         let ok = match &access.visibility {
             Visibility::Granted(grants) => grants
                 .get(&artifact)
@@ -211,7 +221,9 @@ fn main() {
         let mut i = 0;
         b.iter(|| {
             i = (i % scale.customers) + 1;
-            let access = cache.current(1, i, now).unwrap();
+            let access = cache
+                .current(OrgId::from(1), CustomerId::from(i), now)
+                .unwrap();
             black_box(access.visibility.tag_allowed("art-7", "1.3"))
         })
     });

@@ -230,7 +230,7 @@ mod tests {
                 tags: TagGrant::All,
             }],
         };
-        let a = CustomerAccess::compile(1, org, vec![e], now());
+        let a = CustomerAccess::compile(OrgId::from(1), org, vec![e], now());
         assert!(a.visibility.tag_allowed("web", "1.0"));
         assert_eq!(a.valid_until, Some(now() + Duration::days(3)));
         assert!(a.is_current(&org, now() + Duration::days(2)));

@@ -159,8 +159,8 @@ mod tests {
     fn change(id: i64) -> Change {
         Change {
             id,
-            org_id: 1,
-            customer_id: Some(2),
+            org_id: OrgId::from(1),
+            customer_id: Some(CustomerId::from(2)),
             user_id: None,
             kind: ChangeKind::Entitlements,
         }
@@ -197,16 +197,20 @@ mod tests {
         ] {
             assert_eq!(ChangeKind::parse(k.as_str()), Some(k));
         }
+        let (org, customer) = (OrgId::from, CustomerId::from);
         assert!(
-            change(1).concerns_customer(1, 99),
+            change(1).concerns_customer(org(1), customer(99)),
             "org-wide rule 1 may flip"
         );
-        assert!(!change(1).concerns_customer(2, 2), "another org");
+        assert!(
+            !change(1).concerns_customer(org(2), customer(2)),
+            "another org"
+        );
         let removed = Change {
             kind: ChangeKind::CustomerRemoved,
             ..change(1)
         };
-        assert!(removed.concerns_customer(1, 2));
-        assert!(!removed.concerns_customer(1, 3));
+        assert!(removed.concerns_customer(org(1), customer(2)));
+        assert!(!removed.concerns_customer(org(1), customer(3)));
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::oci::Tag;
 use crate::policy::TagGrant;
-use crate::DisplayName;
+use crate::{CustomerId, DisplayName, EntitlementId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -133,8 +133,10 @@ pub struct GrantView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntitlementView {
-    pub id: i64,
-    pub customer_id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
+    pub id: EntitlementId,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
+    pub customer_id: CustomerId,
     pub name: String,
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<DateTime<Utc>>,
@@ -315,8 +317,8 @@ mod tests {
     #[test]
     fn a_draft_round_trips_and_validates_like_the_api() {
         let stored = EntitlementView {
-            id: 1,
-            customer_id: 1,
+            id: EntitlementId::from(1),
+            customer_id: CustomerId::from(1),
             name: "Gold".into(),
             expires_at: Some("2027-01-31T12:30:00Z".parse().unwrap()),
             artifacts: vec![
@@ -393,8 +395,8 @@ mod tests {
     #[test]
     fn search_matches_name_or_artifact() {
         let v = EntitlementView {
-            id: 1,
-            customer_id: 1,
+            id: EntitlementId::from(1),
+            customer_id: CustomerId::from(1),
             name: "Gold".into(),
             expires_at: None,
             artifacts: vec![GrantView {

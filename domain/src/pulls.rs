@@ -154,10 +154,10 @@ mod tests {
             at: DateTime::parse_from_rfc3339("2025-03-01T12:30:45.123Z")
                 .unwrap()
                 .with_timezone(&Utc),
-            customer_id: 7,
+            customer_id: CustomerId::from(7),
             customer: "Globex".into(),
             customer_deleted: false,
-            user_id: 9,
+            user_id: UserId::from(9),
             user_email: "c@globex.test".into(),
             artifact: "charts/web".into(),
             tag: Some("1.0".into()),

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::types::ParseError;
+use crate::types::{ParseError, TokenId};
 
 /// What an artifact is, detected from media types at push.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -130,7 +130,8 @@ pub fn description_of(annotations: &serde_json::Value) -> Option<String> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
-    pub id: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
+    pub id: TokenId,
     pub label: String,
     pub created_at: DateTime<Utc>,
     #[cfg_attr(feature = "openapi", schema(required = true))]

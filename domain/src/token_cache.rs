@@ -3,7 +3,7 @@
 //! times are collected here and written in batches by the server. Revoking a
 //! token, removing a user or changing a role evicts entries at once.
 
-use crate::{Principal, UserId};
+use crate::{Principal, TokenId, UserId};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -30,7 +30,7 @@ pub fn hash_token(secret: &str) -> String {
 
 #[derive(Debug, Clone)]
 pub struct CachedToken {
-    pub token_id: i64,
+    pub token_id: TokenId,
     pub expires_at: Option<DateTime<Utc>>,
     pub principal: Principal,
 }
@@ -41,7 +41,7 @@ pub struct TokenCache {
     /// Bumped on every eviction, so an entry read from the database before
     /// a concurrent revocation is not cached after it.
     generation: std::sync::atomic::AtomicU64,
-    uses: Mutex<HashMap<i64, DateTime<Utc>>>,
+    uses: Mutex<HashMap<TokenId, DateTime<Utc>>>,
 }
 
 impl TokenCache {
@@ -103,7 +103,7 @@ impl TokenCache {
         entries.clear();
     }
 
-    pub fn record_use(&self, token_id: i64, at: DateTime<Utc>) {
+    pub fn record_use(&self, token_id: TokenId, at: DateTime<Utc>) {
         self.uses
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -111,7 +111,7 @@ impl TokenCache {
     }
 
     /// The last-use times collected since the previous call.
-    pub fn take_uses(&self) -> Vec<(i64, DateTime<Utc>)> {
+    pub fn take_uses(&self) -> Vec<(TokenId, DateTime<Utc>)> {
         std::mem::take(&mut *self.uses.lock().unwrap_or_else(|e| e.into_inner()))
             .into_iter()
             .collect()
@@ -121,14 +121,14 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::VendorRole;
+    use crate::{OrgId, VendorRole};
 
     fn principal(user_id: UserId) -> Principal {
         Principal::Vendor {
             user_id,
             email: "a@acme.test".into(),
             role: VendorRole::Admin,
-            org_id: 1,
+            org_id: OrgId::from(1),
             org_slug: "acme".into(),
             org_name: "Acme".into(),
         }
@@ -147,10 +147,10 @@ mod tests {
     #[test]
     fn cache_evicts_by_hash_and_user() {
         let c = TokenCache::default();
-        let entry = |id, user| CachedToken {
-            token_id: id,
+        let entry = |id: i64, user: i64| CachedToken {
+            token_id: TokenId::from(id),
             expires_at: None,
-            principal: principal(user),
+            principal: principal(UserId::from(user)),
         };
         let g = c.generation();
         c.insert(g, "h1".into(), entry(1, 10));
@@ -158,14 +158,14 @@ mod tests {
         c.insert(g, "h3".into(), entry(3, 11));
         c.remove("h1");
         assert!(c.get("h1").is_none());
-        c.invalidate_user(10);
+        c.invalidate_user(UserId::from(10));
         assert!(c.get("h2").is_none());
-        assert_eq!(c.get("h3").unwrap().token_id, 3);
+        assert_eq!(c.get("h3").unwrap().token_id, TokenId::from(3));
         // An entry loaded before an eviction is not cached after it.
         c.insert(g, "h4".into(), entry(4, 12));
         assert!(c.get("h4").is_none());
-        c.record_use(3, Utc::now());
-        c.record_use(3, Utc::now());
+        c.record_use(TokenId::from(3), Utc::now());
+        c.record_use(TokenId::from(3), Utc::now());
         assert_eq!(c.take_uses().len(), 1);
         assert!(c.take_uses().is_empty());
     }

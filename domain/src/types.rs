@@ -445,9 +445,61 @@ impl Plan {
     }
 }
 
-pub type OrgId = i64;
-pub type UserId = i64;
-pub type CustomerId = i64;
+/// Ids of stored rows, one type each, so that one kind of id cannot be
+/// passed where another is meant. On the wire (JSON, URLs, the OpenAPI
+/// document) and in the database each is the plain integer.
+macro_rules! ids {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        #[cfg_attr(feature = "store", derive(sqlx::Type), sqlx(transparent))]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub struct $name(i64);
+
+        impl $name {
+            /// The integer the database stores.
+            pub const fn get(self) -> i64 {
+                self.0
+            }
+        }
+
+        impl From<i64> for $name {
+            fn from(id: i64) -> Self {
+                Self(id)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map(Self)
+            }
+        }
+    )*};
+}
+
+ids! {
+    /// A vendor organization's id.
+    OrgId;
+    /// A user's id (vendor or customer user).
+    UserId;
+    /// A customer's id.
+    CustomerId;
+    /// An entitlement's id.
+    EntitlementId;
+    /// An access token's id.
+    TokenId;
+}
 
 /// A vendor organization as shown to its members.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -190,7 +190,7 @@ impl Services {
             .principal(user_id)
             .await?
             .ok_or(ServiceError::BadCredentials)?;
-        tracing::info!(user_id, "signed in");
+        tracing::info!(user_id = user_id.get(), "signed in");
         Ok(SignedIn { principal, epoch })
     }
 

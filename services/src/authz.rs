@@ -149,10 +149,10 @@ mod tests {
 
     fn vendor_with(role: VendorRole) -> Principal {
         Principal::Vendor {
-            user_id: 1,
+            user_id: UserId::from(1),
             email: "a@example.com".into(),
             role,
-            org_id: 7,
+            org_id: OrgId::from(7),
             org_slug: "acme".into(),
             org_name: "Acme".into(),
         }
@@ -184,20 +184,20 @@ mod tests {
     #[test]
     fn customers_get_no_vendor_rights() {
         let p = Principal::Customer {
-            user_id: 2,
+            user_id: UserId::from(2),
             email: "c@example.com".into(),
             role: domain::CustomerRole::Member,
-            org_id: 7,
+            org_id: OrgId::from(7),
             org_slug: "acme".into(),
             org_name: "Acme".into(),
-            customer_id: 3,
+            customer_id: CustomerId::from(3),
             customer_name: "Globex".into(),
         };
         assert_eq!(
             vendor_or_refusal(&p, Need::Read).unwrap_err(),
             Refusal::Customer
         );
-        assert_eq!(customer(&p).unwrap().customer_id, 3);
+        assert_eq!(customer(&p).unwrap().customer_id, CustomerId::from(3));
         assert!(customer(&vendor_with(VendorRole::Admin)).is_err());
     }
 }

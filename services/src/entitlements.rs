@@ -6,7 +6,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::Services;
 use chrono::{DateTime, Utc};
 use domain::entitlements::{EntitlementView, FieldErrors, ValidEntitlement};
-use domain::{CustomerId, Org, OrgId, Principal};
+use domain::{CustomerId, EntitlementId, Org, OrgId, Principal};
 
 /// Which entitlement a save writes.
 #[derive(Debug, Clone, Copy)]
@@ -16,7 +16,7 @@ pub enum Target {
     /// Replaces entitlement `id`; with `customer`, only if it is that
     /// customer's (the form's URL names both).
     Existing {
-        id: i64,
+        id: EntitlementId,
         customer: Option<CustomerId>,
     },
 }
@@ -60,7 +60,7 @@ impl Services {
     pub async fn entitlement(
         &self,
         p: &Principal,
-        id: i64,
+        id: EntitlementId,
         customer: Option<CustomerId>,
     ) -> ServiceResult<EntitlementView> {
         let me = authz::vendor(p, Need::Read)?;
@@ -102,7 +102,11 @@ impl Services {
 
     /// Deletes an entitlement. Vendor admins and read_write users, on a plan
     /// that includes entitlements.
-    pub async fn delete_entitlement(&self, p: &Principal, id: i64) -> ServiceResult<CustomerId> {
+    pub async fn delete_entitlement(
+        &self,
+        p: &Principal,
+        id: EntitlementId,
+    ) -> ServiceResult<CustomerId> {
         let me = authz::vendor(p, Need::Write)?;
         self.store.entitlement(me.org_id, id).await?;
         self.require_entitlements_plan(me.org_id).await?;

@@ -6,7 +6,7 @@ use crate::error::{FieldCheck, ServiceError, ServiceResult};
 use crate::Services;
 use chrono::{DateTime, Utc};
 use domain::registry::{CreatedToken, TokenInfo};
-use domain::{DisplayName, Email, Principal};
+use domain::{DisplayName, Email, Principal, TokenId};
 
 /// Who asks for a new token.
 #[derive(Debug, Clone, Copy)]
@@ -15,7 +15,7 @@ pub enum Issuer<'a> {
     User(&'a Principal),
     /// A request authenticated with token `id`: the new token is the same
     /// user's, expires no later than it and is revoked with it.
-    Token { id: i64 },
+    Token { id: TokenId },
     /// The operator on the server's host (`portcullis admin create-token`),
     /// for the user with this email.
     Operator { email: &'a Email },
@@ -78,7 +78,7 @@ impl Services {
     /// Revokes one of the caller's tokens and those made with it: refused
     /// by the registry and the API from the next request on (the change
     /// hub evicts them from memory before this returns).
-    pub async fn revoke_token(&self, p: &Principal, token_id: i64) -> ServiceResult<()> {
+    pub async fn revoke_token(&self, p: &Principal, token_id: TokenId) -> ServiceResult<()> {
         self.store
             .revoke_token(p.user_id(), token_id)
             .await?

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use domain::entitlements::{EntitlementInput, EntitlementView};
-use domain::CustomerId;
+use domain::{CustomerId, EntitlementId};
 use serde::{Deserialize, Serialize};
 use services::entitlements::Target;
 use utoipa::{IntoParams, ToSchema};
@@ -94,7 +94,7 @@ pub(super) async fn create_entitlement(
 pub(super) async fn get_entitlement(
     State(s): State<AppState>,
     caller: ApiCaller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<EntitlementId>,
 ) -> Result<Json<EntitlementView>, ApiError> {
     Ok(Json(s.ctx.entitlement(&caller.0, id, None).await?))
 }
@@ -118,7 +118,7 @@ pub(super) async fn get_entitlement(
 pub(super) async fn update_entitlement(
     State(s): State<AppState>,
     caller: ApiCaller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<EntitlementId>,
     ApiJson(body): ApiJson<EntitlementInput>,
 ) -> Result<Json<EntitlementView>, ApiError> {
     let target = Target::Existing { id, customer: None };
@@ -144,7 +144,7 @@ pub(super) async fn update_entitlement(
 pub(super) async fn delete_entitlement(
     State(s): State<AppState>,
     caller: ApiCaller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<EntitlementId>,
 ) -> Result<StatusCode, ApiError> {
     s.ctx.delete_entitlement(&caller.0, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -144,7 +144,11 @@ mod tests {
     fn filenames_and_accept() {
         assert_eq!(csv_filename("acme", None, None), "pulls-acme.csv");
         assert_eq!(
-            csv_filename("acme", Some(7), Some("charts/web\"x")),
+            csv_filename(
+                "acme",
+                Some(domain::CustomerId::from(7)),
+                Some("charts/web\"x")
+            ),
             "pulls-acme-charts-web-x-customer-7.csv"
         );
         let mut h = HeaderMap::new();

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use domain::registry::{CreatedToken, TokenInfo};
+use domain::TokenId;
 use serde::{Deserialize, Serialize};
 use services::tokens::Issuer;
 use utoipa::ToSchema;
@@ -93,7 +94,7 @@ pub(super) async fn create_token(
 pub(super) async fn revoke_token(
     State(s): State<AppState>,
     ApiCaller(p): ApiCaller,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<TokenId>,
 ) -> Result<StatusCode, ApiError> {
     s.ctx.revoke_token(&p, id).await?;
     Ok(StatusCode::NO_CONTENT)

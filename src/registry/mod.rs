@@ -327,10 +327,10 @@ mod tests {
     use super::*;
 
     fn pull(visibility: Visibility) -> Pull {
-        let mut access = CustomerAccess::everything(1);
+        let mut access = CustomerAccess::everything(OrgId::from(1));
         access.visibility = visibility;
         Pull {
-            org_id: 1,
+            org_id: OrgId::from(1),
             access: Some(Arc::new(access)),
         }
     }
@@ -351,7 +351,7 @@ mod tests {
         // Rule 1 and vendor users: everything.
         assert_eq!(pull(Visibility::Everything).grant(&api), &TagGrant::All);
         let vendor = Pull {
-            org_id: 1,
+            org_id: OrgId::from(1),
             access: None,
         };
         assert_eq!(vendor.grant(&api), &TagGrant::All);

@@ -216,6 +216,7 @@ async fn write(
 mod tests {
     use super::*;
     use domain::store::StoreError;
+    use domain::{CustomerId, OrgId, UserId};
     use std::sync::atomic::AtomicBool;
     use std::sync::Mutex;
     use tokio::sync::RwLock;
@@ -264,10 +265,10 @@ mod tests {
 
     fn pull(n: usize) -> NewPull {
         NewPull {
-            org_id: 1,
-            customer_id: 2,
+            org_id: OrgId::from(1),
+            customer_id: CustomerId::from(2),
             customer_name: "Globex".into(),
-            user_id: 3,
+            user_id: UserId::from(3),
             user_email: "c@globex.test".into(),
             artifact: "web".into(),
             tag: Some(format!("{n}")),
@@ -398,21 +399,21 @@ mod tests {
         let digest = format!("sha256:{}", "a".repeat(64));
         let by_digest = Reference::parse(&digest).unwrap();
         let vendor = Principal::Vendor {
-            user_id: 1,
+            user_id: UserId::from(1),
             email: "a@acme.test".into(),
             role: domain::VendorRole::Admin,
-            org_id: 1,
+            org_id: OrgId::from(1),
             org_slug: "acme".into(),
             org_name: "Acme".into(),
         };
         let customer = Principal::Customer {
-            user_id: 5,
+            user_id: UserId::from(5),
             email: "c@globex.test".into(),
             role: domain::CustomerRole::Member,
-            org_id: 1,
+            org_id: OrgId::from(1),
             org_slug: "acme".into(),
             org_name: "Acme".into(),
-            customer_id: 9,
+            customer_id: CustomerId::from(9),
             customer_name: "Globex".into(),
         };
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
@@ -431,7 +432,13 @@ mod tests {
                 p.user_id,
                 p.user_email.as_str()
             ),
-            (1, 9, "Globex", 5, "c@globex.test")
+            (
+                OrgId::from(1),
+                CustomerId::from(9),
+                "Globex",
+                UserId::from(5),
+                "c@globex.test"
+            )
         );
         assert_eq!(
             (p.artifact.as_str(), p.tag.as_deref(), p.digest.as_str()),
@@ -466,14 +473,14 @@ mod tests {
             )
             .await
             .unwrap();
-        assert_eq!(org.id, 1);
+        assert_eq!(org.id, OrgId::from(1));
         let log = PullLog::spawn(store.clone(), Settings::default());
         log.record(pull(1));
         log.record(pull(2));
         log.flush().await;
         let read = store
             .pulls(
-                1,
+                OrgId::from(1),
                 &PullQuery {
                     limit: 10,
                     ..Default::default()

@@ -5,7 +5,7 @@ use super::AppError;
 use crate::ssr::{self, respond, Need};
 use chrono::{DateTime, Utc};
 use domain::entitlements::{EntitlementView, RowDraft};
-use domain::{CustomerId, Plan};
+use domain::{CustomerId, EntitlementId, Plan};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +67,7 @@ pub async fn list_entitlements(
 /// Deletes an entitlement. Vendor admins and read_write users, on a plan
 /// that includes entitlements.
 #[server(endpoint = "delete_entitlement")]
-pub async fn delete_entitlement(id: i64) -> Result<(), AppError> {
+pub async fn delete_entitlement(id: EntitlementId) -> Result<(), AppError> {
     respond(
         async move {
             ssr::services()?
@@ -85,7 +85,7 @@ pub async fn delete_entitlement(id: i64) -> Result<(), AppError> {
 #[server(endpoint = "entitlement_form")]
 pub async fn entitlement_form(
     customer_id: CustomerId,
-    id: Option<i64>,
+    id: Option<EntitlementId>,
 ) -> Result<EntitlementFormData, AppError> {
     respond(
         async move {
@@ -118,17 +118,17 @@ pub async fn entitlement_form(
 #[server(endpoint = "save_entitlement")]
 pub async fn save_entitlement(
     customer_id: CustomerId,
-    id: Option<i64>,
+    id: Option<EntitlementId>,
     name: String,
     expires: Option<String>,
     rows: Option<Vec<RowDraft>>,
-) -> Result<i64, AppError> {
+) -> Result<EntitlementId, AppError> {
     let draft = domain::entitlements::EntitlementDraft {
         name,
         expires: expires.unwrap_or_default(),
         rows: rows.unwrap_or_default(),
     };
-    let result: Result<i64, AppError> = async {
+    let result: Result<EntitlementId, AppError> = async {
         use services::entitlements::Target;
         let target = match id {
             Some(id) => Target::Existing {

@@ -73,7 +73,10 @@ pub async fn set_password(
                 .ok_or_else(invalid)?;
             let principal = ctx.store.principal(user_id).await?.ok_or_else(invalid)?;
             ctx.restart_session(&ssr::session().await?, user_id).await?;
-            tracing::info!(user_id, "password set with a one-time link; signed in");
+            tracing::info!(
+                user_id = user_id.get(),
+                "password set with a one-time link; signed in"
+            );
             leptos_axum::redirect(principal.home_path());
             Ok(())
         }

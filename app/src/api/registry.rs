@@ -4,6 +4,7 @@ use super::AppError;
 #[cfg(feature = "ssr")]
 use crate::ssr::{self, respond, Need};
 use domain::registry::{ArtifactSummary, TagInfo, TokenInfo};
+use domain::TokenId;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -96,7 +97,7 @@ pub fn parse_expiry_days(input: &str) -> Result<Option<i64>, domain::ParseError>
 
 /// Revokes one of the caller's tokens; effective on the next request.
 #[server(endpoint = "revoke_token")]
-pub async fn revoke_token(token_id: i64) -> Result<(), AppError> {
+pub async fn revoke_token(token_id: TokenId) -> Result<(), AppError> {
     respond(
         async move {
             ssr::services()?

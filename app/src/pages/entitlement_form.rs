@@ -119,8 +119,10 @@ pub fn EntitlementFormPage() -> impl IntoView {
         move || {
             params.with(|p| {
                 (
-                    p.get("id").and_then(|i| i.parse::<i64>().ok()),
-                    p.get("eid").map(|e| e.parse::<i64>().ok()),
+                    p.get("id")
+                        .and_then(|i| i.parse::<domain::CustomerId>().ok()),
+                    p.get("eid")
+                        .map(|e| e.parse::<domain::EntitlementId>().ok()),
                 )
             })
         },

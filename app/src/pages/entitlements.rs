@@ -40,7 +40,12 @@ fn expiry(e: &EntitlementView) -> (String, &'static str) {
 pub fn EntitlementsPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    let id = move || params.read().get("id").and_then(|i| i.parse::<i64>().ok());
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|i| i.parse::<domain::CustomerId>().ok())
+    };
     let q = move || query.read().get("q");
     let typed = RwSignal::new(None::<String>);
     let delete = ServerAction::<DeleteEntitlement>::new();

@@ -109,7 +109,12 @@ fn CustomerList(
 #[component]
 pub fn CustomerPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|i| i.parse::<i64>().ok());
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|i| i.parse::<domain::CustomerId>().ok())
+    };
     let add = ServerAction::<AddCustomerUser>::new();
     let remove = ServerAction::<RemoveCustomerUser>::new();
     let rename = ServerAction::<RenameCustomer>::new();

@@ -116,7 +116,7 @@ mod tests {
     #[test]
     fn csv_links() {
         assert_eq!(
-            PullsOf::Customer(7).csv_href(),
+            PullsOf::Customer(CustomerId::from(7)).csv_href(),
             "/api/v1/pulls?customer=7&format=csv"
         );
         assert_eq!(

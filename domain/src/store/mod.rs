@@ -14,8 +14,8 @@ pub use sqlite::SqliteStore;
 use crate::audit::{Actor, AuditEvent};
 use crate::entitlements::{EntitlementView, ValidEntitlement};
 use crate::{
-    Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Email, Org,
-    OrgId, OrgSlug, Plan, Principal, UserId, VendorRole, VendorUser,
+    Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Email,
+    EntitlementId, Org, OrgId, OrgSlug, Plan, Principal, UserId, VendorRole, VendorUser,
 };
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -266,14 +266,14 @@ pub trait Store: RegistryStore + AccessStore + Send + Sync + 'static {
         org_id: OrgId,
         customer_id: CustomerId,
     ) -> StoreResult<Vec<EntitlementView>>;
-    async fn entitlement(&self, org_id: OrgId, id: i64) -> StoreResult<EntitlementView>;
+    async fn entitlement(&self, org_id: OrgId, id: EntitlementId) -> StoreResult<EntitlementView>;
     /// Creates (`id` None) or replaces an entitlement of the customer. Unknown
     /// artifacts or tags are `Invalid` by field; a taken name is a conflict.
     async fn save_entitlement(
         &self,
         org_id: OrgId,
         customer_id: CustomerId,
-        id: Option<i64>,
+        id: Option<EntitlementId>,
         entitlement: ValidEntitlement,
         by: &Actor,
     ) -> StoreResult<EntitlementView>;
@@ -281,7 +281,7 @@ pub trait Store: RegistryStore + AccessStore + Send + Sync + 'static {
     async fn delete_entitlement(
         &self,
         org_id: OrgId,
-        id: i64,
+        id: EntitlementId,
         by: &Actor,
     ) -> StoreResult<CustomerId>;
     /// The customer's audit trail, newest first (at most `limit` events).

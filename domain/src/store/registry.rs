@@ -4,7 +4,7 @@
 
 use super::StoreResult;
 use crate::registry::{ArtifactSummary, NewManifest, Referrer, StoredManifest, TagInfo, TokenInfo};
-use crate::{OrgId, UserId};
+use crate::{OrgId, TokenId, UserId};
 use chrono::{DateTime, Utc};
 
 pub type RepoId = i64;
@@ -20,7 +20,7 @@ pub struct Repo {
 /// What a token lookup yields; the caller checks expiry and revocation.
 #[derive(Debug, Clone)]
 pub struct TokenRecord {
-    pub id: i64,
+    pub id: TokenId,
     pub user_id: UserId,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked: bool,
@@ -132,7 +132,7 @@ pub trait RegistryStore: Send + Sync {
     /// revoked with it. `None` when the parent is revoked or expired.
     async fn create_child_token(
         &self,
-        parent: i64,
+        parent: TokenId,
         label: &str,
         token_hash: &str,
         expires_at: Option<DateTime<Utc>>,
@@ -140,9 +140,9 @@ pub trait RegistryStore: Send + Sync {
     async fn tokens(&self, user: UserId) -> StoreResult<Vec<TokenInfo>>;
     /// Revokes one of `user`'s tokens, and the tokens created with it (and
     /// with those, …); returns its hash for cache eviction.
-    async fn revoke_token(&self, user: UserId, token_id: i64) -> StoreResult<Option<String>>;
+    async fn revoke_token(&self, user: UserId, token_id: TokenId) -> StoreResult<Option<String>>;
     async fn token_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>>;
     /// Writes last-use times collected in memory (batched).
-    async fn touch_tokens(&self, uses: &[(i64, DateTime<Utc>)]) -> StoreResult<()>;
+    async fn touch_tokens(&self, uses: &[(TokenId, DateTime<Utc>)]) -> StoreResult<()>;
     async fn user_id_by_email(&self, email: &str) -> StoreResult<Option<UserId>>;
 }

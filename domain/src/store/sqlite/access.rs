@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 use std::collections::HashMap;
 
-type ChangeRow = (i64, i64, Option<i64>, Option<i64>, String);
+type ChangeRow = (i64, OrgId, Option<CustomerId>, Option<UserId>, String);
 
 fn changes(rows: Vec<ChangeRow>) -> Vec<Change> {
     rows.into_iter()

@@ -20,7 +20,7 @@ impl SqliteStore {
         by: &Actor,
     ) -> StoreResult<Customer> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row: (i64, DateTime<Utc>) = sqlx::query_as(
+        let row: (CustomerId, DateTime<Utc>) = sqlx::query_as(
             "INSERT INTO customers (org_id, name, created_at) VALUES (?, ?, ?) RETURNING id, created_at",
         )
         .bind(org_id)
@@ -90,7 +90,7 @@ impl SqliteStore {
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
-        let rows: Vec<(i64, String, DateTime<Utc>, i64)> = sqlx::query_as(
+        let rows: Vec<(CustomerId, String, DateTime<Utc>, i64)> = sqlx::query_as(
             "SELECT c.id, c.name, c.created_at, (SELECT COUNT(*) FROM users u WHERE u.customer_id = c.id) \
              FROM customers c WHERE c.org_id = ? AND lower(c.name) LIKE ? ESCAPE '\\' ORDER BY lower(c.name), c.id",
         )
@@ -174,7 +174,7 @@ impl SqliteStore {
     ) -> StoreResult<Vec<UserId>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let name = customer_name(&mut tx, org_id, id).await?;
-        let users: Vec<(i64, String)> = sqlx::query_as(
+        let users: Vec<(UserId, String)> = sqlx::query_as(
             "SELECT u.id, u.email FROM users u JOIN customers c ON c.id = u.customer_id WHERE c.id = ? AND c.org_id = ? ORDER BY u.email",
         )
         .bind(id)
@@ -223,7 +223,7 @@ impl SqliteStore {
         org_id: OrgId,
         customer_id: CustomerId,
     ) -> StoreResult<Vec<CustomerUser>> {
-        let rows: Vec<(i64, String, String, DateTime<Utc>)> = sqlx::query_as(
+        let rows: Vec<(UserId, String, String, DateTime<Utc>)> = sqlx::query_as(
             "SELECT u.id, u.email, u.role, u.created_at FROM users u JOIN customers c ON c.id = u.customer_id \
              WHERE c.id = ? AND c.org_id = ? ORDER BY u.email",
         )
@@ -326,7 +326,7 @@ pub(super) async fn insert_customer_user(
     if !owned {
         return Err(StoreError::NotFound);
     }
-    let id: i64 = sqlx::query_scalar(
+    let id: UserId = sqlx::query_scalar(
         "INSERT INTO users (org_id, customer_id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(org_id)

@@ -7,7 +7,7 @@ use crate::changes::ChangeKind;
 use crate::entitlements::{EntitlementView, GrantView, TagsInput, ValidEntitlement};
 use crate::policy::TagGrant;
 use crate::store::{StoreError, StoreResult, UnknownGrant};
-use crate::{CustomerId, OrgId};
+use crate::{CustomerId, EntitlementId, OrgId};
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 use std::collections::HashMap;
@@ -20,10 +20,14 @@ impl SqliteStore {
     ) -> StoreResult<Vec<EntitlementView>> {
         self.customer(org_id, customer_id).await?;
         let mut conn = self.pool.acquire().await?;
-        load_entitlements(&mut conn, org_id, "e.customer_id = ?", customer_id).await
+        load_entitlements(&mut conn, org_id, "e.customer_id = ?", customer_id.get()).await
     }
 
-    pub(super) async fn entitlement(&self, org_id: OrgId, id: i64) -> StoreResult<EntitlementView> {
+    pub(super) async fn entitlement(
+        &self,
+        org_id: OrgId,
+        id: EntitlementId,
+    ) -> StoreResult<EntitlementView> {
         let mut conn = self.pool.acquire().await?;
         load_entitlement(&mut conn, org_id, id).await
     }
@@ -32,7 +36,7 @@ impl SqliteStore {
         &self,
         org_id: OrgId,
         customer_id: CustomerId,
-        id: Option<i64>,
+        id: Option<EntitlementId>,
         e: ValidEntitlement,
         by: &Actor,
     ) -> StoreResult<EntitlementView> {
@@ -176,7 +180,7 @@ impl SqliteStore {
     pub(super) async fn delete_entitlement(
         &self,
         org_id: OrgId,
-        id: i64,
+        id: EntitlementId,
         by: &Actor,
     ) -> StoreResult<CustomerId> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -221,9 +225,9 @@ fn audit_state(e: &EntitlementView) -> serde_json::Value {
 async fn load_entitlement(
     conn: &mut SqliteConnection,
     org_id: OrgId,
-    id: i64,
+    id: EntitlementId,
 ) -> StoreResult<EntitlementView> {
-    load_entitlements(conn, org_id, "e.id = ?", id)
+    load_entitlements(conn, org_id, "e.id = ?", id.get())
         .await?
         .pop()
         .ok_or(StoreError::NotFound)
@@ -238,8 +242,8 @@ async fn load_entitlements(
     value: i64,
 ) -> StoreResult<Vec<EntitlementView>> {
     type Row = (
-        i64,
-        i64,
+        EntitlementId,
+        CustomerId,
         String,
         Option<DateTime<Utc>>,
         DateTime<Utc>,
@@ -254,7 +258,7 @@ async fn load_entitlements(
     .bind(value)
     .fetch_all(&mut *conn)
     .await?;
-    let grants: Vec<(i64, String, bool, String)> = sqlx::query_as(&format!(
+    let grants: Vec<(EntitlementId, String, bool, String)> = sqlx::query_as(&format!(
             "SELECT g.entitlement_id, r.name, g.all_tags, g.tags FROM entitlement_grants g \
              JOIN repositories r ON r.id = g.repository_id \
              JOIN entitlements e ON e.id = g.entitlement_id JOIN customers c ON c.id = e.customer_id \
@@ -264,7 +268,7 @@ async fn load_entitlements(
         .bind(value)
         .fetch_all(&mut *conn)
         .await?;
-    let mut by_entitlement: HashMap<i64, Vec<GrantView>> = HashMap::new();
+    let mut by_entitlement: HashMap<EntitlementId, Vec<GrantView>> = HashMap::new();
     for (entitlement, artifact, all, tags) in grants {
         by_entitlement
             .entry(entitlement)

@@ -128,7 +128,7 @@ mod tests {
     use crate::audit::Actor;
     use crate::store::sqlite::fixture::{email, Fixture};
     use crate::store::{Store, StoreError};
-    use crate::CustomerRole;
+    use crate::{CustomerId, CustomerRole};
     use chrono::{Duration, Utc};
 
     #[tokio::test]
@@ -167,7 +167,7 @@ mod tests {
         assert!(matches!(
             s.create_customer_user_with_link(
                 org.id,
-                globex.id + 1000,
+                CustomerId::from(globex.id.get() + 1000),
                 email("x@globex.test"),
                 CustomerRole::Member,
                 ("h3", now),

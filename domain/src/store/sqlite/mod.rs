@@ -17,8 +17,8 @@ use super::{Credentials, NewOrg, PasswordLinkUser, Store, StoreError, StoreResul
 use crate::audit::{Actor, AuditEvent};
 use crate::entitlements::{EntitlementView, ValidEntitlement};
 use crate::{
-    Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Email, Org,
-    OrgId, OrgSlug, Plan, Principal, UserId, VendorRole, VendorUser,
+    Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Email,
+    EntitlementId, Org, OrgId, OrgSlug, Plan, Principal, UserId, VendorRole, VendorUser,
 };
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -338,7 +338,7 @@ impl Store for SqliteStore {
         SqliteStore::entitlements(self, org_id, customer_id).await
     }
 
-    async fn entitlement(&self, org_id: OrgId, id: i64) -> StoreResult<EntitlementView> {
+    async fn entitlement(&self, org_id: OrgId, id: EntitlementId) -> StoreResult<EntitlementView> {
         SqliteStore::entitlement(self, org_id, id).await
     }
 
@@ -346,7 +346,7 @@ impl Store for SqliteStore {
         &self,
         org_id: OrgId,
         customer_id: CustomerId,
-        id: Option<i64>,
+        id: Option<EntitlementId>,
         entitlement: ValidEntitlement,
         by: &Actor,
     ) -> StoreResult<EntitlementView> {
@@ -356,7 +356,7 @@ impl Store for SqliteStore {
     async fn delete_entitlement(
         &self,
         org_id: OrgId,
-        id: i64,
+        id: EntitlementId,
         by: &Actor,
     ) -> StoreResult<CustomerId> {
         SqliteStore::delete_entitlement(self, org_id, id, by).await
@@ -437,28 +437,42 @@ mod tests {
         pool.close().await;
 
         let s = SqliteStore::open_file(&path).await.unwrap();
+        let (org, customer, user) = (OrgId::from, CustomerId::from, UserId::from);
         assert_eq!(
             count(&s, "SELECT COUNT(*) FROM sessions").await,
             0,
             "bare-id sessions end"
         );
-        match s.principal(2).await.unwrap().unwrap() {
+        match s.principal(user(2)).await.unwrap().unwrap() {
             Principal::Customer {
                 customer_id, email, ..
-            } => assert_eq!((customer_id, email.as_str()), (1, "c@globex.test")),
+            } => assert_eq!(
+                (customer_id, email.as_str()),
+                (customer(1), "c@globex.test")
+            ),
             other => panic!("{other:?}"),
         }
         use crate::store::RegistryStore as _;
-        assert_eq!(s.token_by_hash("hash2").await.unwrap().unwrap().user_id, 2);
-        assert_eq!(s.entitlements(1, 1).await.unwrap().len(), 1);
-        assert_eq!(s.session_epoch(2).await.unwrap(), Some(0));
+        assert_eq!(
+            s.token_by_hash("hash2").await.unwrap().unwrap().user_id,
+            user(2)
+        );
+        assert_eq!(s.entitlements(org(1), customer(1)).await.unwrap().len(), 1);
+        assert_eq!(s.session_epoch(user(2)).await.unwrap(), Some(0));
 
-        let by = Actor::user(1, "a@acme.test");
-        let c = s.create_customer(1, name("Initech"), &by).await.unwrap();
-        assert_eq!(c.id, 3, "customer 2 is still named by the pull log");
+        let by = Actor::user(user(1), "a@acme.test");
+        let c = s
+            .create_customer(org(1), name("Initech"), &by)
+            .await
+            .unwrap();
+        assert_eq!(
+            c.id,
+            customer(3),
+            "customer 2 is still named by the pull log"
+        );
         let u = s
             .create_customer_user(
-                1,
+                org(1),
                 c.id,
                 email("i@initech.test"),
                 "h".into(),
@@ -467,14 +481,14 @@ mod tests {
             )
             .await
             .unwrap();
-        assert_eq!(u, 4, "user 3 is still named by the pull log");
+        assert_eq!(u, user(4), "user 3 is still named by the pull log");
         // Removing the newest user: its id is not handed out again.
-        s.delete_customer_user(1, c.id, u, &by).await.unwrap();
+        s.delete_customer_user(org(1), c.id, u, &by).await.unwrap();
         let v = s
-            .create_vendor_user(1, email("v@acme.test"), "h".into(), VendorRole::Admin)
+            .create_vendor_user(org(1), email("v@acme.test"), "h".into(), VendorRole::Admin)
             .await
             .unwrap();
-        assert_eq!(v.id, 5);
+        assert_eq!(v.id, user(5));
 
         // References still hold: deleting a customer takes its users, their
         // tokens and sessions; the old pull keeps its mark.
@@ -484,7 +498,7 @@ mod tests {
         .execute(&s.pool)
         .await
         .unwrap();
-        s.delete_customer(1, 1, &by).await.unwrap();
+        s.delete_customer(org(1), customer(1), &by).await.unwrap();
         assert_eq!(count(&s, "SELECT COUNT(*) FROM sessions").await, 0);
         assert_eq!(count(&s, "SELECT COUNT(*) FROM access_tokens").await, 0);
         assert_eq!(count(&s, "SELECT COUNT(*) FROM entitlements").await, 0);

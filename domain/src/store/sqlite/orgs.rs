@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct OrgRow {
-    id: i64,
+    id: OrgId,
     slug: String,
     name: String,
     plan: String,

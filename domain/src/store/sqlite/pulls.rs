@@ -3,7 +3,7 @@
 use super::SqliteStore;
 use crate::pulls::{NewPull, Pull, PullQuery};
 use crate::store::StoreResult;
-use crate::OrgId;
+use crate::{CustomerId, OrgId, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite};
 
@@ -11,10 +11,10 @@ use sqlx::{QueryBuilder, Sqlite};
 struct PullRow {
     id: i64,
     at: DateTime<Utc>,
-    customer_id: i64,
+    customer_id: CustomerId,
     customer: String,
     customer_deleted: bool,
-    user_id: i64,
+    user_id: UserId,
     user_email: String,
     repository: String,
     tag: Option<String>,
@@ -114,14 +114,15 @@ mod tests {
     use crate::pulls::{NewPull, PullQuery};
     use crate::store::sqlite::fixture::{name, Fixture};
     use crate::store::Store;
+    use crate::{CustomerId, OrgId, UserId};
     use chrono::{Duration, Utc};
 
-    fn pull(org_id: i64, customer_id: i64, artifact: &str, tag: Option<&str>) -> NewPull {
+    fn pull(org_id: OrgId, customer_id: CustomerId, artifact: &str, tag: Option<&str>) -> NewPull {
         NewPull {
             org_id,
             customer_id,
             customer_name: format!("customer {customer_id}"),
-            user_id: 100 + customer_id,
+            user_id: UserId::from(100 + customer_id.get()),
             user_email: format!("u{customer_id}@c.test"),
             artifact: artifact.into(),
             tag: tag.map(str::to_owned),
@@ -131,7 +132,7 @@ mod tests {
         }
     }
 
-    fn query(customer: Option<i64>, artifact: Option<&str>, limit: i64) -> PullQuery {
+    fn query(customer: Option<CustomerId>, artifact: Option<&str>, limit: i64) -> PullQuery {
         PullQuery {
             customer,
             artifact: artifact.map(str::to_owned),

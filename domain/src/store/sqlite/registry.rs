@@ -10,12 +10,12 @@ use crate::store::registry::{
     DeleteManifest, PutManifestError, RegistryStore, Repo, RepoId, TokenRecord,
 };
 use crate::store::{StoreError, StoreResult};
-use crate::{OrgId, UserId};
+use crate::{OrgId, TokenId, UserId};
 use chrono::{DateTime, Utc};
 
 #[derive(sqlx::FromRow)]
 struct TokenRow {
-    id: i64,
+    id: TokenId,
     label: String,
     created_at: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
@@ -583,7 +583,7 @@ impl RegistryStore for SqliteStore {
 
     async fn create_child_token(
         &self,
-        parent: i64,
+        parent: TokenId,
         label: &str,
         token_hash: &str,
         expires_at: Option<DateTime<Utc>>,
@@ -633,7 +633,7 @@ impl RegistryStore for SqliteStore {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn revoke_token(&self, user: UserId, token_id: i64) -> StoreResult<Option<String>> {
+    async fn revoke_token(&self, user: UserId, token_id: TokenId) -> StoreResult<Option<String>> {
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let hash: Option<(String, OrgId)> = sqlx::query_as(
             "UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL \
@@ -665,7 +665,12 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn token_by_hash(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>> {
-        let row: Option<(i64, i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        let row: Option<(
+            TokenId,
+            UserId,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        )> = sqlx::query_as(
             "SELECT id, user_id, expires_at, revoked_at FROM access_tokens WHERE token_hash = ?",
         )
         .bind(token_hash)
@@ -681,7 +686,7 @@ impl RegistryStore for SqliteStore {
         )
     }
 
-    async fn touch_tokens(&self, uses: &[(i64, DateTime<Utc>)]) -> StoreResult<()> {
+    async fn touch_tokens(&self, uses: &[(TokenId, DateTime<Utc>)]) -> StoreResult<()> {
         let mut tx = self.pool().begin().await?;
         for (id, at) in uses {
             sqlx::query("UPDATE access_tokens SET last_used_at = ? WHERE id = ?")

@@ -4,7 +4,7 @@
 use super::{unique_or, SqliteStore};
 use crate::changes::ChangeKind;
 use crate::store::{Credentials, LastAdminChange, StoreError, StoreResult};
-use crate::{CustomerRole, Email, OrgId, Principal, UserId, VendorRole, VendorUser};
+use crate::{CustomerId, CustomerRole, Email, OrgId, Principal, UserId, VendorRole, VendorUser};
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
 
@@ -54,7 +54,7 @@ impl SqliteStore {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct VendorUserRow {
-    id: i64,
+    id: UserId,
     email: String,
     role: String,
     created_at: DateTime<Utc>,
@@ -74,13 +74,13 @@ impl TryFrom<VendorUserRow> for VendorUser {
 
 #[derive(sqlx::FromRow)]
 struct PrincipalRow {
-    user_id: i64,
+    user_id: UserId,
     email: String,
     role: String,
-    org_id: i64,
+    org_id: OrgId,
     org_slug: String,
     org_name: String,
-    customer_id: Option<i64>,
+    customer_id: Option<CustomerId>,
     customer_name: Option<String>,
 }
 
@@ -129,7 +129,7 @@ pub(super) async fn end_sessions(
 
 impl SqliteStore {
     pub(super) async fn credentials(&self, email: &Email) -> StoreResult<Option<Credentials>> {
-        let row: Option<(i64, String, i64)> =
+        let row: Option<(UserId, String, i64)> =
             sqlx::query_as("SELECT id, password_hash, session_epoch FROM users WHERE email = ?")
                 .bind(email.as_str())
                 .fetch_optional(&self.pool)
@@ -307,7 +307,7 @@ mod tests {
             }
             other => panic!("expected a customer, got {other:?}"),
         }
-        assert!(s.principal(9999).await.unwrap().is_none());
+        assert!(s.principal(UserId::from(9999)).await.unwrap().is_none());
         let creds = s
             .credentials(&email("c@globex.test"))
             .await
