@@ -105,10 +105,29 @@ async fn parallel_wrong_passwords_for_one_email_are_counted_before_checking() {
         answers.push(t.await.unwrap());
     }
     let count = |s: u16| answers.iter().filter(|a| a.status == s).count();
+    // At most the five allowed were checked; every other one was refused
+    // (or, on a busy machine, not checked at all: 503, given back).
     assert!(count(401) <= 5, "{} wrong passwords checked", count(401));
-    assert!(count(429) >= 35, "{} refused", count(429));
     assert_eq!(count(401) + count(429) + count(503), 40);
     check_busy(&answers);
+    // Attempts given back (503) are not failures: make up for them one at a
+    // time until the address is locked.
+    let mut failures = count(401);
+    let mut tries = 0;
+    while failures < 5 {
+        let next = app
+            .sign_in(&client(), "a@acme.test", "wrong password")
+            .await;
+        match next.status {
+            401 => failures += 1,
+            429 => break,
+            503 => {}
+            other => panic!("unexpected {other}: {}", next.body),
+        }
+        tries += 1;
+        assert!(failures <= 5, "{failures} wrong passwords checked");
+        assert!(tries < 100, "never locked out");
+    }
     let now = app
         .sign_in(&client(), "a@acme.test", "right password")
         .await;
