@@ -323,3 +323,24 @@ async fn an_event_stream_ends_when_its_session_signs_out() {
     );
     assert!(rest.contains("signed_out"), "{rest:?}");
 }
+
+#[tokio::test]
+async fn a_page_render_looks_up_its_caller_once() {
+    // Every SQL statement in the log, to count the caller's lookups.
+    let app = TestApp::spawn_with_env(&[("PORTCULLIS_LOG", "info,sqlx::query=debug")]);
+    app.create_org("acme", "a@acme.test", "admin password");
+    let admin = app.signed_in("a@acme.test", "admin password").await;
+    let lookups = |logs: &str| {
+        logs.lines()
+            .filter(|l| l.contains("sqlx::query") && l.contains("LEFT JOIN customers c ON"))
+            .count()
+    };
+    let before = lookups(&app.logs());
+    // The guard, the organization's settings and the token list: three
+    // parts of one request that each need to know who is calling.
+    let page = app.get(&admin, "/settings").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("a@acme.test"), "{}", page.text);
+    let during = lookups(&app.logs()) - before;
+    assert_eq!(during, 1, "the caller was looked up {during} times");
+}
