@@ -28,7 +28,7 @@ const LINK_BY_HASH: &str = "SELECT l.id, l.user_id, u.email, l.expires_at, l.use
      FROM password_links l JOIN users u ON u.id = l.user_id WHERE l.secret_hash = ?";
 
 impl SqliteStore {
-    pub(super) async fn insert_customer_user_with_link(
+    pub(super) async fn create_customer_user_with_link(
         &self,
         org_id: OrgId,
         customer_id: CustomerId,
@@ -63,7 +63,7 @@ impl SqliteStore {
         Ok(id)
     }
 
-    pub(super) async fn find_password_link(
+    pub(super) async fn password_link(
         &self,
         secret_hash: &str,
         now: DateTime<Utc>,
@@ -79,7 +79,7 @@ impl SqliteStore {
         }))
     }
 
-    pub(super) async fn consume_password_link(
+    pub(super) async fn use_password_link(
         &self,
         secret_hash: &str,
         password_hash: String,
@@ -127,7 +127,7 @@ impl SqliteStore {
 mod tests {
     use crate::audit::Actor;
     use crate::store::sqlite::fixture::{email, Fixture};
-    use crate::store::{Store, StoreError};
+    use crate::store::StoreError;
     use crate::CustomerRole;
     use chrono::{Duration, Utc};
 
