@@ -2,25 +2,18 @@
 
 mod common;
 
-use common::{client, TestApp};
+use common::{client, location, TestApp};
 use domain::store::Store;
 use domain::{CustomerRole, DisplayName, Email};
 use serde_json::json;
-
-fn location(headers: &reqwest::header::HeaderMap) -> String {
-    headers
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default()
-}
 
 #[tokio::test]
 async fn first_run_creates_the_first_org_once() {
     let app = TestApp::spawn();
     let c = client();
-    let page = c.get(app.url("/")).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
+    let page = app.get(&c, "/").await;
+    assert_eq!(page.status, 200);
+    let html = page.text;
     assert!(html.contains("Set up your registry"), "{html}");
 
     // Bad input: every field gets its own message, nothing is created.
@@ -41,11 +34,7 @@ async fn first_run_creates_the_first_org_once() {
     for f in ["org_name", "slug", "email", "password"] {
         assert!(fields[f].is_string(), "no message for {f}: {}", bad.body);
     }
-    assert_eq!(
-        c.get(app.url("/")).send().await.unwrap().status(),
-        200,
-        "still first run"
-    );
+    assert_eq!(app.get_status(&c, "/").await, 200, "still first run");
 
     let ok = app
         .call(
@@ -62,9 +51,9 @@ async fn first_run_creates_the_first_org_once() {
     assert_eq!(ok.status, 200, "{}", ok.body);
 
     // From now on `/` sends you to sign in, and first run is closed.
-    let root = c.get(app.url("/")).send().await.unwrap();
-    assert_eq!(root.status(), 303);
-    assert_eq!(location(root.headers()), "/signin");
+    let root = app.get(&c, "/").await;
+    assert_eq!(root.status, 303);
+    assert_eq!(location(&root.headers), "/signin");
     let again = app
         .call(
             &c,
@@ -206,9 +195,9 @@ async fn plain_form_posts_redirect_with_the_error_or_to_the_console() {
     let ok = post("right password").await.unwrap();
     assert_eq!(ok.status(), 302);
     assert_eq!(location(ok.headers()), "/settings");
-    let settings = c.get(app.url("/settings")).send().await.unwrap();
-    assert_eq!(settings.status(), 200);
-    let html = settings.text().await.unwrap();
+    let settings = app.get(&c, "/settings").await;
+    assert_eq!(settings.status, 200);
+    let html = settings.text;
     for text in [
         "Artifacts",
         "Licenses",
@@ -226,19 +215,16 @@ async fn pages_and_functions_refuse_without_a_session() {
     app.create_org("acme", "a@acme.test", "right password");
     let c = client();
     for path in ["/artifacts", "/licenses", "/settings", "/portal"] {
-        let r = c.get(app.url(path)).send().await.unwrap();
-        assert_eq!(r.status(), 303, "{path}");
+        let r = app.get(&c, path).await;
+        assert_eq!(r.status, 303, "{path}");
         assert_eq!(
-            location(r.headers()),
+            location(&r.headers),
             format!("/signin?next={path}"),
             "{path}"
         );
     }
-    let r = c.get(app.url("/settings?tab=users")).send().await.unwrap();
-    assert_eq!(
-        location(r.headers()),
-        "/signin?next=/settings%3Ftab%3Dusers"
-    );
+    let r = app.get(&c, "/settings?tab=users").await;
+    assert_eq!(location(&r.headers), "/signin?next=/settings%3Ftab%3Dusers");
     for (name, form) in [
         ("load_settings", vec![]),
         (
@@ -268,15 +254,7 @@ async fn pages_and_functions_refuse_without_a_session() {
     );
     assert_eq!(app.call(&admin, "sign_out", &[]).await.status, 200);
     assert_eq!(app.call(&admin, "load_settings", &[]).await.status, 401);
-    assert_eq!(
-        admin
-            .get(app.url("/settings"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
+    assert_eq!(app.get_status(&admin, "/settings").await, 303);
 }
 
 #[tokio::test]
@@ -313,25 +291,14 @@ async fn roles_and_areas_are_enforced() {
 
     let admin = app.signed_in("a@acme.test", "admin password").await;
     let added = app
-        .call(
-            &admin,
-            "add_vendor_user",
-            &[
-                ("email", "ro@acme.test"),
-                ("password", "read only pw"),
-                ("role", "read_only"),
-            ],
-        )
+        .add_vendor_user(&admin, "ro@acme.test", "read only pw", "read_only")
         .await;
     assert_eq!(added.status, 200, "{}", added.body);
 
     // A customer user sees the portal, never the console.
     let cust = app.signed_in("c@globex.test", "customer password").await;
-    let r = cust.get(app.url("/settings")).send().await.unwrap();
-    assert_eq!(
-        (r.status().as_u16(), location(r.headers())),
-        (303, "/portal".into())
-    );
+    let r = app.get(&cust, "/settings").await;
+    assert_eq!((r.status, location(&r.headers)), (303, "/portal".into()));
     let portal = cust.get(app.url("/portal")).send().await.unwrap();
     assert_eq!(portal.status(), 200);
     let html = portal.text().await.unwrap();
@@ -345,39 +312,22 @@ async fn roles_and_areas_are_enforced() {
     );
     assert_eq!(app.call(&cust, "load_settings", &[]).await.status, 403);
     assert_eq!(
-        app.call(
-            &cust,
-            "add_vendor_user",
-            &[
-                ("email", "x@acme.test"),
-                ("password", "long enough"),
-                ("role", "admin")
-            ]
-        )
-        .await
-        .status,
+        app.add_vendor_user(&cust, "x@acme.test", "long enough", "admin")
+            .await
+            .status,
         403
     );
 
     // A vendor user never sees the portal.
-    let r = admin.get(app.url("/portal")).send().await.unwrap();
-    assert_eq!(
-        (r.status().as_u16(), location(r.headers())),
-        (303, "/artifacts".into())
-    );
+    let r = app.get(&admin, "/portal").await;
+    assert_eq!((r.status, location(&r.headers)), (303, "/artifacts".into()));
 
     // read_only reads settings but changes nothing.
     let ro = app.signed_in("ro@acme.test", "read only pw").await;
     let view = app.call(&ro, "load_settings", &[]).await;
     assert_eq!(view.status, 200);
     assert_eq!(view.body["is_admin"], false);
-    let admin_id = view.body["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == "a@acme.test")
-        .unwrap()["id"]
-        .to_string();
+    let admin_id = common::user_id(&view.body["users"], "a@acme.test").to_string();
     for (name, form) in [
         (
             "add_vendor_user",
@@ -414,13 +364,7 @@ async fn admins_manage_users_within_their_org() {
     app.create_org("beta", "b@beta.test", "beta password");
     let admin = app.signed_in("a@acme.test", "admin password").await;
 
-    let bad = app
-        .call(
-            &admin,
-            "add_vendor_user",
-            &[("email", "bad"), ("password", "x"), ("role", "owner")],
-        )
-        .await;
+    let bad = app.add_vendor_user(&admin, "bad", "x", "owner").await;
     assert_eq!(bad.status, 400);
     for f in ["email", "password", "role"] {
         assert!(
@@ -430,41 +374,17 @@ async fn admins_manage_users_within_their_org() {
         );
     }
     let dup = app
-        .call(
-            &admin,
-            "add_vendor_user",
-            &[
-                ("email", "b@beta.test"),
-                ("password", "long enough"),
-                ("role", "admin"),
-            ],
-        )
+        .add_vendor_user(&admin, "b@beta.test", "long enough", "admin")
         .await;
     assert_eq!(dup.status, 409);
     assert_eq!(dup.body["Conflict"]["field"], "email");
 
     let ok = app
-        .call(
-            &admin,
-            "add_vendor_user",
-            &[
-                ("email", "rw@acme.test"),
-                ("password", "long enough"),
-                ("role", "read_write"),
-            ],
-        )
+        .add_vendor_user(&admin, "rw@acme.test", "long enough", "read_write")
         .await;
     assert_eq!(ok.status, 200);
     let users = app.call(&admin, "load_settings", &[]).await.body["users"].clone();
-    let id_of = |email: &str| {
-        users
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["email"] == email)
-            .unwrap()["id"]
-            .to_string()
-    };
+    let id_of = |email: &str| common::user_id(&users, email).to_string();
     let rw = id_of("rw@acme.test");
     let me = id_of("a@acme.test");
 
@@ -721,8 +641,8 @@ async fn health_and_graceful_shutdown() {
         r.json::<serde_json::Value>().await.unwrap(),
         json!({"status": "ok"})
     );
-    let missing = client().get(app.url("/no/such/page")).send().await.unwrap();
-    assert_eq!(missing.status(), 404);
+    let missing = app.get(&client(), "/no/such/page").await;
+    assert_eq!(missing.status, 404);
     let status = app.terminate();
     assert!(status.success(), "exit status {status:?}");
 }

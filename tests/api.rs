@@ -4,47 +4,17 @@
 mod common;
 
 use common::registry::Reg;
-use common::TestApp;
+use common::{Api, TestApp};
 use serde_json::{json, Value};
 
 const ADMIN: &str = "a@acme.test";
-
-struct Api {
-    base: String,
-    http: reqwest::Client,
-    token: Option<String>,
-}
-
-impl Api {
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut r = self.http.request(method, format!("{}{}", self.base, path));
-        if let Some(t) = &self.token {
-            r = r.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-}
-
-fn api(app: &TestApp, token: &str) -> Api {
-    Api {
-        base: app.base.clone(),
-        http: reqwest::Client::new(),
-        token: Some(token.to_owned()),
-    }
-}
 
 #[tokio::test]
 async fn customers_tokens_and_me_over_the_api() {
     use reqwest::Method as M;
     let app = TestApp::spawn();
     app.create_org("acme", ADMIN, "admin password");
-    let a = api(&app, &app.token(ADMIN, &[]));
+    let a = app.api(&app.token(ADMIN, &[]));
 
     let (s, me) = a.send(M::GET, "/api/v1/me", None).await;
     assert_eq!(s, 200);
@@ -55,16 +25,14 @@ async fn customers_tokens_and_me_over_the_api() {
     assert_eq!(me["org"]["slug"], "acme");
 
     // No or bad credentials: 401 with the JSON error shape.
-    let anon = Api {
-        token: None,
-        ..api(&app, "")
-    };
+    let anon = Api::anonymous(&app);
     let (s, e) = anon.send(M::GET, "/api/v1/me", None).await;
     assert_eq!(
         (s, e["error"]["code"].clone()),
         (401, json!("unauthenticated"))
     );
-    let (s, _) = api(&app, "pcl_wrong")
+    let (s, _) = app
+        .api("pcl_wrong")
         .send(M::GET, "/api/v1/customers", None)
         .await;
     assert_eq!(s, 401);
@@ -145,7 +113,7 @@ async fn customers_tokens_and_me_over_the_api() {
     let secret = t["secret"].as_str().unwrap().to_owned();
     let (_, listed) = a.send(M::GET, "/api/v1/tokens", None).await;
     assert!(!listed.to_string().contains(&secret));
-    let ci = api(&app, &secret);
+    let ci = app.api(&secret);
     assert_eq!(ci.send(M::GET, "/api/v1/me", None).await.0, 200);
     let (s, _) = a
         .send(
@@ -169,7 +137,7 @@ async fn customers_tokens_and_me_over_the_api() {
     );
 
     // Customer users are refused; another org's customer is not found.
-    let cust = api(&app, &app.token("c@globex.test", &[]));
+    let cust = app.api(&app.token("c@globex.test", &[]));
     assert_eq!(
         cust.send(M::GET, "/api/v1/me", None).await.1["customer"]["name"],
         "Globex Corp"
@@ -180,7 +148,7 @@ async fn customers_tokens_and_me_over_the_api() {
         json!({"artifacts": []})
     );
     app.create_org("beta", "b@beta.test", "beta password");
-    let b = api(&app, &app.token("b@beta.test", &[]));
+    let b = app.api(&app.token("b@beta.test", &[]));
     for (m, path) in [
         (M::GET, format!("/api/v1/customers/{id}")),
         (M::DELETE, format!("/api/v1/customers/{id}")),
@@ -220,24 +188,9 @@ async fn the_api_accepts_the_session_cookie() {
 async fn entitlements_over_the_api() {
     use reqwest::Method as M;
     let app = TestApp::spawn();
-    let out = app.cli(
-        &[
-            "admin",
-            "create-org",
-            "--slug",
-            "acme",
-            "--name",
-            "Acme",
-            "--admin-email",
-            ADMIN,
-            "--plan",
-            "pro",
-        ],
-        "admin password\n",
-    );
-    assert!(out.status.success());
+    app.create_org_with("acme", ADMIN, "admin password", &["--plan", "pro"]);
     let token = app.token(ADMIN, &[]);
-    let a = api(&app, &token);
+    let a = app.api(&token);
     let reg = Reg::new(&app.base, ADMIN, &token);
     reg.push_image("acme/web", "1.0", &[b"a"]).await;
     reg.push_image("acme/web", "1.1", &[b"b"]).await;
@@ -333,22 +286,8 @@ async fn entitlements_over_the_api() {
     );
 
     // Roles and orgs.
-    app.cli(
-        &[
-            "admin",
-            "create-org",
-            "--slug",
-            "beta",
-            "--name",
-            "Beta",
-            "--admin-email",
-            "b@beta.test",
-            "--plan",
-            "pro",
-        ],
-        "beta password\n",
-    );
-    let b = api(&app, &app.token("b@beta.test", &[]));
+    app.create_org_with("beta", "b@beta.test", "beta password", &["--plan", "pro"]);
+    let b = app.api(&app.token("b@beta.test", &[]));
     assert_eq!(
         b.send(M::GET, &format!("/api/v1/entitlements/{eid}"), None)
             .await
@@ -363,28 +302,14 @@ async fn entitlements_over_the_api() {
         404
     );
     let web = app.signed_in(ADMIN, "admin password").await;
-    app.call(
-        &web,
-        "add_vendor_user",
-        &[
-            ("email", "ro@acme.test"),
-            ("password", "read only pw"),
-            ("role", "read_only"),
-        ],
-    )
-    .await;
-    let ro = api(&app, &app.token("ro@acme.test", &[]));
+    app.add_vendor_user(&web, "ro@acme.test", "read only pw", "read_only")
+        .await;
+    let ro = app.api(&app.token("ro@acme.test", &[]));
     assert_eq!(ro.send(M::GET, &path, None).await.0, 200);
     assert_eq!(ro.send(M::POST, &path, Some(body.clone())).await.0, 403);
 
     // Community plan: changes refused with a clear error, entitlements kept.
-    assert!(app
-        .cli(
-            &["admin", "set-plan", "--org", "acme", "--plan", "community"],
-            ""
-        )
-        .status
-        .success());
+    app.set_plan("acme", "community");
     let (s, e) = a
         .send(
             M::POST,
@@ -408,10 +333,7 @@ async fn entitlements_over_the_api() {
     );
 
     // Back on Pro: delete.
-    assert!(app
-        .cli(&["admin", "set-plan", "--org", "acme", "--plan", "pro"], "")
-        .status
-        .success());
+    app.set_plan("acme", "pro");
     assert_eq!(
         a.send(M::DELETE, &format!("/api/v1/entitlements/{eid}"), None)
             .await
@@ -517,14 +439,10 @@ async fn the_openapi_document_describes_every_route() {
     let http = reqwest::Client::new();
 
     // Public: no org, no credentials.
-    let resp = http
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert_eq!(resp.headers()["content-type"], "application/json");
-    let doc: Value = serde_json::from_str(&resp.text().await.unwrap()).expect("valid JSON");
+    let resp = app.get(&http, "/api/v1/openapi.json").await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.headers["content-type"], "application/json");
+    let doc: Value = serde_json::from_str(&resp.text).expect("valid JSON");
     let version = doc["openapi"].as_str().unwrap();
     assert!(version.starts_with("3."), "openapi {version}");
     assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());

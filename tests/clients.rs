@@ -124,13 +124,11 @@ async fn oci_client_chunked_upload_tags_pagination_and_referrers() {
     let (_, subject_digest) = c.pull_image_manifest(&subject_ref, &auth).await.unwrap();
     let reg = Reg::new(&format!("http://{host}"), ADMIN, &token);
     let raw = reg
-        .req(
+        .send(
             reqwest::Method::GET,
             &format!("/v2/acme/chunky/manifests/{subject_digest}"),
         )
-        .send()
         .await
-        .unwrap()
         .bytes()
         .await
         .unwrap();
@@ -205,8 +203,9 @@ async fn skopeo_podman_and_buildah() {
 
     // podman pull (root, vfs storage in a temporary directory).
     let storage = work.path().join("storage");
-    let podman = |args: &[&str]| {
-        let mut cmd = Command::new("podman");
+    // podman and buildah share root, run root and vfs storage.
+    let tool = |name: &str, args: &[&str]| {
+        let mut cmd = Command::new(name);
         cmd.arg("--root")
             .arg(storage.join("root"))
             .arg("--runroot")
@@ -215,6 +214,7 @@ async fn skopeo_podman_and_buildah() {
             .args(args);
         run(&mut cmd)
     };
+    let podman = |args: &[&str]| tool("podman", args);
     podman(&[
         "pull",
         "--tls-verify=false",
@@ -234,16 +234,7 @@ async fn skopeo_podman_and_buildah() {
     );
 
     // buildah push of an image built from scratch.
-    let buildah = |args: &[&str]| {
-        let mut cmd = Command::new("buildah");
-        cmd.arg("--root")
-            .arg(storage.join("root"))
-            .arg("--runroot")
-            .arg(storage.join("run"))
-            .args(["--storage-driver", "vfs"])
-            .args(args);
-        run(&mut cmd)
-    };
+    let buildah = |args: &[&str]| tool("buildah", args);
     buildah(&["from", "--name", "work", "scratch"]);
     buildah(&["config", "--label", "made-by=buildah", "work"]);
     buildah(&["commit", "work", "built"]);
@@ -257,10 +248,8 @@ async fn skopeo_podman_and_buildah() {
     ]);
     let reg = Reg::new(&format!("http://{host}"), ADMIN, &token);
     let catalog: serde_json::Value = reg
-        .req(reqwest::Method::GET, "/v2/_catalog")
-        .send()
+        .send(reqwest::Method::GET, "/v2/_catalog")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -122,14 +122,7 @@ async fn vendors_manage_customers_and_their_users() {
     assert_eq!(app.call(&cust, "list_customers", &[]).await.status, 403);
     let token = app.token("c@globex.test", &[]);
     let reg = Reg::new(&app.base, "c@globex.test", &token);
-    assert_eq!(
-        reg.req(reqwest::Method::GET, "/v2/")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(reg.status(reqwest::Method::GET, "/v2/").await, 200);
 
     // Removing the user ends its token and session at once.
     let uid = detail.body["users"][0]["id"].to_string();
@@ -143,14 +136,7 @@ async fn vendors_manage_customers_and_their_users() {
         .status,
         200
     );
-    assert_eq!(
-        reg.req(reqwest::Method::GET, "/v2/")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(reg.status(reqwest::Method::GET, "/v2/").await, 401);
     assert_eq!(app.call(&cust, "get_me", &[]).await.body, json!(null));
 
     // Delete asks for the name, then removes the customer.
@@ -193,16 +179,8 @@ async fn roles_and_orgs_are_enforced_for_customers() {
         .as_i64()
         .unwrap()
         .to_string();
-    app.call(
-        &web,
-        "add_vendor_user",
-        &[
-            ("email", "ro@acme.test"),
-            ("password", "read only pw"),
-            ("role", "read_only"),
-        ],
-    )
-    .await;
+    app.add_vendor_user(&web, "ro@acme.test", "read only pw", "read_only")
+        .await;
 
     let ro = app.signed_in("ro@acme.test", "read only pw").await;
     let listed = app.call(&ro, "list_customers", &[]).await;
@@ -281,20 +259,8 @@ async fn roles_and_orgs_are_enforced_for_customers() {
     // Signed out: refused.
     assert_eq!(app.call(&client(), "list_customers", &[]).await.status, 401);
     // The Licenses pages are console pages.
-    let page = web
-        .get(app.url(&format!("/licenses/{id}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("Globex"));
-    assert_eq!(
-        client()
-            .get(app.url("/licenses"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
+    let page = app.get(&web, &format!("/licenses/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("Globex"));
+    assert_eq!(app.get_status(&client(), "/licenses").await, 303);
 }

@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::{client, TestApp};
+use common::{client, Answer, Api, TestApp};
+use reqwest::Method;
 use serde_json::Value;
 use std::io::{Read, Write};
 
@@ -13,41 +14,15 @@ const ADMIN: &str = "a@acme.test";
 const PASSWORD: &str = "admin password";
 const EVIL: &str = "http://evil.example";
 
-/// A server function call as a browser's `fetch` sends it, with extra headers.
-async fn call_with(
-    app: &TestApp,
-    c: &reqwest::Client,
-    name: &str,
-    form: &[(&str, &str)],
-    headers: &[(&str, &str)],
-) -> (u16, reqwest::header::HeaderMap, String) {
-    let mut r = c
-        .post(app.url(&format!("/api/{name}")))
-        .header("Accept", "application/json")
-        .form(form);
-    for (k, v) in headers {
-        r = r.header(*k, *v);
-    }
-    let resp = r.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let h = resp.headers().clone();
-    (status, h, resp.text().await.unwrap())
-}
-
 fn sign_in_form() -> [(&'static str, &'static str); 3] {
     [("email", ADMIN), ("password", PASSWORD), ("next", "")]
 }
 
 async fn customer_names(app: &TestApp, token: &str) -> Vec<String> {
-    let v: Value = reqwest::Client::new()
-        .get(app.url("/api/v1/customers"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = app
+        .api(token)
+        .ok(Method::GET, "/api/v1/customers", None)
+        .await;
     v["customers"]
         .as_array()
         .unwrap()
@@ -65,92 +40,87 @@ async fn cross_site_sign_in_and_changes_are_refused() {
 
     // Login CSRF: another site's form signs the browser in as someone.
     let c = client();
-    let (s, h, body) = call_with(&app, &c, "sign_in", &sign_in_form(), &[("Origin", EVIL)]).await;
-    assert_eq!(s, 403, "{body}");
+    let r = app
+        .call_with(&c, "sign_in", &sign_in_form(), &[("Origin", EVIL)])
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
     assert!(
-        h.get("set-cookie").is_none(),
+        r.headers.get("set-cookie").is_none(),
         "no session for a refused sign-in"
     );
-    let err: Value = serde_json::from_str(&body).unwrap();
     assert!(
-        err["Refused"].as_str().unwrap().contains(EVIL),
-        "a readable message naming the origin: {body}"
+        r.body["Refused"].as_str().unwrap().contains(EVIL),
+        "a readable message naming the origin: {}",
+        r.text
     );
     // The same origin as a host alias is still another origin.
     let localhost = own.replace("127.0.0.1", "localhost");
-    let (s, _, _) = call_with(
-        &app,
-        &c,
-        "sign_in",
-        &sign_in_form(),
-        &[("Origin", &localhost)],
-    )
-    .await;
-    assert_eq!(s, 403);
+    let r = app
+        .call_with(&c, "sign_in", &sign_in_form(), &[("Origin", &localhost)])
+        .await;
+    assert_eq!(r.status, 403);
     // No Origin, but the browser says it is cross-site.
-    let (s, _, _) = call_with(
-        &app,
-        &c,
-        "sign_in",
-        &sign_in_form(),
-        &[("Sec-Fetch-Site", "cross-site")],
-    )
-    .await;
-    assert_eq!(s, 403);
+    let r = app
+        .call_with(
+            &c,
+            "sign_in",
+            &sign_in_form(),
+            &[("Sec-Fetch-Site", "cross-site")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
     // A plain form post from another site: a readable page, not a redirect.
-    let resp = c
-        .post(app.url("/api/sign_in"))
-        .header("Accept", "text/html")
-        .header("Origin", EVIL)
-        .header("Referer", format!("{EVIL}/login"))
-        .form(&sign_in_form())
-        .send()
-        .await
-        .unwrap();
+    let resp = app
+        .post_form(
+            &c,
+            "sign_in",
+            &sign_in_form(),
+            &[("Origin", EVIL), ("Referer", &format!("{EVIL}/login"))],
+        )
+        .await;
     assert_eq!(resp.status(), 403);
     assert!(resp.headers().get("set-cookie").is_none());
     let text = resp.text().await.unwrap();
     assert!(text.contains("another site"), "{text}");
     // Nothing was signed in by any of it.
-    assert_eq!(
-        c.get(app.url("/api/v1/me")).send().await.unwrap().status(),
-        401
-    );
+    assert_eq!(app.get_status(&c, "/api/v1/me").await, 401);
 
     // The same origin, or no browser headers at all (scripts), work.
-    let (s, _, body) = call_with(&app, &c, "sign_in", &sign_in_form(), &[("Origin", &own)]).await;
-    assert_eq!(s, 200, "{body}");
-    let (s, _, body) = call_with(
-        &app,
-        &client(),
-        "sign_in",
-        &sign_in_form(),
-        &[("Sec-Fetch-Site", "same-origin")],
-    )
-    .await;
-    assert_eq!(s, 200, "{body}");
+    let r = app
+        .call_with(&c, "sign_in", &sign_in_form(), &[("Origin", &own)])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app
+        .call_with(
+            &client(),
+            "sign_in",
+            &sign_in_form(),
+            &[("Sec-Fetch-Site", "same-origin")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
     let web = app.signed_in(ADMIN, PASSWORD).await;
     let token = app.token(ADMIN, &[]);
 
     // A signed-in browser, made to post by another site: refused, nothing created.
-    let (s, _, body) = call_with(
-        &app,
-        &web,
-        "create_customer",
-        &[("name", "Forged")],
-        &[("Origin", EVIL)],
-    )
-    .await;
-    assert_eq!(s, 403, "{body}");
-    let (s, _, _) = call_with(
-        &app,
-        &web,
-        "create_customer",
-        &[("name", "Forged")],
-        &[("Sec-Fetch-Site", "cross-site")],
-    )
-    .await;
-    assert_eq!(s, 403);
+    let r = app
+        .call_with(
+            &web,
+            "create_customer",
+            &[("name", "Forged")],
+            &[("Origin", EVIL)],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = app
+        .call_with(
+            &web,
+            "create_customer",
+            &[("name", "Forged")],
+            &[("Sec-Fetch-Site", "cross-site")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
     // The JSON API with the session cookie: the same, as a JSON error.
     let resp = web
         .post(app.url("/api/v1/customers"))
@@ -167,15 +137,15 @@ async fn cross_site_sign_in_and_changes_are_refused() {
 
     // From its own origin the console works; a bearer token carries its
     // credential itself and is never a cross-site risk.
-    let (s, _, body) = call_with(
-        &app,
-        &web,
-        "create_customer",
-        &[("name", "Same Origin")],
-        &[("Origin", &own), ("Sec-Fetch-Site", "same-origin")],
-    )
-    .await;
-    assert_eq!(s, 200, "{body}");
+    let r = app
+        .call_with(
+            &web,
+            "create_customer",
+            &[("name", "Same Origin")],
+            &[("Origin", &own), ("Sec-Fetch-Site", "same-origin")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
     let resp = web
         .post(app.url("/api/v1/customers"))
         .header("Origin", &own)
@@ -288,14 +258,10 @@ async fn pages_and_the_api_carry_security_headers_and_scripts_their_nonce() {
         assert_eq!(h["cache-control"], "no-store", "{}", resp.url());
     }
     // Static assets may be cached.
-    let css = client()
-        .get(app.url("/pkg/portcullis.css"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(css.status(), 200);
-    common(css.headers());
-    assert!(css.headers().get("cache-control").is_none());
+    let css = app.get(&client(), "/pkg/portcullis.css").await;
+    assert_eq!(css.status, 200);
+    common(&css.headers);
+    assert!(css.headers.get("cache-control").is_none());
 }
 
 #[tokio::test]
@@ -304,18 +270,18 @@ async fn the_one_time_key_of_a_new_token_shows_it_once() {
     app.create_org("acme", ADMIN, PASSWORD);
     let web = app.signed_in(ADMIN, PASSWORD).await;
     // A plain form post (no JavaScript): a redirect with a one-time key.
-    let resp = web
-        .post(app.url("/api/create_token"))
-        .header("Accept", "text/html")
-        .header("Referer", app.url("/settings"))
-        .form(&[
-            ("label", "laptop"),
-            ("expires_in_days", ""),
-            ("return_to", "/settings"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let resp = app
+        .post_form(
+            &web,
+            "create_token",
+            &[
+                ("label", "laptop"),
+                ("expires_in_days", ""),
+                ("return_to", "/settings"),
+            ],
+            &[("Referer", &app.url("/settings"))],
+        )
+        .await;
     assert!(resp.status().is_redirection(), "{}", resp.status());
     let location = resp.headers()["location"].to_str().unwrap().to_owned();
     assert!(location.starts_with("/settings?new_token="), "{location}");
@@ -323,36 +289,14 @@ async fn the_one_time_key_of_a_new_token_shows_it_once() {
     // Someone else with the URL (another user of the org) gets nothing,
     // and does not use it up.
     let added = app
-        .call(
-            &web,
-            "add_vendor_user",
-            &[
-                ("email", "b@acme.test"),
-                ("password", "other password"),
-                ("role", "admin"),
-            ],
-        )
+        .add_vendor_user(&web, "b@acme.test", "other password", "admin")
         .await;
     assert_eq!(added.status, 200, "{}", added.body);
     let other = app.signed_in("b@acme.test", "other password").await;
-    let page = other
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_text(&other, &location).await;
     assert!(!page.contains("pcl_"), "{page}");
 
-    let page = web
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_text(&web, &location).await;
     let at = page.find("pcl_").unwrap_or_else(|| panic!("{page}"));
     let secret: String = page[at..]
         .chars()
@@ -360,22 +304,10 @@ async fn the_one_time_key_of_a_new_token_shows_it_once() {
         .collect();
     assert!(secret.len() > 20, "{secret}");
     // The secret works...
-    let me = reqwest::Client::new()
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(&secret)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status(), 200);
+    let (status, _) = app.api(&secret).send(Method::GET, "/api/v1/me", None).await;
+    assert_eq!(status, 200);
     // ... and the key showed it once: the same URL again shows nothing.
-    let again = web
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = app.get_text(&web, &location).await;
     assert!(!again.contains(&secret), "{again}");
     assert!(again.contains("laptop"), "the token is listed: {again}");
     let key = location.split_once("new_token=").unwrap().1;
@@ -384,43 +316,35 @@ async fn the_one_time_key_of_a_new_token_shows_it_once() {
 }
 
 /// A JSON API error's status and code; fails unless the answer is JSON.
-async fn json_error(resp: reqwest::Response) -> (u16, String) {
-    let status = resp.status().as_u16();
+fn json_error(a: &Answer) -> (u16, String) {
     assert!(
-        resp.headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json")),
-        "{status} {:?}",
-        resp.headers()
+        a.header("content-type").starts_with("application/json"),
+        "{} {:?}",
+        a.status,
+        a.headers
     );
-    let v: Value = resp.json().await.unwrap();
-    (status, v["error"]["code"].as_str().unwrap().to_owned())
+    (
+        a.status,
+        a.json()["error"]["code"].as_str().unwrap().to_owned(),
+    )
 }
 
 #[tokio::test]
 async fn a_path_id_that_is_not_a_number_is_a_json_400() {
     let app = TestApp::spawn();
     app.create_org("acme", ADMIN, PASSWORD);
-    let token = app.token(ADMIN, &[]);
-    let http = reqwest::Client::new();
+    let api = app.api(&app.token(ADMIN, &[]));
     for (method, path) in [
-        (reqwest::Method::GET, "/api/v1/customers/abc"),
-        (reqwest::Method::DELETE, "/api/v1/tokens/1.5"),
-        (reqwest::Method::GET, "/api/v1/entitlements/x"),
+        (Method::GET, "/api/v1/customers/abc"),
+        (Method::DELETE, "/api/v1/tokens/1.5"),
+        (Method::GET, "/api/v1/entitlements/x"),
         (
-            reqwest::Method::GET,
+            Method::GET,
             "/api/v1/customers/99999999999999999999999/audit",
         ),
     ] {
-        let resp = http
-            .request(method, app.url(path))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
         assert_eq!(
-            json_error(resp).await,
+            json_error(&api.request(method, path, None, None).await),
             (400, "bad_request".to_owned()),
             "{path}"
         );
@@ -431,8 +355,8 @@ async fn a_path_id_that_is_not_a_number_is_a_json_400() {
 async fn an_unknown_api_path_is_a_json_404() {
     let app = TestApp::spawn();
     app.create_org("acme", ADMIN, PASSWORD);
-    let token = app.token(ADMIN, &[]);
-    let http = reqwest::Client::new();
+    let api = app.api(&app.token(ADMIN, &[]));
+    let anonymous = Api::anonymous(&app);
     for path in [
         "/api/v1",
         "/api/v1/",
@@ -440,20 +364,13 @@ async fn an_unknown_api_path_is_a_json_404() {
         "/api/v1/customers/1/nope",
         "/api/v1/tokens/1/x",
     ] {
-        let resp = http
-            .get(app.url(path))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
         assert_eq!(
-            json_error(resp).await,
+            json_error(&api.request(Method::GET, path, None, None).await),
             (404, "not_found".to_owned()),
             "{path}"
         );
-        let resp = http.post(app.url(path)).send().await.unwrap();
         assert_eq!(
-            json_error(resp).await,
+            json_error(&anonymous.request(Method::POST, path, None, None).await),
             (404, "not_found".to_owned()),
             "{path}"
         );

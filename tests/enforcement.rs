@@ -10,93 +10,37 @@ mod common;
 
 use common::clients::{run, umoci_image_with};
 use common::registry::{sha256, Reg};
-use common::TestApp;
+use common::{Api, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::process::Command;
 
 const ADMIN: &str = "a@acme.test";
 
-/// The JSON API as the vendor admin.
-struct Api {
-    base: String,
-    token: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut r = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().await.unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    /// A customer with one member user; returns (customer id, that user's registry client).
-    async fn customer(&self, app: &TestApp, name: &str) -> (i64, Reg) {
-        let (s, c) = self
-            .send(
-                Method::POST,
-                "/api/v1/customers",
-                Some(json!({"name": name})),
-            )
-            .await;
-        assert_eq!(s, 201, "{c}");
-        let id = c["id"].as_i64().unwrap();
-        let email = format!("{}@customer.test", name.to_lowercase());
-        let (s, u) = self
-            .send(
-                Method::POST,
-                &format!("/api/v1/customers/{id}/users"),
-                Some(json!({"email": email, "password": "customer password", "role": "member"})),
-            )
-            .await;
-        assert_eq!(s, 201, "{u}");
-        (id, Reg::new(&app.base, &email, &app.token(&email, &[])))
-    }
-
-    async fn entitle(&self, customer: i64, body: Value) -> i64 {
-        let (s, e) = self
-            .send(
-                Method::POST,
-                &format!("/api/v1/customers/{customer}/entitlements"),
-                Some(body),
-            )
-            .await;
-        assert_eq!(s, 201, "{e}");
-        e["id"].as_i64().unwrap()
-    }
-}
-
-/// Status and body of a request.
-async fn get(reg: &Reg, path: &str) -> (u16, String) {
-    let r = reg.req(Method::GET, path).send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
+/// A customer with one member user; (customer id, that user's registry client).
+async fn customer(app: &TestApp, api: &Api, name: &str) -> (i64, Reg) {
+    let email = format!("{}@customer.test", name.to_lowercase());
+    let (id, _) = api.customer(name, &email, "customer password").await;
+    (id, Reg::new(&app.base, &email, &app.token(&email, &[])))
 }
 
 async fn json_of(reg: &Reg, path: &str) -> Value {
-    let (s, body) = get(reg, path).await;
+    let (s, body) = reg.fetch(Method::GET, path).await;
     assert_eq!(s, 200, "{path}: {body}");
     serde_json::from_str(&body).unwrap()
 }
 
 /// `path` is allowed: 200.
 async fn allowed(who: &str, reg: &Reg, path: &str) {
-    let (s, body) = get(reg, path).await;
+    let (s, body) = reg.fetch(Method::GET, path).await;
     assert_eq!(s, 200, "{who} GET {path} should be allowed: {body}");
 }
 
 /// `path` is denied exactly like `missing` (something that does not exist):
 /// same 404, same OCI code `code`, same body.
 async fn hidden(who: &str, reg: &Reg, path: &str, missing: &str, code: &str) {
-    let denied = get(reg, path).await;
-    let absent = get(reg, missing).await;
+    let denied = reg.fetch(Method::GET, path).await;
+    let absent = reg.fetch(Method::GET, missing).await;
     assert_eq!(
         denied.0, 404,
         "{who} GET {path} should be hidden: {}",
@@ -170,14 +114,9 @@ async fn the_enforcement_matrix() {
     let app = TestApp::spawn();
     app.create_org("acme", ADMIN, "admin password");
     app.create_org("beta", "b@beta.test", "beta password");
-    let out = app.cli(&["admin", "set-plan", "--org", "acme", "--plan", "pro"], "");
-    assert!(out.status.success());
+    app.set_plan("acme", "pro");
     let vendor = Reg::new(&app.base, ADMIN, &app.token(ADMIN, &[]));
-    let api = Api {
-        base: app.base.clone(),
-        token: app.token(ADMIN, &[]),
-        http: reqwest::Client::new(),
-    };
+    let api = app.api(&app.token(ADMIN, &[]));
 
     // Content. web: 1.0 first points at A1, then is re-pushed as an index I
     // of M1 and M2; 2.0 is B; SIG refers to I and SIG_B to B; U is untagged.
@@ -224,11 +163,11 @@ async fn the_enforcement_matrix() {
     beta.push_image("beta/web", "1.0", &[b"beta-layer"]).await;
     let layer = |data: &[u8]| sha256(data);
 
-    let (_, nobody) = api.customer(&app, "Nobody").await;
-    let (all_id, all) = api.customer(&app, "AllWeb").await;
-    let (spec_id, spec) = api.customer(&app, "Spec").await;
-    let (two_id, two) = api.customer(&app, "Two").await;
-    let (expired_id, expired) = api.customer(&app, "Expired").await;
+    let (_, nobody) = customer(&app, &api, "Nobody").await;
+    let (all_id, all) = customer(&app, &api, "AllWeb").await;
+    let (spec_id, spec) = customer(&app, &api, "Spec").await;
+    let (two_id, two) = customer(&app, &api, "Two").await;
+    let (expired_id, expired) = customer(&app, &api, "Expired").await;
 
     // Rule 1: before the org's first entitlement, every customer sees all.
     allowed("nobody (rule 1)", &nobody, &m("secret", "1.0")).await;
@@ -275,30 +214,21 @@ async fn the_enforcement_matrix() {
     .await;
 
     // Rule 2: the first entitlement exists; a customer without one sees nothing.
-    hidden(
-        "nobody",
-        &nobody,
-        &m("web", "1.0"),
-        &m("nope", "1.0"),
-        "NAME_UNKNOWN",
-    )
-    .await;
-    hidden(
-        "nobody",
-        &nobody,
-        &b("web", &layer(b"a1-layer")),
-        &b("nope", &layer(b"a1-layer")),
-        "NAME_UNKNOWN",
-    )
-    .await;
-    hidden(
-        "nobody",
-        &nobody,
-        "/v2/acme/web/tags/list",
-        "/v2/acme/nope/tags/list",
-        "NAME_UNKNOWN",
-    )
-    .await;
+    for (path, missing, code) in [
+        (m("web", "1.0"), m("nope", "1.0"), "NAME_UNKNOWN"),
+        (
+            b("web", &layer(b"a1-layer")),
+            b("nope", &layer(b"a1-layer")),
+            "NAME_UNKNOWN",
+        ),
+        (
+            "/v2/acme/web/tags/list".to_owned(),
+            "/v2/acme/nope/tags/list".to_owned(),
+            "NAME_UNKNOWN",
+        ),
+    ] {
+        hidden("nobody", &nobody, &path, &missing, code).await;
+    }
     assert_eq!(
         json_of(&nobody, "/v2/_catalog").await,
         json!({"repositories": []})
@@ -330,30 +260,17 @@ async fn the_enforcement_matrix() {
         allowed("all-tags", &all, &path).await;
     }
     // An untagged manifest is no grant's target; api is not granted.
-    hidden(
-        "all-tags",
-        &all,
-        &m("web", &u),
-        &m("web", NO_DIGEST),
-        "MANIFEST_UNKNOWN",
-    )
-    .await;
-    hidden(
-        "all-tags",
-        &all,
-        &b("web", &layer(b"u-layer")),
-        &b("web", NO_DIGEST),
-        "BLOB_UNKNOWN",
-    )
-    .await;
-    hidden(
-        "all-tags",
-        &all,
-        &m("api", "1.0"),
-        &m("nope", "1.0"),
-        "NAME_UNKNOWN",
-    )
-    .await;
+    for (path, missing, code) in [
+        (m("web", &u), m("web", NO_DIGEST), "MANIFEST_UNKNOWN"),
+        (
+            b("web", &layer(b"u-layer")),
+            b("web", NO_DIGEST),
+            "BLOB_UNKNOWN",
+        ),
+        (m("api", "1.0"), m("nope", "1.0"), "NAME_UNKNOWN"),
+    ] {
+        hidden("all-tags", &all, &path, &missing, code).await;
+    }
     assert_eq!(
         json_of(&all, "/v2/acme/web/tags/list").await["tags"],
         json!(["1.0", "2.0"])
@@ -377,63 +294,30 @@ async fn the_enforcement_matrix() {
     ] {
         allowed("spec", &spec, &path).await;
     }
-    hidden(
-        "spec",
-        &spec,
-        &m("web", "2.0"),
-        &m("web", "9.9"),
-        "MANIFEST_UNKNOWN",
-    )
-    .await;
-    hidden(
-        "spec",
-        &spec,
-        &m("web", &b_digest),
-        &m("web", NO_DIGEST),
-        "MANIFEST_UNKNOWN",
-    )
-    .await;
-    hidden(
-        "spec",
-        &spec,
-        &m("web", &sig_b),
-        &m("web", NO_DIGEST),
-        "MANIFEST_UNKNOWN",
-    )
-    .await;
-    hidden(
-        "spec",
-        &spec,
-        &b("web", &layer(b"b-layer")),
-        &b("web", NO_DIGEST),
-        "BLOB_UNKNOWN",
-    )
-    .await;
-    // Linked in web, but only as a layer of B: knowing the digest is not enough.
-    hidden(
-        "spec",
-        &spec,
-        &b("web", &layer(b"shared-layer")),
-        &b("web", NO_DIGEST),
-        "BLOB_UNKNOWN",
-    )
-    .await;
-    hidden(
-        "spec",
-        &spec,
-        &m("secret", "1.0"),
-        &m("nope", "1.0"),
-        "NAME_UNKNOWN",
-    )
-    .await;
-    hidden(
-        "spec",
-        &spec,
-        "/v2/beta/web/manifests/1.0",
-        "/v2/nope/web/manifests/1.0",
-        "NAME_UNKNOWN",
-    )
-    .await;
+    for (path, missing, code) in [
+        (m("web", "2.0"), m("web", "9.9"), "MANIFEST_UNKNOWN"),
+        (m("web", &b_digest), m("web", NO_DIGEST), "MANIFEST_UNKNOWN"),
+        (m("web", &sig_b), m("web", NO_DIGEST), "MANIFEST_UNKNOWN"),
+        (
+            b("web", &layer(b"b-layer")),
+            b("web", NO_DIGEST),
+            "BLOB_UNKNOWN",
+        ),
+        // Linked in web, but only as a layer of B: knowing the digest is not enough.
+        (
+            b("web", &layer(b"shared-layer")),
+            b("web", NO_DIGEST),
+            "BLOB_UNKNOWN",
+        ),
+        (m("secret", "1.0"), m("nope", "1.0"), "NAME_UNKNOWN"),
+        (
+            "/v2/beta/web/manifests/1.0".to_owned(),
+            "/v2/nope/web/manifests/1.0".to_owned(),
+            "NAME_UNKNOWN",
+        ),
+    ] {
+        hidden("spec", &spec, &path, &missing, code).await;
+    }
     assert_eq!(
         json_of(&spec, "/v2/acme/web/tags/list").await["tags"],
         json!(["1.0"])
@@ -466,30 +350,21 @@ async fn the_enforcement_matrix() {
     ] {
         allowed("two", &two, &path).await;
     }
-    hidden(
-        "two",
-        &two,
-        &m("web", "1.0"),
-        &m("web", "9.9"),
-        "MANIFEST_UNKNOWN",
-    )
-    .await;
-    hidden(
-        "two",
-        &two,
-        &b("web", &layer(b"c-layer")),
-        &b("web", NO_DIGEST),
-        "BLOB_UNKNOWN",
-    )
-    .await;
-    hidden(
-        "two",
-        &two,
-        &b("web", &layer(b"m1-layer")),
-        &b("web", NO_DIGEST),
-        "BLOB_UNKNOWN",
-    )
-    .await;
+    for (path, missing, code) in [
+        (m("web", "1.0"), m("web", "9.9"), "MANIFEST_UNKNOWN"),
+        (
+            b("web", &layer(b"c-layer")),
+            b("web", NO_DIGEST),
+            "BLOB_UNKNOWN",
+        ),
+        (
+            b("web", &layer(b"m1-layer")),
+            b("web", NO_DIGEST),
+            "BLOB_UNKNOWN",
+        ),
+    ] {
+        hidden("two", &two, &path, &missing, code).await;
+    }
     assert_eq!(
         json_of(&two, "/v2/_catalog").await["repositories"],
         json!(["acme/api", "acme/web"])
@@ -500,10 +375,8 @@ async fn the_enforcement_matrix() {
     );
     // Tag pagination counts only what the customer sees.
     let r = two
-        .req(Method::GET, "/v2/acme/web/tags/list?n=1&last=1.0")
-        .send()
-        .await
-        .unwrap();
+        .send(Method::GET, "/v2/acme/web/tags/list?n=1&last=1.0")
+        .await;
     assert_eq!(r.json::<Value>().await.unwrap()["tags"], json!(["2.0"]));
 
     // Customers never write: 403 DENIED, even where they may pull.
@@ -531,19 +404,9 @@ async fn the_enforcement_matrix() {
 
     // The customer API lists what the registry serves.
     let listed = |reg: &Reg| {
-        let token = reg.auth.clone().unwrap().1;
-        let http = reqwest::Client::new();
-        let url = format!("{}/api/v1/artifacts", app.base);
+        let api = app.api(&reg.auth.clone().unwrap().1);
         async move {
-            let v: Value = http
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let v = api.send(Method::GET, "/api/v1/artifacts", None).await.1;
             v["artifacts"]
                 .as_array()
                 .unwrap()
@@ -621,46 +484,24 @@ async fn the_enforcement_matrix() {
     )
     .await;
     // A revoked token:
-    let token = spec.auth.clone().unwrap().1;
-    let http = reqwest::Client::new();
-    let mine: Value = http
-        .get(format!("{}/api/v1/tokens", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec_api = app.api(&spec.auth.clone().unwrap().1);
+    let (_, mine) = spec_api.send(Method::GET, "/api/v1/tokens", None).await;
     let token_id = mine["tokens"][0]["id"].as_i64().unwrap();
-    let r = http
-        .delete(format!("{}/api/v1/tokens/{token_id}", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
-    let (s, _) = get(&spec, &m("web", "2.0")).await;
+    spec_api
+        .ok(Method::DELETE, &format!("/api/v1/tokens/{token_id}"), None)
+        .await;
+    let (s, _) = spec.fetch(Method::GET, &m("web", "2.0")).await;
     assert_eq!(s, 401, "a revoked token is refused at once");
     // The community plan (rule 1) through the CLI of another process: in
     // effect when the command returns.
-    let out = app.cli(
-        &["admin", "set-plan", "--org", "acme", "--plan", "community"],
-        "",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    app.set_plan("acme", "community");
     allowed("nobody on community", &nobody, &m("secret", "1.0")).await;
     allowed("two on community", &two, &m("web", "1.0")).await;
     assert_eq!(
         json_of(&expired, "/v2/_catalog").await["repositories"],
         json!(["acme/api", "acme/secret", "acme/web"])
     );
-    let out = app.cli(&["admin", "set-plan", "--org", "acme", "--plan", "pro"], "");
-    assert!(out.status.success());
+    app.set_plan("acme", "pro");
     hidden(
         "nobody on pro again",
         &nobody,
@@ -674,16 +515,14 @@ async fn the_enforcement_matrix() {
         .send(Method::DELETE, &format!("/api/v1/customers/{two_id}"), None)
         .await;
     assert_eq!(s, 204);
-    assert_eq!(get(&two, &m("api", "1.0")).await.0, 401);
+    assert_eq!(two.fetch(Method::GET, &m("api", "1.0")).await.0, 401);
 }
 
 /// Real clients as a customer entitled to web:1.0 only.
 #[tokio::test]
 async fn real_clients_pull_exactly_what_is_granted() {
     let app = TestApp::spawn();
-    app.create_org("acme", ADMIN, "admin password");
-    let out = app.cli(&["admin", "set-plan", "--org", "acme", "--plan", "pro"], "");
-    assert!(out.status.success());
+    app.create_pro_org("acme", ADMIN, "admin password");
     let host = app.base.trim_start_matches("http://").to_owned();
     let vendor_creds = format!("{ADMIN}:{}", app.token(ADMIN, &[]));
     let work = tempfile::tempdir().unwrap();
@@ -710,12 +549,8 @@ async fn real_clients_pull_exactly_what_is_granted() {
         &format!("docker://{host}/acme/secret:1.0"),
     ]));
 
-    let api = Api {
-        base: app.base.clone(),
-        token: app.token(ADMIN, &[]),
-        http: reqwest::Client::new(),
-    };
-    let (id, customer) = api.customer(&app, "Initech").await;
+    let api = app.api(&app.token(ADMIN, &[]));
+    let (id, customer) = customer(&app, &api, "Initech").await;
     api.entitle(
         id,
         json!({"name": "web 1", "artifacts": [{"artifact": "web", "tags": ["1.0"]}]}),
@@ -832,15 +667,9 @@ async fn real_clients_pull_exactly_what_is_granted() {
 
 /// A vendor org on the pro plan with its admin's registry client and API.
 async fn pro_org(app: &TestApp) -> (Reg, Api) {
-    app.create_org("acme", ADMIN, "admin password");
-    let out = app.cli(&["admin", "set-plan", "--org", "acme", "--plan", "pro"], "");
-    assert!(out.status.success());
+    app.create_pro_org("acme", ADMIN, "admin password");
     let vendor = Reg::new(&app.base, ADMIN, &app.token(ADMIN, &[]));
-    let api = Api {
-        base: app.base.clone(),
-        token: app.token(ADMIN, &[]),
-        http: reqwest::Client::new(),
-    };
+    let api = app.api(&app.token(ADMIN, &[]));
     (vendor, api)
 }
 
@@ -855,7 +684,7 @@ async fn referrers_of_an_invisible_repository_answer_like_a_missing_one() {
     let sig = referrer(&vendor, "acme/secret", &subject, body.len(), b"sig").await;
     let web = image(&vendor, "acme/web", "w", &[b"web-layer"]).await;
     vendor.put_manifest("acme/web", "1.0", MANIFEST, &web).await;
-    let (id, customer) = api.customer(&app, "Web").await;
+    let (id, customer) = customer(&app, &api, "Web").await;
     api.entitle(
         id,
         json!({"name": "web", "artifacts": [{"artifact": "web", "tags": "all"}]}),
@@ -869,8 +698,12 @@ async fn referrers_of_an_invisible_repository_answer_like_a_missing_one() {
             ["digest"],
         json!(sig)
     );
-    let invisible = get(&customer, &format!("/v2/acme/secret/referrers/{subject}")).await;
-    let missing = get(&customer, &format!("/v2/acme/nope/referrers/{subject}")).await;
+    let invisible = customer
+        .fetch(Method::GET, &format!("/v2/acme/secret/referrers/{subject}"))
+        .await;
+    let missing = customer
+        .fetch(Method::GET, &format!("/v2/acme/nope/referrers/{subject}"))
+        .await;
     assert_eq!(invisible.0, 200, "{}", invisible.1);
     assert_eq!(invisible, missing);
     assert_eq!(
@@ -891,7 +724,7 @@ async fn a_customers_catalog_lists_its_visible_artifacts_in_pages() {
             .await;
         digests.insert(repo, d);
     }
-    let (id, customer) = api.customer(&app, "Many").await;
+    let (id, customer) = customer(&app, &api, "Many").await;
     // Granted: five that exist and one whose content the vendor then
     // deletes (an empty repository is in no catalog).
     api.entitle(
@@ -907,13 +740,11 @@ async fn a_customers_catalog_lists_its_visible_artifacts_in_pages() {
     )
     .await;
     let r = vendor
-        .req(
+        .send(
             Method::DELETE,
             &format!("/v2/acme/gone/manifests/{}", digests["gone"]),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 202);
     let all = json!(["acme/a", "acme/b-c", "acme/b/c", "acme/e", "acme/z"]);
     assert_eq!(
@@ -925,7 +756,7 @@ async fn a_customers_catalog_lists_its_visible_artifacts_in_pages() {
     let mut next = Some("/v2/_catalog?n=2".to_owned());
     let mut pages = 0;
     while let Some(path) = next.take() {
-        let r = customer.req(Method::GET, &path).send().await.unwrap();
+        let r = customer.send(Method::GET, &path).await;
         assert_eq!(r.status(), 200);
         next = r.headers().get("link").map(|l| {
             let l = l.to_str().unwrap();
@@ -958,11 +789,7 @@ async fn a_customers_catalog_lists_its_visible_artifacts_in_pages() {
         json!([])
     );
     // n=0: nothing and no Link.
-    let r = customer
-        .req(Method::GET, "/v2/_catalog?n=0")
-        .send()
-        .await
-        .unwrap();
+    let r = customer.send(Method::GET, "/v2/_catalog?n=0").await;
     assert!(r.headers().get("link").is_none());
     assert_eq!(r.json::<Value>().await.unwrap()["repositories"], json!([]));
     // The vendor still sees everything.
@@ -984,7 +811,7 @@ async fn a_customers_catalog_does_not_page_through_the_whole_org() {
     vendor
         .put_manifest("acme/zz-web", "1.0", MANIFEST, &body)
         .await;
-    let (id, customer) = api.customer(&app, "One").await;
+    let (id, customer) = customer(&app, &api, "One").await;
     api.entitle(
         id,
         json!({"name": "one", "artifacts": [{"artifact": "zz-web", "tags": "all"}]}),
@@ -1064,7 +891,7 @@ async fn manifests_with_foreign_layers_are_entitled_like_any_other() {
     let (one, two) = (manifest("1.0"), manifest("2.0"));
     let d1 = vendor.put_manifest(repo, "1.0", MANIFEST, &one).await;
     let d2 = vendor.put_manifest(repo, "2.0", MANIFEST, &two).await;
-    let (id, customer) = api.customer(&app, "Win").await;
+    let (id, customer) = customer(&app, &api, "Win").await;
     api.entitle(
         id,
         json!({"name": "win", "artifacts": [{"artifact": "win", "tags": ["1.0"]}]}),
@@ -1075,7 +902,7 @@ async fn manifests_with_foreign_layers_are_entitled_like_any_other() {
     for path in [m("1.0"), m(&d1), b(&local), b(&config_digest)] {
         allowed("win", &customer, &path).await;
     }
-    let head = customer.req(Method::HEAD, &m("1.0")).send().await.unwrap();
+    let head = customer.send(Method::HEAD, &m("1.0")).await;
     assert_eq!(head.status(), 200);
     assert_eq!(
         json_of(&customer, &format!("/v2/{repo}/tags/list")).await["tags"],

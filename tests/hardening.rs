@@ -4,26 +4,19 @@
 
 mod common;
 
-use common::{client, TestApp};
+use common::{client, location, TestApp};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
 /// Resident memory the server may reach under the bursts below.
 const MAX_RSS_KIB: u64 = 300 * 1024;
 
-fn location(headers: &reqwest::header::HeaderMap) -> String {
-    headers
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default()
-}
-
 /// Runs `requests` concurrently while watching the server: its resident
 /// memory must stay under [`MAX_RSS_KIB`] and `/healthz` must keep
 /// answering. Returns the statuses and bodies of the requests.
-async fn during_burst<F>(app: &TestApp, requests: Vec<F>) -> Vec<common::Called>
+async fn during_burst<F>(app: &TestApp, requests: Vec<F>) -> Vec<common::Answer>
 where
-    F: std::future::Future<Output = common::Called> + Send + 'static,
+    F: std::future::Future<Output = common::Answer> + Send + 'static,
 {
     let tasks: Vec<_> = requests.into_iter().map(tokio::spawn).collect();
     let health = client();
@@ -51,8 +44,8 @@ where
     out
 }
 
-/// `Called` answers of status 503 carry `Retry-After` and the busy message.
-fn check_busy(answers: &[common::Called]) {
+/// Answers of status 503 carry `Retry-After` and the busy message.
+fn check_busy(answers: &[common::Answer]) {
     for a in answers.iter().filter(|a| a.status == 503) {
         assert!(a.headers.get("retry-after").is_some(), "{:?}", a.headers);
         assert_eq!(a.body, json!("Busy"));
@@ -112,10 +105,29 @@ async fn parallel_wrong_passwords_for_one_email_are_counted_before_checking() {
         answers.push(t.await.unwrap());
     }
     let count = |s: u16| answers.iter().filter(|a| a.status == s).count();
+    // At most the five allowed were checked; every other one was refused
+    // (or, on a busy machine, not checked at all: 503, given back).
     assert!(count(401) <= 5, "{} wrong passwords checked", count(401));
-    assert!(count(429) >= 35, "{} refused", count(429));
     assert_eq!(count(401) + count(429) + count(503), 40);
     check_busy(&answers);
+    // Attempts given back (503) are not failures: make up for them one at a
+    // time until the address is locked.
+    let mut failures = count(401);
+    let mut tries = 0;
+    while failures < 5 {
+        let next = app
+            .sign_in(&client(), "a@acme.test", "wrong password")
+            .await;
+        match next.status {
+            401 => failures += 1,
+            429 => break,
+            503 => {}
+            other => panic!("unexpected {other}: {}", next.body),
+        }
+        tries += 1;
+        assert!(failures <= 5, "{failures} wrong passwords checked");
+        assert!(tries < 100, "never locked out");
+    }
     let now = app
         .sign_in(&client(), "a@acme.test", "right password")
         .await;
@@ -278,9 +290,9 @@ async fn first_run_over_the_network_needs_the_logged_set_up_code() {
     assert_eq!(code.len(), 24, "{line}");
 
     let c = client();
-    let page = c.get(app.url("/")).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
+    let page = app.get(&c, "/").await;
+    assert_eq!(page.status, 200);
+    let html = page.text;
     assert!(html.contains("Set up your registry"), "{html}");
     assert!(
         html.contains(r#"<label for="setup_code">Set-up code</label>"#),
@@ -334,14 +346,7 @@ async fn first_run_over_the_network_needs_the_logged_set_up_code() {
 #[tokio::test]
 async fn first_run_on_loopback_needs_no_code() {
     let app = TestApp::spawn();
-    let html = client()
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.get_text(&client(), "/").await;
     assert!(html.contains("Set up your registry"), "{html}");
     assert!(!html.contains("setup_code"), "{html}");
     assert!(!app.logs().contains("set-up code"));

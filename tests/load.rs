@@ -9,7 +9,7 @@ mod common;
 use common::registry::{sha256, Reg};
 use common::TestApp;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -33,54 +33,39 @@ enum Event {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pulls_under_entitlement_churn() {
     let app = TestApp::spawn();
-    app.create_org("acme", ADMIN, "admin password");
-    assert!(app
-        .cli(&["admin", "set-plan", "--org", "acme", "--plan", "pro"], "")
-        .status
-        .success());
+    app.create_pro_org("acme", ADMIN, "admin password");
     let vendor = Reg::new(&app.base, ADMIN, &app.token(ADMIN, &[]));
     vendor.push_image("acme/web", "1.0", &[b"the layer"]).await;
-    let token = app.token(ADMIN, &[]);
-    let http = reqwest::Client::new();
-    let api = |method: Method, path: &str, body: Option<Value>| {
-        let mut r = http
-            .request(method, format!("{}{path}", app.base))
-            .bearer_auth(&token);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        async move {
-            let resp = r.send().await.unwrap();
-            let s = resp.status().as_u16();
-            (s, resp.json::<Value>().await.unwrap_or(Value::Null))
-        }
-    };
+    let api = app.api(&app.token(ADMIN, &[]));
     let mut customers = vec![];
     for name in ["Target", "Churn", "Anchor"] {
-        let (s, c) = api(
-            Method::POST,
-            "/api/v1/customers",
-            Some(json!({"name": name})),
-        )
-        .await;
+        let (s, c) = api
+            .send(
+                Method::POST,
+                "/api/v1/customers",
+                Some(json!({"name": name})),
+            )
+            .await;
         assert_eq!(s, 201);
         customers.push(c["id"].as_i64().unwrap());
     }
     // The org always has an entitlement (so rule 2 applies throughout).
-    let (s, _) = api(
-        Method::POST,
-        &format!("/api/v1/customers/{}/entitlements", customers[2]),
-        Some(json!({"name": "anchor", "artifacts": [{"artifact": "web", "tags": ["1.0"]}]})),
-    )
-    .await;
+    let (s, _) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/customers/{}/entitlements", customers[2]),
+            Some(json!({"name": "anchor", "artifacts": [{"artifact": "web", "tags": ["1.0"]}]})),
+        )
+        .await;
     assert_eq!(s, 201);
     let email = "t@target.test";
-    let (s, _) = api(
-        Method::POST,
-        &format!("/api/v1/customers/{}/users", customers[0]),
-        Some(json!({"email": email, "password": "target password", "role": "member"})),
-    )
-    .await;
+    let (s, _) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/customers/{}/users", customers[0]),
+            Some(json!({"email": email, "password": "target password", "role": "member"})),
+        )
+        .await;
     assert_eq!(s, 201);
     let customer = Reg::new(&app.base, email, &app.token(email, &[]));
     let layer = sha256(b"the layer");
@@ -100,13 +85,7 @@ async fn pulls_under_entitlement_churn() {
             let mut seen = vec![];
             while !done.load(Ordering::Acquire) {
                 let sent = Instant::now();
-                let status = customer
-                    .req(Method::GET, &path)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16();
+                let status = customer.status(Method::GET, &path).await;
                 seen.push((sent, Instant::now(), status, path.clone()));
             }
             seen
@@ -115,33 +94,21 @@ async fn pulls_under_entitlement_churn() {
     // Churn elsewhere in the org meanwhile: another customer's entitlement
     // comes and goes (org facts and caches are evicted each time).
     let churn = {
-        let (done, http, base, token, churn_customer) = (
-            done.clone(),
-            http.clone(),
-            app.base.clone(),
-            token.clone(),
-            customers[1],
-        );
+        let (done, api, churn_customer) = (done.clone(), api.clone(), customers[1]);
         tokio::spawn(async move {
             let mut n = 0;
             while !done.load(Ordering::Acquire) {
                 n += 1;
-                let r = http
-                    .post(format!("{base}/api/v1/customers/{churn_customer}/entitlements"))
-                    .bearer_auth(&token)
-                    .json(&json!({"name": format!("churn {n}"), "artifacts": [{"artifact": "web", "tags": ["1.0"]}]}))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 201);
-                let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-                let r = http
-                    .delete(format!("{base}/api/v1/entitlements/{id}"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 204);
+                let id = api
+                    .entitle(
+                        churn_customer,
+                        json!({"name": format!("churn {n}"), "artifacts": [{"artifact": "web", "tags": ["1.0"]}]}),
+                    )
+                    .await;
+                let (s, _) = api
+                    .send(Method::DELETE, &format!("/api/v1/entitlements/{id}"), None)
+                    .await;
+                assert_eq!(s, 204);
             }
             n
         })
@@ -149,22 +116,24 @@ async fn pulls_under_entitlement_churn() {
     for round in 0..ROUNDS {
         let mark = |e| timeline.lock().unwrap().push((Instant::now(), e));
         mark(Event::Granting);
-        let (s, e) = api(
-            Method::POST,
-            &format!("/api/v1/customers/{}/entitlements", customers[0]),
-            Some(json!({"name": format!("round {round}"), "artifacts": [{"artifact": "web", "tags": "all"}]})),
-        )
-        .await;
+        let (s, e) = api
+            .send(
+                Method::POST,
+                &format!("/api/v1/customers/{}/entitlements", customers[0]),
+                Some(json!({"name": format!("round {round}"), "artifacts": [{"artifact": "web", "tags": "all"}]})),
+            )
+            .await;
         assert_eq!(s, 201, "{e}");
         mark(Event::Granted);
         pace(&customer, 20).await;
         mark(Event::Revoking);
-        let (s, _) = api(
-            Method::DELETE,
-            &format!("/api/v1/entitlements/{}", e["id"]),
-            None,
-        )
-        .await;
+        let (s, _) = api
+            .send(
+                Method::DELETE,
+                &format!("/api/v1/entitlements/{}", e["id"]),
+                None,
+            )
+            .await;
         assert_eq!(s, 204);
         mark(Event::Revoked);
         pace(&customer, 20).await;
@@ -213,6 +182,6 @@ async fn pulls_under_entitlement_churn() {
 /// (the pullers keep going meanwhile); no timers involved.
 async fn pace(reg: &Reg, n: usize) {
     for _ in 0..n {
-        reg.req(Method::GET, "/v2/").send().await.unwrap();
+        reg.send(Method::GET, "/v2/").await;
     }
 }

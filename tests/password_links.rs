@@ -4,45 +4,19 @@
 
 mod common;
 
-use common::{client, TestApp};
+use common::{client, Api, TestApp};
 use serde_json::{json, Value};
 
 const ADMIN: &str = "a@acme.test";
 const PUBLIC: &str = "http://registry.example.test:5000";
 const LINK_INVALID: &str = "This link is not valid";
 
-async fn api(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Value,
-) -> (u16, Value) {
-    let resp = reqwest::Client::new()
-        .request(method, app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
-/// An org with a customer; the admin's token and the customer's id.
-async fn setup(app: &TestApp) -> (String, i64) {
+/// An org with a customer; the admin's API and the customer's id.
+async fn setup(app: &TestApp) -> (Api, i64) {
     app.create_org("acme", ADMIN, "admin password");
-    let token = app.token(ADMIN, &[]);
-    let (s, c) = api(
-        app,
-        &token,
-        reqwest::Method::POST,
-        "/api/v1/customers",
-        json!({"name": "Globex"}),
-    )
-    .await;
-    assert_eq!(s, 201, "{c}");
-    (token, c["id"].as_i64().unwrap())
+    let api = app.api(&app.token(ADMIN, &[]));
+    let customer = api.create_customer("Globex").await;
+    (api, customer)
 }
 
 /// The secret of a link given out as `{PUBLIC}/set-password/{secret}`.
@@ -61,69 +35,64 @@ async fn a_link_from_the_api_sets_the_password_once() {
         // Request paths are logged at debug level: the secret must not be.
         ("PORTCULLIS_LOG", "info,tower_http=debug"),
     ]);
-    let (token, cid) = setup(&app).await;
+    let (api, cid) = setup(&app).await;
     let users = format!("/api/v1/customers/{cid}/users");
 
     // Validation: same fields and messages as the form, 422.
-    let (s, e) = api(
-        &app,
-        &token,
-        M::POST,
-        &users,
-        json!({"email": "c@globex.test", "role": "member"}),
-    )
-    .await;
+    let (s, e) = api
+        .send(
+            M::POST,
+            &users,
+            Some(json!({"email": "c@globex.test", "role": "member"})),
+        )
+        .await;
     assert_eq!(s, 422, "{e}");
     assert_eq!(
         e["error"]["fields"]["password"],
         "A password has at least 8 characters."
     );
-    let (s, e) = api(
-        &app,
-        &token,
-        M::POST,
-        &users,
-        json!({"email": "c@globex.test", "role": "member", "password": "long enough", "invite": true}),
-    )
-    .await;
+    let (s, e) = api
+        .send(
+            M::POST,
+            &users,
+            Some(json!({"email": "c@globex.test", "role": "member", "password": "long enough", "invite": true})),
+        )
+        .await;
     assert_eq!(
         (s, e["error"]["fields"]["invite"].is_string()),
         (422, true),
         "{e}"
     );
-    let (s, e) = api(
-        &app,
-        &token,
-        M::POST,
-        &users,
-        json!({"email": "nope", "role": "boss", "invite": true}),
-    )
-    .await;
+    let (s, e) = api
+        .send(
+            M::POST,
+            &users,
+            Some(json!({"email": "nope", "role": "boss", "invite": true})),
+        )
+        .await;
     assert_eq!(s, 422);
     let fields: Vec<&String> = e["error"]["fields"].as_object().unwrap().keys().collect();
     assert_eq!(fields, ["email", "role"]);
 
     // The contract of SPEC §8 is unchanged: a password, and no link.
-    let (s, u) = api(
-        &app,
-        &token,
-        M::POST,
-        &users,
-        json!({"email": "p@globex.test", "password": "long enough", "role": "member"}),
-    )
-    .await;
+    let (s, u) = api
+        .send(
+            M::POST,
+            &users,
+            Some(json!({"email": "p@globex.test", "password": "long enough", "role": "member"})),
+        )
+        .await;
     assert_eq!(s, 201, "{u}");
     assert_eq!(u.get("set_password_url"), None);
 
     // `"invite": true` without a password: a link, answered once.
-    let (s, u) = api(
-        &app,
-        &token,
-        M::POST,
-        &users,
-        json!({"email": "c@globex.test", "role": "admin", "password": null, "invite": true}),
-    )
-    .await;
+    let (s, u) = api
+        .send(
+            M::POST,
+            &users,
+            Some(json!({"email": "c@globex.test", "role": "admin", "password": null, "invite": true})),
+        )
+        .await;
     assert_eq!(s, 201, "{u}");
     assert_eq!(
         (u["email"].clone(), u["role"].clone()),
@@ -132,14 +101,13 @@ async fn a_link_from_the_api_sets_the_password_once() {
     let secret = secret_of(&u["set_password_url"]);
     assert_eq!(secret.len(), 64);
     assert!(u["set_password_expires_at"].is_string());
-    let (s, dup) = api(
-        &app,
-        &token,
-        M::POST,
-        &users,
-        json!({"email": "c@globex.test", "role": "admin", "invite": true}),
-    )
-    .await;
+    let (s, dup) = api
+        .send(
+            M::POST,
+            &users,
+            Some(json!({"email": "c@globex.test", "role": "admin", "invite": true})),
+        )
+        .await;
     assert_eq!(
         (s, dup["error"]["fields"]["email"].is_string()),
         (409, true)
@@ -161,13 +129,9 @@ async fn a_link_from_the_api_sets_the_password_once() {
     }
 
     // The public page shows the email, signed out.
-    let page = client()
-        .get(app.url(&format!("/set-password/{secret}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
+    let page = app.get(&client(), &format!("/set-password/{secret}")).await;
+    assert_eq!(page.status, 200);
+    let html = page.text;
     assert!(html.contains("c@globex.test"), "{html}");
     assert!(html.contains("Set your password"));
 
@@ -209,8 +173,8 @@ async fn a_link_from_the_api_sets_the_password_once() {
         (me.body["kind"].clone(), me.body["email"].clone()),
         (json!("customer"), json!("c@globex.test"))
     );
-    let portal = web.get(app.url("/portal")).send().await.unwrap();
-    assert_eq!(portal.status(), 200);
+    let portal = app.get(&web, "/portal").await;
+    assert_eq!(portal.status, 200);
 
     // Used: refused, with the same message as an unknown link.
     let again = set("another password", "another password").await;
@@ -237,14 +201,7 @@ async fn a_link_from_the_api_sets_the_password_once() {
             .call(&client(), "get_password_link", &[("secret", s)])
             .await;
         assert_eq!(info.status, 404);
-        let html = client()
-            .get(app.url(&format!("/set-password/{s}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.get_text(&client(), &format!("/set-password/{s}")).await;
         assert!(html.contains(LINK_INVALID), "{html}");
         assert!(!html.contains("c@globex.test"));
     }
@@ -277,15 +234,14 @@ async fn a_link_from_the_api_sets_the_password_once() {
 async fn an_expired_link_is_refused() {
     use reqwest::Method as M;
     let app = TestApp::spawn_with_env(&[("PORTCULLIS_PUBLIC_URL", PUBLIC)]);
-    let (token, cid) = setup(&app).await;
-    let (s, u) = api(
-        &app,
-        &token,
-        M::POST,
-        &format!("/api/v1/customers/{cid}/users"),
-        json!({"email": "late@globex.test", "role": "member", "invite": true}),
-    )
-    .await;
+    let (api, cid) = setup(&app).await;
+    let (s, u) = api
+        .send(
+            M::POST,
+            &format!("/api/v1/customers/{cid}/users"),
+            Some(json!({"email": "late@globex.test", "role": "member", "invite": true})),
+        )
+        .await;
     assert_eq!(s, 201, "{u}");
     let secret = secret_of(&u["set_password_url"]);
     let expires: chrono::DateTime<chrono::Utc> =
@@ -378,20 +334,20 @@ async fn the_console_form_offers_a_link_with_and_without_javascript() {
 
     // A plain form post: a redirect to the page with a one-time key, which
     // only the same vendor user can turn into the link.
-    let resp = web
-        .post(app.url("/api/add_customer_user"))
-        .header("Accept", "text/html")
-        .header("Referer", app.url(&format!("/licenses/{cid}")))
-        .form(&[
-            ("customer_id", cid_s.as_str()),
-            ("email", "n@globex.test"),
-            ("password", ""),
-            ("role", "member"),
-            ("setup", "link"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let resp = app
+        .post_form(
+            &web,
+            "add_customer_user",
+            &[
+                ("customer_id", cid_s.as_str()),
+                ("email", "n@globex.test"),
+                ("password", ""),
+                ("role", "member"),
+                ("setup", "link"),
+            ],
+            &[("Referer", &app.url(&format!("/licenses/{cid}")))],
+        )
+        .await;
     assert!(resp.status().is_redirection(), "{}", resp.status());
     let location = resp.headers()["location"].to_str().unwrap().to_owned();
     let key = location
@@ -418,46 +374,33 @@ async fn the_console_form_offers_a_link_with_and_without_javascript() {
     let stolen = app.call(&other, "fresh_added_user", &[("key", &key)]).await;
     assert_eq!(stolen.body, Value::Null);
     // The page the browser is sent to shows the link, this once.
-    let page = web
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_text(&web, &location).await;
     let prefix = format!("{PUBLIC}/set-password/");
     let at = page.find(&prefix).unwrap_or_else(|| panic!("{page}")) + prefix.len();
     let no_js_secret = page[at..at + 64].to_owned();
     assert!(no_js_secret.bytes().all(|b| b.is_ascii_hexdigit()));
     // The key worked once: a reload, or asking for it again, finds nothing.
-    let again = web
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = app.get_text(&web, &location).await;
     assert!(!again.contains(&prefix), "{again}");
     let fresh = app.call(&web, "fresh_added_user", &[("key", &key)]).await;
     assert_eq!(fresh.body, Value::Null);
 
     // The customer follows the link (no JavaScript either) and lands on the portal.
     let customer = client();
-    let resp = customer
-        .post(app.url("/api/set_password"))
-        .header("Accept", "text/html")
-        .form(&[
-            ("secret", no_js_secret.as_str()),
-            ("password", "customer password"),
-            ("confirm", "customer password"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let resp = app
+        .post_form(
+            &customer,
+            "set_password",
+            &[
+                ("secret", no_js_secret.as_str()),
+                ("password", "customer password"),
+                ("confirm", "customer password"),
+            ],
+            &[],
+        )
+        .await;
     assert!(resp.status().is_redirection(), "{}", resp.status());
     assert_eq!(resp.headers()["location"], "/portal");
-    let portal = customer.get(app.url("/portal")).send().await.unwrap();
-    assert_eq!(portal.status(), 200);
+    let portal = app.get(&customer, "/portal").await;
+    assert_eq!(portal.status, 200);
 }

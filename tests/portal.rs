@@ -4,7 +4,7 @@
 mod common;
 
 use common::registry::Reg;
-use common::TestApp;
+use common::{Api, TestApp};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -12,66 +12,19 @@ const ADMIN: &str = "a@acme.test";
 const CUSTOMER: &str = "c@globex.test";
 const CUSTOMER_PW: &str = "globex password";
 
-/// The JSON API with a bearer token.
-struct Api {
-    base: String,
-    http: reqwest::Client,
-    token: String,
-}
-
-impl Api {
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut r = self
-            .http
-            .request(method.clone(), format!("{}{}", self.base, path))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        assert!(status.is_success(), "{method} {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }
-
-    async fn customer(&self, name: &str, user: &str, password: &str) -> i64 {
-        use reqwest::Method as M;
-        let c = self
-            .send(M::POST, "/api/v1/customers", Some(json!({"name": name})))
-            .await;
-        let id = c["id"].as_i64().unwrap();
-        self.send(
-            M::POST,
-            &format!("/api/v1/customers/{id}/users"),
-            Some(json!({"email": user, "password": password, "role": "member"})),
-        )
-        .await;
-        id
-    }
-
-    async fn entitle(&self, customer: i64, name: &str, artifacts: Value) -> i64 {
-        let e = self
-            .send(
-                reqwest::Method::POST,
-                &format!("/api/v1/customers/{customer}/entitlements"),
-                Some(json!({"name": name, "expires_at": null, "artifacts": artifacts})),
-            )
-            .await;
-        e["id"].as_i64().unwrap()
-    }
+/// An entitlement of `customer` named `name`, without an end; its id.
+async fn entitle(api: &Api, customer: i64, name: &str, artifacts: Value) -> i64 {
+    api.entitle(
+        customer,
+        json!({"name": name, "expires_at": null, "artifacts": artifacts}),
+    )
+    .await
 }
 
 /// An org on the pro plan with its admin's API.
 fn pro_org(app: &TestApp, slug: &str, admin: &str) -> Api {
-    app.create_org(slug, admin, "admin password");
-    let out = app.cli(&["admin", "set-plan", "--org", slug, "--plan", "pro"], "");
-    assert!(out.status.success());
-    Api {
-        base: app.base.clone(),
-        http: reqwest::Client::new(),
-        token: app.token(admin, &[]),
-    }
+    app.create_pro_org(slug, admin, "admin password");
+    app.api(&app.token(admin, &[]))
 }
 
 /// Pushes a one-layer manifest whose config has `config_type`, with
@@ -116,15 +69,15 @@ fn main_and_data(html: &str) -> String {
 }
 
 async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
-    let r = client.get(app.url(path)).send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
+    let r = app.get(client, path).await;
+    (r.status, r.text)
 }
 
 #[tokio::test]
 async fn the_portal_shows_exactly_what_the_customer_may_pull() {
     let app = TestApp::spawn();
     let acme = pro_org(&app, "acme", ADMIN);
-    let reg = Reg::new(&app.base, ADMIN, &acme.token);
+    let reg = Reg::new(&app.base, ADMIN, acme.token());
     let web1 = push(&reg, "acme/web", "1.0", IMAGE, described("Web, the first")).await;
     let web2 = push(
         &reg,
@@ -150,8 +103,9 @@ async fn the_portal_shows_exactly_what_the_customer_may_pull() {
         described("Not for customers"),
     )
     .await;
-    let globex = acme.customer("Globex", CUSTOMER, CUSTOMER_PW).await;
-    acme.entitle(
+    let globex = acme.customer("Globex", CUSTOMER, CUSTOMER_PW).await.0;
+    entitle(
+        &acme,
         globex,
         "Gold",
         json!([{"artifact": "web", "tags": ["1.0"]}, {"artifact": "charts/db", "tags": "all"}]),
@@ -159,7 +113,7 @@ async fn the_portal_shows_exactly_what_the_customer_may_pull() {
     .await;
     // Another org with an artifact of the same name, and its own customer.
     let umbra = pro_org(&app, "umbra", "u@umbra.test");
-    let ureg = Reg::new(&app.base, "u@umbra.test", &umbra.token);
+    let ureg = Reg::new(&app.base, "u@umbra.test", umbra.token());
     push(&ureg, "umbra/web", "9.9", IMAGE, json!({})).await;
     umbra.customer("Hive", "h@hive.test", "hive password").await;
 
@@ -271,15 +225,21 @@ async fn the_portal_shows_exactly_what_the_customer_may_pull() {
 async fn an_empty_portal_says_whom_to_ask() {
     let app = TestApp::spawn();
     let acme = pro_org(&app, "acme", ADMIN);
-    let reg = Reg::new(&app.base, ADMIN, &acme.token);
+    let reg = Reg::new(&app.base, ADMIN, acme.token());
     push(&reg, "acme/web", "1.0", IMAGE, json!({})).await;
-    let globex = acme.customer("Globex", CUSTOMER, CUSTOMER_PW).await;
+    let globex = acme.customer("Globex", CUSTOMER, CUSTOMER_PW).await.0;
     let other = acme
         .customer("Initech", "i@initech.test", "initech pw")
-        .await;
+        .await
+        .0;
     // The org uses entitlements, Globex has none: it sees nothing.
-    acme.entitle(other, "Gold", json!([{"artifact": "web", "tags": "all"}]))
-        .await;
+    entitle(
+        &acme,
+        other,
+        "Gold",
+        json!([{"artifact": "web", "tags": "all"}]),
+    )
+    .await;
     let _ = globex;
     let c = app.signed_in(CUSTOMER, CUSTOMER_PW).await;
     let (s, html) = page(&c, &app, "/portal").await;
@@ -370,29 +330,38 @@ async fn entitlement_changes_reach_the_right_open_pages() {
     use reqwest::Method as M;
     let app = TestApp::spawn();
     let acme = pro_org(&app, "acme", ADMIN);
-    let reg = Reg::new(&app.base, ADMIN, &acme.token);
+    let reg = Reg::new(&app.base, ADMIN, acme.token());
     push(&reg, "acme/web", "1.0", IMAGE, json!({})).await;
     push(&reg, "acme/web", "2.0", IMAGE, json!({})).await;
-    let globex = acme.customer("Globex", CUSTOMER, CUSTOMER_PW).await;
+    let globex = acme.customer("Globex", CUSTOMER, CUSTOMER_PW).await.0;
     let initech = acme
         .customer("Initech", "i@initech.test", "initech pw")
-        .await;
-    let gold = acme
-        .entitle(
-            globex,
-            "Gold",
-            json!([{"artifact": "web", "tags": ["1.0"]}]),
-        )
-        .await;
-    acme.entitle(initech, "Gold", json!([{"artifact": "web", "tags": "all"}]))
-        .await;
+        .await
+        .0;
+    let gold = entitle(
+        &acme,
+        globex,
+        "Gold",
+        json!([{"artifact": "web", "tags": ["1.0"]}]),
+    )
+    .await;
+    entitle(
+        &acme,
+        initech,
+        "Gold",
+        json!([{"artifact": "web", "tags": "all"}]),
+    )
+    .await;
     let umbra = pro_org(&app, "umbra", "u@umbra.test");
-    let hive = umbra.customer("Hive", "h@hive.test", "hive password").await;
+    let hive = umbra
+        .customer("Hive", "h@hive.test", "hive password")
+        .await
+        .0;
 
     // No session: 401, no stream.
     let anon = common::client();
-    let r = anon.get(app.url("/events")).send().await.unwrap();
-    assert_eq!(r.status(), 401);
+    let r = app.get(&anon, "/events").await;
+    assert_eq!(r.status, 401);
 
     let c = app.signed_in(CUSTOMER, CUSTOMER_PW).await;
     let i = app.signed_in("i@initech.test", "initech pw").await;
@@ -407,7 +376,7 @@ async fn entitlement_changes_reach_the_right_open_pages() {
 
     // The vendor lets Globex pull 2.0 too.
     let saved = Instant::now();
-    acme.send(
+    acme.ok(
         M::PUT,
         &format!("/api/v1/entitlements/{gold}"),
         Some(json!({"name": "Gold", "expires_at": null,
@@ -431,7 +400,7 @@ async fn entitlement_changes_reach_the_right_open_pages() {
     // Saving without changing what Globex sees sends it nothing; the
     // vendor's list still refreshes. (Events come in order: the customer's
     // removal below is the first thing Globex's stream reports after this.)
-    acme.send(
+    acme.ok(
         M::PUT,
         &format!("/api/v1/entitlements/{gold}"),
         Some(json!({"name": "Gold renamed", "expires_at": null,
@@ -445,7 +414,7 @@ async fn entitlement_changes_reach_the_right_open_pages() {
 
     // A page opened after a change, with the render time before it, is told.
     let rendered = chrono::Utc::now().timestamp_millis() - 10;
-    acme.send(
+    acme.ok(
         M::PUT,
         &format!("/api/v1/entitlements/{gold}"),
         Some(json!({"name": "Gold", "expires_at": null,
@@ -471,12 +440,12 @@ async fn entitlement_changes_reach_the_right_open_pages() {
 
     // Removing customers ends their streams with `signed_out`; nothing came
     // before it to the customers the changes above did not concern.
-    acme.send(M::DELETE, &format!("/api/v1/customers/{globex}"), None)
+    acme.ok(M::DELETE, &format!("/api/v1/customers/{globex}"), None)
         .await;
-    acme.send(M::DELETE, &format!("/api/v1/customers/{initech}"), None)
+    acme.ok(M::DELETE, &format!("/api/v1/customers/{initech}"), None)
         .await;
     umbra
-        .send(M::DELETE, &format!("/api/v1/customers/{hive}"), None)
+        .ok(M::DELETE, &format!("/api/v1/customers/{hive}"), None)
         .await;
     let signed_out = vec![json!({"kind": "signed_out", "customer_id": null})];
     assert_eq!(globex_page.rest().await, signed_out);
@@ -498,19 +467,19 @@ async fn entitlement_changes_reach_the_right_open_pages() {
         Some(json!({"kind": "customer_removed", "customer_id": hive}))
     );
     // A removed user's session no longer opens a stream.
-    let r = c.get(app.url("/events")).send().await.unwrap();
-    assert_eq!(r.status(), 401);
+    let r = app.get(&c, "/events").await;
+    assert_eq!(r.status, 401);
 }
 
 #[tokio::test]
 async fn an_expiring_entitlement_updates_the_page_and_open_streams_end_at_shutdown() {
     let app = TestApp::spawn();
     let acme = pro_org(&app, "acme", ADMIN);
-    let reg = Reg::new(&app.base, ADMIN, &acme.token);
+    let reg = Reg::new(&app.base, ADMIN, acme.token());
     push(&reg, "acme/web", "1.0", IMAGE, json!({})).await;
-    let globex = acme.customer("Globex", CUSTOMER, CUSTOMER_PW).await;
+    let globex = acme.customer("Globex", CUSTOMER, CUSTOMER_PW).await.0;
     let soon = chrono::Utc::now() + chrono::Duration::seconds(2);
-    acme.send(
+    acme.ok(
         reqwest::Method::POST,
         &format!("/api/v1/customers/{globex}/entitlements"),
         Some(json!({"name": "Trial", "expires_at": soon.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),

@@ -6,111 +6,12 @@
 mod common;
 
 use common::registry::Reg;
-use common::TestApp;
+use common::{Api, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
 const ADMIN: &str = "a@acme.test";
 const PASSWORD: &str = "admin password";
-
-/// A raw answer: status, headers, body.
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    text: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|_| panic!("not JSON: {}", self.text))
-    }
-
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map_or("", |v| v.to_str().unwrap_or_default())
-    }
-}
-
-/// The JSON API with a bearer token (or none).
-struct Api {
-    base: String,
-    http: reqwest::Client,
-    token: Option<String>,
-}
-
-impl Api {
-    fn new(app: &TestApp, token: Option<&str>) -> Self {
-        Api {
-            base: app.base.clone(),
-            http: reqwest::Client::new(),
-            token: token.map(str::to_owned),
-        }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>, accept: &str) -> Answer {
-        let mut r = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("Accept", accept);
-        if let Some(t) = &self.token {
-            r = r.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().await.unwrap();
-        Answer {
-            status: resp.status().as_u16(),
-            headers: resp.headers().clone(),
-            text: resp.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        self.call(Method::GET, path, None, "application/json").await
-    }
-
-    /// `GET` that must answer 200 with JSON.
-    async fn ok(&self, path: &str) -> Value {
-        let a = self.get(path).await;
-        assert_eq!(a.status, 200, "GET {path}: {}", a.text);
-        a.json()
-    }
-
-    /// A customer with one member user; returns the customer's id.
-    async fn customer(&self, name: &str, email: &str) -> i64 {
-        let c = self
-            .call(
-                Method::POST,
-                "/api/v1/customers",
-                Some(json!({"name": name})),
-                "application/json",
-            )
-            .await;
-        assert_eq!(c.status, 201, "{}", c.text);
-        let id = c.json()["id"].as_i64().unwrap();
-        let u = self
-            .call(
-                Method::POST,
-                &format!("/api/v1/customers/{id}/users"),
-                Some(json!({"email": email, "password": "customer password", "role": "member"})),
-                "application/json",
-            )
-            .await;
-        assert_eq!(u.status, 201, "{}", u.text);
-        id
-    }
-}
-
-async fn status(reg: &Reg, method: Method, path: &str) -> u16 {
-    reg.req(method, path)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
 
 /// The expected CSV line of a pull, from its JSON.
 fn csv_line(p: &Value, customer_cell: &str, user_cell: &str) -> String {
@@ -138,10 +39,16 @@ async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
         .push_image("acme/charts/web", "1.0", &[b"chart layer"])
         .await;
     vendor.push_image("acme/web", "2.0", &[b"web layer"]).await;
-    let api = Api::new(&app, Some(&token));
+    let api = app.api(&token);
     // Text a spreadsheet would run as a formula, and that needs quoting.
-    let globex = api.customer("=Globex, \"Intl\"", "+ops@globex.test").await;
-    let initech = api.customer("Initech", "bob@initech.test").await;
+    let globex = api
+        .customer("=Globex, \"Intl\"", "+ops@globex.test", "customer password")
+        .await
+        .0;
+    let initech = api
+        .customer("Initech", "bob@initech.test", "customer password")
+        .await
+        .0;
     let ops = Reg::new(
         &app.base,
         "+ops@globex.test",
@@ -157,31 +64,33 @@ async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
     // Pulls: by tag, by digest, another artifact; then another customer.
     let by_tag = "/v2/acme/charts/web/manifests/1.0";
     let by_digest = format!("/v2/acme/charts/web/manifests/{chart}");
-    assert_eq!(status(&ops, Method::GET, by_tag).await, 200);
-    assert_eq!(status(&ops, Method::GET, &by_digest).await, 200);
+    assert_eq!(ops.status(Method::GET, by_tag).await, 200);
+    assert_eq!(ops.status(Method::GET, &by_digest).await, 200);
     assert_eq!(
-        status(&ops, Method::GET, "/v2/acme/web/manifests/2.0").await,
+        ops.status(Method::GET, "/v2/acme/web/manifests/2.0").await,
         200
     );
-    assert_eq!(status(&bob, Method::GET, by_tag).await, 200);
+    assert_eq!(bob.status(Method::GET, by_tag).await, 200);
     // Not pulls: a HEAD, a missing tag, blobs, tag lists, the vendor's own pull.
-    assert_eq!(status(&ops, Method::HEAD, by_tag).await, 200);
+    assert_eq!(ops.status(Method::HEAD, by_tag).await, 200);
     assert_eq!(
-        status(&ops, Method::GET, "/v2/acme/charts/web/manifests/9.9").await,
+        ops.status(Method::GET, "/v2/acme/charts/web/manifests/9.9")
+            .await,
         404
     );
     assert_eq!(
-        status(&ops, Method::GET, "/v2/acme/charts/web/tags/list").await,
+        ops.status(Method::GET, "/v2/acme/charts/web/tags/list")
+            .await,
         200
     );
-    assert_eq!(status(&vendor, Method::GET, by_tag).await, 200);
+    assert_eq!(vendor.status(Method::GET, by_tag).await, 200);
     // A deleted customer's pulls stay in the log.
     let deleted = api
-        .call(
+        .request(
             Method::DELETE,
             &format!("/api/v1/customers/{initech}"),
             None,
-            "application/json",
+            Some("application/json"),
         )
         .await;
     assert_eq!(deleted.status, 204);
@@ -190,9 +99,9 @@ async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
     let exit = app.terminate();
     assert!(exit.success(), "{exit:?}");
     let app = TestApp::spawn_in(app.kill(), &[]);
-    let api = Api::new(&app, Some(&token));
+    let api = app.api(&token);
 
-    let pulls = api.ok("/api/v1/pulls").await["pulls"].clone();
+    let pulls = api.get_ok("/api/v1/pulls").await["pulls"].clone();
     let rows: Vec<(String, bool, String, String, Value)> = pulls
         .as_array()
         .unwrap()
@@ -252,13 +161,16 @@ async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
     assert!((chrono::Utc::now() - at).num_seconds() < 120, "{at}");
 
     // By customer and by artifact (a name with a slash).
-    let mine = api.ok(&format!("/api/v1/pulls?customer={globex}")).await["pulls"].clone();
+    let mine = api
+        .get_ok(&format!("/api/v1/pulls?customer={globex}"))
+        .await["pulls"]
+        .clone();
     assert_eq!(mine.as_array().unwrap().len(), 3);
     assert_eq!(mine, json!(pulls.as_array().unwrap()[1..].to_vec()));
-    let chart_pulls = api.ok("/api/v1/pulls?artifact=charts/web").await["pulls"].clone();
+    let chart_pulls = api.get_ok("/api/v1/pulls?artifact=charts/web").await["pulls"].clone();
     assert_eq!(chart_pulls.as_array().unwrap().len(), 3);
     let both = api
-        .ok(&format!(
+        .get_ok(&format!(
             "/api/v1/pulls?artifact=charts%2Fweb&customer={globex}"
         ))
         .await["pulls"]
@@ -266,10 +178,10 @@ async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
     assert_eq!(both.as_array().unwrap().len(), 2);
 
     // Paging: limit, then before the last id seen.
-    let page = api.ok("/api/v1/pulls?limit=2").await["pulls"].clone();
+    let page = api.get_ok("/api/v1/pulls?limit=2").await["pulls"].clone();
     assert_eq!(page, json!(pulls.as_array().unwrap()[..2].to_vec()));
     let next = api
-        .ok(&format!("/api/v1/pulls?limit=2&before={}", page[1]["id"]))
+        .get_ok(&format!("/api/v1/pulls?limit=2&before={}", page[1]["id"]))
         .await["pulls"]
         .clone();
     assert_eq!(next, json!(pulls.as_array().unwrap()[2..].to_vec()));
@@ -294,11 +206,11 @@ async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
     assert_eq!(csv.text, expected);
     // Asked for with Accept, for an artifact, with a deleted customer.
     let csv = api
-        .call(
+        .request(
             Method::GET,
             "/api/v1/pulls?artifact=charts/web",
             None,
-            "text/csv",
+            Some("text/csv"),
         )
         .await;
     assert_eq!(csv.status, 200);
@@ -315,13 +227,9 @@ async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
 
     // The pages: the latest pulls and the CSV link, for a signed-in vendor.
     let web = app.signed_in(ADMIN, PASSWORD).await;
-    let page = web
-        .get(app.url(&format!("/licenses/{globex}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
+    let page = app.get(&web, &format!("/licenses/{globex}")).await;
+    assert_eq!(page.status, 200);
+    let html = page.text;
     for text in [
         "<h2 id=\"pulls-heading\">Pulls</h2>",
         &format!("href=\"/api/v1/pulls?customer={globex}&amp;format=csv\""),
@@ -335,12 +243,8 @@ async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
         assert!(html.contains(text), "{text} in {html}");
     }
     assert!(!html.contains("No pulls yet."));
-    let page = web
-        .get(app.url("/artifacts/charts/web"))
-        .send()
-        .await
-        .unwrap();
-    let html = page.text().await.unwrap();
+    let page = app.get(&web, "/artifacts/charts/web").await;
+    let html = page.text;
     for text in [
         "Initech (deleted)",
         "=Globex, ",
@@ -349,13 +253,11 @@ async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
         assert!(html.contains(text), "{text} in {html}");
     }
     // The link works with the session cookie.
-    let r = web
-        .get(app.url("/api/v1/pulls?artifact=charts/web&format=csv"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.text().await.unwrap(), csv.text);
+    let r = app
+        .get(&web, "/api/v1/pulls?artifact=charts/web&format=csv")
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text, csv.text);
 }
 
 #[tokio::test]
@@ -366,25 +268,20 @@ async fn only_the_vendor_reads_the_pull_log() {
     Reg::new(&app.base, ADMIN, &token)
         .push_image("acme/charts/web", "1.0", &[b"layer"])
         .await;
-    let api = Api::new(&app, Some(&token));
-    let globex = api.customer("Globex", "c@globex.test").await;
+    let api = app.api(&token);
+    let globex = api
+        .customer("Globex", "c@globex.test", "customer password")
+        .await
+        .0;
     let admin = app.signed_in(ADMIN, PASSWORD).await;
     let added = app
-        .call(
-            &admin,
-            "add_vendor_user",
-            &[
-                ("email", "ro@acme.test"),
-                ("password", "read only pw"),
-                ("role", "read_only"),
-            ],
-        )
+        .add_vendor_user(&admin, "ro@acme.test", "read only pw", "read_only")
         .await;
     assert_eq!(added.status, 200, "{}", added.body);
     app.create_org("beta", "b@beta.test", "beta password");
 
     // Nothing yet: an empty list, a CSV with only its header.
-    assert_eq!(api.ok("/api/v1/pulls").await, json!({"pulls": []}));
+    assert_eq!(api.get_ok("/api/v1/pulls").await, json!({"pulls": []}));
     let csv = api
         .get(&format!("/api/v1/pulls?customer={globex}&format=csv"))
         .await;
@@ -397,10 +294,10 @@ async fn only_the_vendor_reads_the_pull_log() {
     );
 
     // Read-only vendor users read it; customer users and strangers do not.
-    let ro = Api::new(&app, Some(&app.token("ro@acme.test", &[])));
+    let ro = app.api(&app.token("ro@acme.test", &[]));
     assert_eq!(ro.get("/api/v1/pulls?format=csv").await.status, 200);
-    let customer = Api::new(&app, Some(&app.token("c@globex.test", &[])));
-    let anon = Api::new(&app, None);
+    let customer = app.api(&app.token("c@globex.test", &[]));
+    let anon = Api::anonymous(&app);
     for (who, caller, want, code) in [
         ("customer", &customer, 403, "forbidden"),
         ("anonymous", &anon, 401, "unauthenticated"),
@@ -419,7 +316,7 @@ async fn only_the_vendor_reads_the_pull_log() {
     }
 
     // Another org's customer or artifact is not found; its own log is empty.
-    let beta = Api::new(&app, Some(&app.token("b@beta.test", &[])));
+    let beta = app.api(&app.token("b@beta.test", &[]));
     for path in [
         format!("/api/v1/pulls?customer={globex}"),
         "/api/v1/pulls?artifact=charts/web&format=csv".to_owned(),
@@ -431,7 +328,7 @@ async fn only_the_vendor_reads_the_pull_log() {
             "{path}"
         );
     }
-    assert_eq!(beta.ok("/api/v1/pulls").await, json!({"pulls": []}));
+    assert_eq!(beta.get_ok("/api/v1/pulls").await, json!({"pulls": []}));
 
     // Bad queries: JSON errors with the right status, never a 500.
     for (path, want, code, field) in [
@@ -484,14 +381,7 @@ async fn only_the_vendor_reads_the_pull_log() {
         format!("/licenses/{globex}"),
         "/artifacts/charts/web".into(),
     ] {
-        let html = ro_web
-            .get(app.url(&path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.get_text(&ro_web, &path).await;
         assert!(
             html.contains("No pulls yet.") && html.contains(">Download CSV</a>"),
             "{path}: {html}"

@@ -6,66 +6,10 @@
 mod common;
 
 use common::registry::Reg;
-use common::TestApp;
+use common::{Api, TestApp};
 use reqwest::Method as M;
 use serde_json::{json, Value};
 use std::time::Duration;
-
-/// The JSON API with a bearer token.
-struct Api {
-    base: String,
-    http: reqwest::Client,
-    token: String,
-}
-
-impl Api {
-    fn new(app: &TestApp, token: &str) -> Self {
-        Api {
-            base: app.base.clone(),
-            http: reqwest::Client::new(),
-            token: token.to_owned(),
-        }
-    }
-
-    async fn send(&self, method: M, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut r = self
-            .http
-            .request(method, format!("{}{}", self.base, path))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let resp = r.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn ok(&self, method: M, path: &str, body: Option<Value>) -> Value {
-        let (status, v) = self.send(method.clone(), path, body).await;
-        assert!(
-            (200..300).contains(&status),
-            "{method} {path}: {status} {v}"
-        );
-        v
-    }
-
-    /// A customer with one member; returns (customer id, user id).
-    async fn customer(&self, name: &str, email: &str, password: &str) -> (i64, i64) {
-        let c = self
-            .ok(M::POST, "/api/v1/customers", Some(json!({"name": name})))
-            .await;
-        let id = c["id"].as_i64().unwrap();
-        let u = self
-            .ok(
-                M::POST,
-                &format!("/api/v1/customers/{id}/users"),
-                Some(json!({"email": email, "password": password, "role": "member"})),
-            )
-            .await;
-        (id, u["id"].as_i64().unwrap())
-    }
-}
 
 /// `GET /api/v1/me` with a client's cookie: (status, body).
 async fn me(app: &TestApp, client: &reqwest::Client) -> (u16, Value) {
@@ -115,25 +59,17 @@ async fn a_removed_customer_users_cookie_does_not_become_a_new_vendor_admin() {
 
     // A new vendor admin: SQLite would hand it the removed user's id.
     let added = app
-        .call(
-            &admin,
-            "add_vendor_user",
-            &[
-                ("email", "new-admin@acme.test"),
-                ("password", "long enough"),
-                ("role", "admin"),
-            ],
-        )
+        .add_vendor_user(&admin, "new-admin@acme.test", "long enough", "admin")
         .await;
     assert_eq!(added.status, 200, "{}", added.body);
     let (status, body) = me(&app, &old).await;
     assert_eq!(status, 401, "the old cookie reads as {body}");
-    let r = old.get(app.url("/api/v1/customers")).send().await.unwrap();
-    assert_eq!(r.status(), 401);
+    let r = app.get(&old, "/api/v1/customers").await;
+    assert_eq!(r.status, 401);
     // Nor do pages or server functions take it.
-    let r = old.get(app.url("/licenses")).send().await.unwrap();
-    assert_eq!(r.status(), 303);
-    assert!(r.headers()["location"]
+    let r = app.get(&old, "/licenses").await;
+    assert_eq!(r.status, 303);
+    assert!(r.headers["location"]
         .to_str()
         .unwrap()
         .starts_with("/signin"));
@@ -141,14 +77,7 @@ async fn a_removed_customer_users_cookie_does_not_become_a_new_vendor_admin() {
 
     // The new admin has an id nobody had before.
     let users = app.call(&admin, "load_settings", &[]).await.body["users"].clone();
-    let new_id = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == "new-admin@acme.test")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let new_id = common::user_id(&users, "new-admin@acme.test");
     assert!(new_id > user, "id {new_id} reused (removed: {user})");
 }
 
@@ -184,21 +113,15 @@ async fn a_deleted_customers_cookie_does_not_read_another_orgs_customer() {
         .await;
     let (status, body) = me(&app, &old).await;
     assert_eq!(status, 401, "the old cookie reads as {body}");
-    let r = old.get(app.url("/api/v1/artifacts")).send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    assert_eq!(status, 401, "{text}");
-    assert!(!text.contains("secret"));
-    let r = old.get(app.url("/portal")).send().await.unwrap();
-    assert_eq!(r.status(), 303);
+    let r = app.get(&old, "/api/v1/artifacts").await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert!(!r.text.contains("secret"));
+    let r = app.get(&old, "/portal").await;
+    assert_eq!(r.status, 303);
     // Beta's own customer sees it.
     let initech = app.signed_in("i@initech.test", "initech password").await;
-    let r = initech
-        .get(app.url("/api/v1/artifacts"))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.text().await.unwrap().contains("secret"));
+    let r = app.get(&initech, "/api/v1/artifacts").await;
+    assert!(r.text.contains("secret"));
     assert!(
         beta_user > user && beta_customer > customer,
         "ids reused: user {beta_user}, customer {beta_customer}"
@@ -211,15 +134,7 @@ async fn a_role_change_ends_the_users_sessions() {
     app.create_org("acme", "a@acme.test", "admin password");
     let admin = app.signed_in("a@acme.test", "admin password").await;
     let added = app
-        .call(
-            &admin,
-            "add_vendor_user",
-            &[
-                ("email", "rw@acme.test"),
-                ("password", "long enough"),
-                ("role", "read_write"),
-            ],
-        )
+        .add_vendor_user(&admin, "rw@acme.test", "long enough", "read_write")
         .await;
     assert_eq!(added.status, 200);
     let rw = app.signed_in("rw@acme.test", "long enough").await;
@@ -407,4 +322,25 @@ async fn an_event_stream_ends_when_its_session_signs_out() {
         "the stream still runs after sign-out: {rest:?}"
     );
     assert!(rest.contains("signed_out"), "{rest:?}");
+}
+
+#[tokio::test]
+async fn a_page_render_looks_up_its_caller_once() {
+    // Every SQL statement in the log, to count the caller's lookups.
+    let app = TestApp::spawn_with_env(&[("PORTCULLIS_LOG", "info,sqlx::query=debug")]);
+    app.create_org("acme", "a@acme.test", "admin password");
+    let admin = app.signed_in("a@acme.test", "admin password").await;
+    let lookups = |logs: &str| {
+        logs.lines()
+            .filter(|l| l.contains("sqlx::query") && l.contains("LEFT JOIN customers c ON"))
+            .count()
+    };
+    let before = lookups(&app.logs());
+    // The guard, the organization's settings and the token list: three
+    // parts of one request that each need to know who is calling.
+    let page = app.get(&admin, "/settings").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("a@acme.test"), "{}", page.text);
+    let during = lookups(&app.logs()) - before;
+    assert_eq!(during, 1, "the caller was looked up {during} times");
 }

@@ -20,15 +20,7 @@ pub enum TagGrant {
 /// no blob. What a check falls back to, so that it fails closed.
 pub static NOTHING: TagGrant = TagGrant::Specific(BTreeSet::new());
 
-/// The grant of everything: vendor users, and customers under rule 1.
-pub static EVERYTHING: TagGrant = TagGrant::All;
-
 impl TagGrant {
-    /// Whether this grant covers every tag, now and later.
-    pub fn is_all(&self) -> bool {
-        matches!(self, TagGrant::All)
-    }
-
     /// Whether the grant covers `tag`.
     pub fn covers(&self, tag: &str) -> bool {
         match self {

@@ -1,8 +1,8 @@
 //! Blobs: GET/HEAD (with `Range`) and DELETE.
 
 use super::{
-    allowed, authorize, existing_repo, header_str, pull_repo, Need, RegistryError, RegistryResult,
-    Req,
+    allowed, authorize, existing_repo, header_str, pull_repo, Need, Reach, RegistryError,
+    RegistryResult, Req,
 };
 use axum::body::Body;
 use axum::http::{header, StatusCode};
@@ -42,8 +42,7 @@ pub async fn get(
     let (repo, pull) = pull_repo(req, p, name).await?;
     // Knowing a digest is not enough: a customer's blob must belong to a
     // manifest it may pull, in this repository.
-    let grant = pull.grant(name);
-    if !grant.is_all() {
+    if let Reach::Granted(grant) = pull.reach(name) {
         let allowed = allowed(req, pull.org_id, name, grant).await?;
         if !allowed.blobs.contains(digest.as_str()) {
             return Err(RegistryError::BlobUnknown);

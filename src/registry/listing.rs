@@ -1,12 +1,12 @@
 //! Tag list, catalog and referrers: all from the database, paginated with
 //! `n`/`last` and a `Link` header.
 
-use super::{allowed, pull_repo, repo_graph, Pull, RegistryError, RegistryResult, Req};
+use super::{allowed, pull_repo, repo_graph, Pull, Reach, RegistryError, RegistryResult, Req};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::oci::{Digest, RepositoryName};
-use domain::policy::{TagGrant, Visibility};
+use domain::policy::Visibility;
 use domain::registry::Referrer;
 use domain::Principal;
 use serde_json::json;
@@ -44,11 +44,11 @@ pub async fn tags(req: Req<'_>, p: &Principal, name: &RepositoryName) -> Registr
     let (repo, pull) = pull_repo(req, p, name).await?;
     let n = page_size(req)?;
     let last = req.query.get("last").map(String::as_str);
-    let tags = match pull.grant(name) {
+    let tags = match pull.reach(name) {
         _ if n == 0 => vec![],
-        TagGrant::All => req.ctx.store.tags(repo.id, last, n).await?,
+        Reach::Everything => req.ctx.store.tags(repo.id, last, n).await?,
         // A customer sees only the granted tags.
-        grant => repo_graph(req, pull.org_id, name)
+        Reach::Granted(grant) => repo_graph(req, pull.org_id, name)
             .await?
             .graph()
             .visible_tags(grant)
@@ -178,8 +178,7 @@ async fn customer_filter(
     pull: &Pull,
     found: &mut Vec<Referrer>,
 ) -> RegistryResult<()> {
-    let grant = pull.grant(name);
-    if !grant.is_all() {
+    if let Reach::Granted(grant) = pull.reach(name) {
         let allowed = allowed(req, pull.org_id, name, grant).await?;
         if allowed.manifests.contains(subject.as_str()) {
             found.retain(|r| allowed.manifests.contains(&r.digest));

@@ -1,7 +1,7 @@
 //! Manifests: GET/HEAD/PUT/DELETE by tag or digest.
 
 use super::{
-    allowed, authorize, authorize_pull, existing_repo, header_str, Need, RegistryError,
+    allowed, authorize, authorize_pull, existing_repo, header_str, Need, Reach, RegistryError,
     RegistryResult, Req,
 };
 use axum::body::Body;
@@ -36,8 +36,7 @@ pub async fn get(
 ) -> RegistryResult<Response> {
     let pull = authorize_pull(req, p, name).await?;
     let org_id = pull.org_id;
-    let grant = pull.grant(name);
-    if !grant.is_all() {
+    if let Reach::Granted(grant) = pull.reach(name) {
         let allowed = match reference {
             Reference::Tag(t) => grant.covers(t.as_str()),
             Reference::Digest(d) => allowed(req, org_id, name, grant)

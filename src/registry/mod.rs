@@ -26,7 +26,7 @@ use axum::Router;
 use cache::GraphEntry;
 use domain::access::CustomerAccess;
 use domain::oci::RepositoryName;
-use domain::policy::{Allowed, TagGrant, Visibility, EVERYTHING, NOTHING};
+use domain::policy::{Allowed, TagGrant, Visibility, NOTHING};
 use domain::store::Repo;
 use domain::{OrgId, Principal};
 use path::Endpoint;
@@ -228,14 +228,27 @@ pub(crate) struct Pull {
     access: Option<Arc<CustomerAccess>>,
 }
 
+/// What a pull may reach in one repository: spelled out, so that no
+/// caller can mistake "everything" for "not granted".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach<'a> {
+    /// Every manifest and blob, tagged or not (vendor users; customers
+    /// under rule 1).
+    Everything,
+    /// What the customer's grant on this artifact allows (tags, their
+    /// history, children, referrers); [`NOTHING`] when it is not granted.
+    Granted(&'a TagGrant),
+}
+
 impl Pull {
-    /// The grant on `name`'s artifact: [`EVERYTHING`] for vendor users and
-    /// rule 1, else the customer's. Fails closed: an artifact the
-    /// customer's entitlements do not name gets [`NOTHING`].
-    pub fn grant(&self, name: &RepositoryName) -> &TagGrant {
+    /// What this pull may reach in `name`. Fails closed: an artifact the
+    /// customer's entitlements do not name is `Granted(&NOTHING)`.
+    pub fn reach(&self, name: &RepositoryName) -> Reach<'_> {
         match self.access.as_deref().map(|a| &a.visibility) {
-            Some(Visibility::Granted(g)) => g.get(name.artifact()).unwrap_or(&NOTHING),
-            Some(Visibility::Everything) | None => &EVERYTHING,
+            Some(Visibility::Granted(g)) => {
+                Reach::Granted(g.get(name.artifact()).unwrap_or(&NOTHING))
+            }
+            Some(Visibility::Everything) | None => Reach::Everything,
         }
     }
 }
@@ -343,17 +356,18 @@ mod tests {
             "web".to_owned(),
             TagGrant::All,
         )])));
-        assert_eq!(granted.grant(&web), &TagGrant::All);
+        assert_eq!(granted.reach(&web), Reach::Granted(&TagGrant::All));
         // Not granted: the empty grant, never "everything".
-        let refused = granted.grant(&api);
-        assert!(!refused.is_all());
+        let Reach::Granted(refused) = granted.reach(&api) else {
+            panic!("an artifact not granted reaches everything");
+        };
         assert!(!refused.covers("1.0"));
         // Rule 1 and vendor users: everything.
-        assert_eq!(pull(Visibility::Everything).grant(&api), &TagGrant::All);
+        assert_eq!(pull(Visibility::Everything).reach(&api), Reach::Everything);
         let vendor = Pull {
             org_id: OrgId::from(1),
             access: None,
         };
-        assert_eq!(vendor.grant(&api), &TagGrant::All);
+        assert_eq!(vendor.reach(&api), Reach::Everything);
     }
 }

@@ -3,8 +3,12 @@
 
 #![allow(dead_code)]
 
+pub mod api;
 pub mod clients;
 pub mod registry;
+
+#[allow(unused_imports)]
+pub use api::{Answer, Api};
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -129,24 +133,45 @@ impl TestApp {
 
     /// Creates an org and its admin through the CLI.
     pub fn create_org(&self, slug: &str, admin_email: &str, password: &str) {
-        let out = self.cli(
-            &[
-                "admin",
-                "create-org",
-                "--slug",
-                slug,
-                "--name",
-                &format!("{slug} Inc"),
-                "--admin-email",
-                admin_email,
-            ],
-            &format!("{password}\n"),
-        );
+        self.create_org_with(slug, admin_email, password, &[]);
+    }
+
+    /// The same with more `create-org` arguments (e.g. `--plan pro`).
+    pub fn create_org_with(&self, slug: &str, admin_email: &str, password: &str, extra: &[&str]) {
+        let name = format!("{slug} Inc");
+        let mut args = vec![
+            "admin",
+            "create-org",
+            "--slug",
+            slug,
+            "--name",
+            &name,
+            "--admin-email",
+            admin_email,
+        ];
+        args.extend_from_slice(extra);
+        let out = self.cli(&args, &format!("{password}\n"));
         assert!(
             out.status.success(),
             "create-org failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// Sets an org's plan through the CLI.
+    pub fn set_plan(&self, slug: &str, plan: &str) {
+        let out = self.cli(&["admin", "set-plan", "--org", slug, "--plan", plan], "");
+        assert!(
+            out.status.success(),
+            "set-plan failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// An org on the pro plan and its admin, through the CLI.
+    pub fn create_pro_org(&self, slug: &str, admin_email: &str, password: &str) {
+        self.create_org(slug, admin_email, password);
+        self.set_plan(slug, "pro");
     }
 
     /// A direct handle on the same database (works while the server runs).
@@ -236,53 +261,22 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
-/// The result of calling a server function the way hydrated pages do.
-pub struct Called {
-    pub status: u16,
-    pub body: serde_json::Value,
-    pub headers: reqwest::header::HeaderMap,
+/// The `Location` header of a response, or "" without one.
+pub fn location(headers: &reqwest::header::HeaderMap) -> String {
+    headers
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
 }
 
-impl TestApp {
-    /// Calls server function `name` with form fields, as the hydrated UI does.
-    pub async fn call(
-        &self,
-        client: &reqwest::Client,
-        name: &str,
-        form: &[(&str, &str)],
-    ) -> Called {
-        let resp = client
-            .post(self.url(&format!("/api/{name}")))
-            .header("Accept", "application/json")
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
-        Called {
-            status,
-            body,
-            headers,
-        }
-    }
-
-    pub async fn sign_in(&self, client: &reqwest::Client, email: &str, password: &str) -> Called {
-        self.call(
-            client,
-            "sign_in",
-            &[("email", email), ("password", password), ("next", "")],
-        )
-        .await
-    }
-
-    /// A client signed in as `email`.
-    pub async fn signed_in(&self, email: &str, password: &str) -> reqwest::Client {
-        let c = client();
-        let r = self.sign_in(&c, email, password).await;
-        assert_eq!(r.status, 200, "sign-in as {email} failed: {}", r.body);
-        c
-    }
+/// The id of the user with `email` in a list of users (as `load_settings` gives it).
+pub fn user_id(users: &serde_json::Value, email: &str) -> i64 {
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == email)
+        .unwrap_or_else(|| panic!("no user {email} in {users}"))["id"]
+        .as_i64()
+        .unwrap()
 }

@@ -48,6 +48,32 @@ impl Reg {
         }
     }
 
+    /// Sends `method path` without a body.
+    pub async fn send(&self, method: reqwest::Method, path: &str) -> reqwest::Response {
+        self.req(method, path).send().await.unwrap()
+    }
+
+    /// The status of `method path`.
+    pub async fn status(&self, method: reqwest::Method, path: &str) -> u16 {
+        self.send(method, path).await.status().as_u16()
+    }
+
+    /// Status and body of `method path`.
+    pub async fn fetch(&self, method: reqwest::Method, path: &str) -> (u16, String) {
+        let r = self.send(method, path).await;
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    /// Status and OCI error code of `method path`.
+    pub async fn error_code(&self, method: reqwest::Method, path: &str) -> (u16, String) {
+        error_code(self.send(method, path).await).await
+    }
+
+    /// The JSON body of `method path`.
+    pub async fn json(&self, method: reqwest::Method, path: &str) -> serde_json::Value {
+        self.send(method, path).await.json().await.unwrap()
+    }
+
     /// Monolithic upload of a blob; returns its digest.
     pub async fn push_blob(&self, repo: &str, data: &[u8]) -> String {
         let d = sha256(data);

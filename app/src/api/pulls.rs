@@ -10,17 +10,16 @@ use domain::pulls::{PullQuery, PAGE_PULLS};
 use domain::CustomerId;
 use leptos::prelude::*;
 
-/// The latest pulls by one of the caller's customers (another org's is not
-/// found), newest first. Any vendor user.
-#[server(endpoint = "customer_pulls")]
-pub async fn customer_pulls(id: CustomerId) -> Result<Vec<Pull>, AppError> {
+/// The latest pulls (a page) matching `query`. Any vendor user; another
+/// org's customer or artifact is not found.
+#[cfg(feature = "ssr")]
+async fn latest(query: PullQuery) -> Result<Vec<Pull>, AppError> {
+    let query = PullQuery {
+        limit: PAGE_PULLS,
+        ..query
+    };
     respond(
-        async move {
-            let query = PullQuery {
-                customer: Some(id),
-                limit: PAGE_PULLS,
-                ..Default::default()
-            };
+        async {
             Ok(ssr::services()?
                 .pulls(&ssr::signed_in().await?, &query)
                 .await?)
@@ -29,21 +28,22 @@ pub async fn customer_pulls(id: CustomerId) -> Result<Vec<Pull>, AppError> {
     )
 }
 
-/// The latest pulls of one of the caller's artifacts (another org's is not
-/// found), newest first. Any vendor user.
+/// The latest pulls by one of the caller's customers, newest first.
+#[server(endpoint = "customer_pulls")]
+pub async fn customer_pulls(id: CustomerId) -> Result<Vec<Pull>, AppError> {
+    latest(PullQuery {
+        customer: Some(id),
+        ..Default::default()
+    })
+    .await
+}
+
+/// The latest pulls of one of the caller's artifacts, newest first.
 #[server(endpoint = "artifact_pulls")]
 pub async fn artifact_pulls(name: String) -> Result<Vec<Pull>, AppError> {
-    respond(
-        async move {
-            let query = PullQuery {
-                artifact: Some(name),
-                limit: PAGE_PULLS,
-                ..Default::default()
-            };
-            Ok(ssr::services()?
-                .pulls(&ssr::signed_in().await?, &query)
-                .await?)
-        }
-        .await,
-    )
+    latest(PullQuery {
+        artifact: Some(name),
+        ..Default::default()
+    })
+    .await
 }

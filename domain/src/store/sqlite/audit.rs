@@ -54,38 +54,65 @@ impl SqliteStore {
     }
 }
 
-/// One change for the audit trail.
+/// One change for the audit trail: `action` on `subject` about a customer,
+/// with what was before and after (JSON), recorded by [`Change::record`].
 pub(super) struct Change<'a> {
-    pub customer_id: CustomerId,
-    pub action: AuditAction,
-    pub subject: &'a str,
-    pub before: Option<serde_json::Value>,
-    pub after: Option<serde_json::Value>,
+    customer_id: CustomerId,
+    action: AuditAction,
+    subject: &'a str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
 }
 
-/// Appends to the audit trail, inside the change's own transaction.
-pub(super) async fn record(
-    conn: &mut SqliteConnection,
-    org_id: OrgId,
-    by: &Actor,
-    change: Change<'_>,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO audit_events (org_id, customer_id, actor_user_id, actor, action, subject, before, after, at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(org_id)
-    .bind(change.customer_id)
-    .bind(by.user_id)
-    .bind(&by.email)
-    .bind(change.action.as_str())
-    .bind(change.subject)
-    .bind(change.before.map(|v| v.to_string()))
-    .bind(change.after.map(|v| v.to_string()))
-    .bind(Utc::now())
-    .execute(conn)
-    .await?;
-    Ok(())
+impl<'a> Change<'a> {
+    pub fn new(customer_id: CustomerId, action: AuditAction, subject: &'a str) -> Self {
+        Change {
+            customer_id,
+            action,
+            subject,
+            before: None,
+            after: None,
+        }
+    }
+
+    pub fn before(self, state: impl Into<Option<serde_json::Value>>) -> Self {
+        Change {
+            before: state.into(),
+            ..self
+        }
+    }
+
+    pub fn after(self, state: serde_json::Value) -> Self {
+        Change {
+            after: Some(state),
+            ..self
+        }
+    }
+
+    /// Appends to the audit trail, inside the change's own transaction.
+    pub async fn record(
+        self,
+        conn: &mut SqliteConnection,
+        org_id: OrgId,
+        by: &Actor,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (org_id, customer_id, actor_user_id, actor, action, subject, before, after, at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(org_id)
+        .bind(self.customer_id)
+        .bind(by.user_id)
+        .bind(&by.email)
+        .bind(self.action.as_str())
+        .bind(self.subject)
+        .bind(self.before.map(|v| v.to_string()))
+        .bind(self.after.map(|v| v.to_string()))
+        .bind(Utc::now())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Customers and their users.
 
-use super::audit::{record, Change};
+use super::audit::Change;
 use super::{unique_or, SqliteStore};
 use crate::audit::{Actor, AuditAction};
 use crate::changes::ChangeKind;
@@ -29,19 +29,10 @@ impl SqliteStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| unique_or(e, StoreError::CustomerNameTaken))?;
-        record(
-            &mut tx,
-            org_id,
-            by,
-            Change {
-                customer_id: row.0,
-                action: AuditAction::CustomerCreated,
-                subject: name.as_str(),
-                before: None,
-                after: Some(serde_json::json!({ "name": name.as_str() })),
-            },
-        )
-        .await?;
+        Change::new(row.0, AuditAction::CustomerCreated, name.as_str())
+            .after(serde_json::json!({ "name": name.as_str() }))
+            .record(&mut tx, org_id, by)
+            .await?;
         tx.commit().await?;
         Ok(Customer {
             id: row.0,
@@ -143,19 +134,11 @@ impl SqliteStore {
         .await
         .map_err(|e| unique_or(e, StoreError::CustomerNameTaken))?;
         if old != name.as_str() {
-            record(
-                &mut tx,
-                org_id,
-                by,
-                Change {
-                    customer_id: id,
-                    action: AuditAction::CustomerRenamed,
-                    subject: name.as_str(),
-                    before: Some(serde_json::json!({ "name": old })),
-                    after: Some(serde_json::json!({ "name": name.as_str() })),
-                },
-            )
-            .await?;
+            Change::new(id, AuditAction::CustomerRenamed, name.as_str())
+                .before(serde_json::json!({ "name": old }))
+                .after(serde_json::json!({ "name": name.as_str() }))
+                .record(&mut tx, org_id, by)
+                .await?;
         }
         tx.commit().await?;
         Ok(Customer {
@@ -187,23 +170,14 @@ impl SqliteStore {
         .bind(id)
         .fetch_all(&mut *tx)
         .await?;
-        record(
-            &mut tx,
-            org_id,
-            by,
-            Change {
-                customer_id: id,
-                action: AuditAction::CustomerDeleted,
-                subject: &name,
-                before: Some(serde_json::json!({
-                    "name": name,
-                    "users": users.iter().map(|(_, email)| email).collect::<Vec<_>>(),
-                    "entitlements": entitlements,
-                })),
-                after: None,
-            },
-        )
-        .await?;
+        Change::new(id, AuditAction::CustomerDeleted, &name)
+            .before(serde_json::json!({
+                "name": name,
+                "users": users.iter().map(|(_, email)| email).collect::<Vec<_>>(),
+                "entitlements": entitlements,
+            }))
+            .record(&mut tx, org_id, by)
+            .await?;
         let users = users.into_iter().map(|(id, _)| id).collect();
         let deleted = sqlx::query("DELETE FROM customers WHERE id = ? AND org_id = ?")
             .bind(id)
@@ -262,19 +236,10 @@ impl SqliteStore {
         let Some((email, role)) = removed else {
             return Err(StoreError::NotFound);
         };
-        record(
-            &mut tx,
-            org_id,
-            by,
-            Change {
-                customer_id,
-                action: AuditAction::UserRemoved,
-                subject: &email,
-                before: Some(serde_json::json!({ "email": email, "role": role })),
-                after: None,
-            },
-        )
-        .await?;
+        Change::new(customer_id, AuditAction::UserRemoved, &email)
+            .before(serde_json::json!({ "email": email, "role": role }))
+            .record(&mut tx, org_id, by)
+            .await?;
         self.commit_change(
             tx,
             org_id,
@@ -338,20 +303,13 @@ pub(super) async fn insert_customer_user(
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| unique_or(e, StoreError::EmailTaken))?;
-    record(
-        conn,
-        org_id,
-        by,
-        Change {
-            customer_id: user.customer_id,
-            action: AuditAction::UserAdded,
-            subject: user.email.as_str(),
-            before: None,
-            after: Some(
-                serde_json::json!({ "email": user.email.as_str(), "role": user.role.as_str() }),
-            ),
-        },
+    Change::new(
+        user.customer_id,
+        AuditAction::UserAdded,
+        user.email.as_str(),
     )
+    .after(serde_json::json!({ "email": user.email.as_str(), "role": user.role.as_str() }))
+    .record(conn, org_id, by)
     .await?;
     Ok(id)
 }

@@ -1,6 +1,6 @@
 //! A customer's entitlements and their grants.
 
-use super::audit::{record, Change};
+use super::audit::Change;
 use super::{unique_or, SqliteStore};
 use crate::audit::{Actor, AuditAction};
 use crate::changes::ChangeKind;
@@ -150,23 +150,16 @@ impl SqliteStore {
                 .await?;
         }
         let after = load_entitlement(&mut tx, org_id, id).await?;
-        record(
-            &mut tx,
-            org_id,
-            by,
-            Change {
-                customer_id,
-                action: if before.is_some() {
-                    AuditAction::EntitlementUpdated
-                } else {
-                    AuditAction::EntitlementCreated
-                },
-                subject: &after.name,
-                before: before.as_ref().map(audit_state),
-                after: Some(audit_state(&after)),
-            },
-        )
-        .await?;
+        let action = if before.is_some() {
+            AuditAction::EntitlementUpdated
+        } else {
+            AuditAction::EntitlementCreated
+        };
+        Change::new(customer_id, action, &after.name)
+            .before(before.as_ref().map(audit_state))
+            .after(audit_state(&after))
+            .record(&mut tx, org_id, by)
+            .await?;
         self.commit_change(
             tx,
             org_id,
@@ -189,18 +182,13 @@ impl SqliteStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        record(
-            &mut tx,
-            org_id,
-            by,
-            Change {
-                customer_id: before.customer_id,
-                action: AuditAction::EntitlementDeleted,
-                subject: &before.name,
-                before: Some(audit_state(&before)),
-                after: None,
-            },
+        Change::new(
+            before.customer_id,
+            AuditAction::EntitlementDeleted,
+            &before.name,
         )
+        .before(audit_state(&before))
+        .record(&mut tx, org_id, by)
         .await?;
         self.commit_change(
             tx,

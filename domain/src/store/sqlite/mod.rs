@@ -144,244 +144,64 @@ pub(super) fn unique_or(e: sqlx::Error, taken: StoreError) -> StoreError {
     }
 }
 
-#[async_trait::async_trait]
-impl Store for SqliteStore {
-    async fn has_orgs(&self) -> StoreResult<bool> {
-        SqliteStore::has_orgs(self).await
-    }
+/// `Store` for SQLite: each method is the inherent method of the same name
+/// in its aggregate's module.
+macro_rules! store_in_modules {
+    ($($name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;)*) => {
+        #[async_trait::async_trait]
+        impl Store for SqliteStore {
+            $(async fn $name(&self, $($arg: $ty),*) -> StoreResult<$ret> {
+                SqliteStore::$name(self, $($arg),*).await
+            })*
+        }
+    };
+}
 
-    async fn create_org_with_admin(
-        &self,
-        org: NewOrg,
-        admin_email: Email,
-        password_hash: String,
-        only_if_first: bool,
-    ) -> StoreResult<(Org, VendorUser)> {
-        SqliteStore::create_org_with_admin(self, org, admin_email, password_hash, only_if_first)
-            .await
-    }
-
-    async fn org_by_slug(&self, slug: &OrgSlug) -> StoreResult<Org> {
-        SqliteStore::org_by_slug(self, slug).await
-    }
-
-    async fn org(&self, id: OrgId) -> StoreResult<Org> {
-        SqliteStore::org(self, id).await
-    }
-
-    async fn set_plan(
-        &self,
-        slug: &OrgSlug,
-        plan: Plan,
-        trial_ends_at: Option<DateTime<Utc>>,
-    ) -> StoreResult<Org> {
-        SqliteStore::set_plan(self, slug, plan, trial_ends_at).await
-    }
-
-    async fn credentials(&self, email: &Email) -> StoreResult<Option<Credentials>> {
-        SqliteStore::credentials(self, email).await
-    }
-
-    async fn principal(&self, user_id: UserId) -> StoreResult<Option<Principal>> {
-        SqliteStore::principal(self, user_id).await
-    }
-
-    async fn session_principal(
-        &self,
-        user_id: UserId,
-        epoch: i64,
-    ) -> StoreResult<Option<Principal>> {
-        SqliteStore::session_principal(self, user_id, epoch).await
-    }
-
-    async fn session_epoch(&self, user_id: UserId) -> StoreResult<Option<i64>> {
-        SqliteStore::session_epoch(self, user_id).await
-    }
-
-    async fn create_customer_user_with_link(
-        &self,
-        org_id: OrgId,
-        customer_id: CustomerId,
-        email: Email,
-        role: CustomerRole,
-        link: (&str, DateTime<Utc>),
-        by: &Actor,
-    ) -> StoreResult<UserId> {
-        SqliteStore::insert_customer_user_with_link(
-            self,
-            org_id,
-            customer_id,
-            email,
-            role,
-            link,
-            by,
-        )
-        .await
-    }
-
-    async fn password_link(
-        &self,
-        secret_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<PasswordLinkUser>> {
-        SqliteStore::find_password_link(self, secret_hash, now).await
-    }
-
-    async fn use_password_link(
-        &self,
-        secret_hash: &str,
-        password_hash: String,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<UserId>> {
-        SqliteStore::consume_password_link(self, secret_hash, password_hash, now).await
-    }
-
-    async fn vendor_users(&self, org_id: OrgId) -> StoreResult<Vec<VendorUser>> {
-        SqliteStore::vendor_users(self, org_id).await
-    }
-
-    async fn create_vendor_user(
-        &self,
-        org_id: OrgId,
-        email: Email,
-        password_hash: String,
-        role: VendorRole,
-    ) -> StoreResult<VendorUser> {
-        SqliteStore::create_vendor_user(self, org_id, email, password_hash, role).await
-    }
-
-    async fn set_vendor_role(
-        &self,
-        org_id: OrgId,
-        user_id: UserId,
-        role: VendorRole,
-    ) -> StoreResult<VendorUser> {
-        SqliteStore::set_vendor_role(self, org_id, user_id, role).await
-    }
-
-    async fn delete_vendor_user(&self, org_id: OrgId, user_id: UserId) -> StoreResult<()> {
-        SqliteStore::delete_vendor_user(self, org_id, user_id).await
-    }
-
-    async fn create_customer(
-        &self,
-        org_id: OrgId,
-        name: DisplayName,
-        by: &Actor,
-    ) -> StoreResult<Customer> {
-        SqliteStore::create_customer(self, org_id, name, by).await
-    }
-
-    async fn create_customer_user(
-        &self,
-        org_id: OrgId,
-        customer_id: CustomerId,
-        email: Email,
-        password_hash: String,
-        role: CustomerRole,
-        by: &Actor,
-    ) -> StoreResult<UserId> {
-        SqliteStore::create_customer_user(self, org_id, customer_id, email, password_hash, role, by)
-            .await
-    }
-
-    async fn customers(&self, org_id: OrgId, q: &str) -> StoreResult<Vec<CustomerSummary>> {
-        SqliteStore::customers(self, org_id, q).await
-    }
-
-    async fn customer(&self, org_id: OrgId, id: CustomerId) -> StoreResult<Customer> {
-        SqliteStore::customer(self, org_id, id).await
-    }
-
-    async fn rename_customer(
-        &self,
-        org_id: OrgId,
-        id: CustomerId,
-        name: DisplayName,
-        by: &Actor,
-    ) -> StoreResult<Customer> {
-        SqliteStore::rename_customer(self, org_id, id, name, by).await
-    }
-
-    async fn delete_customer(
-        &self,
-        org_id: OrgId,
-        id: CustomerId,
-        by: &Actor,
-    ) -> StoreResult<Vec<UserId>> {
-        SqliteStore::delete_customer(self, org_id, id, by).await
-    }
-
-    async fn customer_users(
-        &self,
-        org_id: OrgId,
-        customer_id: CustomerId,
-    ) -> StoreResult<Vec<CustomerUser>> {
-        SqliteStore::customer_users(self, org_id, customer_id).await
-    }
-
-    async fn delete_customer_user(
-        &self,
-        org_id: OrgId,
-        customer_id: CustomerId,
-        user_id: UserId,
-        by: &Actor,
-    ) -> StoreResult<()> {
-        SqliteStore::delete_customer_user(self, org_id, customer_id, user_id, by).await
-    }
-
-    async fn entitlements(
-        &self,
-        org_id: OrgId,
-        customer_id: CustomerId,
-    ) -> StoreResult<Vec<EntitlementView>> {
-        SqliteStore::entitlements(self, org_id, customer_id).await
-    }
-
-    async fn entitlement(&self, org_id: OrgId, id: EntitlementId) -> StoreResult<EntitlementView> {
-        SqliteStore::entitlement(self, org_id, id).await
-    }
-
-    async fn save_entitlement(
-        &self,
-        org_id: OrgId,
-        customer_id: CustomerId,
-        id: Option<EntitlementId>,
-        entitlement: ValidEntitlement,
-        by: &Actor,
-    ) -> StoreResult<EntitlementView> {
-        SqliteStore::save_entitlement(self, org_id, customer_id, id, entitlement, by).await
-    }
-
-    async fn delete_entitlement(
-        &self,
-        org_id: OrgId,
-        id: EntitlementId,
-        by: &Actor,
-    ) -> StoreResult<CustomerId> {
-        SqliteStore::delete_entitlement(self, org_id, id, by).await
-    }
-
-    async fn audit_events(
-        &self,
-        org_id: OrgId,
-        customer_id: CustomerId,
-        limit: i64,
-    ) -> StoreResult<Vec<AuditEvent>> {
-        SqliteStore::audit_events(self, org_id, customer_id, limit).await
-    }
-
-    async fn record_pulls(&self, pulls: &[crate::pulls::NewPull]) -> StoreResult<()> {
-        SqliteStore::insert_pulls(self, pulls).await
-    }
-
-    async fn pulls(
-        &self,
-        org_id: OrgId,
-        query: &crate::pulls::PullQuery,
-    ) -> StoreResult<Vec<crate::pulls::Pull>> {
-        SqliteStore::select_pulls(self, org_id, query).await
-    }
+store_in_modules! {
+    // orgs.rs
+    has_orgs() -> bool;
+    create_org_with_admin(org: NewOrg, admin_email: Email, password_hash: String,
+        only_if_first: bool) -> (Org, VendorUser);
+    org_by_slug(slug: &OrgSlug) -> Org;
+    org(id: OrgId) -> Org;
+    set_plan(slug: &OrgSlug, plan: Plan, trial_ends_at: Option<DateTime<Utc>>) -> Org;
+    // users.rs
+    credentials(email: &Email) -> Option<Credentials>;
+    principal(user_id: UserId) -> Option<Principal>;
+    session_principal(user_id: UserId, epoch: i64) -> Option<Principal>;
+    session_epoch(user_id: UserId) -> Option<i64>;
+    vendor_users(org_id: OrgId) -> Vec<VendorUser>;
+    create_vendor_user(org_id: OrgId, email: Email, password_hash: String,
+        role: VendorRole) -> VendorUser;
+    set_vendor_role(org_id: OrgId, user_id: UserId, role: VendorRole) -> VendorUser;
+    delete_vendor_user(org_id: OrgId, user_id: UserId) -> ();
+    // links.rs
+    create_customer_user_with_link(org_id: OrgId, customer_id: CustomerId, email: Email,
+        role: CustomerRole, link: (&str, DateTime<Utc>), by: &Actor) -> UserId;
+    password_link(secret_hash: &str, now: DateTime<Utc>) -> Option<PasswordLinkUser>;
+    use_password_link(secret_hash: &str, password_hash: String,
+        now: DateTime<Utc>) -> Option<UserId>;
+    // customers.rs
+    create_customer(org_id: OrgId, name: DisplayName, by: &Actor) -> Customer;
+    create_customer_user(org_id: OrgId, customer_id: CustomerId, email: Email,
+        password_hash: String, role: CustomerRole, by: &Actor) -> UserId;
+    customers(org_id: OrgId, q: &str) -> Vec<CustomerSummary>;
+    customer(org_id: OrgId, id: CustomerId) -> Customer;
+    rename_customer(org_id: OrgId, id: CustomerId, name: DisplayName, by: &Actor) -> Customer;
+    delete_customer(org_id: OrgId, id: CustomerId, by: &Actor) -> Vec<UserId>;
+    customer_users(org_id: OrgId, customer_id: CustomerId) -> Vec<CustomerUser>;
+    delete_customer_user(org_id: OrgId, customer_id: CustomerId, user_id: UserId, by: &Actor) -> ();
+    // entitlements.rs
+    entitlements(org_id: OrgId, customer_id: CustomerId) -> Vec<EntitlementView>;
+    entitlement(org_id: OrgId, id: EntitlementId) -> EntitlementView;
+    save_entitlement(org_id: OrgId, customer_id: CustomerId, id: Option<EntitlementId>,
+        entitlement: ValidEntitlement, by: &Actor) -> EntitlementView;
+    delete_entitlement(org_id: OrgId, id: EntitlementId, by: &Actor) -> CustomerId;
+    // audit.rs
+    audit_events(org_id: OrgId, customer_id: CustomerId, limit: i64) -> Vec<AuditEvent>;
+    // pulls.rs
+    record_pulls(pulls: &[crate::pulls::NewPull]) -> ();
+    pulls(org_id: OrgId, query: &crate::pulls::PullQuery) -> Vec<crate::pulls::Pull>;
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ impl From<PullRow> for Pull {
 }
 
 impl SqliteStore {
-    pub(super) async fn insert_pulls(&self, pulls: &[NewPull]) -> StoreResult<()> {
+    pub(super) async fn record_pulls(&self, pulls: &[NewPull]) -> StoreResult<()> {
         if pulls.is_empty() {
             return Ok(());
         }
@@ -71,11 +71,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn select_pulls(
-        &self,
-        org_id: OrgId,
-        query: &PullQuery,
-    ) -> StoreResult<Vec<Pull>> {
+    pub(super) async fn pulls(&self, org_id: OrgId, query: &PullQuery) -> StoreResult<Vec<Pull>> {
         // The current name of a customer that still exists; the name at the
         // pull for one that was deleted (even if its id was reused since).
         let mut sql = QueryBuilder::<Sqlite>::new(
@@ -113,7 +109,6 @@ mod tests {
     use crate::audit::Actor;
     use crate::pulls::{NewPull, PullQuery};
     use crate::store::sqlite::fixture::{name, Fixture};
-    use crate::store::Store;
     use crate::{CustomerId, OrgId, UserId};
     use chrono::{Duration, Utc};
 
