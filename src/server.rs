@@ -123,7 +123,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
 /// message), plain text for a plain form post.
 fn server_fn_refusal(status: StatusCode, refusal: crate::edge::Refusal, html: bool) -> Response {
     use crate::edge::Refusal;
-    use app::api::AppError;
+    use app::server_fns::AppError;
     let error = match refusal {
         Refusal::CrossSite(message) => AppError::Refused(message),
         Refusal::TooLarge => AppError::TooLarge,

@@ -6,11 +6,11 @@
 
 #![recursion_limit = "256"]
 
-pub mod api;
 pub mod components;
 pub mod live;
 pub mod pages;
 pub mod routes;
+pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 

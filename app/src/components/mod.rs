@@ -3,7 +3,7 @@
 pub mod pulls;
 pub mod tokens;
 
-use crate::api::{get_me, AppError, SignOut};
+use crate::server_fns::{get_me, AppError, SignOut};
 use domain::Principal;
 use leptos::form::ActionForm;
 use leptos::prelude::*;

@@ -1,9 +1,9 @@
 //! Access tokens: a section shared by the console's Settings and the portal.
 
-use crate::api::{list_tokens, AppError, CreateToken, RevokeToken, TokensView};
 use crate::components::{
     action_error, invalid, reset_on_success, CopyButton, ErrorPanel, FieldError, FormError,
 };
+use crate::server_fns::{list_tokens, AppError, CreateToken, RevokeToken, TokensView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
@@ -135,7 +135,7 @@ pub fn TokensSection(data: Tokens) -> impl IntoView {
 
 /// A token just created: the secret, once, with a copy button.
 #[component]
-fn NewToken(created: crate::api::CreatedToken) -> impl IntoView {
+fn NewToken(created: crate::server_fns::CreatedToken) -> impl IntoView {
     view! {
         <div class="notice secret" role="status">
             <p><strong>{format!("Token \u{201c}{}\u{201d} created.", created.token.label)}</strong>" Copy it now: it will not be shown again."</p>

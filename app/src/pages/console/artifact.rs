@@ -1,8 +1,8 @@
 //! `/artifacts/*name`: an artifact's tags, pull command and pulls.
 
-use crate::api::{artifact_pulls, get_artifact, helm_pull, pull_with};
 use crate::components::pulls::{PullsCard, PullsOf};
 use crate::components::{human_size, short_digest, Command, ConsoleShell, CopyButton, ErrorPanel};
+use crate::server_fns::{artifact_pulls, get_artifact, helm_pull, pull_with};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -72,7 +72,7 @@ pub fn ArtifactPage() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(crate::api::AppError::NotFound) => view! {
+                        Err(crate::server_fns::AppError::NotFound) => view! {
                             <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/artifacts">"Artifacts"</A></nav>
                             <crate::components::EmptyState title="Artifact not found">
                                 <p>"There is no artifact with this name in your organization."</p>

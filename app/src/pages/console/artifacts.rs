@@ -1,7 +1,7 @@
 //! `/artifacts`: the org's artifacts, and how to push one.
 
-use crate::api::{list_artifacts, login_command, shell_quote, ArtifactsView};
 use crate::components::{Command, ConsoleShell, EmptyState, ErrorPanel};
+use crate::server_fns::{list_artifacts, login_command, shell_quote, ArtifactsView};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;

@@ -1,13 +1,13 @@
 //! `/licenses/:id`: a customer's overview, users, pulls and history.
 
-use crate::api::{
-    customer_pulls, fresh_added_user, get_customer, AddCustomerUser, AddedUser, CustomerView,
-    DeleteCustomer, RemoveCustomerUser, RenameCustomer,
-};
 use crate::components::pulls::{PullsCard, PullsOf};
 use crate::components::{
     action_error, invalid, reset_on_success, ConsoleShell, CopyButton, EmptyState, ErrorPanel,
     FieldError, FormError,
+};
+use crate::server_fns::{
+    customer_pulls, fresh_added_user, get_customer, AddCustomerUser, AddedUser, CustomerView,
+    DeleteCustomer, RemoveCustomerUser, RenameCustomer,
 };
 use domain::CustomerRole;
 use leptos::form::ActionForm;
@@ -35,14 +35,14 @@ pub fn CustomerPage() -> impl IntoView {
         |(id, ..)| async move {
             match id {
                 Some(id) => get_customer(id).await,
-                None => Err(crate::api::AppError::NotFound),
+                None => Err(crate::server_fns::AppError::NotFound),
             }
         },
     );
     let pulls = Resource::new(id, |id| async move {
         match id {
             Some(id) => customer_pulls(id).await,
-            None => Err(crate::api::AppError::NotFound),
+            None => Err(crate::server_fns::AppError::NotFound),
         }
     });
     // A user added with a one-time link by a plain form post (no
@@ -66,7 +66,7 @@ pub fn CustomerPage() -> impl IntoView {
                     let pulls = pulls.await;
                     match data.await {
                         Ok(view) => view! { <CustomerDetail view fresh pulls add remove rename delete/> }.into_any(),
-                        Err(crate::api::AppError::NotFound) => view! {
+                        Err(crate::server_fns::AppError::NotFound) => view! {
                             <EmptyState title="Customer not found">
                                 <p>"There is no customer with this address in your organization."</p>
                             </EmptyState>
@@ -83,7 +83,7 @@ pub fn CustomerPage() -> impl IntoView {
 fn CustomerDetail(
     view: CustomerView,
     fresh: Option<AddedUser>,
-    pulls: Result<Vec<domain::pulls::Pull>, crate::api::AppError>,
+    pulls: Result<Vec<domain::pulls::Pull>, crate::server_fns::AppError>,
     add: ServerAction<AddCustomerUser>,
     remove: ServerAction<RemoveCustomerUser>,
     rename: ServerAction<RenameCustomer>,

@@ -1,9 +1,9 @@
 //! `/licenses`: the org's customers.
 
-use crate::api::{list_customers, CreateCustomer, CustomersView};
 use crate::components::{
     action_error, invalid, ConsoleShell, EmptyState, ErrorPanel, FieldError, FormError,
 };
+use crate::server_fns::{list_customers, CreateCustomer, CustomersView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -42,7 +42,7 @@ pub fn LicensesPage() -> impl IntoView {
 fn CustomerList(
     view: CustomersView,
     create: ServerAction<CreateCustomer>,
-    create_error: Signal<Option<crate::api::AppError>>,
+    create_error: Signal<Option<crate::server_fns::AppError>>,
     searching: bool,
 ) -> impl IntoView {
     let CustomersView {

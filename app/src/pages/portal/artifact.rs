@@ -3,11 +3,11 @@
 //! changes what the customer may see.
 
 use super::tags::{platforms, pushed, TagTable};
-use crate::api::{portal_artifact, pull_commands, AppError, PortalArtifactView};
 use crate::components::{
     human_size, loading, short_digest, Command, EmptyState, ErrorPanel, PortalShell,
 };
 use crate::live::use_changes;
+use crate::server_fns::{portal_artifact, pull_commands, AppError, PortalArtifactView};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 

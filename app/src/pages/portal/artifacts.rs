@@ -3,9 +3,9 @@
 //! may see.
 
 use super::tags::{artifact_href, TagTable};
-use crate::api::{portal_artifacts, PortalView, SharedArtifact};
 use crate::components::{loading, EmptyState, ErrorPanel, PortalShell};
 use crate::live::use_changes;
+use crate::server_fns::{portal_artifacts, PortalView, SharedArtifact};
 use domain::registry::TagInfo;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
