@@ -1,35 +1,25 @@
 //! Page access, decided before a page renders: the console is for vendor
 //! users, the portal for customer users, `/` is the first-run page only while
-//! no organization exists. (Server functions check again for themselves.)
+//! no organization exists. Which page is which comes from the UI's route
+//! tree ([`PageAreas`]); an address it does not know fails closed (signed-out
+//! users are sent to sign in). (Server functions check again for
+//! themselves.)
 
 use crate::server::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use domain::pages::Area;
 use domain::Principal;
 use services::session::CallerSlot;
 use tower_sessions::Session;
 
-#[derive(Debug, PartialEq, Eq)]
-enum Area {
-    Root,
-    SignIn,
-    Console,
-    Portal,
-    Other,
-}
-
-fn area(path: &str) -> Area {
-    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
-    match path {
-        "/" => Area::Root,
-        "/signin" => Area::SignIn,
-        _ if under("/artifacts") || under("/licenses") || under("/settings") => Area::Console,
-        _ if under("/portal") => Area::Portal,
-        _ => Area::Other,
-    }
-}
+/// Whom the page at a request target (path and query) is for, `None` when
+/// no page is there. It is the UI's route tree (`app::routes::area`), handed
+/// over by the server (`AppState::pages`): the guard knows a page as soon as
+/// the UI routes it.
+pub type PageAreas = fn(&str) -> Option<Area>;
 
 fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
@@ -61,6 +51,9 @@ pub async fn session_principal(
     })
 }
 
+/// The page guard, in front of whatever renders the app: the page routes
+/// (and the server functions registered with them, which are not GET) and
+/// the not-found page (static files, `/api/v1`, `/events` are not behind it).
 pub async fn pages(
     State(state): State<AppState>,
     session: Session,
@@ -70,8 +63,9 @@ pub async fn pages(
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return next.run(req).await;
     }
-    let area = area(req.uri().path());
-    if area == Area::Other {
+    let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    let area = (state.pages)(target);
+    if area == Some(Area::Public) {
         return next.run(req).await;
     }
     let slot = req.extensions().get::<CallerSlot>().cloned();
@@ -80,14 +74,16 @@ pub async fn pages(
         Err(resp) => return resp,
     };
     match (area, principal) {
-        (Area::Console, Some(Principal::Vendor { .. }))
-        | (Area::Portal, Some(Principal::Customer { .. })) => next.run(req).await,
-        (Area::Console | Area::Portal, None) => {
-            let target = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        (Some(Area::Console), Some(Principal::Vendor { .. }))
+        | (Some(Area::Portal), Some(Principal::Customer { .. })) => next.run(req).await,
+        // Fails closed: an address no route claims needs a signed-in user
+        // (who then sees the not-found page).
+        (Some(Area::Console | Area::Portal) | None, None) => {
             see_other(&format!("/signin?next={}", percent_encode(target)))
         }
-        (Area::Console | Area::Portal | Area::SignIn, Some(p)) => see_other(p.home_path()),
-        (Area::Root, principal) => match state.ctx.store.has_orgs().await {
+        (None, Some(_)) => next.run(req).await,
+        (Some(Area::Console | Area::Portal | Area::SignIn), Some(p)) => see_other(p.home_path()),
+        (Some(Area::FirstRun), principal) => match state.ctx.store.has_orgs().await {
             Ok(false) => next.run(req).await,
             Ok(true) => see_other(principal.as_ref().map_or("/signin", Principal::home_path)),
             Err(e) => {
@@ -95,27 +91,13 @@ pub async fn pages(
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
         },
-        (Area::SignIn, None) | (Area::Other, _) => next.run(req).await,
+        (Some(Area::SignIn), None) | (Some(Area::Public), _) => next.run(req).await,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn areas() {
-        assert_eq!(area("/"), Area::Root);
-        assert_eq!(area("/signin"), Area::SignIn);
-        assert_eq!(area("/settings"), Area::Console);
-        assert_eq!(area("/licenses/3"), Area::Console);
-        assert_eq!(area("/artifacts"), Area::Console);
-        assert_eq!(area("/settingsx"), Area::Other);
-        assert_eq!(area("/portal"), Area::Portal);
-        assert_eq!(area("/pkg/portcullis.js"), Area::Other);
-        // Public: the one-time link is the key.
-        assert_eq!(area("/set-password/abc"), Area::Other);
-    }
 
     #[test]
     fn next_is_encoded() {

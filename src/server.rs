@@ -18,6 +18,7 @@ use services::{Services, Settings};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -35,6 +36,8 @@ pub struct AppState {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// What the UI's edge checks (cross-site requests against the public URL).
     pub edge: Arc<crate::edge::Edge>,
+    /// Whom each page is for, from the UI's route tree: the page guard's map.
+    pub pages: guard::PageAreas,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -108,6 +111,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
                 config.public_url.is_some(),
                 server_fn_refusal,
             ),
+            pages: app::routes::area,
         },
         sessions,
         session_store,
@@ -119,7 +123,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
 /// message), plain text for a plain form post.
 fn server_fn_refusal(status: StatusCode, refusal: crate::edge::Refusal, html: bool) -> Response {
     use crate::edge::Refusal;
-    use app::api::AppError;
+    use app::server_fns::AppError;
     let error = match refusal {
         Refusal::CrossSite(message) => AppError::Refused(message),
         Refusal::TooLarge => AppError::TooLarge,
@@ -151,25 +155,38 @@ pub fn build_router(state: AppState, sessions: Sessions) -> Router {
     };
     let options = state.leptos_options.clone();
     let edge = state.edge.clone();
-    // The UI (pages, server functions, assets) runs behind sessions and the
-    // page guard, and behind the edge (security headers, cross-site
-    // refusal, the server-function body limit); the registry authenticates
-    // each request itself.
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/events", get(crate::live::events))
-        .merge(crate::api::router())
+    // The page guard stands in front of whatever renders the app: the pages
+    // (with the server functions, registered alongside) and, for an address
+    // that is neither a route nor a static file, the not-found page.
+    let guard = axum::middleware::from_fn_with_state(state.clone(), guard::pages);
+    let pages = Router::new()
         .leptos_routes_with_context(&state, routes, provide.clone(), move || {
             app::shell(options.clone())
         })
+        .route_layer(guard.clone());
+    let not_found = Router::new()
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
         >(provide, app::shell))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            guard::pages,
-        ))
+        .layer(guard)
+        .with_state(state.clone());
+    let files = ServeDir::new(&*state.leptos_options.site_root)
+        .precompressed_gzip()
+        .precompressed_br()
+        .append_index_html_on_directories(false)
+        .call_fallback_on_method_not_allowed(true)
+        .fallback(not_found);
+    // The UI (pages, server functions, assets) runs behind sessions, and
+    // behind the edge (security headers, cross-site refusal, the
+    // server-function body limit); the registry authenticates each request
+    // itself.
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/events", get(crate::live::events))
+        .merge(crate::api::router())
+        .merge(pages)
+        .fallback_service(files)
         .layer(sessions)
         .layer(axum::middleware::from_fn(caller_slot))
         .layer(axum::middleware::from_fn_with_state(
@@ -293,4 +310,59 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every route of the app is in an area of the page guard: none is left
+    /// unguarded (a path no route claims fails closed in the guard).
+    #[test]
+    fn every_route_is_classified() {
+        let routes = generate_route_list(app::App);
+        assert!(routes.len() >= 14, "{} routes", routes.len());
+        for route in routes {
+            // A concrete address of the route: "{id}" and "{*name}" filled in.
+            let concrete: String = route
+                .path()
+                .split('/')
+                .map(|segment| match segment.strip_prefix('{') {
+                    Some(param) if param.starts_with('*') => "a/b",
+                    Some(_) => "7",
+                    None => segment,
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            assert!(
+                app::routes::area(&concrete).is_some(),
+                "{} ({concrete}) is in no area",
+                route.path()
+            );
+        }
+    }
+
+    #[test]
+    fn areas_come_from_the_route_tree() {
+        use app::routes::area;
+        use domain::pages::Area;
+        assert_eq!(area("/"), Some(Area::FirstRun));
+        assert_eq!(area("/signin?next=/settings"), Some(Area::SignIn));
+        assert_eq!(area("/settings"), Some(Area::Console));
+        assert_eq!(area("/settings/"), Some(Area::Console));
+        assert_eq!(area("/licenses/3"), Some(Area::Console));
+        assert_eq!(area("/licenses/3/entitlements/new"), Some(Area::Console));
+        assert_eq!(area("/artifacts"), Some(Area::Console));
+        assert_eq!(area("/artifacts/charts/web"), Some(Area::Console));
+        // As the router reads the target: dot segments resolved.
+        assert_eq!(area("/x/../settings"), Some(Area::Console));
+        assert_eq!(area("/settingsx"), None);
+        assert_eq!(area("/licenses/3/reports"), None);
+        assert_eq!(area("/portal"), Some(Area::Portal));
+        assert_eq!(area("/portal/tokens"), Some(Area::Portal));
+        assert_eq!(area("/portal/artifacts/charts/web"), Some(Area::Portal));
+        assert_eq!(area("/pkg/portcullis.js"), None);
+        // Public: the one-time link is the key.
+        assert_eq!(area("/set-password/abc"), Some(Area::Public));
+    }
 }

@@ -257,6 +257,51 @@ async fn pages_and_functions_refuse_without_a_session() {
     assert_eq!(app.get_status(&admin, "/settings").await, 303);
 }
 
+/// The page guard knows the pages from the UI's route tree and fails
+/// closed: an address no route claims (console-like or not) sends a
+/// signed-out user to sign in, never to a page rendered unguarded, and a
+/// signed-in user to the not-found page. Addresses the router reads as a
+/// console page are guarded as one. Static files stay public.
+#[tokio::test]
+async fn unknown_pages_fail_closed() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir(site.path().join("pkg")).unwrap();
+    std::fs::write(site.path().join("pkg/portcullis.css"), "body {}").unwrap();
+    std::fs::write(site.path().join("favicon.svg"), "<svg/>").unwrap();
+    let root = site.path().to_str().unwrap();
+    let app = TestApp::spawn_with_env(&[("PORTCULLIS_SITE_ROOT", root)]);
+    app.create_org("acme", "a@acme.test", "right password");
+    let c = client();
+    for path in [
+        "/licenses/1/reports",
+        "/settingsx",
+        "/portal/billing",
+        "/no/such/page",
+        "/settings/",
+        "/pkg/missing.js",
+    ] {
+        let r = c.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{path}");
+        assert_eq!(
+            location(r.headers()),
+            format!("/signin?next={path}"),
+            "{path}"
+        );
+    }
+    for path in ["/favicon.svg", "/pkg/portcullis.css"] {
+        let r = c.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    let admin = app.signed_in("a@acme.test", "right password").await;
+    let r = admin
+        .get(app.url("/licenses/1/reports"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("Page not found"));
+}
+
 #[tokio::test]
 async fn roles_and_areas_are_enforced() {
     let app = TestApp::spawn();
@@ -641,8 +686,9 @@ async fn health_and_graceful_shutdown() {
         r.json::<serde_json::Value>().await.unwrap(),
         json!({"status": "ok"})
     );
+    // Signed out, an unknown page is a sign-in (see unknown_pages_fail_closed).
     let missing = app.get(&client(), "/no/such/page").await;
-    assert_eq!(missing.status, 404);
+    assert_eq!(missing.status, 303);
     let status = app.terminate();
     assert!(status.success(), "exit status {status:?}");
 }

@@ -6,17 +6,17 @@
 
 #![recursion_limit = "256"]
 
-pub mod api;
 pub mod components;
 pub mod live;
 pub mod pages;
+pub mod routes;
+pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::components::{Router, Routes};
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -45,26 +45,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     live::provide_live_updates();
-    // Every route renders completely on the server before it is sent
-    // (`SsrMode::Async`), so pages and forms work without JavaScript and
-    // redirects can still set the status code.
     view! {
         <Router>
-            <Routes fallback=pages::NotFound>
-                <Route path=path!("/") view=pages::home::HomePage ssr=SsrMode::Async/>
-                <Route path=path!("/signin") view=pages::signin::SignInPage ssr=SsrMode::Async/>
-                <Route path=path!("/artifacts") view=pages::artifacts::ArtifactsPage ssr=SsrMode::Async/>
-                <Route path=path!("/artifacts/*name") view=pages::artifacts::ArtifactPage ssr=SsrMode::Async/>
-                <Route path=path!("/licenses") view=pages::licenses::LicensesPage ssr=SsrMode::Async/>
-                <Route path=path!("/licenses/:id") view=pages::licenses::CustomerPage ssr=SsrMode::Async/>
-                <Route path=path!("/licenses/:id/entitlements") view=pages::entitlements::EntitlementsPage ssr=SsrMode::Async/>
-                <Route path=path!("/licenses/:id/entitlements/new") view=pages::entitlement_form::EntitlementFormPage ssr=SsrMode::Async/>
-                <Route path=path!("/licenses/:id/entitlements/:eid") view=pages::entitlement_form::EntitlementFormPage ssr=SsrMode::Async/>
-                <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async/>
-                <Route path=path!("/portal") view=pages::portal::PortalHome ssr=SsrMode::Async/>
-                <Route path=path!("/portal/artifacts/*name") view=pages::portal::PortalArtifactPage ssr=SsrMode::Async/>
-                <Route path=path!("/portal/tokens") view=pages::portal::PortalTokensPage ssr=SsrMode::Async/>
-                <Route path=path!("/set-password/:secret") view=pages::set_password::SetPasswordPage ssr=SsrMode::Async/>
+            <Routes fallback=pages::not_found::NotFound>
+                <routes::FirstRunRoutes/>
+                <routes::SignInRoutes/>
+                <routes::PublicRoutes/>
+                <routes::ConsoleRoutes/>
+                <routes::PortalRoutes/>
             </Routes>
         </Router>
     }

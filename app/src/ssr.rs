@@ -2,7 +2,7 @@
 //! Leptos context), who is calling, and how errors become responses (once,
 //! for every server function: `From<ServiceError> for AppError`).
 
-use crate::api::AppError;
+use crate::server_fns::AppError;
 use axum::http::{header, request::Parts, StatusCode};
 use domain::store::StoreError;
 use domain::{Principal, UserId};

@@ -5,6 +5,7 @@
 //!   roles, plans) and the plain data that crosses to the browser.
 //! * [`throttle`] — sign-in throttling (pure, in memory).
 //! * [`pulls`] — the pull log's records, reads and CSV export.
+//! * [`pages`] — whom each area of the UI is for (the page guard's vocabulary).
 //! * `store` (feature `store`) — the [`store::Store`] trait, its SQLite
 //!   implementation and password hashing. The only place SQL lives.
 
@@ -12,6 +13,7 @@ pub mod audit;
 pub mod entitlements;
 pub mod live;
 pub mod oci;
+pub mod pages;
 pub mod policy;
 pub mod pulls;
 pub mod registry;

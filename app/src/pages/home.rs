@@ -1,8 +1,8 @@
 //! `/`: the first-run page while no organization exists; otherwise it sends
 //! you to sign in or to your home page.
 
-use crate::api::{get_me, needs_setup, setup_code_required, CreateFirstOrg};
 use crate::components::{action_error, invalid, FieldError, FormError};
+use crate::server_fns::{get_me, needs_setup, setup_code_required, CreateFirstOrg};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -1,8 +1,8 @@
 //! `/set-password/:secret`: a customer user added with a one-time link
 //! chooses a password, and is signed in. Public (the link is the key).
 
-use crate::api::{get_password_link, AppError, SetPassword, LINK_INVALID};
 use crate::components::{action_error, invalid, ErrorPanel, FieldError, FormError};
+use crate::server_fns::{get_password_link, AppError, SetPassword, LINK_INVALID};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};

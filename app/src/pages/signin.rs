@@ -1,7 +1,7 @@
 //! `/signin`: one form for vendor and customer users.
 
-use crate::api::SignIn;
 use crate::components::{action_error, invalid, FieldError, FormError};
+use crate::server_fns::SignIn;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;

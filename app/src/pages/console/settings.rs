@@ -1,13 +1,13 @@
 //! `/settings`: the organization, its plan, and its users.
 
-use crate::api::{
-    load_settings, AddVendorUser, ChangeVendorRole, RemoveVendorUser, SetImmutableTags,
-    SettingsView,
-};
+use crate::components::tokens::{Tokens, TokensSection};
 use crate::components::{
     action_error, invalid, reset_on_success, ConsoleShell, ErrorPanel, FieldError, FormError,
 };
-use crate::pages::tokens::{Tokens, TokensSection};
+use crate::server_fns::{
+    load_settings, AddVendorUser, ChangeVendorRole, RemoveVendorUser, SetImmutableTags,
+    SettingsView,
+};
 use domain::{Plan, VendorRole};
 use leptos::form::ActionForm;
 use leptos::prelude::*;

@@ -1,6 +1,9 @@
 //! Building blocks shared by the pages.
 
-use crate::api::{get_me, AppError, SignOut};
+pub mod pulls;
+pub mod tokens;
+
+use crate::server_fns::{get_me, AppError, SignOut};
 use domain::Principal;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -63,8 +66,9 @@ pub fn EmptyState(title: &'static str, children: Children) -> impl IntoView {
     }
 }
 
+/// The shells' sign-out button.
 #[component]
-fn SignOutButton() -> impl IntoView {
+pub fn SignOutButton() -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     view! {
         <ActionForm action=sign_out attr:class="signout-form">
@@ -73,7 +77,8 @@ fn SignOutButton() -> impl IntoView {
     }
 }
 
-fn loading() -> impl IntoView {
+/// What a page shows while its data loads.
+pub fn loading() -> impl IntoView {
     view! { <div class="loading" role="status">"Loading…"</div> }
 }
 

@@ -1,9 +1,9 @@
 //! Access tokens: a section shared by the console's Settings and the portal.
 
-use crate::api::{list_tokens, AppError, CreateToken, RevokeToken, TokensView};
 use crate::components::{
     action_error, invalid, reset_on_success, CopyButton, ErrorPanel, FieldError, FormError,
 };
+use crate::server_fns::{list_tokens, AppError, CreateToken, RevokeToken, TokensView};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
@@ -35,10 +35,10 @@ impl Tokens {
 }
 
 /// The caller's access tokens. Its data comes from [`Tokens::load`], called
-/// in the page's body: the section is rendered inside the shell's
-/// `Suspense`, whose view a server render may build twice, and a resource
-/// created there would get other ids than the browser's (which broke
-/// hydration) and run a second, discarded fetch.
+/// in the page's body: a resource made in a component that ends up inside a
+/// `Suspense` (whose view a server render may build twice) would get other
+/// ids than the browser's (which broke hydration) and run a second,
+/// discarded fetch.
 #[component]
 pub fn TokensSection(data: Tokens) -> impl IntoView {
     let Tokens {
@@ -135,7 +135,7 @@ pub fn TokensSection(data: Tokens) -> impl IntoView {
 
 /// A token just created: the secret, once, with a copy button.
 #[component]
-fn NewToken(created: crate::api::CreatedToken) -> impl IntoView {
+fn NewToken(created: crate::server_fns::CreatedToken) -> impl IntoView {
     view! {
         <div class="notice secret" role="status">
             <p><strong>{format!("Token \u{201c}{}\u{201d} created.", created.token.label)}</strong>" Copy it now: it will not be shown again."</p>

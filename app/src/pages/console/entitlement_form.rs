@@ -8,8 +8,8 @@
 //! rebuilds the form from it), and Save is a plain form post that comes back
 //! here with the messages when something is wrong.
 
-use crate::api::{entitlement_form, AppError, EntitlementFormData, SaveEntitlement};
 use crate::components::{action_error, ConsoleShell, EmptyState, ErrorPanel, FormError};
+use crate::server_fns::{entitlement_form, AppError, EntitlementFormData, SaveEntitlement};
 use domain::entitlements::{EntitlementDraft, RowDraft};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;

@@ -1,8 +1,8 @@
 //! The Pulls card of a customer's page and of an artifact's page: the
 //! latest pulls (SPEC §6), and a link to the whole log as CSV.
 
-use crate::api::AppError;
 use crate::components::{short_digest, ErrorPanel};
+use crate::server_fns::AppError;
 use domain::pulls::{Pull, PAGE_PULLS};
 use domain::CustomerId;
 use leptos::prelude::*;

@@ -1,7 +1,7 @@
 //! The customer's Artifact Entitlements tab.
 
-use crate::api::{list_entitlements, AppError, DeleteEntitlement, EntitlementsView};
 use crate::components::{action_error, ConsoleShell, EmptyState, ErrorPanel, FormError};
+use crate::server_fns::{list_entitlements, AppError, DeleteEntitlement, EntitlementsView};
 use chrono::Utc;
 use domain::entitlements::{EntitlementView, TagsInput};
 use leptos::form::ActionForm;

@@ -1,0 +1,88 @@
+//! `/artifacts/*name`: an artifact's tags, pull command and pulls.
+
+use crate::components::pulls::{PullsCard, PullsOf};
+use crate::components::{human_size, short_digest, Command, ConsoleShell, CopyButton, ErrorPanel};
+use crate::server_fns::{artifact_pulls, get_artifact, helm_pull, pull_with};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn ArtifactPage() -> impl IntoView {
+    let params = use_params_map();
+    let name = move || params.read().get("name").unwrap_or_default();
+    let data = Resource::new(name, get_artifact);
+    let pulls = Resource::new(name, artifact_pulls);
+    view! {
+        <ConsoleShell title="Artifact">
+            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
+                {move || Suspend::new(async move {
+                    let pulls = pulls.await;
+                    match data.await {
+                        Ok(v) => {
+                            let repo = format!("{}/{}/{}", v.registry_host, v.org_slug, v.artifact.name);
+                            let first_tag = v.tags.first().map(|t| t.tag.clone()).unwrap_or_else(|| "latest".into());
+                            let pull = match v.artifact.kind {
+                                domain::registry::ArtifactKind::HelmChart => helm_pull(&repo, &first_tag),
+                                domain::registry::ArtifactKind::ContainerImage => pull_with("docker", &repo, &first_tag),
+                                domain::registry::ArtifactKind::Other => pull_with("oras", &repo, &first_tag),
+                            };
+                            view! {
+                                <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/artifacts">"Artifacts"</A>" / "</nav>
+                                <header class="page-header">
+                                    <h1>{v.artifact.name.clone()}</h1>
+                                    <span class=format!("kind kind-{}", v.artifact.kind.as_str())>{v.artifact.kind.label()}</span>
+                                </header>
+                                <section class="card" aria-labelledby="tags-heading">
+                                    <h2 id="tags-heading">"Tags"</h2>
+                                    <div class="table-wrap">
+                                        <table class="table" aria-label="Tags">
+                                            <thead>
+                                                <tr>
+                                                    <th scope="col">"Tag"</th>
+                                                    <th scope="col">"Digest"</th>
+                                                    <th scope="col">"Size"</th>
+                                                    <th scope="col">"Platforms"</th>
+                                                    <th scope="col">"Pushed"</th>
+                                                </tr>
+                                            </thead>
+                                            <tbody>
+                                                {v.tags.into_iter().map(|t| view! {
+                                                    <tr>
+                                                        <td><strong>{t.tag.clone()}</strong></td>
+                                                        <td class="digest">
+                                                            <code title=t.digest.clone()>{short_digest(&t.digest)}</code>
+                                                            <CopyButton text=t.digest.clone() label="Copy digest"/>
+                                                        </td>
+                                                        <td>{human_size(t.size)}</td>
+                                                        <td>{if t.platforms.is_empty() { "—".to_owned() } else { t.platforms.join(", ") }}</td>
+                                                        <td class="muted">{t.pushed_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
+                                                    </tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    </div>
+                                </section>
+                                <section class="card" aria-labelledby="use-heading">
+                                    <h2 id="use-heading">"Use it"</h2>
+                                    <Command label="Pull" command=pull/>
+                                    <Command label="Push a new tag" command=format!("docker push {repo}:<tag>")/>
+                                </section>
+                                <PullsCard of=PullsOf::Artifact(v.artifact.name.clone()) pulls/>
+                            }
+                                .into_any()
+                        }
+                        Err(crate::server_fns::AppError::NotFound) => view! {
+                            <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/artifacts">"Artifacts"</A></nav>
+                            <crate::components::EmptyState title="Artifact not found">
+                                <p>"There is no artifact with this name in your organization."</p>
+                            </crate::components::EmptyState>
+                        }
+                            .into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </ConsoleShell>
+    }
+}

@@ -1,0 +1,100 @@
+//! `/licenses`: the org's customers.
+
+use crate::components::{
+    action_error, invalid, ConsoleShell, EmptyState, ErrorPanel, FieldError, FormError,
+};
+use crate::server_fns::{list_customers, CreateCustomer, CustomersView};
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn LicensesPage() -> impl IntoView {
+    let create = ServerAction::<CreateCustomer>::new();
+    let create_error = action_error(create);
+    let query = use_query_map();
+    let q = move || query.read().get("q");
+    let data = Resource::new(q, list_customers);
+    view! {
+        <ConsoleShell title="Licenses">
+            <header class="page-header">
+                <h1>"Licenses"</h1>
+                <form method="get" role="search" class="search" aria-label="Search customers">
+                    <label class="visually-hidden" for="customer-search">"Search customers"</label>
+                    <input id="customer-search" type="search" name="q" placeholder="Search customers"
+                        prop:value=move || q().unwrap_or_default()/>
+                </form>
+            </header>
+            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(view) => view! { <CustomerList view create create_error searching=q().is_some_and(|q| !q.is_empty())/> }.into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </ConsoleShell>
+    }
+}
+
+#[component]
+fn CustomerList(
+    view: CustomersView,
+    create: ServerAction<CreateCustomer>,
+    create_error: Signal<Option<crate::server_fns::AppError>>,
+    searching: bool,
+) -> impl IntoView {
+    let CustomersView {
+        customers,
+        can_write,
+    } = view;
+    let form = can_write.then(|| view! {
+        <section class="card" aria-labelledby="new-customer-heading">
+            <h2 id="new-customer-heading">"Create customer"</h2>
+            <ActionForm action=create attr:class="form form-row" attr:aria-label="Create customer">
+                <FormError error=create_error/>
+                <div class="field">
+                    <label for="customer-name">"Customer name"</label>
+                    <input id="customer-name" name="name" type="text" required maxlength="100"
+                        aria-invalid=invalid(create_error, "name") aria-describedby="name-error"/>
+                    <FieldError error=create_error field="name"/>
+                </div>
+                <button type="submit" class="btn btn-primary">"Create customer"</button>
+            </ActionForm>
+        </section>
+    });
+    let list = if customers.is_empty() && !searching {
+        view! {
+            <EmptyState title="No customers yet">
+                <p>{if can_write { "Create your first customer below, then give its users access to your artifacts." } else { "Customers your organization creates appear here." }}</p>
+            </EmptyState>
+        }
+        .into_any()
+    } else if customers.is_empty() {
+        view! { <section class="card"><p class="hint">"No customer matches this search."</p></section> }.into_any()
+    } else {
+        view! {
+            <section class="card">
+                <div class="table-wrap">
+                    <table class="table" aria-label="Customers">
+                        <thead>
+                            <tr><th scope="col">"Customer"</th><th scope="col">"Users"</th><th scope="col">"Created"</th></tr>
+                        </thead>
+                        <tbody>
+                            {customers.into_iter().map(|c| view! {
+                                <tr>
+                                    <td><A href=format!("/licenses/{}", c.id)>{c.name}</A></td>
+                                    <td>{c.user_count}</td>
+                                    <td class="muted">{c.created_at.format("%Y-%m-%d").to_string()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </section>
+        }
+        .into_any()
+    };
+    view! { {list} {form} }
+}
