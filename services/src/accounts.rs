@@ -83,11 +83,8 @@ impl Services {
                 crate::setup::check_setup_code(expected, form.setup_code.unwrap_or_default()),
             );
         }
-        check.finish()?;
-        let (Some(name), Some(slug), Some(email), Some(password)) = (name, slug, email, password)
-        else {
-            return Err(ServiceError::Invalid(Default::default()));
-        };
+        let (name, slug, email, password) =
+            check.ok((|| Some((name?, slug?, email?, password?)))())?;
         let plan = Plan::ProTrial;
         let trial_ends_at = trial_end(plan, None, self.clock.now())
             .map_err(|e| ServiceError::field("plan", e.0))?;

@@ -76,6 +76,15 @@ impl FieldCheck {
             .or_insert_with(|| message.into());
     }
 
+    /// `value` when no field failed; otherwise `Invalid` with every
+    /// field's error.
+    pub fn ok<T>(self, value: Option<T>) -> ServiceResult<T> {
+        match value {
+            Some(v) if self.errors.is_empty() => Ok(v),
+            _ => Err(ServiceError::Invalid(self.errors)),
+        }
+    }
+
     /// `Invalid` with every field's error, if any.
     pub fn finish(self) -> ServiceResult<()> {
         if self.errors.is_empty() {

@@ -31,20 +31,12 @@ impl Services {
         label: &str,
         expires_at: Option<DateTime<Utc>>,
     ) -> ServiceResult<CreatedToken> {
-        let label = DisplayName::parse(label);
-        let expired = expires_at.is_some_and(|e| e <= self.clock.now());
-        let label = match label {
-            Ok(label) if !expired => label,
-            label => {
-                let mut check = FieldCheck::default();
-                check.field("label", label);
-                if expired {
-                    check.fail("expires_at", "The expiry must be in the future.");
-                }
-                check.finish()?;
-                return Err(ServiceError::Invalid(Default::default()));
-            }
-        };
+        let mut check = FieldCheck::default();
+        let label = check.field("label", DisplayName::parse(label));
+        if expires_at.is_some_and(|e| e <= self.clock.now()) {
+            check.fail("expires_at", "The expiry must be in the future.");
+        }
+        let label = check.ok(label)?;
         let (secret, hash) = domain::token_cache::new_token();
         let store = &self.store;
         let token = match issuer {

@@ -89,6 +89,28 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
     }
 }
 
+/// Who is signed in, with the sign-out button (both shells).
+#[component]
+fn Whoami(email: String, #[prop(into)] role: String) -> impl IntoView {
+    view! {
+        <div class="whoami">
+            <span class="email">{email}</span>
+            <span class="role">{role}</span>
+            <SignOutButton/>
+        </div>
+    }
+}
+
+/// A shell's answer to someone it is not for: their own home, the sign-in
+/// page, or the error.
+fn elsewhere(me: Result<Option<Principal>, AppError>) -> AnyView {
+    match me {
+        Ok(Some(other)) => view! { <Redirect path=other.home_path()/> }.into_any(),
+        Ok(None) => view! { <Redirect path="/signin"/> }.into_any(),
+        Err(error) => view! { <main class="content"><ErrorPanel error/></main> }.into_any(),
+    }
+}
+
 /// The vendor console frame: sidebar (Artifacts, Licenses, Settings), the
 /// organization and the signed-in user. Only vendor users see its content;
 /// anyone else is sent where they belong.
@@ -123,20 +145,14 @@ pub fn ConsoleShell(title: &'static str, children: ChildrenFn) -> impl IntoView 
                                                 <li><A href="/settings">"Settings"</A></li>
                                             </ul>
                                         </nav>
-                                        <div class="whoami">
-                                            <span class="email">{email}</span>
-                                            <span class="role">{role.label()}</span>
-                                            <SignOutButton/>
-                                        </div>
+                                        <Whoami email role=role.label()/>
                                     </aside>
                                     <main id="main" class="content">{children()}</main>
                                 </div>
                             }
                                 .into_any()
                         }
-                        Ok(Some(other)) => view! { <Redirect path=other.home_path()/> }.into_any(),
-                        Ok(None) => view! { <Redirect path="/signin"/> }.into_any(),
-                        Err(error) => view! { <main class="content"><ErrorPanel error/></main> }.into_any(),
+                        other => elsewhere(other),
                     }
                 })
             }}
@@ -190,24 +206,55 @@ pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
                                                 <li><a href="/portal/tokens" aria-current=move || current("tokens")>"Access tokens"</a></li>
                                             </ul>
                                         </nav>
-                                        <div class="whoami">
-                                            <span class="email">{email}</span>
-                                            <span class="role">{customer_name}</span>
-                                            <SignOutButton/>
-                                        </div>
+                                        <Whoami email role=customer_name/>
                                     </header>
                                     <main id="main" class="content">{children()}</main>
                                 </div>
                             }
                                 .into_any()
                         }
-                        Ok(Some(other)) => view! { <Redirect path=other.home_path()/> }.into_any(),
-                        Ok(None) => view! { <Redirect path="/signin"/> }.into_any(),
-                        Err(error) => view! { <main class="content"><ErrorPanel error/></main> }.into_any(),
+                        other => elsewhere(other),
                     }
                 })
             }}
         </Suspense>
+    }
+}
+
+/// A table of rows under column headings, in its scrolling wrapper: every
+/// list of the console and the portal. An empty heading is an actions
+/// column, named for screen readers only.
+#[component]
+pub fn DataTable(
+    /// Names the table for assistive technology.
+    #[prop(optional, into)]
+    label: Option<String>,
+    /// Classes beside `table`.
+    #[prop(optional)]
+    class: &'static str,
+    columns: Vec<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    let class = if class.is_empty() {
+        "table".to_owned()
+    } else {
+        format!("table {class}")
+    };
+    let headings = columns
+        .into_iter()
+        .map(|c| match c {
+            "" => view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> }
+                .into_any(),
+            c => view! { <th scope="col">{c}</th> }.into_any(),
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table class=class aria-label=label>
+                <thead><tr>{headings}</tr></thead>
+                <tbody>{children()}</tbody>
+            </table>
+        </div>
     }
 }
 

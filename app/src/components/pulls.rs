@@ -1,7 +1,7 @@
 //! The Pulls card of a customer's page and of an artifact's page: the
 //! latest pulls (SPEC §6), and a link to the whole log as CSV.
 
-use crate::components::{short_digest, ErrorPanel};
+use crate::components::{short_digest, DataTable, ErrorPanel};
 use crate::server_fns::AppError;
 use domain::pulls::{Pull, PAGE_PULLS};
 use domain::CustomerId;
@@ -77,21 +77,7 @@ pub fn PullsCard(of: PullsOf, pulls: Result<Vec<Pull>, AppError>) -> impl IntoVi
                 })
                 .collect_view();
             view! {
-                <div class="table-wrap">
-                    <table class="table" aria-label="Pulls">
-                        <thead>
-                            <tr>
-                                <th scope="col">"Time"</th>
-                                <th scope="col">{if by_customer { "Artifact" } else { "Customer" }}</th>
-                                <th scope="col">"User"</th>
-                                <th scope="col">"Tag"</th>
-                                <th scope="col">"Digest"</th>
-                                <th scope="col">"Address"</th>
-                            </tr>
-                        </thead>
-                        <tbody>{rows}</tbody>
-                    </table>
-                </div>
+                <DataTable label="Pulls" columns=vec!["Time", if by_customer { "Artifact" } else { "Customer" }, "User", "Tag", "Digest", "Address"]>{rows}</DataTable>
             }
             .into_any()
         }

@@ -1,7 +1,8 @@
 //! Access tokens: a section shared by the console's Settings and the portal.
 
 use crate::components::{
-    action_error, invalid, reset_on_success, CopyButton, ErrorPanel, FieldError, FormError,
+    action_error, invalid, reset_on_success, CopyButton, DataTable, ErrorPanel, FieldError,
+    FormError,
 };
 use crate::server_fns::{list_tokens, AppError, CreateToken, RevokeToken, TokensView};
 use leptos::form::ActionForm;
@@ -86,18 +87,7 @@ pub fn TokensSection(data: Tokens) -> impl IntoView {
                         Ok(view) => view! {
                             // Created by a plain form post (no JavaScript): shown this once.
                             {view.fresh.map(|c| view! { <NewToken created=c/> })}
-                            <div class="table-wrap">
-                                <table class="table" aria-label="Your access tokens">
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">"Label"</th>
-                                            <th scope="col">"Created"</th>
-                                            <th scope="col">"Expires"</th>
-                                            <th scope="col">"Last used"</th>
-                                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
+                            <DataTable label="Your access tokens" columns=vec!["Label", "Created", "Expires", "Last used", ""]>
                                         {view.tokens.into_iter().map(|t| {
                                             let now = chrono::Utc::now();
                                             let expires = match t.expires_at {
@@ -121,9 +111,7 @@ pub fn TokensSection(data: Tokens) -> impl IntoView {
                                                 </tr>
                                             }
                                         }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
+                                    </DataTable>
                         }.into_any(),
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     }

@@ -1,7 +1,9 @@
 //! `/artifacts/*name`: an artifact's tags, pull command and pulls.
 
 use crate::components::pulls::{PullsCard, PullsOf};
-use crate::components::{human_size, short_digest, Command, ConsoleShell, CopyButton, ErrorPanel};
+use crate::components::{
+    human_size, short_digest, Command, ConsoleShell, CopyButton, DataTable, ErrorPanel,
+};
 use crate::server_fns::{artifact_pulls, get_artifact, helm_pull, pull_with};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -35,18 +37,7 @@ pub fn ArtifactPage() -> impl IntoView {
                                 </header>
                                 <section class="card" aria-labelledby="tags-heading">
                                     <h2 id="tags-heading">"Tags"</h2>
-                                    <div class="table-wrap">
-                                        <table class="table" aria-label="Tags">
-                                            <thead>
-                                                <tr>
-                                                    <th scope="col">"Tag"</th>
-                                                    <th scope="col">"Digest"</th>
-                                                    <th scope="col">"Size"</th>
-                                                    <th scope="col">"Platforms"</th>
-                                                    <th scope="col">"Pushed"</th>
-                                                </tr>
-                                            </thead>
-                                            <tbody>
+                                    <DataTable label="Tags" columns=vec!["Tag", "Digest", "Size", "Platforms", "Pushed"]>
                                                 {v.tags.into_iter().map(|t| view! {
                                                     <tr>
                                                         <td><strong>{t.tag.clone()}</strong></td>
@@ -59,9 +50,7 @@ pub fn ArtifactPage() -> impl IntoView {
                                                         <td class="muted">{t.pushed_at.format("%Y-%m-%d %H:%M UTC").to_string()}</td>
                                                     </tr>
                                                 }).collect_view()}
-                                            </tbody>
-                                        </table>
-                                    </div>
+                                            </DataTable>
                                 </section>
                                 <section class="card" aria-labelledby="use-heading">
                                     <h2 id="use-heading">"Use it"</h2>

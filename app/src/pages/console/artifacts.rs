@@ -1,6 +1,6 @@
 //! `/artifacts`: the org's artifacts, and how to push one.
 
-use crate::components::{Command, ConsoleShell, EmptyState, ErrorPanel};
+use crate::components::{Command, ConsoleShell, DataTable, EmptyState, ErrorPanel};
 use crate::server_fns::{list_artifacts, login_command, shell_quote, ArtifactsView};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -94,17 +94,7 @@ fn ArtifactList(view: ArtifactsView, filter: Signal<String>) -> impl IntoView {
     };
     view! {
         <section class="card">
-            <div class="table-wrap">
-                <table class="table">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Name"</th>
-                            <th scope="col">"Kind"</th>
-                            <th scope="col">"Tags"</th>
-                            <th scope="col">"Last push"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
+            <DataTable columns=vec!["Name", "Kind", "Tags", "Last push"]>
                         <For each=rows key=|a| a.name.clone() let:a>
                             <tr>
                                 <td><A href=format!("/artifacts/{}", a.name)>{a.name.clone()}</A></td>
@@ -113,9 +103,7 @@ fn ArtifactList(view: ArtifactsView, filter: Signal<String>) -> impl IntoView {
                                 <td class="muted">{a.last_push.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()}</td>
                             </tr>
                         </For>
-                    </tbody>
-                </table>
-            </div>
+                    </DataTable>
             <Show when=move || rows().is_empty()>
                 <p class="hint empty-row">"No artifact matches this search."</p>
             </Show>

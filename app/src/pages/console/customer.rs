@@ -2,8 +2,8 @@
 
 use crate::components::pulls::{PullsCard, PullsOf};
 use crate::components::{
-    action_error, invalid, reset_on_success, ConsoleShell, CopyButton, EmptyState, ErrorPanel,
-    FieldError, FormError,
+    action_error, invalid, reset_on_success, ConsoleShell, CopyButton, DataTable, EmptyState,
+    ErrorPanel, FieldError, FormError,
 };
 use crate::server_fns::{
     customer_pulls, fresh_added_user, get_customer, AddCustomerUser, AddedUser, CustomerView,
@@ -179,12 +179,7 @@ fn CustomerDetail(
                 view! { <p class="hint empty-row">"No users yet. Add the people who will sign in to the customer portal."</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-wrap">
-                        <table class="table" aria-label="Customer users">
-                            <thead><tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Added"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
-                            <tbody>{rows}</tbody>
-                        </table>
-                    </div>
+                    <DataTable label="Customer users" columns=vec!["Email", "Role", "Added", ""]>{rows}</DataTable>
                 }.into_any()
             }}
             {move || new_link().map(|(email, url)| view! { <NewLink email url/> })}

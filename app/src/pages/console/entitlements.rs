@@ -1,6 +1,6 @@
 //! The customer's Artifact Entitlements tab.
 
-use crate::components::{action_error, ConsoleShell, EmptyState, ErrorPanel, FormError};
+use crate::components::{action_error, ConsoleShell, DataTable, EmptyState, ErrorPanel, FormError};
 use crate::server_fns::{list_entitlements, AppError, DeleteEntitlement, EntitlementsView};
 use chrono::Utc;
 use domain::entitlements::{EntitlementView, TagsInput};
@@ -156,17 +156,7 @@ fn EntitlementsTab(
                 view! { <p class="hint empty-row">"This customer has no entitlements yet."</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-wrap">
-                        <table class="table" aria-label="Entitlements">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Name"</th>
-                                    <th scope="col">"Artifacts"</th>
-                                    <th scope="col">"Expiration"</th>
-                                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                                </tr>
-                            </thead>
-                            <tbody>
+                    <DataTable label="Entitlements" columns=vec!["Name", "Artifacts", "Expiration", ""]>
                                 <For each=rows key=|e| (e.id, e.updated_at) let:e>
                                     {
                                         let (exp, class) = expiry(&e);
@@ -208,9 +198,7 @@ fn EntitlementsTab(
                                         }
                                     }
                                 </For>
-                            </tbody>
-                        </table>
-                    </div>
+                            </DataTable>
                 }.into_any()
             }}
         </section>

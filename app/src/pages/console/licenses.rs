@@ -1,7 +1,7 @@
 //! `/licenses`: the org's customers.
 
 use crate::components::{
-    action_error, invalid, ConsoleShell, EmptyState, ErrorPanel, FieldError, FormError,
+    action_error, invalid, ConsoleShell, DataTable, EmptyState, ErrorPanel, FieldError, FormError,
 };
 use crate::server_fns::{list_customers, CreateCustomer, CustomersView};
 use leptos::form::ActionForm;
@@ -76,12 +76,7 @@ fn CustomerList(
     } else {
         view! {
             <section class="card">
-                <div class="table-wrap">
-                    <table class="table" aria-label="Customers">
-                        <thead>
-                            <tr><th scope="col">"Customer"</th><th scope="col">"Users"</th><th scope="col">"Created"</th></tr>
-                        </thead>
-                        <tbody>
+                <DataTable label="Customers" columns=vec!["Customer", "Users", "Created"]>
                             {customers.into_iter().map(|c| view! {
                                 <tr>
                                     <td><A href=format!("/licenses/{}", c.id)>{c.name}</A></td>
@@ -89,9 +84,7 @@ fn CustomerList(
                                     <td class="muted">{c.created_at.format("%Y-%m-%d").to_string()}</td>
                                 </tr>
                             }).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
+                        </DataTable>
             </section>
         }
         .into_any()

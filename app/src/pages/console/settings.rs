@@ -2,7 +2,8 @@
 
 use crate::components::tokens::{Tokens, TokensSection};
 use crate::components::{
-    action_error, invalid, reset_on_success, ConsoleShell, ErrorPanel, FieldError, FormError,
+    action_error, invalid, reset_on_success, ConsoleShell, DataTable, ErrorPanel, FieldError,
+    FormError,
 };
 use crate::server_fns::{
     load_settings, AddVendorUser, ChangeVendorRole, RemoveVendorUser, SetImmutableTags,
@@ -152,14 +153,7 @@ fn SettingsBody(
             <h2 id="users-heading">"Users"</h2>
             <FormError error=change_error/>
             <FormError error=remove_error/>
-            <div class="table-wrap">
-                <table class="table">
-                    <thead>
-                        <tr><th scope="col">"Email"</th><th scope="col">"Role"</th><th scope="col">"Added"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
+            <DataTable columns=vec!["Email", "Role", "Added", ""]>{rows}</DataTable>
             {is_admin.then(|| view! {
                 <h3>"Add a user"</h3>
                 <ActionForm action=add node_ref=reset_on_success(add) attr:class="form form-row" attr:aria-label="Add a user">

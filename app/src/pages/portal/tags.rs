@@ -1,7 +1,7 @@
 //! The portal's tag tables and links to an artifact's pull instructions,
 //! shared by the artifact list and an artifact's page.
 
-use crate::components::{human_size, short_digest};
+use crate::components::{human_size, short_digest, DataTable};
 use domain::registry::TagInfo;
 use leptos::prelude::*;
 
@@ -48,18 +48,7 @@ pub(super) fn TagTable(
     chosen: Option<String>,
 ) -> impl IntoView {
     view! {
-        <div class="table-wrap">
-            <table class="table tag-table" aria-label=label>
-                <thead>
-                    <tr>
-                        <th scope="col">"Tag"</th>
-                        <th scope="col">"Digest"</th>
-                        <th scope="col">"Size"</th>
-                        <th scope="col">"Platforms"</th>
-                        <th scope="col">"Pushed"</th>
-                    </tr>
-                </thead>
-                <tbody>
+        <DataTable label=label class="tag-table" columns=vec!["Tag", "Digest", "Size", "Platforms", "Pushed"]>
                     {tags.into_iter().map(|t| {
                         let current = chosen.as_deref() == Some(t.tag.as_str());
                         view! {
@@ -76,9 +65,7 @@ pub(super) fn TagTable(
                             </tr>
                         }
                     }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+                </DataTable>
     }
 }
 
