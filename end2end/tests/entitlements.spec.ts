@@ -1,5 +1,5 @@
 import { test, expect } from './fixtures';
-import { isHydrated, open, signInOk } from './helpers';
+import { confirmDelete, isHydrated, open, signInOk } from './helpers';
 import { admin, pushImage } from './registry-helpers';
 
 // Its own organization, made with the CLI, on the pro plan.
@@ -47,8 +47,7 @@ test('the Artifact Entitlements tab lists, marks, filters and deletes', async ({
   await expect(table.getByRole('row').nth(1)).toContainText('Trial');
 
   await open(page, info, `/licenses/${customer.id}/entitlements`);
-  await table.getByRole('row', { name: /Gold/ }).getByText('Delete', { exact: true }).click();
-  await table.getByRole('row', { name: /Gold/ }).getByRole('button', { name: 'Confirm delete' }).click();
+  await confirmDelete(table.getByRole('row', { name: /Gold/ }));
   await expect(table.getByRole('row', { name: /Gold/ })).toHaveCount(0);
   await expect(table.getByRole('row')).toHaveCount(2);
 });
@@ -160,8 +159,7 @@ test('create, filter, edit and delete an entitlement with the form', async ({ pa
   await expect(edited).toContainText('Never');
 
   // Delete with confirmation.
-  await edited.getByText('Delete', { exact: true }).click();
-  await edited.getByRole('button', { name: 'Confirm delete' }).click();
+  await confirmDelete(edited);
   await expect(table.getByRole('row', { name: /Gold support/ })).toHaveCount(0);
   await expect(table.getByRole('row')).toHaveCount(2);
 

@@ -1,4 +1,4 @@
-import { expect, type Page, type TestInfo } from '@playwright/test';
+import { expect, type Locator, type Page, type TestInfo } from '@playwright/test';
 
 export const isHydrated = (info: TestInfo) => info.project.name.startsWith('hydrated');
 
@@ -25,3 +25,17 @@ export async function signInOk(page: Page, info: TestInfo, email: string, passwo
 }
 
 export const ADMIN = { email: 'admin@acme.test', password: 'correct horse battery' };
+
+/**
+ * Deletes through a row's "Delete" confirmation (a `<details>`). A page's
+ * first live-update connection catches up on changes from the seconds before
+ * its render and may refetch its list once, which rebuilds the rows and closes
+ * an open confirmation: open it again then (the deletion itself is asserted by
+ * the caller).
+ */
+export async function confirmDelete(row: Locator) {
+  await expect(async () => {
+    await row.getByText('Delete', { exact: true }).click();
+    await row.getByRole('button', { name: 'Confirm delete' }).click({ timeout: 2_000 });
+  }).toPass({ timeout: 30_000 });
+}
