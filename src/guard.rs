@@ -83,9 +83,9 @@ pub async fn pages(
         }
         (None, Some(_)) => next.run(req).await,
         (Some(Area::Console | Area::Portal | Area::SignIn), Some(p)) => see_other(p.home_path()),
-        (Some(Area::FirstRun), principal) => match state.ctx.store.has_orgs().await {
-            Ok(false) => next.run(req).await,
-            Ok(true) => see_other(principal.as_ref().map_or("/signin", Principal::home_path)),
+        (Some(Area::FirstRun), principal) => match state.ctx.needs_setup().await {
+            Ok(true) => next.run(req).await,
+            Ok(false) => see_other(principal.as_ref().map_or("/signin", Principal::home_path)),
             Err(e) => {
                 tracing::error!(error = %e, "first-run check failed");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
