@@ -192,6 +192,10 @@ impl From<ServiceError> for AppError {
                     if minutes == 1 { "" } else { "s" }
                 ))
             }
+            ServiceError::LinkInvalid => AppError::Invalid {
+                message: crate::server_fns::LINK_INVALID.into(),
+                fields: Default::default(),
+            },
             ServiceError::RemoveSelf => AppError::Invalid {
                 message: "You cannot remove yourself; ask another admin.".into(),
                 fields: Default::default(),

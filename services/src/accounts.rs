@@ -5,7 +5,8 @@ use crate::authz::{self, Need};
 use crate::error::{FieldCheck, ServiceError, ServiceResult};
 use crate::Services;
 use chrono::{DateTime, Utc};
-use domain::store::{NewOrg, StoreError};
+use domain::password_links;
+use domain::store::{NewOrg, PasswordLinkUser, StoreError};
 use domain::{
     password, DisplayName, Email, NewPassword, NewUser, Org, OrgSlug, Plan, Principal, UserId,
     VendorRole, VendorUser,
@@ -199,6 +200,54 @@ impl Services {
             users: self.store.vendor_users(caller.org_id).await?,
             caller,
         })
+    }
+
+    /// Turns immutable tags on or off for the caller's org. Vendor admins
+    /// only.
+    pub async fn set_immutable_tags(&self, p: &Principal, enabled: bool) -> ServiceResult<()> {
+        let me = authz::vendor(p, Need::Admin)?;
+        Ok(self.store.set_immutable_tags(me.org_id, enabled).await?)
+    }
+
+    /// The user a one-time set-password link is for; `LinkInvalid` for an
+    /// unknown, used or expired link alike. Anyone holding the link.
+    pub async fn password_link(&self, secret: &str) -> ServiceResult<PasswordLinkUser> {
+        let hash = password_links::hash_secret(secret.trim());
+        self.store
+            .password_link(&hash, self.clock.now())
+            .await?
+            .ok_or(ServiceError::LinkInvalid)
+    }
+
+    /// Sets the password of a link's user (typed twice) and uses up the
+    /// link; the user whom to sign in. Anyone holding a valid link.
+    pub async fn set_password_with_link(
+        &self,
+        secret: &str,
+        password: &str,
+        confirm: &str,
+    ) -> ServiceResult<Principal> {
+        let hash = password_links::hash_secret(secret.trim());
+        if self
+            .store
+            .password_link(&hash, self.clock.now())
+            .await?
+            .is_none()
+        {
+            return Err(ServiceError::LinkInvalid);
+        }
+        let password =
+            domain::parse_confirmed_password(password, confirm).map_err(ServiceError::Invalid)?;
+        let password_hash = password::hash(password).await?;
+        let user_id = self
+            .store
+            .use_password_link(&hash, password_hash, self.clock.now())
+            .await?
+            .ok_or(ServiceError::LinkInvalid)?;
+        self.store
+            .principal(user_id)
+            .await?
+            .ok_or(ServiceError::LinkInvalid)
     }
 
     /// Adds a vendor user to the caller's org. Vendor admins only.

@@ -1,7 +1,8 @@
 //! What a caller may see of the organization's artifacts (SPEC §3): the
 //! portal's list, `GET /api/v1/artifacts`, the registry's pulls.
 
-use crate::{ServiceResult, Services};
+use crate::authz::{self, Need};
+use crate::{ServiceError, ServiceResult, Services};
 use domain::access::CustomerAccess;
 use domain::policy::Visibility;
 use domain::registry::{ArtifactSummary, TagInfo};
@@ -13,6 +14,32 @@ use std::sync::Arc;
 pub type VisibleArtifact = (ArtifactSummary, Vec<TagInfo>);
 
 impl Services {
+    /// The organization's artifacts, newest push first. Any vendor user.
+    pub async fn org_artifacts(&self, p: &Principal) -> ServiceResult<Vec<ArtifactSummary>> {
+        let me = authz::vendor(p, Need::Read)?;
+        Ok(self.store.artifacts(me.org_id).await?)
+    }
+
+    /// One artifact of the organization with all its tags, newest first
+    /// (another org's is not found). Any vendor user.
+    pub async fn org_artifact(&self, p: &Principal, name: &str) -> ServiceResult<VisibleArtifact> {
+        let me = authz::vendor(p, Need::Read)?;
+        self.store
+            .artifact_tags(me.org_id, name)
+            .await?
+            .ok_or(ServiceError::NotFound)
+    }
+
+    /// Every artifact of the organization with its tag names (what the
+    /// entitlement form offers). Any vendor user.
+    pub async fn artifact_tag_names(
+        &self,
+        p: &Principal,
+    ) -> ServiceResult<Vec<(String, Vec<String>)>> {
+        let me = authz::vendor(p, Need::Read)?;
+        Ok(self.store.artifact_tag_names(me.org_id).await?)
+    }
+
     /// What `principal` may see now: everything of its org for a vendor
     /// user; a customer's compiled entitlements, from memory.
     pub async fn visibility(

@@ -40,9 +40,15 @@ impl Services {
         Ok(self.store.customers(me.org_id, q).await?)
     }
 
-    /// One customer of the caller's org with its users (another org's is
-    /// not found). Any vendor user.
-    pub async fn customer(
+    /// One customer of the caller's org (another org's is not found). Any
+    /// vendor user.
+    pub async fn customer(&self, p: &Principal, id: CustomerId) -> ServiceResult<Customer> {
+        let me = authz::vendor(p, Need::Read)?;
+        Ok(self.store.customer(me.org_id, id).await?)
+    }
+
+    /// One customer of the caller's org with its users. Any vendor user.
+    pub async fn customer_with_users(
         &self,
         p: &Principal,
         id: CustomerId,

@@ -29,6 +29,10 @@ pub enum ServiceError {
     /// Too many failed sign-ins: try again after `wait`.
     #[error("too many failed sign-ins")]
     TooManyAttempts { wait: Duration },
+    /// A one-time set-password link that is unknown, used or expired (one
+    /// answer for all three).
+    #[error("the link is not valid")]
+    LinkInvalid,
     /// An admin tried to remove itself.
     #[error("cannot remove yourself")]
     RemoveSelf,

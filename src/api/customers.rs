@@ -129,7 +129,7 @@ pub(super) async fn get_customer(
     caller: ApiCaller,
     ApiPath(id): ApiPath<CustomerId>,
 ) -> Result<Json<CustomerDetail>, ApiError> {
-    let (customer, users) = s.ctx.customer(&caller.0, id).await?;
+    let (customer, users) = s.ctx.customer_with_users(&caller.0, id).await?;
     Ok(Json(CustomerDetail { customer, users }))
 }
 

@@ -144,7 +144,7 @@ impl From<services::ServiceError> for ApiError {
             ),
             // Not reachable from the API (sign-in and user management are
             // the console's); answered plainly all the same.
-            E::TooManyAttempts { .. } | E::RemoveSelf => {
+            E::TooManyAttempts { .. } | E::RemoveSelf | E::LinkInvalid => {
                 ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::Rejected, e.to_string())
             }
             E::Store(e) => e.into(),

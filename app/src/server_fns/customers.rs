@@ -63,7 +63,7 @@ pub async fn get_customer(id: CustomerId) -> Result<CustomerView, AppError> {
         async move {
             let me = ssr::signed_in().await?;
             let services = ssr::services()?;
-            let (customer, users) = services.customer(&me, id).await?;
+            let (customer, users) = services.customer_with_users(&me, id).await?;
             Ok(CustomerView {
                 customer,
                 users,
@@ -95,18 +95,18 @@ pub async fn rename_customer(id: CustomerId, name: String) -> Result<(), AppErro
 pub async fn delete_customer(id: CustomerId, confirm: String) -> Result<(), AppError> {
     respond(
         async move {
-            let me = ssr::require_vendor(Need::Write).await?;
+            let me = ssr::signed_in().await?;
+            // Who may is checked first, then the typed name.
+            services::authz::vendor(&me, Need::Write)?;
             let services = ssr::services()?;
-            let customer = services.store.customer(me.org_id, id).await?;
+            let customer = services.customer(&me, id).await?;
             if confirm.trim() != customer.name {
                 return Err(AppError::field(
                     "confirm",
                     "Type the customer's name exactly to confirm.",
                 ));
             }
-            services
-                .delete_customer(&ssr::signed_in().await?, id)
-                .await?;
+            services.delete_customer(&me, id).await?;
             leptos_axum::redirect("/licenses");
             Ok(())
         }

@@ -46,7 +46,7 @@ pub async fn list_entitlements(
             let p = ssr::signed_in().await?;
             let me = services::authz::vendor(&p, Need::Read)?;
             let services = ssr::services()?;
-            let customer = services.store.customer(me.org_id, customer_id).await?;
+            let customer = services.customer(&p, customer_id).await?;
             let (plan_active, org) = services.plan_active(me.org_id).await?;
             Ok(EntitlementsView {
                 customer_id,
@@ -92,8 +92,7 @@ pub async fn entitlement_form(
             let p = ssr::signed_in().await?;
             let me = services::authz::vendor(&p, Need::Read)?;
             let services = ssr::services()?;
-            let store = &services.store;
-            let customer = store.customer(me.org_id, customer_id).await?;
+            let customer = services.customer(&p, customer_id).await?;
             let entitlement = match id {
                 Some(id) => Some(services.entitlement(&p, id, Some(customer_id)).await?),
                 None => None,
@@ -102,7 +101,7 @@ pub async fn entitlement_form(
                 customer_id,
                 customer_name: customer.name,
                 entitlement,
-                artifacts: store.artifact_tag_names(me.org_id).await?,
+                artifacts: services.artifact_tag_names(&p).await?,
                 can_write: me.role.can_write(),
                 plan_active: services.plan_active(me.org_id).await?.0,
             })

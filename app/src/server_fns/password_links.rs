@@ -24,12 +24,10 @@ pub struct PasswordLinkView {
 pub async fn get_password_link(secret: String) -> Result<PasswordLinkView, AppError> {
     respond(
         async move {
-            let hash = domain::password_links::hash_secret(secret.trim());
-            let link = ssr::services()?
-                .store
-                .password_link(&hash, chrono::Utc::now())
-                .await?
-                .ok_or(AppError::NotFound)?;
+            let link = match ssr::services()?.password_link(&secret).await {
+                Err(services::ServiceError::LinkInvalid) => return Err(AppError::NotFound),
+                other => other?,
+            };
             Ok(PasswordLinkView {
                 email: link.email,
                 expires_at: link.expires_at,
@@ -50,28 +48,10 @@ pub async fn set_password(
     respond(
         async move {
             let ctx = ssr::services()?;
-            let invalid = || AppError::Invalid {
-                message: LINK_INVALID.into(),
-                fields: Default::default(),
-            };
-            let hash = domain::password_links::hash_secret(secret.trim());
-            if ctx
-                .store
-                .password_link(&hash, chrono::Utc::now())
-                .await?
-                .is_none()
-            {
-                return Err(invalid());
-            }
-            let password =
-                domain::parse_confirmed_password(&password, &confirm).map_err(AppError::fields)?;
-            let password_hash = domain::password::hash(password).await?;
-            let user_id = ctx
-                .store
-                .use_password_link(&hash, password_hash, chrono::Utc::now())
-                .await?
-                .ok_or_else(invalid)?;
-            let principal = ctx.store.principal(user_id).await?.ok_or_else(invalid)?;
+            let principal = ctx
+                .set_password_with_link(&secret, &password, &confirm)
+                .await?;
+            let user_id = principal.user_id();
             ctx.restart_session(&ssr::session().await?, user_id).await?;
             tracing::info!(
                 user_id = user_id.get(),

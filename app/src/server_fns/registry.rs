@@ -125,10 +125,11 @@ pub struct ArtifactsView {
 pub async fn list_artifacts() -> Result<ArtifactsView, AppError> {
     respond(
         async {
-            let me = ssr::require_vendor(Need::Read).await?;
+            let p = ssr::signed_in().await?;
+            let me = services::authz::vendor(&p, Need::Read)?;
             let ctx = ssr::services()?;
             Ok(ArtifactsView {
-                artifacts: ctx.store.artifacts(me.org_id).await?,
+                artifacts: ctx.org_artifacts(&p).await?,
                 registry_host: ctx.registry_host(),
                 org_slug: me.org_slug,
                 email: me.email,
@@ -154,13 +155,10 @@ pub struct ArtifactView {
 pub async fn get_artifact(name: String) -> Result<ArtifactView, AppError> {
     respond(
         async move {
-            let me = ssr::require_vendor(Need::Read).await?;
+            let p = ssr::signed_in().await?;
+            let me = services::authz::vendor(&p, Need::Read)?;
             let ctx = ssr::services()?;
-            let (artifact, tags) = ctx
-                .store
-                .artifact_tags(me.org_id, &name)
-                .await?
-                .ok_or(AppError::NotFound)?;
+            let (artifact, tags) = ctx.org_artifact(&p, &name).await?;
             Ok(ArtifactView {
                 artifact,
                 tags,
@@ -177,16 +175,16 @@ pub async fn get_artifact(name: String) -> Result<ArtifactView, AppError> {
 pub async fn set_immutable_tags(enabled: String) -> Result<(), AppError> {
     respond(
         async move {
-            let me = ssr::require_vendor(Need::Admin).await?;
+            let me = ssr::signed_in().await?;
+            // Who may is checked first: a read-only user learns nothing
+            // about the value's grammar.
+            services::authz::vendor(&me, Need::Admin)?;
             let enabled = match enabled.as_str() {
                 "true" => true,
                 "false" => false,
                 _ => return Err(AppError::field("enabled", "Choose true or false.")),
             };
-            ssr::services()?
-                .store
-                .set_immutable_tags(me.org_id, enabled)
-                .await?;
+            ssr::services()?.set_immutable_tags(&me, enabled).await?;
             Ok(())
         }
         .await,
