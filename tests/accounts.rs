@@ -670,6 +670,7 @@ async fn no_password_or_session_id_in_logs_even_at_trace() {
     assert!(session_id.len() >= 16);
     assert_eq!(app.call(&c, "load_settings", &[]).await.status, 200);
     assert_eq!(app.call(&c, "sign_out", &[]).await.status, 200);
+    app.sync_logs().await;
     let logs = app.logs();
     assert!(logs.contains("signed in"), "trace logs were captured");
     for secret in [password, "Wr0ng-Passw0rd-ABC", session_id.as_str()] {

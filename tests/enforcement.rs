@@ -847,11 +847,13 @@ async fn a_customers_catalog_does_not_page_through_the_whole_org() {
             .filter(|l| l.contains("sqlx::query") && l.contains("repositories"))
             .count()
     };
+    app.sync_logs().await;
     let before = reads(&app.logs());
     assert_eq!(
         json_of(&customer, "/v2/_catalog?n=1").await["repositories"],
         json!(["acme/zz-web"])
     );
+    app.sync_logs().await;
     let during = reads(&app.logs()) - before;
     assert!(
         (1..=2).contains(&during),

@@ -349,5 +349,6 @@ async fn first_run_on_loopback_needs_no_code() {
     let html = app.get_text(&client(), "/").await;
     assert!(html.contains("Set up your registry"), "{html}");
     assert!(!html.contains("setup_code"), "{html}");
+    app.sync_logs().await;
     assert!(!app.logs().contains("set-up code"));
 }

@@ -225,6 +225,7 @@ async fn a_link_from_the_api_sets_the_password_once() {
             .status,
         200
     );
+    app.sync_logs().await;
     let logs = app.logs();
     assert!(logs.contains("/set-password/<redacted>"), "{logs}");
     assert!(!logs.contains(&secret), "the secret is never logged");

@@ -558,6 +558,7 @@ async fn concurrent_renders_of_shell_pages_log_no_error() {
     for t in tasks {
         t.await.unwrap();
     }
+    app.sync_logs().await;
     let logs = app.logs();
     let errors: Vec<&str> = logs.lines().filter(|l| l.contains("ERROR")).collect();
     assert!(errors.is_empty(), "errors logged: {errors:#?}");

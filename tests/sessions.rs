@@ -335,12 +335,14 @@ async fn a_page_render_looks_up_its_caller_once() {
             .filter(|l| l.contains("sqlx::query") && l.contains("LEFT JOIN customers c ON"))
             .count()
     };
+    app.sync_logs().await;
     let before = lookups(&app.logs());
     // The guard, the organization's settings and the token list: three
     // parts of one request that each need to know who is calling.
     let page = app.get(&admin, "/settings").await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("a@acme.test"), "{}", page.text);
+    app.sync_logs().await;
     let during = lookups(&app.logs()) - before;
     assert_eq!(during, 1, "the caller was looked up {during} times");
 }

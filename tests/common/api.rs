@@ -282,6 +282,27 @@ impl TestApp {
         .await
     }
 
+    /// Waits until the server's log holds every line it wrote before this
+    /// call: it asks for a line of its own (a sign-in with an over-long
+    /// email, refused before any other work, logged at `info`) and waits
+    /// until the log reader has it (the pipe keeps the order).
+    pub async fn sync_logs(&self) {
+        const MARKER: &str = "sign-in failed (over-long input)";
+        let before = self.logs().matches(MARKER).count();
+        let email = format!("{}@example.com", "x".repeat(300));
+        let answer = self.sign_in(&super::client(), &email, "x").await;
+        assert_eq!(answer.status, 401, "{}", answer.text);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.logs().matches(MARKER).count() <= before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server's log never showed its marker"
+            );
+            // Polling the reader thread's buffer for the marker.
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// A client signed in as `email`.
     pub async fn signed_in(&self, email: &str, password: &str) -> reqwest::Client {
         let c = super::client();
