@@ -227,18 +227,12 @@ impl Services {
         password: &str,
         confirm: &str,
     ) -> ServiceResult<Principal> {
-        let hash = password_links::hash_secret(secret.trim());
-        if self
-            .store
-            .password_link(&hash, self.clock.now())
-            .await?
-            .is_none()
-        {
-            return Err(ServiceError::LinkInvalid);
-        }
+        // The link first: a used or expired one says so whatever was typed.
+        self.password_link(secret).await?;
         let password =
             domain::parse_confirmed_password(password, confirm).map_err(ServiceError::Invalid)?;
         let password_hash = password::hash(password).await?;
+        let hash = password_links::hash_secret(secret.trim());
         let user_id = self
             .store
             .use_password_link(&hash, password_hash, self.clock.now())
