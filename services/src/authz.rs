@@ -67,10 +67,21 @@ pub enum Refusal {
     Role,
 }
 
+/// Why `p` may not do what `need` asks of a vendor user; `None` when it may
+/// (nothing is copied: the registry asks this on every push).
+pub fn refusal(p: &Principal, need: Need) -> Option<Refusal> {
+    match p {
+        Principal::Customer { .. } => Some(Refusal::Customer),
+        Principal::Vendor { role, .. } => (!need.allows(*role)).then_some(Refusal::Role),
+    }
+}
+
 /// A vendor user with a role that meets `need`, or why not.
 pub fn vendor_or_refusal(p: &Principal, need: Need) -> Result<VendorCaller, Refusal> {
+    if let Some(refused) = refusal(p, need) {
+        return Err(refused);
+    }
     match p {
-        Principal::Customer { .. } => Err(Refusal::Customer),
         Principal::Vendor {
             user_id,
             email,
@@ -78,19 +89,14 @@ pub fn vendor_or_refusal(p: &Principal, need: Need) -> Result<VendorCaller, Refu
             org_slug,
             role,
             ..
-        } => {
-            if need.allows(*role) {
-                Ok(VendorCaller {
-                    user_id: *user_id,
-                    email: email.clone(),
-                    org_id: *org_id,
-                    org_slug: org_slug.clone(),
-                    role: *role,
-                })
-            } else {
-                Err(Refusal::Role)
-            }
-        }
+        } => Ok(VendorCaller {
+            user_id: *user_id,
+            email: email.clone(),
+            org_id: *org_id,
+            org_slug: org_slug.clone(),
+            role: *role,
+        }),
+        Principal::Customer { .. } => Err(Refusal::Customer),
     }
 }
 
@@ -136,11 +142,6 @@ pub fn customer(p: &Principal) -> ServiceResult<CustomerCaller> {
             principal: p.clone(),
         }),
     }
-}
-
-/// The caller, as the audit trail records it (any principal).
-pub fn actor(p: &Principal) -> domain::audit::Actor {
-    domain::audit::Actor::user(p.user_id(), p.email().to_owned())
 }
 
 #[cfg(test)]

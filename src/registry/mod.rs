@@ -194,11 +194,11 @@ pub(crate) async fn authorize(
     name: &RepositoryName,
     need: Need,
 ) -> RegistryResult<OrgId> {
-    use services::authz::{vendor_or_refusal, Refusal};
+    use services::authz::Refusal;
     // Pulls are for everyone of the org (a customer's is limited later).
     let refusal = match need {
         Need::Read => None,
-        Need::Write | Need::Admin => vendor_or_refusal(principal, need).err(),
+        Need::Write | Need::Admin => services::authz::refusal(principal, need),
     };
     if refusal == Some(Refusal::Customer) {
         return Err(RegistryError::Denied(
