@@ -6,7 +6,8 @@
 //! - a customer user gets `access` only when what it may see changed: on a
 //!   change in its org the stream recompiles its visibility and compares it
 //!   with the last one it knows; also when an entitlement expires (a timer
-//!   at the compiled view's `valid_until`), and after a `Lagged` broadcast;
+//!   at the compiled view's `valid_until`), after a `Lagged` broadcast, and
+//!   when a tag its grants cover is pushed (a rule or all tags);
 //! - a vendor user gets `entitlements` (with the customer's id, so a page
 //!   about another customer ignores it), `customer_removed` and `plan` for
 //!   its org;
@@ -234,6 +235,16 @@ impl Live {
             Principal::Customer { customer_id, .. } => {
                 if change.concerns_customer(org, *customer_id) {
                     self.recheck(replay).await;
+                } else if let Some((artifact, tag)) = &change.tagged {
+                    // A new tag: only the customers whose grants cover it
+                    // (a rule or all tags, or everything under rule 1).
+                    if self
+                        .known
+                        .as_ref()
+                        .is_some_and(|v| v.grant(artifact).covers(tag))
+                    {
+                        self.push(LiveKind::Access, None);
+                    }
                 }
             }
             Principal::Vendor { .. } => match change.kind {
@@ -242,7 +253,7 @@ impl Live {
                     self.push(LiveKind::CustomerRemoved, change.customer_id)
                 }
                 ChangeKind::Plan => self.push(LiveKind::Plan, None),
-                ChangeKind::UserChanged | ChangeKind::TokenRevoked => {}
+                ChangeKind::UserChanged | ChangeKind::TokenRevoked | ChangeKind::Tagged => {}
             },
         }
     }

@@ -930,3 +930,202 @@ async fn manifests_with_foreign_layers_are_entitled_like_any_other() {
     )
     .await;
 }
+
+/// skopeo as `creds`: whether `image` can be inspected.
+fn skopeo_can_inspect(creds: &str, image: &str) -> bool {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--creds", creds, image])
+        .output()
+        .unwrap();
+    out.status.success()
+}
+
+#[tokio::test]
+async fn tag_rules_cover_current_and_future_tags_for_real_clients() {
+    let app = TestApp::spawn();
+    let (vendor, api) = pro_org(&app).await;
+    let host = app.base.trim_start_matches("http://").to_owned();
+    for tag in ["1.0.0", "1.2.0", "2.0.0", "1.3.0-rc.1", "latest"] {
+        vendor.push_image("acme/web", tag, &[tag.as_bytes()]).await;
+    }
+    for tag in ["1.0-stable", "1.0-beta"] {
+        vendor.push_image("acme/api", tag, &[tag.as_bytes()]).await;
+    }
+    let (id, customer) = customer(&app, &api, "Initech").await;
+    let (email, token) = customer.auth.clone().unwrap();
+    let creds = format!("{email}:{token}");
+
+    // Invalid rules are refused under their field, nothing is saved.
+    let (status, body) = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/customers/{id}/entitlements"),
+            Some(json!({"name": "bad", "artifacts": [
+                {"artifact": "web", "tags": {"semver": ">=1.x.y"}},
+                {"artifact": "api", "tags": {"match": "a/b"}}]})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let fields = &body["error"]["fields"];
+    assert!(
+        fields["artifacts[0].tags"]
+            .as_str()
+            .unwrap()
+            .contains("not a version range"),
+        "{body}"
+    );
+    assert!(
+        fields["artifacts[1].tags"]
+            .as_str()
+            .unwrap()
+            .contains("\"/\""),
+        "{body}"
+    );
+
+    let ent = api
+        .entitle(
+            id,
+            json!({"name": "Stable 1.x", "artifacts": [
+                {"artifact": "web", "tags": {"semver": ">=1.0, <2"}},
+                {"artifact": "api", "tags": {"match": "*-stable"}}]}),
+        )
+        .await;
+    let stored = api.get_ok(&format!("/api/v1/entitlements/{ent}")).await;
+    assert_eq!(
+        stored["artifacts"][0]["tags"],
+        json!({"semver": ">=1.0, <2"})
+    );
+    assert_eq!(stored["artifacts"][1]["tags"], json!({"match": "*-stable"}));
+    assert_eq!(stored["after_expiry"], "revoke");
+
+    let can = |image: &str| skopeo_can_inspect(&creds, &format!("docker://{host}/acme/{image}"));
+    for (image, ok) in [
+        ("web:1.0.0", true),
+        ("web:1.2.0", true),
+        ("web:2.0.0", false),
+        ("web:1.3.0-rc.1", false),
+        ("web:latest", false),
+        ("api:1.0-stable", true),
+        ("api:1.0-beta", false),
+    ] {
+        assert_eq!(can(image), ok, "{image}");
+    }
+    let listed = json_of(&customer, "/v2/acme/web/tags/list").await;
+    assert_eq!(listed["tags"], json!(["1.0.0", "1.2.0"]));
+
+    // Later pushes: what matches is covered at once, what does not is not.
+    let (later, _) = vendor.push_image("acme/web", "1.4.0", &[b"1.4.0"]).await;
+    vendor.push_image("acme/web", "3.0.0", &[b"3.0.0"]).await;
+    vendor
+        .push_image("acme/api", "2.0-stable", &[b"2.0-stable"])
+        .await;
+    for (image, ok) in [
+        ("web:1.4.0", true),
+        ("web:3.0.0", false),
+        ("api:2.0-stable", true),
+    ] {
+        assert_eq!(can(image), ok, "{image}");
+    }
+    allowed("Initech", &customer, &m("web", &later)).await;
+
+    // A re-push under the rule: the tag follows, the earlier digest stays
+    // pullable by digest (tag history).
+    let (before, _) = vendor
+        .push_image("acme/web", "1.2.0", &[b"1.2.0 again"])
+        .await;
+    let (again, _) = vendor
+        .push_image("acme/web", "1.2.0", &[b"1.2.0 third"])
+        .await;
+    assert_ne!(before, again);
+    allowed("Initech", &customer, &m("web", &before)).await;
+    allowed("Initech", &customer, &m("web", &again)).await;
+    let (moved, _) = vendor
+        .push_image("acme/web", "2.0.0", &[b"2.0.0 again"])
+        .await;
+    hidden(
+        "Initech",
+        &customer,
+        &m("web", &moved),
+        &m("web", NO_DIGEST),
+        "MANIFEST_UNKNOWN",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn keep_released_keeps_what_was_covered_at_the_expiry() {
+    let app = TestApp::spawn();
+    let (vendor, api) = pro_org(&app).await;
+    let host = app.base.trim_start_matches("http://").to_owned();
+    let (one, _) = vendor.push_image("acme/web", "1.0.0", &[b"one"]).await;
+    let (keeper, kept) = customer(&app, &api, "Keeper").await;
+    let (revoker, revoked) = customer(&app, &api, "Revoker").await;
+    let body = |after: &str, expires: Option<String>| {
+        json!({"name": "1.x", "expires_at": expires, "after_expiry": after,
+            "artifacts": [{"artifact": "web", "tags": {"semver": "^1"}}]})
+    };
+    let keep = api.entitle(keeper, body("keep_released", None)).await;
+    let revoke = api.entitle(revoker, body("revoke", None)).await;
+    let (two, _) = vendor.push_image("acme/web", "1.1.0", &[b"two"]).await;
+    // Before the expiry both follow the rule.
+    for reg in [&kept, &revoked] {
+        allowed("before", reg, &m("web", "1.1.0")).await;
+    }
+
+    // The entitlements expire now; then 1.2.0 is pushed and 1.0.0 moves.
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    for (id, after) in [(keep, "keep_released"), (revoke, "revoke")] {
+        api.ok(
+            Method::PUT,
+            &format!("/api/v1/entitlements/{id}"),
+            Some(body(after, Some(now.clone()))),
+        )
+        .await;
+    }
+    let (three, _) = vendor.push_image("acme/web", "1.2.0", &[b"three"]).await;
+    let (moved, _) = vendor
+        .push_image("acme/web", "1.0.0", &[b"one moved"])
+        .await;
+
+    // Keep-released: what was covered at the expiry, by digest and by the
+    // tag that still points there; nothing pushed later.
+    allowed("keeper", &kept, &m("web", "1.1.0")).await;
+    allowed("keeper", &kept, &m("web", &two)).await;
+    allowed("keeper", &kept, &m("web", &one)).await;
+    let missing = m("web", NO_DIGEST);
+    for path in [m("web", &three), m("web", &moved)] {
+        hidden("keeper", &kept, &path, &missing, "MANIFEST_UNKNOWN").await;
+    }
+    for tag in ["1.2.0", "1.0.0"] {
+        hidden(
+            "keeper",
+            &kept,
+            &m("web", tag),
+            &m("web", "9.9.9"),
+            "MANIFEST_UNKNOWN",
+        )
+        .await;
+    }
+    let listed = json_of(&kept, "/v2/acme/web/tags/list").await;
+    assert_eq!(listed["tags"], json!(["1.1.0"]));
+    let (email, token) = kept.auth.clone().unwrap();
+    let creds = format!("{email}:{token}");
+    assert!(skopeo_can_inspect(
+        &creds,
+        &format!("docker://{host}/acme/web:1.1.0")
+    ));
+    assert!(!skopeo_can_inspect(
+        &creds,
+        &format!("docker://{host}/acme/web:1.2.0")
+    ));
+
+    // Revoke: nothing at all, the repository is invisible.
+    hidden(
+        "revoker",
+        &revoked,
+        &m("web", &two),
+        "/v2/acme/nothing/manifests/1.0",
+        "NAME_UNKNOWN",
+    )
+    .await;
+}

@@ -563,3 +563,72 @@ async fn concurrent_renders_of_shell_pages_log_no_error() {
     let errors: Vec<&str> = logs.lines().filter(|l| l.contains("ERROR")).collect();
     assert!(errors.is_empty(), "errors logged: {errors:#?}");
 }
+
+#[tokio::test]
+async fn a_push_updates_the_portals_whose_rules_cover_the_new_tag() {
+    use reqwest::Method as M;
+    let app = TestApp::spawn();
+    let acme = pro_org(&app, "acme", ADMIN);
+    let reg = Reg::new(&app.base, ADMIN, acme.token());
+    push(&reg, "acme/web", "1.0.0", IMAGE, json!({})).await;
+    let stable = acme.customer("Globex", CUSTOMER, CUSTOMER_PW).await.0;
+    let listed = acme
+        .customer("Initech", "i@initech.test", "initech pw")
+        .await
+        .0;
+    entitle(
+        &acme,
+        stable,
+        "1.x",
+        json!([{"artifact": "web", "tags": {"semver": ">=1.0, <2"}}]),
+    )
+    .await;
+    let pinned = entitle(
+        &acme,
+        listed,
+        "pinned",
+        json!([{"artifact": "web", "tags": ["1.0.0"]}]),
+    )
+    .await;
+    let c = app.signed_in(CUSTOMER, CUSTOMER_PW).await;
+    let i = app.signed_in("i@initech.test", "initech pw").await;
+    let mut stable_page = Stream::open(&c, &app, "").await;
+    let mut listed_page = Stream::open(&i, &app, "").await;
+
+    // 1.1.0 matches Globex's range: its page is told, and shows the tag.
+    push(&reg, "acme/web", "1.1.0", IMAGE, json!({})).await;
+    assert_eq!(
+        stable_page.event().await,
+        Some(json!({"kind": "access", "customer_id": null}))
+    );
+    let shown = app.call(&c, "portal_artifacts", &[]).await;
+    assert_eq!(shown.body["artifacts"][0]["tags"][0]["tag"], "1.1.0");
+    // 2.0.0 matches nobody's grant: nothing is sent to anyone.
+    push(&reg, "acme/web", "2.0.0", IMAGE, json!({})).await;
+    // (Events come in order: the next thing each stream reports is about
+    // the change below, so nothing came for the pushes that did not
+    // concern it.)
+    acme.ok(
+        M::PUT,
+        &format!("/api/v1/entitlements/{pinned}"),
+        Some(json!({"name": "pinned", "artifacts": [{"artifact": "web", "tags": ["1.0.0", "2.0.0"]}]})),
+    )
+    .await;
+    assert_eq!(
+        listed_page.event().await,
+        Some(json!({"kind": "access", "customer_id": null}))
+    );
+    push(&reg, "acme/web", "1.2.0", IMAGE, json!({})).await;
+    assert_eq!(
+        stable_page.event().await,
+        Some(json!({"kind": "access", "customer_id": null})),
+        "1.2.0 (not 2.0.0) is the next thing Globex hears about"
+    );
+    acme.ok(M::DELETE, &format!("/api/v1/customers/{listed}"), None)
+        .await;
+    assert_eq!(
+        listed_page.rest().await,
+        vec![json!({"kind": "signed_out", "customer_id": null})],
+        "Initech's list does not cover 1.2.0: nothing before its removal"
+    );
+}

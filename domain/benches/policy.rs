@@ -11,7 +11,7 @@
 use chrono::Utc;
 use criterion::{black_box, Criterion};
 use domain::access::AccessCache;
-use domain::policy::{RepoGraph, TagGrant, Visibility};
+use domain::policy::{RepoGraph, TagGrant, TagRule, TagScope, Visibility};
 use domain::store::{SqliteStore, Store};
 use domain::{CustomerId, OrgId};
 use rand::{Rng, SeedableRng};
@@ -86,16 +86,29 @@ async fn seed(store: &SqliteStore, scale: &Scale) {
                 if !used.insert(repo) {
                     continue;
                 }
-                let all = rng.gen_bool(0.5);
-                let tags: Vec<String> = (0..rng.gen_range(1..=5))
-                    .map(|_| format!("1.{}", rng.gen_range(0..scale.tags_per_artifact)))
-                    .collect();
+                // A third each: all tags, a list of tags, a rule (a glob or
+                // a version range).
+                let kind = rng.gen_range(0..3);
+                let all = kind == 0;
+                let tags = match kind {
+                    1 => serde_json::json!((0..rng.gen_range(1..=5))
+                        .map(|_| format!("1.{}", rng.gen_range(0..scale.tags_per_artifact)))
+                        .collect::<Vec<_>>()),
+                    2 if rng.gen_bool(0.5) => {
+                        serde_json::json!({"match": format!("1.{}*", rng.gen_range(1..10))})
+                    }
+                    2 => {
+                        let from = rng.gen_range(0..scale.tags_per_artifact);
+                        serde_json::json!({"semver": format!(">=1.{from}, <1.{}", from + 20)})
+                    }
+                    _ => serde_json::json!([]),
+                };
                 sqlx::query("INSERT INTO entitlement_grants (entitlement_id, repository_id, position, all_tags, tags) VALUES (?, ?, ?, ?, ?)")
                     .bind(entitlement)
                     .bind(repo)
                     .bind(position)
                     .bind(all)
-                    .bind(serde_json::to_string(&tags).unwrap())
+                    .bind(tags.to_string())
                     .execute(&mut *tx)
                     .await
                     .unwrap();
@@ -116,8 +129,9 @@ fn graph(tags: i64) -> RepoGraph {
             format!("sha256:o{t}"),
         );
         g.tags.insert(tag.clone(), now.clone());
-        g.tag_history.push((tag.clone(), before.clone()));
-        g.tag_history.push((tag, now.clone()));
+        let at = Utc::now();
+        g.tag_history.push((tag.clone(), before.clone(), at));
+        g.tag_history.push((tag, now.clone(), at));
         g.referrers
             .insert(now.clone(), vec![format!("sha256:sig{t}")]);
         for m in [&now, &before] {
@@ -171,8 +185,10 @@ fn main() {
         started.elapsed()
     );
     let g = graph(scale.tags_per_artifact);
-    let specific = TagGrant::Specific(["1.3".to_owned(), "1.7".to_owned()].into());
+    let specific = TagGrant::from(TagScope::tags(["1.3", "1.7"]));
     let allowed = g.allowed(&specific);
+    let range = TagGrant::from(TagScope::rule(TagRule::semver(">=1.10, <1.60").unwrap()));
+    let glob = TagGrant::from(TagScope::rule(TagRule::glob("1.?*").unwrap()));
 
     // One decision = the customer's compiled view from memory + the rule.
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
@@ -208,13 +224,31 @@ fn main() {
     println!("decision, manifest by tag:    p50 {p50} ns, p99 {p99} ns, max {max} ns ({granted} granted)");
     let (p50, p99, max) = percentiles(by_digest);
     println!("decision, manifest by digest: p50 {p50} ns, p99 {p99} ns, max {max} ns");
-    let t = Instant::now();
-    black_box(g.allowed(&specific));
-    println!(
-        "allowed set of a {}-tag repository (cache miss): {:?}",
-        scale.tags_per_artifact,
-        t.elapsed()
-    );
+    for (what, grant) in [
+        ("specific tags", &specific),
+        ("a version range", &range),
+        ("a glob", &glob),
+    ] {
+        let t = Instant::now();
+        black_box(g.allowed(grant));
+        println!(
+            "allowed set of a {}-tag repository under {what} (cache miss): {:?}",
+            scale.tags_per_artifact,
+            t.elapsed()
+        );
+    }
+    // One rule decision alone (the tag read as a version, or the glob).
+    for (what, grant) in [("version range", &range), ("glob", &glob)] {
+        let mut ns = Vec::with_capacity(100_000);
+        for i in 0..100_000 {
+            let tag = format!("1.{}", i % scale.tags_per_artifact);
+            let t = Instant::now();
+            black_box(grant.covers(&tag));
+            ns.push(t.elapsed().as_nanos() as u64);
+        }
+        let (p50, p99, max) = percentiles(ns);
+        println!("rule alone, {what}: p50 {p50} ns, p99 {p99} ns, max {max} ns");
+    }
 
     let mut criterion = Criterion::default().configure_from_args();
     criterion.bench_function("decision by tag (cached view)", |b| {
@@ -229,6 +263,15 @@ fn main() {
     });
     criterion.bench_function("allowed set, cache miss", |b| {
         b.iter(|| black_box(g.allowed(&specific)))
+    });
+    criterion.bench_function("decision by tag, version range", |b| {
+        b.iter(|| black_box(range.covers(black_box("1.42"))))
+    });
+    criterion.bench_function("decision by tag, glob", |b| {
+        b.iter(|| black_box(glob.covers(black_box("1.42"))))
+    });
+    criterion.bench_function("allowed set, version range, cache miss", |b| {
+        b.iter(|| black_box(g.allowed(&range)))
     });
     criterion.final_summary();
 }

@@ -182,6 +182,10 @@ impl AccessCache {
     /// Forgets what `change` makes stale. Called synchronously by the
     /// change hub after the write committed, before the writer answers.
     pub fn apply(&self, change: &Change) {
+        if change.kind == ChangeKind::Tagged {
+            // A push changes no one's grants (rules are matched at decision time).
+            return;
+        }
         let mut orgs = self.orgs.write().unwrap_or_else(|e| e.into_inner());
         let mut customers = self.customers.write().unwrap_or_else(|e| e.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
@@ -198,7 +202,7 @@ impl AccessCache {
             ChangeKind::Plan => {
                 orgs.remove(&change.org_id);
             }
-            ChangeKind::UserChanged | ChangeKind::TokenRevoked => {}
+            ChangeKind::UserChanged | ChangeKind::TokenRevoked | ChangeKind::Tagged => {}
         }
     }
 }
@@ -206,7 +210,7 @@ impl AccessCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Grant, TagGrant};
+    use crate::policy::{AfterExpiry, Grant, TagScope};
     use crate::Plan;
     use chrono::Duration;
 
@@ -225,9 +229,10 @@ mod tests {
         };
         let e = Entitlement {
             expires_at: Some(now() + Duration::days(3)),
+            after_expiry: AfterExpiry::Revoke,
             grants: vec![Grant {
                 artifact: "web".into(),
-                tags: TagGrant::All,
+                tags: TagScope::All,
             }],
         };
         let a = CustomerAccess::compile(OrgId::from(1), org, vec![e], now());

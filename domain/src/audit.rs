@@ -107,16 +107,21 @@ pub fn describe(state: &Value) -> String {
             .iter()
             .map(|g| {
                 let name = g.get("artifact").and_then(Value::as_str).unwrap_or("?");
-                match g.get("tags") {
-                    Some(Value::Array(tags)) => {
-                        let tags: Vec<&str> = tags.iter().filter_map(Value::as_str).collect();
-                        format!("{name} ({})", tags.join(", "))
-                    }
-                    _ => format!("{name} (all tags)"),
-                }
+                let tags = g
+                    .get("tags")
+                    .cloned()
+                    .and_then(|t| serde_json::from_value::<crate::entitlements::TagsInput>(t).ok())
+                    .map_or_else(|| "all tags".to_owned(), |t| t.describe());
+                format!("{name} ({tags})")
             })
             .collect();
         let expiry = match text("expires_at") {
+            Some(t) if text("after_expiry").as_deref() == Some("keep_released") => {
+                format!(
+                    "expires {} (keeps what was released)",
+                    t.get(..10).unwrap_or(&t)
+                )
+            }
             Some(t) => format!("expires {}", t.get(..10).unwrap_or(&t)),
             None => "no expiration".into(),
         };
@@ -159,6 +164,12 @@ mod tests {
         assert_eq!(
             describe(&e),
             "Gold · expires 2027-01-31 · web (all tags), api (1.0, 1.1)"
+        );
+        let e = json!({"name": "Stable", "expires_at": "2027-01-31T00:00:00Z", "after_expiry": "keep_released",
+            "artifacts": [{"artifact": "web", "tags": {"semver": ">=1.0, <2"}}, {"artifact": "api", "tags": {"match": "*-lts"}}]});
+        assert_eq!(
+            describe(&e),
+            "Stable · expires 2027-01-31 (keeps what was released) · web (1.x stable: >=1.0, <2), api (tags matching *-lts)"
         );
         let e = json!({"name": "Gold", "expires_at": null, "artifacts": []});
         assert_eq!(describe(&e), "Gold · no expiration · ");

@@ -25,6 +25,8 @@ pub enum ChangeKind {
     UserChanged,
     /// One of `user_id`'s access tokens was revoked.
     TokenRevoked,
+    /// A tag was pushed or moved ([`Change::tagged`] says which).
+    Tagged,
 }
 
 impl ChangeKind {
@@ -35,6 +37,7 @@ impl ChangeKind {
             ChangeKind::CustomerRemoved => "customer_removed",
             ChangeKind::UserChanged => "user_changed",
             ChangeKind::TokenRevoked => "token_revoked",
+            ChangeKind::Tagged => "tagged",
         }
     }
 
@@ -45,6 +48,7 @@ impl ChangeKind {
             ChangeKind::CustomerRemoved,
             ChangeKind::UserChanged,
             ChangeKind::TokenRevoked,
+            ChangeKind::Tagged,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -60,6 +64,9 @@ pub struct Change {
     pub customer_id: Option<CustomerId>,
     pub user_id: Option<UserId>,
     pub kind: ChangeKind,
+    /// A [`ChangeKind::Tagged`] change: the artifact (without the org slug)
+    /// and the tag.
+    pub tagged: Option<(String, String)>,
 }
 
 impl Change {
@@ -71,7 +78,9 @@ impl Change {
             && match self.kind {
                 ChangeKind::Plan | ChangeKind::Entitlements => true,
                 ChangeKind::CustomerRemoved => self.customer_id == Some(customer),
-                ChangeKind::UserChanged | ChangeKind::TokenRevoked => false,
+                // Whether a push concerns a customer depends on its grants:
+                // the live stream decides.
+                ChangeKind::UserChanged | ChangeKind::TokenRevoked | ChangeKind::Tagged => false,
             }
     }
 }
@@ -163,6 +172,7 @@ mod tests {
             customer_id: Some(CustomerId::from(2)),
             user_id: None,
             kind: ChangeKind::Entitlements,
+            tagged: None,
         }
     }
 
@@ -194,6 +204,7 @@ mod tests {
             ChangeKind::CustomerRemoved,
             ChangeKind::UserChanged,
             ChangeKind::TokenRevoked,
+            ChangeKind::Tagged,
         ] {
             assert_eq!(ChangeKind::parse(k.as_str()), Some(k));
         }

@@ -2,19 +2,93 @@
 //! (What an entitlement allows is decided in [`crate::policy`].)
 
 use crate::oci::Tag;
-use crate::policy::TagGrant;
+use crate::policy::{AfterExpiry, TagRule, TagScope};
 use crate::{CustomerId, DisplayName, EntitlementId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// `"all"` or a list of tag names.
+/// `"all"`, a list of tag names, or a rule: `{"match": "GLOB"}` or
+/// `{"semver": "RANGE"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum TagsInput {
     List(Vec<String>),
     Word(String),
+    Rule(RuleInput),
+}
+
+/// A tag rule as written: every current and future tag it matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RuleInput {
+    /// A glob (`*`, `?`), anchored, case-sensitive: `"*-stable"`.
+    #[serde(rename = "match")]
+    Match(String),
+    /// A semver range in Cargo's syntax: `">=1.2, <2"`.
+    Semver(String),
+}
+
+impl TagsInput {
+    /// What these tags cover, checked and compiled; the message belongs
+    /// under `artifacts[i].tags`.
+    pub fn to_scope(&self) -> Result<TagScope, String> {
+        match self {
+            TagsInput::Word(w) if w == "all" => Ok(TagScope::All),
+            TagsInput::Word(_) => {
+                Err("Use \"all\", a list of tags, {\"match\": …} or {\"semver\": …}.".into())
+            }
+            TagsInput::List(list) if list.is_empty() => Err("Choose at least one tag.".into()),
+            TagsInput::List(list) => {
+                let mut set = BTreeSet::new();
+                for t in list {
+                    let tag =
+                        Tag::parse(t.trim()).map_err(|_| format!("\"{t}\" is not a valid tag."))?;
+                    set.insert(tag.as_str().to_owned());
+                }
+                Ok(TagScope::tags(set))
+            }
+            TagsInput::Rule(RuleInput::Match(p)) => TagRule::glob(p).map(TagScope::rule),
+            TagsInput::Rule(RuleInput::Semver(r)) => TagRule::semver(r).map(TagScope::rule),
+        }
+    }
+
+    /// One grant's scope as stored and shown (what [`TagsInput::to_scope`]
+    /// made of it, trimmed and sorted).
+    pub fn from_scope(scope: &TagScope) -> TagsInput {
+        match scope {
+            TagScope::All => TagsInput::Word("all".into()),
+            TagScope::Only { tags, rules } => match rules.iter().next() {
+                Some(TagRule::Match(p)) if tags.is_empty() => {
+                    TagsInput::Rule(RuleInput::Match(p.clone()))
+                }
+                Some(TagRule::Semver(r, _)) if tags.is_empty() => {
+                    TagsInput::Rule(RuleInput::Semver(r.clone()))
+                }
+                _ => TagsInput::List(tags.iter().cloned().collect()),
+            },
+        }
+    }
+
+    /// How the grant reads in a list: "all tags", "1.0, 1.1", "1.x stable:
+    /// >=1.0, <2", "tags matching *-stable".
+    pub fn describe(&self) -> String {
+        match self.to_scope() {
+            Ok(TagScope::All) => "all tags".into(),
+            Ok(TagScope::Only { rules, .. }) if !rules.is_empty() => rules
+                .iter()
+                .map(TagRule::describe)
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => match self {
+                TagsInput::List(l) => l.join(", "),
+                TagsInput::Word(w) => w.clone(),
+                TagsInput::Rule(RuleInput::Match(p) | RuleInput::Semver(p)) => p.clone(),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +108,10 @@ pub struct EntitlementInput {
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub artifacts: Vec<GrantInput>,
+    /// What happens at `expires_at`: `"revoke"` (the default) or
+    /// `"keep_released"`.
+    #[serde(default)]
+    pub after_expiry: AfterExpiry,
 }
 
 /// A validated entitlement, ready to store.
@@ -41,7 +119,8 @@ pub struct EntitlementInput {
 pub struct ValidEntitlement {
     pub name: DisplayName,
     pub expires_at: Option<DateTime<Utc>>,
-    pub grants: Vec<(String, TagGrant)>,
+    pub after_expiry: AfterExpiry,
+    pub grants: Vec<(String, TagScope)>,
 }
 
 /// Field errors, keyed `name`, `artifacts`, `artifacts[i].artifact`, `artifacts[i].tags`.
@@ -72,40 +151,11 @@ impl EntitlementInput {
                     "This artifact is already in the entitlement.".into(),
                 );
             }
-            let tags = match &g.tags {
-                TagsInput::Word(w) if w == "all" => Some(TagGrant::All),
-                TagsInput::Word(_) => {
-                    errors.insert(
-                        format!("artifacts[{i}].tags"),
-                        "Use \"all\" or a list of tags.".into(),
-                    );
-                    None
-                }
-                TagsInput::List(list) if list.is_empty() => {
-                    errors.insert(
-                        format!("artifacts[{i}].tags"),
-                        "Choose at least one tag.".into(),
-                    );
-                    None
-                }
-                TagsInput::List(list) => {
-                    let mut set = BTreeSet::new();
-                    for t in list {
-                        match Tag::parse(t.trim()) {
-                            Ok(tag) => {
-                                set.insert(tag.as_str().to_owned());
-                            }
-                            Err(_) => {
-                                errors.insert(
-                                    format!("artifacts[{i}].tags"),
-                                    format!("\"{t}\" is not a valid tag."),
-                                );
-                            }
-                        }
-                    }
-                    Some(TagGrant::Specific(set))
-                }
-            };
+            let tags = g
+                .tags
+                .to_scope()
+                .map_err(|e| errors.insert(format!("artifacts[{i}].tags"), e))
+                .ok();
             if let Some(tags) = tags {
                 grants.push((artifact.to_owned(), tags));
             }
@@ -114,6 +164,7 @@ impl EntitlementInput {
             Some(name) if errors.is_empty() => Ok(ValidEntitlement {
                 name,
                 expires_at: self.expires_at,
+                after_expiry: self.after_expiry,
                 grants,
             }),
             _ => Err(errors),
@@ -140,6 +191,7 @@ pub struct EntitlementView {
     pub name: String,
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<DateTime<Utc>>,
+    pub after_expiry: AfterExpiry,
     pub artifacts: Vec<GrantView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -163,16 +215,103 @@ impl EntitlementView {
 pub struct RowDraft {
     #[serde(default)]
     pub artifact: String,
-    /// `all` (the default) or `specific`.
+    /// `all` (the default), `specific`, `match` (a glob) or `semver` (a
+    /// version range).
     #[serde(default)]
     pub mode: String,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The glob or the version range of a `match` or `semver` row.
+    #[serde(default)]
+    pub pattern: String,
 }
 
 impl RowDraft {
     pub fn all_tags(&self) -> bool {
-        self.mode != "specific"
+        !matches!(self.mode.as_str(), "specific" | "match" | "semver")
+    }
+
+    /// Whether the row is a rule (`match` or `semver`).
+    pub fn is_rule(&self) -> bool {
+        matches!(self.mode.as_str(), "match" | "semver")
+    }
+
+    /// The row as the API's `tags`.
+    pub fn tags_input(&self) -> TagsInput {
+        match self.mode.as_str() {
+            "specific" => TagsInput::List(self.tags.clone()),
+            "match" => TagsInput::Rule(RuleInput::Match(self.pattern.clone())),
+            "semver" => TagsInput::Rule(RuleInput::Semver(self.pattern.clone())),
+            _ => TagsInput::Word("all".into()),
+        }
+    }
+
+    /// A row showing a stored grant.
+    pub fn from_grant(g: &GrantView) -> Self {
+        let row = |mode: &str| RowDraft {
+            artifact: g.artifact.clone(),
+            mode: mode.into(),
+            ..Default::default()
+        };
+        match &g.tags {
+            TagsInput::List(tags) => RowDraft {
+                tags: tags.clone(),
+                ..row("specific")
+            },
+            TagsInput::Rule(RuleInput::Match(p)) => RowDraft {
+                pattern: p.clone(),
+                ..row("match")
+            },
+            TagsInput::Rule(RuleInput::Semver(r)) => RowDraft {
+                pattern: r.clone(),
+                ..row("semver")
+            },
+            TagsInput::Word(_) => row("all"),
+        }
+    }
+}
+
+/// What a rule row's pattern matches among an artifact's current tags.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RulePreview {
+    /// The matching tags, in the order given (at most [`RulePreview::SHOWN`]).
+    pub matching: Vec<String>,
+    /// How many match in all.
+    pub matched: usize,
+    /// How many do not.
+    pub unmatched: usize,
+    /// Why the pattern is not valid, if it is not.
+    pub error: Option<String>,
+}
+
+impl RulePreview {
+    /// How many matching tags a preview lists.
+    pub const SHOWN: usize = 20;
+
+    /// The preview of `row`'s rule over `tags` (the artifact's current tags).
+    pub fn of(row: &RowDraft, tags: &[String]) -> RulePreview {
+        let scope = match row.tags_input().to_scope() {
+            Ok(s) => s,
+            Err(e) => {
+                return RulePreview {
+                    error: Some(e),
+                    unmatched: tags.len(),
+                    ..Default::default()
+                }
+            }
+        };
+        let mut p = RulePreview::default();
+        for t in tags {
+            if scope.covers(t) {
+                p.matched += 1;
+                if p.matching.len() < Self::SHOWN {
+                    p.matching.push(t.clone());
+                }
+            } else {
+                p.unmatched += 1;
+            }
+        }
+        p
     }
 }
 
@@ -185,6 +324,9 @@ pub struct EntitlementDraft {
     /// `YYYY-MM-DD` or empty for no expiration.
     #[serde(default)]
     pub expires: String,
+    /// `revoke` (the default) or `keep_released`.
+    #[serde(default)]
+    pub after_expiry: String,
     #[serde(default)]
     pub rows: Vec<RowDraft>,
 }
@@ -206,22 +348,8 @@ impl EntitlementDraft {
                 .expires_at
                 .map(|t| t.date_naive().to_string())
                 .unwrap_or_default(),
-            rows: e
-                .artifacts
-                .iter()
-                .map(|g| match &g.tags {
-                    TagsInput::List(tags) => RowDraft {
-                        artifact: g.artifact.clone(),
-                        mode: "specific".into(),
-                        tags: tags.clone(),
-                    },
-                    TagsInput::Word(_) => RowDraft {
-                        artifact: g.artifact.clone(),
-                        mode: "all".into(),
-                        tags: Vec::new(),
-                    },
-                })
-                .collect(),
+            after_expiry: e.after_expiry.as_str().into(),
+            rows: e.artifacts.iter().map(RowDraft::from_grant).collect(),
         }
     }
 
@@ -255,13 +383,10 @@ impl EntitlementDraft {
                 .iter()
                 .map(|r| GrantInput {
                     artifact: r.artifact.clone(),
-                    tags: if r.all_tags() {
-                        TagsInput::Word("all".into())
-                    } else {
-                        TagsInput::List(r.tags.clone())
-                    },
+                    tags: r.tags_input(),
                 })
                 .collect(),
+            after_expiry: AfterExpiry::parse(self.after_expiry.trim()).unwrap_or_default(),
         };
         match (input.validate(), date_error) {
             (Ok(valid), None) => Ok(valid),
@@ -272,6 +397,80 @@ impl EntitlementDraft {
                 }
                 Err(errors)
             }
+        }
+    }
+}
+
+/// A customer's entitlements that end soon, as the portal's banner says it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiryNotice {
+    pub ends_at: DateTime<Utc>,
+    /// The artifacts whose access ends then, by name.
+    pub artifacts: Vec<String>,
+    /// The entitlement keeps what was released (only new releases stop).
+    pub keep_released: bool,
+}
+
+impl ExpiryNotice {
+    /// How many days ahead the portal warns.
+    pub const PORTAL_DAYS: i64 = 14;
+
+    /// The notices for entitlements ending after `now` and within `days`,
+    /// soonest first, one per day and kind. An artifact that another
+    /// entitlement keeps granting past that day (or forever) is not named.
+    pub fn soon(entitlements: &[EntitlementView], now: DateTime<Utc>, days: i64) -> Vec<Self> {
+        let horizon = now + chrono::Duration::days(days);
+        let lasts_past = |artifact: &str, end: DateTime<Utc>, keep: bool| {
+            entitlements.iter().any(|e| {
+                e.expires_at.is_none_or(|x| x > end)
+                    && (keep || e.after_expiry == AfterExpiry::Revoke)
+                    && e.artifacts.iter().any(|g| g.artifact == artifact)
+            })
+        };
+        let mut by_day: BTreeMap<(chrono::NaiveDate, bool), ExpiryNotice> = BTreeMap::new();
+        for e in entitlements {
+            let Some(end) = e.expires_at.filter(|t| *t > now && *t <= horizon) else {
+                continue;
+            };
+            let keep = e.after_expiry == AfterExpiry::KeepReleased;
+            let notice = by_day
+                .entry((end.date_naive(), keep))
+                .or_insert_with(|| ExpiryNotice {
+                    ends_at: end,
+                    artifacts: vec![],
+                    keep_released: keep,
+                });
+            notice.ends_at = notice.ends_at.min(end);
+            for g in &e.artifacts {
+                if !lasts_past(&g.artifact, end, keep) && !notice.artifacts.contains(&g.artifact) {
+                    notice.artifacts.push(g.artifact.clone());
+                }
+            }
+        }
+        by_day
+            .into_values()
+            .filter(|n| !n.artifacts.is_empty())
+            .map(|mut n| {
+                n.artifacts.sort();
+                n
+            })
+            .collect()
+    }
+
+    /// "Your access to web and api ends on 5 December 2026; contact Acme Corp."
+    pub fn sentence(&self, vendor: &str) -> String {
+        let names = match self.artifacts.as_slice() {
+            [] => String::new(),
+            [one] => one.clone(),
+            [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        };
+        let date = self.ends_at.format("%-d %B %Y");
+        if self.keep_released {
+            format!(
+                "New releases of {names} stop on {date}; what you can pull until then stays available. Contact {vendor} to renew."
+            )
+        } else {
+            format!("Your access to {names} ends on {date}; contact {vendor}.")
         }
     }
 }
@@ -291,8 +490,8 @@ mod tests {
         .validate()
         .unwrap();
         assert_eq!(v.name.as_str(), "Gold");
-        assert_eq!(v.grants[0], ("web".into(), TagGrant::All));
-        assert!(matches!(&v.grants[1].1, TagGrant::Specific(t) if t.len() == 2));
+        assert_eq!(v.grants[0], ("web".into(), TagScope::All));
+        assert!(matches!(&v.grants[1].1, TagScope::Only { tags: t, .. } if t.len() == 2));
     }
 
     #[test]
@@ -321,6 +520,7 @@ mod tests {
             customer_id: CustomerId::from(1),
             name: "Gold".into(),
             expires_at: Some("2027-01-31T12:30:00Z".parse().unwrap()),
+            after_expiry: AfterExpiry::KeepReleased,
             artifacts: vec![
                 GrantView {
                     artifact: "web".into(),
@@ -329,6 +529,10 @@ mod tests {
                 GrantView {
                     artifact: "charts/web".into(),
                     tags: TagsInput::List(vec!["1.0.0".into()]),
+                },
+                GrantView {
+                    artifact: "api".into(),
+                    tags: TagsInput::Rule(RuleInput::Semver(">=1.0, <2".into())),
                 },
             ],
             created_at: Utc::now(),
@@ -339,7 +543,12 @@ mod tests {
         let valid = draft.validate(stored.expires_at).unwrap();
         // Unchanged date: the stored instant is kept.
         assert_eq!(valid.expires_at, stored.expires_at);
-        assert_eq!(valid.grants[0], ("web".into(), TagGrant::All));
+        assert_eq!(valid.grants[0], ("web".into(), TagScope::All));
+        assert_eq!(valid.after_expiry, AfterExpiry::KeepReleased);
+        assert_eq!(
+            TagsInput::from_scope(&valid.grants[2].1),
+            TagsInput::Rule(RuleInput::Semver(">=1.0, <2".into()))
+        );
         // A new date: access ends at midnight UTC of that day.
         let moved = EntitlementDraft {
             expires: "2027-03-01".into(),
@@ -361,11 +570,12 @@ mod tests {
         let draft = EntitlementDraft {
             name: "".into(),
             expires: "31/01/2027".into(),
+            after_expiry: String::new(),
             rows: vec![
                 RowDraft {
                     artifact: "web".into(),
                     mode: "specific".into(),
-                    tags: vec![],
+                    ..Default::default()
                 },
                 RowDraft {
                     artifact: "web".into(),
@@ -399,6 +609,7 @@ mod tests {
             customer_id: CustomerId::from(1),
             name: "Gold".into(),
             expires_at: None,
+            after_expiry: AfterExpiry::Revoke,
             artifacts: vec![GrantView {
                 artifact: "charts/web".into(),
                 tags: TagsInput::Word("all".into()),
@@ -407,5 +618,130 @@ mod tests {
             updated_at: Utc::now(),
         };
         assert!(v.matches("gol") && v.matches("WEB") && v.matches("") && !v.matches("api"));
+    }
+
+    #[test]
+    fn rules_are_accepted_and_bad_ones_reported_under_their_tags() {
+        let v = input(
+            r#"{"name": "Stable", "after_expiry": "keep_released", "artifacts": [
+                {"artifact": "web", "tags": {"match": "*-stable"}},
+                {"artifact": "api", "tags": {"semver": ">=1.2, <2"}}]}"#,
+        )
+        .validate()
+        .unwrap();
+        assert_eq!(v.after_expiry, AfterExpiry::KeepReleased);
+        assert!(v.grants[0].1.covers("1.0-stable") && !v.grants[0].1.covers("1.0"));
+        assert!(v.grants[1].1.covers("v1.4.0") && !v.grants[1].1.covers("2.0.0"));
+        assert_eq!(
+            input(r#"{"name": "x", "artifacts": [{"artifact": "web", "tags": "all"}]}"#)
+                .validate()
+                .unwrap()
+                .after_expiry,
+            AfterExpiry::Revoke,
+            "revoke is the default"
+        );
+        let e = input(
+            r#"{"name": "x", "artifacts": [
+                {"artifact": "web", "tags": {"match": "a/b"}},
+                {"artifact": "api", "tags": {"semver": ">=1.2.x.y"}},
+                {"artifact": "db", "tags": {"match": " "}}]}"#,
+        )
+        .validate()
+        .unwrap_err();
+        assert!(e["artifacts[0].tags"].contains("\"/\""), "{e:?}");
+        assert!(
+            e["artifacts[1].tags"].contains("not a version range"),
+            "{e:?}"
+        );
+        assert!(e["artifacts[2].tags"].contains("Enter a pattern"), "{e:?}");
+        assert!(serde_json::from_str::<EntitlementInput>(
+            r#"{"name": "x", "after_expiry": "forever", "artifacts": []}"#
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn a_rule_row_previews_what_it_matches() {
+        let tags: Vec<String> = ["1.0.0", "1.2.0", "1.3.0-rc.1", "2.0.0", "latest"]
+            .map(String::from)
+            .into();
+        let row = RowDraft {
+            artifact: "web".into(),
+            mode: "semver".into(),
+            pattern: ">=1.0, <2".into(),
+            ..Default::default()
+        };
+        let p = RulePreview::of(&row, &tags);
+        assert_eq!(
+            (p.matching.clone(), p.matched, p.unmatched),
+            (vec!["1.0.0".into(), "1.2.0".into()], 2, 3)
+        );
+        assert_eq!(p.error, None);
+        let bad = RulePreview::of(
+            &RowDraft {
+                pattern: "nope!".into(),
+                ..row.clone()
+            },
+            &tags,
+        );
+        assert!(bad.error.is_some() && bad.matched == 0);
+        let none = RulePreview::of(
+            &RowDraft {
+                mode: "match".into(),
+                pattern: "*-lts".into(),
+                ..row
+            },
+            &tags,
+        );
+        assert_eq!((none.matched, none.unmatched, none.error), (0, 5, None));
+    }
+
+    #[test]
+    fn expiry_notices_name_what_ends_soon() {
+        let now: DateTime<Utc> = "2026-11-30T12:00:00Z".parse().unwrap();
+        let ent = |name: &str, days: Option<i64>, keep: bool, artifacts: &[&str]| EntitlementView {
+            id: EntitlementId::from(1),
+            customer_id: CustomerId::from(1),
+            name: name.into(),
+            expires_at: days.map(|d| now + chrono::Duration::days(d)),
+            after_expiry: if keep {
+                AfterExpiry::KeepReleased
+            } else {
+                AfterExpiry::Revoke
+            },
+            artifacts: artifacts
+                .iter()
+                .map(|a| GrantView {
+                    artifact: a.to_string(),
+                    tags: TagsInput::Word("all".into()),
+                })
+                .collect(),
+            created_at: now,
+            updated_at: now,
+        };
+        let list = [
+            ent("a", Some(5), false, &["web", "api"]),
+            ent("b", Some(5), false, &["db"]),
+            ent("c", None, false, &["db"]),
+            ent("d", Some(20), false, &["cli"]),
+            ent("e", Some(-1), false, &["old"]),
+            ent("f", Some(9), true, &["sdk"]),
+        ];
+        let n = ExpiryNotice::soon(&list, now, ExpiryNotice::PORTAL_DAYS);
+        assert_eq!(n.len(), 2, "{n:?}");
+        assert_eq!(
+            n[0].artifacts,
+            ["api", "web"],
+            "db lasts through c; cli is later"
+        );
+        assert_eq!(
+            n[0].sentence("Acme Corp"),
+            "Your access to api and web ends on 5 December 2026; contact Acme Corp."
+        );
+        assert!(n[1].keep_released);
+        assert!(n[1]
+            .sentence("Acme")
+            .starts_with("New releases of sdk stop on 9 December 2026"));
+        assert!(ExpiryNotice::soon(&list[2..5], now, 14).is_empty());
     }
 }

@@ -176,3 +176,77 @@ test('create, filter, edit and delete an entitlement with the form', async ({ pa
   await expect(items.nth(3)).toContainText('Created entitlement Gold support');
   await expect(items.nth(4)).toContainText('Created customer Penetrode');
 });
+
+// Issue 15: rules in a grant, with a preview of what they match, and what
+// happens at the expiry.
+const CYBER = { email: 'owner@weyland.test', password: 'weyland password 1' };
+
+test('a rule shows which tags it matches before it is saved', async ({ page, baseURL }, info) => {
+  const hydrated = isHydrated(info);
+  admin(info, ['create-org', '--slug', 'weyland', '--name', 'Weyland', '--admin-email', CYBER.email, '--plan', 'pro'], CYBER.password + '\n');
+  const token = admin(info, ['create-token', '--email', CYBER.email, '--label', 'e2e']);
+  for (const tag of ['1.0.0', '1.2.0', '2.0.0', '1.3.0-rc.1']) {
+    await pushImage(baseURL!, CYBER.email, token, 'weyland/t800', tag);
+  }
+  const r = await fetch(`${baseURL}/api/v1/customers`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Skynet' }),
+  });
+  const customer = await r.json();
+
+  await signInOk(page, info, CYBER.email, CYBER.password);
+  await open(page, info, `/licenses/${customer.id}/entitlements/new`);
+  if (hydrated) await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1, { timeout: 30_000 });
+  const form = page.getByRole('form', { name: 'Create entitlement' });
+  const row = page.getByRole('group', { name: 'Artifact 1', exact: true });
+  await form.getByLabel('Name').fill('Stable 1.x');
+  await row.getByLabel('Artifact', { exact: true }).selectOption('t800');
+  await row.getByLabel('Version range…').check();
+  const range = row.getByRole('textbox', { name: 'Version range', exact: true });
+  const preview = row.getByRole('status');
+  // Hydrated, the preview follows the typing; without JavaScript the
+  // Preview button asks the server (the form comes back as it was).
+  const typeAndPreview = async (text: string) => {
+    await range.fill(text);
+    if (!hydrated) await row.getByRole('button', { name: 'Preview' }).click();
+  };
+  await typeAndPreview('>=1.0, <2');
+  await expect(preview).toContainText('Matches 2 of 4 current tags');
+  await expect(preview).toContainText('1.0.0');
+  await expect(preview).toContainText('1.2.0');
+  await expect(preview).not.toContainText('1.3.0-rc.1');
+  await expect(preview).toContainText('2 do not match');
+  await expect(form.getByLabel('Name')).toHaveValue('Stable 1.x');
+
+  // A pattern that matches nothing yet is allowed, and says so.
+  await row.getByLabel('Tags matching a pattern…').check();
+  const pattern = row.getByRole('textbox', { name: 'Pattern', exact: true });
+  await pattern.fill('*-lts');
+  if (!hydrated) await row.getByRole('button', { name: 'Preview' }).click();
+  await expect(preview).toContainText('Matches none of the 4 current tags yet');
+  // An invalid range says why, next to the field.
+  await row.getByLabel('Version range…').check();
+  await typeAndPreview('>=1.x.y');
+  await expect(preview).toContainText('is not a version range');
+
+  await typeAndPreview('^1');
+  await expect(preview).toContainText('Matches 2 of 4');
+  await form.getByLabel('Keep what was released').check();
+  await form.getByRole('button', { name: 'Save' }).click();
+  await expect(page).toHaveURL(/\/entitlements$/);
+  const saved = page.getByRole('table', { name: 'Entitlements' }).getByRole('row', { name: /Stable 1.x/ });
+  await expect(saved).toContainText('t800 · 1.x stable: ^1');
+
+  // Edited again, the form shows the rule and the choice.
+  await saved.getByRole('link', { name: 'Stable 1.x' }).click();
+  const edit = page.getByRole('form', { name: 'Edit entitlement' });
+  await expect(row.getByLabel('Version range…')).toBeChecked();
+  await expect(row.getByRole('textbox', { name: 'Version range', exact: true })).toHaveValue('^1');
+  await expect(edit.getByLabel('Keep what was released')).toBeChecked();
+  const list = await (await fetch(`${baseURL}/api/v1/customers/${customer.id}/entitlements`, {
+    headers: { authorization: `Bearer ${token}` },
+  })).json();
+  expect(list.entitlements[0].after_expiry).toBe('keep_released');
+  expect(list.entitlements[0].artifacts[0].tags).toEqual({ semver: '^1' });
+});

@@ -276,3 +276,26 @@ test('an empty portal says whom to ask; access tokens are created, shown once an
   const refused = await fetch(`${baseURL}/v2/_catalog`, { headers: { authorization: auth } });
   expect(refused.status).toBe(401);
 });
+
+test('a banner tells the customer which access ends within two weeks', async ({ page, baseURL }, info) => {
+  const vendor = { email: 'owner@wallace.test', password: 'wallace password 1' };
+  const buyer = { email: 'buyer@offworld.test', password: 'offworld password 1' };
+  const { token, api } = await setUp(info, baseURL!, 'wallace', vendor);
+  await pushImage(baseURL!, vendor.email, token, 'wallace/nexus', '6.0');
+  await pushImage(baseURL!, vendor.email, token, 'wallace/owl', '1.0');
+  const id = await customer(api, 'Off-world', buyer);
+  const day = new Date(Date.now() + 5 * 86_400_000);
+  day.setUTCHours(12, 0, 0, 0);
+  await api('POST', `/api/v1/customers/${id}/entitlements`, {
+    name: 'Ending', expires_at: day.toISOString(), artifacts: [{ artifact: 'nexus', tags: 'all' }],
+  });
+  await api('POST', `/api/v1/customers/${id}/entitlements`, {
+    name: 'Later', expires_at: new Date(Date.now() + 60 * 86_400_000).toISOString(), artifacts: [{ artifact: 'owl', tags: 'all' }],
+  });
+  await signIn(page, info, buyer.email, buyer.password);
+  await expect(page).toHaveURL(/\/portal$/);
+  const date = day.toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+  const banner = page.getByRole('note', { name: 'Access ending soon' });
+  await expect(banner).toHaveText(`Your access to nexus ends on ${date}; contact Wallace Inc.`);
+  await expect(banner).not.toContainText('owl');
+});

@@ -106,7 +106,18 @@ impl Services {
         else {
             return Ok(None);
         };
-        tags.retain(|t| access.visibility.tag_allowed(name, &t.tag));
+        let grant = access.visibility.grant(name);
+        if grant.has_released() {
+            // An expired keep-released grant: which tags still point where
+            // they pointed before the expiry is in the repository's history.
+            let Some(repo) = self.store.repo(access.org_id, name).await? else {
+                return Ok(None);
+            };
+            let graph = self.store.repo_graph(repo.id).await?;
+            tags.retain(|t| graph.tag_allowed(grant, &t.tag));
+        } else {
+            tags.retain(|t| grant.covers(&t.tag));
+        }
         artifact.tag_count = tags.len() as i64;
         artifact.last_push = tags.first().map(|t| t.pushed_at);
         // Only from what this viewer may pull: a hidden tag's text stays hidden.

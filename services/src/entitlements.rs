@@ -5,7 +5,8 @@ use crate::authz::{self, Need};
 use crate::error::{ServiceError, ServiceResult};
 use crate::Services;
 use chrono::{DateTime, Utc};
-use domain::entitlements::{EntitlementView, FieldErrors, ValidEntitlement};
+use domain::entitlements::{EntitlementView, ExpiryNotice, FieldErrors, ValidEntitlement};
+use domain::policy::Visibility;
 use domain::{CustomerId, EntitlementId, Org, OrgId, Principal};
 
 /// Which entitlement a save writes.
@@ -53,6 +54,22 @@ impl Services {
         let mut list = self.store.entitlements(me.org_id, customer).await?;
         list.retain(|e| e.matches(q));
         Ok(list)
+    }
+
+    /// The caller's entitlements that end within the portal's warning
+    /// window. Customer users, for themselves; none while the org's plan
+    /// shows everything to everyone (rule 1).
+    pub async fn expiry_notices(&self, p: &Principal) -> ServiceResult<Vec<ExpiryNotice>> {
+        let me = authz::customer(p)?;
+        if matches!(self.visibility(p).await?.visibility, Visibility::Everything) {
+            return Ok(vec![]);
+        }
+        let list = self.store.entitlements(me.org_id, me.customer_id).await?;
+        Ok(ExpiryNotice::soon(
+            &list,
+            self.clock.now(),
+            ExpiryNotice::PORTAL_DAYS,
+        ))
     }
 
     /// One entitlement of the caller's org; with `customer`, only if it is

@@ -1,8 +1,8 @@
 //! Manifests: GET/HEAD/PUT/DELETE by tag or digest.
 
 use super::{
-    allowed, authorize, authorize_pull, existing_repo, header_str, Need, Reach, RegistryError,
-    RegistryResult, Req,
+    allowed, authorize, authorize_pull, existing_repo, header_str, repo_graph, Need, Reach,
+    RegistryError, RegistryResult, Req,
 };
 use axum::body::Body;
 use axum::http::{header, StatusCode};
@@ -38,7 +38,16 @@ pub async fn get(
     let org_id = pull.org_id;
     if let Reach::Granted(grant) = pull.reach(name) {
         let allowed = match reference {
-            Reference::Tag(t) => grant.covers(t.as_str()),
+            // A released grant (expired, keep-released) also needs to know
+            // when the tag got the digest it points at.
+            Reference::Tag(t) => {
+                grant.covers(t.as_str())
+                    || grant.has_released()
+                        && repo_graph(req, org_id, name)
+                            .await?
+                            .graph()
+                            .tag_allowed(grant, t.as_str())
+            }
             Reference::Digest(d) => allowed(req, org_id, name, grant)
                 .await?
                 .manifests

@@ -26,7 +26,7 @@ use axum::Router;
 use cache::GraphEntry;
 use domain::access::CustomerAccess;
 use domain::oci::RepositoryName;
-use domain::policy::{Allowed, TagGrant, Visibility, NOTHING};
+use domain::policy::{Allowed, TagGrant, Visibility};
 use domain::store::Repo;
 use domain::{OrgId, Principal};
 use path::Endpoint;
@@ -236,7 +236,7 @@ pub(crate) enum Reach<'a> {
     /// under rule 1).
     Everything,
     /// What the customer's grant on this artifact allows (tags, their
-    /// history, children, referrers); [`NOTHING`] when it is not granted.
+    /// history, children, referrers); [`NOTHING`](domain::policy::NOTHING) when it is not granted.
     Granted(&'a TagGrant),
 }
 
@@ -245,9 +245,7 @@ impl Pull {
     /// customer's entitlements do not name is `Granted(&NOTHING)`.
     pub fn reach(&self, name: &RepositoryName) -> Reach<'_> {
         match self.access.as_deref().map(|a| &a.visibility) {
-            Some(Visibility::Granted(g)) => {
-                Reach::Granted(g.get(name.artifact()).unwrap_or(&NOTHING))
-            }
+            Some(v @ Visibility::Granted(_)) => Reach::Granted(v.grant(name.artifact())),
             Some(Visibility::Everything) | None => Reach::Everything,
         }
     }
@@ -338,6 +336,7 @@ pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a s
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::policy::EVERY_TAG;
 
     fn pull(visibility: Visibility) -> Pull {
         let mut access = CustomerAccess::everything(OrgId::from(1));
@@ -354,9 +353,9 @@ mod tests {
         let api = RepositoryName::parse("acme/api").unwrap();
         let granted = pull(Visibility::Granted(HashMap::from([(
             "web".to_owned(),
-            TagGrant::All,
+            EVERY_TAG.clone(),
         )])));
-        assert_eq!(granted.reach(&web), Reach::Granted(&TagGrant::All));
+        assert_eq!(granted.reach(&web), Reach::Granted(&EVERY_TAG));
         // Not granted: the empty grant, never "everything".
         let Reach::Granted(refused) = granted.reach(&api) else {
             panic!("an artifact not granted reaches everything");

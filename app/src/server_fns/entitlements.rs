@@ -120,11 +120,13 @@ pub async fn save_entitlement(
     id: Option<EntitlementId>,
     name: String,
     expires: Option<String>,
+    after_expiry: Option<String>,
     rows: Option<Vec<RowDraft>>,
 ) -> Result<EntitlementId, AppError> {
     let draft = domain::entitlements::EntitlementDraft {
         name,
         expires: expires.unwrap_or_default(),
+        after_expiry: after_expiry.unwrap_or_default(),
         rows: rows.unwrap_or_default(),
     };
     let result: Result<EntitlementId, AppError> = async {

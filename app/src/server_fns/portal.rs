@@ -20,6 +20,8 @@ pub struct PortalView {
     pub artifacts: Vec<SharedArtifact>,
     /// The vendor's name: whom to ask for access.
     pub vendor: String,
+    /// Entitlements ending within two weeks (the banner).
+    pub notices: Vec<domain::entitlements::ExpiryNotice>,
 }
 
 /// The artifacts the caller may see (SPEC §3), each with only the tags it
@@ -29,7 +31,9 @@ pub async fn portal_artifacts() -> Result<PortalView, AppError> {
     respond(
         async {
             let me = ssr::require_customer().await?;
-            let artifacts = ssr::services()?
+            let services = ssr::services()?;
+            let notices = services.expiry_notices(&me.principal).await?;
+            let artifacts = services
                 .visible_artifacts(&me.principal)
                 .await?
                 .into_iter()
@@ -38,6 +42,7 @@ pub async fn portal_artifacts() -> Result<PortalView, AppError> {
             Ok(PortalView {
                 artifacts,
                 vendor: me.org_name,
+                notices,
             })
         }
         .await,

@@ -10,7 +10,7 @@
 
 use crate::components::{action_error, ConsoleShell, EmptyState, ErrorPanel, FormError};
 use crate::server_fns::{entitlement_form, AppError, EntitlementFormData, SaveEntitlement};
-use domain::entitlements::{EntitlementDraft, RowDraft};
+use domain::entitlements::{EntitlementDraft, RowDraft, RulePreview};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_router::components::A;
@@ -82,30 +82,47 @@ fn is_invalid(error: Signal<Option<AppError>>, field: String) -> impl Fn() -> &'
 struct Row {
     key: u64,
     artifact: RwSignal<String>,
-    all: RwSignal<bool>,
+    /// `all`, `specific`, `match` or `semver` (see [`RowDraft::mode`]).
+    mode: RwSignal<String>,
     tags: RwSignal<Vec<String>>,
+    /// The glob or the version range of a rule row.
+    pattern: RwSignal<String>,
 }
+
+/// The tag choices of a row: (mode, label, hint).
+const MODES: [(&str, &str, Option<&str>); 4] = [
+    ("all", "All tags and future tags", None),
+    ("specific", "Specific tags", None),
+    (
+        "match",
+        "Tags matching a pattern…",
+        Some("* stands for any characters, ? for one: *-stable, 1.4.?. Covers future tags that match."),
+    ),
+    (
+        "semver",
+        "Version range…",
+        Some("Cargo's syntax: >=1.2, <2 or ^1.2. Tags like 1.4.0 or v1.4 count; pre-releases only when the range names one. Covers future versions in range."),
+    ),
+];
 
 impl Row {
     fn new(key: u64, d: &RowDraft) -> Self {
+        let mode = if d.all_tags() { "all" } else { d.mode.as_str() };
         Row {
             key,
             artifact: RwSignal::new(d.artifact.clone()),
-            all: RwSignal::new(d.all_tags()),
+            mode: RwSignal::new(mode.to_owned()),
             tags: RwSignal::new(d.tags.clone()),
+            pattern: RwSignal::new(d.pattern.clone()),
         }
     }
 
     fn draft(&self) -> RowDraft {
         RowDraft {
             artifact: self.artifact.get_untracked(),
-            mode: if self.all.get_untracked() {
-                "all"
-            } else {
-                "specific"
-            }
-            .into(),
+            mode: self.mode.get_untracked(),
             tags: self.tags.get_untracked(),
+            pattern: self.pattern.get_untracked(),
         }
     }
 }
@@ -186,6 +203,7 @@ fn EntitlementForm(
 
     let name = RwSignal::new(draft.name);
     let expires = RwSignal::new(draft.expires);
+    let keep_released = RwSignal::new(draft.after_expiry == "keep_released");
     let next_key = StoredValue::new(draft.rows.len() as u64);
     let rows = RwSignal::new(
         draft
@@ -218,6 +236,14 @@ fn EntitlementForm(
             id: editing,
             name: name.get_untracked(),
             expires: Some(expires.get_untracked()),
+            after_expiry: Some(
+                if keep_released.get_untracked() {
+                    "keep_released"
+                } else {
+                    "revoke"
+                }
+                .into(),
+            ),
             rows: Some(rows.get_untracked().iter().map(Row::draft).collect()),
         });
     };
@@ -286,6 +312,23 @@ fn EntitlementForm(
                     <p class="hint" id="ent-expires-hint">"Access ends at 00:00 UTC on this date. Leave it empty for no expiration."</p>
                     {field_message(error, "expires_at".into())}
                 </div>
+                <fieldset class="field after-expiry">
+                    <legend>"When it expires"</legend>
+                    <label class="radio">
+                        <input type="radio" name="after_expiry" value="revoke"
+                            checked=move || !keep_released.get() prop:checked=move || !keep_released.get()
+                            on:change=move |_| keep_released.set(false) aria-describedby="revoke-hint"/>
+                        "Access ends"
+                    </label>
+                    <p class="hint" id="revoke-hint">"The customer can no longer see or pull these artifacts."</p>
+                    <label class="radio">
+                        <input type="radio" name="after_expiry" value="keep_released"
+                            checked=move || keep_released.get() prop:checked=move || keep_released.get()
+                            on:change=move |_| keep_released.set(true) aria-describedby="keep-hint"/>
+                        "Keep what was released"
+                    </label>
+                    <p class="hint" id="keep-hint">"The customer keeps pulling what this entitlement covered on the expiration date, but nothing pushed later."</p>
+                </fieldset>
                 <h2 class="section-title">"Artifacts"</h2>
                 {field_message(error, "artifacts".into())}
                 <div class="grant-rows">
@@ -324,6 +367,27 @@ fn GrantRow(
     let select_id = format!("row-{index}-artifact");
     let number = index + 1;
     let tags_name = format!("{base}[tags][]");
+    let pattern_id = format!("row-{index}-pattern");
+    let preview_tags = tags_of.clone();
+    let preview = move || {
+        let tags = row.artifact.with(|a| preview_tags.get(a).cloned());
+        let mode = row.mode.get();
+        if !matches!(mode.as_str(), "match" | "semver") {
+            return None;
+        }
+        let Some(tags) = tags else {
+            return Some("Choose an artifact to see which of its tags match.".to_owned());
+        };
+        let draft = RowDraft {
+            mode,
+            pattern: row.pattern.get(),
+            ..Default::default()
+        };
+        if draft.pattern.trim().is_empty() {
+            return None;
+        }
+        Some(describe_preview(&RulePreview::of(&draft, &tags)))
+    };
     let tag_list = move || {
         let tags = row.artifact.with(|a| tags_of.get(a).cloned());
         match tags {
@@ -386,21 +450,45 @@ fn GrantRow(
                 </div>
                 <fieldset class="tag-choice">
                     <legend>"Tags"</legend>
-                    <label class="radio">
-                        <input type="radio" name=format!("{base}[mode]") value="all"
-                            checked=move || row.all.get() prop:checked=move || row.all.get()
-                            on:change=move |_| row.all.set(true)/>
-                        "All tags and future tags"
-                    </label>
-                    <label class="radio">
-                        <input type="radio" name=format!("{base}[mode]") value="specific"
-                            checked=move || !row.all.get() prop:checked=move || !row.all.get()
-                            on:change=move |_| row.all.set(false)/>
-                        "Specific tags"
-                    </label>
+                    {MODES.iter().map(|(mode, label, _)| {
+                        let is = move || row.mode.with(|m| m == mode);
+                        view! {
+                            <label class="radio">
+                                <input type="radio" name=format!("{base}[mode]") value=*mode
+                                    checked=is prop:checked=is
+                                    on:change=move |_| row.mode.set(mode.to_string())/>
+                                {*label}
+                            </label>
+                        }
+                    }).collect_view()}
                     <div class="tag-picker" role="group" aria-label=format!("Tags of artifact {number}")
                         aria-describedby=error_id(&tags_field)>
                         {tag_list}
+                    </div>
+                    <div class="rule-input">
+                        // Which label and hint show follows the checked
+                        // radio (CSS), with or without JavaScript.
+                        <label for=pattern_id.clone()>
+                            <span class="for-match">"Pattern"</span>
+                            <span class="for-semver">"Version range"</span>
+                        </label>
+                        <div class="with-button">
+                            <input id=pattern_id.clone() name=format!("{base}[pattern]") type="text"
+                                autocomplete="off" spellcheck="false"
+                                value=row.pattern.get_untracked() prop:value=row.pattern
+                                on:input=move |ev| row.pattern.set(event_target_value(&ev))
+                                aria-invalid=is_invalid(error, tags_field.clone())
+                                aria-describedby=format!("{pattern_id}-hint {pattern_id}-preview {}", error_id(&tags_field))/>
+                            <button type="submit" formmethod="get" formaction=form_url.clone() formnovalidate
+                                class="btn btn-small" hidden=move || hydrated.get()>"Preview"</button>
+                        </div>
+                        <p class="hint" id=format!("{pattern_id}-hint")>
+                            <span class="for-match">{MODES[2].2}</span>
+                            <span class="for-semver">{MODES[3].2}</span>
+                        </p>
+                        <p class="rule-preview" id=format!("{pattern_id}-preview") role="status" aria-live="polite">
+                            {preview}
+                        </p>
                     </div>
                     {field_message(error, tags_field.clone())}
                 </fieldset>
@@ -415,6 +503,31 @@ fn GrantRow(
             </div>
         </fieldset>
     }
+}
+
+/// What a rule's preview says: how many current tags match, which, and
+/// how many do not; a rule that matches nothing is allowed but says so.
+fn describe_preview(p: &RulePreview) -> String {
+    if let Some(e) = &p.error {
+        return e.clone();
+    }
+    let total = p.matched + p.unmatched;
+    if p.matched == 0 {
+        return format!(
+            "Matches none of the {total} current tags yet; tags pushed later that match will be covered."
+        );
+    }
+    let more = if p.matched > p.matching.len() {
+        ", …"
+    } else {
+        ""
+    };
+    format!(
+        "Matches {} of {total} current tags: {}{more}. {} do not match.",
+        p.matched,
+        p.matching.join(", "),
+        p.unmatched
+    )
 }
 
 #[cfg(test)]
@@ -443,6 +556,37 @@ mod tests {
         assert_eq!(draft_from_query("__path=x&__err=y"), None);
         // An empty name is still a draft (the user cleared it).
         assert_eq!(draft_from_query("name=").unwrap().rows.len(), 0);
+    }
+
+    #[test]
+    fn a_preview_says_what_matches_and_what_does_not() {
+        let tags: Vec<String> = ["1.0.0", "1.1.0", "2.0.0"].map(String::from).into();
+        let row = |mode: &str, pattern: &str| RowDraft {
+            mode: mode.into(),
+            pattern: pattern.into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            describe_preview(&RulePreview::of(&row("semver", "^1"), &tags)),
+            "Matches 2 of 3 current tags: 1.0.0, 1.1.0. 1 do not match."
+        );
+        assert!(
+            describe_preview(&RulePreview::of(&row("match", "*-lts"), &tags))
+                .starts_with("Matches none of the 3 current tags yet")
+        );
+        assert!(
+            describe_preview(&RulePreview::of(&row("semver", "=>x"), &tags))
+                .contains("not a version range")
+        );
+        // The query of the no-JavaScript Preview button keeps the rule.
+        let d = draft_from_query(
+            "name=x&after_expiry=keep_released&rows%5B0%5D%5Bartifact%5D=web\
+             &rows%5B0%5D%5Bmode%5D=semver&rows%5B0%5D%5Bpattern%5D=%3E%3D1.2%2C+%3C2",
+        )
+        .unwrap();
+        assert_eq!(d.after_expiry, "keep_released");
+        assert_eq!(d.rows[0].pattern, ">=1.2, <2");
+        assert!(d.rows[0].is_rule());
     }
 
     #[test]

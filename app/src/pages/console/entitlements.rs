@@ -3,7 +3,7 @@
 use crate::components::{action_error, ConsoleShell, DataTable, EmptyState, ErrorPanel, FormError};
 use crate::server_fns::{list_entitlements, AppError, DeleteEntitlement, EntitlementsView};
 use chrono::Utc;
-use domain::entitlements::{EntitlementView, TagsInput};
+use domain::entitlements::EntitlementView;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -174,10 +174,7 @@ fn EntitlementsTab(
                                                 <td>
                                                     <ul class="grants">
                                                         {e.artifacts.iter().map(|g| {
-                                                            let tags = match &g.tags {
-                                                                TagsInput::Word(_) => "all tags".to_owned(),
-                                                                TagsInput::List(t) => t.join(", "),
-                                                            };
+                                                            let tags = g.tags.describe();
                                                             view! { <li><code>{g.artifact.clone()}</code>" · "<span class="muted">{tags}</span></li> }
                                                         }).collect_view()}
                                                     </ul>

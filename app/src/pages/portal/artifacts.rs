@@ -47,12 +47,27 @@ fn ArtifactList(
     filter: Signal<String>,
     typed: RwSignal<Option<String>>,
 ) -> impl IntoView {
-    let PortalView { artifacts, vendor } = view;
+    let PortalView {
+        artifacts,
+        vendor,
+        notices,
+    } = view;
+    let banner = (!notices.is_empty()).then(|| {
+        view! {
+            <section class="notice" role="note" aria-label="Access ending soon">
+                {notices
+                    .iter()
+                    .map(|n| view! { <p>{n.sentence(&vendor)}</p> })
+                    .collect_view()}
+            </section>
+        }
+    });
     if artifacts.is_empty() {
         return view! {
             <header class="page-header">
                 <h1>"Artifacts"</h1>
             </header>
+            {banner}
             <EmptyState title="Nothing to pull yet">
                 <p>{format!("{vendor} has not shared any artifacts with you yet. If you expected to see something here, ask your contact at {vendor} to grant you access; it appears here as soon as they do.")}</p>
             </EmptyState>
@@ -87,6 +102,7 @@ fn ArtifactList(
                     on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
             </form>
         </header>
+        {banner}
         <p class="hint list-hint">{format!("What {vendor} shares with you, with the tags you may pull, newest first.")}</p>
         <div class="artifact-list">
             <For each=rows key=|a| a.artifact.name.clone() let:a>

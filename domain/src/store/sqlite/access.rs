@@ -1,9 +1,10 @@
 //! [`AccessStore`] for SQLite, and [`note_change`], which every write that
 //! matters to access calls inside its transaction.
 
+use super::entitlements::{stored_after_expiry, stored_tags};
 use super::SqliteStore;
 use crate::changes::{Change, ChangeHub, ChangeKind};
-use crate::policy::{Entitlement, Grant, OrgFacts, RepoGraph, TagGrant};
+use crate::policy::{Entitlement, Grant, OrgFacts, RepoGraph};
 use crate::store::access::AccessStore;
 use crate::store::registry::RepoId;
 use crate::store::{StoreError, StoreResult};
@@ -12,17 +13,27 @@ use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 use std::collections::HashMap;
 
-type ChangeRow = (i64, OrgId, Option<CustomerId>, Option<UserId>, String);
+type ChangeRow = (
+    i64,
+    OrgId,
+    Option<CustomerId>,
+    Option<UserId>,
+    String,
+    Option<String>,
+    Option<String>,
+);
+const CHANGE_COLUMNS: &str = "id, org_id, customer_id, user_id, kind, artifact, tag";
 
 fn changes(rows: Vec<ChangeRow>) -> Vec<Change> {
     rows.into_iter()
-        .filter_map(|(id, org_id, customer_id, user_id, kind)| {
+        .filter_map(|(id, org_id, customer_id, user_id, kind, artifact, tag)| {
             Some(Change {
                 id,
                 org_id,
                 customer_id,
                 user_id,
                 kind: ChangeKind::parse(&kind)?,
+                tagged: artifact.zip(tag),
             })
         })
         .collect()
@@ -53,6 +64,34 @@ pub(super) async fn note_change(
         customer_id,
         user_id,
         kind,
+        tagged: None,
+    })
+}
+
+/// Notes in the change feed that `tag` of `artifact` was pushed or moved.
+pub(super) async fn note_tagged(
+    conn: &mut SqliteConnection,
+    org_id: OrgId,
+    artifact: &str,
+    tag: &str,
+) -> StoreResult<Change> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO changes (org_id, kind, artifact, tag, at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(org_id)
+    .bind(ChangeKind::Tagged.as_str())
+    .bind(artifact)
+    .bind(tag)
+    .bind(Utc::now())
+    .fetch_one(conn)
+    .await?;
+    Ok(Change {
+        id,
+        org_id,
+        customer_id: None,
+        user_id: None,
+        kind: ChangeKind::Tagged,
+        tagged: Some((artifact.to_owned(), tag.to_owned())),
     })
 }
 
@@ -103,14 +142,16 @@ impl AccessStore for SqliteStore {
         org_id: OrgId,
         customer: CustomerId,
     ) -> StoreResult<Vec<Entitlement>> {
-        let rows: Vec<(
+        type Row = (
             i64,
             Option<DateTime<Utc>>,
+            String,
             Option<String>,
             Option<bool>,
             Option<String>,
-        )> = sqlx::query_as(
-            "SELECT e.id, e.expires_at, r.name, g.all_tags, g.tags FROM entitlements e \
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT e.id, e.expires_at, e.after_expiry, r.name, g.all_tags, g.tags FROM entitlements e \
                  JOIN customers c ON c.id = e.customer_id \
                  LEFT JOIN entitlement_grants g ON g.entitlement_id = e.id \
                  LEFT JOIN repositories r ON r.id = g.repository_id \
@@ -121,12 +162,13 @@ impl AccessStore for SqliteStore {
         .fetch_all(self.pool())
         .await?;
         let mut out: Vec<(i64, Entitlement)> = Vec::new();
-        for (id, expires_at, artifact, all, tags) in rows {
+        for (id, expires_at, after_expiry, artifact, all, tags) in rows {
             if out.last().is_none_or(|(last, _)| *last != id) {
                 out.push((
                     id,
                     Entitlement {
                         expires_at,
+                        after_expiry: stored_after_expiry(&after_expiry)?,
                         grants: vec![],
                     },
                 ));
@@ -134,13 +176,9 @@ impl AccessStore for SqliteStore {
             let (Some(artifact), Some(all)) = (artifact, all) else {
                 continue;
             };
-            let tags = if all {
-                TagGrant::All
-            } else {
-                let list: Vec<String> = serde_json::from_str(tags.as_deref().unwrap_or("[]"))
-                    .map_err(StoreError::internal)?;
-                TagGrant::Specific(list.into_iter().collect())
-            };
+            let tags = stored_tags(all, tags.as_deref().unwrap_or("[]"))?
+                .to_scope()
+                .map_err(StoreError::internal)?;
             if let Some((_, e)) = out.last_mut() {
                 e.grants.push(Grant { artifact, tags });
             }
@@ -157,11 +195,12 @@ impl AccessStore for SqliteStore {
         .bind(repo)
         .fetch_all(&mut *conn)
         .await?;
-        let tag_history: Vec<(String, String)> =
-            sqlx::query_as("SELECT tag, digest FROM tag_history WHERE repository_id = ?")
-                .bind(repo)
-                .fetch_all(&mut *conn)
-                .await?;
+        let tag_history: Vec<(String, String, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT tag, digest, pushed_at FROM tag_history WHERE repository_id = ?",
+        )
+        .bind(repo)
+        .fetch_all(&mut *conn)
+        .await?;
         let subjects: Vec<(String, String)> = sqlx::query_as(
             "SELECT subject_digest, digest FROM manifests \
              WHERE repository_id = ? AND subject_digest IS NOT NULL",
@@ -202,9 +241,9 @@ impl AccessStore for SqliteStore {
     }
 
     async fn changes_since(&self, after: i64, limit: i64) -> StoreResult<Vec<Change>> {
-        let rows: Vec<ChangeRow> = sqlx::query_as(
-            "SELECT id, org_id, customer_id, user_id, kind FROM changes WHERE id > ? ORDER BY id LIMIT ?",
-        )
+        let rows: Vec<ChangeRow> = sqlx::query_as(&format!(
+            "SELECT {CHANGE_COLUMNS} FROM changes WHERE id > ? ORDER BY id LIMIT ?"
+        ))
         .bind(after)
         .bind(limit)
         .fetch_all(self.pool())
@@ -218,9 +257,9 @@ impl AccessStore for SqliteStore {
         at: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<Change>> {
-        let rows: Vec<ChangeRow> = sqlx::query_as(
-            "SELECT id, org_id, customer_id, user_id, kind FROM changes WHERE org_id = ? AND at >= ? ORDER BY id LIMIT ?",
-        )
+        let rows: Vec<ChangeRow> = sqlx::query_as(&format!(
+            "SELECT {CHANGE_COLUMNS} FROM changes WHERE org_id = ? AND at >= ? ORDER BY id LIMIT ?"
+        ))
         .bind(org_id)
         .bind(at)
         .bind(limit)

@@ -5,7 +5,7 @@ use super::{unique_or, SqliteStore};
 use crate::audit::{Actor, AuditAction};
 use crate::changes::ChangeKind;
 use crate::entitlements::{EntitlementView, GrantView, TagsInput, ValidEntitlement};
-use crate::policy::TagGrant;
+use crate::policy::{AfterExpiry, TagScope};
 use crate::store::{StoreError, StoreResult, UnknownGrant};
 use crate::{CustomerId, EntitlementId, OrgId};
 use chrono::{DateTime, Utc};
@@ -80,7 +80,7 @@ impl SqliteStore {
                 });
                 continue;
             };
-            if let TagGrant::Specific(tags) = grant {
+            if let TagScope::Only { tags, .. } = grant {
                 for tag in tags {
                     let exists: bool = sqlx::query_scalar(
                         "SELECT EXISTS (SELECT 1 FROM tags WHERE repository_id = ? AND name = ?)",
@@ -106,9 +106,10 @@ impl SqliteStore {
         let taken = |e| unique_or(e, StoreError::EntitlementNameTaken);
         let id = match id {
             Some(id) => {
-                sqlx::query("UPDATE entitlements SET name = ?, expires_at = ?, updated_at = ? WHERE id = ?")
+                sqlx::query("UPDATE entitlements SET name = ?, expires_at = ?, after_expiry = ?, updated_at = ? WHERE id = ?")
                     .bind(e.name.as_str())
                     .bind(e.expires_at)
+                    .bind(e.after_expiry.as_str())
                     .bind(now)
                     .bind(id)
                     .execute(&mut *tx)
@@ -121,11 +122,12 @@ impl SqliteStore {
                 id
             }
             None => sqlx::query_scalar(
-                "INSERT INTO entitlements (customer_id, name, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO entitlements (customer_id, name, expires_at, after_expiry, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             )
             .bind(customer_id)
             .bind(e.name.as_str())
             .bind(e.expires_at)
+            .bind(e.after_expiry.as_str())
             .bind(now)
             .bind(now)
             .fetch_one(&mut *tx)
@@ -134,10 +136,11 @@ impl SqliteStore {
         };
         for (position, (repo, grant)) in repos.into_iter().enumerate() {
             let (all, tags) = match grant {
-                TagGrant::All => (true, "[]".to_owned()),
-                TagGrant::Specific(t) => (
+                TagScope::All => (true, "[]".to_owned()),
+                only => (
                     false,
-                    serde_json::to_string(t).unwrap_or_else(|_| "[]".into()),
+                    serde_json::to_string(&TagsInput::from_scope(only))
+                        .map_err(StoreError::internal)?,
                 ),
             };
             sqlx::query("INSERT INTO entitlement_grants (entitlement_id, repository_id, position, all_tags, tags) VALUES (?, ?, ?, ?, ?)")
@@ -206,6 +209,7 @@ fn audit_state(e: &EntitlementView) -> serde_json::Value {
     serde_json::json!({
         "name": e.name,
         "expires_at": e.expires_at,
+        "after_expiry": e.after_expiry,
         "artifacts": e.artifacts,
     })
 }
@@ -234,11 +238,12 @@ async fn load_entitlements(
         CustomerId,
         String,
         Option<DateTime<Utc>>,
+        String,
         DateTime<Utc>,
         DateTime<Utc>,
     );
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT e.id, e.customer_id, e.name, e.expires_at, e.created_at, e.updated_at \
+        "SELECT e.id, e.customer_id, e.name, e.expires_at, e.after_expiry, e.created_at, e.updated_at \
              FROM entitlements e JOIN customers c ON c.id = e.customer_id \
              WHERE c.org_id = ? AND {condition} ORDER BY lower(e.name), e.id"
     ))
@@ -263,25 +268,35 @@ async fn load_entitlements(
             .or_default()
             .push(GrantView {
                 artifact,
-                tags: if all {
-                    TagsInput::Word("all".into())
-                } else {
-                    TagsInput::List(serde_json::from_str(&tags).unwrap_or_default())
-                },
+                tags: stored_tags(all, &tags)?,
             });
     }
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(
-            |(id, customer_id, name, expires_at, created_at, updated_at)| EntitlementView {
-                id,
-                customer_id,
-                name,
-                expires_at,
-                artifacts: by_entitlement.remove(&id).unwrap_or_default(),
-                created_at,
-                updated_at,
+            |(id, customer_id, name, expires_at, after_expiry, created_at, updated_at)| {
+                Ok(EntitlementView {
+                    id,
+                    customer_id,
+                    name,
+                    expires_at,
+                    after_expiry: stored_after_expiry(&after_expiry)?,
+                    artifacts: by_entitlement.remove(&id).unwrap_or_default(),
+                    created_at,
+                    updated_at,
+                })
             },
         )
-        .collect())
+        .collect()
+}
+
+/// A grant's `all_tags` and `tags` columns as the API's `tags`.
+pub(super) fn stored_tags(all: bool, tags: &str) -> StoreResult<TagsInput> {
+    if all {
+        return Ok(TagsInput::Word("all".into()));
+    }
+    serde_json::from_str(tags).map_err(StoreError::internal)
+}
+
+pub(super) fn stored_after_expiry(s: &str) -> StoreResult<AfterExpiry> {
+    AfterExpiry::parse(s).ok_or_else(|| StoreError::internal(format!("unknown after_expiry {s:?}")))
 }

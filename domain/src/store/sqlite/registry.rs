@@ -1,5 +1,6 @@
 //! [`RegistryStore`] for SQLite.
 
+use super::access::note_tagged;
 use super::SqliteStore;
 use crate::changes::ChangeKind;
 use crate::registry::{
@@ -272,6 +273,7 @@ impl RegistryStore for SqliteStore {
                 id
             }
         };
+        let mut tagged = Vec::new();
         for &tag in tags {
             let current: Option<(i64, String)> = sqlx::query_as(
                 "SELECT t.manifest_id, m.digest FROM tags t JOIN manifests m ON m.id = t.manifest_id WHERE t.repository_id = ? AND t.name = ?",
@@ -311,10 +313,24 @@ impl RegistryStore for SqliteStore {
                         .bind(now)
                         .execute(&mut *tx)
                         .await?;
+                    tagged.push(tag);
                 }
             }
         }
+        // Portals of the customers a new tag concerns update (live).
+        let mut changes = Vec::new();
+        if !tagged.is_empty() {
+            let (org_id, artifact): (OrgId, String) =
+                sqlx::query_as("SELECT org_id, name FROM repositories WHERE id = ?")
+                    .bind(repo)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            for tag in tagged {
+                changes.push(note_tagged(&mut tx, org_id, &artifact, tag).await?);
+            }
+        }
         tx.commit().await?;
+        self.published(changes);
         Ok(Ok(()))
     }
 
