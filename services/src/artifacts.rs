@@ -4,20 +4,27 @@
 use crate::authz::{self, Need};
 use crate::{ServiceError, ServiceResult, Services};
 use domain::access::CustomerAccess;
+use domain::paging::{ArtifactQuery, Page};
 use domain::policy::Visibility;
 use domain::registry::{ArtifactSummary, TagInfo};
 use domain::store::StoreError;
 use domain::Principal;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// An artifact with the tags its viewer may pull, newest first.
 pub type VisibleArtifact = (ArtifactSummary, Vec<TagInfo>);
 
 impl Services {
-    /// The organization's artifacts, newest push first. Any vendor user.
-    pub async fn org_artifacts(&self, p: &Principal) -> ServiceResult<Vec<ArtifactSummary>> {
+    /// A page of the organization's artifacts by name (the console's
+    /// Artifacts page). Any vendor user.
+    pub async fn org_artifacts(
+        &self,
+        p: &Principal,
+        query: &ArtifactQuery,
+    ) -> ServiceResult<Page<ArtifactSummary>> {
         let me = authz::vendor(p, Need::Read)?;
-        Ok(self.store.artifacts(me.org_id).await?)
+        Ok(self.store.artifacts(me.org_id, query).await?)
     }
 
     /// One artifact of the organization with all its tags, newest first
@@ -60,36 +67,57 @@ impl Services {
         }
     }
 
-    /// The artifacts `principal` may see, each with only the tags it may
-    /// pull, newest first.
+    /// Every artifact `principal` may see, by name, each with only the tags
+    /// it may pull, newest first (the portal's list).
     pub async fn visible_artifacts(
         &self,
         principal: &Principal,
     ) -> ServiceResult<Vec<VisibleArtifact>> {
-        let access = self.visibility(principal).await?;
-        let names: Vec<String> = match &access.visibility {
-            Visibility::Everything => self
-                .store
-                .artifacts(principal.org_id())
-                .await?
-                .into_iter()
-                .map(|a| a.name)
-                .collect(),
-            // Only the granted artifacts are read (a customer sees a few of
-            // the org's many).
-            Visibility::Granted(grants) => {
-                let mut names: Vec<String> = grants.keys().cloned().collect();
-                names.sort();
-                names
-            }
+        let everything = ArtifactQuery {
+            limit: i64::MAX - 1,
+            ..ArtifactQuery::default()
         };
-        let mut out = Vec::new();
-        for name in names {
-            if let Some(v) = self.visible_artifact(&access, &name).await? {
-                out.push(v);
-            }
-        }
-        Ok(out)
+        Ok(self
+            .visible_artifacts_page(principal, everything)
+            .await?
+            .items)
+    }
+
+    /// A page of the artifacts `principal` may see, by name, each with only
+    /// the tags it may pull, newest first (`GET /api/v1/artifacts`): two
+    /// queries a page, the summaries and all their tags.
+    pub async fn visible_artifacts_page(
+        &self,
+        principal: &Principal,
+        mut query: ArtifactQuery,
+    ) -> ServiceResult<Page<VisibleArtifact>> {
+        let access = self.visibility(principal).await?;
+        // Only the granted artifacts are read (a customer sees a few of the
+        // org's many).
+        query.only = match &access.visibility {
+            Visibility::Everything => None,
+            Visibility::Granted(grants) => Some(grants.keys().cloned().collect()),
+        };
+        let page = self.store.artifacts(access.org_id, &query).await?;
+        let names: Vec<String> = page.items.iter().map(|a| a.name.clone()).collect();
+        let mut tag_lists: HashMap<String, Vec<TagInfo>> = self
+            .store
+            .tag_lists(access.org_id, &names)
+            .await?
+            .into_iter()
+            .collect();
+        let items = page
+            .items
+            .into_iter()
+            .map(|artifact| {
+                let tags = tag_lists.remove(&artifact.name).unwrap_or_default();
+                as_seen_by(&access, artifact, tags)
+            })
+            .collect();
+        Ok(Page {
+            items,
+            next: page.next,
+        })
     }
 
     /// One artifact as `access` sees it; `None` when it does not exist or
@@ -102,15 +130,24 @@ impl Services {
         if !access.visibility.artifact_visible(name) {
             return Ok(None);
         }
-        let Some((mut artifact, mut tags)) = self.store.artifact_tags(access.org_id, name).await?
-        else {
+        let Some((artifact, tags)) = self.store.artifact_tags(access.org_id, name).await? else {
             return Ok(None);
         };
-        tags.retain(|t| access.visibility.tag_allowed(name, &t.tag));
-        artifact.tag_count = tags.len() as i64;
-        artifact.last_push = tags.first().map(|t| t.pushed_at);
-        // Only from what this viewer may pull: a hidden tag's text stays hidden.
-        artifact.description = tags.first().and_then(|t| t.description.clone());
-        Ok(Some((artifact, tags)))
+        Ok(Some(as_seen_by(access, artifact, tags)))
     }
+}
+
+/// An artifact with only the tags `access` may pull, its tag count, last
+/// push and description from those.
+fn as_seen_by(
+    access: &CustomerAccess,
+    mut artifact: ArtifactSummary,
+    mut tags: Vec<TagInfo>,
+) -> VisibleArtifact {
+    tags.retain(|t| access.visibility.tag_allowed(&artifact.name, &t.tag));
+    artifact.tag_count = tags.len() as i64;
+    artifact.last_push = tags.first().map(|t| t.pushed_at);
+    // Only from what this viewer may pull: a hidden tag's text stays hidden.
+    artifact.description = tags.first().and_then(|t| t.description.clone());
+    (artifact, tags)
 }
