@@ -394,3 +394,88 @@ async fn the_console_pages_page_with_next_links_and_search() {
     let none = app.get_text(&web, "/artifacts?q=nothing").await;
     assert!(none.contains("No artifact matches this search."));
 }
+
+#[tokio::test]
+async fn an_artifacts_page_reads_its_tags_in_one_query_and_ends_at_2000_tags() {
+    // Every SQL statement in the log, to count what a page reads.
+    let app = TestApp::spawn_with_env(&[("PORTCULLIS_LOG", "info,sqlx::query=debug")]);
+    app.create_org("acme", ADMIN, "admin password");
+    let api = app.api(&app.token(ADMIN, &[]));
+    // Written straight into the database: big-1..3 with 800 tags each, then
+    // small-00..29 with one tag each.
+    let store = app.store().await;
+    let mut tx = store.pool().begin().await.unwrap();
+    for sql in [
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3) \
+         INSERT INTO repositories (org_id, name, created_at) \
+         SELECT (SELECT id FROM orgs WHERE slug = 'acme'), 'big-' || i, '2026-01-01T00:00:00Z' FROM n",
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 29) \
+         INSERT INTO repositories (org_id, name, created_at) \
+         SELECT (SELECT id FROM orgs WHERE slug = 'acme'), printf('small-%02d', i), '2026-01-01T00:00:00Z' FROM n",
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 800) \
+         INSERT INTO manifests (repository_id, digest, media_type, size, content, created_at) \
+         SELECT r.id, 'sha256:' || printf('%032d%032d', r.id, n.i), 'application/vnd.oci.image.manifest.v1+json', 2, X'7B7D', \
+         printf('2026-01-01T00:%02d:%02dZ', n.i / 60, n.i % 60) \
+         FROM repositories r, n WHERE r.name LIKE 'big-%' OR (r.name LIKE 'small-%' AND n.i = 1)",
+        "INSERT INTO tags (repository_id, name, manifest_id, pushed_at) \
+         SELECT repository_id, 'v' || id, id, created_at FROM manifests",
+    ] {
+        sqlx::query(sql).execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    // Statements that read tags (the summaries' counts and the tag lists;
+    // the server's other statements, such as the change poll, are not).
+    let statements = |logs: &str| {
+        logs.lines()
+            .filter(|l| l.contains("sqlx::query") && l.contains("tags t "))
+            .count()
+    };
+    app.sync_logs().await;
+    let before = statements(&app.logs());
+    // Without a limit, the page ends before the artifact that would take it
+    // past 2,000 tags.
+    let first = api.get_ok("/api/v1/artifacts").await;
+    app.sync_logs().await;
+    let read = statements(&app.logs()) - before;
+    let names = |v: &Value| -> Vec<String> {
+        v["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&first), ["big-1", "big-2"]);
+    assert_eq!(first["artifacts"][1]["tags"].as_array().unwrap().len(), 800);
+    assert_eq!(first["next"], "/api/v1/artifacts?after=big-2");
+    assert_eq!(read, 2, "a page of artifacts read tags {read} times");
+    // The rest: 31 artifacts with 830 tags, still two queries (the
+    // summaries, all their tags), not two per artifact.
+    app.sync_logs().await;
+    let before = statements(&app.logs());
+    let rest = api.get_ok("/api/v1/artifacts?after=big-2").await;
+    app.sync_logs().await;
+    let read = statements(&app.logs()) - before;
+    assert_eq!(names(&rest).len(), 31);
+    assert_eq!(names(&rest)[..2], ["big-3", "small-00"]);
+    assert_eq!(rest["next"], Value::Null);
+    assert_eq!(read, 2, "a page of 31 artifacts read tags {read} times");
+    // An explicit limit is what it says, whatever the tags.
+    let three = api.get_ok("/api/v1/artifacts?limit=3").await;
+    assert_eq!(names(&three), ["big-1", "big-2", "big-3"]);
+    assert_eq!(three["next"], "/api/v1/artifacts?limit=3&after=big-3");
+    // One artifact over the budget is still a page.
+    let tags = |v: &Value| v["artifacts"][0]["tags"].as_array().unwrap().len();
+    sqlx::query(
+        "UPDATE tags SET repository_id = (SELECT id FROM repositories WHERE name = 'big-1') \
+         WHERE repository_id IN (SELECT id FROM repositories WHERE name IN ('big-2', 'big-3'))",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let alone = api.get_ok("/api/v1/artifacts").await;
+    assert_eq!(names(&alone), ["big-1"]);
+    assert_eq!(tags(&alone), 2400);
+    assert_eq!(alone["next"], "/api/v1/artifacts?after=big-1");
+}

@@ -14,6 +14,11 @@ pub const DEFAULT_LIMIT: i64 = 100;
 pub const PAGE_SIZE: i64 = 50;
 /// The largest `limit` a request may ask for.
 pub const MAX_LIMIT: i64 = 1000;
+/// A page of artifacts with their tags (`GET /api/v1/artifacts`) asked for
+/// without a `limit` ends early once its artifacts carry this many tags
+/// together (it always holds at least one artifact): a small org is one
+/// page, as before, and a page of an org with many tags stays small.
+pub const DEFAULT_TAGS: i64 = 2_000;
 /// The longest cursor (`after`) a request may send.
 pub const MAX_CURSOR: usize = 1000;
 

@@ -78,18 +78,21 @@ impl Services {
             ..ArtifactQuery::default()
         };
         Ok(self
-            .visible_artifacts_page(principal, everything)
+            .visible_artifacts_page(principal, everything, None)
             .await?
             .items)
     }
 
     /// A page of the artifacts `principal` may see, by name, each with only
     /// the tags it may pull, newest first (`GET /api/v1/artifacts`): two
-    /// queries a page, the summaries and all their tags.
+    /// queries a page, the summaries and all their tags. With `max_tags`, the
+    /// page ends before the artifact that would take it past that many tags
+    /// (counting all of each artifact's tags; at least one artifact a page).
     pub async fn visible_artifacts_page(
         &self,
         principal: &Principal,
         mut query: ArtifactQuery,
+        max_tags: Option<i64>,
     ) -> ServiceResult<Page<VisibleArtifact>> {
         let access = self.visibility(principal).await?;
         // Only the granted artifacts are read (a customer sees a few of the
@@ -98,7 +101,23 @@ impl Services {
             Visibility::Everything => None,
             Visibility::Granted(grants) => Some(grants.keys().cloned().collect()),
         };
-        let page = self.store.artifacts(access.org_id, &query).await?;
+        let mut page = self.store.artifacts(access.org_id, &query).await?;
+        if let Some(max) = max_tags {
+            let mut total = 0;
+            let keep = page
+                .items
+                .iter()
+                .take_while(|a| {
+                    total += a.tag_count;
+                    total <= max
+                })
+                .count()
+                .max(1);
+            if keep < page.items.len() {
+                page.items.truncate(keep);
+                page.next = page.items.last().map(|a| a.name.clone());
+            }
+        }
         let names: Vec<String> = page.items.iter().map(|a| a.name.clone()).collect();
         let mut tag_lists: HashMap<String, Vec<TagInfo>> = self
             .store

@@ -6,7 +6,7 @@ use super::{ApiCaller, ApiError, ApiQuery};
 use crate::server::AppState;
 use axum::extract::State;
 use axum::Json;
-use domain::paging::{self, ArtifactQuery, DEFAULT_LIMIT};
+use domain::paging::{self, ArtifactQuery, DEFAULT_LIMIT, DEFAULT_TAGS};
 use domain::registry::{ArtifactSummary, TagInfo};
 use serde::{Deserialize, Serialize};
 use services::ServiceError;
@@ -15,7 +15,9 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct ArtifactsQuery {
-    /// At most this many artifacts, 1–1000 (default 100).
+    /// At most this many artifacts, 1–1000. Without it: at most 100, and
+    /// fewer when they carry more than 2,000 tags together (a page ends
+    /// before the artifact that would pass that; at least one artifact).
     limit: Option<i64>,
     /// Only artifacts after this name (the cursor): send the previous
     /// page's `next` link rather than building it.
@@ -66,7 +68,9 @@ pub(super) async fn artifacts(
         limit,
         ..ArtifactQuery::default()
     };
-    let page = s.ctx.visible_artifacts_page(&p, query).await?;
+    // Without a limit, a page is also cut by its tags (DEFAULT_TAGS).
+    let max_tags = explicit_limit.is_none().then_some(DEFAULT_TAGS);
+    let page = s.ctx.visible_artifacts_page(&p, query, max_tags).await?;
     let limit = explicit_limit.map(|n| n.to_string()).unwrap_or_default();
     let next = page.next.map(|after| {
         paging::link(

@@ -75,16 +75,21 @@ impl SqliteStore {
         query: &CustomerQuery,
     ) -> StoreResult<Page<CustomerSummary>> {
         // The page first (keyset: after the cursor's name, by lower-cased
-        // name then name, which is unique in the org), then the user counts
-        // of its rows only.
-        let rows: Vec<(CustomerId, String, DateTime<Utc>, i64)> = sqlx::query_as(
+        // name then name, which is unique in the org; read from the cursor
+        // on along the index customers_by_name), then the user counts of its
+        // rows only.
+        let after = if query.after.is_some() {
+            "AND lower(name) >= lower(?3) AND (lower(name), name) > (lower(?3), ?3)"
+        } else {
+            "AND ?3 IS NULL"
+        };
+        let rows: Vec<(CustomerId, String, DateTime<Utc>, i64)> = sqlx::query_as(&format!(
             "SELECT c.id, c.name, c.created_at, (SELECT COUNT(*) FROM users u WHERE u.customer_id = c.id) \
              FROM (SELECT id, name, created_at FROM customers \
-                   WHERE org_id = ?1 AND lower(name) LIKE ?2 ESCAPE '\\' \
-                   AND (?3 IS NULL OR lower(name) > lower(?3) OR (lower(name) = lower(?3) AND name > ?3)) \
+                   WHERE org_id = ?1 AND lower(name) LIKE ?2 ESCAPE '\\' {after} \
                    ORDER BY lower(name), name LIMIT ?4) c \
-             ORDER BY lower(c.name), c.name",
-        )
+             ORDER BY lower(c.name), c.name"
+        ))
         .bind(org_id)
         .bind(contains_pattern(&query.search))
         .bind(query.after.as_deref())
