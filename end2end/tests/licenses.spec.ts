@@ -103,8 +103,9 @@ test('a vendor adds a user with a one-time link; the customer sets a password wi
 });
 
 test('the customer list pages with a Next link and searches by name', async ({ page, baseURL }, info) => {
-  const owner = { email: 'owner@umbrella.test', password: 'umbrella password 1' };
-  admin(info, ['create-org', '--slug', 'umbrella', '--name', 'Umbrella', '--admin-email', owner.email], owner.password + '\n');
+  // Its own organization: every spec of a project shares one server.
+  const owner = { email: 'owner@vandelay.test', password: 'vandelay password 1' };
+  admin(info, ['create-org', '--slug', 'vandelay', '--name', 'Vandelay', '--admin-email', owner.email], owner.password + '\n');
   const token = admin(info, ['create-token', '--email', owner.email, '--label', 'e2e']);
   for (const name of ['Soylent', 'Stark', 'Tyrell', 'Wayne', 'Wonka']) {
     const r = await fetch(`${baseURL}/api/v1/customers`, {
