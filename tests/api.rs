@@ -145,7 +145,7 @@ async fn customers_tokens_and_me_over_the_api() {
     assert_eq!(cust.send(M::GET, "/api/v1/customers", None).await.0, 403);
     assert_eq!(
         cust.send(M::GET, "/api/v1/artifacts", None).await.1,
-        json!({"artifacts": []})
+        json!({"artifacts": [], "next": null})
     );
     app.create_org("beta", "b@beta.test", "beta password");
     let b = app.api(&app.token("b@beta.test", &[]));

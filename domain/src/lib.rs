@@ -14,6 +14,7 @@ pub mod entitlements;
 pub mod live;
 pub mod oci;
 pub mod pages;
+pub mod paging;
 pub mod policy;
 pub mod pulls;
 pub mod registry;

@@ -101,3 +101,43 @@ test('a vendor adds a user with a one-time link; the customer sets a password wi
     await context.close();
   }
 });
+
+test('the customer list pages with a Next link and searches by name', async ({ page, baseURL }, info) => {
+  // Its own organization: every spec of a project shares one server.
+  const owner = { email: 'owner@vandelay.test', password: 'vandelay password 1' };
+  admin(info, ['create-org', '--slug', 'vandelay', '--name', 'Vandelay', '--admin-email', owner.email], owner.password + '\n');
+  const token = admin(info, ['create-token', '--email', owner.email, '--label', 'e2e']);
+  for (const name of ['Soylent', 'Stark', 'Tyrell', 'Wayne', 'Wonka']) {
+    const r = await fetch(`${baseURL}/api/v1/customers`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+    });
+    expect(r.status).toBe(201);
+  }
+  await signInOk(page, info, owner.email, owner.password);
+  await open(page, info, '/licenses?limit=2');
+  if (isHydrated(info)) await page.evaluate(() => { (window as any).stayed = true; });
+  const table = page.getByRole('table', { name: 'Customers' });
+  const pager = page.getByRole('navigation', { name: 'Customer pages' });
+  await expect(table.getByRole('link')).toHaveText(['Soylent', 'Stark']);
+  await pager.getByRole('link', { name: 'Next' }).click();
+  await expect(page).toHaveURL(/\/licenses\?limit=2&after=Stark$/);
+  await expect(table.getByRole('link')).toHaveText(['Tyrell', 'Wayne']);
+  await pager.getByRole('link', { name: 'Next' }).click();
+  await expect(table.getByRole('link')).toHaveText(['Wonka']);
+  await expect(pager.getByRole('link', { name: 'Next' })).toHaveCount(0);
+  if (isHydrated(info)) expect(await page.evaluate(() => (window as any).stayed)).toBe(true);
+
+  // Search (a GET form: Enter submits it, with or without JavaScript) starts
+  // from the first page of what matches and keeps the page size.
+  const search = page.getByRole('searchbox', { name: 'Search customers' });
+  await search.fill('w');
+  await search.press('Enter');
+  await expect(page).toHaveURL(/\/licenses\?q=w&limit=2$/);
+  await expect(table.getByRole('link')).toHaveText(['Wayne', 'Wonka']);
+  await expect(pager).toHaveCount(0);
+  await search.fill('nobody');
+  await search.press('Enter');
+  await expect(page.getByText('No customer matches this search.')).toBeVisible();
+});

@@ -47,6 +47,26 @@ test('pushed artifacts are listed, searchable, and have copyable details', async
   }
 });
 
+test('the artifacts list pages with Next and First page links', async ({ page }, info) => {
+  await signInOk(page, info, USER.email, USER.password);
+  // One artifact a page (tools/cli, web): the links are the same without
+  // JavaScript (plain links) and hydrated (the router follows them in place).
+  await open(page, info, '/artifacts?limit=1');
+  if (isHydrated(info)) await page.evaluate(() => { (window as any).stayed = true; });
+  const table = page.getByRole('table');
+  const pager = page.getByRole('navigation', { name: 'Artifact pages' });
+  await expect(table.getByRole('link')).toHaveText(['tools/cli']);
+  await expect(pager.getByRole('link', { name: 'First page' })).toHaveCount(0);
+  await pager.getByRole('link', { name: 'Next' }).click();
+  await expect(page).toHaveURL(/\/artifacts\?limit=1&after=tools%2Fcli$/);
+  await expect(table.getByRole('link')).toHaveText(['web']);
+  await expect(pager.getByRole('link', { name: 'Next' })).toHaveCount(0);
+  await pager.getByRole('link', { name: 'First page' }).click();
+  await expect(page).toHaveURL(/\/artifacts\?limit=1$/);
+  await expect(table.getByRole('link')).toHaveText(['tools/cli']);
+  if (isHydrated(info)) expect(await page.evaluate(() => (window as any).stayed)).toBe(true);
+});
+
 test('tokens are created once-visible, listed and revoked', async ({ page, baseURL }, info) => {
   await signInOk(page, info, USER.email, USER.password);
   await open(page, info, '/settings');

@@ -4,20 +4,27 @@
 use crate::authz::{self, Need};
 use crate::{ServiceError, ServiceResult, Services};
 use domain::access::CustomerAccess;
+use domain::paging::{ArtifactQuery, Page};
 use domain::policy::Visibility;
 use domain::registry::{ArtifactSummary, TagInfo};
 use domain::store::StoreError;
 use domain::Principal;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// An artifact with the tags its viewer may pull, newest first.
 pub type VisibleArtifact = (ArtifactSummary, Vec<TagInfo>);
 
 impl Services {
-    /// The organization's artifacts, newest push first. Any vendor user.
-    pub async fn org_artifacts(&self, p: &Principal) -> ServiceResult<Vec<ArtifactSummary>> {
+    /// A page of the organization's artifacts by name (the console's
+    /// Artifacts page). Any vendor user.
+    pub async fn org_artifacts(
+        &self,
+        p: &Principal,
+        query: &ArtifactQuery,
+    ) -> ServiceResult<Page<ArtifactSummary>> {
         let me = authz::vendor(p, Need::Read)?;
-        Ok(self.store.artifacts(me.org_id).await?)
+        Ok(self.store.artifacts(me.org_id, query).await?)
     }
 
     /// One artifact of the organization with all its tags, newest first
@@ -60,36 +67,73 @@ impl Services {
         }
     }
 
-    /// The artifacts `principal` may see, each with only the tags it may
-    /// pull, newest first.
+    /// Every artifact `principal` may see, by name, each with only the tags
+    /// it may pull, newest first (the portal's list).
     pub async fn visible_artifacts(
         &self,
         principal: &Principal,
     ) -> ServiceResult<Vec<VisibleArtifact>> {
-        let access = self.visibility(principal).await?;
-        let names: Vec<String> = match &access.visibility {
-            Visibility::Everything => self
-                .store
-                .artifacts(principal.org_id())
-                .await?
-                .into_iter()
-                .map(|a| a.name)
-                .collect(),
-            // Only the granted artifacts are read (a customer sees a few of
-            // the org's many).
-            Visibility::Granted(grants) => {
-                let mut names: Vec<String> = grants.keys().cloned().collect();
-                names.sort();
-                names
-            }
+        let everything = ArtifactQuery {
+            limit: i64::MAX - 1,
+            ..ArtifactQuery::default()
         };
-        let mut out = Vec::new();
-        for name in names {
-            if let Some(v) = self.visible_artifact(&access, &name).await? {
-                out.push(v);
+        Ok(self
+            .visible_artifacts_page(principal, everything, None)
+            .await?
+            .items)
+    }
+
+    /// A page of the artifacts `principal` may see, by name, each with only
+    /// the tags it may pull, newest first (`GET /api/v1/artifacts`): two
+    /// queries a page, the summaries and all their tags. With `max_tags`, the
+    /// page ends before the artifact that would take it past that many tags
+    /// (counting all of each artifact's tags; at least one artifact a page).
+    pub async fn visible_artifacts_page(
+        &self,
+        principal: &Principal,
+        mut query: ArtifactQuery,
+        max_tags: Option<i64>,
+    ) -> ServiceResult<Page<VisibleArtifact>> {
+        let access = self.visibility(principal).await?;
+        // Only the granted artifacts are read (a customer sees a few of the
+        // org's many).
+        query.only = match &access.visibility {
+            Visibility::Everything => None,
+            Visibility::Granted(grants) => Some(grants.keys().cloned().collect()),
+        };
+        let mut page = self.store.artifacts(access.org_id, &query).await?;
+        if let Some(max) = max_tags {
+            let mut total = 0;
+            let keep = page
+                .items
+                .iter()
+                .take_while(|a| {
+                    total += a.tag_count;
+                    total <= max
+                })
+                .count()
+                .max(1);
+            if keep < page.items.len() {
+                page.items.truncate(keep);
+                page.next = page.items.last().map(|a| a.name.clone());
             }
         }
-        Ok(out)
+        let names: Vec<String> = page.items.iter().map(|a| a.name.clone()).collect();
+        let mut tag_lists: HashMap<String, Vec<TagInfo>> = self
+            .store
+            .tag_lists(access.org_id, &names)
+            .await?
+            .into_iter()
+            .collect();
+        let mut items = Vec::with_capacity(page.items.len());
+        for artifact in page.items {
+            let tags = tag_lists.remove(&artifact.name).unwrap_or_default();
+            items.push(self.as_seen_by(&access, artifact, tags).await?);
+        }
+        Ok(Page {
+            items,
+            next: page.next,
+        })
     }
 
     /// One artifact as `access` sees it; `None` when it does not exist or
@@ -102,19 +146,31 @@ impl Services {
         if !access.visibility.artifact_visible(name) {
             return Ok(None);
         }
-        let Some((mut artifact, mut tags)) = self.store.artifact_tags(access.org_id, name).await?
-        else {
+        let Some((artifact, tags)) = self.store.artifact_tags(access.org_id, name).await? else {
             return Ok(None);
         };
-        let grant = access.visibility.grant(name);
+        Ok(Some(self.as_seen_by(access, artifact, tags).await?))
+    }
+
+    /// An artifact with only the tags `access` may pull, its tag count, last
+    /// push and description from those.
+    async fn as_seen_by(
+        &self,
+        access: &CustomerAccess,
+        mut artifact: ArtifactSummary,
+        mut tags: Vec<TagInfo>,
+    ) -> ServiceResult<VisibleArtifact> {
+        let grant = access.visibility.grant(&artifact.name);
         if grant.has_released() {
             // An expired keep-released grant: which tags still point where
             // they pointed before the expiry is in the repository's history.
-            let Some(repo) = self.store.repo(access.org_id, name).await? else {
-                return Ok(None);
-            };
-            let graph = self.store.repo_graph(repo.id).await?;
-            tags.retain(|t| graph.tag_allowed(grant, &t.tag));
+            match self.store.repo(access.org_id, &artifact.name).await? {
+                Some(repo) => {
+                    let graph = self.store.repo_graph(repo.id).await?;
+                    tags.retain(|t| graph.tag_allowed(grant, &t.tag));
+                }
+                None => tags.clear(),
+            }
         } else {
             tags.retain(|t| grant.covers(&t.tag));
         }
@@ -122,6 +178,6 @@ impl Services {
         artifact.last_push = tags.first().map(|t| t.pushed_at);
         // Only from what this viewer may pull: a hidden tag's text stays hidden.
         artifact.description = tags.first().and_then(|t| t.description.clone());
-        Ok(Some((artifact, tags)))
+        Ok((artifact, tags))
     }
 }

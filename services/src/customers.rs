@@ -5,6 +5,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::Services;
 use chrono::{DateTime, Utc};
 use domain::audit::AuditEvent;
+use domain::paging::{CustomerQuery, Page};
 use domain::password_links::{self, AddedUser};
 use domain::{
     Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Invitee,
@@ -34,10 +35,16 @@ pub struct NewCustomerUser<'a> {
 }
 
 impl Services {
-    /// The org's customers whose name contains `q`. Any vendor user.
-    pub async fn customers(&self, p: &Principal, q: &str) -> ServiceResult<Vec<CustomerSummary>> {
+    /// A page of the org's customers by name, those whose name contains
+    /// `query.search` (the Licenses page, `GET /api/v1/customers`). Any
+    /// vendor user.
+    pub async fn customers(
+        &self,
+        p: &Principal,
+        query: &CustomerQuery,
+    ) -> ServiceResult<Page<CustomerSummary>> {
         let me = authz::vendor(p, Need::Read)?;
-        Ok(self.store.customers(me.org_id, q).await?)
+        Ok(self.store.customers(me.org_id, query).await?)
     }
 
     /// One customer of the caller's org (another org's is not found). Any

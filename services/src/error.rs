@@ -47,6 +47,12 @@ impl From<domain::password::Busy> for ServiceError {
     }
 }
 
+impl From<domain::paging::PagingError> for ServiceError {
+    fn from(e: domain::paging::PagingError) -> Self {
+        ServiceError::field(e.field, e.message)
+    }
+}
+
 impl ServiceError {
     /// One invalid field.
     pub fn field(name: &str, message: impl Into<String>) -> Self {

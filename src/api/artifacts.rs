@@ -1,16 +1,36 @@
-//! `GET /api/v1/artifacts`: what was pushed, as the caller may see it.
+//! `GET /api/v1/artifacts`: what was pushed, as the caller may see it, a page
+//! at a time.
 
-use super::{ApiCaller, ApiError};
+use super::openapi::{BadRequest, Invalid};
+use super::{ApiCaller, ApiError, ApiQuery};
 use crate::server::AppState;
 use axum::extract::State;
 use axum::Json;
+use domain::paging::{self, ArtifactQuery, DEFAULT_LIMIT, DEFAULT_TAGS};
 use domain::registry::{ArtifactSummary, TagInfo};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use services::ServiceError;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ArtifactsQuery {
+    /// At most this many artifacts, 1–1000. Without it: at most 100, and
+    /// fewer when they carry more than 2,000 tags together (a page ends
+    /// before the artifact that would pass that; at least one artifact).
+    limit: Option<i64>,
+    /// Only artifacts after this name (the cursor): send the previous
+    /// page's `next` link rather than building it.
+    after: Option<String>,
+}
 
 #[derive(Serialize, ToSchema)]
 pub(super) struct ArtifactList {
     artifacts: Vec<ArtifactWithTags>,
+    /// The next page (a path with its query, on this server), or `null` on
+    /// the last page.
+    #[schema(required = true)]
+    next: Option<String>,
 }
 
 /// An artifact with its tags, newest first.
@@ -21,26 +41,47 @@ struct ArtifactWithTags {
     tags: Vec<TagInfo>,
 }
 
-/// `GET /api/v1/artifacts` — vendor users: the org's artifacts with their
-/// tags; customer users: the visible ones, each with its visible tags (SPEC §3).
+/// `GET /api/v1/artifacts?limit=&after=` — vendor users: the org's
+/// artifacts with their tags; customer users: the visible ones, each with its
+/// visible tags (SPEC §3). By name, a page at a time.
 #[utoipa::path(
     get,
     path = "/api/v1/artifacts",
     tag = "artifacts",
+    params(ArtifactsQuery),
     responses(
-        (status = 200, description = "Vendor users: all of the organization's artifacts; customer users: the visible ones, each with only its visible tags", body = ArtifactList),
+        (status = 200, description = "A page of the artifacts by name (vendor users: all of the organization's; customer users: the visible ones, each with only its visible tags) and the link to the next page", body = ArtifactList),
+        (status = 400, response = BadRequest),
+        (status = 422, response = Invalid),
     )
 )]
 pub(super) async fn artifacts(
     State(s): State<AppState>,
     ApiCaller(p): ApiCaller,
+    ApiQuery(q): ApiQuery<ArtifactsQuery>,
 ) -> Result<Json<ArtifactList>, ApiError> {
-    let artifacts = s
-        .ctx
-        .visible_artifacts(&p)
-        .await?
+    let explicit_limit = q.limit;
+    let (limit, after) =
+        paging::check(q.limit, q.after, DEFAULT_LIMIT).map_err(ServiceError::from)?;
+    let query = ArtifactQuery {
+        after,
+        limit,
+        ..ArtifactQuery::default()
+    };
+    // Without a limit, a page is also cut by its tags (DEFAULT_TAGS).
+    let max_tags = explicit_limit.is_none().then_some(DEFAULT_TAGS);
+    let page = s.ctx.visible_artifacts_page(&p, query, max_tags).await?;
+    let limit = explicit_limit.map(|n| n.to_string()).unwrap_or_default();
+    let next = page.next.map(|after| {
+        paging::link(
+            "/api/v1/artifacts",
+            &[("limit", limit.as_str()), ("after", after.as_str())],
+        )
+    });
+    let artifacts = page
+        .items
         .into_iter()
         .map(|(artifact, tags)| ArtifactWithTags { artifact, tags })
         .collect();
-    Ok(Json(ArtifactList { artifacts }))
+    Ok(Json(ArtifactList { artifacts, next }))
 }

@@ -7,8 +7,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use domain::audit::AuditEvent;
+use domain::paging::{self, CustomerQuery, DEFAULT_LIMIT};
 use domain::{Customer, CustomerId, CustomerSummary, CustomerUser};
 use serde::{Deserialize, Serialize};
+use services::{Need, ServiceError};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
@@ -17,31 +19,65 @@ pub(super) struct ListQuery {
     /// Search text: part of the customer's name.
     #[serde(default)]
     q: String,
+    /// At most this many customers, 1–1000 (default 100).
+    limit: Option<i64>,
+    /// Only customers after this name (the cursor): send the previous
+    /// page's `next` link rather than building it.
+    after: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub(super) struct CustomerList {
     customers: Vec<CustomerSummary>,
+    /// The next page (a path with its query, on this server), or `null` on
+    /// the last page.
+    #[schema(required = true)]
+    next: Option<String>,
 }
 
-/// `GET /api/v1/customers?q=` — any vendor user.
+/// `GET /api/v1/customers?q=&limit=&after=` — any vendor user: by name
+/// (case-insensitive), a page at a time.
 #[utoipa::path(
     get,
     path = "/api/v1/customers",
     tag = "customers",
     params(ListQuery),
     responses(
-        (status = 200, description = "The organization's customers", body = CustomerList),
+        (status = 200, description = "A page of the organization's customers by name and the link to the next page", body = CustomerList),
+        (status = 400, response = BadRequest),
         (status = 403, response = Forbidden),
+        (status = 422, response = Invalid),
     )
 )]
 pub(super) async fn list_customers(
     State(s): State<AppState>,
     caller: ApiCaller,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<CustomerList>, ApiError> {
+    // Who may comes first: a customer user learns nothing about the paging.
+    caller.vendor(Need::Read)?;
+    let (limit, after) =
+        paging::check(q.limit, q.after, DEFAULT_LIMIT).map_err(ServiceError::from)?;
+    let query = CustomerQuery {
+        search: q.q,
+        after,
+        limit,
+    };
+    let page = s.ctx.customers(&caller.0, &query).await?;
+    let limit = q.limit.map(|n| n.to_string()).unwrap_or_default();
+    let next = page.next.map(|after| {
+        paging::link(
+            "/api/v1/customers",
+            &[
+                ("q", query.search.as_str()),
+                ("limit", limit.as_str()),
+                ("after", after.as_str()),
+            ],
+        )
+    });
     Ok(Json(CustomerList {
-        customers: s.ctx.customers(&caller.0, &query.q).await?,
+        customers: page.items,
+        next,
     }))
 }
 

@@ -221,6 +221,61 @@ pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
     }
 }
 
+/// Where a paged list is: its search, cursor and `limit` as they are in the
+/// address (empty when absent). Builds the addresses of its other pages.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PageAt {
+    pub q: String,
+    pub after: Option<String>,
+    pub limit: String,
+}
+
+impl PageAt {
+    /// From the address's `q`, `after` and `limit`.
+    pub fn new(q: &Option<String>, after: &Option<String>, limit: &Option<String>) -> Self {
+        PageAt {
+            q: q.clone().unwrap_or_default(),
+            after: after.clone().filter(|a| !a.is_empty()),
+            limit: limit.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The first page of the same search.
+    pub fn first(&self, path: &str) -> String {
+        domain::paging::link(path, &[("q", &self.q), ("limit", &self.limit)])
+    }
+
+    /// The page after `after` (the cursor of this page's last row).
+    pub fn next(&self, path: &str, after: &str) -> String {
+        domain::paging::link(
+            path,
+            &[("q", &self.q), ("limit", &self.limit), ("after", after)],
+        )
+    }
+}
+
+/// The links under a paged list: "First page" once past it, "Next" while
+/// another page follows. Plain links: they work without JavaScript, and the
+/// router follows them in place when hydrated.
+#[component]
+pub fn Pager(
+    /// What the list is, for assistive technology ("Artifacts pages").
+    label: &'static str,
+    /// The first page's address, when this is not it.
+    first: Option<String>,
+    /// The next page's address, if there is one.
+    next: Option<String>,
+) -> impl IntoView {
+    (first.is_some() || next.is_some()).then(|| {
+        view! {
+            <nav class="pager" aria-label=label>
+                {first.map(|href| view! { <A href=href attr:class="btn btn-small">"First page"</A> })}
+                {next.map(|href| view! { <A href=href attr:class="btn btn-small" attr:rel="next">"Next"</A> })}
+            </nav>
+        }
+    })
+}
+
 /// A table of rows under column headings, in its scrolling wrapper: every
 /// list of the console and the portal. An empty heading is an actions
 /// column, named for screen readers only.

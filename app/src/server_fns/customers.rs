@@ -7,23 +7,38 @@ use domain::{Customer, CustomerId, CustomerSummary, CustomerUser, UserId};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// The Licenses list.
+/// The Licenses list: a page of customers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomersView {
     pub customers: Vec<CustomerSummary>,
+    /// The cursor of the next page (`?after=`), if there is one.
+    pub next: Option<String>,
     pub can_write: bool,
 }
 
-/// The org's customers, filtered by name. Any vendor user.
+/// A page of the org's customers by name: those whose name contains `q`,
+/// after the cursor `after`, at most `limit` (1–1000, default 50). Any
+/// vendor user.
 #[server(endpoint = "list_customers")]
-pub async fn list_customers(q: Option<String>) -> Result<CustomersView, AppError> {
+pub async fn list_customers(
+    q: Option<String>,
+    after: Option<String>,
+    limit: Option<String>,
+) -> Result<CustomersView, AppError> {
     respond(
         async move {
             let me = ssr::signed_in().await?;
+            services::authz::vendor(&me, Need::Read)?;
+            let (limit, after) = super::page_params(limit, after)?;
+            let query = domain::paging::CustomerQuery {
+                search: q.unwrap_or_default(),
+                after,
+                limit,
+            };
+            let page = ssr::services()?.customers(&me, &query).await?;
             Ok(CustomersView {
-                customers: ssr::services()?
-                    .customers(&me, q.as_deref().unwrap_or_default())
-                    .await?,
+                customers: page.items,
+                next: page.next,
                 can_write: Need::Write.allows_principal(&me),
             })
         }

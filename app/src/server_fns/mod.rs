@@ -23,3 +23,20 @@ pub use password_links::*;
 pub use portal::*;
 pub use pulls::*;
 pub use registry::*;
+
+/// A list page's `limit` (as it came in the address; default
+/// [`domain::paging::PAGE_SIZE`]) and cursor, checked.
+#[cfg(feature = "ssr")]
+fn page_params(
+    limit: Option<String>,
+    after: Option<String>,
+) -> Result<(i64, Option<String>), AppError> {
+    use domain::paging::{check, MAX_LIMIT, PAGE_SIZE};
+    let limit = match limit.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        None => None,
+        Some(l) => Some(l.parse::<i64>().map_err(|_| {
+            AppError::field("limit", format!("Choose a limit from 1 to {MAX_LIMIT}."))
+        })?),
+    };
+    Ok(check(limit, after, PAGE_SIZE).map_err(services::ServiceError::from)?)
+}

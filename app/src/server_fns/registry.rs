@@ -109,10 +109,12 @@ pub async fn revoke_token(token_id: TokenId) -> Result<(), AppError> {
     )
 }
 
-/// The Artifacts page: the org's artifacts and where to push.
+/// The Artifacts page: a page of the org's artifacts and where to push.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArtifactsView {
     pub artifacts: Vec<ArtifactSummary>,
+    /// The cursor of the next page (`?after=`), if there is one.
+    pub next: Option<String>,
     /// `host[:port]` of the registry, from the public URL.
     pub registry_host: String,
     pub org_slug: String,
@@ -120,16 +122,31 @@ pub struct ArtifactsView {
     pub can_push: bool,
 }
 
-/// The org's artifacts. Any vendor user.
+/// A page of the org's artifacts by name: those whose name contains `q`,
+/// after the cursor `after`, at most `limit` (1–1000, default 50). Any
+/// vendor user.
 #[server(endpoint = "list_artifacts")]
-pub async fn list_artifacts() -> Result<ArtifactsView, AppError> {
+pub async fn list_artifacts(
+    q: Option<String>,
+    after: Option<String>,
+    limit: Option<String>,
+) -> Result<ArtifactsView, AppError> {
     respond(
-        async {
+        async move {
             let p = ssr::signed_in().await?;
             let me = services::authz::vendor(&p, Need::Read)?;
+            let (limit, after) = super::page_params(limit, after)?;
             let ctx = ssr::services()?;
+            let query = domain::paging::ArtifactQuery {
+                search: q.unwrap_or_default(),
+                after,
+                limit,
+                only: None,
+            };
+            let page = ctx.org_artifacts(&p, &query).await?;
             Ok(ArtifactsView {
-                artifacts: ctx.org_artifacts(&p).await?,
+                artifacts: page.items,
+                next: page.next,
                 registry_host: ctx.registry_host(),
                 org_slug: me.org_slug,
                 email: me.email,

@@ -13,6 +13,7 @@ pub use sqlite::SqliteStore;
 
 use crate::audit::{Actor, AuditEvent};
 use crate::entitlements::{EntitlementView, ValidEntitlement};
+use crate::paging::{CustomerQuery, Page};
 use crate::{
     Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Email,
     EntitlementId, Org, OrgId, OrgSlug, Plan, Principal, UserId, VendorRole, VendorUser,
@@ -229,8 +230,13 @@ pub trait Store: RegistryStore + AccessStore + Send + Sync + 'static {
         role: CustomerRole,
         by: &Actor,
     ) -> StoreResult<UserId>;
-    /// The org's customers whose name contains `q` (case-insensitive), by name.
-    async fn customers(&self, org_id: OrgId, q: &str) -> StoreResult<Vec<CustomerSummary>>;
+    /// A page of the org's customers (see [`CustomerQuery`]), by name
+    /// (case-insensitive, then exactly); the cursor is a customer's name.
+    async fn customers(
+        &self,
+        org_id: OrgId,
+        query: &CustomerQuery,
+    ) -> StoreResult<Page<CustomerSummary>>;
     /// One customer of the org (another org's customer is not found).
     async fn customer(&self, org_id: OrgId, id: CustomerId) -> StoreResult<Customer>;
     async fn rename_customer(

@@ -3,6 +3,7 @@
 //! never scanned.
 
 use super::StoreResult;
+use crate::paging::{ArtifactQuery, Page};
 use crate::registry::{ArtifactSummary, NewManifest, Referrer, StoredManifest, TagInfo, TokenInfo};
 use crate::{OrgId, TokenId, UserId};
 use chrono::{DateTime, Utc};
@@ -107,14 +108,26 @@ pub trait RegistryStore: Send + Sync {
         artifact_type: Option<&str>,
     ) -> StoreResult<Vec<Referrer>>;
 
-    /// The org's artifacts that have at least one manifest.
-    async fn artifacts(&self, org: OrgId) -> StoreResult<Vec<ArtifactSummary>>;
+    /// A page of the org's artifacts that have at least one manifest, by
+    /// name (see [`ArtifactQuery`]); the cursor is an artifact's name.
+    async fn artifacts(
+        &self,
+        org: OrgId,
+        query: &ArtifactQuery,
+    ) -> StoreResult<Page<ArtifactSummary>>;
     /// An artifact's tags, newest first.
     async fn artifact_tags(
         &self,
         org: OrgId,
         name: &str,
     ) -> StoreResult<Option<(ArtifactSummary, Vec<TagInfo>)>>;
+    /// The tags of each of these artifacts (by name; those without tags or
+    /// not in the org are left out), newest first, in one query.
+    async fn tag_lists(
+        &self,
+        org: OrgId,
+        names: &[String],
+    ) -> StoreResult<Vec<(String, Vec<TagInfo>)>>;
     /// Every artifact of the org (by name) with its tag names, newest first,
     /// in one query: what the entitlement form offers.
     async fn artifact_tag_names(&self, org: OrgId) -> StoreResult<Vec<(String, Vec<String>)>>;

@@ -1,10 +1,12 @@
 //! `/artifacts`: the org's artifacts, and how to push one.
 
-use crate::components::{Command, ConsoleShell, DataTable, EmptyState, ErrorPanel};
+use crate::components::{Command, ConsoleShell, DataTable, EmptyState, ErrorPanel, PageAt, Pager};
 use crate::server_fns::{list_artifacts, login_command, shell_quote, ArtifactsView};
+use domain::paging;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
 
 /// Push instructions for the org's namespace.
 #[component]
@@ -31,16 +33,38 @@ fn PushInstructions(host: String, slug: String, email: String) -> impl IntoView 
 
 #[component]
 pub fn ArtifactsPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| list_artifacts());
     let query = use_query_map();
-    // Filter as you type (hydrated) or by ?q= (plain form).
-    let typed = RwSignal::new(None::<String>);
-    let filter = move || {
-        typed
-            .get()
-            .unwrap_or_else(|| query.read().get("q").unwrap_or_default())
-            .to_lowercase()
+    // The page is the address's: `?q=&after=&limit=`. Without JavaScript the
+    // search is a plain GET form and the pages plain links; hydrated, typing
+    // replaces the address (the first page of the new search) as you type.
+    let page = move || {
+        let query = query.read();
+        (query.get("q"), query.get("after"), query.get("limit"))
     };
+    let data = Resource::new(page, |(q, after, limit)| async move {
+        let here = PageAt::new(&q, &after, &limit);
+        list_artifacts(q, after, limit)
+            .await
+            .map(|view| (view, here))
+    });
+    let navigate = use_navigate();
+    let on_input = move |ev| {
+        let limit = query.read_untracked().get("limit").unwrap_or_default();
+        let href = paging::link(
+            "/artifacts",
+            &[("q", &event_target_value(&ev)), ("limit", &limit)],
+        );
+        navigate(
+            &href,
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        );
+    };
+    // The box is not bound to the address: typing is ahead of it.
+    let typed = query.read_untracked().get("q").unwrap_or_default();
     view! {
         <ConsoleShell title="Artifacts">
             <header class="page-header">
@@ -48,14 +72,14 @@ pub fn ArtifactsPage() -> impl IntoView {
                 <form method="get" role="search" class="search" aria-label="Search artifacts">
                     <label class="visually-hidden" for="artifact-search">"Search artifacts"</label>
                     <input id="artifact-search" type="search" name="q" placeholder="Search artifacts"
-                        prop:value=move || query.read().get("q").unwrap_or_default()
-                        on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
+                        value=typed.clone() on:input=on_input.clone()/>
+                    {query.read_untracked().get("limit").map(|limit| view! { <input type="hidden" name="limit" value=limit/> })}
                 </form>
             </header>
             <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(view) => view! { <ArtifactList view filter=Signal::derive(filter)/> }.into_any(),
+                        Ok((view, here)) => view! { <ArtifactList view here/> }.into_any(),
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     }
                 })}
@@ -65,15 +89,19 @@ pub fn ArtifactsPage() -> impl IntoView {
 }
 
 #[component]
-fn ArtifactList(view: ArtifactsView, filter: Signal<String>) -> impl IntoView {
+fn ArtifactList(view: ArtifactsView, here: PageAt) -> impl IntoView {
     let ArtifactsView {
         artifacts,
+        next,
         registry_host,
         org_slug,
         email,
         can_push,
     } = view;
-    if artifacts.is_empty() {
+    let searching = !here.q.is_empty();
+    let first = here.after.is_some().then(|| here.first("/artifacts"));
+    let next = next.map(|after| here.next("/artifacts", &after));
+    if artifacts.is_empty() && !searching && first.is_none() {
         return view! {
             <EmptyState title="No artifacts yet">
                 <p>"Container images, Helm charts and other OCI artifacts you push appear here with their tags."</p>
@@ -82,31 +110,23 @@ fn ArtifactList(view: ArtifactsView, filter: Signal<String>) -> impl IntoView {
         }
         .into_any();
     }
-    let all = StoredValue::new(artifacts);
-    let rows = move || {
-        let f = filter.get();
-        all.with_value(|list| {
-            list.iter()
-                .filter(|a| f.is_empty() || a.name.to_lowercase().contains(&f))
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
+    let empty = artifacts.is_empty();
     view! {
         <section class="card">
             <DataTable columns=vec!["Name", "Kind", "Tags", "Last push"]>
-                        <For each=rows key=|a| a.name.clone() let:a>
-                            <tr>
-                                <td><A href=format!("/artifacts/{}", a.name)>{a.name.clone()}</A></td>
-                                <td><span class=format!("kind kind-{}", a.kind.as_str())>{a.kind.label()}</span></td>
-                                <td>{a.tag_count}</td>
-                                <td class="muted">{a.last_push.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()}</td>
-                            </tr>
-                        </For>
-                    </DataTable>
-            <Show when=move || rows().is_empty()>
-                <p class="hint empty-row">"No artifact matches this search."</p>
-            </Show>
+                {artifacts.into_iter().map(|a| view! {
+                    <tr>
+                        <td><A href=format!("/artifacts/{}", a.name)>{a.name.clone()}</A></td>
+                        <td><span class=format!("kind kind-{}", a.kind.as_str())>{a.kind.label()}</span></td>
+                        <td>{a.tag_count}</td>
+                        <td class="muted">{a.last_push.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()}</td>
+                    </tr>
+                }).collect_view()}
+            </DataTable>
+            {empty.then(|| view! {
+                <p class="hint empty-row">{if searching { "No artifact matches this search." } else { "No more artifacts." }}</p>
+            })}
+            <Pager label="Artifact pages" first next/>
         </section>
         {can_push.then(|| view! { <PushInstructions host=registry_host.clone() slug=org_slug.clone() email=email.clone()/> })}
     }

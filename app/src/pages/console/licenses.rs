@@ -2,6 +2,7 @@
 
 use crate::components::{
     action_error, invalid, ConsoleShell, DataTable, EmptyState, ErrorPanel, FieldError, FormError,
+    PageAt, Pager,
 };
 use crate::server_fns::{list_customers, CreateCustomer, CustomersView};
 use leptos::form::ActionForm;
@@ -15,7 +16,18 @@ pub fn LicensesPage() -> impl IntoView {
     let create_error = action_error(create);
     let query = use_query_map();
     let q = move || query.read().get("q");
-    let data = Resource::new(q, list_customers);
+    // The page is the address's: `?q=&after=&limit=` (a plain GET form and
+    // plain links, so searching and paging work without JavaScript).
+    let page = move || {
+        let query = query.read();
+        (query.get("q"), query.get("after"), query.get("limit"))
+    };
+    let data = Resource::new(page, |(q, after, limit)| async move {
+        let here = PageAt::new(&q, &after, &limit);
+        list_customers(q, after, limit)
+            .await
+            .map(|view| (view, here))
+    });
     view! {
         <ConsoleShell title="Licenses">
             <header class="page-header">
@@ -24,12 +36,13 @@ pub fn LicensesPage() -> impl IntoView {
                     <label class="visually-hidden" for="customer-search">"Search customers"</label>
                     <input id="customer-search" type="search" name="q" placeholder="Search customers"
                         prop:value=move || q().unwrap_or_default()/>
+                    {move || query.read().get("limit").map(|limit| view! { <input type="hidden" name="limit" value=limit/> })}
                 </form>
             </header>
             <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(view) => view! { <CustomerList view create create_error searching=q().is_some_and(|q| !q.is_empty())/> }.into_any(),
+                        Ok((view, here)) => view! { <CustomerList view create create_error here/> }.into_any(),
                         Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     }
                 })}
@@ -43,12 +56,16 @@ fn CustomerList(
     view: CustomersView,
     create: ServerAction<CreateCustomer>,
     create_error: Signal<Option<crate::server_fns::AppError>>,
-    searching: bool,
+    here: PageAt,
 ) -> impl IntoView {
     let CustomersView {
         customers,
+        next,
         can_write,
     } = view;
+    let searching = !here.q.is_empty();
+    let first = here.after.is_some().then(|| here.first("/licenses"));
+    let next = next.map(|after| here.next("/licenses", &after));
     let form = can_write.then(|| view! {
         <section class="card" aria-labelledby="new-customer-heading">
             <h2 id="new-customer-heading">"Create customer"</h2>
@@ -64,7 +81,7 @@ fn CustomerList(
             </ActionForm>
         </section>
     });
-    let list = if customers.is_empty() && !searching {
+    let list = if customers.is_empty() && !searching && first.is_none() {
         view! {
             <EmptyState title="No customers yet">
                 <p>{if can_write { "Create your first customer below, then give its users access to your artifacts." } else { "Customers your organization creates appear here." }}</p>
@@ -72,7 +89,18 @@ fn CustomerList(
         }
         .into_any()
     } else if customers.is_empty() {
-        view! { <section class="card"><p class="hint">"No customer matches this search."</p></section> }.into_any()
+        let message = if searching {
+            "No customer matches this search."
+        } else {
+            "No more customers."
+        };
+        view! {
+            <section class="card">
+                <p class="hint">{message}</p>
+                <Pager label="Customer pages" first next/>
+            </section>
+        }
+        .into_any()
     } else {
         view! {
             <section class="card">
@@ -85,6 +113,7 @@ fn CustomerList(
                                 </tr>
                             }).collect_view()}
                         </DataTable>
+                <Pager label="Customer pages" first next/>
             </section>
         }
         .into_any()

@@ -4,6 +4,7 @@ use super::audit::Change;
 use super::{unique_or, SqliteStore};
 use crate::audit::{Actor, AuditAction};
 use crate::changes::ChangeKind;
+use crate::paging::{contains_pattern, CustomerQuery, Page};
 use crate::store::{StoreError, StoreResult};
 use crate::{
     Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Email, OrgId,
@@ -71,25 +72,31 @@ impl SqliteStore {
     pub(super) async fn customers(
         &self,
         org_id: OrgId,
-        q: &str,
-    ) -> StoreResult<Vec<CustomerSummary>> {
-        let pattern = format!(
-            "%{}%",
-            q.trim()
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        let rows: Vec<(CustomerId, String, DateTime<Utc>, i64)> = sqlx::query_as(
+        query: &CustomerQuery,
+    ) -> StoreResult<Page<CustomerSummary>> {
+        // The page first (keyset: after the cursor's name, by lower-cased
+        // name then name, which is unique in the org; read from the cursor
+        // on along the index customers_by_name), then the user counts of its
+        // rows only.
+        let after = if query.after.is_some() {
+            "AND lower(name) >= lower(?3) AND (lower(name), name) > (lower(?3), ?3)"
+        } else {
+            "AND ?3 IS NULL"
+        };
+        let rows: Vec<(CustomerId, String, DateTime<Utc>, i64)> = sqlx::query_as(&format!(
             "SELECT c.id, c.name, c.created_at, (SELECT COUNT(*) FROM users u WHERE u.customer_id = c.id) \
-             FROM customers c WHERE c.org_id = ? AND lower(c.name) LIKE ? ESCAPE '\\' ORDER BY lower(c.name), c.id",
-        )
+             FROM (SELECT id, name, created_at FROM customers \
+                   WHERE org_id = ?1 AND lower(name) LIKE ?2 ESCAPE '\\' {after} \
+                   ORDER BY lower(name), name LIMIT ?4) c \
+             ORDER BY lower(c.name), c.name"
+        ))
         .bind(org_id)
-        .bind(pattern)
+        .bind(contains_pattern(&query.search))
+        .bind(query.after.as_deref())
+        .bind(query.limit.saturating_add(1))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
+        let rows = rows
             .into_iter()
             .map(|(id, name, created_at, user_count)| CustomerSummary {
                 id,
@@ -97,7 +104,8 @@ impl SqliteStore {
                 created_at,
                 user_count,
             })
-            .collect())
+            .collect();
+        Ok(Page::from_rows(rows, query.limit, |c| c.name.clone()))
     }
 
     pub(super) async fn customer(&self, org_id: OrgId, id: CustomerId) -> StoreResult<Customer> {
@@ -332,25 +340,33 @@ mod tests {
         let uid = s
             .add_customer_user(a.id, globex.id, "c@globex.test", CustomerRole::Admin)
             .await;
+        let search = |q: &str| CustomerQuery {
+            search: q.into(),
+            ..CustomerQuery::default()
+        };
         let names = |v: Vec<CustomerSummary>| {
             v.into_iter()
                 .map(|c| (c.name, c.user_count))
                 .collect::<Vec<_>>()
         };
         assert_eq!(
-            names(s.customers(a.id, "").await.unwrap()),
+            names(s.customers(a.id, &search("")).await.unwrap().items),
             vec![("Globex".into(), 1), ("Initech 100%".into(), 0)]
         );
         assert_eq!(
-            names(s.customers(a.id, "GLOB").await.unwrap()),
+            names(s.customers(a.id, &search("GLOB")).await.unwrap().items),
             vec![("Globex".into(), 1)]
         );
         assert_eq!(
-            names(s.customers(a.id, "100%").await.unwrap()),
+            names(s.customers(a.id, &search("100%")).await.unwrap().items),
             vec![("Initech 100%".into(), 0)]
         );
         assert!(
-            s.customers(a.id, "_").await.unwrap().is_empty(),
+            s.customers(a.id, &search("_"))
+                .await
+                .unwrap()
+                .items
+                .is_empty(),
             "LIKE wildcards are escaped"
         );
         // Another org's customer is not found, for every operation.
@@ -387,6 +403,72 @@ mod tests {
             s.principal(uid).await.unwrap().is_none(),
             "its users are gone"
         );
-        assert_eq!(s.customers(b.id, "").await.unwrap().len(), 1);
+        assert_eq!(s.customers(b.id, &search("")).await.unwrap().items.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn customers_page_by_name_with_a_cursor() {
+        let s = Fixture::new().await;
+        let (a, _) = s.add_org("acme").await;
+        // Names that differ only in case are both listed, in a fixed order.
+        for n in [
+            "delta", "Alpha", "charlie", "alpha", "Bravo", "echo 1", "echo 2",
+        ] {
+            s.add_customer(a.id, n).await;
+        }
+        let page = |search: &str, after: Option<&str>, limit: i64| {
+            let query = CustomerQuery {
+                search: search.into(),
+                after: after.map(Into::into),
+                limit,
+            };
+            let s = &s;
+            async move {
+                let page = s.customers(a.id, &query).await.unwrap();
+                let names: Vec<String> = page.items.into_iter().map(|c| c.name).collect();
+                (names, page.next)
+            }
+        };
+        assert_eq!(
+            page("", None, 3).await,
+            (
+                vec!["Alpha".into(), "alpha".into(), "Bravo".into()],
+                Some("Bravo".into())
+            )
+        );
+        assert_eq!(
+            page("", Some("Alpha"), 1).await,
+            (vec!["alpha".into()], Some("alpha".into()))
+        );
+        assert_eq!(
+            page("", Some("Bravo"), 3).await,
+            (
+                vec!["charlie".into(), "delta".into(), "echo 1".into()],
+                Some("echo 1".into())
+            )
+        );
+        assert_eq!(
+            page("", Some("echo 1"), 3).await,
+            (vec!["echo 2".into()], None)
+        );
+        // A cursor whose customer is gone still continues after its name.
+        assert_eq!(
+            page("", Some("c"), 1).await,
+            (vec!["charlie".into()], Some("charlie".into()))
+        );
+        // Search and cursor together; an exact page has no next.
+        assert_eq!(
+            page("ECHO", None, 1).await,
+            (vec!["echo 1".into()], Some("echo 1".into()))
+        );
+        assert_eq!(
+            page("echo", Some("echo 1"), 1).await,
+            (vec!["echo 2".into()], None)
+        );
+        assert_eq!(
+            page("", None, 7).await.1,
+            None,
+            "no next page when the last item ends the page"
+        );
     }
 }

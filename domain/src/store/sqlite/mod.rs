@@ -185,7 +185,8 @@ store_in_modules! {
     create_customer(org_id: OrgId, name: DisplayName, by: &Actor) -> Customer;
     create_customer_user(org_id: OrgId, customer_id: CustomerId, email: Email,
         password_hash: String, role: CustomerRole, by: &Actor) -> UserId;
-    customers(org_id: OrgId, q: &str) -> Vec<CustomerSummary>;
+    customers(org_id: OrgId, query: &crate::paging::CustomerQuery)
+        -> crate::paging::Page<CustomerSummary>;
     customer(org_id: OrgId, id: CustomerId) -> Customer;
     rename_customer(org_id: OrgId, id: CustomerId, name: DisplayName, by: &Actor) -> Customer;
     delete_customer(org_id: OrgId, id: CustomerId, by: &Actor) -> Vec<UserId>;

@@ -3,6 +3,7 @@
 use super::access::note_tagged;
 use super::SqliteStore;
 use crate::changes::ChangeKind;
+use crate::paging::{contains_pattern, ArtifactQuery, Page};
 use crate::registry::{
     ArtifactKind, ArtifactSummary, ManifestRef, NewManifest, Referrer, StoredManifest, TagInfo,
     TokenInfo,
@@ -54,6 +55,38 @@ impl TryFrom<SummaryRow> for ArtifactSummary {
             last_push: r.last_push,
             description: description(r.annotations.as_deref()),
         })
+    }
+}
+
+/// A tag with its manifest, and the artifact it belongs to.
+#[derive(sqlx::FromRow)]
+struct TagRow {
+    artifact: String,
+    tag: String,
+    digest: String,
+    size: i64,
+    media_type: String,
+    platforms: Option<String>,
+    pushed_at: DateTime<Utc>,
+    content: Vec<u8>,
+    annotations: Option<String>,
+}
+
+impl From<TagRow> for TagInfo {
+    fn from(r: TagRow) -> Self {
+        TagInfo {
+            tag: r.tag,
+            digest: r.digest,
+            // The artifact's size: manifest plus what it references.
+            size: r.size + content_size(&r.content),
+            media_type: r.media_type,
+            platforms: r
+                .platforms
+                .and_then(|p| serde_json::from_str(&p).ok())
+                .unwrap_or_default(),
+            pushed_at: r.pushed_at,
+            description: description(r.annotations.as_deref()),
+        }
     }
 }
 
@@ -480,12 +513,33 @@ impl RegistryStore for SqliteStore {
             .collect())
     }
 
-    async fn artifacts(&self, org: OrgId) -> StoreResult<Vec<ArtifactSummary>> {
-        let rows: Vec<SummaryRow> = sqlx::query_as(&format!("{SUMMARY_SELECT} ORDER BY r.name"))
-            .bind(org)
-            .fetch_all(self.pool())
-            .await?;
-        rows.into_iter().map(TryInto::try_into).collect()
+    async fn artifacts(
+        &self,
+        org: OrgId,
+        query: &ArtifactQuery,
+    ) -> StoreResult<Page<ArtifactSummary>> {
+        // Keyset on the (org_id, name) index: a page reads its own rows only.
+        let only = query
+            .only
+            .as_ref()
+            .map(|names| serde_json::to_string(names).map_err(StoreError::internal))
+            .transpose()?;
+        let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
+            "{SUMMARY_SELECT} AND lower(r.name) LIKE ?2 ESCAPE '\\' AND (?3 IS NULL OR r.name > ?3) \
+             AND (?4 IS NULL OR r.name IN (SELECT value FROM json_each(?4))) ORDER BY r.name LIMIT ?5"
+        ))
+        .bind(org)
+        .bind(contains_pattern(&query.search))
+        .bind(query.after.as_deref())
+        .bind(only)
+        .bind(query.limit.saturating_add(1))
+        .fetch_all(self.pool())
+        .await?;
+        let rows = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<StoreResult<Vec<ArtifactSummary>>>()?;
+        Ok(Page::from_rows(rows, query.limit, |a| a.name.clone()))
     }
 
     async fn artifact_tags(
@@ -499,52 +553,42 @@ impl RegistryStore for SqliteStore {
             .fetch_optional(self.pool())
             .await?;
         let Some(row) = row else { return Ok(None) };
-        type TagRow = (
-            String,
-            String,
-            i64,
-            String,
-            Option<String>,
-            DateTime<Utc>,
-            Vec<u8>,
-            Option<String>,
-        );
-        let tags: Vec<TagRow> = sqlx::query_as(
-            "SELECT t.name, m.digest, m.size, m.media_type, m.platforms, t.pushed_at, m.content, m.annotations \
-             FROM tags t JOIN manifests m ON m.id = t.manifest_id JOIN repositories r ON r.id = t.repository_id \
-             WHERE r.org_id = ? AND r.name = ? ORDER BY t.pushed_at DESC, t.name DESC",
+        let tags = self
+            .tag_lists(org, &[name.to_owned()])
+            .await?
+            .pop()
+            .map(|(_, tags)| tags)
+            .unwrap_or_default();
+        Ok(Some((row.try_into()?, tags)))
+    }
+
+    async fn tag_lists(
+        &self,
+        org: OrgId,
+        names: &[String],
+    ) -> StoreResult<Vec<(String, Vec<TagInfo>)>> {
+        let names = serde_json::to_string(names).map_err(StoreError::internal)?;
+        let rows: Vec<TagRow> = sqlx::query_as(
+            "SELECT r.name AS artifact, t.name AS tag, m.digest, m.size, m.media_type, m.platforms, \
+                    t.pushed_at, m.content, m.annotations \
+             FROM repositories r JOIN tags t ON t.repository_id = r.id JOIN manifests m ON m.id = t.manifest_id \
+             WHERE r.org_id = ? AND r.name IN (SELECT value FROM json_each(?)) \
+             ORDER BY r.name, t.pushed_at DESC, t.name DESC",
         )
         .bind(org)
-        .bind(name)
+        .bind(names)
         .fetch_all(self.pool())
         .await?;
-        let tags = tags
-            .into_iter()
-            .map(
-                |(
-                    tag,
-                    digest,
-                    manifest_size,
-                    media_type,
-                    platforms,
-                    pushed_at,
-                    content,
-                    annotations,
-                )| TagInfo {
-                    tag,
-                    digest,
-                    // The artifact's size: manifest plus what it references.
-                    size: manifest_size + content_size(&content),
-                    media_type,
-                    platforms: platforms
-                        .and_then(|p| serde_json::from_str(&p).ok())
-                        .unwrap_or_default(),
-                    pushed_at,
-                    description: description(annotations.as_deref()),
-                },
-            )
-            .collect();
-        Ok(Some((row.try_into()?, tags)))
+        let mut out: Vec<(String, Vec<TagInfo>)> = Vec::new();
+        for row in rows {
+            if out.last().is_none_or(|(name, _)| *name != row.artifact) {
+                out.push((row.artifact.clone(), Vec::new()));
+            }
+            if let Some((_, tags)) = out.last_mut() {
+                tags.push(row.into());
+            }
+        }
+        Ok(out)
     }
 
     async fn artifact_tag_names(&self, org: OrgId) -> StoreResult<Vec<(String, Vec<String>)>> {
