@@ -50,7 +50,13 @@ pub struct CustomerQuery {
     /// Only customers after this one (a customer's name: the cursor).
     pub after: Option<String>,
     pub limit: i64,
+    /// Only customers with an entitlement that ends within this many days
+    /// from now (not yet ended).
+    pub ending_within_days: Option<i64>,
 }
+
+/// The Licenses list's "ending soon" filter: entitlements ending within 30 days.
+pub const ENDING_SOON_DAYS: i64 = 30;
 
 impl Default for CustomerQuery {
     fn default() -> Self {
@@ -58,6 +64,7 @@ impl Default for CustomerQuery {
             search: String::new(),
             after: None,
             limit: DEFAULT_LIMIT,
+            ending_within_days: None,
         }
     }
 }

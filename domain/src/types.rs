@@ -544,6 +544,9 @@ pub struct CustomerSummary {
     pub name: String,
     pub created_at: DateTime<Utc>,
     pub user_count: i64,
+    /// When the customer's next entitlement ends (the soonest end still to
+    /// come), if one has an end.
+    pub next_expiry: Option<DateTime<Utc>>,
 }
 
 /// A user of a customer, as the vendor sees it (no password hash).

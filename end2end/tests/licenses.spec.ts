@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import { isHydrated, open, signInOk } from './helpers';
-import { admin } from './registry-helpers';
+import { admin, pushImage } from './registry-helpers';
 
 // Its own organization, made with the CLI.
 const USER = { email: 'owner@initech.test', password: 'initech password 1' };
@@ -140,4 +140,37 @@ test('the customer list pages with a Next link and searches by name', async ({ p
   await search.fill('nobody');
   await search.press('Enter');
   await expect(page.getByText('No customer matches this search.')).toBeVisible();
+});
+
+test('the customer list filters to entitlements ending within 30 days', async ({ page, baseURL }, info) => {
+  const owner = { email: 'owner@kramerica.test', password: 'kramerica password 1' };
+  admin(info, ['create-org', '--slug', 'kramerica', '--name', 'Kramerica', '--admin-email', owner.email, '--plan', 'pro'], owner.password + '\n');
+  const token = admin(info, ['create-token', '--email', owner.email, '--label', 'e2e']);
+  await pushImage(baseURL!, owner.email, token, 'kramerica/bro', '1.0');
+  const api = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(`${baseURL}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    expect(r.status, `${method} ${path}`).toBeLessThan(300);
+    return r.json();
+  };
+  const soon = new Date(Date.now() + 10 * 86_400_000);
+  for (const [name, ends] of [['Brolly', soon], ['Mansiere', null], ['Coffee Table', new Date(Date.now() + 40 * 86_400_000)]] as const) {
+    const c = await api('POST', '/api/v1/customers', { name });
+    await api('POST', `/api/v1/customers/${c.id}/entitlements`, {
+      name: 'Deal', expires_at: ends ? ends.toISOString() : null, artifacts: [{ artifact: 'bro', tags: 'all' }],
+    });
+  }
+  await signInOk(page, info, owner.email, owner.password);
+  await open(page, info, '/licenses');
+  const table = page.getByRole('table', { name: 'Customers' });
+  await expect(table.getByRole('link')).toHaveText(['Brolly', 'Coffee Table', 'Mansiere']);
+  await page.getByLabel('Entitlement ending within 30 days').check();
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(/\/licenses\?q=&ending=30$/);
+  await expect(table.getByRole('link')).toHaveText(['Brolly']);
+  await expect(table.getByRole('row', { name: /Brolly/ })).toContainText(soon.toISOString().slice(0, 10));
+  await expect(page.getByLabel('Entitlement ending within 30 days')).toBeChecked();
 });

@@ -62,6 +62,7 @@ pub(super) async fn list_customers(
         search: q.q,
         after,
         limit,
+        ..CustomerQuery::default()
     };
     let page = s.ctx.customers(&caller.0, &query).await?;
     let limit = q.limit.map(|n| n.to_string()).unwrap_or_default();

@@ -228,6 +228,8 @@ pub struct PageAt {
     pub q: String,
     pub after: Option<String>,
     pub limit: String,
+    /// A list's filter switch (the Licenses list's `ending`), kept by its links.
+    pub filter: Option<(String, String)>,
 }
 
 impl PageAt {
@@ -237,20 +239,37 @@ impl PageAt {
             q: q.clone().unwrap_or_default(),
             after: after.clone().filter(|a| !a.is_empty()),
             limit: limit.clone().unwrap_or_default(),
+            filter: None,
         }
+    }
+
+    /// The same, with the filter `name=value` kept by the page's links.
+    pub fn with_filter(self, name: &'static str, value: &Option<String>) -> Self {
+        PageAt {
+            filter: value.clone().map(|v| (name.to_owned(), v)),
+            ..self
+        }
+    }
+
+    fn params<'a>(&'a self, after: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+        let mut p = vec![("q", self.q.as_str()), ("limit", self.limit.as_str())];
+        if let Some((name, value)) = &self.filter {
+            p.push((name.as_str(), value.as_str()));
+        }
+        if let Some(after) = after {
+            p.push(("after", after));
+        }
+        p
     }
 
     /// The first page of the same search.
     pub fn first(&self, path: &str) -> String {
-        domain::paging::link(path, &[("q", &self.q), ("limit", &self.limit)])
+        domain::paging::link(path, &self.params(None))
     }
 
     /// The page after `after` (the cursor of this page's last row).
     pub fn next(&self, path: &str, after: &str) -> String {
-        domain::paging::link(
-            path,
-            &[("q", &self.q), ("limit", &self.limit), ("after", after)],
-        )
+        domain::paging::link(path, &self.params(Some(after)))
     }
 }
 

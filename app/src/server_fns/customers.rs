@@ -17,13 +17,15 @@ pub struct CustomersView {
 }
 
 /// A page of the org's customers by name: those whose name contains `q`,
-/// after the cursor `after`, at most `limit` (1–1000, default 50). Any
-/// vendor user.
+/// after the cursor `after`, at most `limit` (1–1000, default 50); with
+/// `ending` (any value), only those with an entitlement ending within 30
+/// days. Any vendor user.
 #[server(endpoint = "list_customers")]
 pub async fn list_customers(
     q: Option<String>,
     after: Option<String>,
     limit: Option<String>,
+    ending: Option<String>,
 ) -> Result<CustomersView, AppError> {
     respond(
         async move {
@@ -34,6 +36,9 @@ pub async fn list_customers(
                 search: q.unwrap_or_default(),
                 after,
                 limit,
+                ending_within_days: ending
+                    .filter(|e| !e.is_empty())
+                    .map(|_| domain::paging::ENDING_SOON_DAYS),
             };
             let page = ssr::services()?.customers(&me, &query).await?;
             Ok(CustomersView {

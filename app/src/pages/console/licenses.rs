@@ -20,14 +20,20 @@ pub fn LicensesPage() -> impl IntoView {
     // plain links, so searching and paging work without JavaScript).
     let page = move || {
         let query = query.read();
-        (query.get("q"), query.get("after"), query.get("limit"))
+        (
+            query.get("q"),
+            query.get("after"),
+            query.get("limit"),
+            query.get("ending").filter(|e| !e.is_empty()),
+        )
     };
-    let data = Resource::new(page, |(q, after, limit)| async move {
-        let here = PageAt::new(&q, &after, &limit);
-        list_customers(q, after, limit)
+    let data = Resource::new(page, |(q, after, limit, ending)| async move {
+        let here = PageAt::new(&q, &after, &limit).with_filter("ending", &ending);
+        list_customers(q, after, limit, ending)
             .await
             .map(|view| (view, here))
     });
+    let ending = move || query.read().get("ending").is_some_and(|e| !e.is_empty());
     view! {
         <ConsoleShell title="Licenses">
             <header class="page-header">
@@ -37,6 +43,12 @@ pub fn LicensesPage() -> impl IntoView {
                     <input id="customer-search" type="search" name="q" placeholder="Search customers"
                         prop:value=move || q().unwrap_or_default()/>
                     {move || query.read().get("limit").map(|limit| view! { <input type="hidden" name="limit" value=limit/> })}
+                    <label class="check">
+                        <input type="checkbox" name="ending" value="30"
+                            checked=ending prop:checked=ending/>
+                        "Entitlement ending within 30 days"
+                    </label>
+                    <button type="submit" class="btn btn-small">"Filter"</button>
                 </form>
             </header>
             <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
@@ -63,7 +75,7 @@ fn CustomerList(
         next,
         can_write,
     } = view;
-    let searching = !here.q.is_empty();
+    let searching = !here.q.is_empty() || here.filter.is_some();
     let first = here.after.is_some().then(|| here.first("/licenses"));
     let next = next.map(|after| here.next("/licenses", &after));
     let form = can_write.then(|| view! {
@@ -89,7 +101,9 @@ fn CustomerList(
         }
         .into_any()
     } else if customers.is_empty() {
-        let message = if searching {
+        let message = if here.filter.is_some() {
+            "No customer has an entitlement ending within 30 days."
+        } else if searching {
             "No customer matches this search."
         } else {
             "No more customers."
@@ -104,11 +118,12 @@ fn CustomerList(
     } else {
         view! {
             <section class="card">
-                <DataTable label="Customers" columns=vec!["Customer", "Users", "Created"]>
+                <DataTable label="Customers" columns=vec!["Customer", "Users", "Next entitlement end", "Created"]>
                             {customers.into_iter().map(|c| view! {
                                 <tr>
                                     <td><A href=format!("/licenses/{}", c.id)>{c.name}</A></td>
                                     <td>{c.user_count}</td>
+                                    <td>{c.next_expiry.map_or_else(|| "—".to_owned(), |t| t.format("%Y-%m-%d").to_string())}</td>
                                     <td class="muted">{c.created_at.format("%Y-%m-%d").to_string()}</td>
                                 </tr>
                             }).collect_view()}

@@ -83,10 +83,24 @@ impl SqliteStore {
         } else {
             "AND ?3 IS NULL"
         };
-        let rows: Vec<(CustomerId, String, DateTime<Utc>, i64)> = sqlx::query_as(&format!(
-            "SELECT c.id, c.name, c.created_at, (SELECT COUNT(*) FROM users u WHERE u.customer_id = c.id) \
+        type Row = (
+            CustomerId,
+            String,
+            DateTime<Utc>,
+            i64,
+            Option<DateTime<Utc>>,
+        );
+        let now = Utc::now();
+        let ending_before = query
+            .ending_within_days
+            .map(|days| now + chrono::Duration::days(days.clamp(0, 36_500)));
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT c.id, c.name, c.created_at, (SELECT COUNT(*) FROM users u WHERE u.customer_id = c.id), \
+                    (SELECT MIN(e.expires_at) FROM entitlements e WHERE e.customer_id = c.id AND e.expires_at > ?5) \
              FROM (SELECT id, name, created_at FROM customers \
                    WHERE org_id = ?1 AND lower(name) LIKE ?2 ESCAPE '\\' {after} \
+                   AND (?6 IS NULL OR EXISTS (SELECT 1 FROM entitlements e \
+                        WHERE e.customer_id = customers.id AND e.expires_at > ?5 AND e.expires_at <= ?6)) \
                    ORDER BY lower(name), name LIMIT ?4) c \
              ORDER BY lower(c.name), c.name"
         ))
@@ -94,16 +108,21 @@ impl SqliteStore {
         .bind(contains_pattern(&query.search))
         .bind(query.after.as_deref())
         .bind(query.limit.saturating_add(1))
+        .bind(now)
+        .bind(ending_before)
         .fetch_all(&self.pool)
         .await?;
         let rows = rows
             .into_iter()
-            .map(|(id, name, created_at, user_count)| CustomerSummary {
-                id,
-                name,
-                created_at,
-                user_count,
-            })
+            .map(
+                |(id, name, created_at, user_count, next_expiry)| CustomerSummary {
+                    id,
+                    name,
+                    created_at,
+                    user_count,
+                    next_expiry,
+                },
+            )
             .collect();
         Ok(Page::from_rows(rows, query.limit, |c| c.name.clone()))
     }
@@ -407,6 +426,61 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn customers_filter_by_an_entitlement_ending_soon() {
+        let s = Fixture::new().await;
+        let (a, _) = s.add_org("acme").await;
+        let now = Utc::now();
+        let days = |d: i64| Some(now + chrono::Duration::days(d));
+        for (customer, ends) in [
+            ("Soon", vec![days(3), None]),
+            ("Later", vec![days(45)]),
+            ("Ended", vec![days(-2)]),
+            ("Forever", vec![None]),
+            ("Edge", vec![days(29), days(60)]),
+        ] {
+            let c = s.add_customer(a.id, customer).await;
+            for (i, end) in ends.into_iter().enumerate() {
+                sqlx::query("INSERT INTO entitlements (customer_id, name, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
+                    .bind(c.id)
+                    .bind(format!("e{i}"))
+                    .bind(end)
+                    .bind(now)
+                    .bind(now)
+                    .execute(s.pool())
+                    .await
+                    .unwrap();
+            }
+        }
+        let list = |within: Option<i64>| {
+            let q = CustomerQuery {
+                ending_within_days: within,
+                ..CustomerQuery::default()
+            };
+            let s = &s;
+            async move {
+                s.customers(a.id, &q)
+                    .await
+                    .unwrap()
+                    .items
+                    .into_iter()
+                    .map(|c| (c.name, c.next_expiry.map(|t| (t - now).num_days())))
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            list(Some(30)).await,
+            vec![("Edge".into(), Some(29)), ("Soon".into(), Some(3))]
+        );
+        let all = list(None).await;
+        assert_eq!(all.len(), 5);
+        assert!(
+            all.contains(&("Ended".into(), None)),
+            "an end passed is no next end"
+        );
+        assert!(all.contains(&("Later".into(), Some(45))));
+    }
+
+    #[tokio::test]
     async fn customers_page_by_name_with_a_cursor() {
         let s = Fixture::new().await;
         let (a, _) = s.add_org("acme").await;
@@ -421,6 +495,7 @@ mod tests {
                 search: search.into(),
                 after: after.map(Into::into),
                 limit,
+                ending_within_days: None,
             };
             let s = &s;
             async move {
