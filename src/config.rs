@@ -35,8 +35,9 @@ pub struct Config {
     #[arg(long, env = "PORTCULLIS_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
-    /// Directory of the browser assets (`pkg/`); default: `site/` next to the
-    /// binary's target directory, as the build lays it out.
+    /// Directory of the browser assets (`pkg/`), for development; default: the
+    /// bundle embedded in the binary (release builds of `scripts/`), else
+    /// `site/` next to the binary's target directory, as the build lays it out.
     #[arg(long, env = "PORTCULLIS_SITE_ROOT", global = true)]
     pub site_root: Option<PathBuf>,
 }
@@ -52,6 +53,12 @@ impl Config {
 
     pub fn secure_cookies(&self) -> bool {
         self.public_url().starts_with("https://")
+    }
+
+    /// Serve the browser bundle compiled into the binary: there is one, and
+    /// no `--site-root` overrides it.
+    pub fn embedded_site(&self) -> bool {
+        self.site_root.is_none() && crate::embedded::BUNDLE_HASH.is_some()
     }
 
     pub fn site_root(&self) -> PathBuf {

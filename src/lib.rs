@@ -10,6 +10,7 @@ pub mod changes;
 pub mod cli;
 pub mod config;
 pub mod edge;
+pub mod embedded;
 pub mod guard;
 pub mod live;
 pub mod registry;

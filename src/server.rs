@@ -30,6 +30,9 @@ pub struct AppState {
     /// Secrets just created by a plain form post, for the page it returns to.
     pub fresh_tokens: Arc<app::ssr::FreshTokens>,
     pub leptos_options: LeptosOptions,
+    /// The browser bundle is the one compiled into the binary
+    /// ([`crate::embedded`]), not `leptos_options.site_root` on disk.
+    pub embedded_site: bool,
     pub registry: Arc<Registry>,
     /// Cancelled when the server shuts down: ends the live-update streams,
     /// which would otherwise keep graceful shutdown waiting.
@@ -75,8 +78,16 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies())
         .with_expiry(Expiry::OnInactivity(time::Duration::days(7)));
+    // An embedded bundle's files carry its content hash in their names: the
+    // page's <link>/<script> tags (app::shell, HydrationScripts) are made
+    // from the output name.
+    let embedded_site = config.embedded_site();
+    let output_name = match embedded_site {
+        true => crate::embedded::output_name().unwrap_or_else(|| "portcullis".into()),
+        false => "portcullis".into(),
+    };
     let leptos_options = LeptosOptions::builder()
-        .output_name("portcullis")
+        .output_name(output_name)
         .site_root(config.site_root().to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
@@ -104,6 +115,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             ctx,
             fresh_tokens: Arc::default(),
             leptos_options,
+            embedded_site,
             registry: Arc::new(Registry::new(storage, pulls)),
             shutdown: tokio_util::sync::CancellationToken::new(),
             edge: crate::edge::Edge::for_ui(
@@ -168,15 +180,40 @@ pub fn build_router(state: AppState, sessions: Sessions) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
-        >(provide, app::shell))
-        .layer(guard)
+        >(provide.clone(), app::shell))
+        .layer(guard.clone())
         .with_state(state.clone());
-    let files = ServeDir::new(&*state.leptos_options.site_root)
-        .precompressed_gzip()
-        .precompressed_br()
-        .append_index_html_on_directories(false)
-        .call_fallback_on_method_not_allowed(true)
-        .fallback(not_found);
+    // Static files: the bundle compiled into the binary, or the site root on
+    // disk (development, `--site-root`).
+    let files = if state.embedded_site {
+        let options = state.leptos_options.clone();
+        let page = leptos_axum::render_app_to_stream_in_order_with_context(provide, move || {
+            app::shell(options.clone())
+        });
+        let not_found = Router::<()>::new()
+            .fallback(move |req: axum::extract::Request| page(req))
+            .layer(guard);
+        Router::<()>::new().fallback(move |req: axum::extract::Request| {
+            let not_found = not_found.clone();
+            async move {
+                match crate::embedded::respond(&req) {
+                    Some(res) => res,
+                    None => tower::ServiceExt::oneshot(not_found, req)
+                        .await
+                        .into_response(),
+                }
+            }
+        })
+    } else {
+        Router::<()>::new().fallback_service(
+            ServeDir::new(&*state.leptos_options.site_root)
+                .precompressed_gzip()
+                .precompressed_br()
+                .append_index_html_on_directories(false)
+                .call_fallback_on_method_not_allowed(true)
+                .fallback(not_found),
+        )
+    };
     // The UI (pages, server functions, assets) runs behind sessions, and
     // behind the edge (security headers, cross-site refusal, the
     // server-function body limit); the registry authenticates each request
@@ -246,8 +283,13 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     }
     let prepared = prepare(&config).await?;
     let site_root = prepared.state.leptos_options.site_root.clone();
-    if !std::path::Path::new(&*site_root).join("pkg").is_dir() {
-        tracing::warn!(%site_root, "browser assets not found; pages will not hydrate (build with `cargo xtask build`)");
+    if prepared.state.embedded_site {
+        tracing::info!(
+            bundle = %prepared.state.leptos_options.output_name,
+            "serving the browser bundle embedded in the binary"
+        );
+    } else if !std::path::Path::new(&*site_root).join("pkg").is_dir() {
+        tracing::warn!(%site_root, "browser assets not found; pages will not hydrate (build with `./scripts/run`)");
     }
     // Expired sessions are deleted in the background.
     let cleanup = tokio::spawn(

@@ -22,13 +22,16 @@ use leptos_router::components::{Router, Routes};
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // Taken before the page's data is read: live updates resume from here.
     let rendered_at = chrono::Utc::now().timestamp_millis().to_string();
+    // `portcullis`, or `portcullis.<content hash>` for the bundle embedded in
+    // a release binary (the same name HydrationScripts gives the JS and wasm).
+    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <link rel="stylesheet" href="/pkg/portcullis.css"/>
+                <link rel="stylesheet" href=stylesheet/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <meta name=live::SINCE_META content=rendered_at/>
                 <HydrationScripts options/>

@@ -1,0 +1,182 @@
+//! The browser bundle compiled into the binary (release builds made by
+//! `scripts/lib.sh`; see `build.rs`), so that the binary is the one file to
+//! deploy. The bundle's files carry a content hash in their names
+//! (`/pkg/portcullis.<hash>.js`, `…_bg.wasm`, `….css`) and are answered with
+//! `Cache-Control: public, max-age=31536000, immutable`; other assets
+//! (`/favicon.svg`) keep their names and are cached for an hour, revalidated
+//! with their `ETag`. Gzipped copies, made at build time, go to clients that
+//! accept gzip.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// One embedded file.
+pub struct EmbeddedFile {
+    /// Its URL path (`/pkg/portcullis.<hash>.js`, `/favicon.svg`).
+    pub path: &'static str,
+    /// Named by its content hash: cached for a year, never revalidated.
+    pub immutable: bool,
+    /// The first 16 hex digits of the sha256 of `body`.
+    pub etag: &'static str,
+    pub body: &'static [u8],
+    /// `body` gzipped, when that is smaller.
+    pub gzip: Option<&'static [u8]>,
+}
+
+include!(concat!(env!("OUT_DIR"), "/embedded_site.rs"));
+
+/// The long-lived cache header of content-hashed files.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// The cache header of embedded files named as in the source (`/favicon.svg`).
+pub const SHORT: &str = "public, max-age=3600, must-revalidate";
+
+/// The output name the page's `<link>`/`<script>` tags use: `portcullis.<hash>`
+/// when a bundle is embedded (see [`BUNDLE_HASH`]).
+pub fn output_name() -> Option<String> {
+    BUNDLE_HASH.map(|hash| format!("portcullis.{hash}"))
+}
+
+/// The embedded file at `path`, if any.
+pub fn find(path: &str) -> Option<&'static EmbeddedFile> {
+    FILES.iter().find(|f| f.path == path)
+}
+
+/// Answers a `GET` or `HEAD` of an embedded file; `None` for anything else
+/// (the caller answers it, with the not-found page).
+pub fn respond(req: &Request) -> Option<Response> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return None;
+    }
+    let file = find(req.uri().path())?;
+    let etag = format!("\"{}\"", file.etag);
+    let mut res = if if_none_match(req.headers(), &etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let (body, gzipped) = match file.gzip {
+            Some(gz) if accepts_gzip(req.headers()) => (gz, true),
+            _ => (file.body, false),
+        };
+        let mut res = if req.method() == Method::HEAD {
+            let mut res = Response::new(Body::empty());
+            res.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+            res
+        } else {
+            Response::new(Body::from(body))
+        };
+        let h = res.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(content_type(file.path)),
+        );
+        if gzipped {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        res
+    };
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if file.immutable { IMMUTABLE } else { SHORT }),
+    );
+    if file.gzip.is_some() {
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    Some(res)
+}
+
+fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*")
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    == Some(0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        Some("json") => "application/json",
+        Some("txt") => "text/plain; charset=utf-8",
+        Some("html") => "text/html; charset=utf-8",
+        Some("woff2") => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_is_chosen_unless_refused() {
+        let h = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(v));
+            h
+        };
+        assert!(accepts_gzip(&h("gzip, deflate, br")));
+        assert!(accepts_gzip(&h("br;q=1.0, GZIP;q=0.5")));
+        assert!(accepts_gzip(&h("*")));
+        assert!(!accepts_gzip(&h("gzip;q=0")));
+        assert!(!accepts_gzip(&h("br")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn etags_match_strong_weak_and_any() {
+        let h = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::IF_NONE_MATCH, HeaderValue::from_static(v));
+            h
+        };
+        assert!(if_none_match(&h("\"abc\""), "\"abc\""));
+        assert!(if_none_match(&h("\"x\", W/\"abc\""), "\"abc\""));
+        assert!(if_none_match(&h("*"), "\"abc\""));
+        assert!(!if_none_match(&h("\"abd\""), "\"abc\""));
+    }
+
+    #[test]
+    fn types_by_extension() {
+        assert_eq!(
+            content_type("/pkg/portcullis.0123._bg.wasm"),
+            "application/wasm"
+        );
+        assert_eq!(content_type("/favicon.svg"), "image/svg+xml");
+        assert_eq!(
+            content_type("/pkg/portcullis.0123.js"),
+            "text/javascript; charset=utf-8"
+        );
+    }
+}
