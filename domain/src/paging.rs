@@ -18,7 +18,7 @@ pub const MAX_LIMIT: i64 = 1000;
 /// without a `limit` ends early once its artifacts carry this many tags
 /// together (it always holds at least one artifact): a small org is one
 /// page, as before, and a page of an org with many tags stays small.
-pub const DEFAULT_TAGS: i64 = 2_000;
+pub const DEFAULT_TAGS: i64 = 1_000;
 /// The longest cursor (`after`) a request may send.
 pub const MAX_CURSOR: usize = 1000;
 

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 #[into_params(parameter_in = Query)]
 pub(super) struct ArtifactsQuery {
     /// At most this many artifacts, 1–1000. Without it: at most 100, and
-    /// fewer when they carry more than 2,000 tags together (a page ends
+    /// fewer when they carry more than 1,000 tags together (a page ends
     /// before the artifact that would pass that; at least one artifact).
     limit: Option<i64>,
     /// Only artifacts after this name (the cursor): send the previous
