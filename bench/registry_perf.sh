@@ -23,7 +23,8 @@ apt_install wrk python3 curl
 WORK="$(mktemp -d)"
 cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-build_server release
+# (SKIP_BUILD=1: take the release binary already in $CARGO_TARGET_DIR.)
+[ -n "${SKIP_BUILD:-}" ] || build_server release
 cp "$CARGO_TARGET_DIR/release/portcullis" "$WORK/portcullis"
 BINS=("$WORK/portcullis")
 LABELS=("this tree")
