@@ -1,6 +1,10 @@
-"""Pushes N distinct 1 MB blobs (POST then PUT with the body) with C
-concurrent clients and prints pushes per second.
-Usage: push.py HOST:PORT REPO N C [BASIC_AUTH_B64]"""
+"""Pushes N distinct 1 MB blobs with C concurrent clients and prints pushes
+per second.
+Usage: push.py HOST:PORT REPO N C [BASIC_AUTH_B64] [MODE]
+MODE (default monolithic):
+  monolithic  POST, then PUT with the body and the digest
+  patch       POST, one PATCH with the body, then PUT with the digest (docker's way)
+  chunks      POST, four 256 KiB PATCHes with Content-Range, then PUT"""
 
 import hashlib
 import http.client
@@ -9,18 +13,65 @@ import sys
 import threading
 import time
 
+SIZE = 1024 * 1024
+
 
 def main() -> None:
     host, repo, n, c = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    auth = sys.argv[5] if len(sys.argv) > 5 else None
+    auth = sys.argv[5] if len(sys.argv) > 5 and sys.argv[5] else None
+    mode = sys.argv[6] if len(sys.argv) > 6 else "monolithic"
+    if mode not in ("monolithic", "patch", "chunks"):
+        sys.exit(f"unknown mode {mode}")
     headers = {"Authorization": f"Basic {auth}"} if auth else {}
     blobs = []
     for _ in range(n):
-        data = os.urandom(1024 * 1024)
+        data = os.urandom(SIZE)
         blobs.append((data, "sha256:" + hashlib.sha256(data).hexdigest()))
     lock = threading.Lock()
     next_index = [0]
-    failures = [0]
+    failures = []
+
+    def path_of(location: str) -> str:
+        if location.startswith("http"):
+            return "/" + location.split("/", 3)[3]
+        return location
+
+    def send(conn, method, path, body=None, extra=None):
+        h = {**headers, **(extra or {})}
+        if body is None:
+            h["Content-Length"] = "0"
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        r.read()
+        return r
+
+    def push(conn, data: bytes, digest: str) -> str | None:
+        r = send(conn, "POST", f"/v2/{repo}/blobs/uploads/")
+        location = r.getheader("Location")
+        if r.status != 202 or not location:
+            return f"POST {r.status}"
+        location = path_of(location)
+        octets = {"Content-Type": "application/octet-stream"}
+        if mode == "patch":
+            r = send(conn, "PATCH", location, data, octets)
+            if r.status != 202:
+                return f"PATCH {r.status}"
+            location, data = path_of(r.getheader("Location")), None
+        elif mode == "chunks":
+            step = SIZE // 4
+            for start in range(0, SIZE, step):
+                piece = data[start:start + step]
+                rng = {"Content-Range": f"{start}-{start + len(piece) - 1}"}
+                r = send(conn, "PATCH", location, piece, {**octets, **rng})
+                if r.status != 202:
+                    return f"PATCH {r.status}"
+                location = path_of(r.getheader("Location"))
+            data = None
+        sep = "&" if "?" in location else "?"
+        r = send(conn, "PUT", f"{location}{sep}digest={digest}", data, octets)
+        if r.status != 201:
+            return f"PUT {r.status}"
+        return None
 
     def worker() -> None:
         conn = http.client.HTTPConnection(host)
@@ -30,23 +81,10 @@ def main() -> None:
                 next_index[0] += 1
             if i >= n:
                 break
-            data, digest = blobs[i]
-            conn.request("POST", f"/v2/{repo}/blobs/uploads/", headers={**headers, "Content-Length": "0"})
-            r = conn.getresponse()
-            r.read()
-            location = r.getheader("Location")
-            if r.status != 202 or not location:
-                failures[0] += 1
-                continue
-            if location.startswith("http"):
-                location = "/" + location.split("/", 3)[3]
-            sep = "&" if "?" in location else "?"
-            conn.request("PUT", f"{location}{sep}digest={digest}", body=data,
-                         headers={**headers, "Content-Type": "application/octet-stream"})
-            r = conn.getresponse()
-            r.read()
-            if r.status != 201:
-                failures[0] += 1
+            failure = push(conn, *blobs[i])
+            if failure:
+                with lock:
+                    failures.append(failure)
 
     start = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(c)]
@@ -55,8 +93,8 @@ def main() -> None:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - start
-    if failures[0]:
-        print(f"failures: {failures[0]}", file=sys.stderr)
+    if failures:
+        print(f"failures: {len(failures)}, first: {failures[0]}", file=sys.stderr)
         sys.exit(1)
     print(f"{n / elapsed:.1f}")
 

@@ -388,3 +388,130 @@ async fn only_the_vendor_reads_the_pull_log() {
         );
     }
 }
+
+/// The pulls in the log (read after a restart: a graceful stop writes what
+/// the writer still holds), newest first; the server runs again after.
+async fn logged_pulls(app: TestApp, token: &str) -> (TestApp, Vec<Value>) {
+    let mut app = app;
+    let exit = app.terminate();
+    assert!(exit.success(), "{exit:?}");
+    let app = TestApp::spawn_in(app.kill(), &[]);
+    let pulls = app.api(token).get_ok("/api/v1/pulls").await["pulls"]
+        .as_array()
+        .unwrap()
+        .clone();
+    (app, pulls)
+}
+
+/// A real client pulling a multi-platform image reads the index and then
+/// the child manifest(s): one pull, recorded once, with the index's tag
+/// and digest.
+#[tokio::test]
+async fn skopeo_pulling_a_multi_platform_image_is_one_pull() {
+    use common::clients::{digest_of, run, umoci_image_with};
+    use std::process::Command;
+    let app = TestApp::spawn();
+    app.create_org("acme", ADMIN, PASSWORD);
+    let token = app.token(ADMIN, &[]);
+    let host = app.base.trim_start_matches("http://").to_owned();
+    let vendor_creds = format!("{ADMIN}:{token}");
+    let vendor = Reg::new(&app.base, ADMIN, &token);
+    // Two platform images (umoci), pushed with skopeo, and an index of them.
+    let work = tempfile::tempdir().unwrap();
+    let mut entries = vec![];
+    for (arch, content) in [("amd64", "amd64\n"), ("arm64", "arm64\n")] {
+        let dir = work.path().join(arch);
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = umoci_image_with(&dir, content);
+        let dest = format!("docker://{host}/acme/multi:{arch}");
+        run(Command::new("skopeo").args([
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &vendor_creds,
+            &src,
+            &dest,
+        ]));
+        let digest = digest_of(&dest, Some(&vendor_creds));
+        let (status, body) = vendor
+            .fetch(Method::GET, &format!("/v2/acme/multi/manifests/{digest}"))
+            .await;
+        assert_eq!(status, 200);
+        entries.push(json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest,
+            "size": body.len(),
+            "platform": {"os": "linux", "architecture": arch},
+        }));
+    }
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": entries,
+    }))
+    .unwrap();
+    let child = |i: usize| entries[i]["digest"].as_str().unwrap().to_owned();
+    let (amd64, arm64) = (child(0), child(1));
+    // What a client fetched: the manifests in its OCI layout.
+    let fetched = |out: &str, digest: &str| {
+        work.path()
+            .join(out)
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"))
+            .exists()
+    };
+    let index_digest = vendor
+        .put_manifest(
+            "acme/multi",
+            "1.0",
+            "application/vnd.oci.image.index.v1+json",
+            &index,
+        )
+        .await;
+    let api = app.api(&token);
+    api.customer("Globex", "c@globex.test", "customer password")
+        .await;
+    let creds = format!("c@globex.test:{}", app.token("c@globex.test", &[]));
+    let pull = |app: &TestApp, extra: &[&str], out: &str| {
+        let host = app.base.trim_start_matches("http://");
+        let dest = format!("oci:{}:1.0", work.path().join(out).display());
+        run(Command::new("skopeo")
+            .arg("copy")
+            .args(extra)
+            .args(["--src-tls-verify=false", "--src-creds", &creds])
+            .arg(format!("docker://{host}/acme/multi:1.0"))
+            .arg(dest));
+    };
+
+    // One platform: the index, then the arm64 child.
+    pull(
+        &app,
+        &["--override-os", "linux", "--override-arch", "arm64"],
+        "one",
+    );
+    assert!(fetched("one", &arm64) && !fetched("one", &amd64));
+    let (app, pulls) = logged_pulls(app, &token).await;
+    let seen: Vec<(&str, &str, &str)> = pulls
+        .iter()
+        .map(|p| {
+            (
+                p["artifact"].as_str().unwrap(),
+                p["tag"].as_str().unwrap_or("by digest"),
+                p["digest"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, [("multi", "1.0", index_digest.as_str())], "{pulls:?}");
+
+    // Every platform (the index and both children): one more pull.
+    // (The server runs again, on another port.)
+    pull(&app, &["--all"], "all");
+    assert!(fetched("all", &arm64) && fetched("all", &amd64) && fetched("all", &index_digest));
+    let (_app, pulls) = logged_pulls(app, &token).await;
+    assert_eq!(pulls.len(), 2, "{pulls:?}");
+    assert_eq!(
+        (pulls[0]["tag"].as_str(), pulls[0]["digest"].as_str()),
+        (Some("1.0"), Some(index_digest.as_str()))
+    );
+    assert_eq!(pulls[0]["user_email"], "c@globex.test");
+}

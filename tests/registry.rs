@@ -996,13 +996,20 @@ async fn a_server_killed_during_an_upload_restarts_clean() {
             .status(),
         202
     );
-    assert!(app.data_dir().join("_uploads").exists());
+    // What is in `_uploads/` (nothing when it is missing).
+    let uploads = |app: &TestApp| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(app.data_dir().join("_uploads"))
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(uploads(&app).len(), 1, "the chunk");
     let token = reg.auth.clone().unwrap().1;
     let dir = app.kill();
     let app = TestApp::spawn_in(dir, &[]);
     let reg = Reg::new(&app.base, ADMIN, &token);
-    assert!(
-        !app.data_dir().join("_uploads").exists(),
+    assert_eq!(
+        uploads(&app),
+        Vec::<std::path::PathBuf>::new(),
         "leftover chunks are removed at start"
     );
     assert_eq!(

@@ -19,6 +19,42 @@ pub struct CachedManifest {
     pub digest: String,
     pub media_type: String,
     pub content: Bytes,
+    /// An index's child manifests (digests); empty for anything else. The
+    /// pull log counts a child fetched after its index as the same pull.
+    pub children: Vec<String>,
+}
+
+impl CachedManifest {
+    pub fn new(repo: RepoId, digest: String, media_type: String, content: Bytes) -> Self {
+        let children = if super::manifests::is_index(&media_type) {
+            index_children(&content)
+        } else {
+            Vec::new()
+        };
+        Self {
+            repo,
+            digest,
+            media_type,
+            content,
+            children,
+        }
+    }
+}
+
+/// The digests an image index lists (it was checked when it was pushed).
+fn index_children(content: &[u8]) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Index {
+        #[serde(default)]
+        manifests: Vec<Child>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Child {
+        digest: String,
+    }
+    serde_json::from_slice::<Index>(content)
+        .map(|i| i.manifests.into_iter().map(|c| c.digest).collect())
+        .unwrap_or_default()
 }
 
 /// Bounds the manifest cache's memory, in bytes (contents, keys and a
@@ -61,6 +97,7 @@ impl CachedManifest {
     /// What caching this under (`repo`, `reference`) costs, in bytes.
     fn cost(&self, repo: &str, reference: &str) -> usize {
         self.content.len()
+            + self.children.iter().map(String::len).sum::<usize>()
             + self.digest.len()
             + self.media_type.len()
             + repo.len()
@@ -87,6 +124,9 @@ impl Manifests {
 pub struct RegistryCache {
     /// Org slugs never change owner (orgs are not renamed or deleted).
     orgs: RwLock<HashMap<String, OrgId>>,
+    /// Repository ids by full name (repositories are never deleted or
+    /// renamed): a push starts without a database write.
+    repos: RwLock<HashMap<String, RepoId>>,
     manifests: RwLock<Manifests>,
     /// The most bytes `manifests` may hold.
     manifest_budget: usize,
@@ -105,6 +145,7 @@ impl RegistryCache {
     pub fn with_manifest_budget(bytes: usize) -> Self {
         Self {
             orgs: RwLock::default(),
+            repos: RwLock::default(),
             manifests: RwLock::default(),
             manifest_budget: bytes,
             graphs: RwLock::default(),
@@ -133,6 +174,23 @@ impl RegistryCache {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(slug.to_owned(), id);
+    }
+
+    /// The id of an existing repository (by its full name, org slug included).
+    pub fn repo(&self, name: &str) -> Option<RepoId> {
+        self.repos
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .copied()
+    }
+
+    pub fn put_repo(&self, name: &str, id: RepoId) {
+        let mut map = self.repos.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= 100_000 {
+            map.clear();
+        }
+        map.insert(name.to_owned(), id);
     }
 
     pub fn generation(&self) -> u64 {
@@ -238,21 +296,16 @@ mod tests {
     use super::*;
 
     fn m() -> Arc<CachedManifest> {
-        Arc::new(CachedManifest {
-            repo: 1,
-            digest: "d".into(),
-            media_type: "t".into(),
-            content: Bytes::new(),
-        })
+        Arc::new(CachedManifest::new(1, "d".into(), "t".into(), Bytes::new()))
     }
 
     fn sized(bytes: usize) -> Arc<CachedManifest> {
-        Arc::new(CachedManifest {
-            repo: 1,
-            digest: "d".into(),
-            media_type: "t".into(),
-            content: Bytes::from(vec![b'x'; bytes]),
-        })
+        Arc::new(CachedManifest::new(
+            1,
+            "d".into(),
+            "t".into(),
+            Bytes::from(vec![b'x'; bytes]),
+        ))
     }
 
     #[test]

@@ -13,6 +13,7 @@ use domain::registry::{
     is_non_distributable, ArtifactKind, ManifestRef, NewManifest, StoredManifest,
 };
 use domain::store::{DeleteManifest, PutManifestError};
+use domain::token_cache::CachedToken;
 use domain::Principal;
 use oci_spec::image::{ImageIndex, ImageManifest};
 use std::sync::Arc;
@@ -27,14 +28,19 @@ const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
+/// Whether a manifest of this media type is an index (a list of manifests).
+pub(crate) fn is_index(media_type: &str) -> bool {
+    matches!(media_type, OCI_INDEX | DOCKER_LIST)
+}
+
 pub async fn get(
     req: Req<'_>,
-    p: &Principal,
+    token: &Arc<CachedToken>,
     name: &RepositoryName,
     reference: &Reference,
     with_body: bool,
 ) -> RegistryResult<Response> {
-    let pull = authorize_pull(req, p, name).await?;
+    let pull = authorize_pull(req, &token.principal, name).await?;
     let org_id = pull.org_id;
     if let Reach::Granted(grant) = pull.reach(name) {
         let allowed = match reference {
@@ -77,12 +83,12 @@ pub async fn get(
                 media_type,
                 content,
             } = found.ok_or(RegistryError::ManifestUnknown)?;
-            let m = Arc::new(CachedManifest {
-                repo: repo.id,
+            let m = Arc::new(CachedManifest::new(
+                repo.id,
                 digest,
                 media_type,
-                content: content.into(),
-            });
+                content.into(),
+            ));
             cache.put_manifest(generation, name.as_str(), reference.as_str(), m.clone());
             m
         }
@@ -90,10 +96,9 @@ pub async fn get(
     // A GET is a pull: a customer's goes in the pull log. (A HEAD is not:
     // clients send it to check what a tag points to.)
     if with_body {
-        let (client, digest) = (req.client, manifest.digest.as_str());
         req.registry
             .pulls
-            .record_manifest_pull(p, name, reference, digest, client);
+            .record_manifest_pull(token, name, reference, &manifest, req.client);
     }
     let body = if with_body {
         Body::from(manifest.content.clone())

@@ -1,19 +1,30 @@
-//! The pull log's writer (SPEC §6): a customer's manifest pull is handed to
-//! [`PullLog::record`], which never waits, and a background task writes what
-//! has come in batches: when [`Settings::batch`] pulls are waiting, and every
-//! [`Settings::every`] otherwise. [`PullLog::flush`] writes what is waiting
-//! now (tests await it; shutdown calls it).
+//! The pull log's writer (SPEC §6): a customer's manifest GET is handed to
+//! [`PullLog::record_manifest_pull`], which never waits, and a background
+//! task decides what is a pull and writes the pulls in batches: when
+//! [`Settings::batch`] pulls are waiting, and every [`Settings::every`]
+//! otherwise. [`PullLog::flush`] writes what is waiting now (tests await
+//! it; shutdown calls it).
+//!
+//! A pull is what a person means by one: a client pulling a multi-platform
+//! image reads the index and then the child manifest of its platform (or
+//! all of them); a child read by digest with the same token within
+//! [`Settings::window`] of its index (or of the previous child) belongs to
+//! the index's pull and is not recorded again (see [`Folding`]).
 //!
 //! The queue is bounded: when the database falls that far behind, further
 //! pulls are dropped and counted (with a warning), rather than slowing down
 //! or piling up in memory. A batch that fails to be written is kept and
 //! retried at the next tick (up to the queue's size).
 
+use super::cache::CachedManifest;
+use chrono::{DateTime, Utc};
 use domain::oci::{Reference, RepositoryName};
 use domain::pulls::NewPull;
 use domain::store::{DynStore, StoreResult};
-use domain::Principal;
+use domain::token_cache::CachedToken;
+use domain::{Principal, TokenId};
 use futures::future::BoxFuture;
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -40,6 +51,9 @@ pub struct Settings {
     pub batch: usize,
     /// Whatever is waiting is written this often.
     pub every: Duration,
+    /// How long after an index (or its last child read) a child read by
+    /// digest with the same token still belongs to the index's pull.
+    pub window: Duration,
 }
 
 impl Default for Settings {
@@ -48,12 +62,61 @@ impl Default for Settings {
             capacity: 10_000,
             batch: 500,
             every: Duration::from_secs(1),
+            window: Duration::from_secs(60),
         }
+    }
+}
+
+/// A customer user's manifest GET, as the registry answered it: what the
+/// writer needs to record it, or to fold it into the pull it belongs to.
+/// (Cheap to make on the request path: two reference counts, the name and
+/// the reference.)
+pub struct ManifestGet {
+    pub token: Arc<CachedToken>,
+    pub name: RepositoryName,
+    pub reference: Reference,
+    pub manifest: Arc<CachedManifest>,
+    pub at: DateTime<Utc>,
+    pub client: Option<IpAddr>,
+}
+
+impl ManifestGet {
+    /// The row of the pull log (`None` for anyone but a customer user).
+    fn to_pull(&self) -> Option<NewPull> {
+        let Principal::Customer {
+            user_id,
+            email,
+            org_id,
+            customer_id,
+            customer_name,
+            ..
+        } = &self.token.principal
+        else {
+            return None;
+        };
+        Some(NewPull {
+            org_id: *org_id,
+            customer_id: *customer_id,
+            customer_name: customer_name.clone(),
+            user_id: *user_id,
+            user_email: email.clone(),
+            artifact: self.name.artifact().to_owned(),
+            tag: match &self.reference {
+                Reference::Tag(t) => Some(t.as_str().to_owned()),
+                Reference::Digest(_) => None,
+            },
+            digest: self.manifest.digest.clone(),
+            at: self.at,
+            address: self
+                .client
+                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_canonical().to_string()),
+        })
     }
 }
 
 enum Msg {
     Pull(NewPull),
+    Get(ManifestGet),
     Flush(oneshot::Sender<()>),
 }
 
@@ -72,52 +135,41 @@ impl PullLog {
         PullLog { tx, dropped }
     }
 
-    /// Queues a pull; never waits. When the queue is full the pull is
-    /// dropped and counted.
+    /// Queues a pull as it is; never waits. When the queue is full the
+    /// pull is dropped and counted.
     pub fn record(&self, pull: NewPull) {
-        if self.tx.try_send(Msg::Pull(pull)).is_err() {
+        self.send(Msg::Pull(pull));
+    }
+
+    fn send(&self, msg: Msg) {
+        if self.tx.try_send(msg).is_err() {
             count_dropped(&self.dropped, 1);
         }
     }
 
-    /// Records a manifest GET (HEAD requests are not pulls: clients send
-    /// them to check what a tag points to). Only customer users' pulls are
-    /// logged; a vendor's own pulls are not.
+    /// Hands over a manifest GET (HEAD requests are not pulls: clients send
+    /// them to check what a tag points to); never waits. Only customer
+    /// users' pulls are logged; a vendor's own pulls are not. The writer
+    /// decides whether it is a pull of its own or part of an index's.
     pub fn record_manifest_pull(
         &self,
-        principal: &Principal,
+        token: &Arc<CachedToken>,
         name: &RepositoryName,
         reference: &Reference,
-        digest: &str,
+        manifest: &Arc<CachedManifest>,
         client: Option<IpAddr>,
     ) {
-        let Principal::Customer {
-            user_id,
-            email,
-            org_id,
-            customer_id,
-            customer_name,
-            ..
-        } = principal
-        else {
+        if !matches!(token.principal, Principal::Customer { .. }) {
             return;
-        };
-        self.record(NewPull {
-            org_id: *org_id,
-            customer_id: *customer_id,
-            customer_name: customer_name.clone(),
-            user_id: *user_id,
-            user_email: email.clone(),
-            artifact: name.artifact().to_owned(),
-            tag: match reference {
-                Reference::Tag(t) => Some(t.as_str().to_owned()),
-                Reference::Digest(_) => None,
-            },
-            digest: digest.to_owned(),
-            at: chrono::Utc::now(),
-            address: client
-                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_canonical().to_string()),
-        });
+        }
+        self.send(Msg::Get(ManifestGet {
+            token: token.clone(),
+            name: name.clone(),
+            reference: reference.clone(),
+            manifest: manifest.clone(),
+            at: Utc::now(),
+            client,
+        }));
     }
 
     /// Writes every pull recorded before this call (one attempt: a failed
@@ -132,6 +184,86 @@ impl PullLog {
     /// How many pulls were dropped since the start.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// Which manifest GETs are one client pull. An index read (by tag or by
+/// digest) is a pull and opens a window for its token; a manifest the
+/// index lists, read by digest with the same token in the same repository
+/// while the window is open, belongs to that pull (and extends the window,
+/// so that `--all` platforms, fetched one after the other, stay one pull;
+/// a child that is itself an index adds its own children). Anything else
+/// is a pull of its own: a manifest by tag, a child read after the window,
+/// with another token, or one the index does not list.
+pub struct Folding {
+    window: chrono::Duration,
+    open: HashMap<TokenId, Vec<OpenIndex>>,
+}
+
+struct OpenIndex {
+    repo: String,
+    index: String,
+    children: Vec<String>,
+    until: DateTime<Utc>,
+}
+
+/// Indexes a token may have open at once (a compose file pulling many
+/// images at a time); beyond that the oldest is forgotten.
+const OPEN_PER_TOKEN: usize = 64;
+
+impl Folding {
+    pub fn new(window: Duration) -> Self {
+        Folding {
+            window: chrono::Duration::from_std(window).unwrap_or(chrono::Duration::days(1)),
+            open: HashMap::new(),
+        }
+    }
+
+    /// Whether `get` is a pull of its own (else it belongs to an open
+    /// index's pull).
+    pub fn is_pull(&mut self, get: &ManifestGet) -> bool {
+        let token = get.token.token_id;
+        let m = &get.manifest;
+        if matches!(get.reference, Reference::Digest(_)) {
+            if let Some(open) = self.open.get_mut(&token) {
+                let parent = open.iter_mut().find(|o| {
+                    get.at <= o.until
+                        && o.repo == get.name.as_str()
+                        && o.children.iter().any(|c| *c == m.digest)
+                });
+                if let Some(parent) = parent {
+                    parent.until = get.at + self.window;
+                    for c in &m.children {
+                        if !parent.children.contains(c) {
+                            parent.children.push(c.clone());
+                        }
+                    }
+                    return false;
+                }
+            }
+        }
+        if !m.children.is_empty() {
+            let open = self.open.entry(token).or_default();
+            open.retain(|o| !(o.repo == get.name.as_str() && o.index == m.digest));
+            if open.len() >= OPEN_PER_TOKEN {
+                open.remove(0);
+            }
+            open.push(OpenIndex {
+                repo: get.name.as_str().to_owned(),
+                index: m.digest.clone(),
+                children: m.children.clone(),
+                until: get.at + self.window,
+            });
+        }
+        true
+    }
+
+    /// Forgets the windows closed before `now`.
+    pub fn close_before(&mut self, now: DateTime<Utc>) {
+        self.open.retain(|_, open| {
+            open.retain(|o| o.until >= now);
+            !open.is_empty()
+        });
     }
 }
 
@@ -153,36 +285,51 @@ async fn run(
     dropped: Arc<AtomicU64>,
 ) {
     let mut waiting: Vec<NewPull> = Vec::with_capacity(settings.batch);
+    let mut folding = Folding::new(settings.window);
     // (The first tick one period from now, not at once.)
     let start = tokio::time::Instant::now() + settings.every;
     let mut tick = tokio::time::interval_at(start, settings.every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // After a failed write, wait for the tick rather than retry on every pull.
     let mut failing = false;
+    // Messages are taken a few hundred at a time (one wake-up for many).
+    let mut inbox: Vec<Msg> = Vec::with_capacity(INBOX);
     loop {
         tokio::select! {
-            msg = rx.recv() => match msg {
-                Some(Msg::Pull(p)) => {
-                    waiting.push(p);
+            n = rx.recv_many(&mut inbox, INBOX) => {
+                if n == 0 {
+                    // Every sender is gone.
+                    write(&sink, &mut waiting, &settings, &dropped).await;
+                    return;
+                }
+                for msg in inbox.drain(..) {
+                    match msg {
+                        Msg::Pull(p) => waiting.push(p),
+                        Msg::Get(g) => {
+                            if let Some(p) = folding.is_pull(&g).then(|| g.to_pull()).flatten() {
+                                waiting.push(p);
+                            }
+                        }
+                        Msg::Flush(done) => {
+                            failing = !write(&sink, &mut waiting, &settings, &dropped).await;
+                            let _ = done.send(());
+                        }
+                    }
                     if waiting.len() >= settings.batch && !failing {
                         failing = !write(&sink, &mut waiting, &settings, &dropped).await;
                     }
                 }
-                Some(Msg::Flush(done)) => {
-                    failing = !write(&sink, &mut waiting, &settings, &dropped).await;
-                    let _ = done.send(());
-                }
-                None => {
-                    write(&sink, &mut waiting, &settings, &dropped).await;
-                    return;
-                }
-            },
+            }
             _ = tick.tick() => {
+                folding.close_before(Utc::now());
                 failing = !write(&sink, &mut waiting, &settings, &dropped).await;
             }
         }
     }
 }
+
+/// Messages taken from the queue at once.
+const INBOX: usize = 256;
 
 /// Writes what is waiting; `false` when that failed (it stays waiting,
 /// trimmed to the queue's size).
@@ -216,7 +363,7 @@ async fn write(
 mod tests {
     use super::*;
     use domain::store::StoreError;
-    use domain::{CustomerId, OrgId, UserId};
+    use domain::{CustomerId, OrgId, TokenId, UserId};
     use std::sync::atomic::AtomicBool;
     use std::sync::Mutex;
     use tokio::sync::RwLock;
@@ -298,6 +445,7 @@ mod tests {
                 capacity: 100,
                 batch: 3,
                 every: HOUR,
+                ..Settings::default()
             },
         );
         for n in 0..7 {
@@ -323,6 +471,7 @@ mod tests {
                 capacity: 100,
                 batch: 500,
                 every: Duration::from_millis(20),
+                ..Settings::default()
             },
         );
         log.record(pull(1));
@@ -345,6 +494,7 @@ mod tests {
                 capacity: 2,
                 batch: 1,
                 every: HOUR,
+                ..Settings::default()
             },
         );
         let held = sink.gate.write().await;
@@ -369,6 +519,7 @@ mod tests {
                 capacity: 100,
                 batch: 2,
                 every: HOUR,
+                ..Settings::default()
             },
         );
         sink.fail.store(true, Ordering::SeqCst);
@@ -390,24 +541,20 @@ mod tests {
         assert_eq!(log.dropped(), 0);
     }
 
-    #[tokio::test]
-    async fn customers_manifest_gets_are_recorded_vendors_are_not() {
-        let (sink, _writes) = recorder();
-        let log = PullLog::spawn(sink.clone(), Settings::default());
-        let name = RepositoryName::parse("acme/charts/web").unwrap();
-        let by_tag = Reference::parse("1.0").unwrap();
-        let digest = format!("sha256:{}", "a".repeat(64));
-        let by_digest = Reference::parse(&digest).unwrap();
-        let vendor = Principal::Vendor {
+    fn vendor() -> Principal {
+        Principal::Vendor {
             user_id: UserId::from(1),
             email: "a@acme.test".into(),
             role: domain::VendorRole::Admin,
             org_id: OrgId::from(1),
             org_slug: "acme".into(),
             org_name: "Acme".into(),
-        };
-        let customer = Principal::Customer {
-            user_id: UserId::from(5),
+        }
+    }
+
+    fn customer(user: i64) -> Principal {
+        Principal::Customer {
+            user_id: UserId::from(user),
             email: "c@globex.test".into(),
             role: domain::CustomerRole::Member,
             org_id: OrgId::from(1),
@@ -415,11 +562,59 @@ mod tests {
             org_name: "Acme".into(),
             customer_id: CustomerId::from(9),
             customer_name: "Globex".into(),
-        };
+        }
+    }
+
+    fn token(id: i64, principal: Principal) -> Arc<CachedToken> {
+        Arc::new(CachedToken {
+            token_id: TokenId::from(id),
+            expires_at: None,
+            principal,
+        })
+    }
+
+    fn digest(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
+    }
+
+    fn manifest(d: &str) -> Arc<CachedManifest> {
+        Arc::new(CachedManifest::new(
+            1,
+            d.into(),
+            "application/vnd.oci.image.manifest.v1+json".into(),
+            bytes::Bytes::from_static(b"{}"),
+        ))
+    }
+
+    /// An index listing `children`.
+    fn index(d: &str, children: &[&str]) -> Arc<CachedManifest> {
+        let manifests: Vec<_> = children
+            .iter()
+            .map(|c| serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": c, "size": 2}))
+            .collect();
+        let content = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests});
+        Arc::new(CachedManifest::new(
+            1,
+            d.into(),
+            "application/vnd.oci.image.index.v1+json".into(),
+            serde_json::to_vec(&content).unwrap().into(),
+        ))
+    }
+
+    #[tokio::test]
+    async fn customers_manifest_gets_are_recorded_vendors_are_not() {
+        let (sink, _writes) = recorder();
+        let log = PullLog::spawn(sink.clone(), Settings::default());
+        let name = RepositoryName::parse("acme/charts/web").unwrap();
+        let by_tag = Reference::parse("1.0").unwrap();
+        let digest = digest('a');
+        let by_digest = Reference::parse(&digest).unwrap();
+        let m = manifest(&digest);
+        let (vendor, customer) = (token(1, vendor()), token(2, customer(5)));
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
-        log.record_manifest_pull(&vendor, &name, &by_tag, &digest, Some(mapped));
-        log.record_manifest_pull(&customer, &name, &by_tag, &digest, Some(mapped));
-        log.record_manifest_pull(&customer, &name, &by_digest, &digest, None);
+        log.record_manifest_pull(&vendor, &name, &by_tag, &m, Some(mapped));
+        log.record_manifest_pull(&customer, &name, &by_tag, &m, Some(mapped));
+        log.record_manifest_pull(&customer, &name, &by_digest, &m, None);
         log.flush().await;
         let written = sink.written.lock().unwrap().clone();
         assert_eq!(written.len(), 2, "only the customer's");
@@ -448,6 +643,116 @@ mod tests {
         assert_eq!(
             (written[1].tag.as_deref(), written[1].address.as_str()),
             (None, "unknown")
+        );
+    }
+
+    /// Feeds GETs to a `Folding` (a minute's window) and says which were pulls.
+    struct Gets {
+        folding: Folding,
+        t0: DateTime<Utc>,
+    }
+
+    impl Gets {
+        fn new() -> Self {
+            Gets {
+                folding: Folding::new(Duration::from_secs(60)),
+                t0: Utc::now(),
+            }
+        }
+
+        /// Whether a GET by `token` of `m` in `repo` by `reference`, `secs`
+        /// after the start, is a pull.
+        fn get(
+            &mut self,
+            token_id: i64,
+            repo: &str,
+            reference: &str,
+            m: &Arc<CachedManifest>,
+            secs: i64,
+        ) -> bool {
+            let get = ManifestGet {
+                token: token(token_id, customer(5)),
+                name: RepositoryName::parse(repo).unwrap(),
+                reference: Reference::parse(reference).unwrap(),
+                manifest: m.clone(),
+                at: self.t0 + chrono::Duration::seconds(secs),
+                client: None,
+            };
+            self.folding.is_pull(&get)
+        }
+    }
+
+    #[test]
+    fn an_index_and_the_children_it_leads_to_are_one_pull() {
+        let (amd, arm) = (digest('1'), digest('2'));
+        let idx = index(&digest('9'), &[&amd, &arm]);
+        let (amd_m, arm_m) = (manifest(&amd), manifest(&arm));
+        let repo = "acme/web";
+        let mut g = Gets::new();
+        // One client pull: the index by tag, then its platform's child.
+        assert!(g.get(1, repo, "1.0", &idx, 0));
+        assert!(!g.get(1, repo, &amd, &amd_m, 1));
+        // All platforms, one after the other: each extends the window.
+        assert!(!g.get(1, repo, &arm, &arm_m, 50));
+        assert!(!g.get(1, repo, &amd, &amd_m, 100));
+        // The index again (by tag or by digest) is a new pull.
+        assert!(g.get(1, repo, "1.0", &idx, 101));
+        assert!(g.get(1, repo, &digest('9'), &idx, 102));
+        assert!(!g.get(1, repo, &arm, &arm_m, 103));
+        // A child by tag is a pull of its own; so is a child read with
+        // another token, in another repository, or after the window.
+        assert!(g.get(1, repo, "amd64", &amd_m, 104));
+        assert!(g.get(2, repo, &amd, &amd_m, 104));
+        assert!(g.get(1, "acme/other", &amd, &amd_m, 104));
+        assert!(g.get(1, repo, &amd, &amd_m, 104 + 61));
+        // A manifest the index does not list.
+        assert!(g.get(1, repo, "1.0", &idx, 200));
+        assert!(g.get(1, repo, &digest('3'), &manifest(&digest('3')), 201));
+        // Without an index first, a manifest by digest is a pull.
+        let mut g = Gets::new();
+        assert!(g.get(1, repo, &amd, &amd_m, 0));
+    }
+
+    #[test]
+    fn indexes_pulled_together_and_nested_indexes_stay_one_pull_each() {
+        let repo = "acme/web";
+        let (a, b, leaf) = (digest('a'), digest('b'), digest('c'));
+        let inner = index(&digest('d'), &[&leaf]);
+        let outer = index(&digest('e'), &[&digest('d')]);
+        let other = index(&digest('f'), &[&b]);
+        let mut g = Gets::new();
+        // Two images at once with one token (docker compose pull).
+        assert!(g.get(1, repo, "1.0", &outer, 0));
+        assert!(g.get(1, repo, "2.0", &other, 0));
+        assert!(!g.get(1, repo, &digest('d'), &inner, 1));
+        assert!(!g.get(1, repo, &b, &manifest(&b), 1));
+        // The inner index's child belongs to the outer pull too.
+        assert!(!g.get(1, repo, &leaf, &manifest(&leaf), 2));
+        assert!(g.get(1, repo, &a, &manifest(&a), 2));
+        // Closed windows are forgotten.
+        g.folding
+            .close_before(g.t0 + chrono::Duration::seconds(100));
+        assert!(g.folding.open.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_writer_records_a_multi_platform_pull_once() {
+        let (sink, _writes) = recorder();
+        let log = PullLog::spawn(sink.clone(), Settings::default());
+        let name = RepositoryName::parse("acme/web").unwrap();
+        let child = digest('1');
+        let idx = index(&digest('9'), &[&child]);
+        let customer = token(2, customer(5));
+        let by_tag = Reference::parse("1.0").unwrap();
+        let by_digest = Reference::parse(&child).unwrap();
+        log.record_manifest_pull(&customer, &name, &by_tag, &idx, None);
+        log.record_manifest_pull(&customer, &name, &by_digest, &manifest(&child), None);
+        log.flush().await;
+        let written = sink.written.lock().unwrap().clone();
+        assert_eq!(written.len(), 1);
+        assert_eq!(
+            (written[0].tag.as_deref(), written[0].digest.as_str()),
+            (Some("1.0"), idx.digest.as_str())
         );
     }
 

@@ -109,9 +109,17 @@ fn created(name: &RepositoryName, digest: &Digest) -> Response {
         .into_response()
 }
 
+/// The repository a push goes to, created at its first push (its id from
+/// memory after that: no database write to start an upload).
 async fn write_repo(req: Req<'_>, p: &Principal, name: &RepositoryName) -> RegistryResult<RepoId> {
     let org_id = authorize(req, p, name, Need::Write).await?;
-    Ok(req.ctx.store.ensure_repo(org_id, name.artifact()).await?.id)
+    let cache = &req.registry.cache;
+    if let Some(id) = cache.repo(name.as_str()) {
+        return Ok(id);
+    }
+    let id = req.ctx.store.ensure_repo(org_id, name.artifact()).await?.id;
+    cache.put_repo(name.as_str(), id);
+    Ok(id)
 }
 
 pub async fn start(
@@ -209,9 +217,9 @@ async fn finish(
             "content has digest {actual}, not {digest}"
         )));
     }
-    if req.ctx.store.blob_size(digest.as_str()).await?.is_some() {
-        storage.discard(id, session.chunks).await;
-    } else if let Err(e) = storage.commit(id, session.chunks, digest).await {
+    // Verified: the upload becomes the blob (when the blob is here already,
+    // it is replaced by the same bytes: cheaper than asking the database).
+    if let Err(e) = storage.commit(id, session.chunks, digest).await {
         storage.discard(id, session.chunks).await;
         return Err(e.into());
     }

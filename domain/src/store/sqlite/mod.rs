@@ -34,6 +34,11 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Where committed changes are published in this process.
     pub(super) hub: std::sync::Arc<crate::changes::ChangeHub>,
+    /// Taken by the frequent writers (blob links, new repositories, the
+    /// pull log) for their write: SQLite has one writer at a time, and one
+    /// that finds the database locked sleeps (1 ms, then longer) before it
+    /// tries again; in this queue they wait their turn without sleeping.
+    write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -66,7 +71,13 @@ impl SqliteStore {
         Ok(Self {
             pool,
             hub: Default::default(),
+            write_turn: Default::default(),
         })
+    }
+
+    /// The turn of a frequent writer (see `write_turn`).
+    pub(super) async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.write_turn.lock().await
     }
 
     /// The connection pool (the session store shares it).

@@ -6,6 +6,34 @@ use crate::store::StoreResult;
 use crate::{CustomerId, OrgId, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite};
+use std::collections::hash_map::{Entry, HashMap};
+use std::sync::LazyLock;
+
+/// Rows per insert statement: a batch is split greedily into these sizes.
+const ROWS: [usize; 4] = [128, 32, 8, 1];
+
+/// `INSERT INTO pulls … VALUES (…), (…)` for each size in [`ROWS`].
+static INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    ROWS.iter()
+        .map(|&n| {
+            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            format!(
+                "INSERT INTO pulls (org_id, customer_id, customer_name, customer_gone, user_id, \
+                 user_email, repository, tag, digest, at, address) VALUES {}",
+                vec![row; n].join(", ")
+            )
+        })
+        .collect()
+});
+
+/// The largest insert statement for at most `rows` rows, and its row count.
+fn insert_statement(rows: usize) -> (&'static str, usize) {
+    let i = ROWS
+        .iter()
+        .position(|&n| n <= rows)
+        .unwrap_or(ROWS.len() - 1);
+    (INSERTS[i].as_str(), ROWS[i])
+}
 
 #[derive(sqlx::FromRow)]
 struct PullRow {
@@ -41,31 +69,53 @@ impl From<PullRow> for Pull {
 }
 
 impl SqliteStore {
+    /// Writes a batch in one transaction: multi-row inserts of a few fixed
+    /// sizes (each a statement prepared once and cached), so that a batch
+    /// of 500 is a handful of statements rather than 500 round trips to
+    /// the database thread.
     pub(super) async fn record_pulls(&self, pulls: &[NewPull]) -> StoreResult<()> {
         if pulls.is_empty() {
             return Ok(());
         }
+        let _turn = self.write_turn().await;
         let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+        // A customer deleted before this transaction: its pulls are marked
+        // gone here (one query per customer in the batch: usually one);
+        // deleted after: the trigger marks them.
+        let mut gone: HashMap<(OrgId, CustomerId), bool> = HashMap::new();
         for p in pulls {
-            sqlx::query(
-                "INSERT INTO pulls (org_id, customer_id, customer_name, customer_gone, user_id, \
-                 user_email, repository, tag, digest, at, address) \
-                 VALUES (?1, ?2, ?3, \
-                   NOT EXISTS (SELECT 1 FROM customers WHERE id = ?2 AND org_id = ?1), \
-                   ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )
-            .bind(p.org_id)
-            .bind(p.customer_id)
-            .bind(&p.customer_name)
-            .bind(p.user_id)
-            .bind(&p.user_email)
-            .bind(&p.artifact)
-            .bind(&p.tag)
-            .bind(&p.digest)
-            .bind(p.at)
-            .bind(&p.address)
-            .execute(&mut *tx)
-            .await?;
+            if let Entry::Vacant(e) = gone.entry((p.org_id, p.customer_id)) {
+                let exists: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM customers WHERE id = ? AND org_id = ?)",
+                )
+                .bind(p.customer_id)
+                .bind(p.org_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                e.insert(!exists);
+            }
+        }
+        let mut rest = pulls;
+        while !rest.is_empty() {
+            let (sql, rows) = insert_statement(rest.len());
+            let (now, later) = rest.split_at(rows);
+            let mut q = sqlx::query(sql);
+            for p in now {
+                q = q
+                    .bind(p.org_id)
+                    .bind(p.customer_id)
+                    .bind(&p.customer_name)
+                    .bind(gone[&(p.org_id, p.customer_id)])
+                    .bind(p.user_id)
+                    .bind(&p.user_email)
+                    .bind(&p.artifact)
+                    .bind(&p.tag)
+                    .bind(&p.digest)
+                    .bind(p.at)
+                    .bind(&p.address);
+            }
+            q.execute(&mut *tx).await?;
+            rest = later;
         }
         tx.commit().await?;
         Ok(())
@@ -232,5 +282,33 @@ mod tests {
                 ("Globex".to_owned(), false),
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn a_large_batch_is_written_whole_and_in_order() {
+        let s = Fixture::new().await;
+        let acme = s.add_org("acme").await.0.id;
+        let globex = s.add_customer(acme, "Globex").await;
+        let gone = s.add_customer(acme, "Gone").await;
+        s.delete_customer(acme, gone.id, &Actor::operator())
+            .await
+            .unwrap();
+        // 128 + 2 × 32 + 8 + 1 rows: every statement size.
+        let n = 201;
+        let batch: Vec<NewPull> = (0..n)
+            .map(|i| {
+                let c = if i % 3 == 0 { gone.id } else { globex.id };
+                pull(acme, c, "web", Some(&i.to_string()))
+            })
+            .collect();
+        s.record_pulls(&batch).await.unwrap();
+        let read = s.pulls(acme, &query(None, None, 1000)).await.unwrap();
+        let seen: Vec<(String, bool)> = read
+            .iter()
+            .rev()
+            .map(|p| (p.tag.clone().unwrap(), p.customer_deleted))
+            .collect();
+        let want: Vec<(String, bool)> = (0..n).map(|i| (i.to_string(), i % 3 == 0)).collect();
+        assert_eq!(seen, want);
     }
 }

@@ -133,12 +133,17 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn ensure_repo(&self, org_id: OrgId, name: &str) -> StoreResult<Repo> {
+        if let Some(repo) = self.repo(org_id, name).await? {
+            return Ok(repo);
+        }
+        let turn = self.write_turn().await;
         sqlx::query("INSERT INTO repositories (org_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (org_id, name) DO NOTHING")
             .bind(org_id)
             .bind(name)
             .bind(Utc::now())
             .execute(self.pool())
             .await?;
+        drop(turn);
         self.repo(org_id, name).await?.ok_or(StoreError::NotFound)
     }
 
@@ -163,19 +168,22 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn link_blob(&self, repo: RepoId, digest: &str, size: i64) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING")
-            .bind(digest)
-            .bind(size)
-            .bind(Utc::now())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO repository_blobs (repository_id, digest) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            .bind(repo)
-            .bind(digest)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        // Two statements in one call (one trip to the database thread), each
+        // its own commit: the blob first, then the link (a blob row without
+        // a link, should the process die in between, is harmless).
+        let _turn = self.write_turn().await;
+        sqlx::query(
+            "INSERT INTO blobs (digest, size, created_at) VALUES (?1, ?2, ?3) \
+               ON CONFLICT (digest) DO NOTHING; \
+             INSERT INTO repository_blobs (repository_id, digest) VALUES (?4, ?1) \
+               ON CONFLICT DO NOTHING",
+        )
+        .bind(digest)
+        .bind(size)
+        .bind(Utc::now())
+        .bind(repo)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Registry performance (issue 13), side by side in one run: this tree and,
+# with BASE=<commit>, that commit built into a second target dir
+# ($BASE_TARGET_DIR, default "$CARGO_TARGET_DIR-base"; built once per commit).
+# Release builds, loopback, authentication on. For each build:
+#  - manifest GET by tag, vendor user vs customer user with an entitlement
+#    (wrk -c32: rps and p99), and how many pulls the customer's GETs left in
+#    the pull log (counted in the database after a graceful stop);
+#  - 1 MB blob pushes, 8 clients (bench/push.py): monolithic (POST + PUT with
+#    the body), patch (POST, one PATCH, PUT: docker's way) and chunks (POST,
+#    four 256 KiB PATCHes, PUT).
+# Each measure runs RUNS times (default 2), the builds taking turns; every
+# run is printed. Not a test: run it by hand.
+#   BASE=889a5d6 bench/registry_perf.sh     (DURATION=10 s per wrk run)
+set -euo pipefail
+source "$(dirname "$0")/../scripts/lib.sh"
+BENCH="$(cd "$(dirname "$0")" && pwd)"
+REPO_ROOT="$(cd "$BENCH/.." && pwd)"
+DURATION="${DURATION:-10}"
+RUNS="${RUNS:-2}"
+PUSHES="${PUSHES:-400}"
+apt_install wrk python3 curl
+WORK="$(mktemp -d)"
+cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+# (SKIP_BUILD=1: take the release binary already in $CARGO_TARGET_DIR.)
+[ -n "${SKIP_BUILD:-}" ] || build_server release
+cp "$CARGO_TARGET_DIR/release/portcullis" "$WORK/portcullis"
+BINS=("$WORK/portcullis")
+LABELS=("this tree")
+
+if [ -n "${BASE:-}" ]; then
+  BASE_COMMIT=$(git -C "$REPO_ROOT" rev-parse --verify "$BASE^{commit}")
+  BASE_TARGET_DIR="${BASE_TARGET_DIR:-$CARGO_TARGET_DIR-base}"
+  BASE_BIN="$BASE_TARGET_DIR/portcullis-$BASE_COMMIT"
+  if [ ! -x "$BASE_BIN" ]; then
+    log "building $BASE (${BASE_COMMIT:0:7}) into $BASE_TARGET_DIR"
+    SRC="$BASE_TARGET_DIR/src"
+    rm -rf "$SRC" && mkdir -p "$SRC"
+    git -C "$REPO_ROOT" archive "$BASE_COMMIT" | tar -x -C "$SRC"
+    # (git archive dates the files at the commit: newer than any build, so
+    # that cargo cannot take another tree's build for this one.)
+    find "$SRC" -type f -exec touch {} +
+    (cd "$SRC" && CARGO_TARGET_DIR="$BASE_TARGET_DIR" cargo build -p portcullis --release)
+    cp "$BASE_TARGET_DIR/release/portcullis" "$BASE_BIN"
+  fi
+  BINS=("$BASE_BIN" "${BINS[@]}")
+  LABELS=("base ${BASE_COMMIT:0:7}" "${LABELS[@]}")
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+basic() { printf '%s:%s' "$1" "$2" | base64 -w0; }
+
+# A small image: a config, one layer, a manifest tagged 1.0 in acme/web.
+echo '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$WORK/config"
+head -c 4096 /dev/urandom >"$WORK/layer"
+sha() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
+cat >"$WORK/manifest" <<JSON
+{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"$(sha "$WORK/config")","size":$(stat -c%s "$WORK/config")},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"$(sha "$WORK/layer")","size":4096}]}
+JSON
+
+# Starts build $1 on a fresh data dir; sets PORT_i, VENDOR_i, CUSTOMER_i.
+start() {
+  local i=$1 bin=${BINS[$1]} dir="$WORK/data$1" port
+  port=$(free_port)
+  mkdir -p "$dir"
+  PORTCULLIS_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --data-dir "$dir" >"$WORK/server$i.log" 2>&1 &
+  echo $! >"$WORK/pid$i"
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+  local admin=("$bin" --data-dir "$dir" admin)
+  printf 'bench password\n' | "${admin[@]}" create-org --slug acme --name Acme --admin-email bench@acme.test --plan pro >/dev/null
+  local vendor; vendor=$("${admin[@]}" create-token --email bench@acme.test --label bench)
+  local base="http://127.0.0.1:$port" auth=(-H "Authorization: Bearer $vendor")
+  for f in config layer; do
+    curl -sf "${auth[@]}" -X POST -H 'Content-Type: application/octet-stream' --data-binary "@$WORK/$f" \
+      "$base/v2/acme/web/blobs/uploads/?digest=$(sha "$WORK/$f")" -o /dev/null
+  done
+  curl -sf "${auth[@]}" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+    --data-binary "@$WORK/manifest" "$base/v2/acme/web/manifests/1.0" -o /dev/null
+  api() { curl -sf -X "$1" "${auth[@]}" -H 'Content-Type: application/json' --data "$3" "$base$2"; }
+  local id; id=$(api POST /api/v1/customers '{"name":"Bench customer"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  api POST "/api/v1/customers/$id/users" '{"email":"bench@customer.test","password":"customer password","role":"member"}' >/dev/null
+  api POST "/api/v1/customers/$id/entitlements" '{"name":"bench","artifacts":[{"artifact":"web","tags":["1.0"]}]}' >/dev/null
+  local customer; customer=$("${admin[@]}" create-token --email bench@customer.test --label bench)
+  eval "PORT_$i=$port VENDOR_$i=$(basic bench@acme.test "$vendor") CUSTOMER_$i=$(basic bench@customer.test "$customer")"
+}
+for i in "${!BINS[@]}"; do start "$i"; done
+
+rps() { awk '/Requests\/sec/{printf "%.0f", $2}'; }
+p99() { awk '$1=="99%"{print $2}'; }
+requests() { awk '/requests in/{print $1}'; }
+get() { # i who
+  local port auth; port=$(eval echo "\$PORT_$1"); auth=$(eval echo "\$$(echo "$2" | tr a-z A-Z)_$1")
+  wrk -t2 -c32 -d"${DURATION}s" --latency -H "Authorization: Basic $auth" \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$port/v2/acme/web/manifests/1.0"
+}
+# results: lines "<i> <measure> <value>"
+R="$WORK/results"; : >"$R"
+for run in $(seq "$RUNS"); do
+  for i in "${!BINS[@]}"; do
+    log "run $run: ${LABELS[$i]}: 1 MB pushes"
+    port=$(eval echo "\$PORT_$i"); auth=$(eval echo "\$VENDOR_$i")
+    for mode in monolithic patch chunks; do
+      echo "$i push_$mode $(python3 "$BENCH/push.py" "127.0.0.1:$port" "acme/push-$run-$mode" "$PUSHES" 8 "$auth" "$mode")" >>"$R"
+    done
+    for who in vendor customer; do
+      log "run $run: ${LABELS[$i]}: manifest GET as $who, ${DURATION}s"
+      out=$(get "$i" "$who")
+      echo "$i ${who}_rps $(echo "$out" | rps)" >>"$R"
+      echo "$i ${who}_p99 $(echo "$out" | p99)" >>"$R"
+      [ "$who" = customer ] && echo "$i customer_gets $(echo "$out" | requests)" >>"$R"
+    done
+  done
+done
+
+# A graceful stop writes what the pull log still holds; then count.
+for i in "${!BINS[@]}"; do
+  kill -TERM "$(cat "$WORK/pid$i")"
+  while kill -0 "$(cat "$WORK/pid$i")" 2>/dev/null; do sleep 0.1; done
+  echo "$i pulls_logged $(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from pulls").fetchone()[0])' "$WORK/data$i/portcullis.db")" >>"$R"
+  grep -i "dropped" "$WORK/server$i.log" | tail -1 || true
+done
+
+python3 - "$R" "${LABELS[@]}" <<'PY'
+import sys
+from collections import defaultdict
+path, labels = sys.argv[1], sys.argv[2:]
+v = defaultdict(list)
+for line in open(path):
+    i, measure, value = line.split()
+    v[(int(i), measure)].append(value)
+def num(s):
+    for unit, f in (("ms", 1.0), ("us", 0.001), ("s", 1000.0)):
+        if s.endswith(unit):
+            return float(s[: -len(unit)]) * f
+    return float(s)
+def mean(i, m):
+    xs = [num(x) for x in v[(i, m)]]
+    return sum(xs) / len(xs) if xs else float("nan")
+rows = [("manifest GET vendor, rps", "vendor_rps"), ("manifest GET vendor, p99", "vendor_p99"),
+        ("manifest GET customer, rps", "customer_rps"), ("manifest GET customer, p99", "customer_p99"),
+        ("1 MB push/s monolithic, 8 clients", "push_monolithic"),
+        ("1 MB push/s POST+PATCH+PUT, 8 clients", "push_patch"),
+        ("1 MB push/s 4 chunks, 8 clients", "push_chunks")]
+n = len(labels)
+print()
+print(f"{'measure':40}" + "".join(f"{l:>24}" for l in labels) + (f"{'last/first (means)':>20}" if n > 1 else ""))
+for title, m in rows:
+    cells = [" / ".join(v[(i, m)]) for i in range(n)]
+    line = f"{title:40}" + "".join(f"{c:>24}" for c in cells)
+    if n > 1:
+        line += f"{mean(n - 1, m) / mean(0, m):>19.2f}x"
+    print(line)
+ratio = [f"{mean(i, 'customer_rps') / mean(i, 'vendor_rps'):.3f}" for i in range(n)]
+print(f"{'customer/vendor rps (means)':40}" + "".join(f"{r:>24}" for r in ratio))
+logged = [f"{v[(i, 'pulls_logged')][0]} of {sum(int(x) for x in v[(i, 'customer_gets')])}" for i in range(n)]
+print(f"{'pulls logged of customer GETs (wrk)':40}" + "".join(f"{r:>24}" for r in logged))
+PY
