@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import { confirmDelete, isHydrated, open, signInOk } from './helpers';
-import { admin, pushImage } from './registry-helpers';
+import { admin, jsonApi, pushImage } from './registry-helpers';
 
 // Its own organization, made with the CLI, on the pro plan.
 const USER = { email: 'owner@umbrella.test', password: 'umbrella password 1' };
@@ -10,15 +10,7 @@ test('the Artifact Entitlements tab lists, marks, filters and deletes', async ({
   const token = admin(info, ['create-token', '--email', USER.email, '--label', 'e2e']);
   await pushImage(baseURL!, USER.email, token, 'umbrella/web', '1.0');
   await pushImage(baseURL!, USER.email, token, 'umbrella/charts/api', '2.0');
-  const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${baseURL}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    expect(r.status, `${method} ${path}`).toBeLessThan(300);
-    return r.status === 204 ? null : r.json();
-  };
+  const api = jsonApi(baseURL!, token);
   const customer = await api('POST', '/api/v1/customers', { name: 'Hive' });
   await api('POST', `/api/v1/customers/${customer.id}/entitlements`, {
     name: 'Gold', expires_at: null, artifacts: [{ artifact: 'web', tags: 'all' }],
@@ -188,12 +180,8 @@ test('a rule shows which tags it matches before it is saved', async ({ page, bas
   for (const tag of ['1.0.0', '1.2.0', '2.0.0', '1.3.0-rc.1']) {
     await pushImage(baseURL!, CYBER.email, token, 'weyland/t800', tag);
   }
-  const r = await fetch(`${baseURL}/api/v1/customers`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'Skynet' }),
-  });
-  const customer = await r.json();
+  const api = jsonApi(baseURL!, token);
+  const customer = await api('POST', '/api/v1/customers', { name: 'Skynet' });
 
   await signInOk(page, info, CYBER.email, CYBER.password);
   await open(page, info, `/licenses/${customer.id}/entitlements/new`);
@@ -244,9 +232,7 @@ test('a rule shows which tags it matches before it is saved', async ({ page, bas
   await expect(row.getByLabel('Version range…')).toBeChecked();
   await expect(row.getByRole('textbox', { name: 'Version range', exact: true })).toHaveValue('^1');
   await expect(edit.getByLabel('Keep what was released')).toBeChecked();
-  const list = await (await fetch(`${baseURL}/api/v1/customers/${customer.id}/entitlements`, {
-    headers: { authorization: `Bearer ${token}` },
-  })).json();
+  const list = await api('GET', `/api/v1/customers/${customer.id}/entitlements`);
   expect(list.entitlements[0].after_expiry).toBe('keep_released');
   expect(list.entitlements[0].artifacts[0].tags).toEqual({ semver: '^1' });
 });

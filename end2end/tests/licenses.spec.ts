@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import { isHydrated, open, signInOk } from './helpers';
-import { admin, pushImage } from './registry-helpers';
+import { admin, jsonApi, pushImage } from './registry-helpers';
 
 // Its own organization, made with the CLI.
 const USER = { email: 'owner@initech.test', password: 'initech password 1' };
@@ -147,15 +147,7 @@ test('the customer list filters to entitlements ending within 30 days', async ({
   admin(info, ['create-org', '--slug', 'kramerica', '--name', 'Kramerica', '--admin-email', owner.email, '--plan', 'pro'], owner.password + '\n');
   const token = admin(info, ['create-token', '--email', owner.email, '--label', 'e2e']);
   await pushImage(baseURL!, owner.email, token, 'kramerica/bro', '1.0');
-  const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${baseURL}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    expect(r.status, `${method} ${path}`).toBeLessThan(300);
-    return r.json();
-  };
+  const api = jsonApi(baseURL!, token);
   const soon = new Date(Date.now() + 10 * 86_400_000);
   for (const [name, ends] of [['Brolly', soon], ['Mansiere', null], ['Coffee Table', new Date(Date.now() + 40 * 86_400_000)]] as const) {
     const c = await api('POST', '/api/v1/customers', { name });

@@ -42,3 +42,16 @@ export async function pushImage(baseURL: string, email: string, token: string, r
   if (r.status !== 201) throw new Error(`manifest: ${r.status} ${await r.text()}`);
   return sha256(manifest);
 }
+
+/** The JSON API with a bearer token: each call must succeed (status < 300). */
+export function jsonApi(baseURL: string, token: string) {
+  return async (method: string, path: string, body?: unknown): Promise<any> => {
+    const r = await fetch(`${baseURL}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+    return r.status === 204 ? null : r.json();
+  };
+}

@@ -48,24 +48,18 @@ pub(super) async fn note_change(
     user_id: Option<UserId>,
     kind: ChangeKind,
 ) -> StoreResult<Change> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO changes (org_id, customer_id, user_id, kind, at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+    append(
+        conn,
+        Change {
+            id: 0,
+            org_id,
+            customer_id,
+            user_id,
+            kind,
+            tagged: None,
+        },
     )
-    .bind(org_id)
-    .bind(customer_id)
-    .bind(user_id)
-    .bind(kind.as_str())
-    .bind(Utc::now())
-    .fetch_one(conn)
-    .await?;
-    Ok(Change {
-        id,
-        org_id,
-        customer_id,
-        user_id,
-        kind,
-        tagged: None,
-    })
+    .await
 }
 
 /// Notes in the change feed that `tag` of `artifact` was pushed or moved.
@@ -75,24 +69,37 @@ pub(super) async fn note_tagged(
     artifact: &str,
     tag: &str,
 ) -> StoreResult<Change> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO changes (org_id, kind, artifact, tag, at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+    append(
+        conn,
+        Change {
+            id: 0,
+            org_id,
+            customer_id: None,
+            user_id: None,
+            kind: ChangeKind::Tagged,
+            tagged: Some((artifact.to_owned(), tag.to_owned())),
+        },
     )
-    .bind(org_id)
-    .bind(ChangeKind::Tagged.as_str())
+    .await
+}
+
+/// Writes `change` (its id is the row's) and returns it with its id.
+async fn append(conn: &mut SqliteConnection, mut change: Change) -> StoreResult<Change> {
+    let (artifact, tag) = change.tagged.clone().unzip();
+    change.id = sqlx::query_scalar(
+        "INSERT INTO changes (org_id, customer_id, user_id, kind, artifact, tag, at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(change.org_id)
+    .bind(change.customer_id)
+    .bind(change.user_id)
+    .bind(change.kind.as_str())
     .bind(artifact)
     .bind(tag)
     .bind(Utc::now())
     .fetch_one(conn)
     .await?;
-    Ok(Change {
-        id,
-        org_id,
-        customer_id: None,
-        user_id: None,
-        kind: ChangeKind::Tagged,
-        tagged: Some((artifact.to_owned(), tag.to_owned())),
-    })
+    Ok(change)
 }
 
 impl SqliteStore {
