@@ -75,18 +75,14 @@ impl TagsInput {
     /// How the grant reads in a list: "all tags", "1.0, 1.1", "1.x stable:
     /// >=1.0, <2", "tags matching *-stable".
     pub fn describe(&self) -> String {
-        match self.to_scope() {
-            Ok(TagScope::All) => "all tags".into(),
-            Ok(TagScope::Only { rules, .. }) if !rules.is_empty() => rules
-                .iter()
-                .map(TagRule::describe)
-                .collect::<Vec<_>>()
-                .join(", "),
-            _ => match self {
-                TagsInput::List(l) => l.join(", "),
-                TagsInput::Word(w) => w.clone(),
-                TagsInput::Rule(RuleInput::Match(p) | RuleInput::Semver(p)) => p.clone(),
-            },
+        match self {
+            TagsInput::Word(w) if w == "all" => "all tags".into(),
+            TagsInput::Word(w) => w.clone(),
+            TagsInput::List(l) => l.join(", "),
+            TagsInput::Rule(RuleInput::Match(p)) => TagRule::Match(p.clone()).describe(),
+            TagsInput::Rule(RuleInput::Semver(r)) => {
+                TagRule::semver(r).map_or_else(|_| r.clone(), |rule| rule.describe())
+            }
         }
     }
 }

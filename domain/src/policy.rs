@@ -186,8 +186,9 @@ fn glob_matches(p: &[u8], t: &[u8]) -> bool {
     p[pi..].iter().all(|&c| c == b'*')
 }
 
-/// Which tags of one artifact one grant of an entitlement covers.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Which tags of one artifact one grant of an entitlement covers. (Ordered,
+/// `All` first, for a canonical [`TagGrant::released`].)
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TagScope {
     /// Every tag the artifact has now or will have.
     All,
@@ -247,23 +248,6 @@ impl TagScope {
                 TagScope::Only { tags, rules }
             }
         }
-    }
-}
-
-impl PartialOrd for TagScope {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for TagScope {
-    /// `All` first, then by names and rules (a canonical order for
-    /// [`TagGrant::released`]).
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        let key = |s: &TagScope| match s {
-            TagScope::All => None,
-            TagScope::Only { tags, rules } => Some((tags.clone(), rules.clone())),
-        };
-        key(self).cmp(&key(other))
     }
 }
 
@@ -342,6 +326,16 @@ impl TagGrant {
     /// more: [`RepoGraph::tag_allowed`] decides with the tag's history.
     pub fn covers(&self, tag: &str) -> bool {
         self.live.covers(tag)
+    }
+
+    /// The decision for a pull by `tag` when the name alone decides it;
+    /// `None` when it needs the tag's history ([`RepoGraph::tag_allowed`]).
+    pub fn by_name(&self, tag: &str) -> Option<bool> {
+        match self.covers(tag) {
+            true => Some(true),
+            false if self.has_released() => None,
+            false => Some(false),
+        }
     }
 
     /// Whether tag decisions need the repository's tag history.
@@ -526,11 +520,8 @@ impl RepoGraph {
     /// covers it, or a released part covered the assignment the tag has
     /// now (it pointed there before that entitlement expired).
     pub fn tag_allowed(&self, grant: &TagGrant, tag: &str) -> bool {
-        if grant.covers(tag) {
-            return true;
-        }
-        if !grant.has_released() {
-            return false;
+        if let Some(decided) = grant.by_name(tag) {
+            return decided;
         }
         let Some(digest) = self.tags.get(tag) else {
             return false;

@@ -46,14 +46,13 @@ pub async fn get(
         let allowed = match reference {
             // A released grant (expired, keep-released) also needs to know
             // when the tag got the digest it points at.
-            Reference::Tag(t) => {
-                grant.covers(t.as_str())
-                    || grant.has_released()
-                        && repo_graph(req, org_id, name)
-                            .await?
-                            .graph()
-                            .tag_allowed(grant, t.as_str())
-            }
+            Reference::Tag(t) => match grant.by_name(t.as_str()) {
+                Some(decided) => decided,
+                None => repo_graph(req, org_id, name)
+                    .await?
+                    .graph()
+                    .tag_allowed(grant, t.as_str()),
+            },
             Reference::Digest(d) => allowed(req, org_id, name, grant)
                 .await?
                 .manifests
