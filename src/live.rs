@@ -17,9 +17,9 @@
 //!   (`Services::session_ends`).
 //!
 //! Events carry only a kind and a customer id; pages refetch through their
-//! usual server functions. A first connection passes `?since=` (the page's
-//! render time) and is told about changes of its org since then, which the
-//! page may not show. Streams end when the server shuts down, so graceful
+//! usual server functions. A first connection passes `?after=` (the
+//! change-feed position the page was rendered at) and is told about its
+//! org's changes after it, which the page may not show. Streams end when the server shuts down, so graceful
 //! shutdown does not wait for them.
 
 use crate::server::AppState;
@@ -47,16 +47,13 @@ use tower_sessions::Session;
 const RETRY: Duration = Duration::from_secs(1);
 /// A comment this often keeps proxies from closing an idle stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// A change's time is taken inside its transaction, just before it
-/// commits: a first connection looks this much before the page's render.
-const SINCE_MARGIN: chrono::Duration = chrono::Duration::seconds(2);
 /// More changes than this to catch up on: just refetch.
 const CATCH_UP_LIMIT: i64 = 500;
 
 #[derive(Debug, serde::Deserialize)]
 pub struct EventsQuery {
-    /// The page's render time, Unix milliseconds.
-    since: Option<i64>,
+    /// The change-feed position the page's data was read at.
+    after: Option<i64>,
 }
 
 /// `GET /events`: any signed-in user (session cookie), for itself.
@@ -100,8 +97,8 @@ pub async fn events(
     // A reconnection carries `Last-Event-ID`; the page refetches everything
     // then. A first connection catches up from the page's render time.
     if !headers.contains_key("last-event-id") {
-        if let Some(at) = query.since.and_then(DateTime::from_timestamp_millis) {
-            live.catch_up(at - SINCE_MARGIN).await;
+        if let Some(after) = query.after.filter(|a| *a >= 0) {
+            live.catch_up(after).await;
         }
     }
     // The id makes a reconnection recognizable; the retry shortens it.
@@ -190,13 +187,14 @@ impl Live {
         }
     }
 
-    /// Tells about the org's changes since `at` (the page may predate them).
-    async fn catch_up(&mut self, at: DateTime<Utc>) {
+    /// Tells about the org's changes after position `after` (the page may
+    /// predate them).
+    async fn catch_up(&mut self, after: i64) {
         let org = self.principal.org_id();
         match self
             .ctx
             .store
-            .org_changes_since(org, at, CATCH_UP_LIMIT)
+            .org_changes_after(org, after, CATCH_UP_LIMIT)
             .await
         {
             Ok(changes) if (changes.len() as i64) < CATCH_UP_LIMIT => {

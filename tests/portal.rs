@@ -68,6 +68,16 @@ fn main_and_data(html: &str) -> String {
     format!("{main}{}", &data[..data.find("</script>").unwrap()])
 }
 
+/// The change-feed position a page was rendered at (its live-updates meta).
+fn live_position(html: &str) -> i64 {
+    let meta = r#"<meta name="portcullis-live-after" content=""#;
+    let at = html.find(meta).expect("the live-updates meta") + meta.len();
+    let position = &html[at..at + html[at..].find('"').unwrap()];
+    position
+        .parse()
+        .unwrap_or_else(|_| panic!("a change id: {position:?}"))
+}
+
 async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
     let r = app.get(client, path).await;
     (r.status, r.text)
@@ -412,8 +422,10 @@ async fn entitlement_changes_reach_the_right_open_pages() {
         Some(json!({"kind": "entitlements", "customer_id": globex}))
     );
 
-    // A page opened after a change, with the render time before it, is told.
-    let rendered = chrono::Utc::now().timestamp_millis() - 10;
+    // A page rendered before a change but connecting after it is told: it
+    // carries the change-feed position its data was read at.
+    let (_, html) = page(&c, &app, "/portal").await;
+    let rendered = live_position(&html);
     acme.ok(
         M::PUT,
         &format!("/api/v1/entitlements/{gold}"),
@@ -429,14 +441,14 @@ async fn entitlement_changes_reach_the_right_open_pages() {
         vendor_page.event().await,
         Some(json!({"kind": "entitlements", "customer_id": globex}))
     );
-    let mut late_page = Stream::open(&c, &app, &format!("?since={rendered}")).await;
+    let mut late_page = Stream::open(&c, &app, &format!("?after={rendered}")).await;
     assert_eq!(
         late_page.event().await,
         Some(json!({"kind": "access", "customer_id": null}))
     );
     // A reconnection (Last-Event-ID) refetches by itself: no catch-up.
     let mut reconnected =
-        Stream::open_with(&c, &app, &format!("?since={rendered}"), Some("live")).await;
+        Stream::open_with(&c, &app, &format!("?after={rendered}"), Some("live")).await;
 
     // Removing customers ends their streams with `signed_out`; nothing came
     // before it to the customers the changes above did not concern.

@@ -21,7 +21,12 @@ use leptos_router::components::{Router, Routes};
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // Taken before the page's data is read: live updates resume from here.
-    let rendered_at = chrono::Utc::now().timestamp_millis().to_string();
+    #[cfg(feature = "ssr")]
+    let position = use_context::<services::Services>()
+        .map(|s| s.store.change_hub().position().to_string())
+        .unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let position = String::new();
     // `portcullis`, or `portcullis.<content hash>` for the bundle embedded in
     // a release binary (the same name HydrationScripts gives the JS and wasm).
     let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
@@ -33,7 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="stylesheet" href=stylesheet/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <meta name=live::SINCE_META content=rendered_at/>
+                <meta name=live::AFTER_META content=position/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>

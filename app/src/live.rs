@@ -4,8 +4,8 @@
 //! into a bump of a signal, and the pages' resources that depend on it
 //! refetch. Without JavaScript nothing connects and pages are as rendered.
 //!
-//! The page's HTML carries the server time it was rendered at
-//! ([`SINCE_META`]); the first connection asks for what changed since then,
+//! The page's HTML carries the change-feed position its data was read at
+//! ([`AFTER_META`]); the first connection asks for what changed after it,
 //! so a change between rendering and connecting is not lost. After a
 //! dropped connection `EventSource` reconnects by itself (the server asks
 //! for a one-second retry) and the pages refetch once, since events may
@@ -14,8 +14,9 @@
 use domain::CustomerId;
 use leptos::prelude::*;
 
-/// The `<meta name>` holding the page's render time (Unix milliseconds).
-pub const SINCE_META: &str = "portcullis-live-since";
+/// The `<meta name>` holding the change-feed position the page was
+/// rendered at (a change id).
+pub const AFTER_META: &str = "portcullis-live-after";
 
 pub use domain::live::{LiveEvent, LiveKind};
 
@@ -107,17 +108,17 @@ impl LiveUpdates {
             return;
         };
         let document = window.document();
-        let since = document
+        let after = document
             .as_ref()
             .and_then(|d| {
-                d.query_selector(&format!("meta[name=\"{SINCE_META}\"]"))
+                d.query_selector(&format!("meta[name=\"{AFTER_META}\"]"))
                     .ok()
                     .flatten()
             })
             .and_then(|m| m.get_attribute("content"))
             .filter(|s| s.parse::<i64>().is_ok());
-        let url = match since {
-            Some(ms) => format!("/events?since={ms}"),
+        let url = match after {
+            Some(id) => format!("/events?after={id}"),
             None => "/events".to_owned(),
         };
         let Ok(source) = web_sys::EventSource::new(&url) else {

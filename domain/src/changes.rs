@@ -150,6 +150,13 @@ impl ChangeHub {
         drop(seen);
     }
 
+    /// The change id up to which every change has been applied here (the
+    /// poll has read the feed that far): a page whose data is read after
+    /// taking it reflects every change up to it.
+    pub fn position(&self) -> i64 {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).0
+    }
+
     /// The poll has read everything up to `id`: forget the ids below it.
     pub fn advance(&self, id: i64) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
@@ -190,6 +197,9 @@ mod tests {
         hub.advance(5);
         hub.publish(change(4)); // older than the floor: already done
         hub.publish(change(6));
+        // The position is how far the feed was read, not the newest write
+        // published: 6 may follow changes the poll has not read yet.
+        assert_eq!(hub.position(), 5);
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         assert_eq!(rx.try_recv().unwrap().id, 5);
         assert_eq!(rx.try_recv().unwrap().id, 6);

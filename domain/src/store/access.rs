@@ -25,13 +25,13 @@ pub trait AccessStore: Send + Sync {
     fn change_hub(&self) -> &std::sync::Arc<ChangeHub>;
     /// Committed changes after `after`, oldest first, at most `limit`.
     async fn changes_since(&self, after: i64, limit: i64) -> StoreResult<Vec<Change>>;
-    /// `org_id`'s changes recorded at or after `at`, oldest first, at most
-    /// `limit`: what a live-update stream missed between a page's render
-    /// and its connection.
-    async fn org_changes_since(
+    /// `org_id`'s changes after `after` (a change id), oldest first, at
+    /// most `limit`: what a live-update stream missed between a page's
+    /// render and its connection.
+    async fn org_changes_after(
         &self,
         org_id: OrgId,
-        at: chrono::DateTime<chrono::Utc>,
+        after: i64,
         limit: i64,
     ) -> StoreResult<Vec<Change>>;
     /// The id of the newest change (0 when none).

@@ -258,17 +258,17 @@ impl AccessStore for SqliteStore {
         Ok(changes(rows))
     }
 
-    async fn org_changes_since(
+    async fn org_changes_after(
         &self,
         org_id: OrgId,
-        at: DateTime<Utc>,
+        after: i64,
         limit: i64,
     ) -> StoreResult<Vec<Change>> {
         let rows: Vec<ChangeRow> = sqlx::query_as(&format!(
-            "SELECT {CHANGE_COLUMNS} FROM changes WHERE org_id = ? AND at >= ? ORDER BY id LIMIT ?"
+            "SELECT {CHANGE_COLUMNS} FROM changes WHERE org_id = ? AND id > ? ORDER BY id LIMIT ?"
         ))
         .bind(org_id)
-        .bind(at)
+        .bind(after)
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
