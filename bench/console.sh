@@ -24,8 +24,8 @@ cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -r
 trap cleanup EXIT
 
 # What is measured: the console pages (first and a later page, a search) and
-# the API (a default page, the next one). The entitlement form is the lead's
-# (issue 15) and is listed for reference.
+# the API (a default page, the next one), and the entitlement form, new
+# (artifact names only) and editing one (with its artifacts' tags).
 PATHS=(
   /artifacts
   '/artifacts?after=art-500'
@@ -38,6 +38,7 @@ PATHS=(
   /api/v1/customers
   '/api/v1/customers?after=seeded%20customer%205000'
   '/licenses/1/entitlements/new'
+  '/licenses/1/entitlements/1'
 )
 
 # start NAME BINARY: a server with its own seeded data directory; sets

@@ -479,3 +479,92 @@ async fn an_artifacts_page_reads_its_tags_in_one_query_and_ends_at_1000_tags() {
     assert_eq!(tags(&alone), 1200);
     assert_eq!(alone["next"], "/api/v1/artifacts?after=big-1");
 }
+
+#[tokio::test]
+async fn the_entitlement_form_reads_only_the_tags_its_rows_need() {
+    let app = TestApp::spawn();
+    app.create_pro_org("acme", ADMIN, "admin password");
+    app.create_pro_org("globex", "g@globex.test", "globex password");
+    let token = app.token(ADMIN, &[]);
+    let api = app.api(&token);
+    let reg = Reg::new(&app.base, ADMIN, &token);
+    for (repo, tag) in [
+        ("web", "web-tag-1"),
+        ("web", "web-tag-2"),
+        ("api", "api-tag"),
+    ] {
+        reg.push_image(&format!("acme/{repo}"), tag, &[tag.as_bytes()])
+            .await;
+    }
+    let other = app.token("g@globex.test", &[]);
+    Reg::new(&app.base, "g@globex.test", &other)
+        .push_image("globex/secret", "globex-tag", &[b"globex"])
+        .await;
+    let customer = api.create_customer("Initech").await;
+    let web = app.signed_in(ADMIN, "admin password").await;
+    let tags_in = |html: &str| -> Vec<&str> {
+        ["web-tag-1", "web-tag-2", "api-tag", "globex-tag"]
+            .into_iter()
+            .filter(|t| html.contains(t))
+            .collect()
+    };
+
+    // A new entitlement: every artifact to choose from, no tags yet.
+    let blank = app
+        .get_text(&web, &format!("/licenses/{customer}/entitlements/new"))
+        .await;
+    assert!(blank.contains(r#"<option value="web""#), "{blank}");
+    assert!(blank.contains(r#"<option value="api""#));
+    assert!(!blank.contains("secret"), "another org's artifact");
+    assert!(tags_in(&blank).is_empty(), "{:?}", tags_in(&blank));
+
+    // Without JavaScript, "Show tags" sends the draft: the chosen artifact's
+    // tags come with the page, and no other's.
+    let chosen = app
+        .get_text(
+            &web,
+            &format!(
+                "/licenses/{customer}/entitlements/new?name=Gold&rows%5B0%5D%5Bartifact%5D=api\
+                 &rows%5B0%5D%5Bmode%5D=specific"
+            ),
+        )
+        .await;
+    assert_eq!(tags_in(&chosen), ["api-tag"]);
+    assert!(chosen.contains(r#"type="checkbox" name="rows[0][tags][]" value="api-tag""#));
+
+    // Editing: the entitlement's artifacts' tags.
+    let id = api
+        .entitle(
+            customer,
+            json!({"name": "Gold", "artifacts": [{"artifact": "web", "tags": ["web-tag-1"]}]}),
+        )
+        .await;
+    let edit = app
+        .get_text(&web, &format!("/licenses/{customer}/entitlements/{id}"))
+        .await;
+    assert_eq!(tags_in(&edit), ["web-tag-1", "web-tag-2"]);
+
+    // Hydrated, a row asks for its artifact's tags when it is chosen:
+    // newest first, nothing of another org's, nothing for a customer.
+    let tags = |artifact: &'static str| {
+        let (app, web) = (&app, &web);
+        async move {
+            let answer = app
+                .call(web, "entitlement_tags", &[("artifact", artifact)])
+                .await;
+            assert_eq!(answer.status, 200, "{}", answer.text);
+            answer.body
+        }
+    };
+    assert_eq!(tags("web").await, json!(["web-tag-2", "web-tag-1"]));
+    assert_eq!(tags("secret").await, json!([]));
+    assert_eq!(tags("nothing").await, json!([]));
+    api.add_customer_user(customer, "c@initech.test", "customer password", "member")
+        .await;
+    let portal = app.signed_in("c@initech.test", "customer password").await;
+    let refused = app
+        .call(&portal, "entitlement_tags", &[("artifact", "web")])
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert!(!refused.text.contains("web-tag"));
+}

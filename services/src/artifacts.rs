@@ -16,6 +16,10 @@ use std::sync::Arc;
 pub type VisibleArtifact = (ArtifactSummary, Vec<TagInfo>);
 
 impl Services {
+    /// How many artifacts' tag lists one [`tag_names`](Self::tag_names)
+    /// call reads at most (an entitlement has far fewer rows).
+    pub const MAX_TAG_LISTS: usize = 200;
+
     /// A page of the organization's artifacts by name (the console's
     /// Artifacts page). Any vendor user.
     pub async fn org_artifacts(
@@ -37,14 +41,25 @@ impl Services {
             .ok_or(ServiceError::NotFound)
     }
 
-    /// Every artifact of the organization with its tag names (what the
-    /// entitlement form offers). Any vendor user.
-    pub async fn artifact_tag_names(
+    /// The names of the organization's artifacts (what the entitlement
+    /// form's artifact lists offer). Any vendor user.
+    pub async fn artifact_names(&self, p: &Principal) -> ServiceResult<Vec<String>> {
+        let me = authz::vendor(p, Need::Read)?;
+        Ok(self.store.artifact_names(me.org_id).await?)
+    }
+
+    /// The tag names of these artifacts of the organization, newest first
+    /// (what an entitlement form's row offers once its artifact is chosen);
+    /// another org's artifacts are left out. At most
+    /// [`MAX_TAG_LISTS`](Self::MAX_TAG_LISTS) names are read. Any vendor user.
+    pub async fn tag_names(
         &self,
         p: &Principal,
+        names: &[String],
     ) -> ServiceResult<Vec<(String, Vec<String>)>> {
         let me = authz::vendor(p, Need::Read)?;
-        Ok(self.store.artifact_tag_names(me.org_id).await?)
+        let names = &names[..names.len().min(Self::MAX_TAG_LISTS)];
+        Ok(self.store.tag_names(me.org_id, names).await?)
     }
 
     /// What `principal` may see now: everything of its org for a vendor

@@ -29,8 +29,12 @@ pub struct EntitlementFormData {
     pub customer_name: String,
     /// The entitlement being edited; `None` for a new one.
     pub entitlement: Option<EntitlementView>,
-    /// Every artifact of the org with its tags, newest first.
-    pub artifacts: Vec<(String, Vec<String>)>,
+    /// The names of the org's artifacts.
+    pub artifacts: Vec<String>,
+    /// The tags, newest first, of the artifacts the form starts with (the
+    /// entitlement's and those asked for); a row loads the others' when
+    /// it needs them ([`entitlement_tags`]).
+    pub tags: Vec<(String, Vec<String>)>,
     pub can_write: bool,
     pub plan_active: bool,
 }
@@ -80,12 +84,14 @@ pub async fn delete_entitlement(id: EntitlementId) -> Result<(), AppError> {
 }
 
 /// The entitlement form's data: the customer, the entitlement when editing,
-/// and the org's artifacts with their tags. Any vendor user (read_only users
-/// see the form without a Save).
+/// the org's artifact names, and the tags of the artifacts the form starts
+/// with: the entitlement's and `chosen` (a draft's rows). Any vendor user
+/// (read_only users see the form without a Save).
 #[server(endpoint = "entitlement_form")]
 pub async fn entitlement_form(
     customer_id: CustomerId,
     id: Option<EntitlementId>,
+    chosen: Option<Vec<String>>,
 ) -> Result<EntitlementFormData, AppError> {
     respond(
         async move {
@@ -97,14 +103,42 @@ pub async fn entitlement_form(
                 Some(id) => Some(services.entitlement(&p, id, Some(customer_id)).await?),
                 None => None,
             };
+            let mut wanted = chosen.unwrap_or_default();
+            if let Some(e) = &entitlement {
+                wanted.extend(e.artifacts.iter().map(|g| g.artifact.clone()));
+            }
+            wanted.retain(|a| !a.is_empty());
+            wanted.sort();
+            wanted.dedup();
+            // A name that is not (or no longer) an artifact of the org gets
+            // an empty list, as `entitlement_tags` answers.
+            let mut tags = services.tag_names(&p, &wanted).await?;
+            wanted.retain(|a| !tags.iter().any(|(name, _)| name == a));
+            tags.extend(wanted.into_iter().map(|a| (a, Vec::new())));
             Ok(EntitlementFormData {
                 customer_id,
                 customer_name: customer.name,
                 entitlement,
-                artifacts: services.artifact_tag_names(&p).await?,
+                artifacts: services.artifact_names(&p).await?,
+                tags,
                 can_write: me.role.can_write(),
                 plan_active: services.plan_active(me.org_id).await?.0,
             })
+        }
+        .await,
+    )
+}
+
+/// The tags of one of the org's artifacts, newest first (empty when it has
+/// none or is not the org's): what an entitlement form's row loads when its
+/// artifact is chosen. Any vendor user.
+#[server(endpoint = "entitlement_tags")]
+pub async fn entitlement_tags(artifact: String) -> Result<Vec<String>, AppError> {
+    respond(
+        async move {
+            let p = ssr::signed_in().await?;
+            let mut lists = ssr::services()?.tag_names(&p, &[artifact]).await?;
+            Ok(lists.pop().map(|(_, tags)| tags).unwrap_or_default())
         }
         .await,
     )

@@ -128,9 +128,17 @@ pub trait RegistryStore: Send + Sync {
         org: OrgId,
         names: &[String],
     ) -> StoreResult<Vec<(String, Vec<TagInfo>)>>;
-    /// Every artifact of the org (by name) with its tag names, newest first,
-    /// in one query: what the entitlement form offers.
-    async fn artifact_tag_names(&self, org: OrgId) -> StoreResult<Vec<(String, Vec<String>)>>;
+    /// The names of every repository of the org, in lexical order: what the
+    /// entitlement form's artifact lists offer.
+    async fn artifact_names(&self, org: OrgId) -> StoreResult<Vec<String>>;
+    /// The tag names of each of these artifacts (by name), newest first, in
+    /// one query; an artifact of the org without tags has an empty list, and
+    /// names not in the org are left out.
+    async fn tag_names(
+        &self,
+        org: OrgId,
+        names: &[String],
+    ) -> StoreResult<Vec<(String, Vec<String>)>>;
     async fn set_immutable_tags(&self, org: OrgId, immutable: bool) -> StoreResult<()>;
 
     async fn create_token(

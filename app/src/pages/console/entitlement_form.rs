@@ -9,14 +9,19 @@
 //! here with the messages when something is wrong.
 
 use crate::components::{action_error, ConsoleShell, EmptyState, ErrorPanel, FormError};
-use crate::server_fns::{entitlement_form, AppError, EntitlementFormData, SaveEntitlement};
+use crate::server_fns::{
+    entitlement_form, entitlement_tags, AppError, EntitlementFormData, SaveEntitlement,
+};
 use domain::entitlements::{EntitlementDraft, RowDraft, RulePreview};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_location, use_navigate, use_params_map};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+/// The tags of the artifacts the form has loaded so far, by artifact name.
+type TagLists = RwSignal<HashMap<String, Vec<String>>>;
 
 /// What the no-JavaScript buttons ask for, besides the draft itself.
 #[derive(Default, serde::Deserialize)]
@@ -134,19 +139,28 @@ pub fn EntitlementFormPage() -> impl IntoView {
     let save = ServerAction::<SaveEntitlement>::new();
     let data = Resource::new(
         move || {
+            // The artifacts a draft in the query (no-JavaScript buttons, a
+            // refused save) has chosen: their tags come with the form.
+            let chosen: Vec<String> = location.search.with(|q| {
+                draft_from_query(q)
+                    .map(|d| d.rows.into_iter().map(|r| r.artifact).collect())
+                    .unwrap_or_default()
+            });
             params.with(|p| {
                 (
                     p.get("id")
                         .and_then(|i| i.parse::<domain::CustomerId>().ok()),
                     p.get("eid")
                         .map(|e| e.parse::<domain::EntitlementId>().ok()),
+                    chosen,
                 )
             })
         },
-        |(customer, entitlement)| async move {
+        |(customer, entitlement, chosen)| async move {
+            let chosen = (!chosen.is_empty()).then_some(chosen);
             match (customer, entitlement) {
-                (Some(c), None) => entitlement_form(c, None).await,
-                (Some(c), Some(Some(e))) => entitlement_form(c, Some(e)).await,
+                (Some(c), None) => entitlement_form(c, None, chosen).await,
+                (Some(c), Some(Some(e))) => entitlement_form(c, Some(e), chosen).await,
                 _ => Err(AppError::NotFound),
             }
         },
@@ -185,6 +199,7 @@ fn EntitlementForm(
         customer_name,
         entitlement,
         artifacts,
+        tags,
         can_write,
         plan_active,
     } = data;
@@ -213,8 +228,28 @@ fn EntitlementForm(
             .map(|(i, r)| Row::new(i as u64, r))
             .collect::<Vec<_>>(),
     );
-    let tags_of: Arc<HashMap<String, Vec<String>>> = Arc::new(artifacts.iter().cloned().collect());
-    let names: Arc<Vec<String>> = Arc::new(artifacts.into_iter().map(|(n, _)| n).collect());
+    let tags_of: TagLists = RwSignal::new(tags.into_iter().collect());
+    let loading = StoredValue::new(HashSet::<String>::new());
+    // Hydrated, a row whose artifact has no tag list yet loads it.
+    let load_tags = Callback::new(move |artifact: String| {
+        let known = tags_of.with_untracked(|t| t.contains_key(&artifact));
+        if artifact.is_empty() || known || loading.with_value(|l| l.contains(&artifact)) {
+            return;
+        }
+        loading.update_value(|l| {
+            l.insert(artifact.clone());
+        });
+        leptos::task::spawn_local(async move {
+            let tags = entitlement_tags(artifact.clone()).await.unwrap_or_default();
+            loading.update_value(|l| {
+                l.remove(&artifact);
+            });
+            tags_of.update(|t| {
+                t.insert(artifact, tags);
+            });
+        });
+    });
+    let names: Arc<Vec<String>> = Arc::new(artifacts);
     let form_url = match editing {
         Some(id) => format!("/licenses/{customer_id}/entitlements/{id}"),
         None => format!("/licenses/{customer_id}/entitlements/new"),
@@ -265,7 +300,7 @@ fn EntitlementForm(
     let each_row = move || rows.get().into_iter().enumerate().collect::<Vec<_>>();
     let row_view = move |(index, row): (usize, Row)| {
         view! {
-            <GrantRow index row names=names.clone() tags_of=tags_of.clone() error
+            <GrantRow index row names=names.clone() tags_of load_tags error
                 hydrated form_url=row_form_url.clone() on_remove=remove_row/>
         }
     };
@@ -355,7 +390,8 @@ fn GrantRow(
     index: usize,
     row: Row,
     names: Arc<Vec<String>>,
-    tags_of: Arc<HashMap<String, Vec<String>>>,
+    tags_of: TagLists,
+    load_tags: Callback<String>,
     error: Signal<Option<AppError>>,
     hydrated: RwSignal<bool>,
     form_url: String,
@@ -368,15 +404,19 @@ fn GrantRow(
     let number = index + 1;
     let tags_name = format!("{base}[tags][]");
     let pattern_id = format!("row-{index}-pattern");
-    let preview_tags = tags_of.clone();
+    Effect::new(move |_| load_tags.run(row.artifact.get()));
+    let tags_for = move || row.artifact.with(|a| tags_of.with(|t| t.get(a).cloned()));
     let preview = move || {
-        let tags = row.artifact.with(|a| preview_tags.get(a).cloned());
+        let tags = tags_for();
         let mode = row.mode.get();
         if !matches!(mode.as_str(), "match" | "semver") {
             return None;
         }
         let Some(tags) = tags else {
-            return Some("Choose an artifact to see which of its tags match.".to_owned());
+            return row
+                .artifact
+                .with(|a| a.is_empty())
+                .then(|| "Choose an artifact to see which of its tags match.".to_owned());
         };
         let draft = RowDraft {
             mode,
@@ -388,40 +428,40 @@ fn GrantRow(
         }
         Some(describe_preview(&RulePreview::of(&draft, &tags)))
     };
-    let tag_list = move || {
-        let tags = row.artifact.with(|a| tags_of.get(a).cloned());
-        match tags {
-            None => view! { <p class="hint">"Choose an artifact to see its tags."</p> }.into_any(),
-            Some(tags) if tags.is_empty() => {
-                view! { <p class="hint">"This artifact has no tags yet."</p> }.into_any()
-            }
-            Some(tags) => tags
-                .into_iter()
-                .map(|tag| {
-                    let value = tag.clone();
-                    let on = tag.clone();
-                    let checked = move || row.tags.with(|t| t.contains(&on));
-                    let toggle = tag.clone();
-                    view! {
-                        <label class="tag-option">
-                            <input type="checkbox" name=tags_name.clone() value=value
-                                checked=checked.clone() prop:checked=checked
-                                on:change=move |ev| {
-                                    let on = event_target_checked(&ev);
-                                    row.tags.update(|t| {
-                                        t.retain(|x| *x != toggle);
-                                        if on {
-                                            t.push(toggle.clone());
-                                        }
-                                    });
-                                }/>
-                            <code>{tag}</code>
-                        </label>
-                    }
-                })
-                .collect_view()
-                .into_any(),
+    let tag_list = move || match tags_for() {
+        None if row.artifact.with(|a| a.is_empty()) => {
+            view! { <p class="hint">"Choose an artifact to see its tags."</p> }.into_any()
         }
+        None => view! { <p class="hint" role="status">"Loading tags…"</p> }.into_any(),
+        Some(tags) if tags.is_empty() => {
+            view! { <p class="hint">"This artifact has no tags yet."</p> }.into_any()
+        }
+        Some(tags) => tags
+            .into_iter()
+            .map(|tag| {
+                let value = tag.clone();
+                let on = tag.clone();
+                let checked = move || row.tags.with(|t| t.contains(&on));
+                let toggle = tag.clone();
+                view! {
+                    <label class="tag-option">
+                        <input type="checkbox" name=tags_name.clone() value=value
+                            checked=checked.clone() prop:checked=checked
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                row.tags.update(|t| {
+                                    t.retain(|x| *x != toggle);
+                                    if on {
+                                        t.push(toggle.clone());
+                                    }
+                                });
+                            }/>
+                        <code>{tag}</code>
+                    </label>
+                }
+            })
+            .collect_view()
+            .into_any(),
     };
     view! {
         <fieldset class="grant-row">

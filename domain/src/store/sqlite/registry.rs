@@ -599,12 +599,31 @@ impl RegistryStore for SqliteStore {
         Ok(out)
     }
 
-    async fn artifact_tag_names(&self, org: OrgId) -> StoreResult<Vec<(String, Vec<String>)>> {
+    async fn artifact_names(&self, org: OrgId) -> StoreResult<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT name FROM repositories WHERE org_id = ? ORDER BY name")
+                .bind(org)
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    async fn tag_names(
+        &self,
+        org: OrgId,
+        names: &[String],
+    ) -> StoreResult<Vec<(String, Vec<String>)>> {
+        if names.is_empty() {
+            return Ok(vec![]);
+        }
+        let names = serde_json::to_string(names).map_err(StoreError::internal)?;
         let rows: Vec<(String, Option<String>)> = sqlx::query_as(
             "SELECT r.name, t.name FROM repositories r LEFT JOIN tags t ON t.repository_id = r.id \
-             WHERE r.org_id = ? ORDER BY r.name, t.pushed_at DESC, t.name DESC",
+             WHERE r.org_id = ? AND r.name IN (SELECT value FROM json_each(?)) \
+             ORDER BY r.name, t.pushed_at DESC, t.name DESC",
         )
         .bind(org)
+        .bind(names)
         .fetch_all(self.pool())
         .await?;
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
