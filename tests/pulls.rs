@@ -515,3 +515,46 @@ async fn skopeo_pulling_a_multi_platform_image_is_one_pull() {
     );
     assert_eq!(pulls[0]["user_email"], "c@globex.test");
 }
+
+/// Clients that resolve a tag with a HEAD and then GET the manifest by
+/// digest (docker's containerd resolver, helm, oras-go) have the pull
+/// logged with the tag; a GET by digest nobody resolved has none.
+#[tokio::test]
+async fn a_get_by_digest_after_a_head_by_tag_is_logged_with_the_tag() {
+    let app = TestApp::spawn();
+    app.create_org("acme", ADMIN, PASSWORD);
+    let token = app.token(ADMIN, &[]);
+    let vendor = Reg::new(&app.base, ADMIN, &token);
+    let (digest, _) = vendor.push_image("acme/web", "1.0", &[b"layer"]).await;
+    app.api(&token)
+        .customer("Globex", "c@globex.test", "customer password")
+        .await;
+    let by_digest = format!("/v2/acme/web/manifests/{digest}");
+
+    // `docker pull acme/web:1.0`: HEAD by tag, then GET by digest.
+    let resolving = Reg::new(&app.base, "c@globex.test", &app.token("c@globex.test", &[]));
+    let head = resolving
+        .send(Method::HEAD, "/v2/acme/web/manifests/1.0")
+        .await;
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["docker-content-digest"], digest.as_str());
+    assert_eq!(resolving.status(Method::GET, &by_digest).await, 200);
+    // `docker pull acme/web@sha256:…` with another token: no tag.
+    let pinned = Reg::new(&app.base, "c@globex.test", &app.token("c@globex.test", &[]));
+    assert_eq!(pinned.status(Method::GET, &by_digest).await, 200);
+
+    let (_app, pulls) = logged_pulls(app, &token).await;
+    let mut seen: Vec<(Value, &str)> = pulls
+        .iter()
+        .map(|p| (p["tag"].clone(), p["digest"].as_str().unwrap()))
+        .collect();
+    seen.sort_by_key(|(tag, _)| tag.to_string());
+    assert_eq!(
+        seen,
+        [
+            (json!("1.0"), digest.as_str()),
+            (Value::Null, digest.as_str())
+        ],
+        "{pulls:?}"
+    );
+}

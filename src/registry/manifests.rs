@@ -93,11 +93,13 @@ pub async fn get(
         }
     };
     // A GET is a pull: a customer's goes in the pull log. (A HEAD is not:
-    // clients send it to check what a tag points to.)
+    // clients send it to check what a tag points to, and the GET by digest
+    // that follows is then logged with that tag.)
+    let pulls = &req.registry.pulls;
     if with_body {
-        req.registry
-            .pulls
-            .record_manifest_pull(token, name, reference, &manifest, req.client);
+        pulls.record_manifest_pull(token, name, reference, &manifest, req.client);
+    } else {
+        pulls.record_manifest_head(token, name, reference, &manifest);
     }
     let body = if with_body {
         Body::from(manifest.content.clone())

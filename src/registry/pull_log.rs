@@ -9,7 +9,9 @@
 //! image reads the index and then the child manifest of its platform (or
 //! all of them); a child read by digest with the same token within
 //! [`Settings::window`] of its index (or of the previous child) belongs to
-//! the index's pull and is not recorded again (see [`Folding`]).
+//! the index's pull and is not recorded again (see [`Folding`]). Clients
+//! that resolve a tag with a HEAD and then GET the manifest by digest
+//! (docker, helm, oras) have the pull recorded with that tag.
 //!
 //! The queue is bounded: when the database falls that far behind, further
 //! pulls are dropped and counted (with a warning), rather than slowing down
@@ -81,8 +83,9 @@ pub struct ManifestGet {
 }
 
 impl ManifestGet {
-    /// The row of the pull log (`None` for anyone but a customer user).
-    fn to_pull(&self) -> Option<NewPull> {
+    /// The row of the pull log (`None` for anyone but a customer user);
+    /// `resolved` is the tag a GET by digest was resolved from.
+    fn to_pull(&self, resolved: Option<String>) -> Option<NewPull> {
         let Principal::Customer {
             user_id,
             email,
@@ -103,7 +106,7 @@ impl ManifestGet {
             artifact: self.name.artifact().to_owned(),
             tag: match &self.reference {
                 Reference::Tag(t) => Some(t.as_str().to_owned()),
-                Reference::Digest(_) => None,
+                Reference::Digest(_) => resolved,
             },
             digest: self.manifest.digest.clone(),
             at: self.at,
@@ -117,6 +120,8 @@ impl ManifestGet {
 enum Msg {
     Pull(NewPull),
     Get(ManifestGet),
+    /// A HEAD by tag: what the tag pointed to, for a GET by digest after.
+    Head(ManifestGet),
     Flush(oneshot::Sender<()>),
 }
 
@@ -172,6 +177,31 @@ impl PullLog {
         }));
     }
 
+    /// Hands over a customer user's manifest HEAD by tag (not a pull);
+    /// never waits. A GET by digest of what it answered, with the same
+    /// token within the window, is recorded with the tag.
+    pub fn record_manifest_head(
+        &self,
+        token: &Arc<CachedToken>,
+        name: &RepositoryName,
+        reference: &Reference,
+        manifest: &Arc<CachedManifest>,
+    ) {
+        if !matches!(token.principal, Principal::Customer { .. })
+            || !matches!(reference, Reference::Tag(_))
+        {
+            return;
+        }
+        self.send(Msg::Head(ManifestGet {
+            token: token.clone(),
+            name: name.clone(),
+            reference: reference.clone(),
+            manifest: manifest.clone(),
+            at: Utc::now(),
+            client: None,
+        }));
+    }
+
     /// Writes every pull recorded before this call (one attempt: a failed
     /// write stays queued for the next tick).
     pub async fn flush(&self) {
@@ -195,9 +225,21 @@ impl PullLog {
 /// a child that is itself an index adds its own children). Anything else
 /// is a pull of its own: a manifest by tag, a child read after the window,
 /// with another token, or one the index does not list.
+///
+/// It also remembers, per token, what a HEAD by tag answered, so that the
+/// GET by digest that follows it is a pull of that tag ([`Folding::tag_of`]).
 pub struct Folding {
     window: chrono::Duration,
     open: HashMap<TokenId, Vec<OpenIndex>>,
+    resolved: HashMap<TokenId, Vec<Resolved>>,
+}
+
+/// A tag a token resolved with a HEAD.
+struct Resolved {
+    repo: String,
+    digest: String,
+    tag: String,
+    until: DateTime<Utc>,
 }
 
 struct OpenIndex {
@@ -216,7 +258,43 @@ impl Folding {
         Folding {
             window: chrono::Duration::from_std(window).unwrap_or(chrono::Duration::days(1)),
             open: HashMap::new(),
+            resolved: HashMap::new(),
         }
+    }
+
+    /// Remembers what a HEAD by tag answered.
+    pub fn resolve(&mut self, head: &ManifestGet) {
+        let Reference::Tag(tag) = &head.reference else {
+            return;
+        };
+        let seen = self.resolved.entry(head.token.token_id).or_default();
+        seen.retain(|r| !(r.repo == head.name.as_str() && r.digest == head.manifest.digest));
+        if seen.len() >= OPEN_PER_TOKEN {
+            seen.remove(0);
+        }
+        seen.push(Resolved {
+            repo: head.name.as_str().to_owned(),
+            digest: head.manifest.digest.clone(),
+            tag: tag.as_str().to_owned(),
+            until: head.at + self.window,
+        });
+    }
+
+    /// The tag a GET by digest was resolved from: the latest HEAD by tag,
+    /// with the same token in the same repository within the window, that
+    /// answered this digest.
+    pub fn tag_of(&self, get: &ManifestGet) -> Option<String> {
+        if !matches!(get.reference, Reference::Digest(_)) {
+            return None;
+        }
+        self.resolved
+            .get(&get.token.token_id)?
+            .iter()
+            .rev()
+            .find(|r| {
+                get.at <= r.until && r.repo == get.name.as_str() && r.digest == get.manifest.digest
+            })
+            .map(|r| r.tag.clone())
     }
 
     /// Whether `get` is a pull of its own (else it belongs to an open
@@ -264,6 +342,10 @@ impl Folding {
             open.retain(|o| o.until >= now);
             !open.is_empty()
         });
+        self.resolved.retain(|_, seen| {
+            seen.retain(|r| r.until >= now);
+            !seen.is_empty()
+        });
     }
 }
 
@@ -306,10 +388,11 @@ async fn run(
                     match msg {
                         Msg::Pull(p) => waiting.push(p),
                         Msg::Get(g) => {
-                            if let Some(p) = folding.is_pull(&g).then(|| g.to_pull()).flatten() {
-                                waiting.push(p);
+                            if folding.is_pull(&g) {
+                                waiting.extend(g.to_pull(folding.tag_of(&g)));
                             }
                         }
+                        Msg::Head(h) => folding.resolve(&h),
                         Msg::Flush(done) => {
                             failing = !write(&sink, &mut waiting, &settings, &dropped).await;
                             let _ = done.send(());
@@ -680,6 +763,79 @@ mod tests {
             };
             self.folding.is_pull(&get)
         }
+
+        /// A HEAD by tag by `token` answering `m`, `secs` after the start.
+        fn head(
+            &mut self,
+            token_id: i64,
+            repo: &str,
+            tag: &str,
+            m: &Arc<CachedManifest>,
+            secs: i64,
+        ) {
+            let head = self.at(token_id, repo, tag, m, secs);
+            self.folding.resolve(&head);
+        }
+
+        /// The tag a GET by digest would be logged with.
+        fn tag(
+            &self,
+            token_id: i64,
+            repo: &str,
+            m: &Arc<CachedManifest>,
+            secs: i64,
+        ) -> Option<String> {
+            self.folding
+                .tag_of(&self.at(token_id, repo, &m.digest, m, secs))
+        }
+
+        fn at(
+            &self,
+            token_id: i64,
+            repo: &str,
+            reference: &str,
+            m: &Arc<CachedManifest>,
+            secs: i64,
+        ) -> ManifestGet {
+            ManifestGet {
+                token: token(token_id, customer(5)),
+                name: RepositoryName::parse(repo).unwrap(),
+                reference: Reference::parse(reference).unwrap(),
+                manifest: m.clone(),
+                at: self.t0 + chrono::Duration::seconds(secs),
+                client: None,
+            }
+        }
+    }
+
+    #[test]
+    fn a_get_by_digest_after_a_head_by_tag_is_a_pull_of_that_tag() {
+        let (one, two) = (manifest(&digest('1')), manifest(&digest('2')));
+        let repo = "acme/web";
+        let mut g = Gets::new();
+        // docker, helm and oras resolve the tag first, then GET by digest.
+        g.head(1, repo, "1.0", &one, 0);
+        assert_eq!(g.tag(1, repo, &one, 1).as_deref(), Some("1.0"));
+        // The latest HEAD that answered the digest names it.
+        g.head(1, repo, "latest", &one, 2);
+        assert_eq!(g.tag(1, repo, &one, 3).as_deref(), Some("latest"));
+        // Not another digest, token or repository, nor after the window.
+        assert_eq!(g.tag(1, repo, &two, 3), None);
+        assert_eq!(g.tag(2, repo, &one, 3), None);
+        assert_eq!(g.tag(1, "acme/other", &one, 3), None);
+        assert_eq!(g.tag(1, repo, &one, 2 + 61), None);
+        // A GET by tag names its own tag; a HEAD by digest resolves nothing.
+        let by_tag = g.at(1, repo, "2.0", &one, 4);
+        assert_eq!(g.folding.tag_of(&by_tag), None);
+        let mut g = Gets::new();
+        let head = g.at(1, repo, &one.digest.clone(), &one, 0);
+        g.folding.resolve(&head);
+        assert_eq!(g.tag(1, repo, &one, 1), None);
+        // Forgotten once the window closes.
+        g.head(1, repo, "1.0", &one, 0);
+        g.folding
+            .close_before(g.t0 + chrono::Duration::seconds(100));
+        assert!(g.folding.resolved.is_empty());
     }
 
     #[test]
