@@ -1,7 +1,7 @@
 //! The HTTP server: one router for the UI, its server functions, live
 //! updates (`/events`), static assets and health.
 
-use crate::config::{sqlx_pool::Pool, Config};
+use crate::config::Config;
 use crate::guard;
 use crate::registry::pull_log::{self, PullLog};
 use crate::registry::{self, storage::BlobStorage, Registry};
@@ -66,7 +66,6 @@ pub struct Prepared {
 
 pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let (store, pool) = config.open_store().await?;
-    let Pool::Sqlite(pool) = pool;
     let session_store = UserSessions::new(pool)?;
     session_store
         .migrate()
@@ -294,7 +293,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     // Expired sessions are deleted in the background.
     let cleanup = tokio::spawn(
         tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
-            prepared.session_store.inner().clone(),
+            prepared.session_store.clone(),
             tokio::time::Duration::from_secs(3600),
         ),
     );

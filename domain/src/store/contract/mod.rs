@@ -250,4 +250,5 @@ contract_tests! {
     feed::concurrent_writers_never_leave_a_gap_behind_a_reader,
     registry::manifests_tags_and_listings,
     registry::tokens_are_revoked_with_their_children,
+    registry::lookups_with_a_nul_character_find_nothing,
 }

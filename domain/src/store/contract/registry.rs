@@ -256,3 +256,52 @@ pub(super) async fn tokens_are_revoked_with_their_children(s: Fixture) {
     let last = s.changes_since(0, 10).await.unwrap().pop().unwrap();
     assert_eq!(last.kind, crate::changes::ChangeKind::TokenRevoked);
 }
+
+/// Lookups and searches with a NUL character (which PostgreSQL cannot
+/// take as text) find nothing, on every backend, rather than failing.
+pub(super) async fn lookups_with_a_nul_character_find_nothing(s: Fixture) {
+    let (org, _) = s.add_org("acme").await;
+    let repo = s.ensure_repo(org.id, "web").await.unwrap();
+    let nul = "we\0b";
+    assert_eq!(s.user_id_by_email("admin@acme.test\0").await.unwrap(), None);
+    assert_eq!(s.org_id_by_slug("ac\0me").await.unwrap(), None);
+    assert_eq!(s.repo(org.id, nul).await.unwrap(), None);
+    assert!(s.manifest_by_tag(repo.id, nul).await.unwrap().is_none());
+    assert!(s.manifest_by_digest(repo.id, nul).await.unwrap().is_none());
+    assert!(s.tags(repo.id, Some(nul), 10).await.unwrap().is_empty());
+    assert!(s.catalog(None, Some(nul), 10).await.unwrap().is_empty());
+    assert!(s
+        .referrers(repo.id, nul, Some(nul))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .existing_artifacts(org.id, &[nul])
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s.tag_lists(org.id, &[nul.into()]).await.unwrap().is_empty());
+    assert!(s.artifact_tags(org.id, nul).await.unwrap().is_none());
+    let q = ArtifactQuery {
+        search: nul.into(),
+        after: Some(nul.into()),
+        only: Some(vec![nul.into()]),
+        ..ArtifactQuery::default()
+    };
+    assert!(s.artifacts(org.id, &q).await.unwrap().items.is_empty());
+    s.add_customer(org.id, "Globex").await;
+    let q = CustomerQuery {
+        search: "\0".into(),
+        after: Some("\0".into()),
+        ..CustomerQuery::default()
+    };
+    // (What it matches differs: SQLite's lower() stops at the NUL.)
+    assert!(s.customers(org.id, &q).await.is_ok());
+    let q = PullQuery {
+        customer: None,
+        artifact: Some(nul.into()),
+        before: None,
+        limit: 10,
+    };
+    assert!(s.pulls(org.id, &q).await.unwrap().is_empty());
+}

@@ -1,7 +1,7 @@
 //! Customers and their users.
 
 use super::audit::Change;
-use super::{unique_or, PgStore};
+use super::{text, unique_or, PgStore};
 use crate::audit::{Actor, AuditAction};
 use crate::changes::ChangeKind;
 use crate::paging::{contains_pattern, CustomerQuery, Page};
@@ -105,8 +105,8 @@ impl PgStore {
              ORDER BY lower(c.name), c.name"
         ))
         .bind(org_id)
-        .bind(contains_pattern(&query.search))
-        .bind(query.after.as_deref())
+        .bind(text(&contains_pattern(&query.search)).into_owned())
+        .bind(query.after.as_deref().map(text))
         .bind(query.limit.saturating_add(1))
         .bind(now)
         .bind(ending_before)

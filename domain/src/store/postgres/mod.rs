@@ -76,6 +76,20 @@ impl PgStore {
     }
 }
 
+/// Text from a request, as PostgreSQL can take it: it refuses the NUL
+/// character (SQLite stores it), which no stored name, email, tag or
+/// cursor can contain (their parsers refuse control characters), so it
+/// becomes another control character that matches nothing either: a
+/// lookup or search with it finds nothing, on both databases alike, rather
+/// than failing.
+pub(super) fn text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        s.replace('\0', "\u{1}").into()
+    } else {
+        s.into()
+    }
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }

@@ -1,6 +1,6 @@
 //! The pull log for PostgreSQL (migration `0006_pulls.sql`).
 
-use super::PgStore;
+use super::{text, PgStore};
 use crate::pulls::{NewPull, Pull, PullQuery};
 use crate::store::StoreResult;
 use crate::{CustomerId, OrgId, UserId};
@@ -117,7 +117,7 @@ impl PgStore {
         }
         if let Some(artifact) = &query.artifact {
             sql.push(" AND p.repository = ")
-                .push_bind(artifact.as_str());
+                .push_bind(text(artifact).into_owned());
         }
         if let Some(before) = query.before {
             sql.push(" AND p.id < ").push_bind(before);

@@ -1,7 +1,7 @@
 //! [`RegistryStore`] for PostgreSQL.
 
 use super::access::note_tagged;
-use super::PgStore;
+use super::{text, PgStore};
 use crate::changes::ChangeKind;
 use crate::paging::{contains_pattern, ArtifactQuery, Page};
 use crate::registry::{
@@ -116,7 +116,7 @@ impl RegistryStore for PgStore {
     async fn org_id_by_slug(&self, slug: &str) -> StoreResult<Option<(OrgId, bool)>> {
         Ok(
             sqlx::query_as("SELECT id, immutable_tags FROM orgs WHERE slug = $1")
-                .bind(slug)
+                .bind(text(slug))
                 .fetch_optional(self.pool())
                 .await?,
         )
@@ -126,7 +126,7 @@ impl RegistryStore for PgStore {
         let row: Option<(i64, String)> =
             sqlx::query_as("SELECT id, name FROM repositories WHERE org_id = $1 AND name = $2")
                 .bind(org_id)
-                .bind(name)
+                .bind(text(name))
                 .fetch_optional(self.pool())
                 .await?;
         Ok(row.map(|(id, name)| Repo { id, org_id, name }))
@@ -453,7 +453,7 @@ impl RegistryStore for PgStore {
             "SELECT name FROM tags WHERE repository_id = $1 AND name > $2 ORDER BY name LIMIT $3",
         )
         .bind(repo)
-        .bind(last.unwrap_or(""))
+        .bind(text(last.unwrap_or("")))
         .bind(n)
         .fetch_all(self.pool())
         .await?)
@@ -472,7 +472,7 @@ impl RegistryStore for PgStore {
         )
         .bind(org)
         .bind(org)
-        .bind(last.unwrap_or(""))
+        .bind(text(last.unwrap_or("")))
         .bind(n)
         .fetch_all(self.pool())
         .await?)
@@ -488,7 +488,12 @@ impl RegistryStore for PgStore {
              AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id) ORDER BY r.name",
         )
         .bind(org)
-        .bind(names)
+        .bind(
+            names
+                .iter()
+                .map(|n| text(n).into_owned())
+                .collect::<Vec<_>>(),
+        )
         .fetch_all(self.pool())
         .await?)
     }
@@ -506,6 +511,7 @@ impl RegistryStore for PgStore {
         // (The config's media type is read here rather than in SQL: a
         // stored manifest is JSON, but this way no row can fail a cast.)
         let want = artifact_type;
+        // (Compared in Rust: a NUL in `want` needs no care.)
         type Row = (String, String, Option<String>, i64, Option<String>, Vec<u8>);
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT digest, media_type, artifact_type, size, annotations, \
@@ -515,7 +521,7 @@ impl RegistryStore for PgStore {
              ORDER BY created_at, digest",
         )
         .bind(repo)
-        .bind(subject)
+        .bind(text(subject))
         .bind(&IMAGE_MANIFEST_TYPES[..])
         .fetch_all(self.pool())
         .await?;
@@ -557,14 +563,17 @@ impl RegistryStore for PgStore {
         query: &ArtifactQuery,
     ) -> StoreResult<Page<ArtifactSummary>> {
         // Keyset on the (org_id, name) index: a page reads its own rows only.
-        let only: Option<&[String]> = query.only.as_deref();
+        let only: Option<Vec<String>> = query
+            .only
+            .as_ref()
+            .map(|names| names.iter().map(|n| text(n).into_owned()).collect());
         let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
             "{SUMMARY_SELECT} AND lower(r.name) LIKE $2 ESCAPE '\\' AND ($3 IS NULL OR r.name > $3) \
              AND ($4::text[] IS NULL OR r.name = ANY($4)) ORDER BY r.name LIMIT $5"
         ))
         .bind(org)
-        .bind(contains_pattern(&query.search))
-        .bind(query.after.as_deref())
+        .bind(text(&contains_pattern(&query.search)).into_owned())
+        .bind(query.after.as_deref().map(text))
         .bind(only)
         .bind(query.limit.saturating_add(1))
         .fetch_all(self.pool())
@@ -583,7 +592,7 @@ impl RegistryStore for PgStore {
     ) -> StoreResult<Option<(ArtifactSummary, Vec<TagInfo>)>> {
         let row: Option<SummaryRow> = sqlx::query_as(&format!("{SUMMARY_SELECT} AND r.name = $2"))
             .bind(org)
-            .bind(name)
+            .bind(text(name))
             .fetch_optional(self.pool())
             .await?;
         let Some(row) = row else { return Ok(None) };
@@ -609,7 +618,7 @@ impl RegistryStore for PgStore {
              ORDER BY r.name, t.pushed_at DESC, t.name DESC",
         )
         .bind(org)
-        .bind(names)
+        .bind(names.iter().map(|n| text(n).into_owned()).collect::<Vec<_>>())
         .fetch_all(self.pool())
         .await?;
         let mut out: Vec<(String, Vec<TagInfo>)> = Vec::new();
@@ -794,7 +803,7 @@ impl RegistryStore for PgStore {
 
     async fn user_id_by_email(&self, email: &str) -> StoreResult<Option<UserId>> {
         Ok(sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-            .bind(email)
+            .bind(text(email))
             .fetch_optional(self.pool())
             .await?)
     }
@@ -810,7 +819,7 @@ impl PgStore {
     ) -> StoreResult<Option<StoredManifest>> {
         let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(sql)
             .bind(repo)
-            .bind(key)
+            .bind(text(key))
             .fetch_optional(self.pool())
             .await?;
         Ok(row.map(|(digest, media_type, content)| StoredManifest {
