@@ -89,7 +89,12 @@ impl Config {
             }
             Some(url) if url.starts_with("sqlite:") => SqliteStore::connect(url).await,
             Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
-                let store = PgStore::connect(url).await.map_err(opened)?;
+                // A writer returns once every live server applied its
+                // change (the admin CLI as a server's own writes).
+                let store = PgStore::connect(url)
+                    .await
+                    .map_err(opened)?
+                    .wait_for_readers(crate::changes::ALIVE, WRITER_WAIT);
                 let pool = store.pool().clone();
                 return Ok((Arc::new(store), sqlx_pool::Pool::Postgres(pool)));
             }
@@ -102,6 +107,10 @@ impl Config {
         Ok((Arc::new(store), sqlx_pool::Pool::Sqlite(pool)))
     }
 }
+
+/// The longest a writer on PostgreSQL waits for the other servers to apply
+/// its change (a server that stopped reporting is not waited for at all).
+pub const WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The database pool, for what shares it with the store (sessions).
 pub mod sqlx_pool {

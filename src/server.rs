@@ -62,10 +62,16 @@ pub struct Prepared {
     pub state: AppState,
     pub sessions: Sessions,
     pub session_store: UserSessions,
+    /// PostgreSQL: the pool the change feed's LISTEN connection comes from.
+    pub listen: Option<sqlx::PgPool>,
 }
 
 pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let (store, pool) = config.open_store().await?;
+    let listen = match &pool {
+        crate::config::sqlx_pool::Pool::Postgres(pool) => Some(pool.clone()),
+        crate::config::sqlx_pool::Pool::Sqlite(_) => None,
+    };
     let session_store = UserSessions::new(pool)?;
     session_store
         .migrate()
@@ -126,6 +132,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         },
         sessions,
         session_store,
+        listen,
     })
 }
 
@@ -298,7 +305,9 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         ),
     );
     prepared.state.registry.start().await;
-    let changes = crate::changes::spawn_poller(prepared.state.ctx.store.clone()).await?;
+    let changes =
+        crate::changes::spawn_poller(prepared.state.ctx.store.clone(), prepared.listen.clone())
+            .await?;
     let last_use =
         crate::auth::spawn_last_use_writer(prepared.state.ctx.clone(), Duration::from_secs(10));
     let registry = prepared.state.registry.clone();

@@ -120,10 +120,38 @@ async fn append(conn: &mut PgConnection, mut change: Change) -> StoreResult<Chan
 }
 
 impl PgStore {
-    /// Publishes committed changes to this process.
-    pub(super) fn published(&self, changes: impl IntoIterator<Item = Change>) {
+    /// Publishes committed changes to this process, then (when the store
+    /// is set to, see [`PgStore::wait_for_readers`]) waits until every live
+    /// server has applied them: the writer answers only once its change is
+    /// in effect on every instance.
+    pub(super) async fn published(&self, changes: Vec<Change>) {
+        let last = changes.last().map(|c| c.id);
         for c in changes {
             self.hub.publish(c);
+        }
+        if let (Some(id), Some(wait)) = (last, self.readers) {
+            self.await_readers(id, wait).await;
+        }
+    }
+
+    async fn await_readers(&self, id: i64, wait: super::ReaderWait) {
+        let deadline = tokio::time::Instant::now() + wait.timeout;
+        loop {
+            let alive_since = Utc::now()
+                - chrono::Duration::from_std(wait.alive).unwrap_or(chrono::Duration::zero());
+            match self.all_applied(id, alive_since).await {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "waiting for the change feed's readers failed");
+                    return;
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(change = id, "not every server applied a change in time");
+                return;
+            }
+            tokio::time::sleep(wait.poll).await;
         }
     }
 
@@ -137,7 +165,7 @@ impl PgStore {
     ) -> StoreResult<()> {
         let change = note_change(&mut tx, org_id, customer_id, user_id, kind).await?;
         tx.commit().await?;
-        self.published([change]);
+        self.published(vec![change]).await;
         Ok(())
     }
 }

@@ -45,6 +45,19 @@ pub struct PgStore {
     /// Where committed changes are published in this process.
     pub(super) hub: std::sync::Arc<crate::changes::ChangeHub>,
     options: PgConnectOptions,
+    /// Whether a writer waits for the other servers (see `wait_for_readers`).
+    readers: Option<ReaderWait>,
+}
+
+/// How a writer waits for the change feed's readers.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ReaderWait {
+    /// A reader not seen for this long is taken for dead.
+    alive: Duration,
+    /// The longest a writer waits.
+    timeout: Duration,
+    /// How often it looks.
+    poll: Duration,
 }
 
 impl PgStore {
@@ -62,7 +75,22 @@ impl PgStore {
             pool,
             hub: Default::default(),
             options,
+            readers: None,
         })
+    }
+
+    /// Makes every write that appends to the change feed return only once
+    /// every live server (one that reported within `alive`) has applied it,
+    /// or after `timeout`: a change made through one instance is in effect
+    /// on all of them by the next request (with LISTEN/NOTIFY that takes a
+    /// few milliseconds). For servers and the admin CLI; off by default.
+    pub fn wait_for_readers(mut self, alive: Duration, timeout: Duration) -> Self {
+        self.readers = Some(ReaderWait {
+            alive,
+            timeout,
+            poll: Duration::from_millis(2),
+        });
+        self
     }
 
     /// The connection pool (the session store shares it).

@@ -380,7 +380,7 @@ impl RegistryStore for PgStore {
             }
         }
         tx.commit().await?;
-        self.published(changes);
+        self.published(changes).await;
         Ok(Ok(()))
     }
 
