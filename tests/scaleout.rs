@@ -181,6 +181,48 @@ async fn two_instances_share_one_database_and_one_data_directory() {
     for reg in [&on_a, &on_b] {
         assert_eq!(reg.status(Method::GET, "/v2/").await, 200);
     }
+
+    // Both LISTEN connections lost (ended by the database): the poll still
+    // brings each server the next change, and the listeners come back.
+    let db = sqlx::PgPool::connect(a.database_url.as_deref().unwrap())
+        .await
+        .unwrap();
+    let listeners = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap()
+    };
+    let until_two_listen = || async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while listeners().await != 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the servers did not LISTEN again"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    until_two_listen().await;
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    a.set_plan("acme", "community");
+    for reg in [&on_b, &on_a] {
+        assert_eq!(
+            reg.status(Method::GET, "/v2/acme/secret/manifests/1.0")
+                .await,
+            200
+        );
+    }
+    until_two_listen().await;
 }
 
 fn skopeo_inspect(creds: &str, image: &str) -> Value {
