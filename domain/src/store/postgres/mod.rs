@@ -44,7 +44,6 @@ pub struct PgStore {
     pool: PgPool,
     /// Where committed changes are published in this process.
     pub(super) hub: std::sync::Arc<crate::changes::ChangeHub>,
-    options: PgConnectOptions,
     /// Whether a writer waits for the other servers (see `wait_for_readers`).
     readers: Option<ReaderWait>,
 }
@@ -68,13 +67,12 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.clone())
+            .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await.map_err(StoreError::internal)?;
         Ok(Self {
             pool,
             hub: Default::default(),
-            options,
             readers: None,
         })
     }
@@ -96,11 +94,6 @@ impl PgStore {
     /// The connection pool (the session store shares it).
     pub fn pool(&self) -> &PgPool {
         &self.pool
-    }
-
-    /// How to open a connection of its own (the change feed's LISTEN).
-    pub fn connect_options(&self) -> &PgConnectOptions {
-        &self.options
     }
 }
 
