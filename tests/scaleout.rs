@@ -112,6 +112,17 @@ async fn two_instances_share_one_database_and_one_data_directory() {
         .await;
     }
 
+    // The customer signs in on A; its session (in the database) works on
+    // B, where its portal page listens for live updates.
+    let browser = a.signed_in(CUSTOMER, "customer password").await;
+    let mut portal_on_b = browser
+        .get(b.url("/events"))
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(portal_on_b.status(), 200);
+
     // The entitlement deleted through A: refused on B at the next request.
     let (s, _) = api
         .send(
@@ -133,6 +144,11 @@ async fn two_instances_share_one_database_and_one_data_directory() {
         "/v2/acme/no-such-repo/manifests/1.0",
     )
     .await;
+    // The portal open on B was told.
+    assert_eq!(
+        next_event(&mut portal_on_b).await,
+        json!({"kind": "access", "customer_id": null})
+    );
 
     // `admin set-plan` returns only after both applied it: on the community
     // plan every customer sees everything, at once on both.
@@ -234,4 +250,24 @@ fn skopeo_inspect(creds: &str, image: &str) -> Value {
         image,
     ]));
     serde_json::from_str(&out).unwrap()
+}
+
+/// The data of the next event of a `/events` stream (skipping the stream's
+/// hello and keep-alive comments).
+async fn next_event(stream: &mut reqwest::Response) -> Value {
+    let mut buf = String::new();
+    loop {
+        while let Some(i) = buf.find("\n\n") {
+            let block: String = buf.drain(..i + 2).collect();
+            if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
+                return serde_json::from_str(data).unwrap();
+            }
+        }
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(20), stream.chunk())
+            .await
+            .expect("no event within 20 s")
+            .unwrap()
+            .expect("the stream ended");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
 }
