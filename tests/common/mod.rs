@@ -63,7 +63,19 @@ impl TestApp {
     /// Starts the server listening on `listen` (e.g. `0.0.0.0:0`); the
     /// tests still reach it through 127.0.0.1.
     pub fn spawn_listening(dir: tempfile::TempDir, listen: &str, env: &[(&str, &str)]) -> Self {
-        let database_url = test_database();
+        // A restart on the same data directory finds the same database.
+        static DATABASES: Mutex<Vec<(PathBuf, Option<String>)>> = Mutex::new(Vec::new());
+        let database_url = {
+            let mut known = DATABASES.lock().unwrap();
+            match known.iter().find(|(d, _)| d == dir.path()) {
+                Some((_, url)) => url.clone(),
+                None => {
+                    let url = test_database();
+                    known.push((dir.path().to_owned(), url.clone()));
+                    url
+                }
+            }
+        };
         Self::spawn_on(dir, listen, env, database_url)
     }
 

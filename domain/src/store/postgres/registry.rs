@@ -237,7 +237,7 @@ impl RegistryStore for PgStore {
         // One manifest write per repository at a time (SQLite: one writer):
         // the existence checks, the immutable-tag check and the writes are
         // one step.
-        sqlx::query("SELECT id FROM repositories WHERE id = $1 FOR UPDATE")
+        sqlx::query("SELECT id FROM repositories WHERE id = $1 FOR NO KEY UPDATE")
             .bind(repo)
             .fetch_optional(&mut *tx)
             .await?;
@@ -392,7 +392,7 @@ impl RegistryStore for PgStore {
     ) -> StoreResult<DeleteManifest> {
         let now = Utc::now();
         let mut tx = self.pool().begin().await?;
-        sqlx::query("SELECT id FROM repositories WHERE id = $1 FOR UPDATE")
+        sqlx::query("SELECT id FROM repositories WHERE id = $1 FOR NO KEY UPDATE")
             .bind(repo)
             .fetch_optional(&mut *tx)
             .await?;

@@ -90,7 +90,7 @@ pub(super) const VENDOR_USER_COLUMNS: &str = "id, email, role, created_at";
 /// changes to its admins, the second sees the first's result (SQLite has one
 /// writer at a time).
 async fn lock_org(tx: &mut Transaction<'_, Postgres>, org_id: OrgId) -> StoreResult<()> {
-    sqlx::query("SELECT id FROM orgs WHERE id = $1 FOR UPDATE")
+    sqlx::query("SELECT id FROM orgs WHERE id = $1 FOR NO KEY UPDATE")
         .bind(org_id)
         .fetch_optional(&mut **tx)
         .await?;
