@@ -4,7 +4,11 @@ open (with the customer's session cookie); each round the vendor saves the
 entitlement through the API with or without tag 1.60 of art-3, and the clock
 stops when the event has arrived and the refetched /portal page shows the
 change. Prints p50/p95/max over ROUNDS rounds.
-Usage: live.py BASE_URL VENDOR_TOKEN ENTITLEMENT_ID SESSION_COOKIE [ROUNDS]"""
+Usage: live.py BASE_URL VENDOR_TOKEN ENTITLEMENT_ID SESSION_COOKIE [ROUNDS]
+With PORTAL_BASE set, the portal (stream and page) is that server's while
+the saves go to BASE_URL (two instances of one deployment)."""
+
+import os
 
 import http.client
 import json
@@ -20,11 +24,12 @@ def main() -> None:
     base, vendor, entitlement, cookie = sys.argv[1:5]
     rounds = int(sys.argv[5]) if len(sys.argv) > 5 else 100
     host = urllib.parse.urlparse(base).netloc
+    portal = urllib.parse.urlparse(os.environ.get("PORTAL_BASE") or base).netloc
     events: "queue.Queue[float]" = queue.Queue()
     connected = threading.Event()
 
     def listen() -> None:
-        conn = http.client.HTTPConnection(host)
+        conn = http.client.HTTPConnection(portal)
         conn.request("GET", "/events", headers={"Cookie": cookie, "Accept": "text/event-stream"})
         resp = conn.getresponse()
         assert resp.status == 200, resp.status
@@ -38,7 +43,7 @@ def main() -> None:
 
     threading.Thread(target=listen, daemon=True).start()
     api = http.client.HTTPConnection(host)
-    page = http.client.HTTPConnection(host)
+    page = http.client.HTTPConnection(portal)
 
     def save(with_tag: bool) -> None:
         tags = ["1.50", "1.60"] if with_tag else ["1.50"]

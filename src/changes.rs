@@ -2,6 +2,14 @@
 //! brings in the changes other processes committed (the `admin` CLI, other
 //! instances) and the wait of writers outside a server. (The caches that
 //! forget on a change are registered by `services::Services::new`.)
+//!
+//! With PostgreSQL a LISTEN connection wakes the poll as soon as a change
+//! commits anywhere (each change-feed write notifies
+//! [`domain::store::CHANGES_CHANNEL`] in its transaction); the poll stays as
+//! the fallback, every [`LISTEN_FALLBACK`] and at once after the connection
+//! was lost (sqlx's listener reconnects; what was announced meanwhile is in
+//! the table). A writer on PostgreSQL returns once every live server has
+//! applied its change (`PgStore::wait_for_readers`, set by `Config`).
 
 use domain::store::DynStore;
 use std::time::{Duration, Instant};
@@ -12,6 +20,9 @@ use std::time::{Duration, Instant};
 /// `admin` CLI waits until running servers have applied its change.)
 pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
+/// The poll's period while a LISTEN connection wakes it.
+pub const LISTEN_FALLBACK: Duration = Duration::from_secs(1);
+
 /// A server that has not reported for this long is taken for dead: writers
 /// in other processes stop waiting for it.
 pub const ALIVE: Duration = Duration::from_secs(10);
@@ -19,6 +30,7 @@ pub const ALIVE: Duration = Duration::from_secs(10);
 /// The change-feed reader of one server process.
 pub struct Poller {
     task: tokio::task::JoinHandle<()>,
+    listener: Option<tokio::task::JoinHandle<()>>,
     store: DynStore,
     instance: String,
 }
@@ -27,6 +39,9 @@ impl Poller {
     /// Stops polling and says so (writers elsewhere stop waiting for us).
     pub async fn stop(self) {
         self.task.abort();
+        if let Some(l) = &self.listener {
+            l.abort();
+        }
         if let Err(e) = self.store.report_applied(&self.instance, None).await {
             tracing::warn!(error = %e, "unregistering from the change feed failed");
         }
@@ -34,21 +49,33 @@ impl Poller {
 }
 
 /// Starts polling the `changes` table from its current end, reporting how
-/// far this server has applied it.
-pub async fn spawn_poller(store: DynStore) -> anyhow::Result<Poller> {
+/// far this server has applied it; `listen` (PostgreSQL) wakes the poll on
+/// every notified change.
+pub async fn spawn_poller(store: DynStore, listen: Option<sqlx::PgPool>) -> anyhow::Result<Poller> {
     let instance = uuid::Uuid::new_v4().to_string();
     let mut last = store.last_change_id().await?;
     store.change_hub().advance(last);
     store.report_applied(&instance, Some(last)).await?;
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let (period, listener) = match listen {
+        Some(pool) => (
+            LISTEN_FALLBACK,
+            Some(tokio::spawn(listen_for_changes(pool, wake.clone()))),
+        ),
+        None => (POLL_INTERVAL, None),
+    };
     let (s, me) = (store.clone(), instance.clone());
     let task = tokio::spawn(async move {
         let store = s;
-        let mut tick = tokio::time::interval(POLL_INTERVAL);
+        let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut reported = (last, Instant::now());
         let mut pruned = Instant::now();
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = wake.notified() => {}
+            }
             match store.changes_since(last, 1000).await {
                 Ok(changes) => {
                     for c in changes {
@@ -76,9 +103,39 @@ pub async fn spawn_poller(store: DynStore) -> anyhow::Result<Poller> {
     });
     Ok(Poller {
         task,
+        listener,
         store,
         instance,
     })
+}
+
+/// Wakes the poll for every change announced on the feed's channel, and
+/// after a lost connection (the listener reconnects on its next receive).
+async fn listen_for_changes(pool: sqlx::PgPool, wake: std::sync::Arc<tokio::sync::Notify>) {
+    let mut listener = loop {
+        match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(mut l) => match l.listen(domain::store::CHANGES_CHANNEL).await {
+                Ok(()) => break l,
+                Err(e) => tracing::warn!(error = %e, "LISTEN for the change feed failed"),
+            },
+            Err(e) => tracing::warn!(error = %e, "connecting to LISTEN for the change feed failed"),
+        }
+        // Meanwhile the poll runs at its fallback period.
+        tokio::time::sleep(LISTEN_FALLBACK).await;
+    };
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(_)) => wake.notify_one(),
+            // The connection was lost; the next receive reconnects. What
+            // was announced meanwhile is read now.
+            Ok(None) => wake.notify_one(),
+            Err(e) => {
+                tracing::warn!(error = %e, "the change feed's LISTEN connection failed");
+                wake.notify_one();
+                tokio::time::sleep(LISTEN_FALLBACK).await;
+            }
+        }
+    }
 }
 
 /// For writers outside a server (the `admin` CLI): waits until every live

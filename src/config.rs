@@ -2,7 +2,7 @@
 //! environment fallbacks (SPEC §8).
 
 use clap::Args;
-use domain::store::{DynStore, SqliteStore, StoreError};
+use domain::store::{DynStore, PgStore, SqliteStore, StoreError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -76,28 +76,46 @@ impl Config {
     /// Opens the store named by the configuration, creating the data
     /// directory and applying migrations.
     pub async fn open_store(&self) -> anyhow::Result<(DynStore, sqlx_pool::Pool)> {
+        let opened = |e: StoreError| anyhow::anyhow!("cannot open the database: {e}");
         let store = match self.database_url.as_deref() {
             None => {
                 std::fs::create_dir_all(&self.data_dir).map_err(|e| {
-                    anyhow::anyhow!("cannot create data directory {}: {e}", self.data_dir.display())
+                    anyhow::anyhow!(
+                        "cannot create data directory {}: {e}",
+                        self.data_dir.display()
+                    )
                 })?;
                 SqliteStore::open_file(&self.data_dir.join("portcullis.db")).await
             }
             Some(url) if url.starts_with("sqlite:") => SqliteStore::connect(url).await,
             Some(url) if url.starts_with("postgres:") || url.starts_with("postgresql:") => {
-                anyhow::bail!("PostgreSQL is not supported by this build yet; use a sqlite: URL or leave DATABASE_URL unset")
+                // A writer returns once every live server applied its
+                // change (the admin CLI as a server's own writes).
+                let store = PgStore::connect(url)
+                    .await
+                    .map_err(opened)?
+                    .wait_for_readers(crate::changes::ALIVE, WRITER_WAIT);
+                let pool = store.pool().clone();
+                return Ok((Arc::new(store), sqlx_pool::Pool::Postgres(pool)));
             }
-            Some(_) => anyhow::bail!("DATABASE_URL must start with sqlite: (PostgreSQL support is planned)"),
+            Some(_) => {
+                anyhow::bail!("DATABASE_URL must start with sqlite:, postgres: or postgresql:")
+            }
         }
-        .map_err(|e: StoreError| anyhow::anyhow!("cannot open the database: {e}"))?;
+        .map_err(opened)?;
         let pool = store.pool().clone();
         Ok((Arc::new(store), sqlx_pool::Pool::Sqlite(pool)))
     }
 }
 
+/// The longest a writer on PostgreSQL waits for the other servers to apply
+/// its change (a server that stopped reporting is not waited for at all).
+pub const WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The database pool, for what shares it with the store (sessions).
 pub mod sqlx_pool {
     pub enum Pool {
         Sqlite(sqlx::SqlitePool),
+        Postgres(sqlx::PgPool),
     }
 }

@@ -1,7 +1,7 @@
 //! The HTTP server: one router for the UI, its server functions, live
 //! updates (`/events`), static assets and health.
 
-use crate::config::{sqlx_pool::Pool, Config};
+use crate::config::Config;
 use crate::guard;
 use crate::registry::pull_log::{self, PullLog};
 use crate::registry::{self, storage::BlobStorage, Registry};
@@ -62,11 +62,16 @@ pub struct Prepared {
     pub state: AppState,
     pub sessions: Sessions,
     pub session_store: UserSessions,
+    /// PostgreSQL: the pool the change feed's LISTEN connection comes from.
+    pub listen: Option<sqlx::PgPool>,
 }
 
 pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     let (store, pool) = config.open_store().await?;
-    let Pool::Sqlite(pool) = pool;
+    let listen = match &pool {
+        crate::config::sqlx_pool::Pool::Postgres(pool) => Some(pool.clone()),
+        crate::config::sqlx_pool::Pool::Sqlite(_) => None,
+    };
     let session_store = UserSessions::new(pool)?;
     session_store
         .migrate()
@@ -127,6 +132,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         },
         sessions,
         session_store,
+        listen,
     })
 }
 
@@ -294,12 +300,14 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     // Expired sessions are deleted in the background.
     let cleanup = tokio::spawn(
         tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
-            prepared.session_store.inner().clone(),
+            prepared.session_store.clone(),
             tokio::time::Duration::from_secs(3600),
         ),
     );
     prepared.state.registry.start().await;
-    let changes = crate::changes::spawn_poller(prepared.state.ctx.store.clone()).await?;
+    let changes =
+        crate::changes::spawn_poller(prepared.state.ctx.store.clone(), prepared.listen.clone())
+            .await?;
     let last_use =
         crate::auth::spawn_last_use_writer(prepared.state.ctx.clone(), Duration::from_secs(10));
     let registry = prepared.state.registry.clone();

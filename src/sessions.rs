@@ -1,4 +1,5 @@
-//! The session store: tower-sessions' SQLite store (table `sessions`), whose
+//! The session store: tower-sessions' SQLite store (table `sessions`), or
+//! with PostgreSQL the same table written here (migrations/postgres), whose
 //! rows also name the user each session signs in (`sessions.user_id`,
 //! migration 0008). That column's foreign key deletes a removed user's
 //! sessions (and, through the user, a deleted customer's) in the removal's
@@ -11,9 +12,9 @@
 
 use async_trait::async_trait;
 use services::session::{SessionUser, SESSION_USER_KEY};
-use sqlx::SqlitePool;
+use sqlx::{PgPool, SqlitePool};
 use tower_sessions::session::{Id, Record};
-use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions_sqlx_store::SqliteStore;
 
 /// The session table.
@@ -21,32 +22,50 @@ pub const TABLE: &str = "sessions";
 
 #[derive(Clone, Debug)]
 pub struct UserSessions {
-    inner: SqliteStore,
-    pool: SqlitePool,
+    backend: Backend,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite {
+        inner: SqliteStore,
+        pool: SqlitePool,
+    },
+    Postgres(PgPool),
 }
 
 impl UserSessions {
-    pub fn new(pool: SqlitePool) -> anyhow::Result<Self> {
-        let inner = SqliteStore::new(pool.clone())
-            .with_table_name(TABLE)
-            .map_err(|e| anyhow::anyhow!("session store: {e}"))?;
-        Ok(Self { inner, pool })
+    pub fn new(pool: crate::config::sqlx_pool::Pool) -> anyhow::Result<Self> {
+        use crate::config::sqlx_pool::Pool;
+        let backend = match pool {
+            Pool::Sqlite(pool) => Backend::Sqlite {
+                inner: SqliteStore::new(pool.clone())
+                    .with_table_name(TABLE)
+                    .map_err(|e| anyhow::anyhow!("session store: {e}"))?,
+                pool,
+            },
+            Pool::Postgres(pool) => Backend::Postgres(pool),
+        };
+        Ok(Self { backend })
     }
 
-    /// tower-sessions' store, for the expired-session cleanup.
-    pub fn inner(&self) -> &SqliteStore {
-        &self.inner
-    }
-
-    /// Creates the table if the migrations have not (they do).
+    /// Creates the table if the migrations have not (they do; PostgreSQL's
+    /// are the store's own).
     pub async fn migrate(&self) -> sqlx::Result<()> {
-        self.inner.migrate().await
+        match &self.backend {
+            Backend::Sqlite { inner, .. } => inner.migrate().await,
+            Backend::Postgres(_) => Ok(()),
+        }
     }
 
     /// Writes `record` (replacing a row with its id when `replace`), with
     /// its user, unless that user is gone or its epoch moved on. `Ok(false)`
     /// when the id is taken and `replace` is off.
     async fn write(&self, record: &Record, replace: bool) -> session_store::Result<bool> {
+        let pool = match &self.backend {
+            Backend::Sqlite { pool, .. } => pool,
+            Backend::Postgres(pool) => return pg::write(pool, record, replace).await,
+        };
         let user: Option<SessionUser> = record
             .data
             .get(SESSION_USER_KEY)
@@ -70,7 +89,7 @@ impl UserSessions {
             .bind(record.expiry_date)
             .bind(user.map(|u| u.id))
             .bind(user.map(|u| u.epoch))
-            .execute(&self.pool)
+            .execute(pool)
             .await;
         match written {
             Ok(done) => {
@@ -78,7 +97,7 @@ impl UserSessions {
                     // Its user is gone or signed out everywhere: no session.
                     sqlx::query(&format!("DELETE FROM {TABLE} WHERE id = ?"))
                         .bind(&id)
-                        .execute(&self.pool)
+                        .execute(pool)
                         .await
                         .map_err(backend)?;
                 }
@@ -108,10 +127,115 @@ impl SessionStore for UserSessions {
     }
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
-        self.inner.load(session_id).await
+        match &self.backend {
+            Backend::Sqlite { inner, .. } => inner.load(session_id).await,
+            Backend::Postgres(pool) => pg::load(pool, session_id).await,
+        }
     }
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
-        self.inner.delete(session_id).await
+        match &self.backend {
+            Backend::Sqlite { inner, .. } => inner.delete(session_id).await,
+            Backend::Postgres(pool) => pg::delete(pool, session_id).await,
+        }
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for UserSessions {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        match &self.backend {
+            Backend::Sqlite { inner, .. } => inner.delete_expired().await,
+            Backend::Postgres(pool) => pg::delete_expired(pool).await,
+        }
+    }
+}
+
+/// The session table in PostgreSQL (the same rules as the SQLite write
+/// above; tower-sessions' own PostgreSQL store has another table shape).
+mod pg {
+    use super::{backend, SessionUser, SESSION_USER_KEY, TABLE};
+    use sqlx::PgPool;
+    use time::OffsetDateTime;
+    use tower_sessions::session::{Id, Record};
+    use tower_sessions::session_store;
+
+    pub(super) async fn write(
+        pool: &PgPool,
+        record: &Record,
+        replace: bool,
+    ) -> session_store::Result<bool> {
+        let user: Option<SessionUser> = record
+            .data
+            .get(SESSION_USER_KEY)
+            .and_then(|v| serde_json::from_value(v.clone()).ok());
+        let data =
+            rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let upsert = if replace {
+            " ON CONFLICT (id) DO UPDATE SET data = excluded.data, \
+              expiry_date = excluded.expiry_date, user_id = excluded.user_id"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "INSERT INTO {TABLE} (id, data, expiry_date, user_id) SELECT $1, $2, $3, $4 \
+             WHERE $4::BIGINT IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = $4 AND session_epoch = $5){upsert}"
+        );
+        let id = record.id.to_string();
+        let written = sqlx::query(&sql)
+            .bind(&id)
+            .bind(data)
+            .bind(record.expiry_date)
+            .bind(user.map(|u| u.id))
+            .bind(user.map(|u| u.epoch))
+            .execute(pool)
+            .await;
+        match written {
+            Ok(done) => {
+                if done.rows_affected() == 0 {
+                    // Its user is gone or signed out everywhere: no session.
+                    sqlx::query(&format!("DELETE FROM {TABLE} WHERE id = $1"))
+                        .bind(&id)
+                        .execute(pool)
+                        .await
+                        .map_err(backend)?;
+                }
+                Ok(true)
+            }
+            Err(sqlx::Error::Database(e)) if !replace && e.is_unique_violation() => Ok(false),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    pub(super) async fn load(pool: &PgPool, id: &Id) -> session_store::Result<Option<Record>> {
+        let data: Option<Vec<u8>> = sqlx::query_scalar(&format!(
+            "SELECT data FROM {TABLE} WHERE id = $1 AND expiry_date > $2"
+        ))
+        .bind(id.to_string())
+        .bind(OffsetDateTime::now_utc())
+        .fetch_optional(pool)
+        .await
+        .map_err(backend)?;
+        data.map(|d| {
+            rmp_serde::from_slice(&d).map_err(|e| session_store::Error::Decode(e.to_string()))
+        })
+        .transpose()
+    }
+
+    pub(super) async fn delete(pool: &PgPool, id: &Id) -> session_store::Result<()> {
+        sqlx::query(&format!("DELETE FROM {TABLE} WHERE id = $1"))
+            .bind(id.to_string())
+            .execute(pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_expired(pool: &PgPool) -> session_store::Result<()> {
+        sqlx::query(&format!("DELETE FROM {TABLE} WHERE expiry_date < now()"))
+            .execute(pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 }

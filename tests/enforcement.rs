@@ -819,25 +819,25 @@ async fn a_customers_catalog_does_not_page_through_the_whole_org() {
     .await;
     // 30,000 other repositories of the org, each with a manifest, sorted
     // before the customer's one (written straight into the database).
-    let store = app.store().await;
-    let mut tx = store.pool().begin().await.unwrap();
-    sqlx::query(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000) \
-         INSERT INTO repositories (org_id, name, created_at) \
-         SELECT (SELECT id FROM orgs WHERE slug = 'acme'), printf('r%06d', i), '2026-01-01T00:00:00Z' FROM n",
+    app.execute_sql(
+        &[
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000) \
+             INSERT INTO repositories (org_id, name, created_at) \
+             SELECT (SELECT id FROM orgs WHERE slug = 'acme'), printf('r%06d', i), '2026-01-01T00:00:00Z' FROM n",
+            "INSERT INTO manifests (repository_id, digest, media_type, size, content, created_at) \
+             SELECT id, 'sha256:' || printf('%064d', id), 'application/vnd.oci.image.manifest.v1+json', 2, X'7B7D', \
+             '2026-01-01T00:00:00Z' FROM repositories WHERE name LIKE 'r%'",
+        ],
+        &[
+            "INSERT INTO repositories (org_id, name, created_at) \
+             SELECT (SELECT id FROM orgs WHERE slug = 'acme'), 'r' || lpad(i::text, 6, '0'), '2026-01-01T00:00:00Z' \
+             FROM generate_series(1, 30000) i",
+            "INSERT INTO manifests (repository_id, digest, media_type, size, content, created_at) \
+             SELECT id, 'sha256:' || lpad(id::text, 64, '0'), 'application/vnd.oci.image.manifest.v1+json', 2, '\\x7b7d'::bytea, \
+             '2026-01-01T00:00:00Z' FROM repositories WHERE name LIKE 'r%'",
+        ],
     )
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO manifests (repository_id, digest, media_type, size, content, created_at) \
-         SELECT id, 'sha256:' || printf('%064d', id), 'application/vnd.oci.image.manifest.v1+json', 2, X'7B7D', \
-         '2026-01-01T00:00:00Z' FROM repositories WHERE name LIKE 'r%'",
-    )
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    .await;
     // The customer's catalog costs what its grant costs: the whole org's
     // catalog is not paged through (as it was, 10,000 names a query: 3+
     // queries of `repositories` per call here, 20 at 200,000 repositories).

@@ -33,6 +33,8 @@ pub mod password;
 pub mod password_links;
 #[cfg(feature = "store")]
 pub mod store;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(feature = "store")]
 pub mod token_cache;
 

@@ -18,9 +18,28 @@ use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 
+/// Set to `postgres` to run the servers of a test binary on PostgreSQL (a
+/// fresh database each, in a throwaway cluster: `domain::testing`) instead
+/// of the SQLite file in their data directory (`scripts/test` runs the
+/// enforcement matrix both ways).
+pub const DATABASE_ENV: &str = "PORTCULLIS_TEST_DATABASE";
+
+/// A fresh PostgreSQL database when the test run asks for one.
+pub fn test_database() -> Option<String> {
+    match std::env::var(DATABASE_ENV).as_deref() {
+        Ok("postgres") => Some(domain::testing::postgres::fresh_database()),
+        Ok("sqlite") | Ok("") | Err(_) => None,
+        Ok(other) => panic!("{DATABASE_ENV}={other}: expected postgres or sqlite"),
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub dir: tempfile::TempDir,
+    /// The server's `DATABASE_URL` (None: SQLite in `dir`).
+    pub database_url: Option<String>,
+    /// Its `--data-dir`: `dir`, or another server's (`spawn_beside`).
+    data: PathBuf,
     child: Option<Child>,
     stderr: Arc<Mutex<String>>,
 }
@@ -44,18 +63,68 @@ impl TestApp {
     /// Starts the server listening on `listen` (e.g. `0.0.0.0:0`); the
     /// tests still reach it through 127.0.0.1.
     pub fn spawn_listening(dir: tempfile::TempDir, listen: &str, env: &[(&str, &str)]) -> Self {
+        // A restart on the same data directory finds the same database.
+        static DATABASES: Mutex<Vec<(PathBuf, Option<String>)>> = Mutex::new(Vec::new());
+        let database_url = {
+            let mut known = DATABASES.lock().unwrap();
+            match known.iter().find(|(d, _)| d == dir.path()) {
+                Some((_, url)) => url.clone(),
+                None => {
+                    let url = test_database();
+                    known.push((dir.path().to_owned(), url.clone()));
+                    url
+                }
+            }
+        };
+        Self::spawn_on(dir, listen, env, database_url)
+    }
+
+    /// Starts the server with `database_url` as its `DATABASE_URL` (None:
+    /// SQLite in `dir`).
+    pub fn spawn_on(
+        dir: tempfile::TempDir,
+        listen: &str,
+        env: &[(&str, &str)],
+        database_url: Option<String>,
+    ) -> Self {
+        let data = dir.path().to_owned();
+        Self::spawn_with(dir, data, listen, env, database_url)
+    }
+
+    /// Another server on this one's data directory and database (on
+    /// PostgreSQL: a second instance of a scale-out deployment).
+    pub fn spawn_beside(&self, env: &[(&str, &str)]) -> Self {
+        Self::spawn_with(
+            tempfile::tempdir().expect("temp dir"),
+            self.data.clone(),
+            "127.0.0.1:0",
+            env,
+            self.database_url.clone(),
+        )
+    }
+
+    fn spawn_with(
+        dir: tempfile::TempDir,
+        data: PathBuf,
+        listen: &str,
+        env: &[(&str, &str)],
+        database_url: Option<String>,
+    ) -> Self {
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
             .arg("--listen")
             .arg(listen)
             .arg("--data-dir")
-            .arg(dir.path())
+            .arg(&data)
             .env_remove("DATABASE_URL")
             .env_remove("PORTCULLIS_PUBLIC_URL")
             .env("PORTCULLIS_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if let Some(url) = &database_url {
+            cmd.env("DATABASE_URL", url);
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -90,6 +159,8 @@ impl TestApp {
         TestApp {
             base,
             dir,
+            database_url,
+            data,
             child: Some(child),
             stderr,
         }
@@ -111,11 +182,11 @@ impl TestApp {
     }
 
     pub fn data_dir(&self) -> &Path {
-        self.dir.path()
+        &self.data
     }
 
     pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("portcullis.db")
+        self.data.join("portcullis.db")
     }
 
     pub fn logs(&self) -> String {
@@ -128,7 +199,7 @@ impl TestApp {
 
     /// Runs `portcullis <args>` against this app's data directory.
     pub fn cli(&self, args: &[&str], stdin: &str) -> Output {
-        cli_in(self.data_dir(), args, stdin)
+        cli_on(self.data_dir(), self.database_url.as_deref(), args, stdin)
     }
 
     /// Creates an org and its admin through the CLI.
@@ -172,6 +243,29 @@ impl TestApp {
     pub fn create_pro_org(&self, slug: &str, admin_email: &str, password: &str) {
         self.create_org(slug, admin_email, password);
         self.set_plan(slug, "pro");
+    }
+
+    /// Runs SQL statements straight in the server's database, in one
+    /// transaction: `sqlite` or, on PostgreSQL, `postgres`.
+    pub async fn execute_sql(&self, sqlite: &[&str], postgres: &[&str]) {
+        match &self.database_url {
+            Some(url) => {
+                let store = domain::store::PgStore::connect(url).await.unwrap();
+                let mut tx = store.pool().begin().await.unwrap();
+                for sql in postgres {
+                    sqlx::query(sql).execute(&mut *tx).await.unwrap();
+                }
+                tx.commit().await.unwrap();
+            }
+            None => {
+                let store = self.store().await;
+                let mut tx = store.pool().begin().await.unwrap();
+                for sql in sqlite {
+                    sqlx::query(sql).execute(&mut *tx).await.unwrap();
+                }
+                tx.commit().await.unwrap();
+            }
+        }
     }
 
     /// A direct handle on the same database (works while the server runs).
@@ -232,11 +326,19 @@ impl Drop for TestApp {
 }
 
 pub fn cli_in(data_dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("DATABASE_URL")
+    cli_on(data_dir, None, args, stdin)
+}
+
+/// `portcullis <args>` with `DATABASE_URL` set to `database_url` (None:
+/// SQLite in the data directory).
+pub fn cli_on(data_dir: &Path, database_url: Option<&str>, args: &[&str], stdin: &str) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--data-dir").arg(data_dir).args(args);
+    match database_url {
+        Some(url) => cmd.env("DATABASE_URL", url),
+        None => cmd.env_remove("DATABASE_URL"),
+    };
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

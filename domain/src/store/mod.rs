@@ -3,11 +3,15 @@
 //! same contract tests) without any caller changing.
 
 mod access;
+#[cfg(test)]
+mod contract;
+mod postgres;
 mod registry;
 mod sqlite;
 
 pub use access::AccessStore;
 
+pub use postgres::{PgStore, CHANGES_CHANNEL};
 pub use registry::{DeleteManifest, PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
 pub use sqlite::SqliteStore;
 

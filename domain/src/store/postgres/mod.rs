@@ -1,0 +1,187 @@
+//! The PostgreSQL implementation of [`Store`]: the scale-out configuration
+//! (`DATABASE_URL=postgres://…`), one module per aggregate as in
+//! `store/sqlite/` (orgs, users, customers, entitlements, audit, links,
+//! pulls, registry, access). The [`Store`] implementation below only says
+//! where each method lives.
+//!
+//! Porting a SQLite module: `?` placeholders become `$n`; `BEGIN IMMEDIATE`
+//! becomes a plain transaction plus, where SQLite relied on its single
+//! writer for a check-then-write, a row lock (`FOR UPDATE`) or an advisory
+//! lock; `json_each(?)` becomes `= ANY($n)` with a `&[String]`; a unique
+//! violation is mapped with [`unique_or`] exactly as in SQLite; a change-feed
+//! row is written with [`access::note_change`] (which also takes the feed's
+//! lock and notifies). Integers are BIGINT (`i64`), flags BOOLEAN, times
+//! TIMESTAMPTZ: decode every column as the type the SQLite module does.
+
+mod access;
+mod audit;
+mod customers;
+mod entitlements;
+mod links;
+mod orgs;
+mod pulls;
+mod registry;
+mod users;
+
+pub use access::CHANGES_CHANNEL;
+
+use super::{Credentials, NewOrg, PasswordLinkUser, Store, StoreError, StoreResult};
+use crate::audit::{Actor, AuditEvent};
+use crate::entitlements::{EntitlementView, ValidEntitlement};
+use crate::{
+    Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Email,
+    EntitlementId, Org, OrgId, OrgSlug, Plan, Principal, UserId, VendorRole, VendorUser,
+};
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+    /// Where committed changes are published in this process.
+    pub(super) hub: std::sync::Arc<crate::changes::ChangeHub>,
+    /// Whether a writer waits for the other servers (see `wait_for_readers`).
+    readers: Option<ReaderWait>,
+}
+
+/// How a writer waits for the change feed's readers.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ReaderWait {
+    /// A reader not seen for this long is taken for dead.
+    alive: Duration,
+    /// The longest a writer waits.
+    timeout: Duration,
+    /// How often it looks.
+    poll: Duration,
+}
+
+impl PgStore {
+    /// Connects to a `postgres://` or `postgresql://` URL and applies the
+    /// migrations (concurrent starts are safe: sqlx takes an advisory lock).
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url).map_err(StoreError::internal)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await.map_err(StoreError::internal)?;
+        Ok(Self {
+            pool,
+            hub: Default::default(),
+            readers: None,
+        })
+    }
+
+    /// Makes every write that appends to the change feed return only once
+    /// every live server (one that reported within `alive`) has applied it,
+    /// or after `timeout`: a change made through one instance is in effect
+    /// on all of them by the next request (with LISTEN/NOTIFY that takes a
+    /// few milliseconds). For servers and the admin CLI; off by default.
+    pub fn wait_for_readers(mut self, alive: Duration, timeout: Duration) -> Self {
+        self.readers = Some(ReaderWait {
+            alive,
+            timeout,
+            poll: Duration::from_millis(2),
+        });
+        self
+    }
+
+    /// The connection pool (the session store shares it).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// Text from a request, as PostgreSQL can take it: it refuses the NUL
+/// character (SQLite stores it), which no stored name, email, tag or
+/// cursor can contain (their parsers refuse control characters), so it
+/// becomes another control character that matches nothing either: a
+/// lookup or search with it finds nothing, on both databases alike, rather
+/// than failing.
+pub(super) fn text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        s.replace('\0', "\u{1}").into()
+    } else {
+        s.into()
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// A unique-constraint failure becomes `taken` (what is taken); anything
+/// else stays a database error.
+pub(super) fn unique_or(e: sqlx::Error, taken: StoreError) -> StoreError {
+    if is_unique_violation(&e) {
+        taken
+    } else {
+        e.into()
+    }
+}
+
+/// `Store` for PostgreSQL: each method is the inherent method of the same
+/// name in its aggregate's module.
+macro_rules! store_in_modules {
+    ($($name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;)*) => {
+        #[async_trait::async_trait]
+        impl Store for PgStore {
+            $(async fn $name(&self, $($arg: $ty),*) -> StoreResult<$ret> {
+                PgStore::$name(self, $($arg),*).await
+            })*
+        }
+    };
+}
+
+store_in_modules! {
+    // orgs.rs
+    has_orgs() -> bool;
+    create_org_with_admin(org: NewOrg, admin_email: Email, password_hash: String,
+        only_if_first: bool) -> (Org, VendorUser);
+    org_by_slug(slug: &OrgSlug) -> Org;
+    org(id: OrgId) -> Org;
+    set_plan(slug: &OrgSlug, plan: Plan, trial_ends_at: Option<DateTime<Utc>>) -> Org;
+    // users.rs
+    credentials(email: &Email) -> Option<Credentials>;
+    principal(user_id: UserId) -> Option<Principal>;
+    session_principal(user_id: UserId, epoch: i64) -> Option<Principal>;
+    session_epoch(user_id: UserId) -> Option<i64>;
+    vendor_users(org_id: OrgId) -> Vec<VendorUser>;
+    create_vendor_user(org_id: OrgId, email: Email, password_hash: String,
+        role: VendorRole) -> VendorUser;
+    set_vendor_role(org_id: OrgId, user_id: UserId, role: VendorRole) -> VendorUser;
+    delete_vendor_user(org_id: OrgId, user_id: UserId) -> ();
+    // links.rs
+    create_customer_user_with_link(org_id: OrgId, customer_id: CustomerId, email: Email,
+        role: CustomerRole, link: (&str, DateTime<Utc>), by: &Actor) -> UserId;
+    password_link(secret_hash: &str, now: DateTime<Utc>) -> Option<PasswordLinkUser>;
+    use_password_link(secret_hash: &str, password_hash: String,
+        now: DateTime<Utc>) -> Option<UserId>;
+    // customers.rs
+    create_customer(org_id: OrgId, name: DisplayName, by: &Actor) -> Customer;
+    create_customer_user(org_id: OrgId, customer_id: CustomerId, email: Email,
+        password_hash: String, role: CustomerRole, by: &Actor) -> UserId;
+    customers(org_id: OrgId, query: &crate::paging::CustomerQuery)
+        -> crate::paging::Page<CustomerSummary>;
+    customer(org_id: OrgId, id: CustomerId) -> Customer;
+    rename_customer(org_id: OrgId, id: CustomerId, name: DisplayName, by: &Actor) -> Customer;
+    delete_customer(org_id: OrgId, id: CustomerId, by: &Actor) -> Vec<UserId>;
+    customer_users(org_id: OrgId, customer_id: CustomerId) -> Vec<CustomerUser>;
+    delete_customer_user(org_id: OrgId, customer_id: CustomerId, user_id: UserId, by: &Actor) -> ();
+    // entitlements.rs
+    entitlements(org_id: OrgId, customer_id: CustomerId) -> Vec<EntitlementView>;
+    entitlement(org_id: OrgId, id: EntitlementId) -> EntitlementView;
+    save_entitlement(org_id: OrgId, customer_id: CustomerId, id: Option<EntitlementId>,
+        entitlement: ValidEntitlement, by: &Actor) -> EntitlementView;
+    delete_entitlement(org_id: OrgId, id: EntitlementId, by: &Actor) -> CustomerId;
+    // audit.rs
+    audit_events(org_id: OrgId, customer_id: CustomerId, limit: i64) -> Vec<AuditEvent>;
+    // pulls.rs
+    record_pulls(pulls: &[crate::pulls::NewPull]) -> ();
+    pulls(org_id: OrgId, query: &crate::pulls::PullQuery) -> Vec<crate::pulls::Pull>;
+}

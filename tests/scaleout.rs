@@ -1,0 +1,273 @@
+//! The scale-out configuration: two `portcullis serve` processes sharing one
+//! PostgreSQL database (a throwaway cluster: `domain::testing::postgres`)
+//! and one data directory. What is written through one instance is in
+//! effect on the other by the next request after the writer answered: the
+//! change feed's NOTIFY wakes every instance, and a writer returns once
+//! every live instance has applied its change.
+
+mod common;
+
+use common::clients::{run, umoci_image_with};
+use common::registry::Reg;
+use common::TestApp;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::process::Command;
+
+const ADMIN: &str = "a@acme.test";
+const CUSTOMER: &str = "c@initech.test";
+
+fn host(app: &TestApp) -> String {
+    app.base.trim_start_matches("http://").to_owned()
+}
+
+/// `path` answers like `missing` (same status, same body), with 404.
+async fn hidden(reg: &Reg, path: &str, missing: &str) {
+    let denied = reg.fetch(Method::GET, path).await;
+    assert_eq!(denied.0, 404, "GET {path} should be hidden: {}", denied.1);
+    assert_eq!(denied, reg.fetch(Method::GET, missing).await, "GET {path}");
+}
+
+#[tokio::test]
+async fn two_instances_share_one_database_and_one_data_directory() {
+    let url = tokio::task::spawn_blocking(domain::testing::postgres::fresh_database)
+        .await
+        .unwrap();
+    let a = TestApp::spawn_on(tempfile::tempdir().unwrap(), "127.0.0.1:0", &[], Some(url));
+    let b = a.spawn_beside(&[]);
+    a.create_pro_org("acme", ADMIN, "admin password");
+
+    // Push through A with skopeo: one image the customer will get, one not.
+    let vendor_creds = format!("{ADMIN}:{}", a.token(ADMIN, &[]));
+    let work = tempfile::tempdir().unwrap();
+    for (repo, content) in [("web", "web\n"), ("secret", "secret\n")] {
+        let dir = work.path().join(repo);
+        std::fs::create_dir_all(&dir).unwrap();
+        let src = umoci_image_with(&dir, content);
+        run(Command::new("skopeo").args([
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &vendor_creds,
+            &src,
+            &format!("docker://{}/acme/{repo}:1.0", host(&a)),
+        ]));
+    }
+
+    // A customer entitled to web, through A.
+    let api = a.api(&a.token(ADMIN, &[]));
+    let (customer, _) = api.customer("Initech", CUSTOMER, "customer password").await;
+    let entitlement = api
+        .entitle(
+            customer,
+            json!({"name": "web", "artifacts": [{"artifact": "web", "tags": "all"}]}),
+        )
+        .await;
+    // Another customer's entitlement: the org keeps one when Initech's
+    // goes (with none at all, rule 1 would show everyone everything).
+    let (other, _) = api
+        .customer("Hooli", "h@hooli.test", "customer password")
+        .await;
+    api.entitle(
+        other,
+        json!({"name": "web", "artifacts": [{"artifact": "web", "tags": "all"}]}),
+    )
+    .await;
+    let token = a.token(CUSTOMER, &[]);
+    let creds = format!("{CUSTOMER}:{token}");
+
+    // Pull through B with skopeo.
+    let out = work.path().join("pulled");
+    run(Command::new("skopeo").args([
+        "copy",
+        "--src-tls-verify=false",
+        "--src-creds",
+        &creds,
+        &format!("docker://{}/acme/web:1.0", host(&b)),
+        &format!("oci:{}:1.0", out.display()),
+    ]));
+    assert!(out.join("index.json").is_file());
+    let pulled = skopeo_inspect(&creds, &format!("docker://{}/acme/web:1.0", host(&b)));
+    assert_eq!(pulled["RepoTags"], json!(["1.0"]));
+
+    // Hidden equals missing, on both.
+    let on_a = Reg::new(&a.base, CUSTOMER, &token);
+    let on_b = Reg::new(&b.base, CUSTOMER, &token);
+    for reg in [&on_a, &on_b] {
+        assert_eq!(
+            reg.status(Method::GET, "/v2/acme/web/manifests/1.0").await,
+            200
+        );
+        hidden(
+            reg,
+            "/v2/acme/secret/manifests/1.0",
+            "/v2/acme/no-such-repo/manifests/1.0",
+        )
+        .await;
+        hidden(
+            reg,
+            "/v2/acme/secret/tags/list",
+            "/v2/acme/no-such-repo/tags/list",
+        )
+        .await;
+    }
+
+    // The customer signs in on A; its session (in the database) works on
+    // B, where its portal page listens for live updates.
+    let browser = a.signed_in(CUSTOMER, "customer password").await;
+    let mut portal_on_b = browser
+        .get(b.url("/events"))
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(portal_on_b.status(), 200);
+
+    // The entitlement deleted through A: refused on B at the next request.
+    let (s, _) = api
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/entitlements/{entitlement}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    hidden(
+        &on_b,
+        "/v2/acme/web/manifests/1.0",
+        "/v2/acme/no-such-repo/manifests/1.0",
+    )
+    .await;
+    hidden(
+        &on_a,
+        "/v2/acme/web/manifests/1.0",
+        "/v2/acme/no-such-repo/manifests/1.0",
+    )
+    .await;
+    // The portal open on B was told.
+    assert_eq!(
+        next_event(&mut portal_on_b).await,
+        json!({"kind": "access", "customer_id": null})
+    );
+
+    // `admin set-plan` returns only after both applied it: on the community
+    // plan every customer sees everything, at once on both.
+    a.set_plan("acme", "community");
+    for reg in [&on_a, &on_b] {
+        assert_eq!(
+            reg.status(Method::GET, "/v2/acme/secret/manifests/1.0")
+                .await,
+            200
+        );
+    }
+    a.set_plan("acme", "pro");
+    for reg in [&on_b, &on_a] {
+        hidden(
+            reg,
+            "/v2/acme/secret/manifests/1.0",
+            "/v2/acme/no-such-repo/manifests/1.0",
+        )
+        .await;
+    }
+
+    // A token revoked through A: refused on both (each had it cached).
+    let customer_api = a.api(&token);
+    let (s, made) = customer_api
+        .send(Method::POST, "/api/v1/tokens", Some(json!({"label": "ci"})))
+        .await;
+    assert_eq!(s, 201, "{made}");
+    let second = made["secret"].as_str().unwrap().to_owned();
+    let second_a = Reg::new(&a.base, CUSTOMER, &second);
+    let second_b = Reg::new(&b.base, CUSTOMER, &second);
+    for reg in [&second_a, &second_b] {
+        assert_eq!(reg.status(Method::GET, "/v2/").await, 200);
+    }
+    let (s, _) = customer_api
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{}", made["token"]["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    for reg in [&second_b, &second_a] {
+        assert_eq!(reg.status(Method::GET, "/v2/").await, 401);
+    }
+    // The first token still works, on both.
+    for reg in [&on_a, &on_b] {
+        assert_eq!(reg.status(Method::GET, "/v2/").await, 200);
+    }
+
+    // Both LISTEN connections lost (ended by the database): the poll still
+    // brings each server the next change, and the listeners come back.
+    let db = sqlx::PgPool::connect(a.database_url.as_deref().unwrap())
+        .await
+        .unwrap();
+    let listeners = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap()
+    };
+    let until_two_listen = || async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while listeners().await != 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the servers did not LISTEN again"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    until_two_listen().await;
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    a.set_plan("acme", "community");
+    for reg in [&on_b, &on_a] {
+        assert_eq!(
+            reg.status(Method::GET, "/v2/acme/secret/manifests/1.0")
+                .await,
+            200
+        );
+    }
+    until_two_listen().await;
+}
+
+fn skopeo_inspect(creds: &str, image: &str) -> Value {
+    let out = run(Command::new("skopeo").args([
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        creds,
+        image,
+    ]));
+    serde_json::from_str(&out).unwrap()
+}
+
+/// The data of the next event of a `/events` stream (skipping the stream's
+/// hello and keep-alive comments).
+async fn next_event(stream: &mut reqwest::Response) -> Value {
+    let mut buf = String::new();
+    loop {
+        while let Some(i) = buf.find("\n\n") {
+            let block: String = buf.drain(..i + 2).collect();
+            if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
+                return serde_json::from_str(data).unwrap();
+            }
+        }
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(20), stream.chunk())
+            .await
+            .expect("no event within 20 s")
+            .unwrap()
+            .expect("the stream ended");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
