@@ -37,17 +37,18 @@ pub(super) async fn writes_append_to_the_feed_in_commit_order(s: Fixture) {
         s.changes_since(all[0].id, 1).await.unwrap()[0].id,
         all[1].id
     );
-    let since = s
-        .org_changes_since(org.id, Utc::now() - Duration::minutes(1), 10)
-        .await
-        .unwrap();
-    assert_eq!(since.len(), 3);
+    let after = s.org_changes_after(org.id, 0, 10).await.unwrap();
+    assert_eq!(after.len(), 3);
+    let after_first = s.org_changes_after(org.id, all[0].id, 10).await.unwrap();
+    assert_eq!(after_first.len(), 2);
+    assert_eq!(after_first[0].id, all[1].id);
     assert!(s
-        .org_changes_since(
-            OrgId::from(org.id.get() + 1),
-            Utc::now() - Duration::minutes(1),
-            10
-        )
+        .org_changes_after(org.id, all[2].id, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .org_changes_after(OrgId::from(org.id.get() + 1), 0, 10)
         .await
         .unwrap()
         .is_empty());

@@ -161,9 +161,20 @@ pub(super) async fn manifests_tags_and_listings(s: Fixture) {
         .await
         .unwrap();
     assert_eq!(lists.len(), 2);
-    let names = s.artifact_tag_names(org.id).await.unwrap();
+    let names = s.artifact_names(org.id).await.unwrap();
     assert_eq!(names.len(), 3, "with the empty repository");
-    assert_eq!(names[0].0, "Empty", "names sort byte-wise");
+    assert_eq!(names[0], "Empty", "names sort byte-wise");
+    let lists = s
+        .tag_names(org.id, &["web".into(), "Empty".into(), "nothing".into()])
+        .await
+        .unwrap();
+    let listed: Vec<(&str, usize)> = lists.iter().map(|(n, t)| (n.as_str(), t.len())).collect();
+    assert_eq!(
+        listed,
+        [("Empty", 0), ("web", 3)],
+        "an unknown name is left out"
+    );
+    assert!(s.tag_names(org.id, &[]).await.unwrap().is_empty());
     let _ = empty;
 
     // Deleting: a tagged manifest only when asked to; a tag.

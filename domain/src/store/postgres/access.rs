@@ -303,17 +303,17 @@ impl AccessStore for PgStore {
         Ok(changes(rows))
     }
 
-    async fn org_changes_since(
+    async fn org_changes_after(
         &self,
         org_id: OrgId,
-        at: DateTime<Utc>,
+        after: i64,
         limit: i64,
     ) -> StoreResult<Vec<Change>> {
         let rows: Vec<ChangeRow> = sqlx::query_as(&format!(
-            "SELECT {CHANGE_COLUMNS} FROM changes WHERE org_id = $1 AND at >= $2 ORDER BY id LIMIT $3"
+            "SELECT {CHANGE_COLUMNS} FROM changes WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3"
         ))
         .bind(org_id)
-        .bind(at)
+        .bind(after)
         .bind(limit)
         .fetch_all(self.pool())
         .await?;

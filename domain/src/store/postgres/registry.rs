@@ -633,12 +633,35 @@ impl RegistryStore for PgStore {
         Ok(out)
     }
 
-    async fn artifact_tag_names(&self, org: OrgId) -> StoreResult<Vec<(String, Vec<String>)>> {
+    async fn artifact_names(&self, org: OrgId) -> StoreResult<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT name FROM repositories WHERE org_id = $1 ORDER BY name")
+                .bind(org)
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    async fn tag_names(
+        &self,
+        org: OrgId,
+        names: &[String],
+    ) -> StoreResult<Vec<(String, Vec<String>)>> {
+        if names.is_empty() {
+            return Ok(vec![]);
+        }
         let rows: Vec<(String, Option<String>)> = sqlx::query_as(
             "SELECT r.name, t.name FROM repositories r LEFT JOIN tags t ON t.repository_id = r.id \
-             WHERE r.org_id = $1 ORDER BY r.name, t.pushed_at DESC, t.name DESC",
+             WHERE r.org_id = $1 AND r.name = ANY($2) \
+             ORDER BY r.name, t.pushed_at DESC, t.name DESC",
         )
         .bind(org)
+        .bind(
+            names
+                .iter()
+                .map(|n| text(n).into_owned())
+                .collect::<Vec<_>>(),
+        )
         .fetch_all(self.pool())
         .await?;
         let mut out: Vec<(String, Vec<String>)> = Vec::new();
