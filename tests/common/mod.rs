@@ -6,6 +6,7 @@
 pub mod api;
 pub mod clients;
 pub mod registry;
+pub mod s3;
 
 #[allow(unused_imports)]
 pub use api::{Answer, Api};
@@ -44,13 +45,36 @@ impl TestApp {
     /// Starts the server listening on `listen` (e.g. `0.0.0.0:0`); the
     /// tests still reach it through 127.0.0.1.
     pub fn spawn_listening(dir: tempfile::TempDir, listen: &str, env: &[(&str, &str)]) -> Self {
+        let data = dir.path().to_path_buf();
+        Self::spawn_at(dir, &data, listen, env)
+    }
+
+    /// A second server process on the data directory of `other` (one
+    /// database, and one bucket when `env` names it): another instance.
+    pub fn spawn_beside(other: &TestApp, env: &[(&str, &str)]) -> Self {
+        Self::spawn_at(
+            tempfile::tempdir().expect("temp dir"),
+            other.data_dir(),
+            "127.0.0.1:0",
+            env,
+        )
+    }
+
+    fn spawn_at(
+        dir: tempfile::TempDir,
+        data_dir: &Path,
+        listen: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
             .arg("--listen")
             .arg(listen)
             .arg("--data-dir")
-            .arg(dir.path())
+            .arg(data_dir)
             .env_remove("DATABASE_URL")
+            .env_remove("PORTCULLIS_STORAGE")
+            .env_remove("PORTCULLIS_METRICS_TOKEN")
             .env_remove("PORTCULLIS_PUBLIC_URL")
             .env("PORTCULLIS_LOG", "info")
             .stdin(Stdio::null())
