@@ -34,7 +34,6 @@ struct Series {
 }
 
 /// What the server counts per request.
-#[derive(Debug)]
 pub struct Metrics {
     /// By (route family, status class).
     requests: Mutex<BTreeMap<(&'static str, &'static str), Series>>,
@@ -42,6 +41,14 @@ pub struct Metrics {
     pulls: Mutex<BTreeMap<&'static str, u64>>,
     /// `PORTCULLIS_METRICS_TOKEN`: when set, `/metrics` wants it.
     token: Option<String>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics")
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Metrics {

@@ -72,7 +72,7 @@ impl Registry {
 
     /// Ends upload sessions idle for longer than `idle`, with their
     /// chunks, and deletes chunks that no session names and that have not
-    /// been written to for as long (an instance that died mid-chunk).
+    /// been written to for a day (an instance that died mid-chunk).
     pub async fn sweep_uploads(&self, store: &DynStore, idle: std::time::Duration) {
         self.hashers.forget_idle(idle);
         let before = chrono::Utc::now()
@@ -85,7 +85,11 @@ impl Registry {
             }
             Err(e) => tracing::warn!(error = %e, "sweeping upload sessions failed"),
         }
-        let leftovers = self.storage.upload_objects_before(before).await;
+        // A chunk outlives its session only while the upload closing it
+        // moves it into place: chunks a day old that no session names are
+        // an instance's that died mid-chunk.
+        let orphans = chrono::Utc::now() - chrono::Duration::days(1);
+        let leftovers = self.storage.upload_objects_before(orphans).await;
         if leftovers.is_empty() {
             return;
         }

@@ -539,3 +539,27 @@ pub enum ChunkError {
     Body(String),
     Storage(object_store::Error),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::StorageSpec;
+
+    #[test]
+    fn storage_specs() {
+        assert_eq!(StorageSpec::parse(None).unwrap(), StorageSpec::Folder);
+        assert_eq!(StorageSpec::parse(Some(" ")).unwrap(), StorageSpec::Folder);
+        let s3 = |bucket: &str, prefix: &str| StorageSpec::S3 {
+            bucket: bucket.into(),
+            prefix: prefix.into(),
+        };
+        assert_eq!(StorageSpec::parse(Some("s3://b")).unwrap(), s3("b", ""));
+        assert_eq!(StorageSpec::parse(Some("s3://b/")).unwrap(), s3("b", ""));
+        assert_eq!(
+            StorageSpec::parse(Some("s3://b/a/c/")).unwrap(),
+            s3("b", "a/c")
+        );
+        assert!(StorageSpec::parse(Some("s3:///x")).is_err());
+        assert!(StorageSpec::parse(Some("/var/blobs")).is_err());
+        assert!(StorageSpec::parse(Some("gs://b")).is_err());
+    }
+}
