@@ -14,10 +14,9 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Latency buckets, in seconds (`le`).
@@ -25,20 +24,42 @@ const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
-#[derive(Debug, Default, Clone)]
+/// The route families, in the order their counters are kept.
+const FAMILIES: [&str; 13] = [
+    "registry_base",
+    "registry_upload",
+    "registry_manifest_pull",
+    "registry_manifest_push",
+    "registry_blob",
+    "registry_list",
+    "registry_other",
+    "ops",
+    "events",
+    "api",
+    "server_fn",
+    "static",
+    "page",
+];
+
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/// One (family, status class): counters only, no lock on the request path.
+#[derive(Debug, Default)]
 struct Series {
-    count: u64,
-    sum: f64,
+    count: AtomicU64,
+    /// Microseconds.
+    sum: AtomicU64,
     /// Per bucket (not cumulative; summed when rendered).
-    buckets: [u64; BUCKETS.len()],
+    buckets: [AtomicU64; BUCKETS.len()],
 }
 
 /// What the server counts per request.
 pub struct Metrics {
-    /// By (route family, status class).
-    requests: Mutex<BTreeMap<(&'static str, &'static str), Series>>,
-    /// Successful manifest and blob GETs, by kind.
-    pulls: Mutex<BTreeMap<&'static str, u64>>,
+    /// By family (outer) and status class.
+    requests: Vec<Series>,
+    /// Successful manifest and blob GETs.
+    manifest_pulls: AtomicU64,
+    blob_pulls: AtomicU64,
     /// `PORTCULLIS_METRICS_TOKEN`: when set, `/metrics` wants it.
     token: Option<String>,
 }
@@ -54,29 +75,23 @@ impl std::fmt::Debug for Metrics {
 impl Metrics {
     pub fn new(token: Option<String>) -> Self {
         Self {
-            requests: Mutex::default(),
-            pulls: Mutex::default(),
+            requests: (0..FAMILIES.len() * CLASSES.len())
+                .map(|_| Series::default())
+                .collect(),
+            manifest_pulls: AtomicU64::new(0),
+            blob_pulls: AtomicU64::new(0),
             token: token.filter(|t| !t.is_empty()),
         }
     }
 
     fn record(&self, family: &'static str, status: StatusCode, seconds: f64) {
-        let mut map = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        let s = map.entry((family, status_class(status))).or_default();
-        s.count += 1;
-        s.sum += seconds;
+        let f = FAMILIES.iter().position(|x| *x == family).unwrap_or(0);
+        let s = &self.requests[f * CLASSES.len() + status_class(status)];
+        s.count.fetch_add(1, Ordering::Relaxed);
+        s.sum.fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
         if let Some(i) = BUCKETS.iter().position(|b| seconds <= *b) {
-            s.buckets[i] += 1;
+            s.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
-    }
-
-    fn pull(&self, kind: &'static str) {
-        *self
-            .pulls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(kind)
-            .or_default() += 1;
     }
 
     /// Whether the request may read `/metrics`.
@@ -92,57 +107,63 @@ impl Metrics {
         constant_time_eq(given.as_bytes(), token.as_bytes())
     }
 
+    /// The series that counted something, with their labels.
+    fn series(&self) -> impl Iterator<Item = (String, &Series)> {
+        self.requests.iter().enumerate().filter_map(|(i, s)| {
+            (s.count.load(Ordering::Relaxed) > 0).then(|| {
+                let (family, class) = (FAMILIES[i / CLASSES.len()], CLASSES[i % CLASSES.len()]);
+                (format!("family=\"{family}\",status=\"{class}\""), s)
+            })
+        })
+    }
+
     fn render_requests(&self, out: &mut String) {
-        let map = self
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
         out.push_str("# HELP portcullis_http_requests_total HTTP requests by route family and status class.\n");
         out.push_str("# TYPE portcullis_http_requests_total counter\n");
-        for ((family, class), s) in &map {
+        for (labels, s) in self.series() {
             let _ = writeln!(
                 out,
-                "portcullis_http_requests_total{{family=\"{family}\",status=\"{class}\"}} {}",
-                s.count
+                "portcullis_http_requests_total{{{labels}}} {}",
+                s.count.load(Ordering::Relaxed)
             );
         }
         out.push_str("# HELP portcullis_http_request_duration_seconds Time to the response head, by route family and status class.\n");
         out.push_str("# TYPE portcullis_http_request_duration_seconds histogram\n");
-        for ((family, class), s) in &map {
-            let labels = format!("family=\"{family}\",status=\"{class}\"");
+        for (labels, s) in self.series() {
+            let count = s.count.load(Ordering::Relaxed);
             let mut cumulative = 0;
-            for (b, n) in BUCKETS.iter().zip(s.buckets) {
-                cumulative += n;
+            for (b, n) in BUCKETS.iter().zip(&s.buckets) {
+                cumulative += n.load(Ordering::Relaxed);
                 let _ = writeln!(
                     out,
-                    "portcullis_http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {cumulative}"
+                    "portcullis_http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}",
+                    cumulative.min(count)
                 );
             }
             let _ = writeln!(
                 out,
-                "portcullis_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                s.count
+                "portcullis_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
             );
             let _ = writeln!(
                 out,
                 "portcullis_http_request_duration_seconds_sum{{{labels}}} {}",
-                s.sum
+                s.sum.load(Ordering::Relaxed) as f64 / 1e6
             );
             let _ = writeln!(
                 out,
-                "portcullis_http_request_duration_seconds_count{{{labels}}} {}",
-                s.count
+                "portcullis_http_request_duration_seconds_count{{{labels}}} {count}"
             );
         }
-        let pulls = self.pulls.lock().unwrap_or_else(|e| e.into_inner()).clone();
         out.push_str("# HELP portcullis_registry_pulls_total Successful registry GETs of manifests and blobs.\n");
         out.push_str("# TYPE portcullis_registry_pulls_total counter\n");
-        for kind in ["manifest", "blob"] {
+        for (kind, n) in [
+            ("manifest", &self.manifest_pulls),
+            ("blob", &self.blob_pulls),
+        ] {
             let _ = writeln!(
                 out,
                 "portcullis_registry_pulls_total{{kind=\"{kind}\"}} {}",
-                pulls.get(kind).copied().unwrap_or(0)
+                n.load(Ordering::Relaxed)
             );
         }
     }
@@ -152,13 +173,14 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn status_class(status: StatusCode) -> &'static str {
+/// The index of a status's class in [`CLASSES`].
+fn status_class(status: StatusCode) -> usize {
     match status.as_u16() {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
+        100..=199 => 0,
+        200..=299 => 1,
+        300..=399 => 2,
+        400..=499 => 3,
+        _ => 4,
     }
 }
 
@@ -207,10 +229,13 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     let status = resp.status();
     metrics.record(family, status, started.elapsed().as_secs_f64());
     if get && status.is_success() {
-        match family {
-            "registry_manifest_pull" => metrics.pull("manifest"),
-            "registry_blob" => metrics.pull("blob"),
-            _ => {}
+        let pulls = match family {
+            "registry_manifest_pull" => Some(&metrics.manifest_pulls),
+            "registry_blob" => Some(&metrics.blob_pulls),
+            _ => None,
+        };
+        if let Some(n) = pulls {
+            n.fetch_add(1, Ordering::Relaxed);
         }
     }
     resp
@@ -370,6 +395,20 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_family_has_counters() {
+        for f in FAMILIES {
+            let m = Metrics::new(None);
+            m.record(f, StatusCode::OK, 0.0);
+            let mut out = String::new();
+            m.render_requests(&mut out);
+            assert!(
+                out.contains(&format!("family=\"{f}\",status=\"2xx\"}} 1")),
+                "{f}"
+            );
+        }
+    }
 
     #[test]
     fn families_name_no_repository() {
