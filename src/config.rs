@@ -31,6 +31,23 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// Where blobs are kept: `s3://bucket/prefix` for an S3-compatible
+    /// bucket (credentials, region and endpoint from AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL, AWS_ALLOW_HTTP);
+    /// default: the data directory.
+    #[arg(long, env = "PORTCULLIS_STORAGE", global = true)]
+    pub storage: Option<String>,
+
+    /// When set, `GET /metrics` answers only `Authorization: Bearer <this>`
+    /// (default: open; it shows no names and nothing secret).
+    #[arg(
+        long,
+        env = "PORTCULLIS_METRICS_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
+
     /// Public base URL, the host shown in pull commands (default: from --listen).
     #[arg(long, env = "PORTCULLIS_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,

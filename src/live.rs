@@ -251,7 +251,10 @@ impl Live {
                     self.push(LiveKind::CustomerRemoved, change.customer_id)
                 }
                 ChangeKind::Plan => self.push(LiveKind::Plan, None),
-                ChangeKind::UserChanged | ChangeKind::TokenRevoked | ChangeKind::Tagged => {}
+                ChangeKind::UserChanged
+                | ChangeKind::TokenRevoked
+                | ChangeKind::Tagged
+                | ChangeKind::Repository => {}
             },
         }
     }

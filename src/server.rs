@@ -4,9 +4,10 @@
 use crate::config::Config;
 use crate::guard;
 use crate::registry::pull_log::{self, PullLog};
-use crate::registry::{self, storage::BlobStorage, Registry};
+use crate::registry::storage::{BlobStorage, StorageSpec};
+use crate::registry::{self, Registry};
 use crate::sessions::UserSessions;
-use axum::extract::{FromRef, State};
+use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub edge: Arc<crate::edge::Edge>,
     /// Whom each page is for, from the UI's route tree: the page guard's map.
     pub pages: guard::PageAreas,
+    /// Request counts and timings for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -112,16 +115,25 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             setup_code,
         },
     );
-    let storage = BlobStorage::local(config.data_dir.clone())
-        .map_err(|e| anyhow::anyhow!("blob storage in {}: {e}", config.data_dir.display()))?;
+    let spec = StorageSpec::parse(config.storage.as_deref())?;
+    let storage = BlobStorage::open(&spec, &config.data_dir)
+        .map_err(|e| anyhow::anyhow!("blob storage ({spec:?}): {e}"))?;
+    tracing::info!(storage = %storage.label(), "blob storage");
     let pulls = PullLog::spawn(ctx.store.clone(), pull_log::Settings::default());
+    let registry = Arc::new(Registry::new(storage, pulls));
+    // A repository's content changed (here or on another instance, through
+    // the change feed): its cached manifests and graph go.
+    let cache = registry.clone();
+    ctx.store
+        .change_hub()
+        .listen(move |change| cache.cache.apply(change));
     Ok(Prepared {
         state: AppState {
             ctx,
             fresh_tokens: Arc::default(),
             leptos_options,
             embedded_site,
-            registry: Arc::new(Registry::new(storage, pulls)),
+            registry,
             shutdown: tokio_util::sync::CancellationToken::new(),
             edge: crate::edge::Edge::for_ui(
                 &config.public_url(),
@@ -129,6 +141,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
                 server_fn_refusal,
             ),
             pages: app::routes::area,
+            metrics: Arc::new(crate::metrics::Metrics::new(config.metrics_token.clone())),
         },
         sessions,
         session_store,
@@ -225,7 +238,8 @@ pub fn build_router(state: AppState, sessions: Sessions) -> Router {
     // server-function body limit); the registry authenticates each request
     // itself.
     Router::new()
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(crate::metrics::healthz))
+        .route("/metrics", get(crate::metrics::metrics))
         .route("/events", get(crate::live::events))
         .merge(crate::api::router())
         .merge(pages)
@@ -238,6 +252,10 @@ pub fn build_router(state: AppState, sessions: Sessions) -> Router {
         ))
         .layer(axum::middleware::from_fn(crate::edge::headers))
         .merge(registry::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::track,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }
@@ -261,20 +279,6 @@ fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     };
     // The target tower-http uses, so `tower_http=debug` still shows it.
     tracing::debug_span!(target: "tower_http::trace::make_span", "request", method = %req.method(), uri = %shown, version = ?req.version())
-}
-
-/// `GET /healthz`: 200 when the database answers. Anyone may call it.
-async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.ctx.store.has_orgs().await {
-        Ok(_) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"status": "unavailable"})),
-            )
-        }
-    }
 }
 
 /// Runs the server until SIGINT/SIGTERM, then drains in-flight requests.
@@ -304,7 +308,10 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
             tokio::time::Duration::from_secs(3600),
         ),
     );
-    prepared.state.registry.start().await;
+    prepared
+        .state
+        .registry
+        .start(prepared.state.ctx.store.clone());
     let changes =
         crate::changes::spawn_poller(prepared.state.ctx.store.clone(), prepared.listen.clone())
             .await?;

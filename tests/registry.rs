@@ -982,44 +982,90 @@ async fn an_upload_cut_off_mid_stream_leaves_nothing() {
 }
 
 #[tokio::test]
-async fn a_server_killed_during_an_upload_restarts_clean() {
+async fn an_upload_survives_a_server_killed_in_the_middle() {
     let (app, reg) = app_with_admin();
     reg.push_image("acme/web", "1.0", &[b"kept"]).await;
     let r = reg.send(Method::POST, "/v2/acme/web/blobs/uploads/").await;
     let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    let (first, second) = (vec![9u8; 50_000], vec![7u8; 30_000]);
     assert_eq!(
         reg.req(Method::PATCH, &loc)
-            .body(vec![9u8; 50_000])
+            .body(first.clone())
             .send()
             .await
             .unwrap()
             .status(),
         202
     );
-    // What is in `_uploads/` (nothing when it is missing).
-    let uploads = |app: &TestApp| -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(app.data_dir().join("_uploads"))
-            .map(|d| d.map(|e| e.unwrap().path()).collect())
-            .unwrap_or_default()
-    };
-    assert_eq!(uploads(&app).len(), 1, "the chunk");
     let token = reg.auth.clone().unwrap().1;
     let dir = app.kill();
     let app = TestApp::spawn_in(dir, &[]);
     let reg = Reg::new(&app.base, ADMIN, &token);
+    // The session is in the database: the restarted server knows it.
+    let r = reg.send(Method::GET, &loc).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["range"], "0-49999");
+    let whole = [first, second.clone()].concat();
+    let digest = sha256(&whole);
+    let r = reg
+        .req(Method::PATCH, &loc)
+        .header("Content-Range", "50000-79999")
+        .body(second)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    // This process never saw the first chunk: it verifies by reading the
+    // stored chunks back (a wrong digest is refused).
+    let wrong = sha256(b"not it");
     assert_eq!(
-        uploads(&app),
-        Vec::<std::path::PathBuf>::new(),
-        "leftover chunks are removed at start"
+        reg.error_code(Method::PUT, &format!("{loc}?digest={wrong}"))
+            .await,
+        (400, "DIGEST_INVALID".into())
     );
+    // A refused close voids the upload, as before.
     assert_eq!(
         reg.error_code(Method::GET, &loc).await,
         (404, "BLOB_UPLOAD_UNKNOWN".into())
     );
+    // Again, closed with the right digest this time.
+    let r = reg.send(Method::POST, "/v2/acme/web/blobs/uploads/").await;
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    let half = whole.len() / 2;
+    assert_eq!(
+        reg.req(Method::PATCH, &loc)
+            .body(whole[..half].to_vec())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    let token = reg.auth.clone().unwrap().1;
+    let dir = app.kill();
+    let app = TestApp::spawn_in(dir, &[]);
+    let reg = Reg::new(&app.base, ADMIN, &token);
+    let r = reg
+        .req(Method::PUT, &format!("{loc}?digest={digest}"))
+        .body(whole[half..].to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = reg
+        .send(Method::GET, &format!("/v2/acme/web/blobs/{digest}"))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().to_vec(), whole);
     assert_eq!(
         reg.status(Method::GET, "/v2/acme/web/manifests/1.0").await,
         200
     );
+    // Nothing of the uploads is left behind.
+    let left: Vec<_> = std::fs::read_dir(app.data_dir().join("_uploads"))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[tokio::test]

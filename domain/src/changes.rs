@@ -27,6 +27,10 @@ pub enum ChangeKind {
     TokenRevoked,
     /// A tag was pushed or moved ([`Change::tagged`] says which).
     Tagged,
+    /// A repository's content changed otherwise: a manifest pushed without
+    /// a tag, a manifest or a tag deleted ([`Change::tagged`] holds the
+    /// artifact and an empty tag). Registry caches evict the repository.
+    Repository,
 }
 
 impl ChangeKind {
@@ -38,6 +42,7 @@ impl ChangeKind {
             ChangeKind::UserChanged => "user_changed",
             ChangeKind::TokenRevoked => "token_revoked",
             ChangeKind::Tagged => "tagged",
+            ChangeKind::Repository => "repository",
         }
     }
 
@@ -49,6 +54,7 @@ impl ChangeKind {
             ChangeKind::UserChanged,
             ChangeKind::TokenRevoked,
             ChangeKind::Tagged,
+            ChangeKind::Repository,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -65,7 +71,7 @@ pub struct Change {
     pub user_id: Option<UserId>,
     pub kind: ChangeKind,
     /// A [`ChangeKind::Tagged`] change: the artifact (without the org slug)
-    /// and the tag.
+    /// and the tag; a [`ChangeKind::Repository`] change: the artifact and "".
     pub tagged: Option<(String, String)>,
 }
 
@@ -80,8 +86,22 @@ impl Change {
                 ChangeKind::CustomerRemoved => self.customer_id == Some(customer),
                 // Whether a push concerns a customer depends on its grants:
                 // the live stream decides.
-                ChangeKind::UserChanged | ChangeKind::TokenRevoked | ChangeKind::Tagged => false,
+                ChangeKind::UserChanged
+                | ChangeKind::TokenRevoked
+                | ChangeKind::Tagged
+                | ChangeKind::Repository => false,
             }
+    }
+
+    /// The artifact whose content changed (a tag push or move, or another
+    /// repository change), without the org slug.
+    pub fn repository(&self) -> Option<&str> {
+        match self.kind {
+            ChangeKind::Tagged | ChangeKind::Repository => {
+                self.tagged.as_ref().map(|(a, _)| a.as_str())
+            }
+            _ => None,
+        }
     }
 }
 
@@ -215,6 +235,7 @@ mod tests {
             ChangeKind::UserChanged,
             ChangeKind::TokenRevoked,
             ChangeKind::Tagged,
+            ChangeKind::Repository,
         ] {
             assert_eq!(ChangeKind::parse(k.as_str()), Some(k));
         }

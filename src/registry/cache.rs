@@ -6,6 +6,7 @@
 //! raced with an eviction out of the cache.
 
 use bytes::Bytes;
+use domain::changes::Change;
 use domain::policy::{Allowed, RepoGraph, TagGrant};
 use domain::store::RepoId;
 use domain::OrgId;
@@ -132,6 +133,22 @@ pub struct RegistryCache {
     manifest_budget: usize,
     graphs: RwLock<HashMap<String, Arc<GraphEntry>>>,
     generation: AtomicU64,
+    /// Lookups answered from memory and not (`/metrics`).
+    pub counts: CacheCounts,
+}
+
+/// Hits and misses of the manifest and graph caches.
+#[derive(Debug, Default)]
+pub struct CacheCounts {
+    pub manifest_hits: AtomicU64,
+    pub manifest_misses: AtomicU64,
+    pub graph_hits: AtomicU64,
+    pub graph_misses: AtomicU64,
+}
+
+fn count(hit: bool, hits: &AtomicU64, misses: &AtomicU64) {
+    let c = if hit { hits } else { misses };
+    c.fetch_add(1, Ordering::Relaxed);
 }
 
 impl Default for RegistryCache {
@@ -150,6 +167,7 @@ impl RegistryCache {
             manifest_budget: bytes,
             graphs: RwLock::default(),
             generation: AtomicU64::new(0),
+            counts: CacheCounts::default(),
         }
     }
 
@@ -198,12 +216,16 @@ impl RegistryCache {
     }
 
     pub fn manifest(&self, repo: &str, reference: &str) -> Option<Arc<CachedManifest>> {
-        self.manifests
+        let found = self
+            .manifests
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .map
             .get(&(repo.to_owned(), reference.to_owned()))
-            .cloned()
+            .cloned();
+        let c = &self.counts;
+        count(found.is_some(), &c.manifest_hits, &c.manifest_misses);
+        found
     }
 
     /// Caches a manifest loaded at `generation`, unless an eviction happened since.
@@ -248,11 +270,36 @@ impl RegistryCache {
     }
 
     pub fn graph(&self, repo: &str) -> Option<Arc<GraphEntry>> {
-        self.graphs
+        let found = self
+            .graphs
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(repo)
-            .cloned()
+            .cloned();
+        let c = &self.counts;
+        count(found.is_some(), &c.graph_hits, &c.graph_misses);
+        found
+    }
+
+    /// Forgets what a committed change makes stale: a repository's
+    /// content changed (a push, a tag move, a delete), here or on another
+    /// instance (the change feed). Registered with the change hub.
+    pub fn apply(&self, change: &Change) {
+        let Some(artifact) = change.repository() else {
+            return;
+        };
+        // Nothing of an org is cached before its slug is (every lookup
+        // starts with the slug), and slugs never change owner.
+        let slug = self
+            .orgs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(_, id)| **id == change.org_id)
+            .map(|(slug, _)| slug.clone());
+        if let Some(slug) = slug {
+            self.evict_repo(&format!("{slug}/{artifact}"));
+        }
     }
 
     /// Caches a graph loaded at `generation`, unless an eviction happened
@@ -368,5 +415,37 @@ mod tests {
         assert!(c.graph("acme/web").is_none());
         c.put_graph(g, "acme/web", RepoGraph::default());
         assert!(c.graph("acme/web").is_none(), "raced with the eviction");
+    }
+
+    #[test]
+    fn repository_changes_evict_across_instances() {
+        use domain::changes::ChangeKind;
+        let c = RegistryCache::default();
+        c.put_org("acme", OrgId::from(1));
+        c.put_org("beta", OrgId::from(2));
+        let g = c.generation();
+        for repo in ["acme/web", "acme/api", "beta/web"] {
+            c.put_manifest(g, repo, "1.0", m());
+        }
+        let change = |kind, artifact: &str| Change {
+            id: 1,
+            org_id: OrgId::from(1),
+            customer_id: None,
+            user_id: None,
+            kind,
+            tagged: Some((artifact.to_owned(), String::new())),
+        };
+        c.apply(&change(ChangeKind::Repository, "web"));
+        assert!(c.manifest("acme/web", "1.0").is_none());
+        assert!(c.manifest("acme/api", "1.0").is_some());
+        assert!(c.manifest("beta/web", "1.0").is_some(), "another org's web");
+        c.apply(&change(ChangeKind::Tagged, "api"));
+        assert!(c.manifest("acme/api", "1.0").is_none());
+        // Other kinds name no repository.
+        c.apply(&change(ChangeKind::Plan, "web"));
+        assert!(c.manifest("beta/web", "1.0").is_some());
+        let counts = &c.counts;
+        assert!(counts.manifest_hits.load(Ordering::Relaxed) >= 3);
+        assert!(counts.manifest_misses.load(Ordering::Relaxed) >= 2);
     }
 }

@@ -27,19 +27,21 @@ use cache::GraphEntry;
 use domain::access::CustomerAccess;
 use domain::oci::RepositoryName;
 use domain::policy::{Allowed, TagGrant, Visibility};
-use domain::store::Repo;
+use domain::store::{DynStore, Repo};
 use domain::{OrgId, Principal};
 use path::Endpoint;
 use services::Services;
 use std::collections::HashMap;
 use std::sync::Arc;
 use storage::BlobStorage;
-use uploads::Uploads;
+use uploads::Hashers;
 
 /// Registry state shared by the handlers.
 pub struct Registry {
     pub storage: BlobStorage,
-    uploads: Uploads,
+    /// Running digests of the uploads this process received (sessions
+    /// themselves are in the database).
+    pub hashers: Hashers,
     pub cache: cache::RegistryCache,
     /// Customers' manifest pulls, written to the database in batches.
     pub pulls: pull_log::PullLog,
@@ -49,32 +51,68 @@ impl Registry {
     pub fn new(storage: BlobStorage, pulls: pull_log::PullLog) -> Self {
         Self {
             storage,
-            uploads: Uploads::default(),
+            hashers: Hashers::default(),
             cache: cache::RegistryCache::default(),
             pulls,
         }
     }
 
-    /// Clears uploads left by a previous run and starts the stale-upload sweeper.
-    pub async fn start(self: &Arc<Self>) {
-        self.storage.discard_all_uploads().await;
+    /// Starts the stale-upload sweeper (its first sweep runs now). Upload
+    /// sessions survive a restart: nothing is cleared at start.
+    pub fn start(self: &Arc<Self>, store: DynStore) {
         let me = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
             loop {
                 tick.tick().await;
-                me.sweep_uploads(std::time::Duration::from_secs(3600)).await;
+                me.sweep_uploads(&store, UPLOAD_IDLE).await;
             }
         });
     }
 
-    /// Drops upload sessions idle for longer than `idle`, with their chunks.
-    pub async fn sweep_uploads(&self, idle: std::time::Duration) {
-        for (id, chunks) in self.uploads.take_stale(idle) {
-            self.storage.discard(&id, chunks).await;
+    /// Ends upload sessions idle for longer than `idle`, with their
+    /// chunks, and deletes chunks that no session names and that have not
+    /// been written to for a day (an instance that died mid-chunk).
+    pub async fn sweep_uploads(&self, store: &DynStore, idle: std::time::Duration) {
+        self.hashers.forget_idle(idle);
+        let before = chrono::Utc::now()
+            - chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::hours(1));
+        match store.take_stale_uploads(before).await {
+            Ok(stale) => {
+                for s in stale {
+                    self.storage.discard(&s.id, &s.parts).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "sweeping upload sessions failed"),
+        }
+        // A chunk outlives its session only while the upload closing it
+        // moves it into place: chunks a day old that no session names are
+        // an instance's that died mid-chunk.
+        let orphans = chrono::Utc::now() - chrono::Duration::days(1);
+        let leftovers = self.storage.upload_objects_before(orphans).await;
+        if leftovers.is_empty() {
+            return;
+        }
+        let mut ids: Vec<String> = leftovers.iter().map(|(id, _)| id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let open: std::collections::HashSet<String> = match store.open_upload_ids(&ids).await {
+            Ok(open) => open.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "sweeping upload chunks failed");
+                return;
+            }
+        };
+        for (id, path) in leftovers {
+            if !open.contains(&id) {
+                self.storage.delete_object(&path).await;
+            }
         }
     }
 }
+
+/// An upload session untouched for this long is ended.
+pub const UPLOAD_IDLE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -1,8 +1,15 @@
-//! Content-addressed blob storage through `object_store`: the local
-//! filesystem under the data directory by default. Upload chunks are
-//! separate objects `_uploads/<id>.<n>`, verified and moved into
-//! `blobs/<alg>/<xx>/<hex>` only when the upload completes, so nothing a
-//! client can read exists before its digest has been checked.
+//! Content-addressed blob storage, two backends behind one type: a folder
+//! in the data directory (the default) or an S3-compatible bucket
+//! (`PORTCULLIS_STORAGE=s3://bucket/prefix`, through `object_store`'s S3
+//! client). Upload chunks are separate objects `_uploads/<id>.<part>` (the
+//! upload session, in the database, lists its parts in order), verified and
+//! moved into `blobs/<alg>/<xx>/<hex>` only when the upload completes, so
+//! nothing a client can read exists before its digest has been checked.
+//!
+//! In a bucket, a chunk is one `PUT` when it is at most 8 MiB, else an S3
+//! multipart upload of 8 MiB parts (at most two in flight): never a whole
+//! blob in memory. Closing a one-chunk upload is a server-side copy;
+//! several chunks are streamed into one multipart upload.
 //!
 //! The local backend writes and moves files itself, one blocking task per
 //! step (a chunk of up to 8 MiB is one `write`; closing a one-chunk upload
@@ -23,6 +30,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
 
 #[derive(Clone, Debug)]
 pub struct BlobStorage {
@@ -31,6 +39,37 @@ pub struct BlobStorage {
     local_root: Option<PathBuf>,
     /// Recently served local blobs, mapped (blobs never change once written).
     maps: Arc<std::sync::Mutex<HashMap<String, Bytes>>>,
+    /// What the storage is, for logs and `/healthz` (no credentials).
+    label: String,
+}
+
+/// Where blobs are kept: `PORTCULLIS_STORAGE` / `--storage`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageSpec {
+    /// The `blobs/` and `_uploads/` folders in the data directory.
+    Folder,
+    /// An S3-compatible bucket, objects under `prefix` (may be empty).
+    S3 { bucket: String, prefix: String },
+}
+
+impl StorageSpec {
+    /// `None` or empty: the folder; `s3://bucket[/prefix]`: a bucket.
+    pub fn parse(value: Option<&str>) -> anyhow::Result<Self> {
+        let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Ok(StorageSpec::Folder);
+        };
+        let Some(rest) = value.strip_prefix("s3://") else {
+            anyhow::bail!("storage must be s3://bucket/prefix (or unset for the data directory), not {value:?}");
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            anyhow::bail!("storage {value:?} names no bucket");
+        }
+        Ok(StorageSpec::S3 {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_matches('/').to_owned(),
+        })
+    }
 }
 
 /// How many mapped blobs to keep (they cost address space, not memory).
@@ -46,9 +85,63 @@ impl BlobStorage {
         let store = LocalFileSystem::new_with_prefix(&root)?;
         Ok(Self {
             store: Arc::new(store),
+            label: format!("folder {}", root.display()),
             local_root: Some(root),
             maps: Arc::default(),
         })
+    }
+
+    /// The storage `spec` names; the folder is `data_dir`. A bucket's
+    /// credentials, region and endpoint come from the standard variables
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
+    /// `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, …: `AmazonS3Builder::from_env`).
+    pub fn open(spec: &StorageSpec, data_dir: &std::path::Path) -> anyhow::Result<Self> {
+        match spec {
+            StorageSpec::Folder => Self::local(data_dir.to_path_buf()),
+            StorageSpec::S3 { bucket, prefix } => {
+                let s3 = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .build()?;
+                let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+                    Arc::new(s3)
+                } else {
+                    Arc::new(object_store::prefix::PrefixStore::new(
+                        s3,
+                        ObjectPath::from(prefix.as_str()),
+                    ))
+                };
+                Ok(Self {
+                    store,
+                    local_root: None,
+                    maps: Arc::default(),
+                    label: match prefix.as_str() {
+                        "" => format!("s3://{bucket}"),
+                        p => format!("s3://{bucket}/{p}"),
+                    },
+                })
+            }
+        }
+    }
+
+    /// What this storage is (no secrets in it).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Whether the storage answers: the folder exists, or the bucket
+    /// answers a `HEAD` (a missing object is a fine answer).
+    pub async fn check(&self) -> Result<(), String> {
+        if let Some(root) = &self.local_root {
+            return match tokio::fs::metadata(root).await {
+                Ok(m) if m.is_dir() => Ok(()),
+                Ok(_) => Err(format!("{} is not a directory", root.display())),
+                Err(e) => Err(format!("{}: {e}", root.display())),
+            };
+        }
+        match self.store.head(&ObjectPath::from("_health")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     fn blob_path(digest: &Digest) -> ObjectPath {
@@ -61,8 +154,8 @@ impl BlobStorage {
         ))
     }
 
-    fn chunk_path(upload: &str, index: u32) -> ObjectPath {
-        ObjectPath::from(format!("_uploads/{upload}.{index:08}"))
+    fn chunk_path(upload: &str, part: &str) -> ObjectPath {
+        ObjectPath::from(format!("_uploads/{upload}.{part}"))
     }
 
     /// A path of the local backend, as a file.
@@ -70,12 +163,12 @@ impl BlobStorage {
         root.join(path.as_ref())
     }
 
-    /// Streams `body` into chunk `index` of `upload`, feeding every byte to
+    /// Streams `body` into chunk `part` of `upload`, feeding every byte to
     /// `observe` (hashing). On any error the partial chunk is removed.
     pub async fn write_chunk<S, E>(
         &self,
         upload: &str,
-        index: u32,
+        part: &str,
         mut body: S,
         mut observe: impl FnMut(&[u8]) + Send,
     ) -> Result<u64, ChunkError>
@@ -83,38 +176,46 @@ impl BlobStorage {
         S: futures::Stream<Item = Result<Bytes, E>> + Unpin + Send,
         E: std::fmt::Display,
     {
-        let path = Self::chunk_path(upload, index);
+        let path = Self::chunk_path(upload, part);
         if let Some(root) = &self.local_root {
             return write_local(Self::file(root, &path), body, observe).await;
         }
-        let upload_handle = self
-            .store
-            .put_multipart(&path)
-            .await
-            .map_err(ChunkError::Storage)?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload_handle, 8 * 1024 * 1024);
+        // One PUT up to 8 MiB, else a multipart upload of 8 MiB parts.
+        let mut writer =
+            object_store::buffered::BufWriter::with_capacity(self.store.clone(), path, PART)
+                .with_max_concurrency(2);
         let mut written = 0u64;
         while let Some(frame) = body.next().await {
-            match frame {
+            let failed = match frame {
                 Ok(bytes) => {
                     observe(&bytes);
                     written += bytes.len() as u64;
-                    writer.write(&bytes);
+                    match writer.write_all(&bytes).await {
+                        Ok(()) => continue,
+                        Err(e) => ChunkError::Storage(io_error(e)),
+                    }
                 }
-                Err(e) => {
-                    let _ = writer.abort().await;
-                    return Err(ChunkError::Body(e.to_string()));
-                }
-            }
+                Err(e) => ChunkError::Body(e.to_string()),
+            };
+            let _ = writer.abort().await;
+            return Err(failed);
         }
-        writer.finish().await.map_err(ChunkError::Storage)?;
+        if written == 0 {
+            // Nothing to keep: an empty body adds no chunk.
+            let _ = writer.abort().await;
+            return Ok(0);
+        }
+        if let Err(e) = writer.shutdown().await {
+            let _ = writer.abort().await;
+            return Err(ChunkError::Storage(io_error(e)));
+        }
         Ok(written)
     }
 
     /// The chunks of an upload, concatenated, as a stream.
-    pub fn read_chunks(&self, upload: &str, chunks: u32) -> ByteStream {
+    pub fn read_chunks(&self, upload: &str, parts: &[String]) -> ByteStream {
         let store = self.store.clone();
-        let paths: Vec<ObjectPath> = (0..chunks).map(|i| Self::chunk_path(upload, i)).collect();
+        let paths: Vec<ObjectPath> = parts.iter().map(|p| Self::chunk_path(upload, p)).collect();
         futures::stream::iter(paths)
             .then(move |p| {
                 let store = store.clone();
@@ -129,31 +230,32 @@ impl BlobStorage {
     pub async fn commit(
         &self,
         upload: &str,
-        chunks: u32,
+        parts: &[String],
         digest: &Digest,
     ) -> object_store::Result<()> {
         let target = Self::blob_path(digest);
         if let Some(root) = &self.local_root {
-            let chunks: Vec<PathBuf> = (0..chunks)
-                .map(|i| Self::file(root, &Self::chunk_path(upload, i)))
+            let chunks: Vec<PathBuf> = parts
+                .iter()
+                .map(|p| Self::file(root, &Self::chunk_path(upload, p)))
                 .collect();
             let whole = root.join(format!("_uploads/{upload}.blob"));
             let target = Self::file(root, &target);
             return blocking(move || commit_local(&chunks, &whole, &target)).await;
         }
-        match chunks {
-            0 => {
+        match parts {
+            [] => {
                 self.store.put(&target, Bytes::new().into()).await?;
             }
-            1 => {
+            [one] => {
                 self.store
-                    .rename(&Self::chunk_path(upload, 0), &target)
+                    .rename(&Self::chunk_path(upload, one), &target)
                     .await?;
             }
-            n => {
+            several => {
                 let handle = self.store.put_multipart(&target).await?;
-                let mut writer = WriteMultipart::new_with_chunk_size(handle, 8 * 1024 * 1024);
-                let mut stream = self.read_chunks(upload, n);
+                let mut writer = WriteMultipart::new_with_chunk_size(handle, PART);
+                let mut stream = self.read_chunks(upload, several);
                 while let Some(bytes) = stream.next().await {
                     match bytes {
                         Ok(b) => writer.write(&b),
@@ -169,15 +271,16 @@ impl BlobStorage {
                 writer.finish().await?;
             }
         }
-        self.discard(upload, chunks).await;
+        self.discard(upload, parts).await;
         Ok(())
     }
 
     /// Removes an upload's chunks (cancel, failure, cleanup).
-    pub async fn discard(&self, upload: &str, chunks: u32) {
+    pub async fn discard(&self, upload: &str, parts: &[String]) {
         if let Some(root) = &self.local_root {
-            let mut files: Vec<PathBuf> = (0..chunks)
-                .map(|i| Self::file(root, &Self::chunk_path(upload, i)))
+            let mut files: Vec<PathBuf> = parts
+                .iter()
+                .map(|p| Self::file(root, &Self::chunk_path(upload, p)))
                 .collect();
             files.push(root.join(format!("_uploads/{upload}.blob")));
             let _ = tokio::task::spawn_blocking(move || {
@@ -188,30 +291,43 @@ impl BlobStorage {
             .await;
             return;
         }
-        for i in 0..chunks {
-            let _ = self.store.delete(&Self::chunk_path(upload, i)).await;
+        for p in parts {
+            let _ = self.store.delete(&Self::chunk_path(upload, p)).await;
         }
     }
 
-    /// Removes every upload left behind (at start: sessions live in memory).
-    pub async fn discard_all_uploads(&self) {
-        if let Some(root) = &self.local_root {
-            let uploads = root.join("_uploads");
-            let _ = tokio::fs::remove_dir_all(&uploads).await;
-            if let Err(e) = tokio::fs::create_dir_all(&uploads).await {
-                tracing::error!(error = %e, "cannot create {}", uploads.display());
-            }
-        } else {
-            let prefix = ObjectPath::from("_uploads");
-            let list: Vec<_> = self
-                .store
-                .list(Some(&prefix))
-                .map_ok(|m| m.location)
-                .try_collect()
-                .await
-                .unwrap_or_default();
-            for p in list {
-                let _ = self.store.delete(&p).await;
+    /// The upload objects (chunks, a local upload's whole file) last
+    /// written before `before`, with the upload id each belongs to: what
+    /// the sweeper may delete when no session names them any more.
+    pub async fn upload_objects_before(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<(String, ObjectPath)> {
+        let prefix = ObjectPath::from("_uploads");
+        let listed: Vec<object_store::ObjectMeta> =
+            match self.store.list(Some(&prefix)).try_collect().await {
+                Ok(l) => l,
+                Err(object_store::Error::NotFound { .. }) => Vec::new(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "listing upload chunks failed");
+                    Vec::new()
+                }
+            };
+        listed
+            .into_iter()
+            .filter(|m| m.last_modified < before)
+            .filter_map(|m| {
+                let id = m.location.filename()?.split('.').next()?.to_owned();
+                Some((id, m.location))
+            })
+            .collect()
+    }
+
+    /// Deletes one object (a leftover upload chunk).
+    pub async fn delete_object(&self, path: &ObjectPath) {
+        if let Err(e) = self.store.delete(path).await {
+            if !matches!(e, object_store::Error::NotFound { .. }) {
+                tracing::warn!(error = %e, %path, "deleting a leftover upload chunk failed");
             }
         }
     }
@@ -275,6 +391,9 @@ impl BlobStorage {
 /// What the local backend buffers before it writes (one `write` call per
 /// this much of a chunk).
 const LOCAL_WRITE: usize = 8 * 1024 * 1024;
+
+/// A bucket's multipart part size (S3 wants at least 5 MiB but the last).
+const PART: usize = 8 * 1024 * 1024;
 
 fn io_error(e: std::io::Error) -> object_store::Error {
     object_store::Error::Generic {
@@ -419,4 +538,28 @@ pub enum ChunkError {
     /// The client's body failed (disconnect).
     Body(String),
     Storage(object_store::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StorageSpec;
+
+    #[test]
+    fn storage_specs() {
+        assert_eq!(StorageSpec::parse(None).unwrap(), StorageSpec::Folder);
+        assert_eq!(StorageSpec::parse(Some(" ")).unwrap(), StorageSpec::Folder);
+        let s3 = |bucket: &str, prefix: &str| StorageSpec::S3 {
+            bucket: bucket.into(),
+            prefix: prefix.into(),
+        };
+        assert_eq!(StorageSpec::parse(Some("s3://b")).unwrap(), s3("b", ""));
+        assert_eq!(StorageSpec::parse(Some("s3://b/")).unwrap(), s3("b", ""));
+        assert_eq!(
+            StorageSpec::parse(Some("s3://b/a/c/")).unwrap(),
+            s3("b", "a/c")
+        );
+        assert!(StorageSpec::parse(Some("s3:///x")).is_err());
+        assert!(StorageSpec::parse(Some("/var/blobs")).is_err());
+        assert!(StorageSpec::parse(Some("gs://b")).is_err());
+    }
 }

@@ -1,7 +1,21 @@
 //! Blob uploads: POST (session start, monolithic with `digest`, cross-repo
 //! mount), PATCH (chunks, in order), PUT (close and verify), GET (status),
-//! DELETE (cancel). Sessions live in memory with a running sha256; chunks
-//! are streamed to storage, never held whole in memory.
+//! DELETE (cancel). Chunks are streamed to storage, never held whole in
+//! memory.
+//!
+//! A session lives in the database ([`domain::store::UploadStore`]): any
+//! instance may take the next chunk or close it, and it survives a restart.
+//! Each chunk is its own object, named in the session's `parts` only once
+//! it is complete; a write changes the session only if it still has the
+//! parts it read, so two requests on one upload cannot both append (the
+//! loser's chunk is deleted). A monolithic upload (POST with `digest`)
+//! never has a session row.
+//!
+//! The digest: the instance that received every byte so far keeps the
+//! running sha256 in memory ([`Hashers`], valid for the size it covers)
+//! and closes with it; an instance without it (the previous chunk went
+//! elsewhere, or the process restarted) verifies by streaming the stored
+//! chunks through a new hasher at close.
 
 use super::storage::ChunkError;
 use super::{authorize, header_str, Need, RegistryError, RegistryResult, Req};
@@ -9,7 +23,7 @@ use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::oci::{Algorithm, Digest, RepositoryName};
-use domain::store::RepoId;
+use domain::store::{RepoId, UploadSession};
 use domain::Principal;
 use futures::StreamExt;
 use sha2::Digest as _;
@@ -17,58 +31,46 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub struct Session {
-    repo: RepoId,
-    name: String,
-    hasher: sha2::Sha256,
-    size: u64,
-    chunks: u32,
-    touched: Instant,
-}
-
-/// Upload sessions by id.
+/// This process's running sha256 of the uploads it received, each valid
+/// for the size it has hashed.
 #[derive(Default)]
-pub struct Uploads {
-    sessions: Mutex<HashMap<String, Session>>,
+pub struct Hashers {
+    map: Mutex<HashMap<String, (u64, sha2::Sha256, Instant)>>,
 }
 
-impl Uploads {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+impl Hashers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, sha2::Sha256, Instant)>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn insert(&self, id: String, s: Session) {
-        self.lock().insert(id, s);
-    }
-
-    /// Takes a session out for exclusive use (a concurrent request on the
-    /// same upload sees it as unknown until it is put back).
-    fn take(&self, id: &str, name: &RepositoryName) -> RegistryResult<Session> {
-        let mut map = self.lock();
-        match map.get(id) {
-            Some(s) if s.name == name.as_str() => Ok(map.remove(id).expect("present")),
-            _ => Err(RegistryError::BlobUploadUnknown),
+    /// The hasher of upload `id` if it covers exactly its first `size`
+    /// bytes (a new one for an empty upload); `None` when the bytes went
+    /// through another instance.
+    fn take(&self, id: &str, size: u64) -> Option<sha2::Sha256> {
+        match self.lock().remove(id) {
+            Some((n, h, _)) if n == size => Some(h),
+            _ if size == 0 => Some(sha2::Sha256::new()),
+            _ => None,
         }
     }
 
-    fn peek(&self, id: &str, name: &RepositoryName) -> RegistryResult<u64> {
-        match self.lock().get(id) {
-            Some(s) if s.name == name.as_str() => Ok(s.size),
-            _ => Err(RegistryError::BlobUploadUnknown),
-        }
+    fn put(&self, id: &str, size: u64, hasher: sha2::Sha256) {
+        self.lock()
+            .insert(id.to_owned(), (size, hasher, Instant::now()));
     }
 
-    pub fn take_stale(&self, idle: Duration) -> Vec<(String, u32)> {
-        let mut map = self.lock();
-        let stale: Vec<String> = map
-            .iter()
-            .filter(|(_, s)| s.touched.elapsed() > idle)
-            .map(|(id, _)| id.clone())
-            .collect();
-        stale
-            .into_iter()
-            .filter_map(|id| map.remove(&id).map(|s| (id, s.chunks)))
-            .collect()
+    fn forget(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    /// Drops hashers unused for `idle` (their upload went elsewhere or away).
+    pub fn forget_idle(&self, idle: Duration) {
+        self.lock().retain(|_, (_, _, t)| t.elapsed() <= idle);
+    }
+
+    /// How many uploads this process is hashing.
+    pub fn len(&self) -> usize {
+        self.lock().len()
     }
 }
 
@@ -142,92 +144,123 @@ pub async fn start(
         // Not mountable: fall back to a regular upload session (spec).
     }
     let id = uuid::Uuid::new_v4().to_string();
-    let mut session = Session {
-        repo,
-        name: name.to_string(),
-        hasher: sha2::Sha256::new(),
-        size: 0,
-        chunks: 0,
-        touched: Instant::now(),
-    };
     if let Some(digest) = req.query.get("digest") {
-        // Monolithic upload: the whole blob in this request.
+        // Monolithic upload: the whole blob in this request, no session row.
         let digest = Digest::parse(digest)?;
-        append(req, &id, &mut session, body).await?;
-        return finish(req, name, &id, session, &digest).await;
+        let mut hasher = Some(sha2::Sha256::new());
+        let (part, size) = append(req, &id, &[], body, &mut hasher).await?;
+        let parts: Vec<String> = part.into_iter().collect();
+        return finish(req, name, repo, &id, &parts, size, hasher, &digest).await;
     }
-    req.registry.uploads.insert(id.clone(), session);
+    req.ctx
+        .store
+        .create_upload(&id, repo, name.as_str())
+        .await?;
     Ok(progress(StatusCode::ACCEPTED, name, &id, 0))
 }
 
-/// Streams a request body into the session as its next chunk.
-async fn append(req: Req<'_>, id: &str, session: &mut Session, body: Body) -> RegistryResult<()> {
+/// Streams a request body into storage as the upload's next chunk
+/// (not yet named in the session: the caller records it). Returns the
+/// chunk's part name (`None` for an empty body) and its size; when the
+/// body or storage fails, the partial chunk is removed.
+async fn append(
+    req: Req<'_>,
+    id: &str,
+    parts: &[String],
+    body: Body,
+    hasher: &mut Option<sha2::Sha256>,
+) -> RegistryResult<(Option<String>, u64)> {
+    let part = format!(
+        "{:08}-{}",
+        parts.len(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     let stream = body.into_data_stream().boxed();
-    let hasher = &mut session.hasher;
     let result = req
         .registry
         .storage
-        .write_chunk(id, session.chunks, stream, |b| hasher.update(b))
+        .write_chunk(id, &part, stream, |b| {
+            if let Some(h) = hasher.as_mut() {
+                h.update(b)
+            }
+        })
         .await;
     match result {
-        Ok(0) => Ok(()), // an empty body adds no chunk
-        Ok(n) => {
-            session.chunks += 1;
-            session.size += n;
-            session.touched = Instant::now();
-            Ok(())
-        }
-        Err(ChunkError::Body(e)) => {
-            // The client went away mid-chunk: the upload is void.
-            req.registry.storage.discard(id, session.chunks + 1).await;
-            Err(RegistryError::BlobUploadInvalid(format!(
-                "upload interrupted: {e}"
-            )))
-        }
-        Err(ChunkError::Storage(e)) => {
-            req.registry.storage.discard(id, session.chunks + 1).await;
-            Err(e.into())
-        }
+        Ok(0) => Ok((None, 0)), // an empty body adds no chunk
+        Ok(n) => Ok((Some(part), n)),
+        Err(ChunkError::Body(e)) => Err(RegistryError::BlobUploadInvalid(format!(
+            "upload interrupted: {e}"
+        ))),
+        Err(ChunkError::Storage(e)) => Err(e.into()),
     }
 }
 
-/// Verifies the digest and makes the blob visible in the repository.
+/// Verifies the digest and makes the blob visible in the repository. The
+/// session (if any) has ended: this request owns `parts`.
+#[allow(clippy::too_many_arguments)]
 async fn finish(
     req: Req<'_>,
     name: &RepositoryName,
+    repo: RepoId,
     id: &str,
-    session: Session,
+    parts: &[String],
+    size: u64,
+    hasher: Option<sha2::Sha256>,
     digest: &Digest,
 ) -> RegistryResult<Response> {
+    req.registry.hashers.forget(id);
     let storage = &req.registry.storage;
-    let actual = match digest.algorithm() {
-        Algorithm::Sha256 => format!("sha256:{}", hex::encode(session.hasher.finalize())),
-        Algorithm::Sha512 => {
-            let mut h = sha2::Sha512::new();
-            let mut s = storage.read_chunks(id, session.chunks);
-            while let Some(b) = s.next().await {
-                h.update(b.map_err(|e| RegistryError::Internal(e.to_string()))?);
-            }
-            format!("sha512:{}", hex::encode(h.finalize()))
+    let actual = match (digest.algorithm(), hasher) {
+        (Algorithm::Sha256, Some(h)) => format!("sha256:{}", hex::encode(h.finalize())),
+        // The bytes went (partly) through another instance: read them back.
+        (Algorithm::Sha256, None) => {
+            let h = hash_stored::<sha2::Sha256>(req, id, parts).await?;
+            format!("sha256:{h}")
+        }
+        (Algorithm::Sha512, _) => {
+            let h = hash_stored::<sha2::Sha512>(req, id, parts).await?;
+            format!("sha512:{h}")
         }
     };
     if actual != digest.as_str() {
-        storage.discard(id, session.chunks).await;
+        storage.discard(id, parts).await;
         return Err(RegistryError::DigestInvalid(format!(
             "content has digest {actual}, not {digest}"
         )));
     }
     // Verified: the upload becomes the blob (when the blob is here already,
     // it is replaced by the same bytes: cheaper than asking the database).
-    if let Err(e) = storage.commit(id, session.chunks, digest).await {
-        storage.discard(id, session.chunks).await;
+    if let Err(e) = storage.commit(id, parts, digest).await {
+        storage.discard(id, parts).await;
         return Err(e.into());
     }
     req.ctx
         .store
-        .link_blob(session.repo, digest.as_str(), session.size as i64)
+        .link_blob(repo, digest.as_str(), size as i64)
         .await?;
     Ok(created(name, digest))
+}
+
+/// The hex digest of an upload's stored chunks.
+async fn hash_stored<H: sha2::Digest>(
+    req: Req<'_>,
+    id: &str,
+    parts: &[String],
+) -> RegistryResult<String> {
+    let mut h = H::new();
+    let mut s = req.registry.storage.read_chunks(id, parts);
+    while let Some(b) = s.next().await {
+        match b {
+            Ok(b) => h.update(&b),
+            Err(e) => {
+                req.registry.storage.discard(id, parts).await;
+                return Err(RegistryError::Internal(format!(
+                    "reading upload {id} back: {e}"
+                )));
+            }
+        }
+    }
+    Ok(hex::encode(h.finalize()))
 }
 
 /// Parses `Content-Range: <start>-<end>`.
@@ -239,24 +272,71 @@ fn content_range(value: &str) -> Option<(u64, u64)> {
     (a <= b).then_some((a, b))
 }
 
-/// Takes the session for a chunk (`PATCH`, or a closing `PUT` with a body):
-/// a chunk with a `Content-Range` must start where the upload stands, else
+/// The open session `id` of repository `name`.
+async fn session(req: Req<'_>, name: &RepositoryName, id: &str) -> RegistryResult<UploadSession> {
+    match req.ctx.store.upload(id).await? {
+        Some(s) if s.name == name.as_str() => Ok(s),
+        _ => Err(RegistryError::BlobUploadUnknown),
+    }
+}
+
+/// The session for a chunk (`PATCH`, or a closing `PUT` with a body): a
+/// chunk with a `Content-Range` must start where the upload stands, else
 /// 416 and the session stays as it was (spec: the client resumes from a
 /// status `GET` or the 416's `Range`).
-fn take_for_chunk(req: Req<'_>, name: &RepositoryName, id: &str) -> RegistryResult<Session> {
-    let session = req.registry.uploads.take(id, name)?;
+async fn session_for_chunk(
+    req: Req<'_>,
+    name: &RepositoryName,
+    id: &str,
+) -> RegistryResult<UploadSession> {
+    let session = session(req, name, id).await?;
     if let Some(range) = header_str(req.headers, "content-range") {
-        let in_order = content_range(range).is_some_and(|(start, _)| start == session.size);
+        let in_order = content_range(range).is_some_and(|(start, _)| start == session.size as u64);
         if !in_order {
-            let size = session.size;
-            req.registry.uploads.insert(id.to_owned(), session);
-            return Err(RegistryError::RangeNotSatisfiable {
-                location: location(name, id),
-                size,
-            });
+            return Err(out_of_order(name, id, session.size));
         }
     }
     Ok(session)
+}
+
+fn out_of_order(name: &RepositoryName, id: &str, size: i64) -> RegistryError {
+    RegistryError::RangeNotSatisfiable {
+        location: location(name, id),
+        size: size as u64,
+    }
+}
+
+/// Another request changed or ended the session while this one wrote a
+/// chunk: its chunk goes, and the client hears where the upload stands.
+async fn lost_race(
+    req: Req<'_>,
+    name: &RepositoryName,
+    id: &str,
+    part: Option<&String>,
+) -> RegistryError {
+    if let Some(p) = part {
+        req.registry
+            .storage
+            .discard(id, std::slice::from_ref(p))
+            .await;
+    }
+    match req.ctx.store.upload(id).await {
+        Ok(Some(s)) if s.name == name.as_str() => out_of_order(name, id, s.size),
+        Ok(_) => RegistryError::BlobUploadUnknown,
+        Err(e) => e.into(),
+    }
+}
+
+/// A chunk's body failed: the upload is void (its session and chunks go).
+async fn void(req: Req<'_>, session: &UploadSession, e: RegistryError) -> RegistryError {
+    req.registry.hashers.forget(&session.id);
+    if let Ok(true) = req.ctx.store.end_upload(&session.id, &session.parts).await {
+        req.registry
+            .storage
+            .discard(&session.id, &session.parts)
+            .await;
+    }
+    e
 }
 
 pub async fn patch(
@@ -267,11 +347,31 @@ pub async fn patch(
     body: Body,
 ) -> RegistryResult<Response> {
     authorize(req, p, name, Need::Write).await?;
-    let mut session = take_for_chunk(req, name, id)?;
-    append(req, id, &mut session, body).await?;
-    let size = session.size;
-    req.registry.uploads.insert(id.to_owned(), session);
-    Ok(progress(StatusCode::ACCEPTED, name, id, size))
+    let session = session_for_chunk(req, name, id).await?;
+    let size = session.size as u64;
+    let mut hasher = req.registry.hashers.take(id, size);
+    let (part, n) = match append(req, id, &session.parts, body, &mut hasher).await {
+        Ok(written) => written,
+        Err(e) => return Err(void(req, &session, e).await),
+    };
+    let Some(part) = part else {
+        if let Some(h) = hasher {
+            req.registry.hashers.put(id, size, h);
+        }
+        return Ok(progress(StatusCode::ACCEPTED, name, id, size));
+    };
+    if !req
+        .ctx
+        .store
+        .append_upload(id, &session.parts, &part, n as i64)
+        .await?
+    {
+        return Err(lost_race(req, name, id, Some(&part)).await);
+    }
+    if let Some(h) = hasher {
+        req.registry.hashers.put(id, size + n, h);
+    }
+    Ok(progress(StatusCode::ACCEPTED, name, id, size + n))
 }
 
 pub async fn put(
@@ -290,9 +390,20 @@ pub async fn put(
             ))
         }
     };
-    let mut session = take_for_chunk(req, name, id)?;
-    append(req, id, &mut session, body).await?;
-    finish(req, name, id, session, &digest).await
+    let session = session_for_chunk(req, name, id).await?;
+    let mut hasher = req.registry.hashers.take(id, session.size as u64);
+    let (part, n) = match append(req, id, &session.parts, body, &mut hasher).await {
+        Ok(written) => written,
+        Err(e) => return Err(void(req, &session, e).await),
+    };
+    // Ending the session makes this request the one that closes it.
+    if !req.ctx.store.end_upload(id, &session.parts).await? {
+        return Err(lost_race(req, name, id, part.as_ref()).await);
+    }
+    let mut parts = session.parts;
+    parts.extend(part);
+    let size = session.size as u64 + n;
+    finish(req, name, session.repo, id, &parts, size, hasher, &digest).await
 }
 
 pub async fn status(
@@ -302,8 +413,13 @@ pub async fn status(
     id: &str,
 ) -> RegistryResult<Response> {
     authorize(req, p, name, Need::Write).await?;
-    let size = req.registry.uploads.peek(id, name)?;
-    Ok(progress(StatusCode::NO_CONTENT, name, id, size))
+    let session = session(req, name, id).await?;
+    Ok(progress(
+        StatusCode::NO_CONTENT,
+        name,
+        id,
+        session.size as u64,
+    ))
 }
 
 pub async fn cancel(
@@ -313,8 +429,12 @@ pub async fn cancel(
     id: &str,
 ) -> RegistryResult<Response> {
     authorize(req, p, name, Need::Write).await?;
-    let session = req.registry.uploads.take(id, name)?;
-    req.registry.storage.discard(id, session.chunks).await;
+    let session = session(req, name, id).await?;
+    if !req.ctx.store.end_upload(id, &session.parts).await? {
+        return Err(lost_race(req, name, id, None).await);
+    }
+    req.registry.hashers.forget(id);
+    req.registry.storage.discard(id, &session.parts).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod clients;
 pub mod registry;
+pub mod s3;
 
 #[allow(unused_imports)]
 pub use api::{Answer, Api};
@@ -117,6 +118,8 @@ impl TestApp {
             .arg("--data-dir")
             .arg(&data)
             .env_remove("DATABASE_URL")
+            .env_remove("PORTCULLIS_STORAGE")
+            .env_remove("PORTCULLIS_METRICS_TOKEN")
             .env_remove("PORTCULLIS_PUBLIC_URL")
             .env("PORTCULLIS_LOG", "info")
             .stdin(Stdio::null())

@@ -8,12 +8,14 @@ mod contract;
 mod postgres;
 mod registry;
 mod sqlite;
+mod uploads;
 
 pub use access::AccessStore;
 
 pub use postgres::{PgStore, CHANGES_CHANNEL};
 pub use registry::{DeleteManifest, PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
 pub use sqlite::SqliteStore;
+pub use uploads::{FeedReader, PoolUse, UploadSession, UploadStore};
 
 use crate::audit::{Actor, AuditEvent};
 use crate::entitlements::{EntitlementView, ValidEntitlement};
@@ -130,7 +132,7 @@ pub struct PasswordLinkUser {
 }
 
 #[async_trait::async_trait]
-pub trait Store: RegistryStore + AccessStore + Send + Sync + 'static {
+pub trait Store: RegistryStore + AccessStore + UploadStore + Send + Sync + 'static {
     /// Whether any vendor organization exists (first-run detection).
     async fn has_orgs(&self) -> StoreResult<bool>;
 

@@ -12,6 +12,7 @@ mod links;
 mod orgs;
 mod pulls;
 mod registry;
+mod uploads;
 mod users;
 
 use crate::audit::Actor;
@@ -251,4 +252,5 @@ contract_tests! {
     registry::manifests_tags_and_listings,
     registry::tokens_are_revoked_with_their_children,
     registry::lookups_with_a_nul_character_find_nothing,
+    uploads::sessions_append_once_and_end_once,
 }

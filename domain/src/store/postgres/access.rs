@@ -83,6 +83,28 @@ pub(super) async fn note_tagged(
     .await
 }
 
+/// Notes in the change feed that the content of repository `repo` changed
+/// otherwise than by a tag push (registry caches on every instance evict it).
+pub(super) async fn note_repository(conn: &mut PgConnection, repo: RepoId) -> StoreResult<Change> {
+    let (org_id, artifact): (OrgId, String) =
+        sqlx::query_as("SELECT org_id, name FROM repositories WHERE id = $1")
+            .bind(repo)
+            .fetch_one(&mut *conn)
+            .await?;
+    append(
+        conn,
+        Change {
+            id: 0,
+            org_id,
+            customer_id: None,
+            user_id: None,
+            kind: ChangeKind::Repository,
+            tagged: Some((artifact, String::new())),
+        },
+    )
+    .await
+}
+
 /// The channel a committed change is announced on (`NOTIFY`, payload: its
 /// id): the change feed's readers `LISTEN` to it.
 pub const CHANGES_CHANNEL: &str = "portcullis_changes";

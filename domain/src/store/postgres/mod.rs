@@ -21,6 +21,7 @@ mod links;
 mod orgs;
 mod pulls;
 mod registry;
+mod uploads;
 mod users;
 
 pub use access::CHANGES_CHANNEL;

@@ -1,6 +1,6 @@
 //! [`RegistryStore`] for PostgreSQL.
 
-use super::access::note_tagged;
+use super::access::{note_repository, note_tagged};
 use super::{text, PgStore};
 use crate::changes::ChangeKind;
 use crate::paging::{contains_pattern, ArtifactQuery, Page};
@@ -378,6 +378,10 @@ impl RegistryStore for PgStore {
             for tag in tagged {
                 changes.push(note_tagged(&mut tx, org_id, &artifact, tag).await?);
             }
+        } else {
+            // No tag moved (a push by digest: a child, a referrer): other
+            // instances' registry caches still evict the repository.
+            changes.push(note_repository(&mut tx, repo).await?);
         }
         tx.commit().await?;
         self.published(changes).await;
@@ -427,7 +431,9 @@ impl RegistryStore for PgStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        let change = note_repository(&mut tx, repo).await?;
         tx.commit().await?;
+        self.published(vec![change]).await;
         Ok(DeleteManifest::Deleted)
     }
 
@@ -444,8 +450,14 @@ impl RegistryStore for PgStore {
             .bind(tag)
             .execute(&mut *tx)
             .await?;
+        let deleted = r.rows_affected() > 0;
+        let change = match deleted {
+            true => Some(note_repository(&mut tx, repo).await?),
+            false => None,
+        };
         tx.commit().await?;
-        Ok(r.rows_affected() > 0)
+        self.published(change.into_iter().collect()).await;
+        Ok(deleted)
     }
 
     async fn tags(&self, repo: RepoId, last: Option<&str>, n: i64) -> StoreResult<Vec<String>> {

@@ -83,6 +83,31 @@ pub(super) async fn note_tagged(
     .await
 }
 
+/// Notes in the change feed that the content of repository `repo` changed
+/// otherwise than by a tag push (registry caches on every instance evict it).
+pub(super) async fn note_repository(
+    conn: &mut SqliteConnection,
+    repo: RepoId,
+) -> StoreResult<Change> {
+    let (org_id, artifact): (OrgId, String) =
+        sqlx::query_as("SELECT org_id, name FROM repositories WHERE id = ?")
+            .bind(repo)
+            .fetch_one(&mut *conn)
+            .await?;
+    append(
+        conn,
+        Change {
+            id: 0,
+            org_id,
+            customer_id: None,
+            user_id: None,
+            kind: ChangeKind::Repository,
+            tagged: Some((artifact, String::new())),
+        },
+    )
+    .await
+}
+
 /// Writes `change` (its id is the row's) and returns it with its id.
 async fn append(conn: &mut SqliteConnection, mut change: Change) -> StoreResult<Change> {
     let (artifact, tag) = change.tagged.clone().unzip();

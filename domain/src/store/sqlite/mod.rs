@@ -11,6 +11,7 @@ mod links;
 mod orgs;
 mod pulls;
 mod registry;
+mod uploads;
 mod users;
 
 use super::{Credentials, NewOrg, PasswordLinkUser, Store, StoreError, StoreResult};
