@@ -109,12 +109,14 @@ impl Metrics {
 
     /// The series that counted something, with their labels.
     fn series(&self) -> impl Iterator<Item = (String, &Series)> {
-        self.requests.iter().enumerate().filter_map(|(i, s)| {
-            (s.count.load(Ordering::Relaxed) > 0).then(|| {
+        self.requests
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.count.load(Ordering::Relaxed) > 0)
+            .map(|(i, s)| {
                 let (family, class) = (FAMILIES[i / CLASSES.len()], CLASSES[i % CLASSES.len()]);
                 (format!("family=\"{family}\",status=\"{class}\""), s)
             })
-        })
     }
 
     fn render_requests(&self, out: &mut String) {
