@@ -1,6 +1,6 @@
 //! The scale-out configuration: two `portcullis serve` processes sharing one
 //! PostgreSQL database (a throwaway cluster: `domain::testing::postgres`)
-//! and one data directory. What is written through one instance is in
+//! and one S3 bucket (moto: `common::s3`). What is written through one instance is in
 //! effect on the other by the next request after the writer answered: the
 //! change feed's NOTIFY wakes every instance, and a writer returns once
 //! every live instance has applied its change.
@@ -8,7 +8,8 @@
 mod common;
 
 use common::clients::{run, umoci_image_with};
-use common::registry::Reg;
+use common::registry::{sha256, Reg};
+use common::s3::{pairs, S3Server};
 use common::TestApp;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -29,12 +30,26 @@ async fn hidden(reg: &Reg, path: &str, missing: &str) {
 }
 
 #[tokio::test]
-async fn two_instances_share_one_database_and_one_data_directory() {
+async fn two_instances_share_one_database_and_one_bucket() {
     let url = tokio::task::spawn_blocking(domain::testing::postgres::fresh_database)
         .await
         .unwrap();
-    let a = TestApp::spawn_on(tempfile::tempdir().unwrap(), "127.0.0.1:0", &[], Some(url));
-    let b = a.spawn_beside(&[]);
+    let s3 = S3Server::start("scaleout").await;
+    let env = s3.env("registry");
+    // Each with its own data directory: nothing but the database and the
+    // bucket is shared.
+    let a = TestApp::spawn_on(
+        tempfile::tempdir().unwrap(),
+        "127.0.0.1:0",
+        &pairs(&env),
+        Some(url.clone()),
+    );
+    let b = TestApp::spawn_on(
+        tempfile::tempdir().unwrap(),
+        "127.0.0.1:0",
+        &pairs(&env),
+        Some(url),
+    );
     a.create_pro_org("acme", ADMIN, "admin password");
 
     // Push through A with skopeo: one image the customer will get, one not.
@@ -89,6 +104,49 @@ async fn two_instances_share_one_database_and_one_data_directory() {
     assert!(out.join("index.json").is_file());
     let pulled = skopeo_inspect(&creds, &format!("docker://{}/acme/web:1.0", host(&b)));
     assert_eq!(pulled["RepoTags"], json!(["1.0"]));
+
+    // A chunked upload split across the two (no sticky sessions): started
+    // and first chunk on A, second chunk and the closing PUT on B; the
+    // blob then reads back whole from A.
+    let vendor_a = Reg::new(&a.base, ADMIN, &a.token(ADMIN, &[]));
+    let vendor_b = Reg::new(&b.base, ADMIN, vendor_a.auth.as_ref().unwrap().1.as_str());
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 241) as u8).collect();
+    let digest = sha256(&data);
+    let started = vendor_a
+        .req(Method::POST, "/v2/acme/web/blobs/uploads/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 202);
+    let location = started.headers()["location"].to_str().unwrap().to_owned();
+    let location = location.trim_start_matches(&a.base).to_owned();
+    let mut at = 0;
+    for (reg, chunk) in [(&vendor_a, &data[..120_000]), (&vendor_b, &data[120_000..])] {
+        let r = reg
+            .req(Method::PATCH, &location)
+            .header("Content-Type", "application/octet-stream")
+            .header("Content-Range", format!("{at}-{}", at + chunk.len() - 1))
+            .body(chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202, "PATCH at {at}");
+        at += chunk.len();
+    }
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let closed = vendor_b
+        .req(Method::PUT, &format!("{location}{sep}digest={digest}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), 201);
+    let blob = vendor_a
+        .req(Method::GET, &format!("/v2/acme/web/blobs/{digest}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(blob.status(), 200);
+    assert!(blob.bytes().await.unwrap() == data, "the blob as uploaded");
 
     // Hidden equals missing, on both.
     let on_a = Reg::new(&a.base, CUSTOMER, &token);

@@ -128,6 +128,11 @@ impl TestApp {
         if let Some(url) = &database_url {
             cmd.env("DATABASE_URL", url);
         }
+        // PORTCULLIS_TEST_STORAGE=s3: blobs in a bucket (the scale-out
+        // configuration), unless the test says otherwise.
+        for (k, v) in s3::test_storage(&data) {
+            cmd.env(k, v);
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -109,3 +109,80 @@ impl Drop for S3Server {
 pub fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
+
+/// The variable that puts every test server of this process on S3 storage
+/// (`s3`: one moto server for the whole test binary, a prefix per data
+/// directory; unset or `folder`: the data directory, as usual).
+pub const STORAGE_ENV: &str = "PORTCULLIS_TEST_STORAGE";
+
+/// The storage environment a test server on data directory `data` gets:
+/// empty unless [`STORAGE_ENV`] is `s3`. Servers on one data directory (a
+/// restart, `spawn_beside`) share the prefix, so they share the blobs.
+pub fn test_storage(data: &std::path::Path) -> Vec<(String, String)> {
+    match std::env::var(STORAGE_ENV).as_deref() {
+        Ok("s3") => {}
+        Ok("folder") | Ok("") | Err(_) => return vec![],
+        Ok(other) => panic!("{STORAGE_ENV}={other}: expected s3 or folder"),
+    }
+    static SHARED: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    let (endpoint, bucket) = SHARED.get_or_init(start_shared);
+    let prefix: String = data
+        .to_string_lossy()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    S3Server {
+        child: None,
+        endpoint: endpoint.clone(),
+        bucket: bucket.clone(),
+    }
+    .env(&prefix)
+}
+
+/// Starts the process-wide moto server (stopped by a watcher shell when
+/// this process exits) with bucket `tests`; its endpoint and the bucket.
+fn start_shared() -> (String, String) {
+    use std::io::{Read, Write};
+    let port = free_port();
+    let child = Command::new("python3")
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
+        .arg(port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start moto (python3 -m pip install 'moto[server]')");
+    let watcher = format!(
+        "while kill -0 {me} 2>/dev/null; do sleep 0.5; done; kill {moto}",
+        me = std::process::id(),
+        moto = child.id()
+    );
+    let mut reaper = Command::new("sh");
+    reaper
+        .args(["-c", &watcher])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut reaper, 0);
+    reaper.spawn().expect("start the moto watcher");
+    // Ready when the bucket can be created (moto takes a second or two).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let put = format!(
+                "PUT /tests HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let mut answer = String::new();
+            if conn.write_all(put.as_bytes()).is_ok() && conn.read_to_string(&mut answer).is_ok() {
+                assert!(
+                    answer.starts_with("HTTP/1.1 200"),
+                    "create bucket: {answer}"
+                );
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "moto did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (format!("http://127.0.0.1:{port}"), "tests".to_owned())
+}

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Scale-out benchmark (issue 12, the registry half), side by side in one run,
+# release build:
+#  - embedded:   SQLite + blobs in the data dir, one server;
+#  - scale-out:  PostgreSQL (a throwaway Debian cluster) + an S3 bucket (moto,
+#                in memory on loopback, as the tests use), one server;
+#  - scale-out x2: the same database and bucket, two servers, the load split
+#                evenly between them (what a round-robin balancer does).
+# For each: manifest GET by tag as an entitled customer (wrk, 32 connections
+# in all, rps and p99; every GET is a logged pull), 1 MB blob pushes (8
+# clients in all, POST + PUT), and a 100 MB blob GET (curl, MB/s).
+# (bench/scaleout.sh measures the delay from a save on A to the portal on B.)
+# Not a test: run it by hand.   DURATION=10 PUSHES=200 bench/scaleout_registry.sh
+set -euo pipefail
+source "$(dirname "$0")/../scripts/lib.sh"
+BENCH="$(cd "$(dirname "$0")" && pwd)"
+DURATION="${DURATION:-10}"
+PUSHES="${PUSHES:-200}"
+apt_install wrk python3 curl postgresql
+python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1'
+[ -n "${SKIP_BUILD:-}" ] || build_server release
+BIN="$CARGO_TARGET_DIR/release/portcullis"
+
+WORK="$(mktemp -d)"
+chmod 755 "$WORK"
+PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() {
+  kill $(jobs -p) $(cat "$WORK"/*.pid 2>/dev/null) 2>/dev/null || true; wait 2>/dev/null || true
+  [ -d "$WORK/pg" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" stop -m immediate >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 300); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
+basic() { printf '%s:%s' "$1" "$2" | base64 -w0; }
+sha() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
+
+log "PostgreSQL (throwaway cluster) and an S3 server (moto)"
+mkdir -p "$WORK/pg"
+[ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
+PGPORT=$(free_port)
+as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -U postgres --auth=trust --encoding=UTF8 --no-sync >/dev/null
+as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/data/log" -w \
+  -o "-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1" start >/dev/null
+"$PGBIN/psql" -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -c "CREATE DATABASE bench"
+PG_URL="postgres://postgres@127.0.0.1:$PGPORT/bench"
+S3_PORT=$(free_port)
+python3 -m moto.server -H 127.0.0.1 -p "$S3_PORT" >"$WORK/moto.log" 2>&1 &
+wait_http "http://127.0.0.1:$S3_PORT/"
+curl -sf -X PUT "http://127.0.0.1:$S3_PORT/bench" -o /dev/null
+SCALEOUT_ENV=(DATABASE_URL="$PG_URL" PORTCULLIS_STORAGE="s3://bench/portcullis"
+  AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
+  AWS_ENDPOINT_URL="http://127.0.0.1:$S3_PORT" AWS_ALLOW_HTTP=true)
+
+echo '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$WORK/config"
+head -c 4096 /dev/urandom >"$WORK/layer"
+head -c $((100 * 1024 * 1024)) /dev/urandom >"$WORK/big"
+cat >"$WORK/manifest" <<JSON
+{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"$(sha "$WORK/config")","size":$(stat -c%s "$WORK/config")},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"$(sha "$WORK/layer")","size":4096}]}
+JSON
+
+# serve NAME [env...]: a server on a fresh data dir; prints its port.
+serve() {
+  local name=$1 port; shift
+  port=$(free_port)
+  mkdir -p "$WORK/$name"
+  env PORTCULLIS_LOG=warn "$@" "$BIN" serve --listen "127.0.0.1:$port" --data-dir "$WORK/$name" \
+    >"$WORK/$name.log" 2>&1 &
+  echo $! >"$WORK/$name.pid"
+  wait_http "http://127.0.0.1:$port/v2/"
+  echo "$port"
+}
+
+# setup NAME PORT [env...]: an org, an image web:1.0, the 100 MB blob, an
+# entitled customer; sets VENDOR and CUSTOMER (Basic credentials).
+setup() {
+  local name=$1 port=$2; shift 2
+  local admin=(env "$@" "$BIN" --data-dir "$WORK/$name" admin)
+  printf 'bench password\n' | "${admin[@]}" create-org --slug acme --name Acme --admin-email bench@acme.test --plan pro >/dev/null
+  local vendor; vendor=$("${admin[@]}" create-token --email bench@acme.test --label bench)
+  local base="http://127.0.0.1:$port" auth=(-H "Authorization: Bearer $vendor")
+  for f in config layer big; do
+    curl -sf "${auth[@]}" -X POST -H 'Content-Type: application/octet-stream' --data-binary "@$WORK/$f" \
+      "$base/v2/acme/web/blobs/uploads/?digest=$(sha "$WORK/$f")" -o /dev/null
+  done
+  curl -sf "${auth[@]}" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+    --data-binary "@$WORK/manifest" "$base/v2/acme/web/manifests/1.0" -o /dev/null
+  api() { curl -sf -X "$1" "${auth[@]}" -H 'Content-Type: application/json' --data "$3" "$base$2"; }
+  local id; id=$(api POST /api/v1/customers '{"name":"Bench customer"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  api POST "/api/v1/customers/$id/users" '{"email":"bench@customer.test","password":"customer password","role":"member"}' >/dev/null
+  api POST "/api/v1/customers/$id/entitlements" '{"name":"bench","artifacts":[{"artifact":"web","tags":["1.0"]}]}' >/dev/null
+  local customer; customer=$("${admin[@]}" create-token --email bench@customer.test --label bench)
+  VENDOR=$(basic bench@acme.test "$vendor")
+  CUSTOMER=$(basic bench@customer.test "$customer")
+}
+
+R="$WORK/results"; : >"$R"
+wrk_get() { # port connections
+  wrk -t1 -c"$2" -d"${DURATION}s" --latency -H "Authorization: Basic $CUSTOMER" \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$1/v2/acme/web/manifests/1.0"
+}
+rps() { awk '/Requests\/sec/{printf "%.0f", $2}'; }
+p99() { awk '$1=="99%"{print $2}'; }
+big_get() { # port
+  curl -sf -H "Authorization: Basic $CUSTOMER" -o /dev/null -w '%{speed_download}' \
+    "http://127.0.0.1:$1/v2/acme/web/blobs/$(sha "$WORK/big")" | python3 -c 'import sys; print(round(float(sys.stdin.read()) / 1e6))'
+}
+measure() { # label port [port2]
+  local label=$1 a=$2 b=${3:-}
+  log "$label: manifest GET (customer), 1 MB pushes, 100 MB GET"
+  if [ -z "$b" ]; then
+    local out; out=$(wrk_get "$a" 32)
+    echo "$label get_rps $(echo "$out" | rps)" >>"$R"
+    echo "$label get_p99 $(echo "$out" | p99)" >>"$R"
+    echo "$label push $(python3 "$BENCH/push.py" "127.0.0.1:$a" acme/push "$PUSHES" 8 "$VENDOR" monolithic)" >>"$R"
+  else
+    wrk_get "$a" 16 >"$WORK/wrk-a" & local wa=$!
+    wrk_get "$b" 16 >"$WORK/wrk-b" & local wb=$!
+    wait "$wa" "$wb"
+    echo "$label get_rps $(( $(rps <"$WORK/wrk-a") + $(rps <"$WORK/wrk-b") ))" >>"$R"
+    echo "$label get_p99 $(p99 <"$WORK/wrk-a")/$(p99 <"$WORK/wrk-b")" >>"$R"
+    python3 "$BENCH/push.py" "127.0.0.1:$a" acme/push2a "$((PUSHES / 2))" 4 "$VENDOR" monolithic >"$WORK/push-a" & local pa=$!
+    python3 "$BENCH/push.py" "127.0.0.1:$b" acme/push2b "$((PUSHES / 2))" 4 "$VENDOR" monolithic >"$WORK/push-b" & local pb=$!
+    wait "$pa" "$pb"
+    echo "$label push $(python3 -c "print(round($(cat "$WORK/push-a") + $(cat "$WORK/push-b"), 1))")" >>"$R"
+  fi
+  echo "$label get100 $(big_get "$a")" >>"$R"
+}
+
+PORT=$(serve embedded)
+setup embedded "$PORT"
+measure embedded "$PORT"
+kill "$(cat "$WORK/embedded.pid")"
+
+PORT_A=$(serve scaleout-a "${SCALEOUT_ENV[@]}")
+setup scaleout-a "$PORT_A" "${SCALEOUT_ENV[@]}"
+measure scaleout "$PORT_A"
+PORT_B=$(serve scaleout-b "${SCALEOUT_ENV[@]}")
+measure scaleout-x2 "$PORT_A" "$PORT_B"
+
+python3 - "$R" <<'PY'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    label, what, value = line.split()
+    rows[(label, what)] = value
+labels = ["embedded", "scaleout", "scaleout-x2"]
+print(f"{'measure':38} {'embedded':>12} {'PG+S3, one':>12} {'PG+S3, two':>12}")
+for what, title in [("get_rps", "manifest GET (customer), rps"), ("get_p99", "  p99"),
+                    ("push", "1 MB push/s, 8 clients"), ("get100", "100 MB blob GET, MB/s")]:
+    print(f"{title:38} " + " ".join(f"{rows.get((l, what), '-'):>12}" for l in labels))
+def ratio(what, l):
+    try:
+        return f"{float(rows[(l, what)]) / float(rows[('embedded', what)]):.2f}"
+    except (KeyError, ValueError, ZeroDivisionError):
+        return "-"
+for what, title in [("get_rps", "GET rps / embedded"), ("push", "push/s / embedded"), ("get100", "100 MB GET / embedded")]:
+    print(f"{title:38} {'1.00':>12} " + " ".join(f"{ratio(what, l):>12}" for l in labels[1:]))
+PY
