@@ -13,6 +13,7 @@ pub mod edge;
 pub mod embedded;
 pub mod guard;
 pub mod live;
+pub mod mirror;
 pub mod registry;
 pub mod server;
 pub mod sessions;

@@ -5,11 +5,13 @@
 mod access;
 mod registry;
 mod sqlite;
+mod upstreams;
 
 pub use access::AccessStore;
 
 pub use registry::{DeleteManifest, PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
 pub use sqlite::SqliteStore;
+pub use upstreams::{SealedSecret, SecretChange, SyncOutcome, UpstreamRecord, UpstreamStore};
 
 use crate::audit::{Actor, AuditEvent};
 use crate::entitlements::{EntitlementView, ValidEntitlement};
@@ -126,7 +128,7 @@ pub struct PasswordLinkUser {
 }
 
 #[async_trait::async_trait]
-pub trait Store: RegistryStore + AccessStore + Send + Sync + 'static {
+pub trait Store: RegistryStore + AccessStore + UpstreamStore + Send + Sync + 'static {
     /// Whether any vendor organization exists (first-run detection).
     async fn has_orgs(&self) -> StoreResult<bool>;
 

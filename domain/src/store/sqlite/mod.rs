@@ -11,6 +11,7 @@ mod links;
 mod orgs;
 mod pulls;
 mod registry;
+mod upstreams;
 mod users;
 
 use super::{Credentials, NewOrg, PasswordLinkUser, Store, StoreError, StoreResult};
