@@ -182,7 +182,7 @@ impl AccessCache {
     /// Forgets what `change` makes stale. Called synchronously by the
     /// change hub after the write committed, before the writer answers.
     pub fn apply(&self, change: &Change) {
-        if change.kind == ChangeKind::Tagged {
+        if matches!(change.kind, ChangeKind::Tagged | ChangeKind::Upstream) {
             // A push changes no one's grants (rules are matched at decision time).
             return;
         }
@@ -202,7 +202,10 @@ impl AccessCache {
             ChangeKind::Plan => {
                 orgs.remove(&change.org_id);
             }
-            ChangeKind::UserChanged | ChangeKind::TokenRevoked | ChangeKind::Tagged => {}
+            ChangeKind::UserChanged
+            | ChangeKind::TokenRevoked
+            | ChangeKind::Tagged
+            | ChangeKind::Upstream => {}
         }
     }
 }

@@ -27,6 +27,8 @@ pub enum ChangeKind {
     TokenRevoked,
     /// A tag was pushed or moved ([`Change::tagged`] says which).
     Tagged,
+    /// An upstream's sync started, progressed or ended (vendor pages).
+    Upstream,
 }
 
 impl ChangeKind {
@@ -38,6 +40,7 @@ impl ChangeKind {
             ChangeKind::UserChanged => "user_changed",
             ChangeKind::TokenRevoked => "token_revoked",
             ChangeKind::Tagged => "tagged",
+            ChangeKind::Upstream => "upstream",
         }
     }
 
@@ -49,6 +52,7 @@ impl ChangeKind {
             ChangeKind::UserChanged,
             ChangeKind::TokenRevoked,
             ChangeKind::Tagged,
+            ChangeKind::Upstream,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -80,7 +84,10 @@ impl Change {
                 ChangeKind::CustomerRemoved => self.customer_id == Some(customer),
                 // Whether a push concerns a customer depends on its grants:
                 // the live stream decides.
-                ChangeKind::UserChanged | ChangeKind::TokenRevoked | ChangeKind::Tagged => false,
+                ChangeKind::UserChanged
+                | ChangeKind::TokenRevoked
+                | ChangeKind::Tagged
+                | ChangeKind::Upstream => false,
             }
     }
 }
@@ -205,6 +212,7 @@ mod tests {
             ChangeKind::UserChanged,
             ChangeKind::TokenRevoked,
             ChangeKind::Tagged,
+            ChangeKind::Upstream,
         ] {
             assert_eq!(ChangeKind::parse(k.as_str()), Some(k));
         }

@@ -145,12 +145,17 @@ impl Engine {
         tokio::pin!(work);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut last_renewal = tokio::time::Instant::now();
+        let mut written = (0, 0, 0);
         let finished = loop {
             tokio::select! {
                 f = &mut work => break f,
                 _ = tick.tick() => {
-                    let (done, total, bytes) = progress.read();
-                    let _ = self.ctx.store.set_sync_progress(id, &self.owner, done, total, bytes).await;
+                    let now_at = progress.read();
+                    if now_at != written {
+                        written = now_at;
+                        let (done, total, bytes) = now_at;
+                        let _ = self.ctx.store.set_sync_progress(id, &self.owner, done, total, bytes).await;
+                    }
                     if last_renewal.elapsed() >= Duration::from_secs((LEASE_SECONDS / 3) as u64) {
                         last_renewal = tokio::time::Instant::now();
                         let now = self.ctx.clock.now().timestamp();

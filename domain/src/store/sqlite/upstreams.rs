@@ -4,8 +4,10 @@
 //! NULL OR lease_until < now OR lease_owner = me`, whose row count says who
 //! got it.
 
+use super::access::note_change;
 use super::SqliteStore;
 use crate::audit::Actor;
+use crate::changes::ChangeKind;
 use crate::store::upstreams::{
     SealedSecret, SecretChange, SyncOutcome, UpstreamRecord, UpstreamStore,
 };
@@ -131,6 +133,25 @@ async fn fetch(
     .await?
     .ok_or(StoreError::NotFound)?;
     Ok(row.into())
+}
+
+impl SqliteStore {
+    /// Tells the org's vendor pages (live updates) that an upstream's sync
+    /// moved on: a row in the change feed, published after its commit.
+    async fn note_upstream(&self, id: UpstreamId) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let org: Option<OrgId> = sqlx::query_scalar("SELECT org_id FROM upstreams WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(org) = org else {
+            return Ok(());
+        };
+        let change = note_change(&mut tx, org, None, None, ChangeKind::Upstream).await?;
+        tx.commit().await?;
+        self.published([change]);
+        Ok(())
+    }
 }
 
 #[async_trait::async_trait]
@@ -344,7 +365,11 @@ impl UpstreamStore for SqliteStore {
         .bind(now)
         .execute(self.pool())
         .await?;
-        Ok(taken.rows_affected() == 1)
+        if taken.rows_affected() != 1 {
+            return Ok(false);
+        }
+        self.note_upstream(id).await?;
+        Ok(true)
     }
 
     async fn set_sync_progress(
@@ -355,7 +380,7 @@ impl UpstreamStore for SqliteStore {
         tags_total: i64,
         bytes: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE upstreams SET tags_done = ?, tags_total = ?, bytes_done = ? \
              WHERE id = ? AND lease_owner = ?",
         )
@@ -366,6 +391,9 @@ impl UpstreamStore for SqliteStore {
         .bind(owner)
         .execute(self.pool())
         .await?;
+        if done.rows_affected() == 1 {
+            self.note_upstream(id).await?;
+        }
         Ok(())
     }
 
@@ -396,7 +424,7 @@ impl UpstreamStore for SqliteStore {
         .bind(owner)
         .execute(self.pool())
         .await?;
-        Ok(())
+        self.note_upstream(id).await
     }
 }
 
