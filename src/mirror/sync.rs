@@ -29,6 +29,8 @@ const ACCEPT: &[&str] = &[
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
+/// Tags asked for per page of the upstream's tag list.
+const TAG_PAGE: usize = 1000;
 /// Attempts of one request (the first and three retries).
 const ATTEMPTS: u32 = 4;
 
@@ -211,15 +213,31 @@ impl Job {
         // Which tags, and what each points at upstream.
         let repository = format!("repository {}", self.repository);
         let reference = self.reference_tag("latest");
-        let listed = match self
-            .attempt(&repository, || {
-                self.client.list_tags(&reference, &self.auth, None, None)
-            })
-            .await
-        {
-            Ok(r) => r.tags,
-            Err(e) => return Finished::failed(e),
-        };
+        // A page of tags at a time (`n` and `last`, as the spec pages them).
+        let mut listed: Vec<String> = Vec::new();
+        loop {
+            let last = listed.last().cloned();
+            let page = match self
+                .attempt(&repository, || {
+                    self.client
+                        .list_tags(&reference, &self.auth, Some(TAG_PAGE), last.as_deref())
+                })
+                .await
+            {
+                Ok(r) => r.tags,
+                Err(e) => return Finished::failed(e),
+            };
+            let full = page.len() >= TAG_PAGE;
+            let before = listed.len();
+            listed.extend(
+                page.into_iter()
+                    .filter(|t| !listed.contains(t))
+                    .collect::<Vec<_>>(),
+            );
+            if !full || listed.len() == before {
+                break;
+            }
+        }
         let wanted: Vec<String> = match &self.tags {
             TagSelection::All => listed.clone(),
             TagSelection::List(l) => l.clone(),
