@@ -26,7 +26,7 @@ test('mirror from a registry: create, Sync now, the tags appear', async ({ page,
     await form.getByLabel('Repository').fill('hooli-up/web');
     await form.getByLabel('User name (optional)').fill(UP.email);
     await form.getByLabel('Password or token (optional)').fill(upToken);
-    await form.getByLabel('Tags').fill('all');
+    await form.getByLabel('Tags', { exact: true }).fill('all');
     await form.getByRole('button', { name: 'Mirror' }).click();
   };
   // A metadata address is refused, with the message next to the field.
