@@ -2,6 +2,10 @@
 //! status. The password is taken, sealed by the use case and never sent
 //! back: pages only learn whether credentials are set.
 
+// The form's eight fields are the server function's arguments (the macro's
+// browser-side function too, which an attribute on it does not reach).
+#![allow(clippy::too_many_arguments)]
+
 use super::AppError;
 #[cfg(feature = "ssr")]
 use crate::ssr::{self, respond, Need};
@@ -63,7 +67,6 @@ pub async fn artifact_upstream(artifact: String) -> Result<ArtifactMirror, AppEr
 /// every tag, else tag names separated by commas or spaces. Vendor admins
 /// and read_write users.
 #[server(endpoint = "create_upstream")]
-#[allow(clippy::too_many_arguments)]
 pub async fn create_upstream(
     artifact: String,
     url: String,
