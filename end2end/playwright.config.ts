@@ -27,6 +27,8 @@ const server = (name: string) => ({
   timeout: 60_000,
   stdout: 'ignore' as const,
   stderr: 'pipe' as const,
+  // mirror.spec mirrors from the server itself (loopback, plain http).
+  env: { PORTCULLIS_UPSTREAM_ALLOW_PRIVATE: 'true', PORTCULLIS_UPSTREAM_ALLOW_HTTP: 'true' },
 });
 
 const base = (name: string) => `http://127.0.0.1:${process.env[`E2E_PORT_${name}`]}`;
@@ -61,7 +63,7 @@ export default defineConfig({
   projects: [
     { name: 'hydrated', testMatch: /console\.spec/, use: { baseURL: base('HYDRATED'), javaScriptEnabled: true } },
     { name: 'no-js', testMatch: /console\.spec/, use: { baseURL: base('NOJS'), javaScriptEnabled: false } },
-    { name: 'hydrated-registry', testMatch: /(registry|licenses|entitlements|pulls|portal)\.spec/, use: { baseURL: base('HYDRATED_REGISTRY'), javaScriptEnabled: true } },
-    { name: 'no-js-registry', testMatch: /(registry|licenses|entitlements|pulls|portal)\.spec/, use: { baseURL: base('NOJS_REGISTRY'), javaScriptEnabled: false } },
+    { name: 'hydrated-registry', testMatch: /(registry|licenses|entitlements|pulls|portal|mirror)\.spec/, use: { baseURL: base('HYDRATED_REGISTRY'), javaScriptEnabled: true } },
+    { name: 'no-js-registry', testMatch: /(registry|licenses|entitlements|pulls|portal|mirror)\.spec/, use: { baseURL: base('NOJS_REGISTRY'), javaScriptEnabled: false } },
   ],
 });

@@ -14,6 +14,7 @@ pub mod embedded;
 pub mod guard;
 pub mod live;
 pub mod metrics;
+pub mod mirror;
 pub mod registry;
 pub mod server;
 pub mod sessions;

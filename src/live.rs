@@ -251,6 +251,8 @@ impl Live {
                     self.push(LiveKind::CustomerRemoved, change.customer_id)
                 }
                 ChangeKind::Plan => self.push(LiveKind::Plan, None),
+                // A mirrored artifact's sync (issue 14): its pages refetch.
+                ChangeKind::Upstream => self.push(LiveKind::Upstreams, None),
                 ChangeKind::UserChanged
                 | ChangeKind::TokenRevoked
                 | ChangeKind::Tagged

@@ -108,12 +108,18 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     } else {
         Some(Arc::from(services::setup::new_setup_code()))
     };
-    let ctx = Services::new(
+    let mut ctx = Services::new(
         store,
         Settings {
             public_url: config.public_url(),
             setup_code,
         },
+    );
+    // Upstream mirroring: the credentials key (PORTCULLIS_SECRET_KEY or a
+    // key file made in the data directory) and the allowed addresses.
+    ctx.upstreams = Arc::new(
+        services::upstreams::UpstreamSettings::from_env(&config.data_dir)
+            .map_err(|e| anyhow::anyhow!("upstream credentials key: {e}"))?,
     );
     let spec = StorageSpec::parse(config.storage.as_deref())?;
     let storage = BlobStorage::open(&spec, &config.data_dir)
@@ -319,6 +325,11 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         crate::auth::spawn_last_use_writer(prepared.state.ctx.clone(), Duration::from_secs(10));
     let registry = prepared.state.registry.clone();
     let streams = prepared.state.shutdown.clone();
+    let mirror = crate::mirror::spawn(
+        prepared.state.ctx.clone(),
+        registry.clone(),
+        streams.clone(),
+    );
     let prepared_setup_code = prepared.state.ctx.setup_code.clone();
     let router = build_router(prepared.state, prepared.sessions);
     tracing::info!(%addr, public_url = %config.public_url(), "portcullis listening");
@@ -342,6 +353,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     registry.pulls.flush().await;
     cleanup.abort();
     last_use.abort();
+    mirror.abort();
     changes.stop().await;
     tracing::info!("portcullis stopped");
     Ok(())

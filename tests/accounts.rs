@@ -685,7 +685,7 @@ async fn health_and_graceful_shutdown() {
     assert_eq!(r.status(), 200);
     assert_eq!(
         r.json::<serde_json::Value>().await.unwrap(),
-        json!({"status": "ok"})
+        json!({"status": "ok", "database": "ok", "storage": "ok"})
     );
     // Signed out, an unknown page is a sign-in (see unknown_pages_fail_closed).
     let missing = app.get(&client(), "/no/such/page").await;

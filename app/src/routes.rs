@@ -47,6 +47,8 @@ pub fn ConsoleRoutes() -> impl MatchNestedRoutes + Clone {
         <Route path=path!("/licenses/:id/entitlements/new") view=console::entitlement_form::EntitlementFormPage ssr=SsrMode::Async/>
         <Route path=path!("/licenses/:id/entitlements/:eid") view=console::entitlement_form::EntitlementFormPage ssr=SsrMode::Async/>
         <Route path=path!("/settings") view=console::settings::SettingsPage ssr=SsrMode::Async/>
+        <Route path=path!("/upstreams/new") view=console::upstreams::NewUpstreamPage ssr=SsrMode::Async/>
+        <Route path=path!("/upstreams/:id") view=console::upstreams::UpstreamPage ssr=SsrMode::Async/>
     }
     .into_inner()
 }

@@ -182,7 +182,10 @@ impl AccessCache {
     /// Forgets what `change` makes stale. Called synchronously by the
     /// change hub after the write committed, before the writer answers.
     pub fn apply(&self, change: &Change) {
-        if matches!(change.kind, ChangeKind::Tagged | ChangeKind::Repository) {
+        if matches!(
+            change.kind,
+            ChangeKind::Tagged | ChangeKind::Repository | ChangeKind::Upstream
+        ) {
             // A push changes no one's grants (rules are matched at decision time).
             return;
         }
@@ -205,7 +208,8 @@ impl AccessCache {
             ChangeKind::UserChanged
             | ChangeKind::TokenRevoked
             | ChangeKind::Tagged
-            | ChangeKind::Repository => {}
+            | ChangeKind::Repository
+            | ChangeKind::Upstream => {}
         }
     }
 }

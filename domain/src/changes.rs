@@ -31,6 +31,8 @@ pub enum ChangeKind {
     /// a tag, a manifest or a tag deleted ([`Change::tagged`] holds the
     /// artifact and an empty tag). Registry caches evict the repository.
     Repository,
+    /// An upstream's sync started, progressed or ended (vendor pages).
+    Upstream,
 }
 
 impl ChangeKind {
@@ -43,6 +45,7 @@ impl ChangeKind {
             ChangeKind::TokenRevoked => "token_revoked",
             ChangeKind::Tagged => "tagged",
             ChangeKind::Repository => "repository",
+            ChangeKind::Upstream => "upstream",
         }
     }
 
@@ -55,6 +58,7 @@ impl ChangeKind {
             ChangeKind::TokenRevoked,
             ChangeKind::Tagged,
             ChangeKind::Repository,
+            ChangeKind::Upstream,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -89,7 +93,8 @@ impl Change {
                 ChangeKind::UserChanged
                 | ChangeKind::TokenRevoked
                 | ChangeKind::Tagged
-                | ChangeKind::Repository => false,
+                | ChangeKind::Repository
+                | ChangeKind::Upstream => false,
             }
     }
 
@@ -236,6 +241,7 @@ mod tests {
             ChangeKind::TokenRevoked,
             ChangeKind::Tagged,
             ChangeKind::Repository,
+            ChangeKind::Upstream,
         ] {
             assert_eq!(ChangeKind::parse(k.as_str()), Some(k));
         }

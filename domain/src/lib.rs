@@ -20,6 +20,7 @@ pub mod pulls;
 pub mod registry;
 pub mod throttle;
 pub mod types;
+pub mod upstreams;
 
 #[cfg(feature = "store")]
 pub mod access;

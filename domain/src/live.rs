@@ -17,6 +17,8 @@ pub enum LiveKind {
     CustomerRemoved,
     /// A vendor user: the organization's plan changed.
     Plan,
+    /// A vendor user: an upstream's sync started, progressed or ended.
+    Upstreams,
     /// Events may have been lost: refresh everything.
     Resync,
     /// Your account (or your customer) was removed: the page reloads, which

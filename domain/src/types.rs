@@ -499,6 +499,8 @@ ids! {
     EntitlementId;
     /// An access token's id.
     TokenId;
+    /// A mirrored artifact's upstream's id.
+    UpstreamId;
 }
 
 /// A vendor organization as shown to its members.

@@ -22,6 +22,7 @@ pub mod pulls;
 pub mod session;
 pub mod setup;
 pub mod tokens;
+pub mod upstreams;
 
 pub use authz::{CustomerCaller, Need, VendorCaller};
 pub use error::{ServiceError, ServiceResult};
@@ -84,6 +85,9 @@ pub struct Services {
     pub session_ends: Arc<session::SessionEnds>,
     pub setup_code: Option<Arc<str>>,
     pub clock: Clock,
+    /// Upstream mirroring: the credentials key, allowed addresses, and the
+    /// sync engine's wake-up ([`upstreams`]).
+    pub upstreams: Arc<upstreams::UpstreamSettings>,
 }
 
 impl Services {
@@ -101,6 +105,7 @@ impl Services {
             session_ends: Arc::default(),
             setup_code: settings.setup_code,
             clock: Clock::default(),
+            upstreams: Arc::default(),
         };
         services.evict_on_changes();
         services

@@ -20,6 +20,7 @@ mod me;
 pub mod openapi;
 mod pulls;
 mod tokens;
+mod upstreams;
 mod users;
 
 pub use error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
@@ -81,7 +82,17 @@ fn signed_in() -> OpenApiRouter<AppState> {
             entitlements::get_entitlement,
             entitlements::update_entitlement,
             entitlements::delete_entitlement
-        ));
+        ))
+        .routes(routes!(
+            upstreams::list_upstreams,
+            upstreams::create_upstream
+        ))
+        .routes(routes!(
+            upstreams::get_upstream,
+            upstreams::update_upstream,
+            upstreams::delete_upstream
+        ))
+        .routes(routes!(upstreams::sync_upstream));
     openapi::signed_in(router.get_openapi_mut());
     router
 }

@@ -45,6 +45,7 @@ use utoipa::{Modify, OpenApi, ToResponse};
         (name = "artifacts", description = "What was pushed to the registry"),
         (name = "pulls", description = "The pull log: every manifest pull by a customer user"),
         (name = "entitlements", description = "Which artifacts and tags each customer may pull"),
+        (name = "upstreams", description = "Artifacts mirrored from the vendor's own registry"),
         (name = "meta", description = "This document"),
     )
 )]

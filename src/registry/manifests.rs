@@ -281,21 +281,18 @@ pub async fn put(
         }
     };
     let tag_names: Vec<&str> = tags.iter().map(Tag::as_str).collect();
-    let manifest = parse(&content, header_type, digest.to_string())?;
-    let subject = manifest.subject.clone();
-    let repo = req.ctx.store.ensure_repo(org_id, name.artifact()).await?;
-    let stored = req
-        .ctx
-        .store
-        .put_manifest(repo.id, manifest, &tag_names, immutable)
-        .await?;
-    // Whatever changed, cached manifests of this repository are stale now.
-    req.registry.cache.evict_repo(name.as_str());
-    match stored {
-        Ok(()) => {}
-        Err(PutManifestError::Missing(d)) => return Err(RegistryError::ManifestBlobUnknown(d)),
-        Err(PutManifestError::TagImmutable(t)) => return Err(RegistryError::TagImmutable(t)),
-    }
+    let subject = store(
+        req.ctx,
+        req.registry,
+        org_id,
+        name,
+        &content,
+        header_type,
+        &digest,
+        &tag_names,
+        immutable,
+    )
+    .await?;
     let mut resp = (
         StatusCode::CREATED,
         [
@@ -321,6 +318,38 @@ pub async fn put(
         }
     }
     Ok(resp)
+}
+
+/// Stores a manifest as a push does (parsed, kind detected, references
+/// checked, `tags` moved to it with their history and change-feed rows, the
+/// registry's caches of the repository evicted); returns its subject. The
+/// manifest PUT and the mirror (`crate::mirror`) both store through here.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn store(
+    ctx: &services::Services,
+    registry: &super::Registry,
+    org_id: domain::OrgId,
+    name: &RepositoryName,
+    content: &[u8],
+    header_type: Option<&str>,
+    digest: &Digest,
+    tags: &[&str],
+    immutable: bool,
+) -> RegistryResult<Option<String>> {
+    let manifest = parse(content, header_type, digest.to_string())?;
+    let subject = manifest.subject.clone();
+    let repo = ctx.store.ensure_repo(org_id, name.artifact()).await?;
+    let stored = ctx
+        .store
+        .put_manifest(repo.id, manifest, tags, immutable)
+        .await?;
+    // Whatever changed, cached manifests of this repository are stale now.
+    registry.cache.evict_repo(name.as_str());
+    match stored {
+        Ok(()) => Ok(subject),
+        Err(PutManifestError::Missing(d)) => Err(RegistryError::ManifestBlobUnknown(d)),
+        Err(PutManifestError::TagImmutable(t)) => Err(RegistryError::TagImmutable(t)),
+    }
 }
 
 /// Whether the organization of `name` has immutable tags (read per push or

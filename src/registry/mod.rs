@@ -7,7 +7,7 @@ mod blobs;
 pub mod cache;
 mod error;
 mod listing;
-mod manifests;
+pub(crate) mod manifests;
 pub mod path;
 pub mod pull_log;
 pub mod storage;

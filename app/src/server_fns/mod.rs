@@ -14,6 +14,7 @@ mod password_links;
 mod portal;
 mod pulls;
 mod registry;
+mod upstreams;
 
 pub use accounts::*;
 pub use customers::*;
@@ -23,6 +24,7 @@ pub use password_links::*;
 pub use portal::*;
 pub use pulls::*;
 pub use registry::*;
+pub use upstreams::*;
 
 /// A list page's `limit` (as it came in the address; default
 /// [`domain::paging::PAGE_SIZE`]) and cursor, checked.

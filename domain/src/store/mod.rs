@@ -9,6 +9,7 @@ mod postgres;
 mod registry;
 mod sqlite;
 mod uploads;
+mod upstreams;
 
 pub use access::AccessStore;
 
@@ -16,6 +17,7 @@ pub use postgres::{PgStore, CHANGES_CHANNEL};
 pub use registry::{DeleteManifest, PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
 pub use sqlite::SqliteStore;
 pub use uploads::{FeedReader, PoolUse, UploadSession, UploadStore};
+pub use upstreams::{SealedSecret, SecretChange, SyncOutcome, UpstreamRecord, UpstreamStore};
 
 use crate::audit::{Actor, AuditEvent};
 use crate::entitlements::{EntitlementView, ValidEntitlement};
@@ -132,7 +134,9 @@ pub struct PasswordLinkUser {
 }
 
 #[async_trait::async_trait]
-pub trait Store: RegistryStore + AccessStore + UploadStore + Send + Sync + 'static {
+pub trait Store:
+    RegistryStore + AccessStore + UploadStore + UpstreamStore + Send + Sync + 'static
+{
     /// Whether any vendor organization exists (first-run detection).
     async fn has_orgs(&self) -> StoreResult<bool>;
 

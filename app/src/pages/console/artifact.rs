@@ -4,7 +4,7 @@ use crate::components::pulls::{PullsCard, PullsOf};
 use crate::components::{
     human_size, short_digest, Command, ConsoleShell, CopyButton, DataTable, ErrorPanel,
 };
-use crate::server_fns::{artifact_pulls, get_artifact, helm_pull, pull_with};
+use crate::server_fns::{artifact_pulls, artifact_upstream, get_artifact, helm_pull, pull_with};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -15,11 +15,17 @@ pub fn ArtifactPage() -> impl IntoView {
     let name = move || params.read().get("name").unwrap_or_default();
     let data = Resource::new(name, get_artifact);
     let pulls = Resource::new(name, artifact_pulls);
+    let changes = crate::live::use_changes();
+    let mirror = Resource::new(
+        move || (name(), changes.get()),
+        |(n, _)| artifact_upstream(n),
+    );
     view! {
         <ConsoleShell title="Artifact">
             <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
                 {move || Suspend::new(async move {
                     let pulls = pulls.await;
+                    let mirror = mirror.await.ok();
                     match data.await {
                         Ok(v) => {
                             let repo = format!("{}/{}/{}", v.registry_host, v.org_slug, v.artifact.name);
@@ -57,6 +63,7 @@ pub fn ArtifactPage() -> impl IntoView {
                                     <Command label="Pull" command=pull/>
                                     <Command label="Push a new tag" command=format!("docker push {repo}:<tag>")/>
                                 </section>
+                                {mirror.map(|info| view! { <super::upstreams::ArtifactUpstreamCard artifact=v.artifact.name.clone() info/> })}
                                 <PullsCard of=PullsOf::Artifact(v.artifact.name.clone()) pulls/>
                             }
                                 .into_any()

@@ -106,6 +106,7 @@ fn ArtifactList(view: ArtifactsView, here: PageAt) -> impl IntoView {
             <EmptyState title="No artifacts yet">
                 <p>"Container images, Helm charts and other OCI artifacts you push appear here with their tags."</p>
             </EmptyState>
+            {can_push.then(|| view! { <MirrorLink/> })}
             {can_push.then(|| view! { <PushInstructions host=registry_host.clone() slug=org_slug.clone() email=email.clone()/> })}
         }
         .into_any();
@@ -128,7 +129,20 @@ fn ArtifactList(view: ArtifactsView, here: PageAt) -> impl IntoView {
             })}
             <Pager label="Artifact pages" first next/>
         </section>
+        {can_push.then(|| view! { <MirrorLink/> })}
         {can_push.then(|| view! { <PushInstructions host=registry_host.clone() slug=org_slug.clone() email=email.clone()/> })}
     }
     .into_any()
+}
+
+/// "Mirror from a registry" (issue 14).
+#[component]
+fn MirrorLink() -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="mirror-heading">
+            <h2 id="mirror-heading">"Mirror from a registry"</h2>
+            <p class="hint">"Already pushing to GHCR, Harbor, ECR or another registry from CI? Portcullis can copy from there, at once and then on an interval."</p>
+            <A href="/upstreams/new" attr:class="btn">"Mirror from a registry"</A>
+        </section>
+    }
 }

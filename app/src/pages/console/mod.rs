@@ -9,3 +9,4 @@ pub mod entitlement_form;
 pub mod entitlements;
 pub mod licenses;
 pub mod settings;
+pub mod upstreams;

@@ -13,6 +13,7 @@ mod orgs;
 mod pulls;
 mod registry;
 mod uploads;
+mod upstreams;
 mod users;
 
 use crate::audit::Actor;
@@ -253,4 +254,7 @@ contract_tests! {
     registry::tokens_are_revoked_with_their_children,
     registry::lookups_with_a_nul_character_find_nothing,
     uploads::sessions_append_once_and_end_once,
+    upstreams::one_upstream_per_artifact_and_invisible_to_other_orgs,
+    upstreams::the_lease_admits_one_sync_at_a_time,
+    upstreams::concurrent_takers_get_the_lease_once,
 }

@@ -1,7 +1,7 @@
 //! The PostgreSQL implementation of [`Store`]: the scale-out configuration
 //! (`DATABASE_URL=postgres://…`), one module per aggregate as in
 //! `store/sqlite/` (orgs, users, customers, entitlements, audit, links,
-//! pulls, registry, access). The [`Store`] implementation below only says
+//! pulls, registry, access, uploads, upstreams). The [`Store`] implementation below only says
 //! where each method lives.
 //!
 //! Porting a SQLite module: `?` placeholders become `$n`; `BEGIN IMMEDIATE`
@@ -22,6 +22,7 @@ mod orgs;
 mod pulls;
 mod registry;
 mod uploads;
+mod upstreams;
 mod users;
 
 pub use access::CHANGES_CHANNEL;

@@ -12,6 +12,7 @@ mod orgs;
 mod pulls;
 mod registry;
 mod uploads;
+mod upstreams;
 mod users;
 
 use super::{Credentials, NewOrg, PasswordLinkUser, Store, StoreError, StoreResult};

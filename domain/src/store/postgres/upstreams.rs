@@ -1,0 +1,436 @@
+//! [`UpstreamStore`] for PostgreSQL (migration `0003_upstreams.sql`), the
+//! statements of `sqlite/upstreams.rs`. The lease is one conditional
+//! `UPDATE … WHERE lease_until IS NULL OR lease_until < now`: under READ
+//! COMMITTED a concurrent `UPDATE` of the row waits for the first one and
+//! re-checks the condition against the row it wrote, so of several
+//! instances one gets it. A write that moves a sync on (lease taken,
+//! progress, end) notes a change of kind `Upstream` in the same
+//! transaction ([`note_change`]: the feed's lock and NOTIFY).
+
+use super::access::note_change;
+use super::{text, PgStore};
+use crate::audit::Actor;
+use crate::changes::ChangeKind;
+use crate::store::upstreams::{
+    SealedSecret, SecretChange, SyncOutcome, UpstreamRecord, UpstreamStore,
+};
+use crate::store::{StoreError, StoreResult};
+use crate::upstreams::{
+    CredentialsState, SyncProgress, TagSelection, Upstream, UpstreamState, ValidUpstream,
+};
+use crate::{OrgId, UpstreamId};
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, Postgres, Transaction};
+
+const COLUMNS: &str = "id, org_id, artifact, url, repository, username, secret, tags, \
+    interval_minutes, mirror_deletions, state, last_synced_at, last_error, tags_synced, \
+    tags_total, tags_done, bytes_done, created_at";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: UpstreamId,
+    org_id: OrgId,
+    artifact: String,
+    url: String,
+    repository: String,
+    username: Option<String>,
+    secret: Option<String>,
+    tags: String,
+    interval_minutes: i64,
+    mirror_deletions: bool,
+    state: String,
+    last_synced_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+    tags_synced: String,
+    tags_total: i64,
+    tags_done: i64,
+    bytes_done: i64,
+    created_at: DateTime<Utc>,
+}
+
+impl From<Row> for UpstreamRecord {
+    fn from(r: Row) -> Self {
+        UpstreamRecord {
+            org_id: r.org_id,
+            view: Upstream {
+                id: r.id,
+                artifact: r.artifact,
+                url: r.url,
+                repository: r.repository,
+                username: r.username,
+                credentials: if r.secret.is_some() {
+                    CredentialsState::Set
+                } else {
+                    CredentialsState::NotSet
+                },
+                tags: TagSelection::from_json(&r.tags).unwrap_or(TagSelection::All),
+                interval_minutes: r.interval_minutes,
+                mirror_deletions: r.mirror_deletions,
+                state: UpstreamState::parse(&r.state),
+                last_synced_at: r.last_synced_at,
+                last_error: r.last_error,
+                tags_synced: serde_json::from_str(&r.tags_synced).unwrap_or_default(),
+                progress: SyncProgress {
+                    tags_done: r.tags_done,
+                    tags_total: r.tags_total,
+                    bytes: r.bytes_done,
+                },
+                created_at: r.created_at,
+            },
+            secret: r.secret.map(SealedSecret),
+        }
+    }
+}
+
+/// The audit event's picture of an upstream: its settings, never the secret.
+fn settings(u: &Upstream) -> serde_json::Value {
+    serde_json::json!({
+        "artifact": u.artifact,
+        "url": u.url,
+        "repository": u.repository,
+        "username": u.username,
+        "credentials": u.credentials,
+        "tags": u.tags,
+        "interval_minutes": u.interval_minutes,
+        "mirror_deletions": u.mirror_deletions,
+    })
+}
+
+async fn record_event(
+    conn: &mut PgConnection,
+    org_id: OrgId,
+    id: UpstreamId,
+    by: &Actor,
+    action: &str,
+    before: Option<&Upstream>,
+    after: Option<&Upstream>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO upstream_events (org_id, upstream_id, actor_user_id, actor, action, before, after, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(by.user_id)
+    .bind(&by.email)
+    .bind(action)
+    .bind(before.map(|u| settings(u).to_string()))
+    .bind(after.map(|u| settings(u).to_string()))
+    .bind(Utc::now())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The org's upstream `id`; `lock` takes its row lock (`FOR UPDATE`) for
+/// a read-then-write.
+async fn fetch(
+    conn: &mut PgConnection,
+    org_id: OrgId,
+    id: UpstreamId,
+    lock: bool,
+) -> StoreResult<UpstreamRecord> {
+    let row: Row = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM upstreams WHERE org_id = $1 AND id = $2{}",
+        if lock { " FOR UPDATE" } else { "" }
+    ))
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    Ok(row.into())
+}
+
+impl PgStore {
+    /// Ends `tx`, whose write moved the sync of an upstream of `org` on
+    /// (`None`: it changed nothing), with a row in the change feed, so
+    /// that the org's vendor pages (live updates) refetch.
+    async fn commit_upstream(
+        &self,
+        mut tx: Transaction<'_, Postgres>,
+        org: Option<OrgId>,
+    ) -> StoreResult<()> {
+        let Some(org) = org else {
+            tx.commit().await?;
+            return Ok(());
+        };
+        let change = note_change(&mut tx, org, None, None, ChangeKind::Upstream).await?;
+        tx.commit().await?;
+        self.published(vec![change]).await;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl UpstreamStore for PgStore {
+    async fn create_upstream(
+        &self,
+        org_id: OrgId,
+        u: &ValidUpstream,
+        secret: Option<SealedSecret>,
+        due: i64,
+        by: &Actor,
+    ) -> StoreResult<Option<UpstreamRecord>> {
+        let mut tx = self.pool().begin().await?;
+        let id: Option<UpstreamId> = sqlx::query_scalar(
+            "INSERT INTO upstreams (org_id, artifact, url, repository, username, secret, tags, \
+             interval_minutes, mirror_deletions, next_sync_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (org_id, artifact) DO NOTHING RETURNING id",
+        )
+        .bind(org_id)
+        .bind(&u.artifact)
+        .bind(u.url.to_string())
+        .bind(&u.repository)
+        .bind(&u.username)
+        .bind(secret.map(|s| s.0))
+        .bind(u.tags.to_json())
+        .bind(u.interval_minutes)
+        .bind(u.mirror_deletions)
+        .bind(due)
+        .bind(Utc::now())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        let created = fetch(&mut tx, org_id, id, false).await?;
+        record_event(
+            &mut tx,
+            org_id,
+            id,
+            by,
+            "created",
+            None,
+            Some(&created.view),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(created))
+    }
+
+    async fn upstreams(&self, org_id: OrgId) -> StoreResult<Vec<UpstreamRecord>> {
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM upstreams WHERE org_id = $1 ORDER BY artifact"
+        ))
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn upstream(&self, org_id: OrgId, id: UpstreamId) -> StoreResult<UpstreamRecord> {
+        let mut conn = self.pool().acquire().await?;
+        fetch(&mut conn, org_id, id, false).await
+    }
+
+    async fn upstream_of_artifact(
+        &self,
+        org_id: OrgId,
+        artifact: &str,
+    ) -> StoreResult<Option<UpstreamRecord>> {
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM upstreams WHERE org_id = $1 AND artifact = $2"
+        ))
+        .bind(org_id)
+        .bind(text(artifact))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn upstream_by_id(&self, id: UpstreamId) -> StoreResult<Option<UpstreamRecord>> {
+        let row: Option<Row> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM upstreams WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn update_upstream(
+        &self,
+        org_id: OrgId,
+        id: UpstreamId,
+        u: &ValidUpstream,
+        secret: SecretChange,
+        by: &Actor,
+    ) -> StoreResult<UpstreamRecord> {
+        let mut tx = self.pool().begin().await?;
+        // Locked: the kept secret and the event's "before" are the row's.
+        let before = fetch(&mut tx, org_id, id, true).await?;
+        let secret = match secret {
+            SecretChange::Keep => before.secret.clone().map(|s| s.0),
+            SecretChange::Clear => None,
+            SecretChange::Set(s) => Some(s.0),
+        };
+        sqlx::query(
+            "UPDATE upstreams SET url = $1, repository = $2, username = $3, secret = $4, tags = $5, \
+             interval_minutes = $6, mirror_deletions = $7 WHERE org_id = $8 AND id = $9",
+        )
+        .bind(u.url.to_string())
+        .bind(&u.repository)
+        .bind(&u.username)
+        .bind(secret)
+        .bind(u.tags.to_json())
+        .bind(u.interval_minutes)
+        .bind(u.mirror_deletions)
+        .bind(org_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let after = fetch(&mut tx, org_id, id, false).await?;
+        record_event(
+            &mut tx,
+            org_id,
+            id,
+            by,
+            "updated",
+            Some(&before.view),
+            Some(&after.view),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn delete_upstream(&self, org_id: OrgId, id: UpstreamId, by: &Actor) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        let before = fetch(&mut tx, org_id, id, true).await?;
+        sqlx::query("DELETE FROM upstreams WHERE org_id = $1 AND id = $2")
+            .bind(org_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        record_event(&mut tx, org_id, id, by, "deleted", Some(&before.view), None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn request_sync(
+        &self,
+        org_id: OrgId,
+        id: UpstreamId,
+        now: i64,
+        by: &Actor,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        let done =
+            sqlx::query("UPDATE upstreams SET next_sync_at = $1 WHERE org_id = $2 AND id = $3")
+                .bind(now)
+                .bind(org_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        record_event(&mut tx, org_id, id, by, "sync_requested", None, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn due_upstreams(&self, now: i64, limit: i64) -> StoreResult<Vec<UpstreamId>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM upstreams WHERE next_sync_at <= $1 \
+             AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_sync_at, id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    async fn take_upstream_lease(
+        &self,
+        id: UpstreamId,
+        owner: &str,
+        now: i64,
+        until: i64,
+    ) -> StoreResult<bool> {
+        // Renewal first: it keeps the progress.
+        let renewed = sqlx::query(
+            "UPDATE upstreams SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 \
+             AND lease_until IS NOT NULL AND lease_until >= $4",
+        )
+        .bind(until)
+        .bind(id)
+        .bind(text(owner))
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        if renewed.rows_affected() == 1 {
+            return Ok(true);
+        }
+        let mut tx = self.pool().begin().await?;
+        let org: Option<OrgId> = sqlx::query_scalar(
+            "UPDATE upstreams SET lease_owner = $1, lease_until = $2, state = 'syncing', \
+             tags_done = 0, tags_total = 0, bytes_done = 0 \
+             WHERE id = $3 AND (lease_until IS NULL OR lease_until < $4) RETURNING org_id",
+        )
+        .bind(text(owner))
+        .bind(until)
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let taken = org.is_some();
+        self.commit_upstream(tx, org).await?;
+        Ok(taken)
+    }
+
+    async fn set_sync_progress(
+        &self,
+        id: UpstreamId,
+        owner: &str,
+        tags_done: i64,
+        tags_total: i64,
+        bytes: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        let org: Option<OrgId> = sqlx::query_scalar(
+            "UPDATE upstreams SET tags_done = $1, tags_total = $2, bytes_done = $3 \
+             WHERE id = $4 AND lease_owner = $5 RETURNING org_id",
+        )
+        .bind(tags_done)
+        .bind(tags_total)
+        .bind(bytes)
+        .bind(id)
+        .bind(text(owner))
+        .fetch_optional(&mut *tx)
+        .await?;
+        self.commit_upstream(tx, org).await
+    }
+
+    async fn finish_sync(
+        &self,
+        id: UpstreamId,
+        owner: &str,
+        outcome: &SyncOutcome,
+    ) -> StoreResult<()> {
+        let state = if outcome.error.is_some() {
+            "failed"
+        } else {
+            "idle"
+        };
+        let mut tx = self.pool().begin().await?;
+        let org: Option<OrgId> = sqlx::query_scalar(
+            "UPDATE upstreams SET state = $1, last_error = $2, \
+             last_synced_at = CASE WHEN $3 THEN $4 ELSE last_synced_at END, \
+             tags_synced = $5, next_sync_at = $6, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $7 AND lease_owner = $8 RETURNING org_id",
+        )
+        .bind(state)
+        .bind(outcome.error.as_deref().map(text))
+        .bind(outcome.error.is_none())
+        .bind(outcome.at)
+        .bind(serde_json::to_string(&outcome.tags_synced).unwrap_or_else(|_| "[]".into()))
+        .bind(outcome.next_sync_at)
+        .bind(id)
+        .bind(text(owner))
+        .fetch_optional(&mut *tx)
+        .await?;
+        self.commit_upstream(tx, org).await
+    }
+}
