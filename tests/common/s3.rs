@@ -141,6 +141,9 @@ pub fn test_storage(data: &std::path::Path) -> Vec<(String, String)> {
 
 /// Starts the process-wide moto server (stopped by a watcher shell when
 /// this process exits) with bucket `tests`; its endpoint and the bucket.
+// Neither child is waited for: moto lives as long as the test process, and
+// the watcher outlives it to stop moto.
+#[allow(clippy::zombie_processes)]
 fn start_shared() -> (String, String) {
     use std::io::{Read, Write};
     let port = free_port();

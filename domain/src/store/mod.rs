@@ -7,6 +7,7 @@ mod access;
 mod contract;
 mod postgres;
 mod registry;
+mod rows;
 mod sqlite;
 mod uploads;
 mod upstreams;

@@ -5,8 +5,7 @@ use super::SqliteStore;
 use crate::changes::ChangeKind;
 use crate::paging::{contains_pattern, ArtifactQuery, Page};
 use crate::registry::{
-    ArtifactKind, ArtifactSummary, ManifestRef, NewManifest, Referrer, StoredManifest, TagInfo,
-    TokenInfo,
+    ArtifactSummary, ManifestRef, NewManifest, Referrer, StoredManifest, TagInfo, TokenInfo,
 };
 use crate::store::registry::{
     DeleteManifest, PutManifestError, RegistryStore, Repo, RepoId, TokenRecord,
@@ -15,93 +14,7 @@ use crate::store::{StoreError, StoreResult};
 use crate::{OrgId, TokenId, UserId};
 use chrono::{DateTime, Utc};
 
-#[derive(sqlx::FromRow)]
-struct TokenRow {
-    id: TokenId,
-    label: String,
-    created_at: DateTime<Utc>,
-    expires_at: Option<DateTime<Utc>>,
-    last_used_at: Option<DateTime<Utc>>,
-}
-
-impl From<TokenRow> for TokenInfo {
-    fn from(r: TokenRow) -> Self {
-        TokenInfo {
-            id: r.id,
-            label: r.label,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-            last_used_at: r.last_used_at,
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct SummaryRow {
-    name: String,
-    kind: String,
-    tag_count: i64,
-    last_push: Option<DateTime<Utc>>,
-    annotations: Option<String>,
-}
-
-impl TryFrom<SummaryRow> for ArtifactSummary {
-    type Error = StoreError;
-    fn try_from(r: SummaryRow) -> Result<Self, StoreError> {
-        Ok(ArtifactSummary {
-            name: r.name,
-            kind: ArtifactKind::parse(&r.kind).map_err(StoreError::internal)?,
-            tag_count: r.tag_count,
-            last_push: r.last_push,
-            description: description(r.annotations.as_deref()),
-        })
-    }
-}
-
-/// A tag with its manifest, and the artifact it belongs to.
-#[derive(sqlx::FromRow)]
-struct TagRow {
-    artifact: String,
-    tag: String,
-    digest: String,
-    size: i64,
-    media_type: String,
-    platforms: Option<String>,
-    pushed_at: DateTime<Utc>,
-    content: Vec<u8>,
-    annotations: Option<String>,
-}
-
-impl From<TagRow> for TagInfo {
-    fn from(r: TagRow) -> Self {
-        TagInfo {
-            tag: r.tag,
-            digest: r.digest,
-            // The artifact's size: manifest plus what it references.
-            size: r.size + content_size(&r.content),
-            media_type: r.media_type,
-            platforms: r
-                .platforms
-                .and_then(|p| serde_json::from_str(&p).ok())
-                .unwrap_or_default(),
-            pushed_at: r.pushed_at,
-            description: description(r.annotations.as_deref()),
-        }
-    }
-}
-
-/// The description annotation of a manifest's stored annotations.
-fn description(annotations: Option<&str>) -> Option<String> {
-    annotations
-        .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
-        .and_then(|a| crate::registry::description_of(&a))
-}
-
-/// The image manifest media types (OCI, Docker), which have a config.
-const IMAGE_MANIFEST_TYPES: [&str; 2] = [
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-];
+use crate::store::rows::*;
 
 const SUMMARY_SELECT: &str = "SELECT r.name, r.kind, \
        (SELECT COUNT(*) FROM tags t WHERE t.repository_id = r.id) AS tag_count, \
@@ -825,19 +738,4 @@ impl SqliteStore {
             content,
         }))
     }
-}
-
-/// The sum of the sizes a manifest lists (config, layers, child manifests).
-fn content_size(content: &[u8]) -> i64 {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(content) else {
-        return 0;
-    };
-    let size = |d: &serde_json::Value| d.get("size").and_then(|s| s.as_i64()).unwrap_or(0);
-    let mut total = v.get("config").map(size).unwrap_or(0);
-    for key in ["layers", "manifests"] {
-        if let Some(list) = v.get(key).and_then(|l| l.as_array()) {
-            total += list.iter().map(size).sum::<i64>();
-        }
-    }
-    total
 }
