@@ -15,7 +15,10 @@ pub fn LicensesPage() -> impl IntoView {
     let create = ServerAction::<CreateCustomer>::new();
     let create_error = action_error(create);
     let query = use_query_map();
-    let q = move || query.read().get("q");
+    // The search box starts with the address's `q` and is the user's from
+    // then on: searching loads the page anew (a plain GET form), and a value
+    // set again at hydration would replace what was typed before it.
+    let typed = query.read_untracked().get("q").unwrap_or_default();
     // The page is the address's: `?q=&after=&limit=` (a plain GET form and
     // plain links, so searching and paging work without JavaScript).
     let page = move || {
@@ -41,7 +44,7 @@ pub fn LicensesPage() -> impl IntoView {
                 <form method="get" role="search" class="search" aria-label="Search customers">
                     <label class="visually-hidden" for="customer-search">"Search customers"</label>
                     <input id="customer-search" type="search" name="q" placeholder="Search customers"
-                        prop:value=move || q().unwrap_or_default()/>
+                        value=typed.clone()/>
                     {move || query.read().get("limit").map(|limit| view! { <input type="hidden" name="limit" value=limit/> })}
                     <label class="check">
                         <input type="checkbox" name="ending" value="30"
