@@ -3,8 +3,10 @@
 //! database), and the few constants both backends' registry queries use.
 
 use crate::registry::{ArtifactKind, ArtifactSummary, TagInfo, TokenInfo};
+use crate::store::upstreams::{SealedSecret, UpstreamRecord};
 use crate::store::StoreError;
-use crate::TokenId;
+use crate::upstreams::{CredentialsState, SyncProgress, TagSelection, Upstream, UpstreamState};
+use crate::{OrgId, TokenId, UpstreamId};
 use chrono::{DateTime, Utc};
 
 #[derive(sqlx::FromRow)]
@@ -108,4 +110,81 @@ pub(in crate::store) fn content_size(content: &[u8]) -> i64 {
         }
     }
     total
+}
+
+// Upstreams (mirroring).
+
+pub(in crate::store) const UPSTREAM_COLUMNS: &str =
+    "id, org_id, artifact, url, repository, username, secret, tags, \
+    interval_minutes, mirror_deletions, state, last_synced_at, last_error, tags_synced, \
+    tags_total, tags_done, bytes_done, created_at";
+
+#[derive(sqlx::FromRow)]
+pub(in crate::store) struct UpstreamRow {
+    pub(in crate::store) id: UpstreamId,
+    pub(in crate::store) org_id: OrgId,
+    pub(in crate::store) artifact: String,
+    pub(in crate::store) url: String,
+    pub(in crate::store) repository: String,
+    pub(in crate::store) username: Option<String>,
+    pub(in crate::store) secret: Option<String>,
+    pub(in crate::store) tags: String,
+    pub(in crate::store) interval_minutes: i64,
+    pub(in crate::store) mirror_deletions: bool,
+    pub(in crate::store) state: String,
+    pub(in crate::store) last_synced_at: Option<DateTime<Utc>>,
+    pub(in crate::store) last_error: Option<String>,
+    pub(in crate::store) tags_synced: String,
+    pub(in crate::store) tags_total: i64,
+    pub(in crate::store) tags_done: i64,
+    pub(in crate::store) bytes_done: i64,
+    pub(in crate::store) created_at: DateTime<Utc>,
+}
+
+impl From<UpstreamRow> for UpstreamRecord {
+    fn from(r: UpstreamRow) -> Self {
+        UpstreamRecord {
+            org_id: r.org_id,
+            view: Upstream {
+                id: r.id,
+                artifact: r.artifact,
+                url: r.url,
+                repository: r.repository,
+                username: r.username,
+                credentials: if r.secret.is_some() {
+                    CredentialsState::Set
+                } else {
+                    CredentialsState::NotSet
+                },
+                tags: TagSelection::from_json(&r.tags).unwrap_or(TagSelection::All),
+                interval_minutes: r.interval_minutes,
+                mirror_deletions: r.mirror_deletions,
+                state: UpstreamState::parse(&r.state),
+                last_synced_at: r.last_synced_at,
+                last_error: r.last_error,
+                tags_synced: serde_json::from_str(&r.tags_synced).unwrap_or_default(),
+                progress: SyncProgress {
+                    tags_done: r.tags_done,
+                    tags_total: r.tags_total,
+                    bytes: r.bytes_done,
+                },
+                created_at: r.created_at,
+            },
+            secret: r.secret.map(SealedSecret),
+        }
+    }
+}
+
+/// The audit event's picture of an upstream: its settings, never the secret.
+pub(in crate::store) fn settings(u: &Upstream) -> serde_json::Value {
+    serde_json::json!({
+        "artifact": u.artifact,
+        "url": u.url,
+        "repository": u.repository,
+        "username": u.username,
+        "credentials": u.credentials,
+        "tags": u.tags,
+        "interval_minutes": u.interval_minutes,
+        "mirror_deletions": u.mirror_deletions,
+    })
 }

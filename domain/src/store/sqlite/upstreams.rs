@@ -9,90 +9,15 @@ use super::access::note_change;
 use super::SqliteStore;
 use crate::audit::Actor;
 use crate::changes::ChangeKind;
+use crate::store::rows::{settings, UpstreamRow, UPSTREAM_COLUMNS};
 use crate::store::upstreams::{
     SealedSecret, SecretChange, SyncOutcome, UpstreamRecord, UpstreamStore,
 };
 use crate::store::{StoreError, StoreResult};
-use crate::upstreams::{
-    CredentialsState, SyncProgress, TagSelection, Upstream, UpstreamState, ValidUpstream,
-};
+use crate::upstreams::{Upstream, ValidUpstream};
 use crate::{OrgId, UpstreamId};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sqlx::SqliteConnection;
-
-const COLUMNS: &str = "id, org_id, artifact, url, repository, username, secret, tags, \
-    interval_minutes, mirror_deletions, state, last_synced_at, last_error, tags_synced, \
-    tags_total, tags_done, bytes_done, created_at";
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: UpstreamId,
-    org_id: OrgId,
-    artifact: String,
-    url: String,
-    repository: String,
-    username: Option<String>,
-    secret: Option<String>,
-    tags: String,
-    interval_minutes: i64,
-    mirror_deletions: bool,
-    state: String,
-    last_synced_at: Option<DateTime<Utc>>,
-    last_error: Option<String>,
-    tags_synced: String,
-    tags_total: i64,
-    tags_done: i64,
-    bytes_done: i64,
-    created_at: DateTime<Utc>,
-}
-
-impl From<Row> for UpstreamRecord {
-    fn from(r: Row) -> Self {
-        UpstreamRecord {
-            org_id: r.org_id,
-            view: Upstream {
-                id: r.id,
-                artifact: r.artifact,
-                url: r.url,
-                repository: r.repository,
-                username: r.username,
-                credentials: if r.secret.is_some() {
-                    CredentialsState::Set
-                } else {
-                    CredentialsState::NotSet
-                },
-                tags: TagSelection::from_json(&r.tags).unwrap_or(TagSelection::All),
-                interval_minutes: r.interval_minutes,
-                mirror_deletions: r.mirror_deletions,
-                state: UpstreamState::parse(&r.state),
-                last_synced_at: r.last_synced_at,
-                last_error: r.last_error,
-                tags_synced: serde_json::from_str(&r.tags_synced).unwrap_or_default(),
-                progress: SyncProgress {
-                    tags_done: r.tags_done,
-                    tags_total: r.tags_total,
-                    bytes: r.bytes_done,
-                },
-                created_at: r.created_at,
-            },
-            secret: r.secret.map(SealedSecret),
-        }
-    }
-}
-
-/// The audit event's picture of an upstream: its settings, never the secret.
-fn settings(u: &Upstream) -> serde_json::Value {
-    serde_json::json!({
-        "artifact": u.artifact,
-        "url": u.url,
-        "repository": u.repository,
-        "username": u.username,
-        "credentials": u.credentials,
-        "tags": u.tags,
-        "interval_minutes": u.interval_minutes,
-        "mirror_deletions": u.mirror_deletions,
-    })
-}
 
 async fn record_event(
     conn: &mut SqliteConnection,
@@ -125,8 +50,8 @@ async fn fetch(
     org_id: OrgId,
     id: UpstreamId,
 ) -> StoreResult<UpstreamRecord> {
-    let row: Row = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM upstreams WHERE org_id = ? AND id = ?"
+    let row: UpstreamRow = sqlx::query_as(&format!(
+        "SELECT {UPSTREAM_COLUMNS} FROM upstreams WHERE org_id = ? AND id = ?"
     ))
     .bind(org_id)
     .bind(id)
@@ -204,8 +129,8 @@ impl UpstreamStore for SqliteStore {
     }
 
     async fn upstreams(&self, org_id: OrgId) -> StoreResult<Vec<UpstreamRecord>> {
-        let rows: Vec<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM upstreams WHERE org_id = ? ORDER BY artifact"
+        let rows: Vec<UpstreamRow> = sqlx::query_as(&format!(
+            "SELECT {UPSTREAM_COLUMNS} FROM upstreams WHERE org_id = ? ORDER BY artifact"
         ))
         .bind(org_id)
         .fetch_all(self.pool())
@@ -223,8 +148,8 @@ impl UpstreamStore for SqliteStore {
         org_id: OrgId,
         artifact: &str,
     ) -> StoreResult<Option<UpstreamRecord>> {
-        let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM upstreams WHERE org_id = ? AND artifact = ?"
+        let row: Option<UpstreamRow> = sqlx::query_as(&format!(
+            "SELECT {UPSTREAM_COLUMNS} FROM upstreams WHERE org_id = ? AND artifact = ?"
         ))
         .bind(org_id)
         .bind(artifact)
@@ -234,11 +159,12 @@ impl UpstreamStore for SqliteStore {
     }
 
     async fn upstream_by_id(&self, id: UpstreamId) -> StoreResult<Option<UpstreamRecord>> {
-        let row: Option<Row> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM upstreams WHERE id = ?"))
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?;
+        let row: Option<UpstreamRow> = sqlx::query_as(&format!(
+            "SELECT {UPSTREAM_COLUMNS} FROM upstreams WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         Ok(row.map(Into::into))
     }
 
