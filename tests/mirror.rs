@@ -743,3 +743,87 @@ async fn mirrored_blobs_land_in_the_configured_bucket() {
         .arg(format!("docker://{host}/hooli/app:1.0"))
         .arg(format!("oci:{}:pulled", dest.path().display())));
 }
+
+/// An upstream on loopback (allowed here) that serves a tag whose config
+/// blob redirects to the cloud metadata address, as a compromised or
+/// malicious registry could.
+async fn redirecting_upstream() -> String {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    let config = b"{}".to_vec();
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": common::registry::sha256(&config), "size": config.len()},
+        "layers": [],
+    }))
+    .unwrap();
+    let digest = common::registry::sha256(&manifest);
+    let app = axum::Router::new()
+        .route("/v2/", axum::routing::get(|| async { "{}" }))
+        .route(
+            "/v2/evil/app/tags/list",
+            axum::routing::get(|| async {
+                axum::Json(json!({"name": "evil/app", "tags": ["1.0"]}))
+            }),
+        )
+        .route(
+            "/v2/evil/app/manifests/{reference}",
+            axum::routing::get(move || async move {
+                (
+                    [
+                        (header::CONTENT_TYPE, OCI_MANIFEST.to_owned()),
+                        (
+                            header::HeaderName::from_static("docker-content-digest"),
+                            digest,
+                        ),
+                    ],
+                    manifest,
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/v2/evil/app/blobs/{digest}",
+            axum::routing::get(|| async {
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(header::LOCATION, "http://169.254.169.254/latest/meta-data/")],
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+#[tokio::test]
+async fn every_connection_is_checked_redirects_included() {
+    // The upstream's own address is allowed (loopback, with private allowed),
+    // so only a check at connection time can refuse where it redirects.
+    let upstream = redirecting_upstream().await;
+    let mirror = mirror_server();
+    mirror.create_org(
+        "hooli-redirect",
+        "admin@hooli-redirect.test",
+        "mirror-admin-pw",
+    );
+    let api = mirror.api(&mirror.token("admin@hooli-redirect.test", &[]));
+    let (s, u) = api
+        .send(
+            Method::POST,
+            "/api/v1/upstreams",
+            Some(json!({"artifact": "app", "url": upstream, "repository": "evil/app"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{u}");
+    let failed = wait_failed(&api, u["id"].as_i64().unwrap()).await;
+    let error = failed["last_error"].as_str().unwrap();
+    assert!(
+        error.starts_with("refused: 169.254.169.254:80 is a link-local"),
+        "{failed}"
+    );
+    assert_eq!(failed["tags_synced"], json!([]));
+}

@@ -10,9 +10,11 @@
 //! backoff) and referrers. Manifests are stored through the registry's own
 //! push path, so a mirrored artifact is like a pushed one.
 //!
-//! Every connection's address is checked first ([`guard`]): link-local
-//! and metadata addresses always refused, loopback and private ones unless
-//! `PORTCULLIS_UPSTREAM_ALLOW_PRIVATE=true`.
+//! Every connection a sync opens goes through its egress proxy
+//! ([`guard`]), which checks the address it connects to: link-local and
+//! metadata addresses always refused, loopback and private ones unless
+//! `PORTCULLIS_UPSTREAM_ALLOW_PRIVATE=true`; redirects and token realms
+//! included, and pinned (no second lookup between check and connect).
 
 pub mod error;
 pub mod guard;

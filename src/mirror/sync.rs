@@ -2,7 +2,7 @@
 //! referrers), blobs streamed into storage. See [`super`].
 
 use super::error::{Kind, SyncError};
-use super::guard;
+use super::guard::Egress;
 use crate::registry::storage::ChunkError;
 use crate::registry::{manifests, Registry};
 use domain::oci::{Algorithm, Digest, RepositoryName};
@@ -72,6 +72,8 @@ pub struct Job {
     ctx: Services,
     registry: Arc<Registry>,
     client: Client,
+    /// Every connection of `client` goes through it (the SSRF guard).
+    egress: Egress,
     auth: RegistryAuth,
     with_credentials: bool,
     url: UpstreamUrl,
@@ -130,8 +132,13 @@ impl Job {
         } else {
             ClientProtocol::HttpsExcept(vec![url.registry()])
         };
+        let egress = Egress::start(ctx.upstreams.allow_private)
+            .await
+            .map_err(|e| internal(&e))?;
         let client = Client::try_from(ClientConfig {
             protocol,
+            http_proxy: Some(egress.url().to_owned()),
+            https_proxy: Some(egress.url().to_owned()),
             platform_resolver: None,
             connect_timeout: Some(Duration::from_secs(10)),
             read_timeout: Some(Duration::from_secs(60)),
@@ -143,6 +150,7 @@ impl Job {
             ctx: ctx.clone(),
             registry: registry.clone(),
             client,
+            egress,
             auth,
             with_credentials,
             url,
@@ -172,7 +180,10 @@ impl Job {
     }
 
     fn oci_error(&self, e: &oci_client::errors::OciDistributionError, what: &str) -> SyncError {
-        SyncError::from_oci(e, &self.url.registry(), what, self.with_credentials)
+        // What the egress proxy refused (or could not reach) is the cause.
+        self.egress.failure().unwrap_or_else(|| {
+            SyncError::from_oci(e, &self.url.registry(), what, self.with_credentials)
+        })
     }
 
     fn internal(&self, e: impl std::fmt::Display) -> SyncError {
@@ -183,7 +194,7 @@ impl Job {
         )
     }
 
-    /// Runs `op` (each attempt after the address check) with retries of
+    /// Runs `op` with retries of
     /// transient failures, backing off 0.5 s, 1 s, 2 s.
     async fn attempt<T, F, Fut>(&self, what: &str, op: F) -> Result<T, SyncError>
     where
@@ -194,7 +205,6 @@ impl Job {
         let mut n = 0;
         loop {
             n += 1;
-            guard::check(&self.url, self.ctx.upstreams.allow_private).await?;
             match op().await {
                 Ok(v) => return Ok(v),
                 Err(e) => {
@@ -562,7 +572,6 @@ impl Job {
     /// Streams one blob into storage, verifying its digest; nothing stays
     /// behind when it fails.
     async fn download(&self, digest: &Digest, what: &str) -> Result<u64, SyncError> {
-        guard::check(&self.url, self.ctx.upstreams.allow_private).await?;
         let stream = self
             .client
             .pull_blob_stream(&self.reference_digest(digest.as_str()), digest.as_str())

@@ -108,18 +108,27 @@ pub(super) async fn one_upstream_per_artifact_and_invisible_to_other_orgs(s: Fix
         .unwrap();
     assert_eq!(cleared.view.credentials, CredentialsState::NotSet);
     assert_eq!(cleared.secret, None);
-    // Settings changes are audited, not published in the feed.
+    // Settings changes are audited, and published in the feed (open pages
+    // of the org refetch): two creations, two updates.
     assert_eq!(
         s.count("SELECT COUNT(*) FROM upstream_events WHERE action = 'created'")
             .await,
         2
     );
     assert_eq!(s.count("SELECT COUNT(*) FROM upstream_events").await, 4);
-    assert!(kinds_after(&s, 0)
-        .await
-        .iter()
-        .all(|k| *k != ChangeKind::Upstream));
+    let upstream_changes = |kinds: Vec<ChangeKind>| {
+        kinds
+            .into_iter()
+            .filter(|k| *k == ChangeKind::Upstream)
+            .count()
+    };
+    assert_eq!(upstream_changes(kinds_after(&s, 0).await), 4);
+    let feed = s.last_change_id().await.unwrap();
+    s.request_sync(acme.id, u.view.id, 0, &by).await.unwrap();
+    assert_eq!(kinds_after(&s, feed).await, [ChangeKind::Upstream]);
+    let feed = s.last_change_id().await.unwrap();
     s.delete_upstream(acme.id, u.view.id, &by).await.unwrap();
+    assert_eq!(kinds_after(&s, feed).await, [ChangeKind::Upstream]);
     assert!(s.upstreams(acme.id).await.unwrap().is_empty());
     assert!(s.upstream_by_id(u.view.id).await.unwrap().is_none());
     assert_eq!(

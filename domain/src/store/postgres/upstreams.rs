@@ -3,7 +3,8 @@
 //! `UPDATE … WHERE lease_until IS NULL OR lease_until < now`: under READ
 //! COMMITTED a concurrent `UPDATE` of the row waits for the first one and
 //! re-checks the condition against the row it wrote, so of several
-//! instances one gets it. A write that moves a sync on (lease taken,
+//! instances one gets it. A write that changes an upstream (created,
+//! updated, deleted, "Sync now") or moves its sync on (lease taken,
 //! progress, end) notes a change of kind `Upstream` in the same
 //! transaction ([`note_change`]: the feed's lock and NOTIFY).
 
@@ -68,8 +69,8 @@ async fn fetch(
 }
 
 impl PgStore {
-    /// Ends `tx`, whose write moved the sync of an upstream of `org` on
-    /// (`None`: it changed nothing), with a row in the change feed, so
+    /// Ends `tx`, whose write changed an upstream of `org` or moved its
+    /// sync on (`None`: it changed nothing), with a row in the change feed, so
     /// that the org's vendor pages (live updates) refetch.
     async fn commit_upstream(
         &self,
@@ -131,7 +132,7 @@ impl UpstreamStore for PgStore {
             Some(&created.view),
         )
         .await?;
-        tx.commit().await?;
+        self.commit_upstream(tx, Some(org_id)).await?;
         Ok(Some(created))
     }
 
@@ -217,7 +218,7 @@ impl UpstreamStore for PgStore {
             Some(&after.view),
         )
         .await?;
-        tx.commit().await?;
+        self.commit_upstream(tx, Some(org_id)).await?;
         Ok(after)
     }
 
@@ -230,7 +231,7 @@ impl UpstreamStore for PgStore {
             .execute(&mut *tx)
             .await?;
         record_event(&mut tx, org_id, id, by, "deleted", Some(&before.view), None).await?;
-        tx.commit().await?;
+        self.commit_upstream(tx, Some(org_id)).await?;
         Ok(())
     }
 
@@ -253,7 +254,7 @@ impl UpstreamStore for PgStore {
             return Err(StoreError::NotFound);
         }
         record_event(&mut tx, org_id, id, by, "sync_requested", None, None).await?;
-        tx.commit().await?;
+        self.commit_upstream(tx, Some(org_id)).await?;
         Ok(())
     }
 

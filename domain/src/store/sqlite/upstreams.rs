@@ -73,6 +73,17 @@ impl SqliteStore {
         let Some(org) = org else {
             return Ok(());
         };
+        self.commit_upstream(tx, org).await
+    }
+
+    /// Ends `tx`, which changed an upstream of `org` or moved its sync on,
+    /// with a row in the change feed, published after the commit, so that
+    /// the org's vendor pages (live updates) refetch.
+    async fn commit_upstream(
+        &self,
+        mut tx: sqlx::Transaction<'_, sqlx::Sqlite>,
+        org: OrgId,
+    ) -> StoreResult<()> {
         let change = note_change(&mut tx, org, None, None, ChangeKind::Upstream).await?;
         tx.commit().await?;
         self.published([change]);
@@ -124,7 +135,7 @@ impl UpstreamStore for SqliteStore {
             Some(&created.view),
         )
         .await?;
-        tx.commit().await?;
+        self.commit_upstream(tx, org_id).await?;
         Ok(Some(created))
     }
 
@@ -209,7 +220,7 @@ impl UpstreamStore for SqliteStore {
             Some(&after.view),
         )
         .await?;
-        tx.commit().await?;
+        self.commit_upstream(tx, org_id).await?;
         Ok(after)
     }
 
@@ -222,7 +233,7 @@ impl UpstreamStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         record_event(&mut tx, org_id, id, by, "deleted", Some(&before.view), None).await?;
-        tx.commit().await?;
+        self.commit_upstream(tx, org_id).await?;
         Ok(())
     }
 
@@ -244,7 +255,7 @@ impl UpstreamStore for SqliteStore {
             return Err(StoreError::NotFound);
         }
         record_event(&mut tx, org_id, id, by, "sync_requested", None, None).await?;
-        tx.commit().await?;
+        self.commit_upstream(tx, org_id).await?;
         Ok(())
     }
 
