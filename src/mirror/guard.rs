@@ -244,20 +244,22 @@ mod tests {
         addr
     }
 
-    fn client(proxy: &str) -> reqwest::Client {
+    /// `url` fetched through `egress`.
+    async fn get(egress: &Egress, url: &str) -> reqwest::Result<reqwest::Response> {
         reqwest::Client::builder()
-            .proxy(reqwest::Proxy::all(proxy).unwrap())
+            .proxy(reqwest::Proxy::all(egress.url()).unwrap())
             .build()
             .unwrap()
+            .get(url)
+            .send()
+            .await
     }
 
     #[tokio::test]
     async fn forwards_to_allowed_addresses_and_refuses_the_others() {
         let target = hello().await;
         let open = Egress::start(true).await.unwrap();
-        let body = client(open.url())
-            .get(format!("http://{target}/v2/"))
-            .send()
+        let body = get(&open, &format!("http://{target}/v2/"))
             .await
             .unwrap()
             .text()
@@ -268,11 +270,7 @@ mod tests {
 
         // Loopback is private: refused unless allowed, and the proxy says why.
         let closed = Egress::start(false).await.unwrap();
-        let r = client(closed.url())
-            .get(format!("http://{target}/v2/"))
-            .send()
-            .await
-            .unwrap();
+        let r = get(&closed, &format!("http://{target}/v2/")).await.unwrap();
         assert_eq!(r.status(), 403);
         let e = closed.failure().unwrap();
         assert_eq!(e.kind, Kind::Refused);
@@ -288,7 +286,7 @@ mod tests {
             "https://169.254.169.254/latest",
             "https://[fe80::1]:5000/v2/",
         ] {
-            assert!(client(egress.url()).get(url).send().await.is_err(), "{url}");
+            assert!(get(&egress, url).await.is_err(), "{url}");
             let e = egress.failure().unwrap();
             assert_eq!(e.kind, Kind::Refused);
             assert!(e.message.contains("link-local"), "{e}");
@@ -302,9 +300,7 @@ mod tests {
         let port = closed.local_addr().unwrap().port();
         drop(closed);
         let egress = Egress::start(true).await.unwrap();
-        let r = client(egress.url())
-            .get(format!("http://127.0.0.1:{port}/"))
-            .send()
+        let r = get(&egress, &format!("http://127.0.0.1:{port}/"))
             .await
             .unwrap();
         assert_eq!(r.status(), 502);

@@ -194,8 +194,8 @@ impl Job {
         )
     }
 
-    /// Runs `op` with retries of
-    /// transient failures, backing off 0.5 s, 1 s, 2 s.
+    /// Runs `op` with retries of transient failures, backing off 0.5 s,
+    /// 1 s, 2 s.
     async fn attempt<T, F, Fut>(&self, what: &str, op: F) -> Result<T, SyncError>
     where
         F: Fn() -> Fut,
