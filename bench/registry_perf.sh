@@ -12,6 +12,7 @@
 # Each measure runs RUNS times (default 2), the builds taking turns; every
 # run is printed. Not a test: run it by hand.
 #   BASE=889a5d6 bench/registry_perf.sh     (DURATION=10 s per wrk run)
+#   BASE="889a5d6 e5cd074" bench/registry_perf.sh   (several columns)
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 BENCH="$(cd "$(dirname "$0")" && pwd)"
@@ -29,12 +30,15 @@ cp "$CARGO_TARGET_DIR/release/portcullis" "$WORK/portcullis"
 BINS=("$WORK/portcullis")
 LABELS=("this tree")
 
-if [ -n "${BASE:-}" ]; then
-  BASE_COMMIT=$(git -C "$REPO_ROOT" rev-parse --verify "$BASE^{commit}")
-  BASE_TARGET_DIR="${BASE_TARGET_DIR:-$CARGO_TARGET_DIR-base}"
+# BASE may name several commits ("889a5d6 e5cd074"): each is a column,
+# oldest first as given, this tree last.
+BASE_TARGET_DIR="${BASE_TARGET_DIR:-$CARGO_TARGET_DIR-base}"
+BASE_BINS=() BASE_LABELS=()
+for base in ${BASE:-}; do
+  BASE_COMMIT=$(git -C "$REPO_ROOT" rev-parse --verify "$base^{commit}")
   BASE_BIN="$BASE_TARGET_DIR/portcullis-$BASE_COMMIT"
   if [ ! -x "$BASE_BIN" ]; then
-    log "building $BASE (${BASE_COMMIT:0:7}) into $BASE_TARGET_DIR"
+    log "building $base (${BASE_COMMIT:0:7}) into $BASE_TARGET_DIR"
     SRC="$BASE_TARGET_DIR/src"
     rm -rf "$SRC" && mkdir -p "$SRC"
     git -C "$REPO_ROOT" archive "$BASE_COMMIT" | tar -x -C "$SRC"
@@ -44,9 +48,11 @@ if [ -n "${BASE:-}" ]; then
     (cd "$SRC" && CARGO_TARGET_DIR="$BASE_TARGET_DIR" cargo build -p portcullis --release)
     cp "$BASE_TARGET_DIR/release/portcullis" "$BASE_BIN"
   fi
-  BINS=("$BASE_BIN" "${BINS[@]}")
-  LABELS=("base ${BASE_COMMIT:0:7}" "${LABELS[@]}")
-fi
+  BASE_BINS+=("$BASE_BIN")
+  BASE_LABELS+=("base ${BASE_COMMIT:0:7}")
+done
+BINS=("${BASE_BINS[@]}" "${BINS[@]}")
+LABELS=("${BASE_LABELS[@]}" "${LABELS[@]}")
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 basic() { printf '%s:%s' "$1" "$2" | base64 -w0; }

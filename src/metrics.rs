@@ -343,7 +343,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
     let _ = writeln!(
         out,
         "portcullis_upload_hashers {}",
-        state.registry.hashers.len()
+        state.registry.uploads.len()
     );
     out.push_str("# HELP portcullis_database_up Whether this scrape's database reads succeeded.\n");
     out.push_str("# TYPE portcullis_database_up gauge\n");

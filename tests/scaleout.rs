@@ -105,48 +105,97 @@ async fn two_instances_share_one_database_and_one_bucket() {
     let pulled = skopeo_inspect(&creds, &format!("docker://{}/acme/web:1.0", host(&b)));
     assert_eq!(pulled["RepoTags"], json!(["1.0"]));
 
-    // A chunked upload split across the two (no sticky sessions): started
-    // and first chunk on A, second chunk and the closing PUT on B; the
-    // blob then reads back whole from A.
+    // Chunked uploads split across the two (no sticky sessions). Each step
+    // is (instance, method, with a Content-Range?, bytes); the last is the
+    // closing PUT. Where A comes back after B took a chunk, A's own view of
+    // the upload is stale: it must append after B's chunk, not after its
+    // own, and close by reading the chunks back. Each blob then reads back
+    // whole from the other instance.
     let vendor_a = Reg::new(&a.base, ADMIN, &a.token(ADMIN, &[]));
     let vendor_b = Reg::new(&b.base, ADMIN, vendor_a.auth.as_ref().unwrap().1.as_str());
     let data: Vec<u8> = (0..300_000u32).map(|i| (i % 241) as u8).collect();
-    let digest = sha256(&data);
-    let started = vendor_a
-        .req(Method::POST, "/v2/acme/web/blobs/uploads/")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(started.status(), 202);
-    let location = started.headers()["location"].to_str().unwrap().to_owned();
-    let location = location.trim_start_matches(&a.base).to_owned();
-    let mut at = 0;
-    for (reg, chunk) in [(&vendor_a, &data[..120_000]), (&vendor_b, &data[120_000..])] {
-        let r = reg
-            .req(Method::PATCH, &location)
-            .header("Content-Type", "application/octet-stream")
-            .header("Content-Range", format!("{at}-{}", at + chunk.len() - 1))
-            .body(chunk.to_vec())
+    let (ab, ba) = ([&vendor_a, &vendor_b], [&vendor_b, &vendor_a]);
+    type Step<'a> = (usize, Method, bool, std::ops::Range<usize>);
+    let uploads: [(&str, [&Reg; 2], Vec<Step>); 3] = [
+        (
+            "first chunk on A, second and the close on B",
+            ab,
+            vec![
+                (0, Method::PATCH, true, 0..120_000),
+                (1, Method::PATCH, true, 120_000..300_000),
+                (1, Method::PUT, false, 300_000..300_000),
+            ],
+        ),
+        (
+            "A, B, then A again: a chunk without a range, and the close",
+            ab,
+            vec![
+                (0, Method::PATCH, true, 0..100_000),
+                (1, Method::PATCH, true, 100_000..200_000),
+                (0, Method::PATCH, false, 200_000..250_000),
+                (0, Method::PUT, true, 250_000..300_000),
+            ],
+        ),
+        (
+            "B, A, then B closing with the last bytes",
+            ba,
+            vec![
+                (0, Method::PATCH, false, 0..150_000),
+                (1, Method::PATCH, true, 150_000..200_000),
+                (0, Method::PUT, false, 200_000..300_000),
+            ],
+        ),
+    ];
+    for (what, regs, steps) in uploads {
+        let blob = &data[..steps.last().unwrap().3.end];
+        let digest = sha256(blob);
+        let started = regs[0]
+            .req(Method::POST, "/v2/acme/web/blobs/uploads/")
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 202, "PATCH at {at}");
-        at += chunk.len();
+        assert_eq!(started.status(), 202, "{what}");
+        let location = started.headers()["location"].to_str().unwrap().to_owned();
+        let location = location.trim_start_matches(&regs[0].base).to_owned();
+        for (who, method, ranged, bytes) in steps {
+            let path = if method == Method::PUT {
+                let sep = if location.contains('?') { '&' } else { '?' };
+                format!("{location}{sep}digest={digest}")
+            } else {
+                location.clone()
+            };
+            let mut r = regs[who]
+                .req(method.clone(), &path)
+                .header("Content-Type", "application/octet-stream")
+                .body(data[bytes.clone()].to_vec());
+            if ranged {
+                r = r.header(
+                    "Content-Range",
+                    format!("{}-{}", bytes.start, bytes.end - 1),
+                );
+            }
+            let r = r.send().await.unwrap();
+            let want = if method == Method::PUT { 201 } else { 202 };
+            assert_eq!(r.status(), want, "{what}: {method} {bytes:?} on {who}");
+            if method == Method::PATCH {
+                assert_eq!(
+                    r.headers()["range"],
+                    format!("0-{}", bytes.end - 1),
+                    "{what}"
+                );
+            }
+        }
+        let read = regs[1]
+            .req(Method::GET, &format!("/v2/acme/web/blobs/{digest}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.status(), 200, "{what}");
+        assert!(
+            read.bytes().await.unwrap() == blob,
+            "{what}: the blob as uploaded"
+        );
     }
-    let sep = if location.contains('?') { '&' } else { '?' };
-    let closed = vendor_b
-        .req(Method::PUT, &format!("{location}{sep}digest={digest}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(closed.status(), 201);
-    let blob = vendor_a
-        .req(Method::GET, &format!("/v2/acme/web/blobs/{digest}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(blob.status(), 200);
-    assert!(blob.bytes().await.unwrap() == data, "the blob as uploaded");
 
     // Hidden equals missing, on both.
     let on_a = Reg::new(&a.base, CUSTOMER, &token);

@@ -34,14 +34,14 @@ use services::Services;
 use std::collections::HashMap;
 use std::sync::Arc;
 use storage::BlobStorage;
-use uploads::Hashers;
+use uploads::LocalUploads;
 
 /// Registry state shared by the handlers.
 pub struct Registry {
     pub storage: BlobStorage,
-    /// Running digests of the uploads this process received (sessions
-    /// themselves are in the database).
-    pub hashers: Hashers,
+    /// This process's view of the uploads whose last chunk it took, with
+    /// their running digests (the sessions themselves are in the database).
+    pub uploads: LocalUploads,
     pub cache: cache::RegistryCache,
     /// Customers' manifest pulls, written to the database in batches.
     pub pulls: pull_log::PullLog,
@@ -51,7 +51,7 @@ impl Registry {
     pub fn new(storage: BlobStorage, pulls: pull_log::PullLog) -> Self {
         Self {
             storage,
-            hashers: Hashers::default(),
+            uploads: LocalUploads::default(),
             cache: cache::RegistryCache::default(),
             pulls,
         }
@@ -74,7 +74,7 @@ impl Registry {
     /// chunks, and deletes chunks that no session names and that have not
     /// been written to for a day (an instance that died mid-chunk).
     pub async fn sweep_uploads(&self, store: &DynStore, idle: std::time::Duration) {
-        self.hashers.forget_idle(idle);
+        self.uploads.forget_idle(idle);
         let before = chrono::Utc::now()
             - chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::hours(1));
         match store.take_stale_uploads(before).await {

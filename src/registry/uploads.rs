@@ -11,11 +11,16 @@
 //! loser's chunk is deleted). A monolithic upload (POST with `digest`)
 //! never has a session row.
 //!
-//! The digest: the instance that received every byte so far keeps the
-//! running sha256 in memory ([`Hashers`], valid for the size it covers)
-//! and closes with it; an instance without it (the previous chunk went
-//! elsewhere, or the process restarted) verifies by streaming the stored
-//! chunks through a new hasher at close.
+//! This process's view: the instance that took an upload's last chunk
+//! keeps the session as it wrote it, with the running sha256 of every byte
+//! so far ([`LocalUploads`]). The next PATCH or PUT on this instance starts
+//! from that view instead of reading the session from the database, and
+//! closes with that hasher. The view can only go stale when another
+//! instance took a chunk in between; the compare-and-set write then fails,
+//! and the request reads the session, appends after what it says, and
+//! drops the hasher. An instance without a hasher (a chunk went elsewhere,
+//! or the process restarted) verifies by streaming the stored chunks
+//! through a new hasher at close.
 
 use super::storage::ChunkError;
 use super::{authorize, header_str, Need, RegistryError, RegistryResult, Req};
@@ -31,44 +36,46 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// This process's running sha256 of the uploads it received, each valid
-/// for the size it has hashed.
+/// This process's view of the uploads whose last chunk it took: the
+/// session as this process wrote it and the running sha256 of its bytes.
 #[derive(Default)]
-pub struct Hashers {
-    map: Mutex<HashMap<String, (u64, sha2::Sha256, Instant)>>,
+pub struct LocalUploads {
+    map: Mutex<HashMap<String, (UploadSession, sha2::Sha256, Instant)>>,
 }
 
-impl Hashers {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, sha2::Sha256, Instant)>> {
+type LocalMap = HashMap<String, (UploadSession, sha2::Sha256, Instant)>;
+
+impl LocalUploads {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LocalMap> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The hasher of upload `id` if it covers exactly its first `size`
-    /// bytes (a new one for an empty upload); `None` when the bytes went
-    /// through another instance.
-    fn take(&self, id: &str, size: u64) -> Option<sha2::Sha256> {
-        match self.lock().remove(id) {
-            Some((n, h, _)) if n == size => Some(h),
-            _ if size == 0 => Some(sha2::Sha256::new()),
+    /// Takes the view of upload `id` of repository `name` (left in place
+    /// for a request naming another repository, which the database then
+    /// refuses).
+    fn take(&self, id: &str, name: &str) -> Option<(UploadSession, sha2::Sha256)> {
+        let mut map = self.lock();
+        match map.get(id) {
+            Some((s, _, _)) if s.name == name => map.remove(id).map(|(s, h, _)| (s, h)),
             _ => None,
         }
     }
 
-    fn put(&self, id: &str, size: u64, hasher: sha2::Sha256) {
+    fn put(&self, session: UploadSession, hasher: sha2::Sha256) {
         self.lock()
-            .insert(id.to_owned(), (size, hasher, Instant::now()));
+            .insert(session.id.clone(), (session, hasher, Instant::now()));
     }
 
     fn forget(&self, id: &str) {
         self.lock().remove(id);
     }
 
-    /// Drops hashers unused for `idle` (their upload went elsewhere or away).
+    /// Drops views unused for `idle` (their upload went elsewhere or away).
     pub fn forget_idle(&self, idle: Duration) {
         self.lock().retain(|_, (_, _, t)| t.elapsed() <= idle);
     }
 
-    /// How many uploads this process is hashing.
+    /// How many uploads this process holds a view (and a hasher) of.
     pub fn len(&self) -> usize {
         self.lock().len()
     }
@@ -156,6 +163,14 @@ pub async fn start(
         .store
         .create_upload(&id, repo, name.as_str())
         .await?;
+    let session = UploadSession {
+        id: id.clone(),
+        repo,
+        name: name.as_str().to_owned(),
+        size: 0,
+        parts: Vec::new(),
+    };
+    req.registry.uploads.put(session, sha2::Sha256::new());
     Ok(progress(StatusCode::ACCEPTED, name, &id, 0))
 }
 
@@ -208,7 +223,6 @@ async fn finish(
     hasher: Option<sha2::Sha256>,
     digest: &Digest,
 ) -> RegistryResult<Response> {
-    req.registry.hashers.forget(id);
     let storage = &req.registry.storage;
     let actual = match (digest.algorithm(), hasher) {
         (Algorithm::Sha256, Some(h)) => format!("sha256:{}", hex::encode(h.finalize())),
@@ -280,23 +294,69 @@ async fn session(req: Req<'_>, name: &RepositoryName, id: &str) -> RegistryResul
     }
 }
 
-/// The session for a chunk (`PATCH`, or a closing `PUT` with a body): a
-/// chunk with a `Content-Range` must start where the upload stands, else
-/// 416 and the session stays as it was (spec: the client resumes from a
-/// status `GET` or the 416's `Range`).
+/// Whether a chunk may follow `size` bytes: without a `Content-Range` it
+/// appends; with one it must start where the upload stands.
+fn in_order(req: Req<'_>, size: i64) -> bool {
+    header_str(req.headers, "content-range")
+        .is_none_or(|range| content_range(range).is_some_and(|(start, _)| start == size as u64))
+}
+
+/// The session for a chunk (`PATCH`, or a closing `PUT` with a body), from
+/// the database: a chunk out of order is refused with 416 and the session
+/// stays as it was (spec: the client resumes from a status `GET` or the
+/// 416's `Range`).
 async fn session_for_chunk(
     req: Req<'_>,
     name: &RepositoryName,
     id: &str,
 ) -> RegistryResult<UploadSession> {
     let session = session(req, name, id).await?;
-    if let Some(range) = header_str(req.headers, "content-range") {
-        let in_order = content_range(range).is_some_and(|(start, _)| start == session.size as u64);
-        if !in_order {
-            return Err(out_of_order(name, id, session.size));
-        }
+    if !in_order(req, session.size) {
+        return Err(out_of_order(name, id, session.size));
     }
     Ok(session)
+}
+
+/// Where a chunk starts, and the hasher of the bytes before it: this
+/// process's view when it has one and the chunk follows it (`true`), else
+/// the database's session (`false`; a hasher only for an empty upload).
+async fn open(
+    req: Req<'_>,
+    name: &RepositoryName,
+    id: &str,
+) -> RegistryResult<(UploadSession, Option<sha2::Sha256>, bool)> {
+    if let Some((session, hasher)) = req.registry.uploads.take(id, name.as_str()) {
+        if in_order(req, session.size) {
+            return Ok((session, Some(hasher), true));
+        }
+        // Not where this process left it: the database says where it is.
+    }
+    let session = session_for_chunk(req, name, id).await?;
+    let hasher = (session.size == 0).then(sha2::Sha256::new);
+    Ok((session, hasher, false))
+}
+
+/// This process's view was stale (another instance took a chunk since):
+/// the session as the database has it, for chunk `part` written after the
+/// stale view. When the chunk does not fit there, it goes.
+async fn reopen(
+    req: Req<'_>,
+    name: &RepositoryName,
+    id: &str,
+    part: Option<&String>,
+) -> RegistryResult<UploadSession> {
+    match session_for_chunk(req, name, id).await {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            if let Some(p) = part {
+                req.registry
+                    .storage
+                    .discard(id, std::slice::from_ref(p))
+                    .await;
+            }
+            Err(e)
+        }
+    }
 }
 
 fn out_of_order(name: &RepositoryName, id: &str, size: i64) -> RegistryError {
@@ -329,7 +389,6 @@ async fn lost_race(
 
 /// A chunk's body failed: the upload is void (its session and chunks go).
 async fn void(req: Req<'_>, session: &UploadSession, e: RegistryError) -> RegistryError {
-    req.registry.hashers.forget(&session.id);
     if let Ok(true) = req.ctx.store.end_upload(&session.id, &session.parts).await {
         req.registry
             .storage
@@ -347,31 +406,52 @@ pub async fn patch(
     body: Body,
 ) -> RegistryResult<Response> {
     authorize(req, p, name, Need::Write).await?;
-    let session = session_for_chunk(req, name, id).await?;
-    let size = session.size as u64;
-    let mut hasher = req.registry.hashers.take(id, size);
+    let (mut session, mut hasher, local) = open(req, name, id).await?;
     let (part, n) = match append(req, id, &session.parts, body, &mut hasher).await {
         Ok(written) => written,
         Err(e) => return Err(void(req, &session, e).await),
     };
     let Some(part) = part else {
-        if let Some(h) = hasher {
-            req.registry.hashers.put(id, size, h);
+        // An empty chunk changes nothing; the size reported is the
+        // database's when this process's view may be stale.
+        if local {
+            let stored = reopen(req, name, id, None).await?;
+            if stored.parts != session.parts {
+                hasher = None;
+            }
+            session = stored;
         }
-        return Ok(progress(StatusCode::ACCEPTED, name, id, size));
+        if let Some(h) = hasher {
+            req.registry.uploads.put(session.clone(), h);
+        }
+        return Ok(progress(
+            StatusCode::ACCEPTED,
+            name,
+            id,
+            session.size as u64,
+        ));
     };
-    if !req
-        .ctx
-        .store
-        .append_upload(id, &session.parts, &part, n as i64)
-        .await?
-    {
-        return Err(lost_race(req, name, id, Some(&part)).await);
+    let store = &req.ctx.store;
+    let size = n as i64;
+    if !store.append_upload(id, &session.parts, &part, size).await? {
+        if !local {
+            return Err(lost_race(req, name, id, Some(&part)).await);
+        }
+        // Another instance took a chunk since this process's last one:
+        // append after what the database has; this hasher missed bytes.
+        hasher = None;
+        session = reopen(req, name, id, Some(&part)).await?;
+        if !store.append_upload(id, &session.parts, &part, size).await? {
+            return Err(lost_race(req, name, id, Some(&part)).await);
+        }
     }
+    session.parts.push(part);
+    session.size += size;
+    let total = session.size as u64;
     if let Some(h) = hasher {
-        req.registry.hashers.put(id, size + n, h);
+        req.registry.uploads.put(session, h);
     }
-    Ok(progress(StatusCode::ACCEPTED, name, id, size + n))
+    Ok(progress(StatusCode::ACCEPTED, name, id, total))
 }
 
 pub async fn put(
@@ -390,15 +470,23 @@ pub async fn put(
             ))
         }
     };
-    let session = session_for_chunk(req, name, id).await?;
-    let mut hasher = req.registry.hashers.take(id, session.size as u64);
+    let (mut session, mut hasher, local) = open(req, name, id).await?;
     let (part, n) = match append(req, id, &session.parts, body, &mut hasher).await {
         Ok(written) => written,
         Err(e) => return Err(void(req, &session, e).await),
     };
     // Ending the session makes this request the one that closes it.
-    if !req.ctx.store.end_upload(id, &session.parts).await? {
-        return Err(lost_race(req, name, id, part.as_ref()).await);
+    let store = &req.ctx.store;
+    if !store.end_upload(id, &session.parts).await? {
+        if !local {
+            return Err(lost_race(req, name, id, part.as_ref()).await);
+        }
+        // As in `patch`: close after what the database has.
+        hasher = None;
+        session = reopen(req, name, id, part.as_ref()).await?;
+        if !store.end_upload(id, &session.parts).await? {
+            return Err(lost_race(req, name, id, part.as_ref()).await);
+        }
     }
     let mut parts = session.parts;
     parts.extend(part);
@@ -433,7 +521,7 @@ pub async fn cancel(
     if !req.ctx.store.end_upload(id, &session.parts).await? {
         return Err(lost_race(req, name, id, None).await);
     }
-    req.registry.hashers.forget(id);
+    req.registry.uploads.forget(id);
     req.registry.storage.discard(id, &session.parts).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
