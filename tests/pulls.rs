@@ -17,7 +17,7 @@ const PASSWORD: &str = "admin password";
 fn csv_line(p: &Value, customer_cell: &str, user_cell: &str) -> String {
     let at: chrono::DateTime<chrono::Utc> = p["at"].as_str().unwrap().parse().unwrap();
     format!(
-        "{},{},{},{customer_cell},{},{user_cell},{},{},{},{}",
+        "{},{},{},{customer_cell},{},{user_cell},{},{},{},{},{}",
         p["id"],
         at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         p["customer_id"],
@@ -26,6 +26,7 @@ fn csv_line(p: &Value, customer_cell: &str, user_cell: &str) -> String {
         p["tag"].as_str().unwrap_or_default(),
         p["digest"].as_str().unwrap(),
         p["address"].as_str().unwrap(),
+        p["count"],
     )
 }
 
@@ -155,6 +156,7 @@ async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
     let first = &pulls[3];
     assert_eq!(first["digest"], chart.as_str());
     assert_eq!(first["address"], "127.0.0.1");
+    assert_eq!(first["count"], 1);
     assert_eq!(first["customer_id"], globex);
     assert!(first["user_id"].is_i64() && first["id"].is_i64());
     let at: chrono::DateTime<chrono::Utc> = first["at"].as_str().unwrap().parse().unwrap();
@@ -197,8 +199,9 @@ async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
         format!("attachment; filename=\"pulls-acme-customer-{globex}.csv\"")
     );
     let customer_cell = "\"'=Globex, \"\"Intl\"\"\"";
-    let mut expected =
-        String::from("id,time,customer_id,customer,user_id,user,artifact,tag,digest,address\r\n");
+    let mut expected = String::from(
+        "id,time,customer_id,customer,user_id,user,artifact,tag,digest,address,count\r\n",
+    );
     for p in mine.as_array().unwrap() {
         expected.push_str(&csv_line(p, customer_cell, "'+ops@globex.test"));
         expected.push_str("\r\n");
@@ -289,7 +292,7 @@ async fn only_the_vendor_reads_the_pull_log() {
         (csv.status, csv.text.as_str()),
         (
             200,
-            "id,time,customer_id,customer,user_id,user,artifact,tag,digest,address\r\n"
+            "id,time,customer_id,customer,user_id,user,artifact,tag,digest,address,count\r\n"
         )
     );
 
@@ -401,6 +404,36 @@ async fn logged_pulls(app: TestApp, token: &str) -> (TestApp, Vec<Value>) {
         .unwrap()
         .clone();
     (app, pulls)
+}
+
+/// Identical pulls in one second share a row with a count: a burst of them
+/// is a few rows, and every pull is counted.
+#[tokio::test]
+async fn a_burst_of_identical_pulls_is_counted_in_few_rows() {
+    let app = TestApp::spawn();
+    app.create_org("acme", ADMIN, PASSWORD);
+    let token = app.token(ADMIN, &[]);
+    let vendor = Reg::new(&app.base, ADMIN, &token);
+    vendor.push_image("acme/web", "1.0", &[b"layer"]).await;
+    app.api(&token)
+        .customer("Globex", "c@globex.test", "customer password")
+        .await;
+    let customer = Reg::new(&app.base, "c@globex.test", &app.token("c@globex.test", &[]));
+    let burst = (0..50).map(|_| customer.status(Method::GET, "/v2/acme/web/manifests/1.0"));
+    let statuses = futures::future::join_all(burst).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+
+    let (_app, pulls) = logged_pulls(app, &token).await;
+    let counted: i64 = pulls.iter().map(|p| p["count"].as_i64().unwrap()).sum();
+    assert_eq!(counted, 50, "{pulls:?}");
+    // (A row a second, and a write a second: a few rows, not 50.)
+    assert!(pulls.len() < 10, "{pulls:?}");
+    for p in &pulls {
+        assert_eq!(
+            (p["tag"].as_str(), p["user_email"].as_str()),
+            (Some("1.0"), Some("c@globex.test"))
+        );
+    }
 }
 
 /// A real client pulling a multi-platform image reads the index and then

@@ -23,9 +23,14 @@ pub struct NewPull {
     pub at: DateTime<Utc>,
     /// The client's IP address.
     pub address: String,
+    /// How many pulls this row stands for: identical pulls (same user,
+    /// artifact, tag, digest and address) within the same second of `at`
+    /// are one row. At least 1.
+    pub count: i64,
 }
 
-/// One recorded pull, newest first in lists.
+/// One row of the pull log, newest first in lists: one pull, or several
+/// identical ones in the same second (`count`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pull {
@@ -50,6 +55,14 @@ pub struct Pull {
     pub digest: String,
     /// The client's IP address, as the server saw it.
     pub address: String,
+    /// How many identical pulls (same user, artifact, tag, digest and
+    /// address) this row stands for, all within the second of `at`.
+    #[serde(default = "one")]
+    pub count: i64,
+}
+
+fn one() -> i64 {
+    1
 }
 
 impl Pull {
@@ -79,7 +92,7 @@ pub const PAGE_PULLS: i64 = 50;
 pub const MAX_PULLS: i64 = 100_000;
 
 /// The CSV columns, in order.
-pub const CSV_HEADER: [&str; 10] = [
+pub const CSV_HEADER: [&str; 11] = [
     "id",
     "time",
     "customer_id",
@@ -90,6 +103,7 @@ pub const CSV_HEADER: [&str; 10] = [
     "tag",
     "digest",
     "address",
+    "count",
 ];
 
 /// The pulls as CSV (RFC 4180: CRLF line ends, fields quoted when needed),
@@ -113,6 +127,7 @@ pub fn to_csv(pulls: &[Pull]) -> String {
                 text_cell(p.tag.as_deref().unwrap_or_default()),
                 text_cell(&p.digest),
                 text_cell(&p.address),
+                p.count.to_string(),
             ],
         );
     }
@@ -163,6 +178,7 @@ mod tests {
             tag: Some("1.0".into()),
             digest: "sha256:abc".into(),
             address: "192.0.2.1".into(),
+            count: 1,
         }
     }
 
@@ -170,10 +186,11 @@ mod tests {
     fn csv_has_a_header_and_one_line_per_pull() {
         assert_eq!(
             to_csv(&[]),
-            "id,time,customer_id,customer,user_id,user,artifact,tag,digest,address\r\n"
+            "id,time,customer_id,customer,user_id,user,artifact,tag,digest,address,count\r\n"
         );
         let by_digest = Pull {
             tag: None,
+            count: 3,
             ..pull(2)
         };
         let csv = to_csv(&[by_digest, pull(1)]);
@@ -181,8 +198,8 @@ mod tests {
         assert_eq!(
             lines[1..],
             [
-                "2,2025-03-01T12:30:45Z,7,Globex,9,c@globex.test,charts/web,,sha256:abc,192.0.2.1",
-                "1,2025-03-01T12:30:45Z,7,Globex,9,c@globex.test,charts/web,1.0,sha256:abc,192.0.2.1",
+                "2,2025-03-01T12:30:45Z,7,Globex,9,c@globex.test,charts/web,,sha256:abc,192.0.2.1,3",
+                "1,2025-03-01T12:30:45Z,7,Globex,9,c@globex.test,charts/web,1.0,sha256:abc,192.0.2.1,1",
             ]
         );
     }
@@ -203,7 +220,7 @@ mod tests {
         assert_eq!(
             row,
             "3,2025-03-01T12:30:45Z,7,\"Evil, \"\"Inc\"\"\nLine two (deleted)\",9,\
-             \"'=HYPERLINK(\"\"http://x\"\")\",'@web,'-x,sha256:abc,'+1\r\n"
+             \"'=HYPERLINK(\"\"http://x\"\")\",'@web,'-x,sha256:abc,'+1,1\r\n"
         );
         // Tabs and carriage returns at the start are defused too.
         assert_eq!(text_cell("\tx"), "'\tx");

@@ -6,7 +6,7 @@ import { admin, pushImage } from './registry-helpers';
 // so its customers may pull everything (SPEC §3 rule 1).
 const USER = { email: 'owner@stark.test', password: 'stark password 1' };
 const CUSTOMER = { email: 'bruce@wayne.test', password: 'wayne password 1' };
-const HEADER = 'id,time,customer_id,customer,user_id,user,artifact,tag,digest,address\r\n';
+const HEADER = 'id,time,customer_id,customer,user_id,user,artifact,tag,digest,address,count\r\n';
 
 test('the Pulls cards: empty, then a customer pull, with the CSV download', async ({ page, baseURL }, info) => {
   admin(info, ['create-org', '--slug', 'stark', '--name', 'Stark', '--admin-email', USER.email], USER.password + '\n');
@@ -63,8 +63,9 @@ test('the Pulls cards: empty, then a customer pull, with the CSV download', asyn
   const mine = page.getByRole('region', { name: 'Pulls' }).getByRole('row', { name: /charts\/web/ });
   await expect(mine).toContainText(CUSTOMER.email);
   await expect(mine).toContainText('127.0.0.1');
+  await expect(mine.getByRole('cell').last()).toHaveText('1');
   const csv = await (await page.request.get(href)).text();
   expect(csv.startsWith(HEADER)).toBe(true);
   expect(csv.split('\r\n')[1]).toContain(`,Wayne,`);
-  expect(csv.split('\r\n')[1]).toContain(`,${CUSTOMER.email},charts/web,1.0.0,${digest},127.0.0.1`);
+  expect(csv.split('\r\n')[1]).toContain(`,${CUSTOMER.email},charts/web,1.0.0,${digest},127.0.0.1,1`);
 });

@@ -49,7 +49,7 @@ pub(super) struct PullList {
     tag = "pulls",
     params(PullsQuery),
     responses(
-        (status = 200, description = "The pulls, newest first: JSON, or with `format=csv` (or `Accept: text/csv`) a CSV file with a header row (id, time, customer_id, customer, user_id, user, artifact, tag, digest, address)",
+        (status = 200, description = "The pulls, newest first: JSON, or with `format=csv` (or `Accept: text/csv`) a CSV file with a header row (id, time, customer_id, customer, user_id, user, artifact, tag, digest, address, count); identical pulls in one second share a row (`count`)",
             content((PullList = "application/json"), (String = "text/csv")),
             headers(("Content-Disposition" = String, description = "With CSV: `attachment; filename=\"pulls-….csv\"`"))),
         (status = 400, response = BadRequest),

@@ -13,6 +13,11 @@
 //! that resolve a tag with a HEAD and then GET the manifest by digest
 //! (docker, helm, oras) have the pull recorded with that tag.
 //!
+//! Identical pulls (same user, artifact, tag, digest and address) in the
+//! same second are one row with a `count` ([`Waiting`]): a burst, like a
+//! fleet of nodes pulling one image or a load test, costs the database a
+//! row a second rather than a row a pull, and every pull is still counted.
+//!
 //! The queue is bounded: when the database falls that far behind, further
 //! pulls are dropped and counted (with a warning), rather than slowing down
 //! or piling up in memory. A batch that fails to be written is kept and
@@ -110,10 +115,83 @@ impl ManifestGet {
             },
             digest: self.manifest.digest.clone(),
             at: self.at,
-            address: self
-                .client
-                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_canonical().to_string()),
+            address: with_address(self.client, str::to_owned),
+            count: 1,
         })
+    }
+}
+
+/// Calls `f` with the client's address as the log writes it (formatted on
+/// the stack: comparing with a waiting row allocates nothing).
+fn with_address<R>(client: Option<IpAddr>, f: impl FnOnce(&str) -> R) -> R {
+    use std::io::Write as _;
+    let Some(ip) = client else {
+        return f("unknown");
+    };
+    let mut buf = [0u8; 64];
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    // (An IPv6 address is at most 45 characters.)
+    let _ = write!(cursor, "{}", ip.to_canonical());
+    let n = cursor.position() as usize;
+    f(std::str::from_utf8(&buf[..n]).unwrap_or("unknown"))
+}
+
+/// The pulls waiting to be written, identical pulls in one second folded
+/// into one row (its `count`).
+#[derive(Default)]
+struct Waiting {
+    rows: Vec<NewPull>,
+    /// The row of each kind of pull waiting, by the hash of what makes two
+    /// pulls identical (checked against the row on a hit).
+    index: HashMap<u64, usize>,
+}
+
+impl Waiting {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Adds a customer user's pull, or counts it in the waiting row of an
+    /// identical one. `resolved`: the tag a GET by digest was resolved from.
+    fn add_get(&mut self, get: &ManifestGet, resolved: Option<String>) {
+        let Principal::Customer { user_id, .. } = &get.token.principal else {
+            return;
+        };
+        let tag = match &get.reference {
+            Reference::Tag(t) => Some(t.as_str()),
+            Reference::Digest(_) => resolved.as_deref(),
+        };
+        let (artifact, digest) = (get.name.artifact(), get.manifest.digest.as_str());
+        let second = get.at.timestamp();
+        let key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::hash::DefaultHasher::new();
+            let client = get.client.map(|ip| ip.to_canonical());
+            (user_id, artifact, tag, digest, client, second).hash(&mut h);
+            h.finish()
+        };
+        if let Some(&i) = self.index.get(&key) {
+            let row = &mut self.rows[i];
+            let same = row.user_id == *user_id
+                && row.artifact == artifact
+                && row.tag.as_deref() == tag
+                && row.digest == digest
+                && row.at.timestamp() == second
+                && with_address(get.client, |a| row.address == a);
+            if same {
+                row.count += 1;
+                return;
+            }
+        }
+        if let Some(row) = get.to_pull(resolved) {
+            self.index.insert(key, self.rows.len());
+            self.rows.push(row);
+        }
+    }
+
+    /// Forgets which row each kind of pull is in (after the rows moved).
+    fn reindexed(&mut self) {
+        self.index.clear();
     }
 }
 
@@ -366,7 +444,7 @@ async fn run(
     settings: Settings,
     dropped: Arc<AtomicU64>,
 ) {
-    let mut waiting: Vec<NewPull> = Vec::with_capacity(settings.batch);
+    let mut waiting = Waiting::default();
     let mut folding = Folding::new(settings.window);
     // (The first tick one period from now, not at once.)
     let start = tokio::time::Instant::now() + settings.every;
@@ -386,10 +464,10 @@ async fn run(
                 }
                 for msg in inbox.drain(..) {
                     match msg {
-                        Msg::Pull(p) => waiting.push(p),
+                        Msg::Pull(p) => waiting.rows.push(p),
                         Msg::Get(g) => {
                             if folding.is_pull(&g) {
-                                waiting.extend(g.to_pull(folding.tag_of(&g)));
+                                waiting.add_get(&g, folding.tag_of(&g));
                             }
                         }
                         Msg::Head(h) => folding.resolve(&h),
@@ -418,24 +496,27 @@ const INBOX: usize = 256;
 /// trimmed to the queue's size).
 async fn write(
     sink: &impl PullSink,
-    waiting: &mut Vec<NewPull>,
+    waiting: &mut Waiting,
     settings: &Settings,
     dropped: &AtomicU64,
 ) -> bool {
-    if waiting.is_empty() {
+    if waiting.rows.is_empty() {
         return true;
     }
-    match sink.write(waiting).await {
+    match sink.write(&waiting.rows).await {
         Ok(()) => {
-            waiting.clear();
+            waiting.rows.clear();
+            waiting.reindexed();
             true
         }
         Err(e) => {
-            tracing::error!(error = %e, pulls = waiting.len(), "writing the pull log failed; will retry");
-            if waiting.len() > settings.capacity {
-                let excess = waiting.len() - settings.capacity;
-                waiting.drain(..excess);
-                count_dropped(dropped, excess as u64);
+            let rows = &mut waiting.rows;
+            tracing::error!(error = %e, rows = rows.len(), "writing the pull log failed; will retry");
+            if rows.len() > settings.capacity {
+                let excess = rows.len() - settings.capacity;
+                let lost: i64 = rows.drain(..excess).map(|p| p.count).sum();
+                count_dropped(dropped, lost as u64);
+                waiting.reindexed();
             }
             false
         }
@@ -505,6 +586,7 @@ mod tests {
             digest: "sha256:aa".into(),
             at: chrono::Utc::now(),
             address: "192.0.2.1".into(),
+            count: 1,
         }
     }
 
@@ -727,6 +809,68 @@ mod tests {
             (written[1].tag.as_deref(), written[1].address.as_str()),
             (None, "unknown")
         );
+    }
+
+    #[test]
+    fn identical_pulls_in_one_second_are_one_row_with_a_count() {
+        let name = RepositoryName::parse("acme/web").unwrap();
+        let m = manifest(&digest('a'));
+        let t0 = DateTime::parse_from_rfc3339("2026-11-30T12:00:00.100Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let get = |user: i64, reference: &str, ms: i64, client: &str| ManifestGet {
+            token: token(user, customer(user)),
+            name: name.clone(),
+            reference: Reference::parse(reference).unwrap(),
+            manifest: m.clone(),
+            at: t0 + chrono::Duration::milliseconds(ms),
+            client: Some(client.parse().unwrap()),
+        };
+        let mut w = Waiting::default();
+        for ms in [0, 10, 500, 899] {
+            w.add_get(&get(5, "1.0", ms, "192.0.2.1"), None);
+        }
+        // Each differs from those in one thing: the next second, the tag,
+        // the user, the address, pulled by digest (no tag).
+        w.add_get(&get(5, "1.0", 900, "192.0.2.1"), None);
+        w.add_get(&get(5, "2.0", 0, "192.0.2.1"), None);
+        w.add_get(&get(6, "1.0", 0, "192.0.2.1"), None);
+        w.add_get(&get(5, "1.0", 0, "2001:db8::1"), None);
+        w.add_get(&get(5, &digest('a'), 0, "192.0.2.1"), None);
+        // The same as the first four again (an IPv4 client on an IPv6
+        // socket is the same address), and by digest resolved from 1.0.
+        w.add_get(&get(5, "1.0", 300, "::ffff:192.0.2.1"), None);
+        w.add_get(&get(5, &digest('a'), 400, "192.0.2.1"), Some("1.0".into()));
+        let rows: Vec<(i64, Option<&str>, i64, &str, i64)> = w
+            .rows
+            .iter()
+            .map(|p| {
+                let ms = (p.at - t0).num_milliseconds();
+                (
+                    p.user_id.get(),
+                    p.tag.as_deref(),
+                    ms,
+                    p.address.as_str(),
+                    p.count,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (5, Some("1.0"), 0, "192.0.2.1", 6),
+                (5, Some("1.0"), 900, "192.0.2.1", 1),
+                (5, Some("2.0"), 0, "192.0.2.1", 1),
+                (6, Some("1.0"), 0, "192.0.2.1", 1),
+                (5, Some("1.0"), 0, "2001:db8::1", 1),
+                (5, None, 0, "192.0.2.1", 1),
+            ]
+        );
+        // Vendor users' GETs are not pulls.
+        let mut vendor_get = get(5, "1.0", 0, "192.0.2.1");
+        vendor_get.token = token(1, vendor());
+        w.add_get(&vendor_get, None);
+        assert_eq!(w.rows.iter().map(|p| p.count).sum::<i64>(), 11);
     }
 
     /// Feeds GETs to a `Folding` (a minute's window) and says which were pulls.

@@ -72,12 +72,13 @@ pub fn PullsCard(of: PullsOf, pulls: Result<Vec<Pull>, AppError>) -> impl IntoVi
                             }}</td>
                             <td class="digest"><code title=p.digest.clone()>{short_digest(&p.digest)}</code></td>
                             <td>{p.address.clone()}</td>
+                            <td class="num">{p.count}</td>
                         </tr>
                     }
                 })
                 .collect_view();
             view! {
-                <DataTable label="Pulls" columns=vec!["Time", if by_customer { "Artifact" } else { "Customer" }, "User", "Tag", "Digest", "Address"]>{rows}</DataTable>
+                <DataTable label="Pulls" columns=vec!["Time", if by_customer { "Artifact" } else { "Customer" }, "User", "Tag", "Digest", "Address", "Pulls"]>{rows}</DataTable>
             }
             .into_any()
         }
@@ -89,7 +90,7 @@ pub fn PullsCard(of: PullsOf, pulls: Result<Vec<Pull>, AppError>) -> impl IntoVi
                 // A file download, not a page: the router must not take it.
                 <a class="btn btn-small" href=of.csv_href() download="" rel="external">"Download CSV"</a>
             </div>
-            <p class="hint">{format!("The latest {PAGE_PULLS} manifest pulls by customer users, newest first. The CSV has the whole log (up to 100 000 pulls).")}</p>
+            <p class="hint">{format!("The latest {PAGE_PULLS} rows of manifest pulls by customer users, newest first; identical pulls (same user, tag, digest and address) within one second share a row. The CSV has the whole log (up to 100 000 rows).")}</p>
             {body}
         </section>
     }

@@ -13,6 +13,7 @@ fn pull(org_id: OrgId, customer_id: CustomerId, artifact: &str, tag: Option<&str
         digest: "sha256:aa".into(),
         at: Utc::now(),
         address: "192.0.2.7".into(),
+        count: 1,
     }
 }
 
@@ -42,6 +43,8 @@ pub(super) async fn pulls_are_read_per_customer_and_per_artifact_newest_first(s:
     for (i, p) in batch.iter_mut().enumerate() {
         p.at = t0 + Duration::seconds(i as i64);
     }
+    // A row standing for several identical pulls keeps its count.
+    batch[2].count = 40;
     s.record_pulls(&batch).await.unwrap();
     s.record_pulls(&[]).await.unwrap();
 
@@ -58,6 +61,7 @@ pub(super) async fn pulls_are_read_per_customer_and_per_artifact_newest_first(s:
     assert!(!mine[0].customer_deleted);
     assert_eq!(mine[0].user_email, format!("u{}@c.test", globex.id));
     assert_eq!(mine[0].address, "192.0.2.7");
+    assert_eq!((mine[0].count, mine[1].count), (40, 1));
     assert_eq!(mine[1].at, t0);
 
     let web = s.pulls(acme, &query(None, Some("web"), 50)).await.unwrap();

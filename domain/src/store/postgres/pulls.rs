@@ -25,6 +25,7 @@ struct PullRow {
     tag: Option<String>,
     digest: String,
     address: String,
+    count: i64,
 }
 
 impl From<PullRow> for Pull {
@@ -41,6 +42,7 @@ impl From<PullRow> for Pull {
             tag: r.tag,
             digest: r.digest,
             address: r.address,
+            count: r.count,
         }
     }
 }
@@ -75,7 +77,7 @@ impl PgStore {
         for chunk in pulls.chunks(ROWS) {
             let mut q = QueryBuilder::<Postgres>::new(
                 "INSERT INTO pulls (org_id, customer_id, customer_name, customer_gone, user_id, \
-                 user_email, repository, tag, digest, at, address) ",
+                 user_email, repository, tag, digest, at, address, count) ",
             );
             q.push_values(chunk, |mut row, p| {
                 row.push_bind(p.org_id)
@@ -88,7 +90,8 @@ impl PgStore {
                     .push_bind(&p.tag)
                     .push_bind(&p.digest)
                     .push_bind(p.at)
-                    .push_bind(&p.address);
+                    .push_bind(&p.address)
+                    .push_bind(p.count);
             });
             q.build().execute(&mut *tx).await?;
         }
@@ -103,7 +106,7 @@ impl PgStore {
             "SELECT p.id, p.at, p.customer_id, \
                COALESCE(c.name, p.customer_name) AS customer, \
                c.id IS NULL AS customer_deleted, \
-               p.user_id, p.user_email, p.repository, p.tag, p.digest, p.address \
+               p.user_id, p.user_email, p.repository, p.tag, p.digest, p.address, p.count \
              FROM pulls p \
              LEFT JOIN customers c \
                ON c.id = p.customer_id AND c.org_id = p.org_id AND NOT p.customer_gone \

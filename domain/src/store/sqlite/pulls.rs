@@ -16,10 +16,10 @@ const ROWS: [usize; 4] = [128, 32, 8, 1];
 static INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
     ROWS.iter()
         .map(|&n| {
-            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
             format!(
                 "INSERT INTO pulls (org_id, customer_id, customer_name, customer_gone, user_id, \
-                 user_email, repository, tag, digest, at, address) VALUES {}",
+                 user_email, repository, tag, digest, at, address, count) VALUES {}",
                 vec![row; n].join(", ")
             )
         })
@@ -48,6 +48,7 @@ struct PullRow {
     tag: Option<String>,
     digest: String,
     address: String,
+    count: i64,
 }
 
 impl From<PullRow> for Pull {
@@ -64,6 +65,7 @@ impl From<PullRow> for Pull {
             tag: r.tag,
             digest: r.digest,
             address: r.address,
+            count: r.count,
         }
     }
 }
@@ -112,7 +114,8 @@ impl SqliteStore {
                     .bind(&p.tag)
                     .bind(&p.digest)
                     .bind(p.at)
-                    .bind(&p.address);
+                    .bind(&p.address)
+                    .bind(p.count);
             }
             q.execute(&mut *tx).await?;
             rest = later;
@@ -128,7 +131,7 @@ impl SqliteStore {
             "SELECT p.id, p.at, p.customer_id, \
                COALESCE(c.name, p.customer_name) AS customer, \
                c.id IS NULL AS customer_deleted, \
-               p.user_id, p.user_email, p.repository, p.tag, p.digest, p.address \
+               p.user_id, p.user_email, p.repository, p.tag, p.digest, p.address, p.count \
              FROM pulls p \
              LEFT JOIN customers c \
                ON c.id = p.customer_id AND c.org_id = p.org_id AND p.customer_gone = 0 \
