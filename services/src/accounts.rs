@@ -34,7 +34,7 @@ pub fn trial_end(
 }
 
 /// The first-run form.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct FirstOrg<'a> {
     pub org_name: &'a str,
     pub slug: &'a str,
@@ -306,5 +306,36 @@ mod tests {
         );
         assert!(trial_end(Plan::Pro, Some(now), now).is_err());
         assert_eq!(trial_end(Plan::Community, None, now).unwrap(), None);
+    }
+
+    /// The first run's trial is counted from the services' clock.
+    #[tokio::test]
+    async fn the_first_org_gets_thirty_days_from_the_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = domain::store::SqliteStore::open_file(&dir.path().join("t.db"))
+            .await
+            .unwrap();
+        let mut services = Services::new(std::sync::Arc::new(store), crate::Settings::default());
+        let at = chrono::DateTime::parse_from_rfc3339("2026-01-15T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        services.clock = crate::Clock::fixed(at);
+        let form = FirstOrg {
+            org_name: "Acme",
+            slug: "acme",
+            email: "a@acme.test",
+            password: "admin password 1",
+            setup_code: None,
+        };
+        services.create_first_org(form).await.unwrap();
+        let org = services
+            .store
+            .org_by_slug(&OrgSlug::parse("acme").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(org.plan, Plan::ProTrial);
+        assert_eq!(org.trial_ends_at, Some(at + chrono::Duration::days(30)));
+        // Only while no organization exists.
+        assert!(services.create_first_org(form).await.is_err());
     }
 }
