@@ -117,7 +117,7 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         // A new password ends the sessions begun with the old one.
-        super::users::end_sessions(&mut tx, user_id).await?;
+        super::sql::users::end_sessions(&mut tx, user_id).await?;
         tx.commit().await?;
         Ok(Some(user_id))
     }

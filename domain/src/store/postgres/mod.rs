@@ -18,12 +18,21 @@ mod audit;
 mod customers;
 mod entitlements;
 mod links;
-mod orgs;
 mod pulls;
 mod registry;
 mod uploads;
 mod upstreams;
-mod users;
+
+/// The queries both SQL stores run (`store/sql/`), compiled for PostgreSQL.
+/// (Each backend loads the folder as a module of its own, on purpose.)
+#[path = "../sql/mod.rs"]
+#[allow(clippy::duplicate_mod)]
+mod sql;
+use sql::unique_or;
+
+/// What the shared queries know this backend by (see `store/sql/mod.rs`).
+type SqlStore = PgStore;
+type Db = sqlx::Postgres;
 
 pub use access::CHANGES_CHANNEL;
 
@@ -36,6 +45,7 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Transaction;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -113,17 +123,36 @@ pub(super) fn text(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
-}
+/// The advisory lock of the first run (`only_if_first`).
+const FIRST_RUN_LOCK: i64 = 0x5043_4c01;
 
-/// A unique-constraint failure becomes `taken` (what is taken); anything
-/// else stays a database error.
-pub(super) fn unique_or(e: sqlx::Error, taken: StoreError) -> StoreError {
-    if is_unique_violation(&e) {
-        taken
-    } else {
-        e.into()
+/// What the shared queries ask of this backend where PostgreSQL differs.
+impl PgStore {
+    /// A transaction for a change: a plain one; where a check-then-write
+    /// needs it, the shared query takes a lock below (SQLite has one
+    /// writer at a time instead).
+    pub(super) async fn begin_write(&self) -> StoreResult<Transaction<'static, Db>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// One first run at a time, cluster-wide: the "no org yet" check and
+    /// the insert are one atomic step.
+    pub(super) async fn lock_first_run(tx: &mut Transaction<'_, Db>) -> StoreResult<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FIRST_RUN_LOCK)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Locks the org's row until the transaction ends: of two concurrent
+    /// changes to its admins, the second sees the first's result.
+    pub(super) async fn lock_org(tx: &mut Transaction<'_, Db>, org_id: OrgId) -> StoreResult<()> {
+        sqlx::query("SELECT id FROM orgs WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(org_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(())
     }
 }
 

@@ -8,12 +8,21 @@ mod audit;
 mod customers;
 mod entitlements;
 mod links;
-mod orgs;
 mod pulls;
 mod registry;
 mod uploads;
 mod upstreams;
-mod users;
+
+/// The queries both SQL stores run (`store/sql/`), compiled for SQLite.
+/// (Each backend loads the folder as a module of its own, on purpose.)
+#[path = "../sql/mod.rs"]
+#[allow(clippy::duplicate_mod)]
+mod sql;
+use sql::unique_or;
+
+/// What the shared queries know this backend by (see `store/sql/mod.rs`).
+type SqlStore = SqliteStore;
+type Db = sqlx::Sqlite;
 
 use super::{Credentials, NewOrg, PasswordLinkUser, Store, StoreError, StoreResult};
 use crate::audit::{Actor, AuditEvent};
@@ -24,7 +33,7 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{SqliteConnection, SqlitePool, Transaction};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -143,17 +152,25 @@ async fn applied_migrations(conn: &mut SqliteConnection) -> i64 {
         .unwrap_or(0)
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
-}
+/// What the shared queries ask of this backend where SQLite differs.
+impl SqliteStore {
+    /// A transaction for a change: `BEGIN IMMEDIATE` takes SQLite's one
+    /// write lock up front, so every check-then-write in it is one atomic
+    /// step.
+    pub(super) async fn begin_write(&self) -> StoreResult<Transaction<'static, Db>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
 
-/// A unique-constraint failure becomes `taken` (what is taken); anything
-/// else stays a database error.
-pub(super) fn unique_or(e: sqlx::Error, taken: StoreError) -> StoreError {
-    if is_unique_violation(&e) {
-        taken
-    } else {
-        e.into()
+    /// Nothing to take: `begin_write` made this the one writer, so the
+    /// first run's check and insert are already one atomic step.
+    pub(super) async fn lock_first_run(_tx: &mut Transaction<'_, Db>) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// Nothing to take: `begin_write` made this the one writer, so of two
+    /// changes to an org's admins the second sees the first's result.
+    pub(super) async fn lock_org(_tx: &mut Transaction<'_, Db>, _org_id: OrgId) -> StoreResult<()> {
+        Ok(())
     }
 }
 
