@@ -14,10 +14,6 @@
 //! TIMESTAMPTZ: decode every column as the type the SQLite module does.
 
 mod access;
-mod audit;
-mod customers;
-mod entitlements;
-mod links;
 mod pulls;
 mod registry;
 mod uploads;
@@ -28,7 +24,6 @@ mod upstreams;
 #[path = "../sql/mod.rs"]
 #[allow(clippy::duplicate_mod)]
 mod sql;
-use sql::unique_or;
 
 /// What the shared queries know this backend by (see `store/sql/mod.rs`).
 type SqlStore = PgStore;

@@ -19,11 +19,18 @@
 //! - in its module of each aggregate, what differs there (a lock clause,
 //!   `json_each` vs `= ANY`, the change feed's LISTEN/NOTIFY, …).
 
+pub(super) mod audit;
+pub(super) mod customers;
+pub(super) mod entitlements;
+pub(super) mod links;
 pub(super) mod orgs;
 pub(super) mod users;
 
-pub(super) use super::{Db, SqlStore};
+pub(super) use super::{text, Db, SqlStore};
 use crate::store::StoreError;
+
+/// The backend's connection.
+pub(super) type Conn = <Db as sqlx::Database>::Connection;
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())

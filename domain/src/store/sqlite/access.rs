@@ -1,7 +1,7 @@
 //! [`AccessStore`] for SQLite, and [`note_change`], which every write that
 //! matters to access calls inside its transaction.
 
-use super::entitlements::{stored_after_expiry, stored_tags};
+use super::sql::entitlements::{stored_after_expiry, stored_tags};
 use super::SqliteStore;
 use crate::changes::{Change, ChangeHub, ChangeKind};
 use crate::policy::{Entitlement, Grant, OrgFacts, RepoGraph};

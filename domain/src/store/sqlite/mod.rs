@@ -4,10 +4,6 @@
 //! each method lives.
 
 mod access;
-mod audit;
-mod customers;
-mod entitlements;
-mod links;
 mod pulls;
 mod registry;
 mod uploads;
@@ -18,7 +14,6 @@ mod upstreams;
 #[path = "../sql/mod.rs"]
 #[allow(clippy::duplicate_mod)]
 mod sql;
-use sql::unique_or;
 
 /// What the shared queries know this backend by (see `store/sql/mod.rs`).
 type SqlStore = SqliteStore;
@@ -150,6 +145,12 @@ async fn applied_migrations(conn: &mut SqliteConnection) -> i64 {
         .fetch_one(conn)
         .await
         .unwrap_or(0)
+}
+
+/// A request's text as SQLite takes it: as it is (PostgreSQL's `text`
+/// replaces the NUL character, which it refuses).
+pub(super) fn text(s: &str) -> std::borrow::Cow<'_, str> {
+    s.into()
 }
 
 /// What the shared queries ask of this backend where SQLite differs.
