@@ -14,7 +14,6 @@
 //! TIMESTAMPTZ: decode every column as the type the SQLite module does.
 
 mod access;
-mod pulls;
 mod registry;
 mod uploads;
 mod upstreams;
@@ -123,6 +122,13 @@ const FIRST_RUN_LOCK: i64 = 0x5043_4c01;
 
 /// What the shared queries ask of this backend where PostgreSQL differs.
 impl PgStore {
+    /// Read rows stay as they are until the transaction ends.
+    pub(super) const FOR_SHARE: &str = " FOR SHARE";
+
+    /// A frequent writer's turn: PostgreSQL takes concurrent writers, so
+    /// there is none to wait for (SQLite queues them).
+    pub(super) async fn write_turn(&self) {}
+
     /// A transaction for a change: a plain one; where a check-then-write
     /// needs it, the shared query takes a lock below (SQLite has one
     /// writer at a time instead).

@@ -24,6 +24,8 @@ pub(super) mod customers;
 pub(super) mod entitlements;
 pub(super) mod links;
 pub(super) mod orgs;
+pub(super) mod pulls;
+pub(super) mod uploads;
 pub(super) mod users;
 
 pub(super) use super::{text, Db, SqlStore};

@@ -4,7 +4,6 @@
 //! each method lives.
 
 mod access;
-mod pulls;
 mod registry;
 mod uploads;
 mod upstreams;
@@ -155,6 +154,9 @@ pub(super) fn text(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// What the shared queries ask of this backend where SQLite differs.
 impl SqliteStore {
+    /// No row lock: a transaction from `begin_write` is the one writer.
+    pub(super) const FOR_SHARE: &str = "";
+
     /// A transaction for a change: `BEGIN IMMEDIATE` takes SQLite's one
     /// write lock up front, so every check-then-write in it is one atomic
     /// step.
