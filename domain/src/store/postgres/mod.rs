@@ -16,7 +16,6 @@
 mod access;
 mod registry;
 mod uploads;
-mod upstreams;
 
 /// The queries both SQL stores run (`store/sql/`), compiled for PostgreSQL.
 /// (Each backend loads the folder as a module of its own, on purpose.)
@@ -124,6 +123,8 @@ const FIRST_RUN_LOCK: i64 = 0x5043_4c01;
 impl PgStore {
     /// Read rows stay as they are until the transaction ends.
     pub(super) const FOR_SHARE: &str = " FOR SHARE";
+    /// Read rows are this transaction's to change until it ends.
+    pub(super) const FOR_UPDATE: &str = " FOR UPDATE";
 
     /// A frequent writer's turn: PostgreSQL takes concurrent writers, so
     /// there is none to wait for (SQLite queues them).

@@ -26,6 +26,7 @@ pub(super) mod links;
 pub(super) mod orgs;
 pub(super) mod pulls;
 pub(super) mod uploads;
+pub(super) mod upstreams;
 pub(super) mod users;
 
 pub(super) use super::{text, Db, SqlStore};

@@ -6,7 +6,6 @@
 mod access;
 mod registry;
 mod uploads;
-mod upstreams;
 
 /// The queries both SQL stores run (`store/sql/`), compiled for SQLite.
 /// (Each backend loads the folder as a module of its own, on purpose.)
@@ -156,6 +155,8 @@ pub(super) fn text(s: &str) -> std::borrow::Cow<'_, str> {
 impl SqliteStore {
     /// No row lock: a transaction from `begin_write` is the one writer.
     pub(super) const FOR_SHARE: &str = "";
+    /// No row lock: a transaction from `begin_write` is the one writer.
+    pub(super) const FOR_UPDATE: &str = "";
 
     /// A transaction for a change: `BEGIN IMMEDIATE` takes SQLite's one
     /// write lock up front, so every check-then-write in it is one atomic
