@@ -1,6 +1,6 @@
 //! [`RegistryStore`] for PostgreSQL.
 
-use super::access::{note_repository, note_tagged};
+use super::sql::access::{note_repository, note_tagged};
 use super::{text, PgStore};
 use crate::changes::ChangeKind;
 use crate::paging::{contains_pattern, ArtifactQuery, Page};

@@ -19,6 +19,7 @@
 //! - in its module of each aggregate, what differs there (a lock clause,
 //!   `json_each` vs `= ANY`, the change feed's LISTEN/NOTIFY, …).
 
+pub(super) mod access;
 pub(super) mod audit;
 pub(super) mod customers;
 pub(super) mod entitlements;

@@ -1,6 +1,6 @@
 //! [`RegistryStore`] for SQLite.
 
-use super::access::{note_repository, note_tagged};
+use super::sql::access::{note_repository, note_tagged};
 use super::SqliteStore;
 use crate::changes::ChangeKind;
 use crate::paging::{contains_pattern, ArtifactQuery, Page};
@@ -288,7 +288,7 @@ impl RegistryStore for SqliteStore {
             changes.push(note_repository(&mut tx, repo).await?);
         }
         tx.commit().await?;
-        self.published(changes);
+        self.published(changes).await;
         Ok(Ok(()))
     }
 
@@ -333,7 +333,7 @@ impl RegistryStore for SqliteStore {
             .await?;
         let change = note_repository(&mut tx, repo).await?;
         tx.commit().await?;
-        self.published([change]);
+        self.published(vec![change]).await;
         Ok(DeleteManifest::Deleted)
     }
 
@@ -356,7 +356,7 @@ impl RegistryStore for SqliteStore {
             false => None,
         };
         tx.commit().await?;
-        self.published(change);
+        self.published(change.into_iter().collect()).await;
         Ok(deleted)
     }
 
