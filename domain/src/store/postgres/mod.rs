@@ -156,6 +156,32 @@ impl PgStore {
             .await?;
         Ok(())
     }
+
+    /// Locks the repository's row until the transaction ends: one manifest
+    /// write per repository at a time.
+    pub(super) async fn lock_repo(
+        tx: &mut Transaction<'_, Db>,
+        repo: super::RepoId,
+    ) -> StoreResult<()> {
+        sqlx::query("SELECT id FROM repositories WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(repo)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// A list of names as one parameter: an array, read by [`in_list`](Self::in_list).
+    pub(super) fn list(names: &[impl AsRef<str>]) -> StoreResult<Vec<String>> {
+        Ok(names
+            .iter()
+            .map(|n| text(n.as_ref()).into_owned())
+            .collect())
+    }
+
+    /// `expr` is one of the names of the [`list`](Self::list) bound at `param`.
+    pub(super) fn in_list(expr: &str, param: &str) -> String {
+        format!("{expr} = ANY({param})")
+    }
 }
 
 /// `Store` for PostgreSQL: each method is the inherent method of the same

@@ -26,6 +26,7 @@ pub(super) mod entitlements;
 pub(super) mod links;
 pub(super) mod orgs;
 pub(super) mod pulls;
+pub(super) mod registry;
 pub(super) mod uploads;
 pub(super) mod upstreams;
 pub(super) mod users;

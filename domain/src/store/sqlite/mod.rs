@@ -176,6 +176,26 @@ impl SqliteStore {
     pub(super) async fn lock_org(_tx: &mut Transaction<'_, Db>, _org_id: OrgId) -> StoreResult<()> {
         Ok(())
     }
+
+    /// Nothing to take: `begin_write` made this the one writer, so one
+    /// manifest write at a time.
+    pub(super) async fn lock_repo(
+        _tx: &mut Transaction<'_, Db>,
+        _repo: super::RepoId,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// A list of names as one parameter: JSON text, read by [`in_list`](Self::in_list).
+    pub(super) fn list(names: &[impl AsRef<str>]) -> StoreResult<String> {
+        let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+        serde_json::to_string(&names).map_err(StoreError::internal)
+    }
+
+    /// `expr` is one of the names of the [`list`](Self::list) bound at `param`.
+    pub(super) fn in_list(expr: &str, param: &str) -> String {
+        format!("{expr} IN (SELECT value FROM json_each({param}))")
+    }
 }
 
 /// `Store` for SQLite: each method is the inherent method of the same name
