@@ -1,17 +1,15 @@
-//! The PostgreSQL implementation of [`Store`]: the scale-out configuration
-//! (`DATABASE_URL=postgres://…`), one module per aggregate as in
-//! `store/sqlite/` (orgs, users, customers, entitlements, audit, links,
-//! pulls, registry, access, uploads, upstreams). The [`Store`] implementation below only says
-//! where each method lives.
-//!
-//! Porting a SQLite module: `?` placeholders become `$n`; `BEGIN IMMEDIATE`
-//! becomes a plain transaction plus, where SQLite relied on its single
-//! writer for a check-then-write, a row lock (`FOR UPDATE`) or an advisory
-//! lock; `json_each(?)` becomes `= ANY($n)` with a `&[String]`; a unique
-//! violation is mapped with [`unique_or`] exactly as in SQLite; a change-feed
-//! row is written with [`access::note_change`] (which also takes the feed's
-//! lock and notifies). Integers are BIGINT (`i64`), flags BOOLEAN, times
-//! TIMESTAMPTZ: decode every column as the type the SQLite module does.
+//! The PostgreSQL implementation of [`Store`](super::Store): the scale-out
+//! configuration (`DATABASE_URL=postgres://…`). Its queries are SQLite's,
+//! written once in `store/sql/` (compiled here as the module `sql`); this
+//! folder holds only what differs: connecting, and below, under the names
+//! the shared queries use, a plain transaction for a change plus the row or
+//! advisory locks where SQLite relied on its single writer for a
+//! check-then-write (`lock_first_run`, `lock_org`, `lock_repo`, `FOR_SHARE`,
+//! `FOR_UPDATE`), lists as arrays (`= ANY($n)`), text without NUL
+//! ([`text`]); `access.rs`: the change feed's advisory lock, NOTIFY and the
+//! wait for the other servers; `registry.rs`, `uploads.rs`: the statements
+//! that differ. Integers are BIGINT (`i64`), flags BOOLEAN, times
+//! TIMESTAMPTZ: the shared row types (`store/rows.rs`) decode either.
 
 mod access;
 mod registry;
@@ -29,14 +27,8 @@ type Db = sqlx::Postgres;
 
 pub use access::CHANGES_CHANNEL;
 
-use super::{Credentials, NewOrg, PasswordLinkUser, Store, StoreError, StoreResult};
-use crate::audit::{Actor, AuditEvent};
-use crate::entitlements::{EntitlementView, ValidEntitlement};
-use crate::{
-    Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Email,
-    EntitlementId, Org, OrgId, OrgSlug, Plan, Principal, UserId, VendorRole, VendorUser,
-};
-use chrono::{DateTime, Utc};
+use super::{StoreError, StoreResult};
+use crate::OrgId;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::Transaction;
 use std::str::FromStr;
@@ -182,65 +174,4 @@ impl PgStore {
     pub(super) fn in_list(expr: &str, param: &str) -> String {
         format!("{expr} = ANY({param})")
     }
-}
-
-/// `Store` for PostgreSQL: each method is the inherent method of the same
-/// name in its aggregate's module.
-macro_rules! store_in_modules {
-    ($($name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;)*) => {
-        #[async_trait::async_trait]
-        impl Store for PgStore {
-            $(async fn $name(&self, $($arg: $ty),*) -> StoreResult<$ret> {
-                PgStore::$name(self, $($arg),*).await
-            })*
-        }
-    };
-}
-
-store_in_modules! {
-    // orgs.rs
-    has_orgs() -> bool;
-    create_org_with_admin(org: NewOrg, admin_email: Email, password_hash: String,
-        only_if_first: bool) -> (Org, VendorUser);
-    org_by_slug(slug: &OrgSlug) -> Org;
-    org(id: OrgId) -> Org;
-    set_plan(slug: &OrgSlug, plan: Plan, trial_ends_at: Option<DateTime<Utc>>) -> Org;
-    // users.rs
-    credentials(email: &Email) -> Option<Credentials>;
-    principal(user_id: UserId) -> Option<Principal>;
-    session_principal(user_id: UserId, epoch: i64) -> Option<Principal>;
-    session_epoch(user_id: UserId) -> Option<i64>;
-    vendor_users(org_id: OrgId) -> Vec<VendorUser>;
-    create_vendor_user(org_id: OrgId, email: Email, password_hash: String,
-        role: VendorRole) -> VendorUser;
-    set_vendor_role(org_id: OrgId, user_id: UserId, role: VendorRole) -> VendorUser;
-    delete_vendor_user(org_id: OrgId, user_id: UserId) -> ();
-    // links.rs
-    create_customer_user_with_link(org_id: OrgId, customer_id: CustomerId, email: Email,
-        role: CustomerRole, link: (&str, DateTime<Utc>), by: &Actor) -> UserId;
-    password_link(secret_hash: &str, now: DateTime<Utc>) -> Option<PasswordLinkUser>;
-    use_password_link(secret_hash: &str, password_hash: String,
-        now: DateTime<Utc>) -> Option<UserId>;
-    // customers.rs
-    create_customer(org_id: OrgId, name: DisplayName, by: &Actor) -> Customer;
-    create_customer_user(org_id: OrgId, customer_id: CustomerId, email: Email,
-        password_hash: String, role: CustomerRole, by: &Actor) -> UserId;
-    customers(org_id: OrgId, query: &crate::paging::CustomerQuery)
-        -> crate::paging::Page<CustomerSummary>;
-    customer(org_id: OrgId, id: CustomerId) -> Customer;
-    rename_customer(org_id: OrgId, id: CustomerId, name: DisplayName, by: &Actor) -> Customer;
-    delete_customer(org_id: OrgId, id: CustomerId, by: &Actor) -> Vec<UserId>;
-    customer_users(org_id: OrgId, customer_id: CustomerId) -> Vec<CustomerUser>;
-    delete_customer_user(org_id: OrgId, customer_id: CustomerId, user_id: UserId, by: &Actor) -> ();
-    // entitlements.rs
-    entitlements(org_id: OrgId, customer_id: CustomerId) -> Vec<EntitlementView>;
-    entitlement(org_id: OrgId, id: EntitlementId) -> EntitlementView;
-    save_entitlement(org_id: OrgId, customer_id: CustomerId, id: Option<EntitlementId>,
-        entitlement: ValidEntitlement, by: &Actor) -> EntitlementView;
-    delete_entitlement(org_id: OrgId, id: EntitlementId, by: &Actor) -> CustomerId;
-    // audit.rs
-    audit_events(org_id: OrgId, customer_id: CustomerId, limit: i64) -> Vec<AuditEvent>;
-    // pulls.rs
-    record_pulls(pulls: &[crate::pulls::NewPull]) -> ();
-    pulls(org_id: OrgId, query: &crate::pulls::PullQuery) -> Vec<crate::pulls::Pull>;
 }
