@@ -1,7 +1,7 @@
 //! The upstream half of the store (issue 14): mirrored artifacts' upstreams,
 //! their sync schedule, the lease that keeps one sync per upstream across
 //! instances, and their audit events. Portable SQL in the SQLite module
-//! (`sqlite/upstreams.rs`); a PostgreSQL store implements the same methods.
+//! (`sql/upstreams.rs`, for SQLite and PostgreSQL alike).
 
 use super::StoreResult;
 use crate::audit::Actor;

@@ -1,30 +1,30 @@
-//! The SQLite implementation of [`Store`]: the embedded default, one module
-//! per aggregate (orgs, users, customers, entitlements, audit, links, pulls,
-//! registry, access). The [`Store`] implementation below only says where
-//! each method lives.
+//! The SQLite implementation of [`Store`](super::Store): the embedded
+//! default. Its queries are PostgreSQL's, written once in `store/sql/`
+//! (compiled here as the module `sql`); this folder holds only what
+//! differs: opening and migrating, and below, under the names the shared
+//! queries use, `BEGIN IMMEDIATE` for a change (SQLite's one writer, which
+//! makes the PostgreSQL locks needless), the frequent writers' turn, lists
+//! as JSON text read with `json_each`; `access.rs`: the change feed;
+//! `registry.rs`, `uploads.rs`: the statements that differ.
 
 mod access;
-mod audit;
-mod customers;
-mod entitlements;
-mod links;
-mod orgs;
-mod pulls;
 mod registry;
 mod uploads;
-mod upstreams;
-mod users;
 
-use super::{Credentials, NewOrg, PasswordLinkUser, Store, StoreError, StoreResult};
-use crate::audit::{Actor, AuditEvent};
-use crate::entitlements::{EntitlementView, ValidEntitlement};
-use crate::{
-    Customer, CustomerId, CustomerRole, CustomerSummary, CustomerUser, DisplayName, Email,
-    EntitlementId, Org, OrgId, OrgSlug, Plan, Principal, UserId, VendorRole, VendorUser,
-};
-use chrono::{DateTime, Utc};
+/// The queries both SQL stores run (`store/sql/`), compiled for SQLite.
+/// (Each backend loads the folder as a module of its own, on purpose.)
+#[path = "../sql/mod.rs"]
+#[allow(clippy::duplicate_mod)]
+mod sql;
+
+/// What the shared queries know this backend by (see `store/sql/mod.rs`).
+type SqlStore = SqliteStore;
+type Db = sqlx::Sqlite;
+
+use super::{StoreError, StoreResult};
+use crate::OrgId;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{SqliteConnection, SqlitePool, Transaction};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -143,79 +143,57 @@ async fn applied_migrations(conn: &mut SqliteConnection) -> i64 {
         .unwrap_or(0)
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+/// A request's text as SQLite takes it: as it is (PostgreSQL's `text`
+/// replaces the NUL character, which it refuses).
+pub(super) fn text(s: &str) -> std::borrow::Cow<'_, str> {
+    s.into()
 }
 
-/// A unique-constraint failure becomes `taken` (what is taken); anything
-/// else stays a database error.
-pub(super) fn unique_or(e: sqlx::Error, taken: StoreError) -> StoreError {
-    if is_unique_violation(&e) {
-        taken
-    } else {
-        e.into()
+/// What the shared queries ask of this backend where SQLite differs.
+impl SqliteStore {
+    /// No row lock: a transaction from `begin_write` is the one writer.
+    pub(super) const FOR_SHARE: &str = "";
+    /// No row lock: a transaction from `begin_write` is the one writer.
+    pub(super) const FOR_UPDATE: &str = "";
+
+    /// A transaction for a change: `BEGIN IMMEDIATE` takes SQLite's one
+    /// write lock up front, so every check-then-write in it is one atomic
+    /// step.
+    pub(super) async fn begin_write(&self) -> StoreResult<Transaction<'static, Db>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
-}
 
-/// `Store` for SQLite: each method is the inherent method of the same name
-/// in its aggregate's module.
-macro_rules! store_in_modules {
-    ($($name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;)*) => {
-        #[async_trait::async_trait]
-        impl Store for SqliteStore {
-            $(async fn $name(&self, $($arg: $ty),*) -> StoreResult<$ret> {
-                SqliteStore::$name(self, $($arg),*).await
-            })*
-        }
-    };
-}
+    /// Nothing to take: `begin_write` made this the one writer, so the
+    /// first run's check and insert are already one atomic step.
+    pub(super) async fn lock_first_run(_tx: &mut Transaction<'_, Db>) -> StoreResult<()> {
+        Ok(())
+    }
 
-store_in_modules! {
-    // orgs.rs
-    has_orgs() -> bool;
-    create_org_with_admin(org: NewOrg, admin_email: Email, password_hash: String,
-        only_if_first: bool) -> (Org, VendorUser);
-    org_by_slug(slug: &OrgSlug) -> Org;
-    org(id: OrgId) -> Org;
-    set_plan(slug: &OrgSlug, plan: Plan, trial_ends_at: Option<DateTime<Utc>>) -> Org;
-    // users.rs
-    credentials(email: &Email) -> Option<Credentials>;
-    principal(user_id: UserId) -> Option<Principal>;
-    session_principal(user_id: UserId, epoch: i64) -> Option<Principal>;
-    session_epoch(user_id: UserId) -> Option<i64>;
-    vendor_users(org_id: OrgId) -> Vec<VendorUser>;
-    create_vendor_user(org_id: OrgId, email: Email, password_hash: String,
-        role: VendorRole) -> VendorUser;
-    set_vendor_role(org_id: OrgId, user_id: UserId, role: VendorRole) -> VendorUser;
-    delete_vendor_user(org_id: OrgId, user_id: UserId) -> ();
-    // links.rs
-    create_customer_user_with_link(org_id: OrgId, customer_id: CustomerId, email: Email,
-        role: CustomerRole, link: (&str, DateTime<Utc>), by: &Actor) -> UserId;
-    password_link(secret_hash: &str, now: DateTime<Utc>) -> Option<PasswordLinkUser>;
-    use_password_link(secret_hash: &str, password_hash: String,
-        now: DateTime<Utc>) -> Option<UserId>;
-    // customers.rs
-    create_customer(org_id: OrgId, name: DisplayName, by: &Actor) -> Customer;
-    create_customer_user(org_id: OrgId, customer_id: CustomerId, email: Email,
-        password_hash: String, role: CustomerRole, by: &Actor) -> UserId;
-    customers(org_id: OrgId, query: &crate::paging::CustomerQuery)
-        -> crate::paging::Page<CustomerSummary>;
-    customer(org_id: OrgId, id: CustomerId) -> Customer;
-    rename_customer(org_id: OrgId, id: CustomerId, name: DisplayName, by: &Actor) -> Customer;
-    delete_customer(org_id: OrgId, id: CustomerId, by: &Actor) -> Vec<UserId>;
-    customer_users(org_id: OrgId, customer_id: CustomerId) -> Vec<CustomerUser>;
-    delete_customer_user(org_id: OrgId, customer_id: CustomerId, user_id: UserId, by: &Actor) -> ();
-    // entitlements.rs
-    entitlements(org_id: OrgId, customer_id: CustomerId) -> Vec<EntitlementView>;
-    entitlement(org_id: OrgId, id: EntitlementId) -> EntitlementView;
-    save_entitlement(org_id: OrgId, customer_id: CustomerId, id: Option<EntitlementId>,
-        entitlement: ValidEntitlement, by: &Actor) -> EntitlementView;
-    delete_entitlement(org_id: OrgId, id: EntitlementId, by: &Actor) -> CustomerId;
-    // audit.rs
-    audit_events(org_id: OrgId, customer_id: CustomerId, limit: i64) -> Vec<AuditEvent>;
-    // pulls.rs
-    record_pulls(pulls: &[crate::pulls::NewPull]) -> ();
-    pulls(org_id: OrgId, query: &crate::pulls::PullQuery) -> Vec<crate::pulls::Pull>;
+    /// Nothing to take: `begin_write` made this the one writer, so of two
+    /// changes to an org's admins the second sees the first's result.
+    pub(super) async fn lock_org(_tx: &mut Transaction<'_, Db>, _org_id: OrgId) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// Nothing to take: `begin_write` made this the one writer, so one
+    /// manifest write at a time.
+    pub(super) async fn lock_repo(
+        _tx: &mut Transaction<'_, Db>,
+        _repo: super::RepoId,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// A list of names as one parameter: JSON text, read by [`in_list`](Self::in_list).
+    pub(super) fn list(names: &[impl AsRef<str>]) -> StoreResult<String> {
+        let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+        serde_json::to_string(&names).map_err(StoreError::internal)
+    }
+
+    /// `expr` is one of the names of the [`list`](Self::list) bound at `param`.
+    pub(super) fn in_list(expr: &str, param: &str) -> String {
+        format!("{expr} IN (SELECT value FROM json_each({param}))")
+    }
 }
 
 #[cfg(test)]
@@ -225,6 +203,8 @@ mod fixture;
 mod tests {
     use super::fixture::{count, email, name};
     use super::*;
+    use crate::audit::Actor;
+    use crate::{CustomerId, CustomerRole, Principal, UserId, VendorRole};
 
     /// Migration 0008 rebuilds tables for AUTOINCREMENT: on a database made
     /// by the earlier migrations, rows, ids and references survive, and no

@@ -1,99 +1,13 @@
-//! [`UploadStore`] for SQLite.
+//! Uploads on SQLite: what differs from PostgreSQL (the rest is
+//! `store/sql/uploads.rs`).
 
 use super::SqliteStore;
-use crate::store::registry::RepoId;
-use crate::store::uploads::{FeedReader, PoolUse, UploadSession, UploadStore};
 use crate::store::StoreResult;
-use chrono::{DateTime, Utc};
 
-type SessionRow = (String, RepoId, String, i64, String);
-
-fn session((id, repo, name, size, parts): SessionRow) -> UploadSession {
-    UploadSession {
-        id,
-        repo,
-        name,
-        size,
-        parts: UploadSession::parse_parts(&parts),
-    }
-}
-
-#[async_trait::async_trait]
-impl UploadStore for SqliteStore {
-    async fn create_upload(&self, id: &str, repo: RepoId, name: &str) -> StoreResult<()> {
-        let now = Utc::now();
-        let _turn = self.write_turn().await;
-        sqlx::query(
-            "INSERT INTO upload_sessions (id, repository_id, name, size, parts, started_at, touched_at) \
-             VALUES (?, ?, ?, 0, '', ?, ?)",
-        )
-        .bind(id)
-        .bind(repo)
-        .bind(name)
-        .bind(now)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    async fn upload(&self, id: &str) -> StoreResult<Option<UploadSession>> {
-        let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT id, repository_id, name, size, parts FROM upload_sessions WHERE id = ?",
-        )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(session))
-    }
-
-    async fn append_upload(
-        &self,
-        id: &str,
-        expected: &[String],
-        part: &str,
-        size: i64,
-    ) -> StoreResult<bool> {
-        let mut parts = expected.to_vec();
-        parts.push(part.to_owned());
-        let _turn = self.write_turn().await;
-        let r = sqlx::query(
-            "UPDATE upload_sessions SET parts = ?, size = size + ?, touched_at = ? \
-             WHERE id = ? AND parts = ?",
-        )
-        .bind(UploadSession::parts_text(&parts))
-        .bind(size)
-        .bind(Utc::now())
-        .bind(id)
-        .bind(UploadSession::parts_text(expected))
-        .execute(self.pool())
-        .await?;
-        Ok(r.rows_affected() == 1)
-    }
-
-    async fn end_upload(&self, id: &str, expected: &[String]) -> StoreResult<bool> {
-        let _turn = self.write_turn().await;
-        let r = sqlx::query("DELETE FROM upload_sessions WHERE id = ? AND parts = ?")
-            .bind(id)
-            .bind(UploadSession::parts_text(expected))
-            .execute(self.pool())
-            .await?;
-        Ok(r.rows_affected() == 1)
-    }
-
-    async fn take_stale_uploads(&self, before: DateTime<Utc>) -> StoreResult<Vec<UploadSession>> {
-        let _turn = self.write_turn().await;
-        let rows: Vec<SessionRow> = sqlx::query_as(
-            "DELETE FROM upload_sessions WHERE touched_at < ? \
-             RETURNING id, repository_id, name, size, parts",
-        )
-        .bind(before)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows.into_iter().map(session).collect())
-    }
-
-    async fn open_upload_ids(&self, ids: &[String]) -> StoreResult<Vec<String>> {
+impl SqliteStore {
+    /// Which of `ids` are open upload sessions: SQLite has no array
+    /// parameter, so a list of placeholders per chunk of ids.
+    pub(super) async fn open_upload_ids(&self, ids: &[String]) -> StoreResult<Vec<String>> {
         let mut open = Vec::new();
         for chunk in ids.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(", ");
@@ -105,36 +19,5 @@ impl UploadStore for SqliteStore {
             open.extend(q.fetch_all(self.pool()).await?);
         }
         Ok(open)
-    }
-
-    async fn count_uploads(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM upload_sessions")
-            .fetch_one(self.pool())
-            .await?)
-    }
-
-    async fn feed_readers(&self) -> StoreResult<Vec<FeedReader>> {
-        let rows: Vec<(String, i64, DateTime<Utc>)> = sqlx::query_as(
-            "SELECT instance, applied_id, seen_at FROM change_readers ORDER BY instance",
-        )
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(instance, applied_id, seen_at)| FeedReader {
-                instance,
-                applied_id,
-                seen_at,
-            })
-            .collect())
-    }
-
-    fn pool_use(&self) -> PoolUse {
-        let pool = self.pool();
-        PoolUse {
-            size: pool.size(),
-            idle: pool.num_idle() as u32,
-            max: pool.options().get_max_connections(),
-        }
     }
 }

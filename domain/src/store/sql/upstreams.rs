@@ -1,15 +1,15 @@
-//! [`UpstreamStore`] for PostgreSQL (migration `0003_upstreams.sql`), the
-//! statements of `sqlite/upstreams.rs`. The lease is one conditional
-//! `UPDATE … WHERE lease_until IS NULL OR lease_until < now`: under READ
-//! COMMITTED a concurrent `UPDATE` of the row waits for the first one and
+//! [`UpstreamStore`] (SQLite migration `0012_upstreams.sql`, PostgreSQL
+//! `0003_upstreams.sql`). The lease is one conditional `UPDATE … WHERE
+//! lease_until IS NULL OR lease_until < now`, whose returned row says who
+//! got it: SQLite has one writer at a time; on PostgreSQL, under READ
+//! COMMITTED, a concurrent `UPDATE` of the row waits for the first one and
 //! re-checks the condition against the row it wrote, so of several
 //! instances one gets it. A write that changes an upstream (created,
 //! updated, deleted, "Sync now") or moves its sync on (lease taken,
 //! progress, end) notes a change of kind `Upstream` in the same
-//! transaction ([`note_change`]: the feed's lock and NOTIFY).
+//! transaction (`commit_change`).
 
-use super::access::note_change;
-use super::{text, PgStore};
+use super::{text, Conn, Db, SqlStore};
 use crate::audit::Actor;
 use crate::changes::ChangeKind;
 use crate::store::rows::{settings, UpstreamRow, UPSTREAM_COLUMNS};
@@ -20,10 +20,10 @@ use crate::store::{StoreError, StoreResult};
 use crate::upstreams::{Upstream, ValidUpstream};
 use crate::{OrgId, UpstreamId};
 use chrono::Utc;
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::Transaction;
 
 async fn record_event(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     org_id: OrgId,
     id: UpstreamId,
     by: &Actor,
@@ -48,17 +48,17 @@ async fn record_event(
     Ok(())
 }
 
-/// The org's upstream `id`; `lock` takes its row lock (`FOR UPDATE`) for
-/// a read-then-write.
+/// The org's upstream `id`; `lock` takes its row lock (PostgreSQL's `FOR
+/// UPDATE`) for a read-then-write.
 async fn fetch(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     org_id: OrgId,
     id: UpstreamId,
     lock: bool,
 ) -> StoreResult<UpstreamRecord> {
     let row: UpstreamRow = sqlx::query_as(&format!(
         "SELECT {UPSTREAM_COLUMNS} FROM upstreams WHERE org_id = $1 AND id = $2{}",
-        if lock { " FOR UPDATE" } else { "" }
+        if lock { SqlStore::FOR_UPDATE } else { "" }
     ))
     .bind(org_id)
     .bind(id)
@@ -68,28 +68,27 @@ async fn fetch(
     Ok(row.into())
 }
 
-impl PgStore {
+impl SqlStore {
     /// Ends `tx`, whose write changed an upstream of `org` or moved its
     /// sync on (`None`: it changed nothing), with a row in the change feed, so
     /// that the org's vendor pages (live updates) refetch.
     async fn commit_upstream(
         &self,
-        mut tx: Transaction<'_, Postgres>,
+        tx: Transaction<'_, Db>,
         org: Option<OrgId>,
     ) -> StoreResult<()> {
-        let Some(org) = org else {
-            tx.commit().await?;
-            return Ok(());
-        };
-        let change = note_change(&mut tx, org, None, None, ChangeKind::Upstream).await?;
-        tx.commit().await?;
-        self.published(vec![change]).await;
-        Ok(())
+        match org {
+            Some(org) => {
+                self.commit_change(tx, org, (None, None), ChangeKind::Upstream)
+                    .await
+            }
+            None => Ok(tx.commit().await?),
+        }
     }
 }
 
 #[async_trait::async_trait]
-impl UpstreamStore for PgStore {
+impl UpstreamStore for SqlStore {
     async fn create_upstream(
         &self,
         org_id: OrgId,
@@ -98,7 +97,7 @@ impl UpstreamStore for PgStore {
         due: i64,
         by: &Actor,
     ) -> StoreResult<Option<UpstreamRecord>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: Option<UpstreamId> = sqlx::query_scalar(
             "INSERT INTO upstreams (org_id, artifact, url, repository, username, secret, tags, \
              interval_minutes, mirror_deletions, next_sync_at, created_at) \
@@ -184,7 +183,7 @@ impl UpstreamStore for PgStore {
         secret: SecretChange,
         by: &Actor,
     ) -> StoreResult<UpstreamRecord> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         // Locked: the kept secret and the event's "before" are the row's.
         let before = fetch(&mut tx, org_id, id, true).await?;
         let secret = match secret {
@@ -223,7 +222,7 @@ impl UpstreamStore for PgStore {
     }
 
     async fn delete_upstream(&self, org_id: OrgId, id: UpstreamId, by: &Actor) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let before = fetch(&mut tx, org_id, id, true).await?;
         sqlx::query("DELETE FROM upstreams WHERE org_id = $1 AND id = $2")
             .bind(org_id)
@@ -242,7 +241,7 @@ impl UpstreamStore for PgStore {
         now: i64,
         by: &Actor,
     ) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done =
             sqlx::query("UPDATE upstreams SET next_sync_at = $1 WHERE org_id = $2 AND id = $3")
                 .bind(now)
@@ -290,7 +289,7 @@ impl UpstreamStore for PgStore {
         if renewed.rows_affected() == 1 {
             return Ok(true);
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let org: Option<OrgId> = sqlx::query_scalar(
             "UPDATE upstreams SET lease_owner = $1, lease_until = $2, state = 'syncing', \
              tags_done = 0, tags_total = 0, bytes_done = 0 \
@@ -315,7 +314,7 @@ impl UpstreamStore for PgStore {
         tags_total: i64,
         bytes: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let org: Option<OrgId> = sqlx::query_scalar(
             "UPDATE upstreams SET tags_done = $1, tags_total = $2, bytes_done = $3 \
              WHERE id = $4 AND lease_owner = $5 RETURNING org_id",
@@ -341,7 +340,7 @@ impl UpstreamStore for PgStore {
         } else {
             "idle"
         };
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let org: Option<OrgId> = sqlx::query_scalar(
             "UPDATE upstreams SET state = $1, last_error = $2, \
              last_synced_at = CASE WHEN $3 THEN $4 ELSE last_synced_at END, \

@@ -1,7 +1,7 @@
-//! One-time set-password links for PostgreSQL (migration `0005_password_links.sql`).
+//! One-time set-password links (migration `0005_password_links.sql`).
 
 use super::customers::{insert_customer_user, NewCustomerUserRow};
-use super::PgStore;
+use super::SqlStore;
 use crate::audit::Actor;
 use crate::store::{PasswordLinkUser, StoreResult};
 use crate::{CustomerId, CustomerRole, Email, OrgId, UserId};
@@ -27,8 +27,8 @@ impl LinkRow {
 const LINK_BY_HASH: &str = "SELECT l.id, l.user_id, u.email, l.expires_at, l.used_at \
      FROM password_links l JOIN users u ON u.id = l.user_id WHERE l.secret_hash = $1";
 
-impl PgStore {
-    pub(super) async fn create_customer_user_with_link(
+impl SqlStore {
+    pub(in crate::store) async fn create_customer_user_with_link(
         &self,
         org_id: OrgId,
         customer_id: CustomerId,
@@ -37,7 +37,7 @@ impl PgStore {
         (secret_hash, expires_at): (&str, DateTime<Utc>),
         by: &Actor,
     ) -> StoreResult<UserId> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = insert_customer_user(
             &mut tx,
             org_id,
@@ -63,7 +63,7 @@ impl PgStore {
         Ok(id)
     }
 
-    pub(super) async fn password_link(
+    pub(in crate::store) async fn password_link(
         &self,
         secret_hash: &str,
         now: DateTime<Utc>,
@@ -79,14 +79,14 @@ impl PgStore {
         }))
     }
 
-    pub(super) async fn use_password_link(
+    pub(in crate::store) async fn use_password_link(
         &self,
         secret_hash: &str,
         password_hash: String,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserId>> {
         // The write lock up front: the check and the use are one step.
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row: Option<LinkRow> = sqlx::query_as(LINK_BY_HASH)
             .bind(secret_hash)
             .fetch_optional(&mut *tx)

@@ -1,7 +1,7 @@
 //! A customer's entitlements and their grants.
 
 use super::audit::Change;
-use super::{unique_or, SqliteStore};
+use super::{unique_or, Conn, SqlStore};
 use crate::audit::{Actor, AuditAction};
 use crate::changes::ChangeKind;
 use crate::entitlements::{EntitlementView, GrantView, TagsInput, ValidEntitlement};
@@ -9,21 +9,20 @@ use crate::policy::{AfterExpiry, TagScope};
 use crate::store::{StoreError, StoreResult, UnknownGrant};
 use crate::{CustomerId, EntitlementId, OrgId};
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 use std::collections::HashMap;
 
-impl SqliteStore {
-    pub(super) async fn entitlements(
+impl SqlStore {
+    pub(in crate::store) async fn entitlements(
         &self,
         org_id: OrgId,
         customer_id: CustomerId,
     ) -> StoreResult<Vec<EntitlementView>> {
         self.customer(org_id, customer_id).await?;
         let mut conn = self.pool.acquire().await?;
-        load_entitlements(&mut conn, org_id, "e.customer_id = ?", customer_id.get()).await
+        load_entitlements(&mut conn, org_id, "e.customer_id = $2", customer_id.get()).await
     }
 
-    pub(super) async fn entitlement(
+    pub(in crate::store) async fn entitlement(
         &self,
         org_id: OrgId,
         id: EntitlementId,
@@ -32,7 +31,7 @@ impl SqliteStore {
         load_entitlement(&mut conn, org_id, id).await
     }
 
-    pub(super) async fn save_entitlement(
+    pub(in crate::store) async fn save_entitlement(
         &self,
         org_id: OrgId,
         customer_id: CustomerId,
@@ -41,9 +40,9 @@ impl SqliteStore {
         by: &Actor,
     ) -> StoreResult<EntitlementView> {
         let now = Utc::now();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let owned: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM customers WHERE id = ? AND org_id = ?)",
+            "SELECT EXISTS (SELECT 1 FROM customers WHERE id = $1 AND org_id = $2)",
         )
         .bind(customer_id)
         .bind(org_id)
@@ -66,7 +65,7 @@ impl SqliteStore {
         let mut repos = Vec::new();
         for (i, (artifact, grant)) in e.grants.iter().enumerate() {
             let repo: Option<i64> = sqlx::query_scalar(
-                "SELECT r.id FROM repositories r WHERE r.org_id = ? AND r.name = ? \
+                "SELECT r.id FROM repositories r WHERE r.org_id = $1 AND r.name = $2 \
                  AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id)",
             )
             .bind(org_id)
@@ -83,7 +82,7 @@ impl SqliteStore {
             if let TagScope::Only { tags, .. } = grant {
                 for tag in tags {
                     let exists: bool = sqlx::query_scalar(
-                        "SELECT EXISTS (SELECT 1 FROM tags WHERE repository_id = ? AND name = ?)",
+                        "SELECT EXISTS (SELECT 1 FROM tags WHERE repository_id = $1 AND name = $2)",
                     )
                     .bind(repo)
                     .bind(tag)
@@ -106,7 +105,7 @@ impl SqliteStore {
         let taken = |e| unique_or(e, StoreError::EntitlementNameTaken);
         let id = match id {
             Some(id) => {
-                sqlx::query("UPDATE entitlements SET name = ?, expires_at = ?, after_expiry = ?, updated_at = ? WHERE id = ?")
+                sqlx::query("UPDATE entitlements SET name = $1, expires_at = $2, after_expiry = $3, updated_at = $4 WHERE id = $5")
                     .bind(e.name.as_str())
                     .bind(e.expires_at)
                     .bind(e.after_expiry.as_str())
@@ -115,14 +114,14 @@ impl SqliteStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(taken)?;
-                sqlx::query("DELETE FROM entitlement_grants WHERE entitlement_id = ?")
+                sqlx::query("DELETE FROM entitlement_grants WHERE entitlement_id = $1")
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
                 id
             }
             None => sqlx::query_scalar(
-                "INSERT INTO entitlements (customer_id, name, expires_at, after_expiry, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO entitlements (customer_id, name, expires_at, after_expiry, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
             .bind(customer_id)
             .bind(e.name.as_str())
@@ -143,7 +142,7 @@ impl SqliteStore {
                         .map_err(StoreError::internal)?,
                 ),
             };
-            sqlx::query("INSERT INTO entitlement_grants (entitlement_id, repository_id, position, all_tags, tags) VALUES (?, ?, ?, ?, ?)")
+            sqlx::query("INSERT INTO entitlement_grants (entitlement_id, repository_id, position, all_tags, tags) VALUES ($1, $2, $3, $4, $5)")
                 .bind(id)
                 .bind(repo)
                 .bind(position as i64)
@@ -173,15 +172,15 @@ impl SqliteStore {
         Ok(after)
     }
 
-    pub(super) async fn delete_entitlement(
+    pub(in crate::store) async fn delete_entitlement(
         &self,
         org_id: OrgId,
         id: EntitlementId,
         by: &Actor,
     ) -> StoreResult<CustomerId> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let before = load_entitlement(&mut tx, org_id, id).await?;
-        sqlx::query("DELETE FROM entitlements WHERE id = ?")
+        sqlx::query("DELETE FROM entitlements WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -215,20 +214,20 @@ fn audit_state(e: &EntitlementView) -> serde_json::Value {
 }
 
 async fn load_entitlement(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     org_id: OrgId,
     id: EntitlementId,
 ) -> StoreResult<EntitlementView> {
-    load_entitlements(conn, org_id, "e.id = ?", id.get())
+    load_entitlements(conn, org_id, "e.id = $2", id.get())
         .await?
         .pop()
         .ok_or(StoreError::NotFound)
 }
 
-/// Entitlements of the org matching `condition` (one `?`, bound to
+/// Entitlements of the org matching `condition` (`$2`, bound to
 /// `value`), with their grants: two queries whatever the count.
 async fn load_entitlements(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     org_id: OrgId,
     condition: &str,
     value: i64,
@@ -245,7 +244,7 @@ async fn load_entitlements(
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT e.id, e.customer_id, e.name, e.expires_at, e.after_expiry, e.created_at, e.updated_at \
              FROM entitlements e JOIN customers c ON c.id = e.customer_id \
-             WHERE c.org_id = ? AND {condition} ORDER BY lower(e.name), e.id"
+             WHERE c.org_id = $1 AND {condition} ORDER BY lower(e.name), e.id"
     ))
     .bind(org_id)
     .bind(value)
@@ -255,7 +254,7 @@ async fn load_entitlements(
             "SELECT g.entitlement_id, r.name, g.all_tags, g.tags FROM entitlement_grants g \
              JOIN repositories r ON r.id = g.repository_id \
              JOIN entitlements e ON e.id = g.entitlement_id JOIN customers c ON c.id = e.customer_id \
-             WHERE c.org_id = ? AND {condition} ORDER BY g.entitlement_id, g.position"
+             WHERE c.org_id = $1 AND {condition} ORDER BY g.entitlement_id, g.position"
         ))
         .bind(org_id)
         .bind(value)
@@ -290,13 +289,13 @@ async fn load_entitlements(
 }
 
 /// A grant's `all_tags` and `tags` columns as the API's `tags`.
-pub(super) fn stored_tags(all: bool, tags: &str) -> StoreResult<TagsInput> {
+pub(in crate::store) fn stored_tags(all: bool, tags: &str) -> StoreResult<TagsInput> {
     if all {
         return Ok(TagsInput::Word("all".into()));
     }
     serde_json::from_str(tags).map_err(StoreError::internal)
 }
 
-pub(super) fn stored_after_expiry(s: &str) -> StoreResult<AfterExpiry> {
+pub(in crate::store) fn stored_after_expiry(s: &str) -> StoreResult<AfterExpiry> {
     AfterExpiry::parse(s).ok_or_else(|| StoreError::internal(format!("unknown after_expiry {s:?}")))
 }

@@ -1,14 +1,14 @@
 //! Organizations: first run, lookups, plans.
 
 use super::users::{VendorUserRow, VENDOR_USER_COLUMNS};
-use super::{unique_or, PgStore};
+use super::{unique_or, SqlStore};
 use crate::changes::ChangeKind;
 use crate::store::{NewOrg, StoreError, StoreResult};
 use crate::{Email, Org, OrgId, OrgSlug, Plan, VendorUser};
 use chrono::{DateTime, Utc};
 
 #[derive(sqlx::FromRow)]
-pub(super) struct OrgRow {
+struct OrgRow {
     id: OrgId,
     slug: String,
     name: String,
@@ -33,19 +33,16 @@ impl TryFrom<OrgRow> for Org {
     }
 }
 
-/// The advisory lock of the first run (`only_if_first`).
-const FIRST_RUN_LOCK: i64 = 0x5043_4c01;
-
 const ORG_COLUMNS: &str = "id, slug, name, plan, trial_ends_at, immutable_tags, created_at";
 
-impl PgStore {
-    pub(super) async fn has_orgs(&self) -> StoreResult<bool> {
+impl SqlStore {
+    pub(in crate::store) async fn has_orgs(&self) -> StoreResult<bool> {
         Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM orgs)")
             .fetch_one(&self.pool)
             .await?)
     }
 
-    pub(super) async fn create_org_with_admin(
+    pub(in crate::store) async fn create_org_with_admin(
         &self,
         org: NewOrg,
         admin_email: Email,
@@ -53,14 +50,11 @@ impl PgStore {
         only_if_first: bool,
     ) -> StoreResult<(Org, VendorUser)> {
         let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if only_if_first {
-            // One first run at a time, cluster-wide: the check and the
-            // insert are one atomic step (SQLite: BEGIN IMMEDIATE).
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(FIRST_RUN_LOCK)
-                .execute(&mut *tx)
-                .await?;
+            // One first run at a time: the check and the insert are one
+            // atomic step.
+            SqlStore::lock_first_run(&mut tx).await?;
             let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM orgs)")
                 .fetch_one(&mut *tx)
                 .await?;
@@ -93,7 +87,7 @@ impl PgStore {
         Ok((org_row.try_into()?, user_row.try_into()?))
     }
 
-    pub(super) async fn org_by_slug(&self, slug: &OrgSlug) -> StoreResult<Org> {
+    pub(in crate::store) async fn org_by_slug(&self, slug: &OrgSlug) -> StoreResult<Org> {
         let row: OrgRow =
             sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE slug = $1"))
                 .bind(slug.as_str())
@@ -102,7 +96,7 @@ impl PgStore {
         row.try_into()
     }
 
-    pub(super) async fn org(&self, id: OrgId) -> StoreResult<Org> {
+    pub(in crate::store) async fn org(&self, id: OrgId) -> StoreResult<Org> {
         let row: OrgRow = sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE id = $1"))
             .bind(id)
             .fetch_one(&self.pool)
@@ -110,7 +104,7 @@ impl PgStore {
         row.try_into()
     }
 
-    pub(super) async fn set_plan(
+    pub(in crate::store) async fn set_plan(
         &self,
         slug: &OrgSlug,
         plan: Plan,
@@ -121,7 +115,7 @@ impl PgStore {
         } else {
             None
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row: OrgRow = sqlx::query_as(&format!(
             "UPDATE orgs SET plan = $1, trial_ends_at = $2 WHERE slug = $3 RETURNING {ORG_COLUMNS}"
         ))

@@ -1,7 +1,7 @@
 //! Customers and their users.
 
 use super::audit::Change;
-use super::{unique_or, SqliteStore};
+use super::{text, unique_or, Conn, SqlStore};
 use crate::audit::{Actor, AuditAction};
 use crate::changes::ChangeKind;
 use crate::paging::{contains_pattern, CustomerQuery, Page};
@@ -11,18 +11,17 @@ use crate::{
     UserId,
 };
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 
-impl SqliteStore {
-    pub(super) async fn create_customer(
+impl SqlStore {
+    pub(in crate::store) async fn create_customer(
         &self,
         org_id: OrgId,
         name: DisplayName,
         by: &Actor,
     ) -> StoreResult<Customer> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let row: (CustomerId, DateTime<Utc>) = sqlx::query_as(
-            "INSERT INTO customers (org_id, name, created_at) VALUES (?, ?, ?) RETURNING id, created_at",
+            "INSERT INTO customers (org_id, name, created_at) VALUES ($1, $2, $3) RETURNING id, created_at",
         )
         .bind(org_id)
         .bind(name.as_str())
@@ -43,7 +42,7 @@ impl SqliteStore {
         })
     }
 
-    pub(super) async fn create_customer_user(
+    pub(in crate::store) async fn create_customer_user(
         &self,
         org_id: OrgId,
         customer_id: CustomerId,
@@ -52,7 +51,7 @@ impl SqliteStore {
         role: CustomerRole,
         by: &Actor,
     ) -> StoreResult<UserId> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let id = insert_customer_user(
             &mut tx,
             org_id,
@@ -69,7 +68,7 @@ impl SqliteStore {
         Ok(id)
     }
 
-    pub(super) async fn customers(
+    pub(in crate::store) async fn customers(
         &self,
         org_id: OrgId,
         query: &CustomerQuery,
@@ -79,9 +78,9 @@ impl SqliteStore {
         // on along the index customers_by_name), then the user counts of its
         // rows only.
         let after = if query.after.is_some() {
-            "AND lower(name) >= lower(?3) AND (lower(name), name) > (lower(?3), ?3)"
+            "AND lower(name) >= lower($3) AND (lower(name), name) > (lower($3), $3)"
         } else {
-            "AND ?3 IS NULL"
+            "AND $3 IS NULL"
         };
         type Row = (
             CustomerId,
@@ -96,17 +95,17 @@ impl SqliteStore {
             .map(|days| now + chrono::Duration::days(days.clamp(0, 36_500)));
         let rows: Vec<Row> = sqlx::query_as(&format!(
             "SELECT c.id, c.name, c.created_at, (SELECT COUNT(*) FROM users u WHERE u.customer_id = c.id), \
-                    (SELECT MIN(e.expires_at) FROM entitlements e WHERE e.customer_id = c.id AND e.expires_at > ?5) \
+                    (SELECT MIN(e.expires_at) FROM entitlements e WHERE e.customer_id = c.id AND e.expires_at > $5) \
              FROM (SELECT id, name, created_at FROM customers \
-                   WHERE org_id = ?1 AND lower(name) LIKE ?2 ESCAPE '\\' {after} \
-                   AND (?6 IS NULL OR EXISTS (SELECT 1 FROM entitlements e \
-                        WHERE e.customer_id = customers.id AND e.expires_at > ?5 AND e.expires_at <= ?6)) \
-                   ORDER BY lower(name), name LIMIT ?4) c \
+                   WHERE org_id = $1 AND lower(name) LIKE $2 ESCAPE '\\' {after} \
+                   AND ($6 IS NULL OR EXISTS (SELECT 1 FROM entitlements e \
+                        WHERE e.customer_id = customers.id AND e.expires_at > $5 AND e.expires_at <= $6)) \
+                   ORDER BY lower(name), name LIMIT $4) c \
              ORDER BY lower(c.name), c.name"
         ))
         .bind(org_id)
-        .bind(contains_pattern(&query.search))
-        .bind(query.after.as_deref())
+        .bind(text(&contains_pattern(&query.search)).into_owned())
+        .bind(query.after.as_deref().map(text))
         .bind(query.limit.saturating_add(1))
         .bind(now)
         .bind(ending_before)
@@ -127,9 +126,13 @@ impl SqliteStore {
         Ok(Page::from_rows(rows, query.limit, |c| c.name.clone()))
     }
 
-    pub(super) async fn customer(&self, org_id: OrgId, id: CustomerId) -> StoreResult<Customer> {
+    pub(in crate::store) async fn customer(
+        &self,
+        org_id: OrgId,
+        id: CustomerId,
+    ) -> StoreResult<Customer> {
         let (name, created_at): (String, DateTime<Utc>) =
-            sqlx::query_as("SELECT name, created_at FROM customers WHERE id = ? AND org_id = ?")
+            sqlx::query_as("SELECT name, created_at FROM customers WHERE id = $1 AND org_id = $2")
                 .bind(id)
                 .bind(org_id)
                 .fetch_one(&self.pool)
@@ -142,17 +145,17 @@ impl SqliteStore {
         })
     }
 
-    pub(super) async fn rename_customer(
+    pub(in crate::store) async fn rename_customer(
         &self,
         org_id: OrgId,
         id: CustomerId,
         name: DisplayName,
         by: &Actor,
     ) -> StoreResult<Customer> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let old = customer_name(&mut tx, org_id, id).await?;
         let created_at: DateTime<Utc> = sqlx::query_scalar(
-            "UPDATE customers SET name = ? WHERE id = ? AND org_id = ? RETURNING created_at",
+            "UPDATE customers SET name = $1 WHERE id = $2 AND org_id = $3 RETURNING created_at",
         )
         .bind(name.as_str())
         .bind(id)
@@ -176,23 +179,23 @@ impl SqliteStore {
         })
     }
 
-    pub(super) async fn delete_customer(
+    pub(in crate::store) async fn delete_customer(
         &self,
         org_id: OrgId,
         id: CustomerId,
         by: &Actor,
     ) -> StoreResult<Vec<UserId>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let name = customer_name(&mut tx, org_id, id).await?;
         let users: Vec<(UserId, String)> = sqlx::query_as(
-            "SELECT u.id, u.email FROM users u JOIN customers c ON c.id = u.customer_id WHERE c.id = ? AND c.org_id = ? ORDER BY u.email",
+            "SELECT u.id, u.email FROM users u JOIN customers c ON c.id = u.customer_id WHERE c.id = $1 AND c.org_id = $2 ORDER BY u.email",
         )
         .bind(id)
         .bind(org_id)
         .fetch_all(&mut *tx)
         .await?;
         let entitlements: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM entitlements WHERE customer_id = ? ORDER BY lower(name)",
+            "SELECT name FROM entitlements WHERE customer_id = $1 ORDER BY lower(name)",
         )
         .bind(id)
         .fetch_all(&mut *tx)
@@ -206,7 +209,7 @@ impl SqliteStore {
             .record(&mut tx, org_id, by)
             .await?;
         let users = users.into_iter().map(|(id, _)| id).collect();
-        let deleted = sqlx::query("DELETE FROM customers WHERE id = ? AND org_id = ?")
+        let deleted = sqlx::query("DELETE FROM customers WHERE id = $1 AND org_id = $2")
             .bind(id)
             .bind(org_id)
             .execute(&mut *tx)
@@ -219,14 +222,14 @@ impl SqliteStore {
         Ok(users)
     }
 
-    pub(super) async fn customer_users(
+    pub(in crate::store) async fn customer_users(
         &self,
         org_id: OrgId,
         customer_id: CustomerId,
     ) -> StoreResult<Vec<CustomerUser>> {
         let rows: Vec<(UserId, String, String, DateTime<Utc>)> = sqlx::query_as(
             "SELECT u.id, u.email, u.role, u.created_at FROM users u JOIN customers c ON c.id = u.customer_id \
-             WHERE c.id = ? AND c.org_id = ? ORDER BY u.email",
+             WHERE c.id = $1 AND c.org_id = $2 ORDER BY u.email",
         )
         .bind(customer_id)
         .bind(org_id)
@@ -244,16 +247,16 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(super) async fn delete_customer_user(
+    pub(in crate::store) async fn delete_customer_user(
         &self,
         org_id: OrgId,
         customer_id: CustomerId,
         user_id: UserId,
         by: &Actor,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let removed: Option<(String, String)> = sqlx::query_as(
-            "DELETE FROM users WHERE id = ? AND customer_id = ? AND customer_id IN (SELECT id FROM customers WHERE org_id = ?) RETURNING email, role",
+            "DELETE FROM users WHERE id = $1 AND customer_id = $2 AND customer_id IN (SELECT id FROM customers WHERE org_id = $3) RETURNING email, role",
         )
         .bind(user_id)
         .bind(customer_id)
@@ -279,13 +282,9 @@ impl SqliteStore {
 }
 
 /// The name of one of the org's customers.
-async fn customer_name(
-    conn: &mut SqliteConnection,
-    org_id: OrgId,
-    id: CustomerId,
-) -> StoreResult<String> {
+async fn customer_name(conn: &mut Conn, org_id: OrgId, id: CustomerId) -> StoreResult<String> {
     Ok(
-        sqlx::query_scalar("SELECT name FROM customers WHERE id = ? AND org_id = ?")
+        sqlx::query_scalar("SELECT name FROM customers WHERE id = $1 AND org_id = $2")
             .bind(id)
             .bind(org_id)
             .fetch_one(conn)
@@ -294,7 +293,7 @@ async fn customer_name(
 }
 
 /// A customer user to insert.
-pub(super) struct NewCustomerUserRow<'a> {
+pub(in crate::store) struct NewCustomerUserRow<'a> {
     pub customer_id: CustomerId,
     pub email: &'a Email,
     pub password_hash: &'a str,
@@ -303,14 +302,14 @@ pub(super) struct NewCustomerUserRow<'a> {
 
 /// Adds a user to one of the org's customers, with its audit event, inside
 /// the caller's transaction.
-pub(super) async fn insert_customer_user(
-    conn: &mut SqliteConnection,
+pub(in crate::store) async fn insert_customer_user(
+    conn: &mut Conn,
     org_id: OrgId,
     by: &Actor,
     user: NewCustomerUserRow<'_>,
 ) -> StoreResult<UserId> {
     let owned: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ? AND org_id = ?)")
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM customers WHERE id = $1 AND org_id = $2)")
             .bind(user.customer_id)
             .bind(org_id)
             .fetch_one(&mut *conn)
@@ -319,7 +318,7 @@ pub(super) async fn insert_customer_user(
         return Err(StoreError::NotFound);
     }
     let id: UserId = sqlx::query_scalar(
-        "INSERT INTO users (org_id, customer_id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO users (org_id, customer_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(org_id)
     .bind(user.customer_id)

@@ -1,14 +1,14 @@
 //! Users: sign-in credentials, principals and session epochs, vendor users
 //! and their roles.
 
-use super::{unique_or, PgStore};
+use super::{unique_or, Db, SqlStore};
 use crate::changes::ChangeKind;
 use crate::store::{Credentials, LastAdminChange, StoreError, StoreResult};
 use crate::{CustomerId, CustomerRole, Email, OrgId, Principal, UserId, VendorRole, VendorUser};
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, Transaction};
+use sqlx::Transaction;
 
-impl PgStore {
+impl SqlStore {
     /// A user as the principal it acts as; with `epoch`, only while the
     /// user's session epoch is still that one (a session's user).
     async fn load_principal(
@@ -86,18 +86,7 @@ struct PrincipalRow {
 
 pub(super) const VENDOR_USER_COLUMNS: &str = "id, email, role, created_at";
 
-/// Locks the org's row until the transaction ends: of two concurrent
-/// changes to its admins, the second sees the first's result (SQLite has one
-/// writer at a time).
-async fn lock_org(tx: &mut Transaction<'_, Postgres>, org_id: OrgId) -> StoreResult<()> {
-    sqlx::query("SELECT id FROM orgs WHERE id = $1 FOR NO KEY UPDATE")
-        .bind(org_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-async fn admin_count(tx: &mut Transaction<'_, Postgres>, org_id: OrgId) -> StoreResult<i64> {
+async fn admin_count(tx: &mut Transaction<'_, Db>, org_id: OrgId) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM users WHERE org_id = $1 AND customer_id IS NULL AND role = 'admin'",
     )
@@ -107,7 +96,7 @@ async fn admin_count(tx: &mut Transaction<'_, Postgres>, org_id: OrgId) -> Store
 }
 
 async fn vendor_user_in_tx(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut Transaction<'_, Db>,
     org_id: OrgId,
     user_id: UserId,
 ) -> StoreResult<VendorUser> {
@@ -123,8 +112,8 @@ async fn vendor_user_in_tx(
 
 /// Ends every session of `user` (role or password changed): sessions
 /// holding the old epoch no longer sign anyone in, and their rows go.
-pub(super) async fn end_sessions(
-    tx: &mut Transaction<'_, Postgres>,
+pub(in crate::store) async fn end_sessions(
+    tx: &mut Transaction<'_, Db>,
     user_id: UserId,
 ) -> StoreResult<()> {
     sqlx::query("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1")
@@ -138,8 +127,11 @@ pub(super) async fn end_sessions(
     Ok(())
 }
 
-impl PgStore {
-    pub(super) async fn credentials(&self, email: &Email) -> StoreResult<Option<Credentials>> {
+impl SqlStore {
+    pub(in crate::store) async fn credentials(
+        &self,
+        email: &Email,
+    ) -> StoreResult<Option<Credentials>> {
         let row: Option<(UserId, String, i64)> =
             sqlx::query_as("SELECT id, password_hash, session_epoch FROM users WHERE email = $1")
                 .bind(email.as_str())
@@ -154,11 +146,14 @@ impl PgStore {
         )
     }
 
-    pub(super) async fn principal(&self, user_id: UserId) -> StoreResult<Option<Principal>> {
+    pub(in crate::store) async fn principal(
+        &self,
+        user_id: UserId,
+    ) -> StoreResult<Option<Principal>> {
         self.load_principal(user_id, None).await
     }
 
-    pub(super) async fn session_principal(
+    pub(in crate::store) async fn session_principal(
         &self,
         user_id: UserId,
         epoch: i64,
@@ -166,7 +161,10 @@ impl PgStore {
         self.load_principal(user_id, Some(epoch)).await
     }
 
-    pub(super) async fn session_epoch(&self, user_id: UserId) -> StoreResult<Option<i64>> {
+    pub(in crate::store) async fn session_epoch(
+        &self,
+        user_id: UserId,
+    ) -> StoreResult<Option<i64>> {
         Ok(
             sqlx::query_scalar("SELECT session_epoch FROM users WHERE id = $1")
                 .bind(user_id)
@@ -175,7 +173,10 @@ impl PgStore {
         )
     }
 
-    pub(super) async fn vendor_users(&self, org_id: OrgId) -> StoreResult<Vec<VendorUser>> {
+    pub(in crate::store) async fn vendor_users(
+        &self,
+        org_id: OrgId,
+    ) -> StoreResult<Vec<VendorUser>> {
         let rows: Vec<VendorUserRow> = sqlx::query_as(&format!(
             "SELECT {VENDOR_USER_COLUMNS} FROM users WHERE org_id = $1 AND customer_id IS NULL ORDER BY email"
         ))
@@ -185,7 +186,7 @@ impl PgStore {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    pub(super) async fn create_vendor_user(
+    pub(in crate::store) async fn create_vendor_user(
         &self,
         org_id: OrgId,
         email: Email,
@@ -206,14 +207,14 @@ impl PgStore {
         row.try_into()
     }
 
-    pub(super) async fn set_vendor_role(
+    pub(in crate::store) async fn set_vendor_role(
         &self,
         org_id: OrgId,
         user_id: UserId,
         role: VendorRole,
     ) -> StoreResult<VendorUser> {
-        let mut tx = self.pool.begin().await?;
-        lock_org(&mut tx, org_id).await?;
+        let mut tx = self.begin_write().await?;
+        SqlStore::lock_org(&mut tx, org_id).await?;
         let user = vendor_user_in_tx(&mut tx, org_id, user_id).await?;
         if user.role == VendorRole::Admin
             && role != VendorRole::Admin
@@ -234,13 +235,13 @@ impl PgStore {
         Ok(VendorUser { role, ..user })
     }
 
-    pub(super) async fn delete_vendor_user(
+    pub(in crate::store) async fn delete_vendor_user(
         &self,
         org_id: OrgId,
         user_id: UserId,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        lock_org(&mut tx, org_id).await?;
+        let mut tx = self.begin_write().await?;
+        SqlStore::lock_org(&mut tx, org_id).await?;
         let user = vendor_user_in_tx(&mut tx, org_id, user_id).await?;
         if user.role == VendorRole::Admin && admin_count(&mut tx, org_id).await? <= 1 {
             return Err(StoreError::LastAdmin(LastAdminChange::Removed));

@@ -1,14 +1,13 @@
 //! The audit trail: written inside each change's transaction, read per customer.
 
-use super::SqliteStore;
+use super::{Conn, SqlStore};
 use crate::audit::{Actor, AuditAction, AuditEvent};
 use crate::store::StoreResult;
 use crate::{CustomerId, OrgId};
 use chrono::{DateTime, Utc};
-use sqlx::SqliteConnection;
 
-impl SqliteStore {
-    pub(super) async fn audit_events(
+impl SqlStore {
+    pub(in crate::store) async fn audit_events(
         &self,
         org_id: OrgId,
         customer_id: CustomerId,
@@ -28,8 +27,8 @@ impl SqliteStore {
             // a customer exists, only events since it was created are its own.
             "SELECT a.id, a.at, a.actor, a.action, a.subject, a.before, a.after FROM audit_events a \
              LEFT JOIN customers c ON c.id = a.customer_id AND c.org_id = a.org_id \
-             WHERE a.org_id = ? AND a.customer_id = ? AND (c.id IS NULL OR a.at >= c.created_at) \
-             ORDER BY a.id DESC LIMIT ?",
+             WHERE a.org_id = $1 AND a.customer_id = $2 AND (c.id IS NULL OR a.at >= c.created_at) \
+             ORDER BY a.id DESC LIMIT $3",
         )
         .bind(org_id)
         .bind(customer_id)
@@ -56,7 +55,7 @@ impl SqliteStore {
 
 /// One change for the audit trail: `action` on `subject` about a customer,
 /// with what was before and after (JSON), recorded by [`Change::record`].
-pub(super) struct Change<'a> {
+pub(in crate::store) struct Change<'a> {
     customer_id: CustomerId,
     action: AuditAction,
     subject: &'a str,
@@ -90,15 +89,10 @@ impl<'a> Change<'a> {
     }
 
     /// Appends to the audit trail, inside the change's own transaction.
-    pub async fn record(
-        self,
-        conn: &mut SqliteConnection,
-        org_id: OrgId,
-        by: &Actor,
-    ) -> StoreResult<()> {
+    pub async fn record(self, conn: &mut Conn, org_id: OrgId, by: &Actor) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO audit_events (org_id, customer_id, actor_user_id, actor, action, subject, before, after, at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(org_id)
         .bind(self.customer_id)
