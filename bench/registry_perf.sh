@@ -123,7 +123,16 @@ done
 for i in "${!BINS[@]}"; do
   kill -TERM "$(cat "$WORK/pid$i")"
   while kill -0 "$(cat "$WORK/pid$i")" 2>/dev/null; do sleep 0.1; done
-  echo "$i pulls_logged $(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from pulls").fetchone()[0])' "$WORK/data$i/portcullis.db")" >>"$R"
+  # (Pulls, not rows: a row stands for `count` identical pulls where the
+  # build has that column.)
+  echo "$i pulls_logged $(python3 - "$WORK/data$i/portcullis.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+columns = [c[1] for c in db.execute("pragma table_info(pulls)")]
+total = "sum(count)" if "count" in columns else "count(*)"
+print(db.execute(f"select coalesce({total}, 0), count(*) from pulls").fetchone()[0])
+PY
+)" >>"$R"
   grep -i "dropped" "$WORK/server$i.log" | tail -1 || true
 done
 

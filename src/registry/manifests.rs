@@ -33,13 +33,47 @@ pub(crate) fn is_index(media_type: &str) -> bool {
     matches!(media_type, OCI_INDEX | DOCKER_LIST)
 }
 
+/// A manifest GET or HEAD. (`name` and `reference` are owned: the pull log
+/// takes them as they are, without a copy.)
 pub async fn get(
+    req: Req<'_>,
+    token: &Arc<CachedToken>,
+    name: RepositoryName,
+    reference: Reference,
+    with_body: bool,
+) -> RegistryResult<Response> {
+    let manifest = find(req, token, &name, &reference).await?;
+    // A GET is a pull: a customer's goes in the pull log. (A HEAD is not:
+    // clients send it to check what a tag points to, and the GET by digest
+    // that follows is then logged with that tag.)
+    let pulls = &req.registry.pulls;
+    if with_body {
+        pulls.record_manifest_pull(token, name, reference, &manifest, req.client);
+    } else {
+        pulls.record_manifest_head(token, name, reference, &manifest);
+    }
+    let body = if with_body {
+        Body::from(manifest.content.clone())
+    } else {
+        Body::empty()
+    };
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, manifest.media_type.as_str())
+        .header(header::CONTENT_LENGTH, manifest.content.len())
+        .header("Docker-Content-Digest", manifest.digest.as_str())
+        .header(header::ETAG, format!("\"{}\"", manifest.digest))
+        .body(body)
+        .map_err(|e| RegistryError::Internal(e.to_string()))
+}
+
+/// The manifest `token` may pull, from memory after the first read.
+async fn find(
     req: Req<'_>,
     token: &Arc<CachedToken>,
     name: &RepositoryName,
     reference: &Reference,
-    with_body: bool,
-) -> RegistryResult<Response> {
+) -> RegistryResult<Arc<CachedManifest>> {
     let pull = authorize_pull(req, &token.principal, name).await?;
     let org_id = pull.org_id;
     if let Reach::Granted(grant) = pull.reach(name) {
@@ -92,28 +126,7 @@ pub async fn get(
             m
         }
     };
-    // A GET is a pull: a customer's goes in the pull log. (A HEAD is not:
-    // clients send it to check what a tag points to, and the GET by digest
-    // that follows is then logged with that tag.)
-    let pulls = &req.registry.pulls;
-    if with_body {
-        pulls.record_manifest_pull(token, name, reference, &manifest, req.client);
-    } else {
-        pulls.record_manifest_head(token, name, reference, &manifest);
-    }
-    let body = if with_body {
-        Body::from(manifest.content.clone())
-    } else {
-        Body::empty()
-    };
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, manifest.media_type.as_str())
-        .header(header::CONTENT_LENGTH, manifest.content.len())
-        .header("Docker-Content-Digest", manifest.digest.as_str())
-        .header(header::ETAG, format!("\"{}\"", manifest.digest))
-        .body(body)
-        .map_err(|e| RegistryError::Internal(e.to_string()))
+    Ok(manifest)
 }
 
 fn descriptor_digest(d: &oci_spec::image::Descriptor) -> RegistryResult<String> {

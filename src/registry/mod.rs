@@ -190,10 +190,8 @@ async fn dispatch(
         (E::Catalog, Method::GET) => listing::catalog(req, p).await,
         (E::Tags(name), Method::GET) => listing::tags(req, p, &name).await,
         (E::Referrers(name, d), Method::GET) => listing::referrers(req, p, &name, &d).await,
-        (E::Manifest(name, r), Method::GET) => manifests::get(req, &cached, &name, &r, true).await,
-        (E::Manifest(name, r), Method::HEAD) => {
-            manifests::get(req, &cached, &name, &r, false).await
-        }
+        (E::Manifest(name, r), Method::GET) => manifests::get(req, &cached, name, r, true).await,
+        (E::Manifest(name, r), Method::HEAD) => manifests::get(req, &cached, name, r, false).await,
         (E::Manifest(name, r), Method::PUT) => manifests::put(req, p, &name, &r, body).await,
         (E::Manifest(name, r), Method::DELETE) => manifests::delete(req, p, &name, &r).await,
         (E::Blob(name, d), Method::GET) => blobs::get(req, p, &name, &d, true).await,

@@ -33,10 +33,10 @@ use domain::{Principal, TokenId};
 use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{oneshot, Notify};
 
 /// Where batches are written: the store (or a test's recorder).
 pub trait PullSink: Send + Sync + 'static {
@@ -205,17 +205,43 @@ enum Msg {
 
 /// The handle the registry records pulls with.
 pub struct PullLog {
-    tx: mpsc::Sender<Msg>,
+    inbox: Arc<Inbox>,
     dropped: Arc<AtomicU64>,
+}
+
+/// What the request path hands the writer: a locked list, not a channel,
+/// so that recording a pull is a push under an uncontended lock, and the
+/// writer is woken once a batch (or a flush, or the end) rather than for
+/// each pull.
+struct Inbox {
+    msgs: Mutex<Vec<Msg>>,
+    wake: Notify,
+    closed: AtomicBool,
+    /// Messages waiting at most; beyond that pulls are dropped.
+    capacity: usize,
+    /// The writer is woken when this many are waiting.
+    batch: usize,
+}
+
+impl Inbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Msg>> {
+        self.msgs.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl PullLog {
     /// Starts the background writer (needs a Tokio runtime).
     pub fn spawn(sink: impl PullSink, settings: Settings) -> Self {
-        let (tx, rx) = mpsc::channel(settings.capacity.max(1));
+        let inbox = Arc::new(Inbox {
+            msgs: Mutex::new(Vec::with_capacity(settings.batch)),
+            wake: Notify::new(),
+            closed: AtomicBool::new(false),
+            capacity: settings.capacity.max(1),
+            batch: settings.batch.max(1),
+        });
         let dropped = Arc::new(AtomicU64::new(0));
-        tokio::spawn(run(sink, rx, settings, dropped.clone()));
-        PullLog { tx, dropped }
+        tokio::spawn(run(sink, inbox.clone(), settings, dropped.clone()));
+        PullLog { inbox, dropped }
     }
 
     /// Queues a pull as it is; never waits. When the queue is full the
@@ -225,8 +251,18 @@ impl PullLog {
     }
 
     fn send(&self, msg: Msg) {
-        if self.tx.try_send(msg).is_err() {
+        let inbox = &self.inbox;
+        let mut msgs = inbox.lock();
+        if msgs.len() >= inbox.capacity {
+            drop(msgs);
             count_dropped(&self.dropped, 1);
+            return;
+        }
+        msgs.push(msg);
+        let waiting = msgs.len();
+        drop(msgs);
+        if waiting == inbox.batch {
+            inbox.wake.notify_one();
         }
     }
 
@@ -237,8 +273,8 @@ impl PullLog {
     pub fn record_manifest_pull(
         &self,
         token: &Arc<CachedToken>,
-        name: &RepositoryName,
-        reference: &Reference,
+        name: RepositoryName,
+        reference: Reference,
         manifest: &Arc<CachedManifest>,
         client: Option<IpAddr>,
     ) {
@@ -247,8 +283,8 @@ impl PullLog {
         }
         self.send(Msg::Get(ManifestGet {
             token: token.clone(),
-            name: name.clone(),
-            reference: reference.clone(),
+            name,
+            reference,
             manifest: manifest.clone(),
             at: Utc::now(),
             client,
@@ -261,8 +297,8 @@ impl PullLog {
     pub fn record_manifest_head(
         &self,
         token: &Arc<CachedToken>,
-        name: &RepositoryName,
-        reference: &Reference,
+        name: RepositoryName,
+        reference: Reference,
         manifest: &Arc<CachedManifest>,
     ) {
         if !matches!(token.principal, Principal::Customer { .. })
@@ -272,8 +308,8 @@ impl PullLog {
         }
         self.send(Msg::Head(ManifestGet {
             token: token.clone(),
-            name: name.clone(),
-            reference: reference.clone(),
+            name,
+            reference,
             manifest: manifest.clone(),
             at: Utc::now(),
             client: None,
@@ -284,14 +320,23 @@ impl PullLog {
     /// write stays queued for the next tick).
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
-        if self.tx.send(Msg::Flush(done)).await.is_ok() {
-            let _ = wait.await;
-        }
+        // (Never dropped for a full queue: it is not a pull.)
+        self.inbox.lock().push(Msg::Flush(done));
+        self.inbox.wake.notify_one();
+        let _ = wait.await;
     }
 
     /// How many pulls were dropped since the start.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for PullLog {
+    /// The writer writes what is waiting and ends.
+    fn drop(&mut self) {
+        self.inbox.closed.store(true, Ordering::SeqCst);
+        self.inbox.wake.notify_one();
     }
 }
 
@@ -438,12 +483,7 @@ fn count_dropped(dropped: &AtomicU64, n: u64) {
     }
 }
 
-async fn run(
-    sink: impl PullSink,
-    mut rx: mpsc::Receiver<Msg>,
-    settings: Settings,
-    dropped: Arc<AtomicU64>,
-) {
+async fn run(sink: impl PullSink, inbox: Arc<Inbox>, settings: Settings, dropped: Arc<AtomicU64>) {
     let mut waiting = Waiting::default();
     let mut folding = Folding::new(settings.window);
     // (The first tick one period from now, not at once.)
@@ -452,45 +492,44 @@ async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // After a failed write, wait for the tick rather than retry on every pull.
     let mut failing = false;
-    // Messages are taken a few hundred at a time (one wake-up for many).
-    let mut inbox: Vec<Msg> = Vec::with_capacity(INBOX);
+    // The inbox's messages are swapped out at once (one wake-up, one lock,
+    // for many); the two lists take turns.
+    let mut taken: Vec<Msg> = Vec::with_capacity(settings.batch);
     loop {
-        tokio::select! {
-            n = rx.recv_many(&mut inbox, INBOX) => {
-                if n == 0 {
-                    // Every sender is gone.
-                    write(&sink, &mut waiting, &settings, &dropped).await;
-                    return;
+        let ticked = tokio::select! {
+            _ = inbox.wake.notified() => false,
+            _ = tick.tick() => true,
+        };
+        std::mem::swap(&mut *inbox.lock(), &mut taken);
+        for msg in taken.drain(..) {
+            match msg {
+                Msg::Pull(p) => waiting.rows.push(p),
+                Msg::Get(g) => {
+                    if folding.is_pull(&g) {
+                        waiting.add_get(&g, folding.tag_of(&g));
+                    }
                 }
-                for msg in inbox.drain(..) {
-                    match msg {
-                        Msg::Pull(p) => waiting.rows.push(p),
-                        Msg::Get(g) => {
-                            if folding.is_pull(&g) {
-                                waiting.add_get(&g, folding.tag_of(&g));
-                            }
-                        }
-                        Msg::Head(h) => folding.resolve(&h),
-                        Msg::Flush(done) => {
-                            failing = !write(&sink, &mut waiting, &settings, &dropped).await;
-                            let _ = done.send(());
-                        }
-                    }
-                    if waiting.len() >= settings.batch && !failing {
-                        failing = !write(&sink, &mut waiting, &settings, &dropped).await;
-                    }
+                Msg::Head(h) => folding.resolve(&h),
+                Msg::Flush(done) => {
+                    failing = !write(&sink, &mut waiting, &settings, &dropped).await;
+                    let _ = done.send(());
                 }
             }
-            _ = tick.tick() => {
-                folding.close_before(Utc::now());
+            if waiting.len() >= settings.batch && !failing {
                 failing = !write(&sink, &mut waiting, &settings, &dropped).await;
             }
         }
+        if inbox.closed.load(Ordering::SeqCst) && inbox.lock().is_empty() {
+            // The log is gone (the server stops): what is waiting is written.
+            write(&sink, &mut waiting, &settings, &dropped).await;
+            return;
+        }
+        if ticked {
+            folding.close_before(Utc::now());
+            failing = !write(&sink, &mut waiting, &settings, &dropped).await;
+        }
     }
 }
-
-/// Messages taken from the queue at once.
-const INBOX: usize = 256;
 
 /// Writes what is waiting; `false` when that failed (it stays waiting,
 /// trimmed to the queue's size).
@@ -529,7 +568,7 @@ mod tests {
     use domain::store::StoreError;
     use domain::{CustomerId, OrgId, TokenId, UserId};
     use std::sync::atomic::AtomicBool;
-    use std::sync::Mutex;
+    use tokio::sync::mpsc;
     use tokio::sync::RwLock;
 
     /// A sink that keeps what it is given and reports each write.
@@ -777,9 +816,9 @@ mod tests {
         let m = manifest(&digest);
         let (vendor, customer) = (token(1, vendor()), token(2, customer(5)));
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
-        log.record_manifest_pull(&vendor, &name, &by_tag, &m, Some(mapped));
-        log.record_manifest_pull(&customer, &name, &by_tag, &m, Some(mapped));
-        log.record_manifest_pull(&customer, &name, &by_digest, &m, None);
+        log.record_manifest_pull(&vendor, name.clone(), by_tag.clone(), &m, Some(mapped));
+        log.record_manifest_pull(&customer, name.clone(), by_tag.clone(), &m, Some(mapped));
+        log.record_manifest_pull(&customer, name.clone(), by_digest.clone(), &m, None);
         log.flush().await;
         let written = sink.written.lock().unwrap().clone();
         assert_eq!(written.len(), 2, "only the customer's");
@@ -1045,8 +1084,14 @@ mod tests {
         let customer = token(2, customer(5));
         let by_tag = Reference::parse("1.0").unwrap();
         let by_digest = Reference::parse(&child).unwrap();
-        log.record_manifest_pull(&customer, &name, &by_tag, &idx, None);
-        log.record_manifest_pull(&customer, &name, &by_digest, &manifest(&child), None);
+        log.record_manifest_pull(&customer, name.clone(), by_tag.clone(), &idx, None);
+        log.record_manifest_pull(
+            &customer,
+            name.clone(),
+            by_digest.clone(),
+            &manifest(&child),
+            None,
+        );
         log.flush().await;
         let written = sink.written.lock().unwrap().clone();
         assert_eq!(written.len(), 1);
