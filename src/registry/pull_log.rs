@@ -141,9 +141,12 @@ fn with_address<R>(client: Option<IpAddr>, f: impl FnOnce(&str) -> R) -> R {
 #[derive(Default)]
 struct Waiting {
     rows: Vec<NewPull>,
-    /// The row of each kind of pull waiting, by the hash of what makes two
-    /// pulls identical (checked against the row on a hit).
-    index: HashMap<u64, usize>,
+    /// The row of each kind of pull waiting (and its client's address), by
+    /// the hash of what makes two pulls identical (checked on a hit).
+    index: HashMap<u64, (usize, Option<IpAddr>)>,
+    /// The row the last pull went to: a burst of one pull is counted
+    /// without hashing.
+    last: Option<(usize, Option<IpAddr>)>,
 }
 
 impl Waiting {
@@ -163,28 +166,38 @@ impl Waiting {
         };
         let (artifact, digest) = (get.name.artifact(), get.manifest.digest.as_str());
         let second = get.at.timestamp();
+        let client = get.client.map(|ip| ip.to_canonical());
+        let same = |row: &NewPull, row_client: Option<IpAddr>| {
+            row.user_id == *user_id
+                && row_client == client
+                && row.at.timestamp() == second
+                && row.digest == digest
+                && row.tag.as_deref() == tag
+                && row.artifact == artifact
+        };
+        if let Some((i, c)) = self.last {
+            if same(&self.rows[i], c) {
+                self.rows[i].count += 1;
+                return;
+            }
+        }
         let key = {
             use std::hash::{Hash, Hasher};
             let mut h = std::hash::DefaultHasher::new();
-            let client = get.client.map(|ip| ip.to_canonical());
             (user_id, artifact, tag, digest, client, second).hash(&mut h);
             h.finish()
         };
-        if let Some(&i) = self.index.get(&key) {
-            let row = &mut self.rows[i];
-            let same = row.user_id == *user_id
-                && row.artifact == artifact
-                && row.tag.as_deref() == tag
-                && row.digest == digest
-                && row.at.timestamp() == second
-                && with_address(get.client, |a| row.address == a);
-            if same {
-                row.count += 1;
+        if let Some(&(i, c)) = self.index.get(&key) {
+            if same(&self.rows[i], c) {
+                self.rows[i].count += 1;
+                self.last = Some((i, c));
                 return;
             }
         }
         if let Some(row) = get.to_pull(resolved) {
-            self.index.insert(key, self.rows.len());
+            let at = (self.rows.len(), client);
+            self.index.insert(key, at);
+            self.last = Some(at);
             self.rows.push(row);
         }
     }
@@ -192,6 +205,7 @@ impl Waiting {
     /// Forgets which row each kind of pull is in (after the rows moved).
     fn reindexed(&mut self) {
         self.index.clear();
+        self.last = None;
     }
 }
 
