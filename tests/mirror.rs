@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::clients::{run, umoci_image};
+use common::clients::{run, skopeo_pull, skopeo_push, umoci_image};
 use common::registry::{sha256, Reg};
 use common::s3::{pairs, S3Server};
 use common::{Api, TestApp};
@@ -273,12 +273,12 @@ async fn mirrors_images_indexes_charts_and_referrers_from_an_upstream_with_auth(
     .await;
     let customer_token = mirror.token("ops@initech.test", &[]);
     let dest = tempfile::tempdir().unwrap();
-    let host = mirror.base.trim_start_matches("http://");
-    run(Command::new("skopeo")
-        .args(["copy", "--src-tls-verify=false", "--src-creds"])
-        .arg(format!("ops@initech.test:{customer_token}"))
-        .arg(format!("docker://{host}/hooli/web:1.0"))
-        .arg(format!("oci:{}:pulled", dest.path().display())));
+    let host = mirror.host();
+    skopeo_pull(
+        &format!("docker://{host}/hooli/web:1.0"),
+        &format!("oci:{}:pulled", dest.path().display()),
+        &format!("ops@initech.test:{customer_token}"),
+    );
 
     // The vendor re-pushes 1.0 upstream: after a sync the tag moves here,
     // and the old digest stays pullable for the customer.
@@ -598,10 +598,11 @@ async fn mirrors_from_docker_registry_without_auth() {
     let registry = distribution();
     let work = tempfile::tempdir().unwrap();
     let src = umoci_image(work.path());
-    run(Command::new("skopeo")
-        .args(["copy", "--dest-tls-verify=false"])
-        .arg(&src)
-        .arg(format!("docker://{}/vendor/app:1.0", registry.addr)));
+    skopeo_push(
+        &src,
+        &format!("docker://{}/vendor/app:1.0", registry.addr),
+        None,
+    );
     let digest = common::clients::digest_of(
         &format!("docker://{}/vendor/app:1.0", registry.addr),
         Some("x:y"),
@@ -622,13 +623,13 @@ async fn mirrors_from_docker_registry_without_auth() {
     assert_eq!(u["credentials"], "not set");
     let synced = wait_synced(&api, u["id"].as_i64().unwrap(), &Value::Null).await;
     assert_eq!(synced["tags_synced"], json!(["1.0"]));
-    let host = mirror.base.trim_start_matches("http://");
+    let host = mirror.host();
     let dest = tempfile::tempdir().unwrap();
-    run(Command::new("skopeo")
-        .args(["copy", "--src-tls-verify=false", "--src-creds"])
-        .arg(format!("admin@hooli.test:{token}"))
-        .arg(format!("docker://{host}/hooli/app:1.0"))
-        .arg(format!("oci:{}:pulled", dest.path().display())));
+    skopeo_pull(
+        &format!("docker://{host}/hooli/app:1.0"),
+        &format!("oci:{}:pulled", dest.path().display()),
+        &format!("admin@hooli.test:{token}"),
+    );
     let reg = Reg::new(&mirror.base, "admin@hooli.test", &token);
     let head = reg.send(Method::HEAD, "/v2/hooli/app/manifests/1.0").await;
     assert_eq!(head.headers()["docker-content-digest"], digest.as_str());
@@ -636,10 +637,11 @@ async fn mirrors_from_docker_registry_without_auth() {
     // A tag deleted upstream is kept here, unless deletions are mirrored.
     let other = tempfile::tempdir().unwrap();
     let src2 = common::clients::umoci_image_with(other.path(), "another build\n");
-    run(Command::new("skopeo")
-        .args(["copy", "--dest-tls-verify=false"])
-        .arg(&src2)
-        .arg(format!("docker://{}/vendor/app:2.0", registry.addr)));
+    skopeo_push(
+        &src2,
+        &format!("docker://{}/vendor/app:2.0", registry.addr),
+        None,
+    );
     let id = u["id"].as_i64().unwrap();
     api.ok(Method::POST, &format!("/api/v1/upstreams/{id}/sync"), None)
         .await;
@@ -687,10 +689,11 @@ async fn mirrored_blobs_land_in_the_configured_bucket() {
     let registry = distribution();
     let work = tempfile::tempdir().unwrap();
     let src = umoci_image(work.path());
-    run(Command::new("skopeo")
-        .args(["copy", "--dest-tls-verify=false"])
-        .arg(&src)
-        .arg(format!("docker://{}/vendor/app:1.0", registry.addr)));
+    skopeo_push(
+        &src,
+        &format!("docker://{}/vendor/app:1.0", registry.addr),
+        None,
+    );
 
     let s3 = S3Server::start("mirror").await;
     let mut env = s3.env("mirrored");
@@ -735,13 +738,13 @@ async fn mirrored_blobs_land_in_the_configured_bucket() {
     assert!(!mirror.data_dir().join("blobs").exists());
 
     // And a client pulls the mirrored image from there.
-    let host = mirror.base.trim_start_matches("http://");
+    let host = mirror.host();
     let dest = tempfile::tempdir().unwrap();
-    run(Command::new("skopeo")
-        .args(["copy", "--src-tls-verify=false", "--src-creds"])
-        .arg(format!("admin@hooli.test:{token}"))
-        .arg(format!("docker://{host}/hooli/app:1.0"))
-        .arg(format!("oci:{}:pulled", dest.path().display())));
+    skopeo_pull(
+        &format!("docker://{host}/hooli/app:1.0"),
+        &format!("oci:{}:pulled", dest.path().display()),
+        &format!("admin@hooli.test:{token}"),
+    );
 }
 
 /// An upstream on loopback (allowed here) that serves a tag whose config
