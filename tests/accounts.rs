@@ -209,6 +209,26 @@ async fn plain_form_posts_redirect_with_the_error_or_to_the_console() {
     }
 }
 
+/// The console's changes to vendor users (server function, form fields),
+/// on the user with id `user_id`.
+fn vendor_user_writes(user_id: &str) -> Vec<(&'static str, Vec<(&'static str, &str)>)> {
+    vec![
+        (
+            "add_vendor_user",
+            vec![
+                ("email", "x@acme.test"),
+                ("password", "long enough"),
+                ("role", "admin"),
+            ],
+        ),
+        (
+            "change_vendor_role",
+            vec![("user_id", user_id), ("role", "read_only")],
+        ),
+        ("remove_vendor_user", vec![("user_id", user_id)]),
+    ]
+}
+
 #[tokio::test]
 async fn pages_and_functions_refuse_without_a_session() {
     let app = TestApp::spawn();
@@ -225,26 +245,10 @@ async fn pages_and_functions_refuse_without_a_session() {
     }
     let r = app.get(&c, "/settings?tab=users").await;
     assert_eq!(location(&r.headers), "/signin?next=/settings%3Ftab%3Dusers");
-    for (name, form) in [
-        ("load_settings", vec![]),
-        (
-            "add_vendor_user",
-            vec![
-                ("email", "x@acme.test"),
-                ("password", "long enough"),
-                ("role", "admin"),
-            ],
-        ),
-        (
-            "change_vendor_role",
-            vec![("user_id", "1"), ("role", "read_only")],
-        ),
-        ("remove_vendor_user", vec![("user_id", "1")]),
-    ] {
-        let r = app.call(&c, name, &form).await;
-        assert_eq!(r.status, 401, "{name}: {}", r.body);
-        assert_eq!(r.body, json!("Unauthenticated"));
-    }
+    let mut calls = vec![("load_settings", vec![])];
+    calls.extend(vendor_user_writes("1"));
+    app.calls_answer(&c, &calls, 401, json!("Unauthenticated"))
+        .await;
     assert_eq!(app.call(&c, "get_me", &[]).await.body, json!(null));
     // Signing out ends the session.
     let admin = app.signed_in("a@acme.test", "right password").await;
@@ -373,28 +377,8 @@ async fn roles_and_areas_are_enforced() {
     assert_eq!(view.status, 200);
     assert_eq!(view.body["is_admin"], false);
     let admin_id = common::user_id(&view.body["users"], "a@acme.test").to_string();
-    for (name, form) in [
-        (
-            "add_vendor_user",
-            vec![
-                ("email", "x@acme.test"),
-                ("password", "long enough"),
-                ("role", "admin"),
-            ],
-        ),
-        (
-            "change_vendor_role",
-            vec![("user_id", admin_id.as_str()), ("role", "read_only")],
-        ),
-        ("remove_vendor_user", vec![("user_id", admin_id.as_str())]),
-    ] {
-        let r = app.call(&ro, name, &form).await;
-        assert_eq!(
-            (r.status, r.body.clone()),
-            (403, json!("Forbidden")),
-            "{name}"
-        );
-    }
+    app.calls_answer(&ro, &vendor_user_writes(&admin_id), 403, json!("Forbidden"))
+        .await;
     assert_eq!(
         store.vendor_users(org.id).await.unwrap().len(),
         2,

@@ -34,7 +34,7 @@ enum Event {
 async fn pulls_under_entitlement_churn() {
     let app = TestApp::spawn();
     app.create_pro_org("acme", ADMIN, "admin password");
-    let vendor = Reg::new(&app.base, ADMIN, &app.token(ADMIN, &[]));
+    let vendor = app.reg(ADMIN);
     vendor.push_image("acme/web", "1.0", &[b"the layer"]).await;
     let api = app.api(&app.token(ADMIN, &[]));
     let mut customers = vec![];
@@ -67,7 +67,7 @@ async fn pulls_under_entitlement_churn() {
         )
         .await;
     assert_eq!(s, 201);
-    let customer = Reg::new(&app.base, email, &app.token(email, &[]));
+    let customer = app.reg(email);
     let layer = sha256(b"the layer");
 
     let timeline: Arc<Mutex<Vec<(Instant, Event)>>> = Arc::default();

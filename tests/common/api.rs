@@ -201,6 +201,21 @@ impl TestApp {
         client.get(self.url(path)).send().await.unwrap().status()
     }
 
+    /// Each call in `calls` (server function, form fields) answers `status`
+    /// with the JSON `body`.
+    pub async fn calls_answer(
+        &self,
+        client: &reqwest::Client,
+        calls: &[(&str, Vec<(&str, &str)>)],
+        status: u16,
+        body: Value,
+    ) {
+        for (name, form) in calls {
+            let r = self.call(client, name, form).await;
+            assert_eq!((r.status, &r.body), (status, &body), "{name}: {}", r.body);
+        }
+    }
+
     /// Calls server function `name` with form fields, as the hydrated UI does.
     pub async fn call(
         &self,
