@@ -39,15 +39,7 @@ async fn pulls_under_entitlement_churn() {
     let api = app.api(&app.token(ADMIN, &[]));
     let mut customers = vec![];
     for name in ["Target", "Churn", "Anchor"] {
-        let (s, c) = api
-            .send(
-                Method::POST,
-                "/api/v1/customers",
-                Some(json!({"name": name})),
-            )
-            .await;
-        assert_eq!(s, 201);
-        customers.push(c["id"].as_i64().unwrap());
+        customers.push(api.create_customer(name).await);
     }
     // The org always has an entitlement (so rule 2 applies throughout).
     let (s, _) = api

@@ -50,6 +50,15 @@ async fn wait_failed(api: &Api, id: i64) -> Value {
     wait_for(api, id, "failure", |u| u["state"] == "failed").await
 }
 
+/// Waits for upstream `id` to fail with an error that starts with `error`.
+async fn fails_with(api: &Api, id: i64, error: &str) {
+    let failed = wait_failed(api, id).await;
+    assert!(
+        failed["last_error"].as_str().unwrap().starts_with(error),
+        "{failed}"
+    );
+}
+
 /// Pushes a blob and returns its descriptor.
 async fn blob(reg: &Reg, repo: &str, media_type: &str, data: &[u8]) -> Value {
     let digest = reg.push_blob(repo, data).await;
@@ -411,30 +420,9 @@ async fn failures_are_told_in_words_without_breaking_other_upstreams() {
         assert_eq!(s, 201, "{u}");
         ids.push(u["id"].as_i64().unwrap());
     }
-    let wrong = wait_failed(&api, ids[0]).await;
-    assert!(
-        wrong["last_error"]
-            .as_str()
-            .unwrap()
-            .starts_with("wrong credentials"),
-        "{wrong}"
-    );
-    let unknown = wait_failed(&api, ids[1]).await;
-    assert!(
-        unknown["last_error"]
-            .as_str()
-            .unwrap()
-            .starts_with("not found"),
-        "{unknown}"
-    );
-    let unreachable = wait_failed(&api, ids[2]).await;
-    assert!(
-        unreachable["last_error"]
-            .as_str()
-            .unwrap()
-            .starts_with("unreachable"),
-        "{unreachable}"
-    );
+    fails_with(&api, ids[0], "wrong credentials").await;
+    fails_with(&api, ids[1], "not found").await;
+    fails_with(&api, ids[2], "unreachable").await;
     let good = wait_synced(&api, ids[3], &Value::Null).await;
     assert_eq!(good["tags_synced"], json!(["2.0"]));
 

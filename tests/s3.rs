@@ -254,32 +254,36 @@ async fn two_instances_share_uploads_and_repository_changes() {
     .await;
 }
 
+/// The status and JSON body of `GET /healthz`.
+async fn healthz(app: &TestApp) -> (u16, serde_json::Value) {
+    let r = reqwest::get(app.url("/healthz")).await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
 #[tokio::test]
 async fn healthz_reports_database_and_storage() {
     let mut s3 = S3Server::start("health").await;
     let (app, _reg) = app_in(&s3, "");
-    let http = reqwest::Client::new();
-    let r = http.get(app.url("/healthz")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(
-        body,
-        serde_json::json!({"status": "ok", "database": "ok", "storage": "ok"})
+        healthz(&app).await,
+        (
+            200,
+            serde_json::json!({"status": "ok", "database": "ok", "storage": "ok"})
+        )
     );
     // The bucket goes away: 503, storage unavailable, and no reason shown.
     s3.stop();
-    let r = http.get(app.url("/healthz")).send().await.unwrap();
-    assert_eq!(r.status(), 503);
-    let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(
-        body,
-        serde_json::json!({"status": "unavailable", "database": "ok", "storage": "unavailable"})
+        healthz(&app).await,
+        (
+            503,
+            serde_json::json!({"status": "unavailable", "database": "ok", "storage": "unavailable"})
+        )
     );
     // The folder backend.
     let folder = TestApp::spawn();
-    let r = http.get(folder.url("/healthz")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let body: serde_json::Value = r.json().await.unwrap();
+    let (status, body) = healthz(&folder).await;
+    assert_eq!(status, 200);
     assert_eq!(body["storage"], "ok");
 }
 
