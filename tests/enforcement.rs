@@ -441,14 +441,7 @@ async fn the_enforcement_matrix() {
     // Changes take effect on the very next request.
     // An entitlement deleted between two requests:
     allowed("all-tags", &all, &m("web", "2.0")).await;
-    let (s, _) = api
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/entitlements/{all_ent}"),
-            None,
-        )
-        .await;
-    assert_eq!(s, 204);
+    api.delete_entitlement(all_ent).await;
     hidden(
         "all-tags after delete",
         &all,
@@ -827,19 +820,12 @@ async fn a_customers_catalog_does_not_page_through_the_whole_org() {
     // catalog is not paged through (as it was, 10,000 names a query: 3+
     // queries of `repositories` per call here, 20 at 200,000 repositories).
     // Counted in the statement log, not timed.
-    let reads = |logs: &str| {
-        logs.lines()
-            .filter(|l| l.contains("sqlx::query") && l.contains("repositories"))
-            .count()
-    };
-    app.sync_logs().await;
-    let before = reads(&app.logs());
+    let before = app.statements("repositories").await;
     assert_eq!(
         json_of(&customer, "/v2/_catalog?n=1").await["repositories"],
         json!(["acme/zz-web"])
     );
-    app.sync_logs().await;
-    let during = reads(&app.logs()) - before;
+    let during = app.statements("repositories").await - before;
     assert!(
         (1..=2).contains(&during),
         "a customer's catalog read repositories {during} times"

@@ -119,14 +119,7 @@ async fn pulls_under_entitlement_churn() {
         mark(Event::Granted);
         pace(&customer, 20).await;
         mark(Event::Revoking);
-        let (s, _) = api
-            .send(
-                Method::DELETE,
-                &format!("/api/v1/entitlements/{}", e["id"]),
-                None,
-            )
-            .await;
-        assert_eq!(s, 204);
+        api.delete_entitlement(&e["id"]).await;
         mark(Event::Revoked);
         pace(&customer, 20).await;
     }

@@ -412,18 +412,11 @@ async fn an_artifacts_page_reads_its_tags_in_one_query_and_ends_at_1000_tags() {
 
     // Statements that read tags (the summaries' counts and the tag lists;
     // the server's other statements, such as the change poll, are not).
-    let statements = |logs: &str| {
-        logs.lines()
-            .filter(|l| l.contains("sqlx::query") && l.contains("tags t "))
-            .count()
-    };
-    app.sync_logs().await;
-    let before = statements(&app.logs());
+    let before = app.statements("tags t ").await;
     // Without a limit, the page ends before the artifact that would take it
     // past 1,000 tags.
     let first = api.get_ok("/api/v1/artifacts").await;
-    app.sync_logs().await;
-    let read = statements(&app.logs()) - before;
+    let read = app.statements("tags t ").await - before;
     let names = |v: &Value| common::names(v, "artifacts");
     assert_eq!(names(&first), ["big-1", "big-2"]);
     assert_eq!(first["artifacts"][1]["tags"].as_array().unwrap().len(), 400);
@@ -431,11 +424,9 @@ async fn an_artifacts_page_reads_its_tags_in_one_query_and_ends_at_1000_tags() {
     assert_eq!(read, 2, "a page of artifacts read tags {read} times");
     // The rest: 31 artifacts with 430 tags, still two queries (the
     // summaries, all their tags), not two per artifact.
-    app.sync_logs().await;
-    let before = statements(&app.logs());
+    let before = app.statements("tags t ").await;
     let rest = api.get_ok("/api/v1/artifacts?after=big-2").await;
-    app.sync_logs().await;
-    let read = statements(&app.logs()) - before;
+    let read = app.statements("tags t ").await - before;
     assert_eq!(names(&rest).len(), 31);
     assert_eq!(names(&rest)[..2], ["big-3", "small-00"]);
     assert_eq!(rest["next"], Value::Null);

@@ -219,14 +219,7 @@ async fn two_instances_share_one_database_and_one_bucket() {
     assert_eq!(portal_on_b.status(), 200);
 
     // The entitlement deleted through A: refused on B at the next request.
-    let (s, _) = api
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/entitlements/{entitlement}"),
-            None,
-        )
-        .await;
-    assert_eq!(s, 204);
+    api.delete_entitlement(entitlement).await;
     hidden(
         &on_b,
         "/v2/acme/web/manifests/1.0",

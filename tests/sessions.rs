@@ -330,19 +330,12 @@ async fn a_page_render_looks_up_its_caller_once() {
     let app = TestApp::spawn_with_env(&[("PORTCULLIS_LOG", "info,sqlx::query=debug")]);
     app.create_org("acme", "a@acme.test", "admin password");
     let admin = app.signed_in("a@acme.test", "admin password").await;
-    let lookups = |logs: &str| {
-        logs.lines()
-            .filter(|l| l.contains("sqlx::query") && l.contains("LEFT JOIN customers c ON"))
-            .count()
-    };
-    app.sync_logs().await;
-    let before = lookups(&app.logs());
+    let before = app.statements("LEFT JOIN customers c ON").await;
     // The guard, the organization's settings and the token list: three
     // parts of one request that each need to know who is calling.
     let page = app.get(&admin, "/settings").await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("a@acme.test"), "{}", page.text);
-    app.sync_logs().await;
-    let during = lookups(&app.logs()) - before;
+    let during = app.statements("LEFT JOIN customers c ON").await - before;
     assert_eq!(during, 1, "the caller was looked up {during} times");
 }

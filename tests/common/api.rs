@@ -178,6 +178,14 @@ impl Api {
         assert_eq!(s, 201, "{e}");
         e["id"].as_i64().unwrap()
     }
+
+    /// Deletes entitlement `id`, which must answer 204.
+    pub async fn delete_entitlement(&self, id: impl std::fmt::Display) {
+        let (s, body) = self
+            .send(Method::DELETE, &format!("/api/v1/entitlements/{id}"), None)
+            .await;
+        assert_eq!(s, 204, "DELETE entitlement {id}: {body}");
+    }
 }
 
 impl TestApp {
@@ -316,6 +324,16 @@ impl TestApp {
             // Polling the reader thread's buffer for the marker.
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
+    }
+
+    /// How many logged SQL statements (`sqlx::query` lines) contain `text`
+    /// so far; it waits for the log first.
+    pub async fn statements(&self, text: &str) -> usize {
+        self.sync_logs().await;
+        self.logs()
+            .lines()
+            .filter(|l| l.contains("sqlx::query") && l.contains(text))
+            .count()
     }
 
     /// A client signed in as `email`.
