@@ -581,25 +581,26 @@ fn distribution() -> Distribution {
     }
 }
 
-#[tokio::test]
-async fn mirrors_from_docker_registry_without_auth() {
+/// docker-registry with `vendor/app:1.0`, an umoci image (in `work`)
+/// pushed with skopeo.
+fn distribution_with_app(work: &std::path::Path) -> Distribution {
     let registry = distribution();
-    let work = tempfile::tempdir().unwrap();
-    let src = umoci_image(work.path());
+    let src = umoci_image(work);
     skopeo_push(
         &src,
         &format!("docker://{}/vendor/app:1.0", registry.addr),
         None,
     );
-    let digest = common::clients::digest_of(
-        &format!("docker://{}/vendor/app:1.0", registry.addr),
-        Some("x:y"),
-    );
+    registry
+}
 
-    let mirror = mirror_server();
+/// Org hooli on `mirror` with an upstream mirroring `registry`'s
+/// `vendor/app` as artifact app, synced once (tag 1.0): the admin's
+/// registry client and API, the upstream as created, and as synced.
+async fn mirror_app(mirror: &TestApp, registry: &Distribution) -> (Reg, Api, Value, Value) {
     mirror.create_org("hooli", "admin@hooli.test", "mirror-admin-pw");
-    let token = mirror.token("admin@hooli.test", &[]);
-    let api = mirror.api(&token);
+    let reg = mirror.reg("admin@hooli.test");
+    let api = mirror.api(reg.token());
     let (s, u) = api
         .send(
             Method::POST,
@@ -608,17 +609,30 @@ async fn mirrors_from_docker_registry_without_auth() {
         )
         .await;
     assert_eq!(s, 201, "{u}");
-    assert_eq!(u["credentials"], "not set");
     let synced = wait_synced(&api, u["id"].as_i64().unwrap(), &Value::Null).await;
     assert_eq!(synced["tags_synced"], json!(["1.0"]));
+    (reg, api, u, synced)
+}
+
+#[tokio::test]
+async fn mirrors_from_docker_registry_without_auth() {
+    let work = tempfile::tempdir().unwrap();
+    let registry = distribution_with_app(work.path());
+    let digest = common::clients::digest_of(
+        &format!("docker://{}/vendor/app:1.0", registry.addr),
+        Some("x:y"),
+    );
+
+    let mirror = mirror_server();
+    let (reg, api, u, synced) = mirror_app(&mirror, &registry).await;
+    assert_eq!(u["credentials"], "not set");
     let host = mirror.host();
     let dest = tempfile::tempdir().unwrap();
     skopeo_pull(
         &format!("docker://{host}/hooli/app:1.0"),
         &format!("oci:{}:pulled", dest.path().display()),
-        &format!("admin@hooli.test:{token}"),
+        &reg.creds(),
     );
-    let reg = Reg::new(&mirror.base, "admin@hooli.test", &token);
     let head = reg.send(Method::HEAD, "/v2/hooli/app/manifests/1.0").await;
     assert_eq!(head.headers()["docker-content-digest"], digest.as_str());
 
@@ -674,14 +688,8 @@ async fn mirrors_from_docker_registry_without_auth() {
 
 #[tokio::test]
 async fn mirrored_blobs_land_in_the_configured_bucket() {
-    let registry = distribution();
     let work = tempfile::tempdir().unwrap();
-    let src = umoci_image(work.path());
-    skopeo_push(
-        &src,
-        &format!("docker://{}/vendor/app:1.0", registry.addr),
-        None,
-    );
+    let registry = distribution_with_app(work.path());
 
     let s3 = S3Server::start("mirror").await;
     let mut env = s3.env("mirrored");
@@ -694,23 +702,10 @@ async fn mirrored_blobs_land_in_the_configured_bucket() {
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
     let mirror = TestApp::spawn_with_env(&pairs(&env));
-    mirror.create_org("hooli", "admin@hooli.test", "mirror-admin-pw");
-    let token = mirror.token("admin@hooli.test", &[]);
-    let api = mirror.api(&token);
-    let (s, u) = api
-        .send(
-            Method::POST,
-            "/api/v1/upstreams",
-            Some(json!({"artifact": "app", "url": format!("http://{}", registry.addr), "repository": "vendor/app"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{u}");
-    let synced = wait_synced(&api, u["id"].as_i64().unwrap(), &Value::Null).await;
-    assert_eq!(synced["tags_synced"], json!(["1.0"]));
+    let (reg, _api, _, _) = mirror_app(&mirror, &registry).await;
 
     // Every blob of the image is an object in the bucket; no upload chunk
     // is left and nothing was written to the data directory's folder.
-    let reg = Reg::new(&mirror.base, "admin@hooli.test", &token);
     let manifest = reg.json(Method::GET, "/v2/hooli/app/manifests/1.0").await;
     let mut digests = vec![manifest["config"]["digest"].as_str().unwrap().to_owned()];
     for layer in manifest["layers"].as_array().unwrap() {
@@ -731,7 +726,7 @@ async fn mirrored_blobs_land_in_the_configured_bucket() {
     skopeo_pull(
         &format!("docker://{host}/hooli/app:1.0"),
         &format!("oci:{}:pulled", dest.path().display()),
-        &format!("admin@hooli.test:{token}"),
+        &reg.creds(),
     );
 }
 
