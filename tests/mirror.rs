@@ -112,9 +112,8 @@ async fn image(
 async fn mirrors_images_indexes_charts_and_referrers_from_an_upstream_with_auth() {
     // The upstream: a Portcullis with its own org, pushed to by the vendor's CI.
     let upstream = TestApp::spawn();
-    upstream.create_org("hooli-up", "ci@hooli-up.test", "upstream-admin-pw");
-    let up_token = upstream.token("ci@hooli-up.test", &[]);
-    let up = Reg::new(&upstream.base, "ci@hooli-up.test", &up_token);
+    let up = upstream.vendor("hooli-up", "ci@hooli-up.test", "upstream-admin-pw");
+    let up_token = up.token().to_owned();
     let layer_a = vec![b'a'; 300_000];
     let layer_b = vec![b'b'; 5_000];
     let (v1, v1_size) = image(
@@ -378,9 +377,8 @@ async fn mirror_browser(app: &TestApp, email: &str, password: &str) -> reqwest::
 #[tokio::test]
 async fn failures_are_told_in_words_without_breaking_other_upstreams() {
     let upstream = TestApp::spawn();
-    upstream.create_org("hooli-src", "ci@hooli-src.test", "upstream-admin-pw");
-    let up_token = upstream.token("ci@hooli-src.test", &[]);
-    let up = Reg::new(&upstream.base, "ci@hooli-src.test", &up_token);
+    let up = upstream.vendor("hooli-src", "ci@hooli-src.test", "upstream-admin-pw");
+    let up_token = up.token().to_owned();
     image(
         &up,
         "hooli-src/app",

@@ -210,13 +210,7 @@ async fn two_instances_share_one_database_and_one_bucket() {
     // The customer signs in on A; its session (in the database) works on
     // B, where its portal page listens for live updates.
     let browser = a.signed_in(CUSTOMER, "customer password").await;
-    let mut portal_on_b = browser
-        .get(b.url("/events"))
-        .header("Accept", "text/event-stream")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(portal_on_b.status(), 200);
+    let mut portal_on_b = b.events(&browser).await;
 
     // The entitlement deleted through A: refused on B at the next request.
     api.delete_entitlement(entitlement).await;
@@ -270,14 +264,7 @@ async fn two_instances_share_one_database_and_one_bucket() {
     for reg in [&second_a, &second_b] {
         assert_eq!(reg.status(Method::GET, "/v2/").await, 200);
     }
-    let (s, _) = customer_api
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/tokens/{}", made["token"]["id"]),
-            None,
-        )
-        .await;
-    assert_eq!(s, 204);
+    customer_api.delete_token(&made["token"]["id"]).await;
     for reg in [&second_b, &second_a] {
         assert_eq!(reg.status(Method::GET, "/v2/").await, 401);
     }

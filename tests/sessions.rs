@@ -255,13 +255,7 @@ async fn a_token_made_with_a_token_ends_with_it() {
 
     // Revoking the parent (with its own secret) revokes its descendants.
     let id = parent_info["id"].as_i64().unwrap();
-    assert_eq!(
-        parent_api
-            .send(M::DELETE, &format!("/api/v1/tokens/{id}"), None)
-            .await
-            .0,
-        204
-    );
+    parent_api.delete_token(id).await;
     for t in [&parent, &child, &grandchild] {
         assert_eq!(
             Api::new(&app, t).send(M::GET, "/api/v1/me", None).await.0,
@@ -292,13 +286,7 @@ async fn an_event_stream_ends_when_its_session_signs_out() {
     let app = TestApp::spawn();
     app.create_org("acme", "a@acme.test", "admin password");
     let web = app.signed_in("a@acme.test", "admin password").await;
-    let mut resp = web
-        .get(app.url("/events"))
-        .header("Accept", "text/event-stream")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    let mut resp = app.events(&web).await;
     // The first block arrives: the stream is open.
     let first = tokio::time::timeout(Duration::from_secs(20), resp.chunk())
         .await

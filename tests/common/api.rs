@@ -179,12 +179,20 @@ impl Api {
         e["id"].as_i64().unwrap()
     }
 
+    /// `DELETE path`, which must answer 204.
+    pub async fn delete(&self, path: &str) {
+        let (s, body) = self.send(Method::DELETE, path, None).await;
+        assert_eq!(s, 204, "DELETE {path}: {body}");
+    }
+
     /// Deletes entitlement `id`, which must answer 204.
     pub async fn delete_entitlement(&self, id: impl std::fmt::Display) {
-        let (s, body) = self
-            .send(Method::DELETE, &format!("/api/v1/entitlements/{id}"), None)
-            .await;
-        assert_eq!(s, 204, "DELETE entitlement {id}: {body}");
+        self.delete(&format!("/api/v1/entitlements/{id}")).await;
+    }
+
+    /// Revokes token `id`, which must answer 204.
+    pub async fn delete_token(&self, id: impl std::fmt::Display) {
+        self.delete(&format!("/api/v1/tokens/{id}")).await;
     }
 }
 
@@ -334,6 +342,19 @@ impl TestApp {
             .lines()
             .filter(|l| l.contains("sqlx::query") && l.contains(text))
             .count()
+    }
+
+    /// Opens `/events` (the live updates a page listens to) with `client`;
+    /// the stream, which must have answered 200.
+    pub async fn events(&self, client: &reqwest::Client) -> reqwest::Response {
+        let r = client
+            .get(self.url("/events"))
+            .header("Accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "GET /events");
+        r
     }
 
     /// A client signed in as `email`.
