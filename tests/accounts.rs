@@ -18,16 +18,7 @@ async fn first_run_creates_the_first_org_once() {
 
     // Bad input: every field gets its own message, nothing is created.
     let bad = app
-        .call(
-            &c,
-            "create_first_org",
-            &[
-                ("org_name", " "),
-                ("slug", "Bad Slug"),
-                ("email", "nope"),
-                ("password", "short"),
-            ],
-        )
+        .create_first_org(&c, " ", "Bad Slug", "nope", "short")
         .await;
     assert_eq!(bad.status, 400);
     let fields = &bad.body["Invalid"]["fields"];
@@ -37,16 +28,7 @@ async fn first_run_creates_the_first_org_once() {
     assert_eq!(app.get_status(&c, "/").await, 200, "still first run");
 
     let ok = app
-        .call(
-            &c,
-            "create_first_org",
-            &[
-                ("org_name", "Acme Corp"),
-                ("slug", "acme"),
-                ("email", "Admin@Acme.test"),
-                ("password", "correct horse"),
-            ],
-        )
+        .create_first_org(&c, "Acme Corp", "acme", "Admin@Acme.test", "correct horse")
         .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
 
@@ -55,16 +37,7 @@ async fn first_run_creates_the_first_org_once() {
     assert_eq!(root.status, 303);
     assert_eq!(location(&root.headers), "/signin");
     let again = app
-        .call(
-            &c,
-            "create_first_org",
-            &[
-                ("org_name", "Evil"),
-                ("slug", "evil"),
-                ("email", "e@evil.test"),
-                ("password", "correct horse"),
-            ],
-        )
+        .create_first_org(&c, "Evil", "evil", "e@evil.test", "correct horse")
         .await;
     assert_eq!(again.status, 400, "{}", again.body);
     assert!(app

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::clients::{skopeo_pull, skopeo_push, umoci_image_in, umoci_image_with};
+use common::clients::{push_umoci_image, skopeo_pull};
 use common::registry::{sha256, Reg};
 use common::{Api, TestApp};
 use reqwest::Method;
@@ -520,19 +520,11 @@ async fn real_clients_pull_exactly_what_is_granted() {
     let vendor_creds = format!("{ADMIN}:{}", app.token(ADMIN, &[]));
     let work = tempfile::tempdir().unwrap();
     for (tag, content) in [("1.0", "one\n"), ("2.0", "two\n")] {
-        let src = umoci_image_in(work.path(), tag, content);
-        skopeo_push(
-            &src,
-            &format!("docker://{host}/acme/web:{tag}"),
-            Some(&vendor_creds),
-        );
+        let dest = format!("docker://{host}/acme/web:{tag}");
+        push_umoci_image(work.path(), tag, content, &dest, &vendor_creds);
     }
-    let src = umoci_image_with(work.path(), "secret\n");
-    skopeo_push(
-        &src,
-        &format!("docker://{host}/acme/secret:1.0"),
-        Some(&vendor_creds),
-    );
+    let dest = format!("docker://{host}/acme/secret:1.0");
+    push_umoci_image(work.path(), "secret", "secret\n", &dest, &vendor_creds);
 
     let api = app.api(&app.token(ADMIN, &[]));
     let (id, customer) = customer(&app, &api, "Initech").await;

@@ -427,7 +427,7 @@ async fn a_burst_of_identical_pulls_is_counted_in_few_rows() {
 /// and digest.
 #[tokio::test]
 async fn skopeo_pulling_a_multi_platform_image_is_one_pull() {
-    use common::clients::{digest_of, run, skopeo_push, umoci_image_in};
+    use common::clients::{digest_of, push_umoci_image, run};
     use std::process::Command;
     let app = TestApp::spawn();
     let vendor = app.vendor("acme", ADMIN, PASSWORD);
@@ -438,9 +438,8 @@ async fn skopeo_pulling_a_multi_platform_image_is_one_pull() {
     let work = tempfile::tempdir().unwrap();
     let mut entries = vec![];
     for (arch, content) in [("amd64", "amd64\n"), ("arm64", "arm64\n")] {
-        let src = umoci_image_in(work.path(), arch, content);
         let dest = format!("docker://{host}/acme/multi:{arch}");
-        skopeo_push(&src, &dest, Some(&vendor_creds));
+        push_umoci_image(work.path(), arch, content, &dest, &vendor_creds);
         let digest = digest_of(&dest, Some(&vendor_creds));
         let (status, body) = vendor
             .fetch(Method::GET, &format!("/v2/acme/multi/manifests/{digest}"))

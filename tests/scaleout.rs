@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::clients::{run, skopeo_pull, skopeo_push, umoci_image_in};
+use common::clients::{push_umoci_image, run, skopeo_pull};
 use common::registry::{sha256, Reg};
 use common::s3::{pairs, S3Server};
 use common::TestApp;
@@ -52,12 +52,8 @@ async fn two_instances_share_one_database_and_one_bucket() {
     let vendor_creds = format!("{ADMIN}:{}", a.token(ADMIN, &[]));
     let work = tempfile::tempdir().unwrap();
     for (repo, content) in [("web", "web\n"), ("secret", "secret\n")] {
-        let src = umoci_image_in(work.path(), repo, content);
-        skopeo_push(
-            &src,
-            &format!("docker://{}/acme/{repo}:1.0", a.host()),
-            Some(&vendor_creds),
-        );
+        let dest = format!("docker://{}/acme/{repo}:1.0", a.host());
+        push_umoci_image(work.path(), repo, content, &dest, &vendor_creds);
     }
 
     // A customer entitled to web, through A.

@@ -288,6 +288,28 @@ impl TestApp {
             .await
     }
 
+    /// Calls the first-run form's server function: a new org and its admin.
+    pub async fn create_first_org(
+        &self,
+        client: &reqwest::Client,
+        org_name: &str,
+        slug: &str,
+        email: &str,
+        password: &str,
+    ) -> Answer {
+        self.call(
+            client,
+            "create_first_org",
+            &[
+                ("org_name", org_name),
+                ("slug", slug),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
     /// Adds a vendor user through the console's server function.
     pub async fn add_vendor_user(
         &self,

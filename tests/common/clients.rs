@@ -61,11 +61,13 @@ pub fn digest_of(image: &str, creds: Option<&str>) -> String {
     run(cmd.arg(image)).trim().to_owned()
 }
 
-/// An umoci image (as [`umoci_image_with`]) in a new folder `name` of `work`.
-pub fn umoci_image_in(work: &Path, name: &str, content: &str) -> String {
+/// An umoci image with `content` (as [`umoci_image_with`], built in a new
+/// folder `name` of `work`) pushed to registry image `dest` with skopeo,
+/// signing in with `creds` (`email:token`).
+pub fn push_umoci_image(work: &Path, name: &str, content: &str, dest: &str, creds: &str) {
     let dir = work.join(name);
     std::fs::create_dir_all(&dir).unwrap();
-    umoci_image_with(&dir, content)
+    skopeo_push(&umoci_image_with(&dir, content), dest, Some(creds));
 }
 
 /// `skopeo copy` of `src` to registry image `dest` (over HTTP), signing in
