@@ -612,6 +612,16 @@ async fn mirror_app(mirror: &TestApp, registry: &Distribution) -> (Reg, Api, Val
     (reg, api, u, synced)
 }
 
+/// skopeo pulls `hooli/app:1.0` from `mirror` as `reg`'s user.
+fn pull_app(mirror: &TestApp, reg: &Reg) {
+    let dest = tempfile::tempdir().unwrap();
+    skopeo_pull(
+        &format!("docker://{}/hooli/app:1.0", mirror.host()),
+        &format!("oci:{}:pulled", dest.path().display()),
+        &reg.creds(),
+    );
+}
+
 #[tokio::test]
 async fn mirrors_from_docker_registry_without_auth() {
     let work = tempfile::tempdir().unwrap();
@@ -624,13 +634,7 @@ async fn mirrors_from_docker_registry_without_auth() {
     let mirror = mirror_server();
     let (reg, api, u, synced) = mirror_app(&mirror, &registry).await;
     assert_eq!(u["credentials"], "not set");
-    let host = mirror.host();
-    let dest = tempfile::tempdir().unwrap();
-    skopeo_pull(
-        &format!("docker://{host}/hooli/app:1.0"),
-        &format!("oci:{}:pulled", dest.path().display()),
-        &reg.creds(),
-    );
+    pull_app(&mirror, &reg);
     let head = reg.send(Method::HEAD, "/v2/hooli/app/manifests/1.0").await;
     assert_eq!(head.headers()["docker-content-digest"], digest.as_str());
 
@@ -719,13 +723,7 @@ async fn mirrored_blobs_land_in_the_configured_bucket() {
     assert!(!mirror.data_dir().join("blobs").exists());
 
     // And a client pulls the mirrored image from there.
-    let host = mirror.host();
-    let dest = tempfile::tempdir().unwrap();
-    skopeo_pull(
-        &format!("docker://{host}/hooli/app:1.0"),
-        &format!("oci:{}:pulled", dest.path().display()),
-        &reg.creds(),
-    );
+    pull_app(&mirror, &reg);
 }
 
 /// An upstream on loopback (allowed here) that serves a tag whose config
