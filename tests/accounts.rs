@@ -81,13 +81,7 @@ async fn sign_in_failures_look_the_same_and_success_sets_a_safe_cookie() {
 
     let ok = app.sign_in(&c, "a@acme.test", "right password").await;
     assert_eq!(ok.status, 200);
-    let cookie = ok
-        .headers
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = ok.cookie();
     assert!(cookie.starts_with("portcullis_session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
@@ -103,13 +97,7 @@ async fn sign_in_failures_look_the_same_and_success_sets_a_safe_cookie() {
 
     // Signing in again renews the session id.
     let again = app.sign_in(&c, "a@acme.test", "right password").await;
-    let cookie2 = again
-        .headers
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie2 = again.cookie();
     let id = |c: &str| c.split(';').next().unwrap().to_owned();
     assert_ne!(id(&cookie), id(&cookie2));
 
@@ -130,13 +118,7 @@ async fn secure_cookie_when_public_url_is_https() {
     let ok = app
         .sign_in(&client(), "a@acme.test", "right password")
         .await;
-    let cookie = ok
-        .headers
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = ok.cookie();
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
@@ -611,13 +593,7 @@ async fn no_password_or_session_id_in_logs_even_at_trace() {
     );
     let ok = app.sign_in(&c, "a@acme.test", password).await;
     assert_eq!(ok.status, 200);
-    let cookie = ok
-        .headers
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = ok.cookie();
     let session_id = cookie
         .split(';')
         .next()

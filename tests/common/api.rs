@@ -36,6 +36,12 @@ impl Answer {
         serde_json::from_str(&self.text).unwrap_or_else(|_| panic!("not JSON: {}", self.text))
     }
 
+    /// The `Set-Cookie` header; fails the test without one.
+    pub fn cookie(&self) -> String {
+        let cookie = self.headers.get("set-cookie").expect("a Set-Cookie header");
+        cookie.to_str().unwrap().to_owned()
+    }
+
     /// A header's value, or "" when it is missing.
     pub fn header(&self, name: &str) -> &str {
         self.headers
