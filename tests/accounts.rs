@@ -372,29 +372,15 @@ async fn admins_manage_users_within_their_org() {
     let rw = id_of("rw@acme.test");
     let me = id_of("a@acme.test");
 
-    let promoted = app
-        .call(
-            &admin,
-            "change_vendor_role",
-            &[("user_id", rw.as_str()), ("role", "admin")],
-        )
-        .await;
+    let promoted = app.change_vendor_role(&admin, rw.as_str(), "admin").await;
     assert_eq!(promoted.status, 200);
-    let myself = app
-        .call(&admin, "remove_vendor_user", &[("user_id", me.as_str())])
-        .await;
+    let myself = app.remove_vendor_user(&admin, me.as_str()).await;
     assert_eq!(myself.status, 400);
-    let removed = app
-        .call(&admin, "remove_vendor_user", &[("user_id", rw.as_str())])
-        .await;
+    let removed = app.remove_vendor_user(&admin, rw.as_str()).await;
     assert_eq!(removed.status, 200);
     // The last admin cannot be demoted.
     let demote = app
-        .call(
-            &admin,
-            "change_vendor_role",
-            &[("user_id", me.as_str()), ("role", "read_only")],
-        )
+        .change_vendor_role(&admin, me.as_str(), "read_only")
         .await;
     assert_eq!(demote.status, 400);
     assert!(demote.body["Invalid"]["message"]
@@ -411,16 +397,10 @@ async fn admins_manage_users_within_their_org() {
         "{}",
         beta_view.body
     );
-    let cross = app
-        .call(&beta, "remove_vendor_user", &[("user_id", me.as_str())])
-        .await;
+    let cross = app.remove_vendor_user(&beta, me.as_str()).await;
     assert_eq!((cross.status, cross.body), (404, json!("NotFound")));
     let cross = app
-        .call(
-            &beta,
-            "change_vendor_role",
-            &[("user_id", me.as_str()), ("role", "read_only")],
-        )
+        .change_vendor_role(&beta, me.as_str(), "read_only")
         .await;
     assert_eq!(cross.status, 404);
 }

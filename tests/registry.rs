@@ -781,13 +781,9 @@ async fn tokens_roles_and_orgs_are_enforced() {
     let users = app.call(&web, "load_settings", &[]).await.body["users"].clone();
     let ro_id = common::user_id(&users, "ro@acme.test").to_string();
     assert_eq!(
-        app.call(
-            &web,
-            "change_vendor_role",
-            &[("user_id", ro_id.as_str()), ("role", "read_write")]
-        )
-        .await
-        .status,
+        app.change_vendor_role(&web, ro_id.as_str(), "read_write")
+            .await
+            .status,
         200
     );
     assert_eq!(
@@ -796,9 +792,7 @@ async fn tokens_roles_and_orgs_are_enforced() {
     );
     // Removing the user ends its tokens at once.
     assert_eq!(
-        app.call(&web, "remove_vendor_user", &[("user_id", ro_id.as_str())])
-            .await
-            .status,
+        app.remove_vendor_user(&web, ro_id.as_str()).await.status,
         200
     );
     assert_eq!(ro.status(Method::GET, "/v2/").await, 401);

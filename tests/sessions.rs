@@ -143,11 +143,7 @@ async fn a_role_change_ends_the_users_sessions() {
     let id = body["id"].to_string();
 
     let changed = app
-        .call(
-            &admin,
-            "change_vendor_role",
-            &[("user_id", id.as_str()), ("role", "read_only")],
-        )
+        .change_vendor_role(&admin, id.as_str(), "read_only")
         .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     assert_eq!(me(&app, &rw).await.0, 401, "the old session ended");
@@ -157,21 +153,11 @@ async fn a_role_change_ends_the_users_sessions() {
     assert_eq!(me(&app, &again).await.1["role"], "read_only");
 
     // An admin who changes its own role stays signed in, with the new role.
-    let promoted = app
-        .call(
-            &admin,
-            "change_vendor_role",
-            &[("user_id", id.as_str()), ("role", "admin")],
-        )
-        .await;
+    let promoted = app.change_vendor_role(&admin, id.as_str(), "admin").await;
     assert_eq!(promoted.status, 200);
     let my_id = me(&app, &admin).await.1["id"].to_string();
     let demoted = app
-        .call(
-            &admin,
-            "change_vendor_role",
-            &[("user_id", my_id.as_str()), ("role", "read_only")],
-        )
+        .change_vendor_role(&admin, my_id.as_str(), "read_only")
         .await;
     assert_eq!(demoted.status, 200, "{}", demoted.body);
     let (status, body) = me(&app, &admin).await;

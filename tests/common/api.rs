@@ -332,6 +332,23 @@ impl TestApp {
         .await
     }
 
+    /// Changes vendor user `user_id`'s role through the console's server function.
+    pub async fn change_vendor_role(
+        &self,
+        client: &reqwest::Client,
+        user_id: &str,
+        role: &str,
+    ) -> Answer {
+        let form = [("user_id", user_id), ("role", role)];
+        self.call(client, "change_vendor_role", &form).await
+    }
+
+    /// Removes vendor user `user_id` through the console's server function.
+    pub async fn remove_vendor_user(&self, client: &reqwest::Client, user_id: &str) -> Answer {
+        self.call(client, "remove_vendor_user", &[("user_id", user_id)])
+            .await
+    }
+
     pub async fn sign_in(&self, client: &reqwest::Client, email: &str, password: &str) -> Answer {
         self.call(
             client,
