@@ -8,6 +8,7 @@
 #   BIN=path/to/portcullis bench/mirror.sh
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/lib.sh"
 apt_install docker-registry skopeo python3 curl
 if [ -z "${BIN:-}" ]; then
   log "building the server (release, no embedded site: pages are not used)"
@@ -19,18 +20,11 @@ SIZE_MB="${SIZE_MB:-100}"   # per layer; two layers
 WORK="$(mktemp -d)"
 cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 P1=$(free_port); P2=$(free_port)
 
 PORTCULLIS_LOG=warn PORTCULLIS_UPSTREAM_ALLOW_PRIVATE=true PORTCULLIS_UPSTREAM_ALLOW_HTTP=true \
   "$BIN" serve --listen "127.0.0.1:$P1" --data-dir "$WORK/pc" >"$WORK/pc.log" 2>&1 &
-cat >"$WORK/registry.yml" <<YML
-version: 0.1
-log: { level: error, accesslog: { disabled: true } }
-storage: { filesystem: { rootdirectory: $WORK/dr } }
-http: { addr: 127.0.0.1:$P2 }
-YML
-docker-registry serve "$WORK/registry.yml" >"$WORK/dr.log" 2>&1 &
+docker_registry "$P2"
 for p in $P1 $P2; do
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$p/v2/" && break; sleep 0.1; done
 done

@@ -7,6 +7,7 @@
 #   bench/registry.sh            (DURATION=10 seconds per wrk run by default)
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/lib.sh"
 DURATION="${DURATION:-10}"
 BLOB_CONNS="${BLOB_CONNS:-1}"   # connections for the 100 MB blob GET
 apt_install wrk docker-registry python3
@@ -17,19 +18,12 @@ WORK="$(mktemp -d)"
 cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 P1=$(free_port); P2=$(free_port)
 
 # Portcullis
 PORTCULLIS_LOG=warn "$BIN" serve --listen "127.0.0.1:$P1" --data-dir "$WORK/pc" >"$WORK/pc.log" 2>&1 &
 # docker-registry
-cat >"$WORK/registry.yml" <<YML
-version: 0.1
-log: { level: error, accesslog: { disabled: true } }
-storage: { filesystem: { rootdirectory: $WORK/dr }, delete: { enabled: true } }
-http: { addr: 127.0.0.1:$P2 }
-YML
-docker-registry serve "$WORK/registry.yml" >"$WORK/dr.log" 2>&1 &
+docker_registry "$P2" ", delete: { enabled: true }"
 for p in $P1 $P2; do
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$p/v2/" && break; sleep 0.1; done
 done

@@ -15,6 +15,7 @@
 #   BASE="889a5d6 e5cd074" bench/registry_perf.sh   (several columns)
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/lib.sh"
 BENCH="$(cd "$(dirname "$0")" && pwd)"
 REPO_ROOT="$(cd "$BENCH/.." && pwd)"
 DURATION="${DURATION:-10}"
@@ -54,18 +55,16 @@ done
 BINS=("${BASE_BINS[@]}" "${BINS[@]}")
 LABELS=("${BASE_LABELS[@]}" "${LABELS[@]}")
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-basic() { printf '%s:%s' "$1" "$2" | base64 -w0; }
 
 # A small image: a config, one layer, a manifest tagged 1.0 in acme/web.
 echo '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$WORK/config"
 head -c 4096 /dev/urandom >"$WORK/layer"
-sha() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
 cat >"$WORK/manifest" <<JSON
 {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"$(sha "$WORK/config")","size":$(stat -c%s "$WORK/config")},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"$(sha "$WORK/layer")","size":4096}]}
 JSON
 
-# Starts build $1 on a fresh data dir; sets PORT_i, VENDOR_i, CUSTOMER_i.
+# Starts build $1 on a fresh data dir, seeded (seed_acme); sets PORT_i,
+# VENDOR_i, CUSTOMER_i.
 start() {
   local i=$1 bin=${BINS[$1]} dir="$WORK/data$1" port
   port=$(free_port)
@@ -73,22 +72,8 @@ start() {
   PORTCULLIS_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --data-dir "$dir" >"$WORK/server$i.log" 2>&1 &
   echo $! >"$WORK/pid$i"
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
-  local admin=("$bin" --data-dir "$dir" admin)
-  printf 'bench password\n' | "${admin[@]}" create-org --slug acme --name Acme --admin-email bench@acme.test --plan pro >/dev/null
-  local vendor; vendor=$("${admin[@]}" create-token --email bench@acme.test --label bench)
-  local base="http://127.0.0.1:$port" auth=(-H "Authorization: Bearer $vendor")
-  for f in config layer; do
-    curl -sf "${auth[@]}" -X POST -H 'Content-Type: application/octet-stream' --data-binary "@$WORK/$f" \
-      "$base/v2/acme/web/blobs/uploads/?digest=$(sha "$WORK/$f")" -o /dev/null
-  done
-  curl -sf "${auth[@]}" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-    --data-binary "@$WORK/manifest" "$base/v2/acme/web/manifests/1.0" -o /dev/null
-  api() { curl -sf -X "$1" "${auth[@]}" -H 'Content-Type: application/json' --data "$3" "$base$2"; }
-  local id; id=$(api POST /api/v1/customers '{"name":"Bench customer"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-  api POST "/api/v1/customers/$id/users" '{"email":"bench@customer.test","password":"customer password","role":"member"}' >/dev/null
-  api POST "/api/v1/customers/$id/entitlements" '{"name":"bench","artifacts":[{"artifact":"web","tags":["1.0"]}]}' >/dev/null
-  local customer; customer=$("${admin[@]}" create-token --email bench@customer.test --label bench)
-  eval "PORT_$i=$port VENDOR_$i=$(basic bench@acme.test "$vendor") CUSTOMER_$i=$(basic bench@customer.test "$customer")"
+  seed_acme "http://127.0.0.1:$port" "config layer" "$bin" --data-dir "$dir" admin
+  eval "PORT_$i=$port VENDOR_$i=$VENDOR CUSTOMER_$i=$CUSTOMER"
 }
 for i in "${!BINS[@]}"; do start "$i"; done
 

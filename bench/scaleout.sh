@@ -10,6 +10,7 @@
 #   BENCH_PROFILE=dev bench/scaleout.sh (the debug build: quicker to build)
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/lib.sh"
 BENCH="$(cd "$(dirname "$0")" && pwd)"
 PROFILE="${BENCH_PROFILE:-release}"
 apt_install python3 curl postgresql
@@ -18,23 +19,15 @@ BIN="$(server_bin "$PROFILE")"
 
 WORK="$(mktemp -d)"
 chmod 755 "$WORK"
-PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
   kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true
-  [ -d "$WORK/pg" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" stop -m immediate >/dev/null 2>&1 || true
+  stop_pg
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 log "PostgreSQL (throwaway cluster)"
-mkdir -p "$WORK/pg"
-[ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
-PGPORT=$(free_port)
-as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -U postgres --auth=trust --encoding=UTF8 --no-sync >/dev/null
-as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/data/log" -w \
-  -o "-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1" start >/dev/null
+start_pg
 psql_() { "$PGBIN/psql" -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -c "$1"; }
 
 with_db() { # url command...: the command with DATABASE_URL set to url, or unset

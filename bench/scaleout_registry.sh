@@ -13,6 +13,7 @@
 # Not a test: run it by hand.   DURATION=10 PUSHES=200 bench/scaleout_registry.sh
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/lib.sh"
 BENCH="$(cd "$(dirname "$0")" && pwd)"
 DURATION="${DURATION:-10}"
 PUSHES="${PUSHES:-200}"
@@ -24,26 +25,16 @@ BIN="$CARGO_TARGET_DIR/release/portcullis"
 
 WORK="$(mktemp -d)"
 chmod 755 "$WORK"
-PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
   kill $(jobs -p) $(cat "$WORK"/*.pid 2>/dev/null) 2>/dev/null || true; wait 2>/dev/null || true
-  [ -d "$WORK/pg" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" stop -m immediate >/dev/null 2>&1 || true
+  stop_pg
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 300); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
-basic() { printf '%s:%s' "$1" "$2" | base64 -w0; }
-sha() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
 
 log "PostgreSQL (throwaway cluster) and an S3 server (moto)"
-mkdir -p "$WORK/pg"
-[ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
-PGPORT=$(free_port)
-as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -U postgres --auth=trust --encoding=UTF8 --no-sync >/dev/null
-as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/data/log" -w \
-  -o "-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1" start >/dev/null
+start_pg
 "$PGBIN/psql" -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -c "CREATE DATABASE bench"
 PG_URL="postgres://postgres@127.0.0.1:$PGPORT/bench"
 S3_PORT=$(free_port)
@@ -77,23 +68,7 @@ serve() {
 # entitled customer; sets VENDOR and CUSTOMER (Basic credentials).
 setup() {
   local name=$1 port=$2; shift 2
-  local admin=(env "$@" "$BIN" --data-dir "$WORK/$name" admin)
-  printf 'bench password\n' | "${admin[@]}" create-org --slug acme --name Acme --admin-email bench@acme.test --plan pro >/dev/null
-  local vendor; vendor=$("${admin[@]}" create-token --email bench@acme.test --label bench)
-  local base="http://127.0.0.1:$port" auth=(-H "Authorization: Bearer $vendor")
-  for f in config layer big; do
-    curl -sf "${auth[@]}" -X POST -H 'Content-Type: application/octet-stream' --data-binary "@$WORK/$f" \
-      "$base/v2/acme/web/blobs/uploads/?digest=$(sha "$WORK/$f")" -o /dev/null
-  done
-  curl -sf "${auth[@]}" -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-    --data-binary "@$WORK/manifest" "$base/v2/acme/web/manifests/1.0" -o /dev/null
-  api() { curl -sf -X "$1" "${auth[@]}" -H 'Content-Type: application/json' --data "$3" "$base$2"; }
-  local id; id=$(api POST /api/v1/customers '{"name":"Bench customer"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-  api POST "/api/v1/customers/$id/users" '{"email":"bench@customer.test","password":"customer password","role":"member"}' >/dev/null
-  api POST "/api/v1/customers/$id/entitlements" '{"name":"bench","artifacts":[{"artifact":"web","tags":["1.0"]}]}' >/dev/null
-  local customer; customer=$("${admin[@]}" create-token --email bench@customer.test --label bench)
-  VENDOR=$(basic bench@acme.test "$vendor")
-  CUSTOMER=$(basic bench@customer.test "$customer")
+  seed_acme "http://127.0.0.1:$port" "config layer big" env "$@" "$BIN" --data-dir "$WORK/$name" admin
 }
 
 R="$WORK/results"; : >"$R"

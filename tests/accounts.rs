@@ -18,16 +18,7 @@ async fn first_run_creates_the_first_org_once() {
 
     // Bad input: every field gets its own message, nothing is created.
     let bad = app
-        .call(
-            &c,
-            "create_first_org",
-            &[
-                ("org_name", " "),
-                ("slug", "Bad Slug"),
-                ("email", "nope"),
-                ("password", "short"),
-            ],
-        )
+        .create_first_org(&c, " ", "Bad Slug", "nope", "short")
         .await;
     assert_eq!(bad.status, 400);
     let fields = &bad.body["Invalid"]["fields"];
@@ -37,16 +28,7 @@ async fn first_run_creates_the_first_org_once() {
     assert_eq!(app.get_status(&c, "/").await, 200, "still first run");
 
     let ok = app
-        .call(
-            &c,
-            "create_first_org",
-            &[
-                ("org_name", "Acme Corp"),
-                ("slug", "acme"),
-                ("email", "Admin@Acme.test"),
-                ("password", "correct horse"),
-            ],
-        )
+        .create_first_org(&c, "Acme Corp", "acme", "Admin@Acme.test", "correct horse")
         .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
 
@@ -55,16 +37,7 @@ async fn first_run_creates_the_first_org_once() {
     assert_eq!(root.status, 303);
     assert_eq!(location(&root.headers), "/signin");
     let again = app
-        .call(
-            &c,
-            "create_first_org",
-            &[
-                ("org_name", "Evil"),
-                ("slug", "evil"),
-                ("email", "e@evil.test"),
-                ("password", "correct horse"),
-            ],
-        )
+        .create_first_org(&c, "Evil", "evil", "e@evil.test", "correct horse")
         .await;
     assert_eq!(again.status, 400, "{}", again.body);
     assert!(app
@@ -108,13 +81,7 @@ async fn sign_in_failures_look_the_same_and_success_sets_a_safe_cookie() {
 
     let ok = app.sign_in(&c, "a@acme.test", "right password").await;
     assert_eq!(ok.status, 200);
-    let cookie = ok
-        .headers
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = ok.cookie();
     assert!(cookie.starts_with("portcullis_session="), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
@@ -130,13 +97,7 @@ async fn sign_in_failures_look_the_same_and_success_sets_a_safe_cookie() {
 
     // Signing in again renews the session id.
     let again = app.sign_in(&c, "a@acme.test", "right password").await;
-    let cookie2 = again
-        .headers
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie2 = again.cookie();
     let id = |c: &str| c.split(';').next().unwrap().to_owned();
     assert_ne!(id(&cookie), id(&cookie2));
 
@@ -157,13 +118,7 @@ async fn secure_cookie_when_public_url_is_https() {
     let ok = app
         .sign_in(&client(), "a@acme.test", "right password")
         .await;
-    let cookie = ok
-        .headers
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = ok.cookie();
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
@@ -209,6 +164,26 @@ async fn plain_form_posts_redirect_with_the_error_or_to_the_console() {
     }
 }
 
+/// The console's changes to vendor users (server function, form fields),
+/// on the user with id `user_id`.
+fn vendor_user_writes(user_id: &str) -> Vec<(&'static str, Vec<(&'static str, &str)>)> {
+    vec![
+        (
+            "add_vendor_user",
+            vec![
+                ("email", "x@acme.test"),
+                ("password", "long enough"),
+                ("role", "admin"),
+            ],
+        ),
+        (
+            "change_vendor_role",
+            vec![("user_id", user_id), ("role", "read_only")],
+        ),
+        ("remove_vendor_user", vec![("user_id", user_id)]),
+    ]
+}
+
 #[tokio::test]
 async fn pages_and_functions_refuse_without_a_session() {
     let app = TestApp::spawn();
@@ -225,26 +200,10 @@ async fn pages_and_functions_refuse_without_a_session() {
     }
     let r = app.get(&c, "/settings?tab=users").await;
     assert_eq!(location(&r.headers), "/signin?next=/settings%3Ftab%3Dusers");
-    for (name, form) in [
-        ("load_settings", vec![]),
-        (
-            "add_vendor_user",
-            vec![
-                ("email", "x@acme.test"),
-                ("password", "long enough"),
-                ("role", "admin"),
-            ],
-        ),
-        (
-            "change_vendor_role",
-            vec![("user_id", "1"), ("role", "read_only")],
-        ),
-        ("remove_vendor_user", vec![("user_id", "1")]),
-    ] {
-        let r = app.call(&c, name, &form).await;
-        assert_eq!(r.status, 401, "{name}: {}", r.body);
-        assert_eq!(r.body, json!("Unauthenticated"));
-    }
+    let mut calls = vec![("load_settings", vec![])];
+    calls.extend(vendor_user_writes("1"));
+    app.calls_answer(&c, &calls, 401, json!("Unauthenticated"))
+        .await;
     assert_eq!(app.call(&c, "get_me", &[]).await.body, json!(null));
     // Signing out ends the session.
     let admin = app.signed_in("a@acme.test", "right password").await;
@@ -373,28 +332,8 @@ async fn roles_and_areas_are_enforced() {
     assert_eq!(view.status, 200);
     assert_eq!(view.body["is_admin"], false);
     let admin_id = common::user_id(&view.body["users"], "a@acme.test").to_string();
-    for (name, form) in [
-        (
-            "add_vendor_user",
-            vec![
-                ("email", "x@acme.test"),
-                ("password", "long enough"),
-                ("role", "admin"),
-            ],
-        ),
-        (
-            "change_vendor_role",
-            vec![("user_id", admin_id.as_str()), ("role", "read_only")],
-        ),
-        ("remove_vendor_user", vec![("user_id", admin_id.as_str())]),
-    ] {
-        let r = app.call(&ro, name, &form).await;
-        assert_eq!(
-            (r.status, r.body.clone()),
-            (403, json!("Forbidden")),
-            "{name}"
-        );
-    }
+    app.calls_answer(&ro, &vendor_user_writes(&admin_id), 403, json!("Forbidden"))
+        .await;
     assert_eq!(
         store.vendor_users(org.id).await.unwrap().len(),
         2,
@@ -433,29 +372,15 @@ async fn admins_manage_users_within_their_org() {
     let rw = id_of("rw@acme.test");
     let me = id_of("a@acme.test");
 
-    let promoted = app
-        .call(
-            &admin,
-            "change_vendor_role",
-            &[("user_id", rw.as_str()), ("role", "admin")],
-        )
-        .await;
+    let promoted = app.change_vendor_role(&admin, rw.as_str(), "admin").await;
     assert_eq!(promoted.status, 200);
-    let myself = app
-        .call(&admin, "remove_vendor_user", &[("user_id", me.as_str())])
-        .await;
+    let myself = app.remove_vendor_user(&admin, me.as_str()).await;
     assert_eq!(myself.status, 400);
-    let removed = app
-        .call(&admin, "remove_vendor_user", &[("user_id", rw.as_str())])
-        .await;
+    let removed = app.remove_vendor_user(&admin, rw.as_str()).await;
     assert_eq!(removed.status, 200);
     // The last admin cannot be demoted.
     let demote = app
-        .call(
-            &admin,
-            "change_vendor_role",
-            &[("user_id", me.as_str()), ("role", "read_only")],
-        )
+        .change_vendor_role(&admin, me.as_str(), "read_only")
         .await;
     assert_eq!(demote.status, 400);
     assert!(demote.body["Invalid"]["message"]
@@ -472,16 +397,10 @@ async fn admins_manage_users_within_their_org() {
         "{}",
         beta_view.body
     );
-    let cross = app
-        .call(&beta, "remove_vendor_user", &[("user_id", me.as_str())])
-        .await;
+    let cross = app.remove_vendor_user(&beta, me.as_str()).await;
     assert_eq!((cross.status, cross.body), (404, json!("NotFound")));
     let cross = app
-        .call(
-            &beta,
-            "change_vendor_role",
-            &[("user_id", me.as_str()), ("role", "read_only")],
-        )
+        .change_vendor_role(&beta, me.as_str(), "read_only")
         .await;
     assert_eq!(cross.status, 404);
 }
@@ -654,13 +573,7 @@ async fn no_password_or_session_id_in_logs_even_at_trace() {
     );
     let ok = app.sign_in(&c, "a@acme.test", password).await;
     assert_eq!(ok.status, 200);
-    let cookie = ok
-        .headers
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = ok.cookie();
     let session_id = cookie
         .split(';')
         .next()

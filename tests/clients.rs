@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::clients::{digest_of, run, umoci_image};
+use common::clients::{run, skopeo_round_trip};
 use common::registry::{sha256, Reg};
 use common::TestApp;
 use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
@@ -19,7 +19,7 @@ fn setup() -> (TestApp, String, String) {
     let app = TestApp::spawn();
     app.create_org("acme", ADMIN, "admin password");
     let token = app.token(ADMIN, &[]);
-    let host = app.base.trim_start_matches("http://").to_owned();
+    let host = app.host();
     (app, token, host)
 }
 
@@ -176,30 +176,9 @@ async fn skopeo_podman_and_buildah() {
     let (_app, token, host) = setup();
     let work = tempfile::tempdir().unwrap();
     let creds = format!("{ADMIN}:{token}");
-    let src = umoci_image(work.path());
-    let dest = format!("docker://{host}/acme/web:1.0");
 
     // skopeo copy in, then out again: the digests are equal.
-    run(Command::new("skopeo").args([
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        &creds,
-        &src,
-        &dest,
-    ]));
-    let pushed = digest_of(&dest, Some(&creds));
-    assert_eq!(pushed, digest_of(&src, None));
-    let out = format!("oci:{}:1.0", work.path().join("copy").display());
-    run(Command::new("skopeo").args([
-        "copy",
-        "--src-tls-verify=false",
-        "--src-creds",
-        &creds,
-        &dest,
-        &out,
-    ]));
-    assert_eq!(digest_of(&out, None), pushed);
+    let pushed = skopeo_round_trip(work.path(), &host, &creds);
 
     // podman pull (root, vfs storage in a temporary directory).
     let storage = work.path().join("storage");

@@ -192,34 +192,30 @@ async fn roles_and_orgs_are_enforced_for_customers() {
         app.call(&ro, "get_customer", &[("id", &id)]).await.status,
         200
     );
-    for (name, form) in [
+    let delete = (
+        "delete_customer",
+        vec![("id", id.as_str()), ("confirm", "Globex")],
+    );
+    let add_user = (
+        "add_customer_user",
+        vec![
+            ("customer_id", id.as_str()),
+            ("email", "x@x.test"),
+            ("password", "long enough"),
+            ("role", "member"),
+        ],
+    );
+    let calls = [
         ("create_customer", vec![("name", "X")]),
         ("rename_customer", vec![("id", id.as_str()), ("name", "X")]),
-        (
-            "delete_customer",
-            vec![("id", id.as_str()), ("confirm", "Globex")],
-        ),
-        (
-            "add_customer_user",
-            vec![
-                ("customer_id", id.as_str()),
-                ("email", "x@x.test"),
-                ("password", "long enough"),
-                ("role", "member"),
-            ],
-        ),
+        delete.clone(),
+        add_user.clone(),
         (
             "remove_customer_user",
             vec![("customer_id", id.as_str()), ("user_id", "1")],
         ),
-    ] {
-        let r = app.call(&ro, name, &form).await;
-        assert_eq!(
-            (r.status, r.body.clone()),
-            (403, json!("Forbidden")),
-            "{name}"
-        );
-    }
+    ];
+    app.calls_answer(&ro, &calls, 403, json!("Forbidden")).await;
 
     // Another org's customer is answered as not found everywhere.
     let beta = app.signed_in("b@beta.test", "beta password").await;
@@ -229,33 +225,17 @@ async fn roles_and_orgs_are_enforced_for_customers() {
             .unwrap()
             .is_empty()
     );
-    for (name, form) in [
+    let calls = [
         ("get_customer", vec![("id", id.as_str())]),
         (
             "rename_customer",
             vec![("id", id.as_str()), ("name", "Mine")],
         ),
-        (
-            "delete_customer",
-            vec![("id", id.as_str()), ("confirm", "Globex")],
-        ),
-        (
-            "add_customer_user",
-            vec![
-                ("customer_id", id.as_str()),
-                ("email", "x@x.test"),
-                ("password", "long enough"),
-                ("role", "member"),
-            ],
-        ),
-    ] {
-        let r = app.call(&beta, name, &form).await;
-        assert_eq!(
-            (r.status, r.body.clone()),
-            (404, json!("NotFound")),
-            "{name}"
-        );
-    }
+        delete,
+        add_user,
+    ];
+    app.calls_answer(&beta, &calls, 404, json!("NotFound"))
+        .await;
     // Signed out: refused.
     assert_eq!(app.call(&client(), "list_customers", &[]).await.status, 401);
     // The Licenses pages are console pages.

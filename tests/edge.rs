@@ -23,12 +23,7 @@ async fn customer_names(app: &TestApp, token: &str) -> Vec<String> {
         .api(token)
         .ok(Method::GET, "/api/v1/customers", None)
         .await;
-    v["customers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap().to_owned())
-        .collect()
+    common::names(&v, "customers")
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::clients::{run, umoci_image_with};
+use common::clients::{push_umoci_image, skopeo_pull};
 use common::registry::{sha256, Reg};
 use common::{Api, TestApp};
 use reqwest::Method;
@@ -115,7 +115,7 @@ async fn the_enforcement_matrix() {
     app.create_org("acme", ADMIN, "admin password");
     app.create_org("beta", "b@beta.test", "beta password");
     app.set_plan("acme", "pro");
-    let vendor = Reg::new(&app.base, ADMIN, &app.token(ADMIN, &[]));
+    let vendor = app.reg(ADMIN);
     let api = app.api(&app.token(ADMIN, &[]));
 
     // Content. web: 1.0 first points at A1, then is re-pushed as an index I
@@ -159,7 +159,7 @@ async fn the_enforcement_matrix() {
     vendor
         .put_manifest("acme/secret", "1.0", MANIFEST, &s_body)
         .await;
-    let beta = Reg::new(&app.base, "b@beta.test", &app.token("b@beta.test", &[]));
+    let beta = app.reg("b@beta.test");
     beta.push_image("beta/web", "1.0", &[b"beta-layer"]).await;
     let layer = |data: &[u8]| sha256(data);
 
@@ -404,7 +404,7 @@ async fn the_enforcement_matrix() {
 
     // The customer API lists what the registry serves.
     let listed = |reg: &Reg| {
-        let api = app.api(&reg.auth.clone().unwrap().1);
+        let api = app.api(reg.token());
         async move {
             let v = api.send(Method::GET, "/api/v1/artifacts", None).await.1;
             v["artifacts"]
@@ -441,14 +441,7 @@ async fn the_enforcement_matrix() {
     // Changes take effect on the very next request.
     // An entitlement deleted between two requests:
     allowed("all-tags", &all, &m("web", "2.0")).await;
-    let (s, _) = api
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/entitlements/{all_ent}"),
-            None,
-        )
-        .await;
-    assert_eq!(s, 204);
+    api.delete_entitlement(all_ent).await;
     hidden(
         "all-tags after delete",
         &all,
@@ -484,7 +477,7 @@ async fn the_enforcement_matrix() {
     )
     .await;
     // A revoked token:
-    let spec_api = app.api(&spec.auth.clone().unwrap().1);
+    let spec_api = app.api(spec.token());
     let (_, mine) = spec_api.send(Method::GET, "/api/v1/tokens", None).await;
     let token_id = mine["tokens"][0]["id"].as_i64().unwrap();
     spec_api
@@ -523,31 +516,15 @@ async fn the_enforcement_matrix() {
 async fn real_clients_pull_exactly_what_is_granted() {
     let app = TestApp::spawn();
     app.create_pro_org("acme", ADMIN, "admin password");
-    let host = app.base.trim_start_matches("http://").to_owned();
+    let host = app.host();
     let vendor_creds = format!("{ADMIN}:{}", app.token(ADMIN, &[]));
     let work = tempfile::tempdir().unwrap();
     for (tag, content) in [("1.0", "one\n"), ("2.0", "two\n")] {
-        let dir = work.path().join(tag);
-        std::fs::create_dir_all(&dir).unwrap();
-        let src = umoci_image_with(&dir, content);
-        run(Command::new("skopeo").args([
-            "copy",
-            "--dest-tls-verify=false",
-            "--dest-creds",
-            &vendor_creds,
-            &src,
-            &format!("docker://{host}/acme/web:{tag}"),
-        ]));
+        let dest = format!("docker://{host}/acme/web:{tag}");
+        push_umoci_image(work.path(), tag, content, &dest, &vendor_creds);
     }
-    let src = umoci_image_with(work.path(), "secret\n");
-    run(Command::new("skopeo").args([
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        &vendor_creds,
-        &src,
-        &format!("docker://{host}/acme/secret:1.0"),
-    ]));
+    let dest = format!("docker://{host}/acme/secret:1.0");
+    push_umoci_image(work.path(), "secret", "secret\n", &dest, &vendor_creds);
 
     let api = app.api(&app.token(ADMIN, &[]));
     let (id, customer) = customer(&app, &api, "Initech").await;
@@ -586,14 +563,7 @@ async fn real_clients_pull_exactly_what_is_granted() {
     let tags: Value = serde_json::from_slice(&tags.stdout).unwrap();
     assert_eq!(tags["Tags"], json!(["1.0"]));
     let out = format!("oci:{}:1.0", work.path().join("pulled").display());
-    run(Command::new("skopeo").args([
-        "copy",
-        "--src-tls-verify=false",
-        "--src-creds",
-        &creds,
-        &format!("docker://{host}/acme/web:1.0"),
-        &out,
-    ]));
+    skopeo_pull(&format!("docker://{host}/acme/web:1.0"), &out, &creds);
 
     // podman pull (root, vfs storage in a temporary directory).
     let storage = work.path().join("storage");
@@ -668,7 +638,7 @@ async fn real_clients_pull_exactly_what_is_granted() {
 /// A vendor org on the pro plan with its admin's registry client and API.
 async fn pro_org(app: &TestApp) -> (Reg, Api) {
     app.create_pro_org("acme", ADMIN, "admin password");
-    let vendor = Reg::new(&app.base, ADMIN, &app.token(ADMIN, &[]));
+    let vendor = app.reg(ADMIN);
     let api = app.api(&app.token(ADMIN, &[]));
     (vendor, api)
 }
@@ -842,19 +812,12 @@ async fn a_customers_catalog_does_not_page_through_the_whole_org() {
     // catalog is not paged through (as it was, 10,000 names a query: 3+
     // queries of `repositories` per call here, 20 at 200,000 repositories).
     // Counted in the statement log, not timed.
-    let reads = |logs: &str| {
-        logs.lines()
-            .filter(|l| l.contains("sqlx::query") && l.contains("repositories"))
-            .count()
-    };
-    app.sync_logs().await;
-    let before = reads(&app.logs());
+    let before = app.statements("repositories").await;
     assert_eq!(
         json_of(&customer, "/v2/_catalog?n=1").await["repositories"],
         json!(["acme/zz-web"])
     );
-    app.sync_logs().await;
-    let during = reads(&app.logs()) - before;
+    let during = app.statements("repositories").await - before;
     assert!(
         (1..=2).contains(&during),
         "a customer's catalog read repositories {during} times"
@@ -944,7 +907,7 @@ fn skopeo_can_inspect(creds: &str, image: &str) -> bool {
 async fn tag_rules_cover_current_and_future_tags_for_real_clients() {
     let app = TestApp::spawn();
     let (vendor, api) = pro_org(&app).await;
-    let host = app.base.trim_start_matches("http://").to_owned();
+    let host = app.host();
     for tag in ["1.0.0", "1.2.0", "2.0.0", "1.3.0-rc.1", "latest"] {
         vendor.push_image("acme/web", tag, &[tag.as_bytes()]).await;
     }
@@ -952,8 +915,7 @@ async fn tag_rules_cover_current_and_future_tags_for_real_clients() {
         vendor.push_image("acme/api", tag, &[tag.as_bytes()]).await;
     }
     let (id, customer) = customer(&app, &api, "Initech").await;
-    let (email, token) = customer.auth.clone().unwrap();
-    let creds = format!("{email}:{token}");
+    let creds = customer.creds();
 
     // Invalid rules are refused under their field, nothing is saved.
     let (status, body) = api
@@ -1056,7 +1018,7 @@ async fn tag_rules_cover_current_and_future_tags_for_real_clients() {
 async fn keep_released_keeps_what_was_covered_at_the_expiry() {
     let app = TestApp::spawn();
     let (vendor, api) = pro_org(&app).await;
-    let host = app.base.trim_start_matches("http://").to_owned();
+    let host = app.host();
     let (one, _) = vendor.push_image("acme/web", "1.0.0", &[b"one"]).await;
     let (keeper, kept) = customer(&app, &api, "Keeper").await;
     let (revoker, revoked) = customer(&app, &api, "Revoker").await;
@@ -1108,8 +1070,7 @@ async fn keep_released_keeps_what_was_covered_at_the_expiry() {
     }
     let listed = json_of(&kept, "/v2/acme/web/tags/list").await;
     assert_eq!(listed["tags"], json!(["1.1.0"]));
-    let (email, token) = kept.auth.clone().unwrap();
-    let creds = format!("{email}:{token}");
+    let creds = kept.creds();
     assert!(skopeo_can_inspect(
         &creds,
         &format!("docker://{host}/acme/web:1.1.0")

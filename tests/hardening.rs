@@ -182,15 +182,12 @@ async fn first_run_after_set_up_does_no_password_work() {
         .map(|i| {
             let app = app.clone();
             async move {
-                app.call(
+                app.create_first_org(
                     &client(),
-                    "create_first_org",
-                    &[
-                        ("org_name", "Evil"),
-                        ("slug", &format!("evil{i}")),
-                        ("email", &format!("e{i}@evil.test")),
-                        ("password", "correct horse"),
-                    ],
+                    "Evil",
+                    &format!("evil{i}"),
+                    &format!("e{i}@evil.test"),
+                    "correct horse",
                 )
                 .await
             }

@@ -34,20 +34,12 @@ enum Event {
 async fn pulls_under_entitlement_churn() {
     let app = TestApp::spawn();
     app.create_pro_org("acme", ADMIN, "admin password");
-    let vendor = Reg::new(&app.base, ADMIN, &app.token(ADMIN, &[]));
+    let vendor = app.reg(ADMIN);
     vendor.push_image("acme/web", "1.0", &[b"the layer"]).await;
     let api = app.api(&app.token(ADMIN, &[]));
     let mut customers = vec![];
     for name in ["Target", "Churn", "Anchor"] {
-        let (s, c) = api
-            .send(
-                Method::POST,
-                "/api/v1/customers",
-                Some(json!({"name": name})),
-            )
-            .await;
-        assert_eq!(s, 201);
-        customers.push(c["id"].as_i64().unwrap());
+        customers.push(api.create_customer(name).await);
     }
     // The org always has an entitlement (so rule 2 applies throughout).
     let (s, _) = api
@@ -67,7 +59,7 @@ async fn pulls_under_entitlement_churn() {
         )
         .await;
     assert_eq!(s, 201);
-    let customer = Reg::new(&app.base, email, &app.token(email, &[]));
+    let customer = app.reg(email);
     let layer = sha256(b"the layer");
 
     let timeline: Arc<Mutex<Vec<(Instant, Event)>>> = Arc::default();
@@ -127,14 +119,7 @@ async fn pulls_under_entitlement_churn() {
         mark(Event::Granted);
         pace(&customer, 20).await;
         mark(Event::Revoking);
-        let (s, _) = api
-            .send(
-                Method::DELETE,
-                &format!("/api/v1/entitlements/{}", e["id"]),
-                None,
-            )
-            .await;
-        assert_eq!(s, 204);
+        api.delete_entitlement(&e["id"]).await;
         mark(Event::Revoked);
         pace(&customer, 20).await;
     }

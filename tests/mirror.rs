@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::clients::{run, umoci_image};
+use common::clients::{run, skopeo_pull, skopeo_push, umoci_image};
 use common::registry::{sha256, Reg};
 use common::s3::{pairs, S3Server};
 use common::{Api, TestApp};
@@ -48,6 +48,15 @@ async fn wait_synced(api: &Api, id: i64, previous: &Value) -> Value {
 
 async fn wait_failed(api: &Api, id: i64) -> Value {
     wait_for(api, id, "failure", |u| u["state"] == "failed").await
+}
+
+/// Waits for upstream `id` to fail with an error that starts with `error`.
+async fn fails_with(api: &Api, id: i64, error: &str) {
+    let failed = wait_failed(api, id).await;
+    assert!(
+        failed["last_error"].as_str().unwrap().starts_with(error),
+        "{failed}"
+    );
 }
 
 /// Pushes a blob and returns its descriptor.
@@ -103,9 +112,8 @@ async fn image(
 async fn mirrors_images_indexes_charts_and_referrers_from_an_upstream_with_auth() {
     // The upstream: a Portcullis with its own org, pushed to by the vendor's CI.
     let upstream = TestApp::spawn();
-    upstream.create_org("hooli-up", "ci@hooli-up.test", "upstream-admin-pw");
-    let up_token = upstream.token("ci@hooli-up.test", &[]);
-    let up = Reg::new(&upstream.base, "ci@hooli-up.test", &up_token);
+    let up = upstream.vendor("hooli-up", "ci@hooli-up.test", "upstream-admin-pw");
+    let up_token = up.token().to_owned();
     let layer_a = vec![b'a'; 300_000];
     let layer_b = vec![b'b'; 5_000];
     let (v1, v1_size) = image(
@@ -273,12 +281,12 @@ async fn mirrors_images_indexes_charts_and_referrers_from_an_upstream_with_auth(
     .await;
     let customer_token = mirror.token("ops@initech.test", &[]);
     let dest = tempfile::tempdir().unwrap();
-    let host = mirror.base.trim_start_matches("http://");
-    run(Command::new("skopeo")
-        .args(["copy", "--src-tls-verify=false", "--src-creds"])
-        .arg(format!("ops@initech.test:{customer_token}"))
-        .arg(format!("docker://{host}/hooli/web:1.0"))
-        .arg(format!("oci:{}:pulled", dest.path().display())));
+    let host = mirror.host();
+    skopeo_pull(
+        &format!("docker://{host}/hooli/web:1.0"),
+        &format!("oci:{}:pulled", dest.path().display()),
+        &format!("ops@initech.test:{customer_token}"),
+    );
 
     // The vendor re-pushes 1.0 upstream: after a sync the tag moves here,
     // and the old digest stays pullable for the customer.
@@ -369,9 +377,8 @@ async fn mirror_browser(app: &TestApp, email: &str, password: &str) -> reqwest::
 #[tokio::test]
 async fn failures_are_told_in_words_without_breaking_other_upstreams() {
     let upstream = TestApp::spawn();
-    upstream.create_org("hooli-src", "ci@hooli-src.test", "upstream-admin-pw");
-    let up_token = upstream.token("ci@hooli-src.test", &[]);
-    let up = Reg::new(&upstream.base, "ci@hooli-src.test", &up_token);
+    let up = upstream.vendor("hooli-src", "ci@hooli-src.test", "upstream-admin-pw");
+    let up_token = up.token().to_owned();
     image(
         &up,
         "hooli-src/app",
@@ -411,30 +418,9 @@ async fn failures_are_told_in_words_without_breaking_other_upstreams() {
         assert_eq!(s, 201, "{u}");
         ids.push(u["id"].as_i64().unwrap());
     }
-    let wrong = wait_failed(&api, ids[0]).await;
-    assert!(
-        wrong["last_error"]
-            .as_str()
-            .unwrap()
-            .starts_with("wrong credentials"),
-        "{wrong}"
-    );
-    let unknown = wait_failed(&api, ids[1]).await;
-    assert!(
-        unknown["last_error"]
-            .as_str()
-            .unwrap()
-            .starts_with("not found"),
-        "{unknown}"
-    );
-    let unreachable = wait_failed(&api, ids[2]).await;
-    assert!(
-        unreachable["last_error"]
-            .as_str()
-            .unwrap()
-            .starts_with("unreachable"),
-        "{unreachable}"
-    );
+    fails_with(&api, ids[0], "wrong credentials").await;
+    fails_with(&api, ids[1], "not found").await;
+    fails_with(&api, ids[2], "unreachable").await;
     let good = wait_synced(&api, ids[3], &Value::Null).await;
     assert_eq!(good["tags_synced"], json!(["2.0"]));
 
@@ -593,24 +579,26 @@ fn distribution() -> Distribution {
     }
 }
 
-#[tokio::test]
-async fn mirrors_from_docker_registry_without_auth() {
+/// docker-registry with `vendor/app:1.0`, an umoci image (in `work`)
+/// pushed with skopeo.
+fn distribution_with_app(work: &std::path::Path) -> Distribution {
     let registry = distribution();
-    let work = tempfile::tempdir().unwrap();
-    let src = umoci_image(work.path());
-    run(Command::new("skopeo")
-        .args(["copy", "--dest-tls-verify=false"])
-        .arg(&src)
-        .arg(format!("docker://{}/vendor/app:1.0", registry.addr)));
-    let digest = common::clients::digest_of(
+    let src = umoci_image(work);
+    skopeo_push(
+        &src,
         &format!("docker://{}/vendor/app:1.0", registry.addr),
-        Some("x:y"),
+        None,
     );
+    registry
+}
 
-    let mirror = mirror_server();
+/// Org hooli on `mirror` with an upstream mirroring `registry`'s
+/// `vendor/app` as artifact app, synced once (tag 1.0): the admin's
+/// registry client and API, the upstream as created, and as synced.
+async fn mirror_app(mirror: &TestApp, registry: &Distribution) -> (Reg, Api, Value, Value) {
     mirror.create_org("hooli", "admin@hooli.test", "mirror-admin-pw");
-    let token = mirror.token("admin@hooli.test", &[]);
-    let api = mirror.api(&token);
+    let reg = mirror.reg("admin@hooli.test");
+    let api = mirror.api(reg.token());
     let (s, u) = api
         .send(
             Method::POST,
@@ -619,27 +607,45 @@ async fn mirrors_from_docker_registry_without_auth() {
         )
         .await;
     assert_eq!(s, 201, "{u}");
-    assert_eq!(u["credentials"], "not set");
     let synced = wait_synced(&api, u["id"].as_i64().unwrap(), &Value::Null).await;
     assert_eq!(synced["tags_synced"], json!(["1.0"]));
-    let host = mirror.base.trim_start_matches("http://");
+    (reg, api, u, synced)
+}
+
+/// skopeo pulls `hooli/app:1.0` from `mirror` as `reg`'s user.
+fn pull_app(mirror: &TestApp, reg: &Reg) {
     let dest = tempfile::tempdir().unwrap();
-    run(Command::new("skopeo")
-        .args(["copy", "--src-tls-verify=false", "--src-creds"])
-        .arg(format!("admin@hooli.test:{token}"))
-        .arg(format!("docker://{host}/hooli/app:1.0"))
-        .arg(format!("oci:{}:pulled", dest.path().display())));
-    let reg = Reg::new(&mirror.base, "admin@hooli.test", &token);
+    skopeo_pull(
+        &format!("docker://{}/hooli/app:1.0", mirror.host()),
+        &format!("oci:{}:pulled", dest.path().display()),
+        &reg.creds(),
+    );
+}
+
+#[tokio::test]
+async fn mirrors_from_docker_registry_without_auth() {
+    let work = tempfile::tempdir().unwrap();
+    let registry = distribution_with_app(work.path());
+    let digest = common::clients::digest_of(
+        &format!("docker://{}/vendor/app:1.0", registry.addr),
+        Some("x:y"),
+    );
+
+    let mirror = mirror_server();
+    let (reg, api, u, synced) = mirror_app(&mirror, &registry).await;
+    assert_eq!(u["credentials"], "not set");
+    pull_app(&mirror, &reg);
     let head = reg.send(Method::HEAD, "/v2/hooli/app/manifests/1.0").await;
     assert_eq!(head.headers()["docker-content-digest"], digest.as_str());
 
     // A tag deleted upstream is kept here, unless deletions are mirrored.
     let other = tempfile::tempdir().unwrap();
     let src2 = common::clients::umoci_image_with(other.path(), "another build\n");
-    run(Command::new("skopeo")
-        .args(["copy", "--dest-tls-verify=false"])
-        .arg(&src2)
-        .arg(format!("docker://{}/vendor/app:2.0", registry.addr)));
+    skopeo_push(
+        &src2,
+        &format!("docker://{}/vendor/app:2.0", registry.addr),
+        None,
+    );
     let id = u["id"].as_i64().unwrap();
     api.ok(Method::POST, &format!("/api/v1/upstreams/{id}/sync"), None)
         .await;
@@ -684,13 +690,8 @@ async fn mirrors_from_docker_registry_without_auth() {
 
 #[tokio::test]
 async fn mirrored_blobs_land_in_the_configured_bucket() {
-    let registry = distribution();
     let work = tempfile::tempdir().unwrap();
-    let src = umoci_image(work.path());
-    run(Command::new("skopeo")
-        .args(["copy", "--dest-tls-verify=false"])
-        .arg(&src)
-        .arg(format!("docker://{}/vendor/app:1.0", registry.addr)));
+    let registry = distribution_with_app(work.path());
 
     let s3 = S3Server::start("mirror").await;
     let mut env = s3.env("mirrored");
@@ -703,23 +704,10 @@ async fn mirrored_blobs_land_in_the_configured_bucket() {
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
     let mirror = TestApp::spawn_with_env(&pairs(&env));
-    mirror.create_org("hooli", "admin@hooli.test", "mirror-admin-pw");
-    let token = mirror.token("admin@hooli.test", &[]);
-    let api = mirror.api(&token);
-    let (s, u) = api
-        .send(
-            Method::POST,
-            "/api/v1/upstreams",
-            Some(json!({"artifact": "app", "url": format!("http://{}", registry.addr), "repository": "vendor/app"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{u}");
-    let synced = wait_synced(&api, u["id"].as_i64().unwrap(), &Value::Null).await;
-    assert_eq!(synced["tags_synced"], json!(["1.0"]));
+    let (reg, _api, _, _) = mirror_app(&mirror, &registry).await;
 
     // Every blob of the image is an object in the bucket; no upload chunk
     // is left and nothing was written to the data directory's folder.
-    let reg = Reg::new(&mirror.base, "admin@hooli.test", &token);
     let manifest = reg.json(Method::GET, "/v2/hooli/app/manifests/1.0").await;
     let mut digests = vec![manifest["config"]["digest"].as_str().unwrap().to_owned()];
     for layer in manifest["layers"].as_array().unwrap() {
@@ -735,13 +723,7 @@ async fn mirrored_blobs_land_in_the_configured_bucket() {
     assert!(!mirror.data_dir().join("blobs").exists());
 
     // And a client pulls the mirrored image from there.
-    let host = mirror.base.trim_start_matches("http://");
-    let dest = tempfile::tempdir().unwrap();
-    run(Command::new("skopeo")
-        .args(["copy", "--src-tls-verify=false", "--src-creds"])
-        .arg(format!("admin@hooli.test:{token}"))
-        .arg(format!("docker://{host}/hooli/app:1.0"))
-        .arg(format!("oci:{}:pulled", dest.path().display())));
+    pull_app(&mirror, &reg);
 }
 
 /// An upstream on loopback (allowed here) that serves a tag whose config

@@ -21,14 +21,7 @@ async fn walk(api: &Api, first: &str, field: &str) -> (Vec<Vec<String>>, Vec<Str
     while let Some(path) = next.take() {
         assert!(pages.len() < 20, "the next links never end");
         let body = api.get_ok(&path).await;
-        pages.push(
-            body[field]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|item| item["name"].as_str().unwrap().to_owned())
-                .collect(),
-        );
+        pages.push(common::names(&body, field));
         links.push(path);
         next = body["next"].as_str().map(str::to_owned);
         if next.is_none() {
@@ -69,14 +62,7 @@ async fn customers_page_by_name_with_a_next_link_and_search() {
     // Without a limit, a small list is one page, as before: no next.
     let all = api.get_ok("/api/v1/customers").await;
     assert_eq!(all["next"], Value::Null);
-    let names = |v: &Value| -> Vec<String> {
-        v["customers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["name"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let names = |v: &Value| common::names(v, "customers");
     let order = ["Alpha", "alpha", "Bravo & Co", "charlie", "delta", "echo/1"];
     assert_eq!(names(&all), order);
 
@@ -426,37 +412,21 @@ async fn an_artifacts_page_reads_its_tags_in_one_query_and_ends_at_1000_tags() {
 
     // Statements that read tags (the summaries' counts and the tag lists;
     // the server's other statements, such as the change poll, are not).
-    let statements = |logs: &str| {
-        logs.lines()
-            .filter(|l| l.contains("sqlx::query") && l.contains("tags t "))
-            .count()
-    };
-    app.sync_logs().await;
-    let before = statements(&app.logs());
+    let before = app.statements("tags t ").await;
     // Without a limit, the page ends before the artifact that would take it
     // past 1,000 tags.
     let first = api.get_ok("/api/v1/artifacts").await;
-    app.sync_logs().await;
-    let read = statements(&app.logs()) - before;
-    let names = |v: &Value| -> Vec<String> {
-        v["artifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["name"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let read = app.statements("tags t ").await - before;
+    let names = |v: &Value| common::names(v, "artifacts");
     assert_eq!(names(&first), ["big-1", "big-2"]);
     assert_eq!(first["artifacts"][1]["tags"].as_array().unwrap().len(), 400);
     assert_eq!(first["next"], "/api/v1/artifacts?after=big-2");
     assert_eq!(read, 2, "a page of artifacts read tags {read} times");
     // The rest: 31 artifacts with 430 tags, still two queries (the
     // summaries, all their tags), not two per artifact.
-    app.sync_logs().await;
-    let before = statements(&app.logs());
+    let before = app.statements("tags t ").await;
     let rest = api.get_ok("/api/v1/artifacts?after=big-2").await;
-    app.sync_logs().await;
-    let read = statements(&app.logs()) - before;
+    let read = app.statements("tags t ").await - before;
     assert_eq!(names(&rest).len(), 31);
     assert_eq!(names(&rest)[..2], ["big-3", "small-00"]);
     assert_eq!(rest["next"], Value::Null);

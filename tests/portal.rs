@@ -168,7 +168,7 @@ async fn the_portal_shows_exactly_what_the_customer_may_pull() {
     }
 
     // One artifact: pull instructions for the chosen (or newest) tag.
-    let host = app.base.trim_start_matches("http://").to_owned();
+    let host = app.host();
     let (s, html) = page(&c, &app, "/portal/artifacts/web").await;
     assert_eq!(s, 200);
     for cmd in [

@@ -5,7 +5,6 @@
 
 mod common;
 
-use common::registry::Reg;
 use common::{Api, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -33,14 +32,12 @@ fn csv_line(p: &Value, customer_cell: &str, user_cell: &str) -> String {
 #[tokio::test]
 async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
     let mut app = TestApp::spawn();
-    app.create_org("acme", ADMIN, PASSWORD);
-    let token = app.token(ADMIN, &[]);
-    let vendor = Reg::new(&app.base, ADMIN, &token);
+    let vendor = app.vendor("acme", ADMIN, PASSWORD);
     let (chart, _) = vendor
         .push_image("acme/charts/web", "1.0", &[b"chart layer"])
         .await;
     vendor.push_image("acme/web", "2.0", &[b"web layer"]).await;
-    let api = app.api(&token);
+    let api = app.api(vendor.token());
     // Text a spreadsheet would run as a formula, and that needs quoting.
     let globex = api
         .customer("=Globex, \"Intl\"", "+ops@globex.test", "customer password")
@@ -50,16 +47,8 @@ async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
         .customer("Initech", "bob@initech.test", "customer password")
         .await
         .0;
-    let ops = Reg::new(
-        &app.base,
-        "+ops@globex.test",
-        &app.token("+ops@globex.test", &[]),
-    );
-    let bob = Reg::new(
-        &app.base,
-        "bob@initech.test",
-        &app.token("bob@initech.test", &[]),
-    );
+    let ops = app.reg("+ops@globex.test");
+    let bob = app.reg("bob@initech.test");
 
     // The org has no entitlements (rule 1): its customers may pull everything.
     // Pulls: by tag, by digest, another artifact; then another customer.
@@ -100,7 +89,7 @@ async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
     let exit = app.terminate();
     assert!(exit.success(), "{exit:?}");
     let app = TestApp::spawn_in(app.kill(), &[]);
-    let api = app.api(&token);
+    let api = app.api(vendor.token());
 
     let pulls = api.get_ok("/api/v1/pulls").await["pulls"].clone();
     let rows: Vec<(String, bool, String, String, Value)> = pulls
@@ -266,12 +255,11 @@ async fn customer_pulls_are_logged_and_shown_to_the_vendor() {
 #[tokio::test]
 async fn only_the_vendor_reads_the_pull_log() {
     let app = TestApp::spawn();
-    app.create_org("acme", ADMIN, PASSWORD);
-    let token = app.token(ADMIN, &[]);
-    Reg::new(&app.base, ADMIN, &token)
+    let vendor = app.vendor("acme", ADMIN, PASSWORD);
+    vendor
         .push_image("acme/charts/web", "1.0", &[b"layer"])
         .await;
-    let api = app.api(&token);
+    let api = app.api(vendor.token());
     let globex = api
         .customer("Globex", "c@globex.test", "customer password")
         .await
@@ -411,19 +399,17 @@ async fn logged_pulls(app: TestApp, token: &str) -> (TestApp, Vec<Value>) {
 #[tokio::test]
 async fn a_burst_of_identical_pulls_is_counted_in_few_rows() {
     let app = TestApp::spawn();
-    app.create_org("acme", ADMIN, PASSWORD);
-    let token = app.token(ADMIN, &[]);
-    let vendor = Reg::new(&app.base, ADMIN, &token);
+    let vendor = app.vendor("acme", ADMIN, PASSWORD);
     vendor.push_image("acme/web", "1.0", &[b"layer"]).await;
-    app.api(&token)
+    app.api(vendor.token())
         .customer("Globex", "c@globex.test", "customer password")
         .await;
-    let customer = Reg::new(&app.base, "c@globex.test", &app.token("c@globex.test", &[]));
+    let customer = app.reg("c@globex.test");
     let burst = (0..50).map(|_| customer.status(Method::GET, "/v2/acme/web/manifests/1.0"));
     let statuses = futures::future::join_all(burst).await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
 
-    let (_app, pulls) = logged_pulls(app, &token).await;
+    let (_app, pulls) = logged_pulls(app, vendor.token()).await;
     let counted: i64 = pulls.iter().map(|p| p["count"].as_i64().unwrap()).sum();
     assert_eq!(counted, 50, "{pulls:?}");
     // (A row a second, and a write a second: a few rows, not 50.)
@@ -441,30 +427,19 @@ async fn a_burst_of_identical_pulls_is_counted_in_few_rows() {
 /// and digest.
 #[tokio::test]
 async fn skopeo_pulling_a_multi_platform_image_is_one_pull() {
-    use common::clients::{digest_of, run, umoci_image_with};
+    use common::clients::{digest_of, push_umoci_image, run};
     use std::process::Command;
     let app = TestApp::spawn();
-    app.create_org("acme", ADMIN, PASSWORD);
-    let token = app.token(ADMIN, &[]);
-    let host = app.base.trim_start_matches("http://").to_owned();
-    let vendor_creds = format!("{ADMIN}:{token}");
-    let vendor = Reg::new(&app.base, ADMIN, &token);
+    let vendor = app.vendor("acme", ADMIN, PASSWORD);
+    let token = vendor.token();
+    let host = app.host();
+    let vendor_creds = vendor.creds();
     // Two platform images (umoci), pushed with skopeo, and an index of them.
     let work = tempfile::tempdir().unwrap();
     let mut entries = vec![];
     for (arch, content) in [("amd64", "amd64\n"), ("arm64", "arm64\n")] {
-        let dir = work.path().join(arch);
-        std::fs::create_dir_all(&dir).unwrap();
-        let src = umoci_image_with(&dir, content);
         let dest = format!("docker://{host}/acme/multi:{arch}");
-        run(Command::new("skopeo").args([
-            "copy",
-            "--dest-tls-verify=false",
-            "--dest-creds",
-            &vendor_creds,
-            &src,
-            &dest,
-        ]));
+        push_umoci_image(work.path(), arch, content, &dest, &vendor_creds);
         let digest = digest_of(&dest, Some(&vendor_creds));
         let (status, body) = vendor
             .fetch(Method::GET, &format!("/v2/acme/multi/manifests/{digest}"))
@@ -501,12 +476,12 @@ async fn skopeo_pulling_a_multi_platform_image_is_one_pull() {
             &index,
         )
         .await;
-    let api = app.api(&token);
+    let api = app.api(token);
     api.customer("Globex", "c@globex.test", "customer password")
         .await;
     let creds = format!("c@globex.test:{}", app.token("c@globex.test", &[]));
     let pull = |app: &TestApp, extra: &[&str], out: &str| {
-        let host = app.base.trim_start_matches("http://");
+        let host = app.host();
         let dest = format!("oci:{}:1.0", work.path().join(out).display());
         run(Command::new("skopeo")
             .arg("copy")
@@ -523,7 +498,7 @@ async fn skopeo_pulling_a_multi_platform_image_is_one_pull() {
         "one",
     );
     assert!(fetched("one", &arm64) && !fetched("one", &amd64));
-    let (app, pulls) = logged_pulls(app, &token).await;
+    let (app, pulls) = logged_pulls(app, token).await;
     let seen: Vec<(&str, &str, &str)> = pulls
         .iter()
         .map(|p| {
@@ -540,7 +515,7 @@ async fn skopeo_pulling_a_multi_platform_image_is_one_pull() {
     // (The server runs again, on another port.)
     pull(&app, &["--all"], "all");
     assert!(fetched("all", &arm64) && fetched("all", &amd64) && fetched("all", &index_digest));
-    let (_app, pulls) = logged_pulls(app, &token).await;
+    let (_app, pulls) = logged_pulls(app, token).await;
     assert_eq!(pulls.len(), 2, "{pulls:?}");
     assert_eq!(
         (pulls[0]["tag"].as_str(), pulls[0]["digest"].as_str()),
@@ -555,17 +530,15 @@ async fn skopeo_pulling_a_multi_platform_image_is_one_pull() {
 #[tokio::test]
 async fn a_get_by_digest_after_a_head_by_tag_is_logged_with_the_tag() {
     let app = TestApp::spawn();
-    app.create_org("acme", ADMIN, PASSWORD);
-    let token = app.token(ADMIN, &[]);
-    let vendor = Reg::new(&app.base, ADMIN, &token);
+    let vendor = app.vendor("acme", ADMIN, PASSWORD);
     let (digest, _) = vendor.push_image("acme/web", "1.0", &[b"layer"]).await;
-    app.api(&token)
+    app.api(vendor.token())
         .customer("Globex", "c@globex.test", "customer password")
         .await;
     let by_digest = format!("/v2/acme/web/manifests/{digest}");
 
     // `docker pull acme/web:1.0`: HEAD by tag, then GET by digest.
-    let resolving = Reg::new(&app.base, "c@globex.test", &app.token("c@globex.test", &[]));
+    let resolving = app.reg("c@globex.test");
     let head = resolving
         .send(Method::HEAD, "/v2/acme/web/manifests/1.0")
         .await;
@@ -573,10 +546,10 @@ async fn a_get_by_digest_after_a_head_by_tag_is_logged_with_the_tag() {
     assert_eq!(head.headers()["docker-content-digest"], digest.as_str());
     assert_eq!(resolving.status(Method::GET, &by_digest).await, 200);
     // `docker pull acme/web@sha256:…` with another token: no tag.
-    let pinned = Reg::new(&app.base, "c@globex.test", &app.token("c@globex.test", &[]));
+    let pinned = app.reg("c@globex.test");
     assert_eq!(pinned.status(Method::GET, &by_digest).await, 200);
 
-    let (_app, pulls) = logged_pulls(app, &token).await;
+    let (_app, pulls) = logged_pulls(app, vendor.token()).await;
     let mut seen: Vec<(Value, &str)> = pulls
         .iter()
         .map(|p| (p["tag"].clone(), p["digest"].as_str().unwrap()))

@@ -13,9 +13,7 @@ const ADMIN: &str = "a@acme.test";
 
 fn app_with_admin() -> (TestApp, Reg) {
     let app = TestApp::spawn();
-    app.create_org("acme", ADMIN, "admin password");
-    let token = app.token(ADMIN, &[]);
-    let reg = Reg::new(&app.base, ADMIN, &token);
+    let reg = app.vendor("acme", ADMIN, "admin password");
     (app, reg)
 }
 
@@ -37,9 +35,9 @@ async fn base_endpoint_challenges_and_accepts_tokens() {
     let r = reg.send(Method::GET, "/v2/").await;
     assert_eq!(r.status(), 200);
     // The email is matched case-insensitively; a wrong email fails.
-    let token = reg.auth.clone().unwrap().1;
+    let token = reg.token();
     assert_eq!(
-        Reg::new(&app.base, "A@ACME.test", &token)
+        Reg::new(&app.base, "A@ACME.test", token)
             .req(Method::GET, "/v2/")
             .send()
             .await
@@ -48,7 +46,7 @@ async fn base_endpoint_challenges_and_accepts_tokens() {
         200
     );
     assert_eq!(
-        Reg::new(&app.base, "b@acme.test", &token)
+        Reg::new(&app.base, "b@acme.test", token)
             .req(Method::GET, "/v2/")
             .send()
             .await
@@ -59,7 +57,7 @@ async fn base_endpoint_challenges_and_accepts_tokens() {
     // Bearer works too.
     let r = reqwest::Client::new()
         .get(app.url("/v2/"))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .send()
         .await
         .unwrap();
@@ -363,7 +361,7 @@ async fn cross_repository_mount_needs_read_access() {
 
     // Another org cannot mount from acme: it gets an upload session instead.
     app.create_org("beta", "b@beta.test", "beta password");
-    let beta = Reg::new(&app.base, "b@beta.test", &app.token("b@beta.test", &[]));
+    let beta = app.reg("b@beta.test");
     let r = beta
         .send(
             Method::POST,
@@ -763,7 +761,7 @@ async fn tokens_roles_and_orgs_are_enforced() {
             .status,
         200
     );
-    let ro = Reg::new(&app.base, "ro@acme.test", &app.token("ro@acme.test", &[]));
+    let ro = app.reg("ro@acme.test");
     assert_eq!(
         ro.status(Method::GET, "/v2/acme/web/manifests/1.0").await,
         200
@@ -783,13 +781,9 @@ async fn tokens_roles_and_orgs_are_enforced() {
     let users = app.call(&web, "load_settings", &[]).await.body["users"].clone();
     let ro_id = common::user_id(&users, "ro@acme.test").to_string();
     assert_eq!(
-        app.call(
-            &web,
-            "change_vendor_role",
-            &[("user_id", ro_id.as_str()), ("role", "read_write")]
-        )
-        .await
-        .status,
+        app.change_vendor_role(&web, ro_id.as_str(), "read_write")
+            .await
+            .status,
         200
     );
     assert_eq!(
@@ -798,16 +792,14 @@ async fn tokens_roles_and_orgs_are_enforced() {
     );
     // Removing the user ends its tokens at once.
     assert_eq!(
-        app.call(&web, "remove_vendor_user", &[("user_id", ro_id.as_str())])
-            .await
-            .status,
+        app.remove_vendor_user(&web, ro_id.as_str()).await.status,
         200
     );
     assert_eq!(ro.status(Method::GET, "/v2/").await, 401);
 
     // Org B cannot see or touch org A's repositories: answered as non-existent.
     app.create_org("beta", "b@beta.test", "beta password");
-    let beta = Reg::new(&app.base, "b@beta.test", &app.token("b@beta.test", &[]));
+    let beta = app.reg("b@beta.test");
     for (method, path) in [
         (Method::GET, "/v2/acme/web/manifests/1.0"),
         (Method::GET, "/v2/acme/web/tags/list"),
@@ -851,7 +843,7 @@ async fn tokens_roles_and_orgs_are_enforced() {
     )
     .await
     .unwrap();
-    let cust = Reg::new(&app.base, "c@globex.test", &app.token("c@globex.test", &[]));
+    let cust = app.reg("c@globex.test");
     assert_eq!(
         cust.error_code(Method::POST, "/v2/acme/web/blobs/uploads/")
             .await,
@@ -951,7 +943,7 @@ async fn an_upload_cut_off_mid_stream_leaves_nothing() {
         &base64::engine::general_purpose::STANDARD,
         format!("{email}:{token}"),
     );
-    let addr = app.base.trim_start_matches("http://").to_owned();
+    let addr = app.host();
     let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let head = format!(
         "PUT {loc}?digest={digest} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {auth}\r\nContent-Length: {}\r\n\r\n",
@@ -997,10 +989,9 @@ async fn an_upload_survives_a_server_killed_in_the_middle() {
             .status(),
         202
     );
-    let token = reg.auth.clone().unwrap().1;
     let dir = app.kill();
     let app = TestApp::spawn_in(dir, &[]);
-    let reg = Reg::new(&app.base, ADMIN, &token);
+    let reg = reg.on(&app.base);
     // The session is in the database: the restarted server knows it.
     let r = reg.send(Method::GET, &loc).await;
     assert_eq!(r.status(), 204);
@@ -1041,22 +1032,11 @@ async fn an_upload_survives_a_server_killed_in_the_middle() {
             .status(),
         202
     );
-    let token = reg.auth.clone().unwrap().1;
     let dir = app.kill();
     let app = TestApp::spawn_in(dir, &[]);
-    let reg = Reg::new(&app.base, ADMIN, &token);
-    let r = reg
-        .req(Method::PUT, &format!("{loc}?digest={digest}"))
-        .body(whole[half..].to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let r = reg
-        .send(Method::GET, &format!("/v2/acme/web/blobs/{digest}"))
-        .await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.bytes().await.unwrap().to_vec(), whole);
+    let reg = reg.on(&app.base);
+    assert_eq!(reg.close_upload(&loc, &digest, &whole[half..]).await, 201);
+    assert_eq!(reg.blob("acme/web", &digest).await, whole);
     assert_eq!(
         reg.status(Method::GET, "/v2/acme/web/manifests/1.0").await,
         200
@@ -1122,7 +1102,7 @@ const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 async fn referrers_of_a_repository_that_does_not_exist_are_an_empty_index() {
     let (app, reg) = app_with_admin();
     app.create_org("beta", "b@beta.test", "beta password");
-    let beta = Reg::new(&app.base, "b@beta.test", &app.token("b@beta.test", &[]));
+    let beta = app.reg("b@beta.test");
     beta.push_image("beta/web", "1.0", &[b"beta layer"]).await;
     let subject = sha256(b"some subject");
     // A repository never pushed to, another org's repository (invisible:

@@ -5,12 +5,11 @@
 
 mod common;
 
-use common::clients::{digest_of, run, umoci_image};
+use common::clients::skopeo_round_trip;
 use common::registry::{sha256, Reg};
 use common::s3::{pairs, S3Server};
 use common::TestApp;
 use reqwest::Method;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 const ADMIN: &str = "a@acme.test";
@@ -20,9 +19,7 @@ const ADMIN: &str = "a@acme.test";
 fn app_in(s3: &S3Server, prefix: &str) -> (TestApp, Reg) {
     let env = s3.env(prefix);
     let app = TestApp::spawn_with_env(&pairs(&env));
-    app.create_org("acme", ADMIN, "admin password");
-    let token = app.token(ADMIN, &[]);
-    let reg = Reg::new(&app.base, ADMIN, &token);
+    let reg = app.vendor("acme", ADMIN, "admin password");
     (app, reg)
 }
 
@@ -57,32 +54,8 @@ async fn patch(reg: &Reg, loc: &str, start: usize, data: &[u8]) -> (u16, String)
 async fn skopeo_pushes_and_pulls_through_a_bucket() {
     let s3 = S3Server::start("skopeo").await;
     let (app, reg) = app_in(&s3, "reg/one");
-    let token = reg.auth.clone().unwrap().1;
-    let host = app.base.trim_start_matches("http://").to_owned();
     let work = tempfile::tempdir().unwrap();
-    let creds = format!("{ADMIN}:{token}");
-    let src = umoci_image(work.path());
-    let dest = format!("docker://{host}/acme/web:1.0");
-    run(Command::new("skopeo").args([
-        "copy",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        &creds,
-        &src,
-        &dest,
-    ]));
-    let pushed = digest_of(&dest, Some(&creds));
-    assert_eq!(pushed, digest_of(&src, None));
-    let out = format!("oci:{}:1.0", work.path().join("copy").display());
-    run(Command::new("skopeo").args([
-        "copy",
-        "--src-tls-verify=false",
-        "--src-creds",
-        &creds,
-        &dest,
-        &out,
-    ]));
-    assert_eq!(digest_of(&out, None), pushed);
+    skopeo_round_trip(work.path(), &app.host(), &reg.creds());
     // The blobs are in the bucket, under the prefix; none on disk, and no
     // upload left over.
     let blobs = s3.keys("reg/one/blobs/sha256/").await;
@@ -114,12 +87,7 @@ async fn chunked_upload_and_range_gets_from_a_bucket() {
         (status, range.as_str()),
         (416, format!("0-{}", data.len() - 1).as_str())
     );
-    let r = reg
-        .req(Method::PUT, &format!("{loc}?digest={digest}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    assert_eq!(reg.close_upload(&loc, &digest, &[]).await, 201);
     assert!(s3.keys("_uploads/").await.is_empty(), "chunks removed");
     let blob = format!("/v2/acme/web/blobs/{digest}");
     let r = reg.send(Method::GET, &blob).await;
@@ -190,23 +158,14 @@ async fn an_upload_in_a_bucket_survives_a_restart() {
     let digest = sha256(&data);
     let loc = start_upload(&reg).await;
     assert_eq!(patch(&reg, &loc, 0, &data[..100_000]).await.0, 202);
-    let token = reg.auth.clone().unwrap().1;
     let app = TestApp::spawn_in(app.kill(), &pairs(&env));
-    let reg = Reg::new(&app.base, ADMIN, &token);
+    let reg = reg.on(&app.base);
     let r = reg.send(Method::GET, &loc).await;
     assert_eq!(r.status(), 204);
     assert_eq!(r.headers()["range"], "0-99999");
     assert_eq!(patch(&reg, &loc, 100_000, &data[100_000..]).await.0, 202);
-    let r = reg
-        .req(Method::PUT, &format!("{loc}?digest={digest}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let r = reg
-        .send(Method::GET, &format!("/v2/acme/web/blobs/{digest}"))
-        .await;
-    assert_eq!(r.bytes().await.unwrap().to_vec(), data);
+    assert_eq!(reg.close_upload(&loc, &digest, &[]).await, 201);
+    assert_eq!(reg.blob("acme/web", &digest).await, data);
 }
 
 /// Polls `f` until it is true or 10 s have passed.
@@ -228,8 +187,7 @@ async fn two_instances_share_uploads_and_repository_changes() {
     let env = s3.env("");
     let (a, reg_a) = app_in(&s3, "");
     let b = TestApp::spawn_beside(&a, &pairs(&env));
-    let token = reg_a.auth.clone().unwrap().1;
-    let reg_b = Reg::new(&b.base, ADMIN, &token);
+    let reg_b = reg_a.on(&b.base);
 
     // A chunked upload: started and first PATCH on A, second PATCH and
     // the closing PUT on B (no sticky sessions).
@@ -244,29 +202,16 @@ async fn two_instances_share_uploads_and_repository_changes() {
         patch(&reg_b, &loc, 70_000, &data[70_000..150_000]).await.0,
         202
     );
-    let r = reg_b
-        .req(Method::PUT, &format!("{loc}?digest={digest}"))
-        .body(data[150_000..].to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let r = reg_a
-        .send(Method::GET, &format!("/v2/acme/web/blobs/{digest}"))
-        .await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.bytes().await.unwrap().to_vec(), data);
+    assert_eq!(
+        reg_b.close_upload(&loc, &digest, &data[150_000..]).await,
+        201
+    );
+    assert_eq!(reg_a.blob("acme/web", &digest).await, data);
     // A session on B closed on A, which never saw its first chunk: A
     // verifies by reading the chunks back from the bucket.
     let loc = start_upload(&reg_b).await;
     assert_eq!(patch(&reg_b, &loc, 0, b"abc").await.0, 202);
-    let r = reg_a
-        .req(Method::PUT, &format!("{loc}?digest={}", sha256(b"abcd")))
-        .body(b"d".to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    assert_eq!(reg_a.close_upload(&loc, &sha256(b"abcd"), b"d").await, 201);
 
     // Repository changes reach the other instance's caches: A caches
     // the manifest of 1.0, B moves the tag, A serves the new one.
@@ -309,32 +254,36 @@ async fn two_instances_share_uploads_and_repository_changes() {
     .await;
 }
 
+/// The status and JSON body of `GET /healthz`.
+async fn healthz(app: &TestApp) -> (u16, serde_json::Value) {
+    let r = reqwest::get(app.url("/healthz")).await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
 #[tokio::test]
 async fn healthz_reports_database_and_storage() {
     let mut s3 = S3Server::start("health").await;
     let (app, _reg) = app_in(&s3, "");
-    let http = reqwest::Client::new();
-    let r = http.get(app.url("/healthz")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(
-        body,
-        serde_json::json!({"status": "ok", "database": "ok", "storage": "ok"})
+        healthz(&app).await,
+        (
+            200,
+            serde_json::json!({"status": "ok", "database": "ok", "storage": "ok"})
+        )
     );
     // The bucket goes away: 503, storage unavailable, and no reason shown.
     s3.stop();
-    let r = http.get(app.url("/healthz")).send().await.unwrap();
-    assert_eq!(r.status(), 503);
-    let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(
-        body,
-        serde_json::json!({"status": "unavailable", "database": "ok", "storage": "unavailable"})
+        healthz(&app).await,
+        (
+            503,
+            serde_json::json!({"status": "unavailable", "database": "ok", "storage": "unavailable"})
+        )
     );
     // The folder backend.
     let folder = TestApp::spawn();
-    let r = http.get(folder.url("/healthz")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let body: serde_json::Value = r.json().await.unwrap();
+    let (status, body) = healthz(&folder).await;
+    assert_eq!(status, 200);
     assert_eq!(body["storage"], "ok");
 }
 
@@ -348,9 +297,7 @@ fn metric(text: &str, name: &str) -> Option<f64> {
 #[tokio::test]
 async fn metrics_count_requests_pulls_caches_uploads_and_the_feed() {
     let app = TestApp::spawn();
-    app.create_org("acme", ADMIN, "admin password");
-    let token = app.token(ADMIN, &[]);
-    let reg = Reg::new(&app.base, ADMIN, &token);
+    let reg = app.vendor("acme", ADMIN, "admin password");
     reg.push_image("acme/web", "1.0", &[b"layer"]).await;
     for _ in 0..3 {
         assert_eq!(
@@ -400,7 +347,7 @@ async fn metrics_count_requests_pulls_caches_uploads_and_the_feed() {
         "{text}"
     );
     // Nothing names an org, a repository or a user.
-    for secret in ["acme", "web", ADMIN, &token] {
+    for secret in ["acme", "web", ADMIN, reg.token()] {
         assert!(!text.contains(secret), "{secret} in metrics");
     }
     // With a token configured, /metrics wants it.

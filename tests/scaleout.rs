@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::clients::{run, umoci_image_with};
+use common::clients::{push_umoci_image, run, skopeo_pull};
 use common::registry::{sha256, Reg};
 use common::s3::{pairs, S3Server};
 use common::TestApp;
@@ -17,10 +17,6 @@ use std::process::Command;
 
 const ADMIN: &str = "a@acme.test";
 const CUSTOMER: &str = "c@initech.test";
-
-fn host(app: &TestApp) -> String {
-    app.base.trim_start_matches("http://").to_owned()
-}
 
 /// `path` answers like `missing` (same status, same body), with 404.
 async fn hidden(reg: &Reg, path: &str, missing: &str) {
@@ -56,17 +52,8 @@ async fn two_instances_share_one_database_and_one_bucket() {
     let vendor_creds = format!("{ADMIN}:{}", a.token(ADMIN, &[]));
     let work = tempfile::tempdir().unwrap();
     for (repo, content) in [("web", "web\n"), ("secret", "secret\n")] {
-        let dir = work.path().join(repo);
-        std::fs::create_dir_all(&dir).unwrap();
-        let src = umoci_image_with(&dir, content);
-        run(Command::new("skopeo").args([
-            "copy",
-            "--dest-tls-verify=false",
-            "--dest-creds",
-            &vendor_creds,
-            &src,
-            &format!("docker://{}/acme/{repo}:1.0", host(&a)),
-        ]));
+        let dest = format!("docker://{}/acme/{repo}:1.0", a.host());
+        push_umoci_image(work.path(), repo, content, &dest, &vendor_creds);
     }
 
     // A customer entitled to web, through A.
@@ -93,16 +80,13 @@ async fn two_instances_share_one_database_and_one_bucket() {
 
     // Pull through B with skopeo.
     let out = work.path().join("pulled");
-    run(Command::new("skopeo").args([
-        "copy",
-        "--src-tls-verify=false",
-        "--src-creds",
-        &creds,
-        &format!("docker://{}/acme/web:1.0", host(&b)),
+    skopeo_pull(
+        &format!("docker://{}/acme/web:1.0", b.host()),
         &format!("oci:{}:1.0", out.display()),
-    ]));
+        &creds,
+    );
     assert!(out.join("index.json").is_file());
-    let pulled = skopeo_inspect(&creds, &format!("docker://{}/acme/web:1.0", host(&b)));
+    let pulled = skopeo_inspect(&creds, &format!("docker://{}/acme/web:1.0", b.host()));
     assert_eq!(pulled["RepoTags"], json!(["1.0"]));
 
     // Chunked uploads split across the two (no sticky sessions). Each step
@@ -111,7 +95,7 @@ async fn two_instances_share_one_database_and_one_bucket() {
     // the upload is stale: it must append after B's chunk, not after its
     // own, and close by reading the chunks back. Each blob then reads back
     // whole from the other instance.
-    let vendor_a = Reg::new(&a.base, ADMIN, &a.token(ADMIN, &[]));
+    let vendor_a = a.reg(ADMIN);
     let vendor_b = Reg::new(&b.base, ADMIN, vendor_a.auth.as_ref().unwrap().1.as_str());
     let data: Vec<u8> = (0..300_000u32).map(|i| (i % 241) as u8).collect();
     let (ab, ba) = ([&vendor_a, &vendor_b], [&vendor_b, &vendor_a]);
@@ -222,23 +206,10 @@ async fn two_instances_share_one_database_and_one_bucket() {
     // The customer signs in on A; its session (in the database) works on
     // B, where its portal page listens for live updates.
     let browser = a.signed_in(CUSTOMER, "customer password").await;
-    let mut portal_on_b = browser
-        .get(b.url("/events"))
-        .header("Accept", "text/event-stream")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(portal_on_b.status(), 200);
+    let mut portal_on_b = b.events(&browser).await;
 
     // The entitlement deleted through A: refused on B at the next request.
-    let (s, _) = api
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/entitlements/{entitlement}"),
-            None,
-        )
-        .await;
-    assert_eq!(s, 204);
+    api.delete_entitlement(entitlement).await;
     hidden(
         &on_b,
         "/v2/acme/web/manifests/1.0",
@@ -289,14 +260,7 @@ async fn two_instances_share_one_database_and_one_bucket() {
     for reg in [&second_a, &second_b] {
         assert_eq!(reg.status(Method::GET, "/v2/").await, 200);
     }
-    let (s, _) = customer_api
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/tokens/{}", made["token"]["id"]),
-            None,
-        )
-        .await;
-    assert_eq!(s, 204);
+    customer_api.delete_token(&made["token"]["id"]).await;
     for reg in [&second_b, &second_a] {
         assert_eq!(reg.status(Method::GET, "/v2/").await, 401);
     }

@@ -143,11 +143,7 @@ async fn a_role_change_ends_the_users_sessions() {
     let id = body["id"].to_string();
 
     let changed = app
-        .call(
-            &admin,
-            "change_vendor_role",
-            &[("user_id", id.as_str()), ("role", "read_only")],
-        )
+        .change_vendor_role(&admin, id.as_str(), "read_only")
         .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     assert_eq!(me(&app, &rw).await.0, 401, "the old session ended");
@@ -157,21 +153,11 @@ async fn a_role_change_ends_the_users_sessions() {
     assert_eq!(me(&app, &again).await.1["role"], "read_only");
 
     // An admin who changes its own role stays signed in, with the new role.
-    let promoted = app
-        .call(
-            &admin,
-            "change_vendor_role",
-            &[("user_id", id.as_str()), ("role", "admin")],
-        )
-        .await;
+    let promoted = app.change_vendor_role(&admin, id.as_str(), "admin").await;
     assert_eq!(promoted.status, 200);
     let my_id = me(&app, &admin).await.1["id"].to_string();
     let demoted = app
-        .call(
-            &admin,
-            "change_vendor_role",
-            &[("user_id", my_id.as_str()), ("role", "read_only")],
-        )
+        .change_vendor_role(&admin, my_id.as_str(), "read_only")
         .await;
     assert_eq!(demoted.status, 200, "{}", demoted.body);
     let (status, body) = me(&app, &admin).await;
@@ -255,13 +241,7 @@ async fn a_token_made_with_a_token_ends_with_it() {
 
     // Revoking the parent (with its own secret) revokes its descendants.
     let id = parent_info["id"].as_i64().unwrap();
-    assert_eq!(
-        parent_api
-            .send(M::DELETE, &format!("/api/v1/tokens/{id}"), None)
-            .await
-            .0,
-        204
-    );
+    parent_api.delete_token(id).await;
     for t in [&parent, &child, &grandchild] {
         assert_eq!(
             Api::new(&app, t).send(M::GET, "/api/v1/me", None).await.0,
@@ -292,13 +272,7 @@ async fn an_event_stream_ends_when_its_session_signs_out() {
     let app = TestApp::spawn();
     app.create_org("acme", "a@acme.test", "admin password");
     let web = app.signed_in("a@acme.test", "admin password").await;
-    let mut resp = web
-        .get(app.url("/events"))
-        .header("Accept", "text/event-stream")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    let mut resp = app.events(&web).await;
     // The first block arrives: the stream is open.
     let first = tokio::time::timeout(Duration::from_secs(20), resp.chunk())
         .await
@@ -330,19 +304,12 @@ async fn a_page_render_looks_up_its_caller_once() {
     let app = TestApp::spawn_with_env(&[("PORTCULLIS_LOG", "info,sqlx::query=debug")]);
     app.create_org("acme", "a@acme.test", "admin password");
     let admin = app.signed_in("a@acme.test", "admin password").await;
-    let lookups = |logs: &str| {
-        logs.lines()
-            .filter(|l| l.contains("sqlx::query") && l.contains("LEFT JOIN customers c ON"))
-            .count()
-    };
-    app.sync_logs().await;
-    let before = lookups(&app.logs());
+    let before = app.statements("LEFT JOIN customers c ON").await;
     // The guard, the organization's settings and the token list: three
     // parts of one request that each need to know who is calling.
     let page = app.get(&admin, "/settings").await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("a@acme.test"), "{}", page.text);
-    app.sync_logs().await;
-    let during = lookups(&app.logs()) - before;
+    let during = app.statements("LEFT JOIN customers c ON").await - before;
     assert_eq!(during, 1, "the caller was looked up {during} times");
 }

@@ -36,6 +36,12 @@ impl Answer {
         serde_json::from_str(&self.text).unwrap_or_else(|_| panic!("not JSON: {}", self.text))
     }
 
+    /// The `Set-Cookie` header; fails the test without one.
+    pub fn cookie(&self) -> String {
+        let cookie = self.headers.get("set-cookie").expect("a Set-Cookie header");
+        cookie.to_str().unwrap().to_owned()
+    }
+
     /// A header's value, or "" when it is missing.
     pub fn header(&self, name: &str) -> &str {
         self.headers
@@ -178,6 +184,22 @@ impl Api {
         assert_eq!(s, 201, "{e}");
         e["id"].as_i64().unwrap()
     }
+
+    /// `DELETE path`, which must answer 204.
+    pub async fn delete(&self, path: &str) {
+        let (s, body) = self.send(Method::DELETE, path, None).await;
+        assert_eq!(s, 204, "DELETE {path}: {body}");
+    }
+
+    /// Deletes entitlement `id`, which must answer 204.
+    pub async fn delete_entitlement(&self, id: impl std::fmt::Display) {
+        self.delete(&format!("/api/v1/entitlements/{id}")).await;
+    }
+
+    /// Revokes token `id`, which must answer 204.
+    pub async fn delete_token(&self, id: impl std::fmt::Display) {
+        self.delete(&format!("/api/v1/tokens/{id}")).await;
+    }
 }
 
 impl TestApp {
@@ -199,6 +221,21 @@ impl TestApp {
     /// The status of `GET path` with `client`.
     pub async fn get_status(&self, client: &reqwest::Client, path: &str) -> reqwest::StatusCode {
         client.get(self.url(path)).send().await.unwrap().status()
+    }
+
+    /// Each call in `calls` (server function, form fields) answers `status`
+    /// with the JSON `body`.
+    pub async fn calls_answer(
+        &self,
+        client: &reqwest::Client,
+        calls: &[(&str, Vec<(&str, &str)>)],
+        status: u16,
+        body: Value,
+    ) {
+        for (name, form) in calls {
+            let r = self.call(client, name, form).await;
+            assert_eq!((r.status, &r.body), (status, &body), "{name}: {}", r.body);
+        }
     }
 
     /// Calls server function `name` with form fields, as the hydrated UI does.
@@ -257,6 +294,28 @@ impl TestApp {
             .await
     }
 
+    /// Calls the first-run form's server function: a new org and its admin.
+    pub async fn create_first_org(
+        &self,
+        client: &reqwest::Client,
+        org_name: &str,
+        slug: &str,
+        email: &str,
+        password: &str,
+    ) -> Answer {
+        self.call(
+            client,
+            "create_first_org",
+            &[
+                ("org_name", org_name),
+                ("slug", slug),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
     /// Adds a vendor user through the console's server function.
     pub async fn add_vendor_user(
         &self,
@@ -271,6 +330,23 @@ impl TestApp {
             &[("email", email), ("password", password), ("role", role)],
         )
         .await
+    }
+
+    /// Changes vendor user `user_id`'s role through the console's server function.
+    pub async fn change_vendor_role(
+        &self,
+        client: &reqwest::Client,
+        user_id: &str,
+        role: &str,
+    ) -> Answer {
+        let form = [("user_id", user_id), ("role", role)];
+        self.call(client, "change_vendor_role", &form).await
+    }
+
+    /// Removes vendor user `user_id` through the console's server function.
+    pub async fn remove_vendor_user(&self, client: &reqwest::Client, user_id: &str) -> Answer {
+        self.call(client, "remove_vendor_user", &[("user_id", user_id)])
+            .await
     }
 
     pub async fn sign_in(&self, client: &reqwest::Client, email: &str, password: &str) -> Answer {
@@ -301,6 +377,29 @@ impl TestApp {
             // Polling the reader thread's buffer for the marker.
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
+    }
+
+    /// How many logged SQL statements (`sqlx::query` lines) contain `text`
+    /// so far; it waits for the log first.
+    pub async fn statements(&self, text: &str) -> usize {
+        self.sync_logs().await;
+        self.logs()
+            .lines()
+            .filter(|l| l.contains("sqlx::query") && l.contains(text))
+            .count()
+    }
+
+    /// Opens `/events` (the live updates a page listens to) with `client`;
+    /// the stream, which must have answered 200.
+    pub async fn events(&self, client: &reqwest::Client) -> reqwest::Response {
+        let r = client
+            .get(self.url("/events"))
+            .header("Accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "GET /events");
+        r
     }
 
     /// A client signed in as `email`.

@@ -60,3 +60,46 @@ pub fn digest_of(image: &str, creds: Option<&str>) -> String {
     }
     run(cmd.arg(image)).trim().to_owned()
 }
+
+/// An umoci image with `content` (as [`umoci_image_with`], built in a new
+/// folder `name` of `work`) pushed to registry image `dest` with skopeo,
+/// signing in with `creds` (`email:token`).
+pub fn push_umoci_image(work: &Path, name: &str, content: &str, dest: &str, creds: &str) {
+    let dir = work.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    skopeo_push(&umoci_image_with(&dir, content), dest, Some(creds));
+}
+
+/// `skopeo copy` of `src` to registry image `dest` (over HTTP), signing in
+/// with `creds` (`email:token`) when given.
+pub fn skopeo_push(src: &str, dest: &str, creds: Option<&str>) {
+    let mut cmd = Command::new("skopeo");
+    cmd.args(["copy", "--dest-tls-verify=false"]);
+    if let Some(c) = creds {
+        cmd.args(["--dest-creds", c]);
+    }
+    run(cmd.arg(src).arg(dest));
+}
+
+/// `skopeo copy` of registry image `src` (over HTTP) to `dest`, signing in
+/// with `creds` (`email:token`).
+pub fn skopeo_pull(src: &str, dest: &str, creds: &str) {
+    run(Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false", "--src-creds", creds])
+        .arg(src)
+        .arg(dest));
+}
+
+/// Pushes an umoci image to `acme/web:1.0` on registry `host` with skopeo
+/// and copies it out again: the digests are equal. The pushed digest.
+pub fn skopeo_round_trip(work: &Path, host: &str, creds: &str) -> String {
+    let src = umoci_image(work);
+    let dest = format!("docker://{host}/acme/web:1.0");
+    skopeo_push(&src, &dest, Some(creds));
+    let pushed = digest_of(&dest, Some(creds));
+    assert_eq!(pushed, digest_of(&src, None));
+    let out = format!("oci:{}:1.0", work.join("copy").display());
+    skopeo_pull(&dest, &out, creds);
+    assert_eq!(digest_of(&out, None), pushed);
+    pushed
+}

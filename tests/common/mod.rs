@@ -201,6 +201,11 @@ impl TestApp {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// The server's `host:port`, as registry clients name it.
+    pub fn host(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -389,4 +394,14 @@ pub fn user_id(users: &serde_json::Value, email: &str) -> i64 {
         .unwrap_or_else(|| panic!("no user {email} in {users}"))["id"]
         .as_i64()
         .unwrap()
+}
+
+/// The `name` of every item of the JSON array `body[field]`.
+pub fn names(body: &serde_json::Value, field: &str) -> Vec<String> {
+    body[field]
+        .as_array()
+        .unwrap_or_else(|| panic!("no array {field} in {body}"))
+        .iter()
+        .map(|item| item["name"].as_str().unwrap().to_owned())
+        .collect()
 }

@@ -35,6 +35,26 @@ impl Reg {
         }
     }
 
+    /// The token it signs in with; fails the test for an anonymous client.
+    pub fn token(&self) -> &str {
+        &self.auth.as_ref().expect("credentials").1
+    }
+
+    /// Its credentials as `email:token`, as skopeo and podman take them.
+    pub fn creds(&self) -> String {
+        let (email, token) = self.auth.as_ref().expect("credentials");
+        format!("{email}:{token}")
+    }
+
+    /// A client with the same credentials for the server at `base` (a
+    /// restarted server, or another instance).
+    pub fn on(&self, base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            ..self.clone()
+        }
+    }
+
     pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let url = if path.starts_with("http") {
             path.to_owned()
@@ -72,6 +92,27 @@ impl Reg {
     /// The JSON body of `method path`.
     pub async fn json(&self, method: reqwest::Method, path: &str) -> serde_json::Value {
         self.send(method, path).await.json().await.unwrap()
+    }
+
+    /// Closes upload `loc` with a PUT of its last bytes `data` and the
+    /// digest of the whole blob; the status.
+    pub async fn close_upload(&self, loc: &str, digest: &str, data: &[u8]) -> u16 {
+        self.req(reqwest::Method::PUT, &format!("{loc}?digest={digest}"))
+            .body(data.to_vec())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// The bytes of blob `digest` in `repo`, which must answer 200.
+    pub async fn blob(&self, repo: &str, digest: &str) -> Vec<u8> {
+        let r = self
+            .send(reqwest::Method::GET, &format!("/v2/{repo}/blobs/{digest}"))
+            .await;
+        assert_eq!(r.status(), 200, "GET blob {digest} from {repo}");
+        r.bytes().await.unwrap().to_vec()
     }
 
     /// Monolithic upload of a blob; returns its digest.
@@ -147,6 +188,20 @@ impl Reg {
         let digest = digest.unwrap();
         assert_eq!(digest, sha256(body));
         digest
+    }
+}
+
+impl super::TestApp {
+    /// A registry client signed in as `email` with a new token (through the CLI).
+    pub fn reg(&self, email: &str) -> Reg {
+        Reg::new(&self.base, email, &self.token(email, &[]))
+    }
+
+    /// Creates org `slug` and its admin `email` (through the CLI); that
+    /// admin's registry client.
+    pub fn vendor(&self, slug: &str, email: &str, password: &str) -> Reg {
+        self.create_org(slug, email, password);
+        self.reg(email)
     }
 }
 

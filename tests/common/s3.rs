@@ -21,18 +21,23 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Starts moto's S3 server on loopback port `port`.
+fn spawn_moto(port: u16) -> Child {
+    Command::new("python3")
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
+        .arg(port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start moto (python3 -m pip install 'moto[server]')")
+}
+
 impl S3Server {
     /// Starts moto and creates bucket `bucket`.
     pub async fn start(bucket: &str) -> Self {
         let port = free_port();
-        let child = Command::new("python3")
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
-            .arg(port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto (python3 -m pip install 'moto[server]')");
+        let child = spawn_moto(port);
         let server = S3Server {
             child: Some(child),
             endpoint: format!("http://127.0.0.1:{port}"),
@@ -147,14 +152,7 @@ pub fn test_storage(data: &std::path::Path) -> Vec<(String, String)> {
 fn start_shared() -> (String, String) {
     use std::io::{Read, Write};
     let port = free_port();
-    let child = Command::new("python3")
-        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
-        .arg(port.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto (python3 -m pip install 'moto[server]')");
+    let child = spawn_moto(port);
     let watcher = format!(
         "while kill -0 {me} 2>/dev/null; do sleep 0.5; done; kill {moto}",
         me = std::process::id(),
