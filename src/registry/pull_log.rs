@@ -115,25 +115,12 @@ impl ManifestGet {
             },
             digest: self.manifest.digest.clone(),
             at: self.at,
-            address: with_address(self.client, str::to_owned),
+            address: self
+                .client
+                .map_or_else(|| "unknown".to_owned(), |ip| ip.to_canonical().to_string()),
             count: 1,
         })
     }
-}
-
-/// Calls `f` with the client's address as the log writes it (formatted on
-/// the stack: comparing with a waiting row allocates nothing).
-fn with_address<R>(client: Option<IpAddr>, f: impl FnOnce(&str) -> R) -> R {
-    use std::io::Write as _;
-    let Some(ip) = client else {
-        return f("unknown");
-    };
-    let mut buf = [0u8; 64];
-    let mut cursor = std::io::Cursor::new(&mut buf[..]);
-    // (An IPv6 address is at most 45 characters.)
-    let _ = write!(cursor, "{}", ip.to_canonical());
-    let n = cursor.position() as usize;
-    f(std::str::from_utf8(&buf[..n]).unwrap_or("unknown"))
 }
 
 /// The pulls waiting to be written, identical pulls in one second folded

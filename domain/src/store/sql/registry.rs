@@ -531,16 +531,10 @@ impl RegistryStore for SqlStore {
         .bind(SqlStore::list(names)?)
         .fetch_all(self.pool())
         .await?;
-        let mut out: Vec<(String, Vec<TagInfo>)> = Vec::new();
-        for row in rows {
-            if out.last().is_none_or(|(name, _)| *name != row.artifact) {
-                out.push((row.artifact.clone(), Vec::new()));
-            }
-            if let Some((_, tags)) = out.last_mut() {
-                tags.push(row.into());
-            }
-        }
-        Ok(out)
+        Ok(by_artifact(
+            rows.into_iter()
+                .map(|row| (row.artifact.clone(), Some(row.into()))),
+        ))
     }
 
     async fn artifact_names(&self, org: OrgId) -> StoreResult<Vec<String>> {
@@ -570,16 +564,7 @@ impl RegistryStore for SqlStore {
         .bind(SqlStore::list(names)?)
         .fetch_all(self.pool())
         .await?;
-        let mut out: Vec<(String, Vec<String>)> = Vec::new();
-        for (repo, tag) in rows {
-            if out.last().is_none_or(|(name, _)| *name != repo) {
-                out.push((repo, Vec::new()));
-            }
-            if let (Some(tag), Some((_, tags))) = (tag, out.last_mut()) {
-                tags.push(tag);
-            }
-        }
-        Ok(out)
+        Ok(by_artifact(rows))
     }
 
     async fn set_immutable_tags(&self, org: OrgId, immutable: bool) -> StoreResult<()> {
@@ -757,4 +742,19 @@ impl SqlStore {
             content,
         }))
     }
+}
+
+/// Rows ordered by artifact, grouped: one entry per artifact, in order,
+/// with its items (an artifact whose only row has none gets an empty list).
+fn by_artifact<T>(rows: impl IntoIterator<Item = (String, Option<T>)>) -> Vec<(String, Vec<T>)> {
+    let mut out: Vec<(String, Vec<T>)> = Vec::new();
+    for (artifact, item) in rows {
+        if out.last().is_none_or(|(name, _)| *name != artifact) {
+            out.push((artifact, Vec::new()));
+        }
+        if let (Some(item), Some((_, items))) = (item, out.last_mut()) {
+            items.push(item);
+        }
+    }
+    out
 }
