@@ -327,6 +327,20 @@ fn is_length_limit(e: &axum::Error) -> bool {
     false
 }
 
+/// The items of a comma-separated request header (`Accept`,
+/// `Accept-Encoding`, `If-None-Match`), trimmed, over all its lines.
+pub(crate) fn header_items(
+    headers: &HeaderMap,
+    name: header::HeaderName,
+) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,73 +355,50 @@ mod tests {
 
     #[test]
     fn origins_are_normalised() {
-        assert_eq!(
-            origin_of("http://127.0.0.1:3000").as_deref(),
-            Some("http://127.0.0.1:3000")
-        );
-        assert_eq!(
-            origin_of("HTTPS://Registry.Example.com:443/some/path/").as_deref(),
-            Some("https://registry.example.com")
-        );
-        assert_eq!(
-            origin_of("http://example.com:80").as_deref(),
-            Some("http://example.com")
-        );
-        assert_eq!(
-            origin_of("http://[::1]:8080").as_deref(),
-            Some("http://[::1]:8080")
-        );
-        assert_eq!(origin_of("null"), None);
-        assert_eq!(origin_of("ftp://example.com"), None);
+        let cases = [
+            ("http://127.0.0.1:3000", Some("http://127.0.0.1:3000")),
+            (
+                "HTTPS://Registry.Example.com:443/some/path/",
+                Some("https://registry.example.com"),
+            ),
+            ("http://example.com:80", Some("http://example.com")),
+            ("http://[::1]:8080", Some("http://[::1]:8080")),
+            ("null", None),
+            ("ftp://example.com", None),
+        ];
+        for (given, origin) in cases {
+            assert_eq!(origin_of(given).as_deref(), origin, "{given}");
+        }
     }
 
     #[test]
     fn without_a_configured_public_url_the_requests_host_is_same_origin() {
         let post = Method::POST;
-        let check = |edge: &Edge, h: &[(&'static str, &'static str)]| {
-            cross_site(&post, "/api/sign_in", &headers(h), edge).is_some()
+        // A server function posted from `origin` to `host`.
+        let check = |edge: &Edge, host: &'static str, origin: &'static str| {
+            let h = headers(&[("host", host), ("origin", origin)]);
+            cross_site(&post, "/api/sign_in", &h, edge).is_some()
         };
         let made_up = Edge::with("http://0.0.0.0:3000", false);
         assert!(!check(
             &made_up,
-            &[
-                ("host", "registry.lan:3000"),
-                ("origin", "http://registry.lan:3000")
-            ]
+            "registry.lan:3000",
+            "http://registry.lan:3000"
         ));
-        assert!(!check(
-            &made_up,
-            &[
-                ("host", "localhost:3000"),
-                ("origin", "http://localhost:3000")
-            ]
-        ));
-        assert!(check(
-            &made_up,
-            &[
-                ("host", "registry.lan:3000"),
-                ("origin", "http://evil.example")
-            ]
-        ));
-        assert!(check(
-            &made_up,
-            &[("host", "registry.lan:3000"), ("origin", "null")]
-        ));
+        assert!(!check(&made_up, "localhost:3000", "http://localhost:3000"));
+        assert!(check(&made_up, "registry.lan:3000", "http://evil.example"));
+        assert!(check(&made_up, "registry.lan:3000", "null"));
         // Configured: only the public URL's origin, whatever the Host.
         let configured = Edge::with("https://registry.example.com", true);
         assert!(check(
             &configured,
-            &[
-                ("host", "registry.lan:3000"),
-                ("origin", "http://registry.lan:3000")
-            ]
+            "registry.lan:3000",
+            "http://registry.lan:3000"
         ));
         assert!(!check(
             &configured,
-            &[
-                ("host", "registry.lan"),
-                ("origin", "https://registry.example.com")
-            ]
+            "registry.lan",
+            "https://registry.example.com"
         ));
     }
 
@@ -418,86 +409,38 @@ mod tests {
         let check = |m: &Method, p: &str, h: &[(&'static str, &'static str)]| {
             cross_site(m, p, &headers(h), &edge).is_some()
         };
+        let sign_in = |h: &[(&'static str, &'static str)]| check(&post, "/api/sign_in", h);
         let cookie = ("cookie", "a=b; portcullis_session=xyz");
+        let evil = ("origin", "http://evil.example");
         // Server functions: Origin must be the public origin.
-        assert!(!check(
-            &post,
-            "/api/sign_in",
-            &[("origin", "http://127.0.0.1:3000")]
-        ));
-        assert!(check(
-            &post,
-            "/api/sign_in",
-            &[("origin", "http://evil.example")]
-        ));
-        assert!(check(
-            &post,
-            "/api/sign_in",
-            &[("origin", "http://localhost:3000")]
-        ));
-        assert!(check(&post, "/api/sign_in", &[("origin", "null")]));
-        assert!(check(
-            &post,
-            "/api/sign_in",
-            &[("sec-fetch-site", "cross-site")]
-        ));
-        assert!(check(
-            &post,
-            "/api/sign_in",
-            &[("sec-fetch-site", "same-site")]
-        ));
-        assert!(!check(
-            &post,
-            "/api/sign_in",
-            &[("sec-fetch-site", "same-origin")]
-        ));
+        assert!(!sign_in(&[("origin", "http://127.0.0.1:3000")]));
+        assert!(sign_in(&[evil]));
+        assert!(sign_in(&[("origin", "http://localhost:3000")]));
+        assert!(sign_in(&[("origin", "null")]));
+        assert!(sign_in(&[("sec-fetch-site", "cross-site")]));
+        assert!(sign_in(&[("sec-fetch-site", "same-site")]));
+        assert!(!sign_in(&[("sec-fetch-site", "same-origin")]));
         // Origin decides when both are there.
-        assert!(check(
-            &post,
-            "/api/sign_in",
-            &[
-                ("origin", "http://evil.example"),
-                ("sec-fetch-site", "same-origin")
-            ]
-        ));
+        assert!(sign_in(&[evil, ("sec-fetch-site", "same-origin")]));
         // Neither header: a script, not a browser.
-        assert!(!check(&post, "/api/sign_in", &[]));
+        assert!(!sign_in(&[]));
         // Reads are never refused.
-        assert!(!check(
-            &Method::GET,
-            "/api/v1/me",
-            &[cookie, ("origin", "http://evil.example")]
-        ));
+        assert!(!check(&Method::GET, "/api/v1/me", &[cookie, evil]));
         // The JSON API: only when a session cookie would authenticate it.
-        assert!(check(
-            &post,
-            "/api/v1/customers",
-            &[cookie, ("origin", "http://evil.example")]
-        ));
+        let customers = |h: &[(&'static str, &'static str)]| check(&post, "/api/v1/customers", h);
+        assert!(customers(&[cookie, evil]));
         assert!(check(
             &Method::DELETE,
             "/api/v1/tokens/1",
             &[cookie, ("sec-fetch-site", "cross-site")]
         ));
-        assert!(!check(
-            &post,
-            "/api/v1/customers",
-            &[("origin", "http://evil.example")]
-        ));
-        assert!(!check(
-            &post,
-            "/api/v1/customers",
-            &[
-                cookie,
-                ("authorization", "Bearer pcl_x"),
-                ("origin", "http://evil.example")
-            ]
-        ));
-        assert!(!check(
-            &post,
-            "/api/v1/customers",
-            &[cookie, ("origin", "http://127.0.0.1:3000")]
-        ));
+        assert!(!customers(&[evil]));
+        assert!(!customers(&[
+            cookie,
+            ("authorization", "Bearer pcl_x"),
+            evil
+        ]));
+        assert!(!customers(&[cookie, ("origin", "http://127.0.0.1:3000")]));
     }
 
     #[test]

@@ -1,15 +1,13 @@
 //! `GET /api/v1/artifacts`: what was pushed, as the caller may see it, a page
 //! at a time.
 
+use super::endpoint::{next_link, page};
 use super::openapi::{BadRequest, Invalid};
-use super::{ApiCaller, ApiError, ApiQuery};
-use crate::server::AppState;
-use axum::extract::State;
+use super::{ApiCaller, ApiQuery};
 use axum::Json;
-use domain::paging::{self, ArtifactQuery, DEFAULT_LIMIT, DEFAULT_TAGS};
+use domain::paging::{ArtifactQuery, DEFAULT_LIMIT, DEFAULT_TAGS};
 use domain::registry::{ArtifactSummary, TagInfo};
 use serde::{Deserialize, Serialize};
-use services::ServiceError;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
@@ -41,47 +39,28 @@ struct ArtifactWithTags {
     tags: Vec<TagInfo>,
 }
 
-/// `GET /api/v1/artifacts?limit=&after=` — vendor users: the org's
-/// artifacts with their tags; customer users: the visible ones, each with its
-/// visible tags (SPEC §3). By name, a page at a time.
-#[utoipa::path(
-    get,
-    path = "/api/v1/artifacts",
-    tag = "artifacts",
-    params(ArtifactsQuery),
-    responses(
-        (status = 200, description = "A page of the artifacts by name (vendor users: all of the organization's; customer users: the visible ones, each with only its visible tags) and the link to the next page", body = ArtifactList),
-        (status = 400, response = BadRequest),
-        (status = 422, response = Invalid),
-    )
-)]
-pub(super) async fn artifacts(
-    State(s): State<AppState>,
-    ApiCaller(p): ApiCaller,
-    ApiQuery(q): ApiQuery<ArtifactsQuery>,
-) -> Result<Json<ArtifactList>, ApiError> {
-    let explicit_limit = q.limit;
-    let (limit, after) =
-        paging::check(q.limit, q.after, DEFAULT_LIMIT).map_err(ServiceError::from)?;
-    let query = ArtifactQuery {
-        after,
-        limit,
-        ..ArtifactQuery::default()
-    };
-    // Without a limit, a page is also cut by its tags (DEFAULT_TAGS).
-    let max_tags = explicit_limit.is_none().then_some(DEFAULT_TAGS);
-    let page = s.ctx.visible_artifacts_page(&p, query, max_tags).await?;
-    let limit = explicit_limit.map(|n| n.to_string()).unwrap_or_default();
-    let next = page.next.map(|after| {
-        paging::link(
-            "/api/v1/artifacts",
-            &[("limit", limit.as_str()), ("after", after.as_str())],
-        )
-    });
-    let artifacts = page
-        .items
-        .into_iter()
-        .map(|(artifact, tags)| ArtifactWithTags { artifact, tags })
-        .collect();
-    Ok(Json(ArtifactList { artifacts, next }))
+endpoint! {
+    /// `GET /api/v1/artifacts?limit=&after=` — vendor users: the org's
+    /// artifacts with their tags; customer users: the visible ones, each with its
+    /// visible tags (SPEC §3). By name, a page at a time.
+    get("/api/v1/artifacts", tag = "artifacts", params(ArtifactsQuery),
+        responses((status = 200, description = "A page of the artifacts by name (vendor users: all of the organization's; customer users: the visible ones, each with only its visible tags) and the link to the next page", body = ArtifactList), BadRequest, Invalid))
+    fn artifacts(s, ApiCaller(p): ApiCaller, ApiQuery(q): ApiQuery<ArtifactsQuery>) -> Json<ArtifactList> {
+        let (limit, after) = page(q.limit, q.after, DEFAULT_LIMIT)?;
+        let query = ArtifactQuery {
+            after,
+            limit,
+            ..ArtifactQuery::default()
+        };
+        // Without a limit, a page is also cut by its tags (DEFAULT_TAGS).
+        let max_tags = q.limit.is_none().then_some(DEFAULT_TAGS);
+        let found = s.ctx.visible_artifacts_page(&p, query, max_tags).await?;
+        let next = next_link("/api/v1/artifacts", &[], q.limit, found.next);
+        let artifacts = found
+            .items
+            .into_iter()
+            .map(|(artifact, tags)| ArtifactWithTags { artifact, tags })
+            .collect();
+        Ok(Json(ArtifactList { artifacts, next }))
+    }
 }

@@ -52,57 +52,58 @@ struct CallerCustomer {
     name: String,
 }
 
-/// `GET /api/v1/me` — anyone signed in.
-#[utoipa::path(
-    get,
-    path = "/api/v1/me",
-    tag = "account",
-    responses(
-        (status = 200, description = "The caller", body = Me),
-    )
-)]
-pub(super) async fn me(ApiCaller(p): ApiCaller) -> Json<Me> {
-    Json(match p {
-        Principal::Vendor {
-            user_id,
-            email,
-            role,
-            org_slug,
-            org_name,
-            ..
-        } => Me {
-            id: user_id,
-            email,
-            kind: CallerKind::Vendor,
-            role: CallerRole::Vendor(role),
-            org: CallerOrg {
-                slug: org_slug,
-                name: org_name,
+endpoint! {
+    /// `GET /api/v1/me` — anyone signed in.
+    get("/api/v1/me", tag = "account", responses((status = 200, description = "The caller", body = Me)))
+    fn me(_, ApiCaller(p): ApiCaller) -> Json<Me> {
+        Ok(Json(Me::from(p)))
+    }
+}
+
+impl From<Principal> for Me {
+    fn from(p: Principal) -> Self {
+        match p {
+            Principal::Vendor {
+                user_id,
+                email,
+                role,
+                org_slug,
+                org_name,
+                ..
+            } => Me {
+                id: user_id,
+                email,
+                kind: CallerKind::Vendor,
+                role: CallerRole::Vendor(role),
+                org: CallerOrg {
+                    slug: org_slug,
+                    name: org_name,
+                },
+                customer: None,
             },
-            customer: None,
-        },
-        Principal::Customer {
-            user_id,
-            email,
-            role,
-            org_slug,
-            org_name,
-            customer_id,
-            customer_name,
-            ..
-        } => Me {
-            id: user_id,
-            email,
-            kind: CallerKind::Customer,
-            role: CallerRole::Customer(role),
-            org: CallerOrg {
-                slug: org_slug,
-                name: org_name,
+            Principal::Customer {
+                user_id,
+                email,
+                role,
+                org_slug,
+                org_name,
+                customer_id,
+                customer_name,
+                ..
+            } => Me {
+                id: user_id,
+                email,
+                kind: CallerKind::Customer,
+                role: CallerRole::Customer(role),
+                org: CallerOrg {
+                    slug: org_slug,
+                    name: org_name,
+                },
+                customer: Some(CallerCustomer {
+                    id: customer_id,
+                    name: customer_name,
+                }),
             },
-            customer: Some(CallerCustomer {
-                id: customer_id,
-                name: customer_name,
-            }),
-        },
-    })
+        }
+    }
 }

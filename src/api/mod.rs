@@ -4,13 +4,15 @@
 //! (and 503 `busy` with `Retry-After` when password hashing is saturated).
 //! Handlers state who may call them with the `ApiCaller` methods.
 //!
-//! One module per resource; this one only routes. Each handler carries a
-//! `#[utoipa::path]` and its bodies are typed (`ToSchema`), so
-//! `GET /api/v1/openapi.json` ([`openapi`]) is generated from this code. A
-//! new route is one line in [`signed_in`] (or [`routes`] for a public one):
-//! utoipa-axum's `routes!` registers the handler with axum and its
-//! `#[utoipa::path]` in the document at once.
+//! One module per resource; this one only routes. Each handler is written
+//! with [`endpoint!`](endpoint), which gives it its `#[utoipa::path]`, and its
+//! bodies are typed (`ToSchema`), so `GET /api/v1/openapi.json` ([`openapi`])
+//! is generated from this code. A new route is one line in [`signed_in`] (or
+//! [`routes`] for a public one): utoipa-axum's `routes!` registers the
+//! handler with axum and its `#[utoipa::path]` in the document at once.
 
+#[macro_use]
+mod endpoint;
 mod artifacts;
 mod customers;
 mod entitlements;

@@ -8,12 +8,14 @@
 use super::ErrorBody;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
 use utoipa::openapi::{Ref, RefOr};
-use utoipa::{Modify, OpenApi, ToResponse};
+use utoipa::{IntoResponses, Modify, OpenApi, ToResponse};
 
 /// The document without its paths: title, error responses, security schemes
 /// and tags. [`super::routes`] adds each route's entry.
@@ -84,12 +86,18 @@ impl Modify for Security {
 /// `unauthenticated`), and may meet a 500 like any other.
 pub(super) fn signed_in(api: &mut utoipa::openapi::OpenApi) {
     let security = ["bearer", "session"].map(|s| SecurityRequirement::new(s, Vec::<String>::new()));
-    let errors = [
-        ("401", Unauthenticated::response().0),
-        ("500", Internal::response().0),
-    ];
-    for item in api.paths.paths.values_mut() {
-        let operations = [
+    let mut errors = Unauthenticated::responses();
+    errors.extend(Internal::responses());
+    for operation in operations(api) {
+        operation.security = Some(security.to_vec());
+        operation.responses.responses.extend(errors.clone());
+    }
+}
+
+/// Every operation of every path in `api`.
+fn operations(api: &mut utoipa::openapi::OpenApi) -> impl Iterator<Item = &mut Operation> {
+    api.paths.paths.values_mut().flat_map(|item| {
+        [
             &mut item.get,
             &mut item.put,
             &mut item.post,
@@ -98,18 +106,10 @@ pub(super) fn signed_in(api: &mut utoipa::openapi::OpenApi) {
             &mut item.head,
             &mut item.patch,
             &mut item.trace,
-        ];
-        for operation in operations.into_iter().flatten() {
-            operation.security = Some(security.to_vec());
-            for (status, name) in errors {
-                let response = RefOr::Ref(Ref::from_response_name(name));
-                operation
-                    .responses
-                    .responses
-                    .insert(status.into(), response);
-            }
-        }
-    }
+        ]
+        .into_iter()
+        .flatten()
+    })
 }
 
 /// `GET /api/v1/openapi.json` — this document; no authentication.
@@ -183,3 +183,27 @@ pub struct Internal(ErrorBody);
 #[response(example = json!({"error": {"code": "busy", "message": "The server is busy. Please try again in a few seconds."}}))]
 #[allow(dead_code)]
 pub struct Busy(ErrorBody);
+
+/// Each error answer under its status, so that an operation names it alone
+/// in its `responses(..)`: `responses((status = 200, ..), Forbidden, NotFound)`.
+macro_rules! status {
+    ($($answer:ident = $status:literal),* $(,)?) => {$(
+        impl IntoResponses for $answer {
+            fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+                let name = <$answer as ToResponse>::response().0;
+                BTreeMap::from([($status.to_owned(), RefOr::Ref(Ref::from_response_name(name)))])
+            }
+        }
+    )*};
+}
+
+status!(
+    BadRequest = "400",
+    Unauthenticated = "401",
+    Forbidden = "403",
+    NotFound = "404",
+    Conflict = "409",
+    Invalid = "422",
+    Internal = "500",
+    Busy = "503",
+);

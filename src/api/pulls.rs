@@ -4,8 +4,7 @@
 
 use super::openapi::{BadRequest, Forbidden, Invalid, NotFound};
 use super::{ApiCaller, ApiError, ApiQuery};
-use crate::server::AppState;
-use axum::extract::State;
+use crate::edge::header_items;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -41,64 +40,51 @@ pub(super) struct PullList {
     pulls: Vec<Pull>,
 }
 
-/// `GET /api/v1/pulls` — any vendor user: the organization's pulls, newest
-/// first, optionally of one customer and/or one artifact, as JSON or CSV.
-#[utoipa::path(
-    get,
-    path = "/api/v1/pulls",
-    tag = "pulls",
-    params(PullsQuery),
-    responses(
-        (status = 200, description = "The pulls, newest first: JSON, or with `format=csv` (or `Accept: text/csv`) a CSV file with a header row (id, time, customer_id, customer, user_id, user, artifact, tag, digest, address, count); identical pulls in one second share a row (`count`)",
-            content((PullList = "application/json"), (String = "text/csv")),
-            headers(("Content-Disposition" = String, description = "With CSV: `attachment; filename=\"pulls-….csv\"`"))),
-        (status = 400, response = BadRequest),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 422, response = Invalid),
-    )
-)]
-pub(crate) async fn list_pulls(
-    State(s): State<AppState>,
-    caller: ApiCaller,
-    headers: HeaderMap,
-    ApiQuery(q): ApiQuery<PullsQuery>,
-) -> Result<Response, ApiError> {
-    let me = caller.vendor(Need::Read)?;
-    let csv = match q.format.as_deref() {
-        Some("csv") => true,
-        Some("json") => false,
-        Some(_) => return Err(invalid("format", "Choose json or csv.")),
-        None => accepts_csv(&headers),
-    };
-    let limit = match q.limit {
-        None if csv => MAX_PULLS,
-        None => JSON_LIMIT,
-        Some(n) if (1..=MAX_PULLS).contains(&n) => n,
-        Some(_) => return Err(invalid("limit", "Choose a limit from 1 to 100000.")),
-    };
-    let query = PullQuery {
-        customer: q.customer,
-        artifact: q.artifact.clone(),
-        before: q.before,
-        limit,
-    };
-    let pulls = s.ctx.pulls(&caller.0, &query).await?;
-    if !csv {
-        return Ok(Json(PullList { pulls }).into_response());
+endpoint! {
+    /// `GET /api/v1/pulls` — any vendor user: the organization's pulls, newest
+    /// first, optionally of one customer and/or one artifact, as JSON or CSV.
+    get("/api/v1/pulls", tag = "pulls", params(PullsQuery),
+        responses(
+            (status = 200, description = "The pulls, newest first: JSON, or with `format=csv` (or `Accept: text/csv`) a CSV file with a header row (id, time, customer_id, customer, user_id, user, artifact, tag, digest, address, count); identical pulls in one second share a row (`count`)",
+                content((PullList = "application/json"), (String = "text/csv")),
+                headers(("Content-Disposition" = String, description = "With CSV: `attachment; filename=\"pulls-….csv\"`"))), BadRequest, Forbidden, NotFound, Invalid))
+    fn list_pulls(s, caller: ApiCaller, headers: HeaderMap, ApiQuery(q): ApiQuery<PullsQuery>) -> Response {
+        let me = caller.vendor(Need::Read)?;
+        let csv = match q.format.as_deref() {
+            Some("csv") => true,
+            Some("json") => false,
+            Some(_) => return Err(invalid("format", "Choose json or csv.")),
+            None => accepts_csv(&headers),
+        };
+        let limit = match q.limit {
+            None if csv => MAX_PULLS,
+            None => JSON_LIMIT,
+            Some(n) if (1..=MAX_PULLS).contains(&n) => n,
+            Some(_) => return Err(invalid("limit", "Choose a limit from 1 to 100000.")),
+        };
+        let query = PullQuery {
+            customer: q.customer,
+            artifact: q.artifact.clone(),
+            before: q.before,
+            limit,
+        };
+        let pulls = s.ctx.pulls(&caller.0, &query).await?;
+        if !csv {
+            return Ok(Json(PullList { pulls }).into_response());
+        }
+        let disposition = format!(
+            "attachment; filename=\"{}\"",
+            csv_filename(&me.org_slug, q.customer, q.artifact.as_deref())
+        );
+        Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            domain::pulls::to_csv(&pulls),
+        )
+            .into_response())
     }
-    let disposition = format!(
-        "attachment; filename=\"{}\"",
-        csv_filename(&me.org_slug, q.customer, q.artifact.as_deref())
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        domain::pulls::to_csv(&pulls),
-    )
-        .into_response())
 }
 
 fn invalid(field: &str, message: &str) -> ApiError {
@@ -107,11 +93,7 @@ fn invalid(field: &str, message: &str) -> ApiError {
 
 /// Whether the `Accept` header asks for CSV.
 fn accepts_csv(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
+    header_items(headers, header::ACCEPT)
         .any(|t| t.split(';').next().unwrap_or_default().trim() == "text/csv")
 }
 

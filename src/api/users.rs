@@ -1,11 +1,8 @@
 //! `POST /api/v1/customers/{id}/users`: a customer's users.
 
+use super::endpoint::{created, Created};
 use super::openapi::{BadRequest, Busy, Conflict, Forbidden, Invalid, NotFound};
-use super::{ApiCaller, ApiError, ApiJson, ApiPath};
-use crate::server::AppState;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::Json;
+use super::{ApiCaller, ApiJson, ApiPath};
 use chrono::{DateTime, Utc};
 use domain::{CustomerId, CustomerRole, UserId};
 use serde::{Deserialize, Serialize};
@@ -41,52 +38,27 @@ pub(super) struct AddedCustomerUser {
     set_password_expires_at: Option<DateTime<Utc>>,
 }
 
-/// `POST /api/v1/customers/{id}/users` — `{"email", "password", "role"}`,
-/// or `{"email", "role", "invite": true}` for a one-time set-password link
-/// (answered once, as `set_password_url`). Vendor admins and read_write users.
-#[utoipa::path(
-    post,
-    path = "/api/v1/customers/{id}/users",
-    tag = "customers",
-    params(("id" = i64, Path, description = "Customer id")),
-    request_body = NewCustomerUser,
-    responses(
-        (status = 201, description = "Added", body = AddedCustomerUser),
-        (status = 400, response = BadRequest),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 422, response = Invalid),
-        (status = 503, response = Busy),
-    )
-)]
-pub(super) async fn add_customer_user(
-    State(s): State<AppState>,
-    caller: ApiCaller,
-    ApiPath(id): ApiPath<CustomerId>,
-    ApiJson(body): ApiJson<NewCustomerUser>,
-) -> Result<(StatusCode, Json<AddedCustomerUser>), ApiError> {
-    let added = s
-        .ctx
-        .add_customer_user(
-            &caller.0,
-            id,
-            services::customers::NewCustomerUser {
-                email: &body.email,
-                password: body.password.as_deref(),
-                invite: body.invite,
-                role: &body.role,
-            },
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(AddedCustomerUser {
+endpoint! {
+    /// `POST /api/v1/customers/{id}/users` — `{"email", "password", "role"}`,
+    /// or `{"email", "role", "invite": true}` for a one-time set-password link
+    /// (answered once, as `set_password_url`). Vendor admins and read_write users.
+    post("/api/v1/customers/{id}/users", tag = "customers", params(("id" = i64, Path, description = "Customer id")),
+        request_body = NewCustomerUser,
+        responses((status = 201, description = "Added", body = AddedCustomerUser), BadRequest, Forbidden, NotFound, Conflict, Invalid, Busy))
+    fn add_customer_user(s, caller: ApiCaller, ApiPath(id): ApiPath<CustomerId>, ApiJson(body): ApiJson<NewCustomerUser>) -> Created<AddedCustomerUser> {
+        let user = services::customers::NewCustomerUser {
+            email: &body.email,
+            password: body.password.as_deref(),
+            invite: body.invite,
+            role: &body.role,
+        };
+        let added = s.ctx.add_customer_user(&caller.0, id, user).await?;
+        created(AddedCustomerUser {
             id: added.id,
             email: added.email,
             role: added.role,
             set_password_url: added.set_password_url,
             set_password_expires_at: added.set_password_expires_at,
-        }),
-    ))
+        })
+    }
 }
