@@ -41,76 +41,59 @@ pub enum RegistryError {
 }
 
 impl RegistryError {
-    fn parts(&self) -> (StatusCode, &'static str, String) {
+    /// The status and the OCI error code.
+    pub(super) fn status_code(&self) -> (StatusCode, &'static str) {
         use RegistryError::*;
         match self {
-            BlobUnknown => (
-                StatusCode::NOT_FOUND,
-                "BLOB_UNKNOWN",
-                "blob unknown to registry".into(),
+            BlobUnknown => (StatusCode::NOT_FOUND, "BLOB_UNKNOWN"),
+            BlobUploadInvalid(_) => (StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID"),
+            BlobUploadUnknown => (StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN"),
+            DigestInvalid(_) => (StatusCode::BAD_REQUEST, "DIGEST_INVALID"),
+            ManifestBlobUnknown(_) => (StatusCode::BAD_REQUEST, "MANIFEST_BLOB_UNKNOWN"),
+            ManifestInvalid(_) => (StatusCode::BAD_REQUEST, "MANIFEST_INVALID"),
+            ManifestUnknown => (StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN"),
+            NameInvalid(_) => (StatusCode::BAD_REQUEST, "NAME_INVALID"),
+            NameUnknown => (StatusCode::NOT_FOUND, "NAME_UNKNOWN"),
+            SizeInvalid(_) => (StatusCode::BAD_REQUEST, "SIZE_INVALID"),
+            TagInvalid(_) => (StatusCode::BAD_REQUEST, "TAG_INVALID"),
+            Unauthorized => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+            Denied(_) => (StatusCode::FORBIDDEN, "DENIED"),
+            Unsupported(_) => (StatusCode::BAD_REQUEST, "UNSUPPORTED"),
+            RangeNotSatisfiable { .. } => {
+                (StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID")
+            }
+            DeleteDisabled(_) => (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED"),
+            TagImmutable(_) => (StatusCode::CONFLICT, "DENIED"),
+            ManifestTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID"),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED"),
+            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "UNKNOWN"),
+        }
+    }
+
+    /// The message for the client (never an internal error's detail).
+    fn message(&self) -> String {
+        use RegistryError::*;
+        match self {
+            BlobUploadInvalid(m) | DigestInvalid(m) | ManifestInvalid(m) | NameInvalid(m)
+            | SizeInvalid(m) | TagInvalid(m) | Denied(m) | Unsupported(m) | DeleteDisabled(m) => {
+                m.clone()
+            }
+            BlobUnknown => "blob unknown to registry".into(),
+            BlobUploadUnknown => "blob upload unknown to registry".into(),
+            ManifestBlobUnknown(d) => format!("manifest references unknown content {d}"),
+            ManifestUnknown => "manifest unknown to registry".into(),
+            NameUnknown => "repository name not known to registry".into(),
+            Unauthorized => "authentication required".into(),
+            RangeNotSatisfiable { size, .. } => format!(
+                "chunk is out of order or its Content-Range is not <start>-<end>: \
+                 the next chunk starts at byte {size}"
             ),
-            BlobUploadInvalid(m) => (StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID", m.clone()),
-            BlobUploadUnknown => (
-                StatusCode::NOT_FOUND,
-                "BLOB_UPLOAD_UNKNOWN",
-                "blob upload unknown to registry".into(),
-            ),
-            DigestInvalid(m) => (StatusCode::BAD_REQUEST, "DIGEST_INVALID", m.clone()),
-            ManifestBlobUnknown(d) => (
-                StatusCode::BAD_REQUEST,
-                "MANIFEST_BLOB_UNKNOWN",
-                format!("manifest references unknown content {d}"),
-            ),
-            ManifestInvalid(m) => (StatusCode::BAD_REQUEST, "MANIFEST_INVALID", m.clone()),
-            ManifestUnknown => (
-                StatusCode::NOT_FOUND,
-                "MANIFEST_UNKNOWN",
-                "manifest unknown to registry".into(),
-            ),
-            NameInvalid(m) => (StatusCode::BAD_REQUEST, "NAME_INVALID", m.clone()),
-            NameUnknown => (
-                StatusCode::NOT_FOUND,
-                "NAME_UNKNOWN",
-                "repository name not known to registry".into(),
-            ),
-            SizeInvalid(m) => (StatusCode::BAD_REQUEST, "SIZE_INVALID", m.clone()),
-            TagInvalid(m) => (StatusCode::BAD_REQUEST, "TAG_INVALID", m.clone()),
-            Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
-                "authentication required".into(),
-            ),
-            Denied(m) => (StatusCode::FORBIDDEN, "DENIED", m.clone()),
-            Unsupported(m) => (StatusCode::BAD_REQUEST, "UNSUPPORTED", m.clone()),
-            RangeNotSatisfiable { size, .. } => (
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                "BLOB_UPLOAD_INVALID",
-                format!(
-                    "chunk is out of order or its Content-Range is not <start>-<end>: \
-                     the next chunk starts at byte {size}"
-                ),
-            ),
-            DeleteDisabled(m) => (StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED", m.clone()),
-            TagImmutable(t) => (
-                StatusCode::CONFLICT,
-                "DENIED",
-                format!("tag {t} already exists and tags are immutable in this organization"),
-            ),
-            ManifestTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "SIZE_INVALID",
-                "manifest is larger than 4 MiB".into(),
-            ),
-            MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "UNSUPPORTED",
-                "the operation is unsupported".into(),
-            ),
-            Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "UNKNOWN",
-                "internal error".into(),
-            ),
+            TagImmutable(t) => {
+                format!("tag {t} already exists and tags are immutable in this organization")
+            }
+            ManifestTooLarge => "manifest is larger than 4 MiB".into(),
+            MethodNotAllowed => "the operation is unsupported".into(),
+            Internal(_) => "internal error".into(),
         }
     }
 }
@@ -120,7 +103,8 @@ impl IntoResponse for RegistryError {
         if let RegistryError::Internal(detail) = &self {
             tracing::error!(%detail, "registry internal error");
         }
-        let (status, code, message) = self.parts();
+        let (status, code) = self.status_code();
+        let message = self.message();
         let body = serde_json::json!({"errors": [{"code": code, "message": message}]}).to_string();
         let mut resp = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
         let headers = resp.headers_mut();
