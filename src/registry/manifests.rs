@@ -19,6 +19,7 @@ use oci_spec::image::{ImageIndex, ImageManifest};
 use std::sync::Arc;
 
 use super::cache::CachedManifest;
+use super::pull_log::ManifestGet;
 
 /// The largest manifest accepted (the spec's recommended minimum limit).
 pub const MAX_MANIFEST: usize = 4 * 1024 * 1024;
@@ -47,10 +48,11 @@ pub async fn get(
     // clients send it to check what a tag points to, and the GET by digest
     // that follows is then logged with that tag.)
     let pulls = &req.registry.pulls;
+    let read = ManifestGet::now(token, name, reference, &manifest, req.client);
     if with_body {
-        pulls.record_manifest_pull(token, name, reference, &manifest, req.client);
+        pulls.record_manifest_pull(read);
     } else {
-        pulls.record_manifest_head(token, name, reference, &manifest);
+        pulls.record_manifest_head(read);
     }
     let body = if with_body {
         Body::from(manifest.content.clone())
@@ -167,7 +169,7 @@ fn parse(content: &[u8], header_type: Option<&str>, digest: String) -> RegistryR
         ),
         None => None,
     };
-    match media_type.as_str() {
+    let (refs, platforms, artifact_type, kind) = match media_type.as_str() {
         OCI_INDEX | DOCKER_LIST => {
             let index: ImageIndex = serde_json::from_value(value)
                 .map_err(|e| RegistryError::ManifestInvalid(format!("invalid image index: {e}")))?;
@@ -187,16 +189,7 @@ fn parse(content: &[u8], header_type: Option<&str>, digest: String) -> RegistryR
                 }
             }
             let kind = ArtifactKind::detect(&media_type, artifact_type.as_deref(), None, &[]);
-            Ok(NewManifest {
-                digest,
-                media_type,
-                artifact_type,
-                content: content.to_vec(),
-                subject,
-                refs,
-                platforms,
-                kind,
-            })
+            (refs, platforms, artifact_type, kind)
         }
         OCI_MANIFEST | DOCKER_MANIFEST => {
             let manifest: ImageManifest = serde_json::from_value(value).map_err(|e| {
@@ -232,21 +225,24 @@ fn parse(content: &[u8], header_type: Option<&str>, digest: String) -> RegistryR
             let artifact_type = artifact_type
                 .filter(|t| !t.is_empty())
                 .or_else(|| subject.is_some().then(|| config_type.clone()));
-            Ok(NewManifest {
-                digest,
-                media_type,
-                artifact_type,
-                content: content.to_vec(),
-                subject,
-                refs,
-                platforms: vec![],
-                kind,
-            })
+            (refs, vec![], artifact_type, kind)
         }
-        other => Err(RegistryError::ManifestInvalid(format!(
-            "unsupported manifest media type {other}"
-        ))),
-    }
+        other => {
+            return Err(RegistryError::ManifestInvalid(format!(
+                "unsupported manifest media type {other}"
+            )))
+        }
+    };
+    Ok(NewManifest {
+        digest,
+        media_type,
+        artifact_type,
+        content: content.to_vec(),
+        subject,
+        refs,
+        platforms,
+        kind,
+    })
 }
 
 pub async fn put(

@@ -88,6 +88,24 @@ pub struct ManifestGet {
 }
 
 impl ManifestGet {
+    /// A read of `manifest` by `token` from `client`, now.
+    pub fn now(
+        token: &Arc<CachedToken>,
+        name: RepositoryName,
+        reference: Reference,
+        manifest: &Arc<CachedManifest>,
+        client: Option<IpAddr>,
+    ) -> Self {
+        ManifestGet {
+            token: token.clone(),
+            name,
+            reference,
+            manifest: manifest.clone(),
+            at: Utc::now(),
+            client,
+        }
+    }
+
     /// The row of the pull log (`None` for anyone but a customer user);
     /// `resolved` is the tag a GET by digest was resolved from.
     fn to_pull(&self, resolved: Option<String>) -> Option<NewPull> {
@@ -271,50 +289,24 @@ impl PullLog {
     /// them to check what a tag points to); never waits. Only customer
     /// users' pulls are logged; a vendor's own pulls are not. The writer
     /// decides whether it is a pull of its own or part of an index's.
-    pub fn record_manifest_pull(
-        &self,
-        token: &Arc<CachedToken>,
-        name: RepositoryName,
-        reference: Reference,
-        manifest: &Arc<CachedManifest>,
-        client: Option<IpAddr>,
-    ) {
-        if !matches!(token.principal, Principal::Customer { .. }) {
-            return;
+    pub fn record_manifest_pull(&self, get: ManifestGet) {
+        if matches!(get.token.principal, Principal::Customer { .. }) {
+            self.send(Msg::Get(get));
         }
-        self.send(Msg::Get(ManifestGet {
-            token: token.clone(),
-            name,
-            reference,
-            manifest: manifest.clone(),
-            at: Utc::now(),
-            client,
-        }));
     }
 
     /// Hands over a customer user's manifest HEAD by tag (not a pull);
     /// never waits. A GET by digest of what it answered, with the same
     /// token within the window, is recorded with the tag.
-    pub fn record_manifest_head(
-        &self,
-        token: &Arc<CachedToken>,
-        name: RepositoryName,
-        reference: Reference,
-        manifest: &Arc<CachedManifest>,
-    ) {
-        if !matches!(token.principal, Principal::Customer { .. })
-            || !matches!(reference, Reference::Tag(_))
+    pub fn record_manifest_head(&self, head: ManifestGet) {
+        if matches!(head.token.principal, Principal::Customer { .. })
+            && matches!(head.reference, Reference::Tag(_))
         {
-            return;
+            self.send(Msg::Head(ManifestGet {
+                client: None,
+                ..head
+            }));
         }
-        self.send(Msg::Head(ManifestGet {
-            token: token.clone(),
-            name,
-            reference,
-            manifest: manifest.clone(),
-            at: Utc::now(),
-            client: None,
-        }));
     }
 
     /// Writes every pull recorded before this call (one attempt: a failed
@@ -641,18 +633,26 @@ mod tests {
 
     const HOUR: Duration = Duration::from_secs(3600);
 
+    /// A log writing to a new recorder: at most `capacity` pulls waiting,
+    /// written `batch` at a time or `every` so often.
+    fn spawned(
+        capacity: usize,
+        batch: usize,
+        every: Duration,
+    ) -> (Arc<Recorder>, mpsc::UnboundedReceiver<usize>, PullLog) {
+        let (sink, writes) = recorder();
+        let settings = Settings {
+            capacity,
+            batch,
+            every,
+            ..Settings::default()
+        };
+        (sink.clone(), writes, PullLog::spawn(sink, settings))
+    }
+
     #[tokio::test]
     async fn full_batches_are_written_at_once_and_flush_writes_the_rest() {
-        let (sink, mut writes) = recorder();
-        let log = PullLog::spawn(
-            sink.clone(),
-            Settings {
-                capacity: 100,
-                batch: 3,
-                every: HOUR,
-                ..Settings::default()
-            },
-        );
+        let (sink, mut writes, log) = spawned(100, 3, HOUR);
         for n in 0..7 {
             log.record(pull(n));
         }
@@ -669,16 +669,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_timer_writes_a_partial_batch() {
-        let (sink, mut writes) = recorder();
-        let log = PullLog::spawn(
-            sink.clone(),
-            Settings {
-                capacity: 100,
-                batch: 500,
-                every: Duration::from_millis(20),
-                ..Settings::default()
-            },
-        );
+        let (sink, mut writes, log) = spawned(100, 500, Duration::from_millis(20));
         log.record(pull(1));
         log.record(pull(2));
         let mut seen = next_write(&mut writes).await;
@@ -692,16 +683,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_drops_and_counts_without_waiting() {
-        let (sink, mut writes) = recorder();
-        let log = PullLog::spawn(
-            sink.clone(),
-            Settings {
-                capacity: 2,
-                batch: 1,
-                every: HOUR,
-                ..Settings::default()
-            },
-        );
+        let (sink, mut writes, log) = spawned(2, 1, HOUR);
         let held = sink.gate.write().await;
         log.record(pull(0));
         // The writer is stuck writing pull 0: two more fit in the queue.
@@ -717,16 +699,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_write_is_kept_and_retried() {
-        let (sink, mut writes) = recorder();
-        let log = PullLog::spawn(
-            sink.clone(),
-            Settings {
-                capacity: 100,
-                batch: 2,
-                every: HOUR,
-                ..Settings::default()
-            },
-        );
+        let (sink, mut writes, log) = spawned(100, 2, HOUR);
         sink.fail.store(true, Ordering::SeqCst);
         log.record(pull(1));
         log.record(pull(2));
@@ -817,9 +790,12 @@ mod tests {
         let m = manifest(&digest);
         let (vendor, customer) = (token(1, vendor()), token(2, customer(5)));
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
-        log.record_manifest_pull(&vendor, name.clone(), by_tag.clone(), &m, Some(mapped));
-        log.record_manifest_pull(&customer, name.clone(), by_tag.clone(), &m, Some(mapped));
-        log.record_manifest_pull(&customer, name.clone(), by_digest.clone(), &m, None);
+        let get = |token, reference: &Reference, client| {
+            ManifestGet::now(token, name.clone(), reference.clone(), &m, client)
+        };
+        log.record_manifest_pull(get(&vendor, &by_tag, Some(mapped)));
+        log.record_manifest_pull(get(&customer, &by_tag, Some(mapped)));
+        log.record_manifest_pull(get(&customer, &by_digest, None));
         log.flush().await;
         let written = sink.written.lock().unwrap().clone();
         assert_eq!(written.len(), 2, "only the customer's");
@@ -937,14 +913,7 @@ mod tests {
             m: &Arc<CachedManifest>,
             secs: i64,
         ) -> bool {
-            let get = ManifestGet {
-                token: token(token_id, customer(5)),
-                name: RepositoryName::parse(repo).unwrap(),
-                reference: Reference::parse(reference).unwrap(),
-                manifest: m.clone(),
-                at: self.t0 + chrono::Duration::seconds(secs),
-                client: None,
-            };
+            let get = self.at(token_id, repo, reference, m, secs);
             self.folding.is_pull(&get)
         }
 
@@ -1085,14 +1054,15 @@ mod tests {
         let customer = token(2, customer(5));
         let by_tag = Reference::parse("1.0").unwrap();
         let by_digest = Reference::parse(&child).unwrap();
-        log.record_manifest_pull(&customer, name.clone(), by_tag.clone(), &idx, None);
-        log.record_manifest_pull(
+        log.record_manifest_pull(ManifestGet::now(
             &customer,
             name.clone(),
-            by_digest.clone(),
-            &manifest(&child),
+            by_tag,
+            &idx,
             None,
-        );
+        ));
+        let child = manifest(&child);
+        log.record_manifest_pull(ManifestGet::now(&customer, name, by_digest, &child, None));
         log.flush().await;
         let written = sink.written.lock().unwrap().clone();
         assert_eq!(written.len(), 1);
