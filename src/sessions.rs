@@ -62,50 +62,103 @@ impl UserSessions {
     /// its user, unless that user is gone or its epoch moved on. `Ok(false)`
     /// when the id is taken and `replace` is off.
     async fn write(&self, record: &Record, replace: bool) -> session_store::Result<bool> {
-        let pool = match &self.backend {
-            Backend::Sqlite { pool, .. } => pool,
-            Backend::Postgres(pool) => return pg::write(pool, record, replace).await,
-        };
-        let user: Option<SessionUser> = record
-            .data
-            .get(SESSION_USER_KEY)
-            .and_then(|v| serde_json::from_value(v.clone()).ok());
-        let data =
-            rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
         let upsert = if replace {
-            " ON CONFLICT(id) DO UPDATE SET data = excluded.data, \
+            " ON CONFLICT (id) DO UPDATE SET data = excluded.data, \
               expiry_date = excluded.expiry_date, user_id = excluded.user_id"
         } else {
             ""
         };
-        let sql = format!(
-            "INSERT INTO {TABLE} (id, data, expiry_date, user_id) SELECT ?1, ?2, ?3, ?4 \
-             WHERE ?4 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ?4 AND session_epoch = ?5){upsert}"
-        );
-        let id = record.id.to_string();
-        let written = sqlx::query(&sql)
-            .bind(&id)
-            .bind(data)
-            .bind(record.expiry_date)
-            .bind(user.map(|u| u.id))
-            .bind(user.map(|u| u.epoch))
-            .execute(pool)
-            .await;
-        match written {
-            Ok(done) => {
-                if done.rows_affected() == 0 {
-                    // Its user is gone or signed out everywhere: no session.
-                    sqlx::query(&format!("DELETE FROM {TABLE} WHERE id = ?"))
-                        .bind(&id)
-                        .execute(pool)
-                        .await
-                        .map_err(backend)?;
-                }
-                Ok(true)
+        let insert = |select: &str| {
+            format!("INSERT INTO {TABLE} (id, data, expiry_date, user_id) {select}{upsert}")
+        };
+        match &self.backend {
+            Backend::Sqlite { pool, .. } => {
+                let insert = insert(
+                    "SELECT ?1, ?2, ?3, ?4 WHERE ?4 IS NULL OR EXISTS \
+                     (SELECT 1 FROM users WHERE id = ?4 AND session_epoch = ?5)",
+                );
+                let delete = format!("DELETE FROM {TABLE} WHERE id = ?");
+                write_row(pool, [&insert, &delete], record, replace).await
             }
-            Err(sqlx::Error::Database(e)) if !replace && e.is_unique_violation() => Ok(false),
-            Err(e) => Err(backend(e)),
+            Backend::Postgres(pool) => {
+                let insert = insert(
+                    "SELECT $1, $2, $3, $4 WHERE $4::BIGINT IS NULL OR EXISTS \
+                     (SELECT 1 FROM users WHERE id = $4 AND session_epoch = $5)",
+                );
+                let delete = format!("DELETE FROM {TABLE} WHERE id = $1");
+                write_row(pool, [&insert, &delete], record, replace).await
+            }
         }
+    }
+}
+
+/// Writes `record` with the backend's `[insert, delete]` statements: the
+/// insert takes the id, data, expiry, user id and user epoch and writes
+/// nothing when the user is gone or signed out everywhere; the row is then
+/// deleted by id (no session). `Ok(false)` when the insert (not replacing)
+/// met a taken id.
+async fn write_row<DB>(
+    pool: &sqlx::Pool<DB>,
+    [insert, delete]: [&str; 2],
+    record: &Record,
+    replace: bool,
+) -> session_store::Result<bool>
+where
+    DB: sqlx::Database,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Vec<u8>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> time::OffsetDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<domain::UserId>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DB::QueryResult: RowsAffected,
+{
+    let user: Option<SessionUser> = record
+        .data
+        .get(SESSION_USER_KEY)
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let data =
+        rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let written = sqlx::query(insert)
+        .bind(record.id.to_string())
+        .bind(data)
+        .bind(record.expiry_date)
+        .bind(user.map(|u| u.id))
+        .bind(user.map(|u| u.epoch))
+        .execute(pool)
+        .await;
+    match written {
+        Ok(done) => {
+            if done.rows() == 0 {
+                // Its user is gone or signed out everywhere: no session.
+                sqlx::query(delete)
+                    .bind(record.id.to_string())
+                    .execute(pool)
+                    .await
+                    .map_err(backend)?;
+            }
+            Ok(true)
+        }
+        Err(sqlx::Error::Database(e)) if !replace && e.is_unique_violation() => Ok(false),
+        Err(e) => Err(backend(e)),
+    }
+}
+
+/// How many rows a statement changed, on either backend.
+trait RowsAffected {
+    fn rows(&self) -> u64;
+}
+
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
     }
 }
 
@@ -151,61 +204,14 @@ impl ExpiredDeletion for UserSessions {
     }
 }
 
-/// The session table in PostgreSQL (the same rules as the SQLite write
-/// above; tower-sessions' own PostgreSQL store has another table shape).
+/// The session table in PostgreSQL (written by [`write_row`] as SQLite's is;
+/// tower-sessions' own PostgreSQL store has another table shape).
 mod pg {
-    use super::{backend, SessionUser, SESSION_USER_KEY, TABLE};
+    use super::{backend, TABLE};
     use sqlx::PgPool;
     use time::OffsetDateTime;
     use tower_sessions::session::{Id, Record};
     use tower_sessions::session_store;
-
-    pub(super) async fn write(
-        pool: &PgPool,
-        record: &Record,
-        replace: bool,
-    ) -> session_store::Result<bool> {
-        let user: Option<SessionUser> = record
-            .data
-            .get(SESSION_USER_KEY)
-            .and_then(|v| serde_json::from_value(v.clone()).ok());
-        let data =
-            rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        let upsert = if replace {
-            " ON CONFLICT (id) DO UPDATE SET data = excluded.data, \
-              expiry_date = excluded.expiry_date, user_id = excluded.user_id"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "INSERT INTO {TABLE} (id, data, expiry_date, user_id) SELECT $1, $2, $3, $4 \
-             WHERE $4::BIGINT IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = $4 AND session_epoch = $5){upsert}"
-        );
-        let id = record.id.to_string();
-        let written = sqlx::query(&sql)
-            .bind(&id)
-            .bind(data)
-            .bind(record.expiry_date)
-            .bind(user.map(|u| u.id))
-            .bind(user.map(|u| u.epoch))
-            .execute(pool)
-            .await;
-        match written {
-            Ok(done) => {
-                if done.rows_affected() == 0 {
-                    // Its user is gone or signed out everywhere: no session.
-                    sqlx::query(&format!("DELETE FROM {TABLE} WHERE id = $1"))
-                        .bind(&id)
-                        .execute(pool)
-                        .await
-                        .map_err(backend)?;
-                }
-                Ok(true)
-            }
-            Err(sqlx::Error::Database(e)) if !replace && e.is_unique_violation() => Ok(false),
-            Err(e) => Err(backend(e)),
-        }
-    }
 
     pub(super) async fn load(pool: &PgPool, id: &Id) -> session_store::Result<Option<Record>> {
         let data: Option<Vec<u8>> = sqlx::query_scalar(&format!(
