@@ -153,6 +153,20 @@ fn trial_end(plan: Plan, trial_ends: Option<&str>) -> anyhow::Result<Option<Date
         .map_err(|_| anyhow::anyhow!("--trial-ends only applies to --plan pro_trial"))
 }
 
+/// `--plan` and `--trial-ends`, parsed.
+fn plan_flags(
+    plan: &str,
+    trial_ends: Option<&str>,
+) -> anyhow::Result<(Plan, Option<DateTime<Utc>>)> {
+    let plan = Plan::parse(plan).map_err(flag("--plan"))?;
+    Ok((plan, trial_end(plan, trial_ends)?))
+}
+
+/// A flag's value refused, said with the flag's name (`--slug: …`).
+fn flag<E: std::fmt::Display>(name: &'static str) -> impl FnOnce(E) -> anyhow::Error {
+    move |e| anyhow::anyhow!("{name}: {e}")
+}
+
 /// The use cases over the configured store (no server: no caches to keep).
 async fn open_services(config: &Config) -> anyhow::Result<Services> {
     let (store, _) = config.open_store().await?;
@@ -199,26 +213,20 @@ async fn run_admin(config: &Config, admin: Admin) -> anyhow::Result<()> {
             plan,
             trial_ends,
         } => {
-            let slug = OrgSlug::parse(&slug).map_err(|e| anyhow::anyhow!("--slug: {e}"))?;
-            let name = DisplayName::parse(&name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
-            let email =
-                Email::parse(&admin_email).map_err(|e| anyhow::anyhow!("--admin-email: {e}"))?;
-            let plan = Plan::parse(&plan).map_err(|e| anyhow::anyhow!("--plan: {e}"))?;
-            let trial_ends_at = trial_end(plan, trial_ends.as_deref())?;
+            let slug = OrgSlug::parse(&slug).map_err(flag("--slug"))?;
+            let name = DisplayName::parse(&name).map_err(flag("--name"))?;
+            let email = Email::parse(&admin_email).map_err(flag("--admin-email"))?;
+            let (plan, trial_ends_at) = plan_flags(&plan, trial_ends.as_deref())?;
+            let new = NewOrg {
+                slug,
+                name,
+                plan,
+                trial_ends_at,
+            };
             let password = read_password()?;
             let services = open_services(config).await?;
             let (org, user) = services
-                .create_org(
-                    NewOrg {
-                        slug,
-                        name,
-                        plan,
-                        trial_ends_at,
-                    },
-                    email,
-                    password,
-                    false,
-                )
+                .create_org(new, email, password, false)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
@@ -234,8 +242,7 @@ async fn run_admin(config: &Config, admin: Admin) -> anyhow::Result<()> {
         } => {
             // An existing user: addresses stored before the grammar was
             // narrowed still work.
-            let email =
-                Email::parse_existing(&email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            let email = Email::parse_existing(&email).map_err(flag("--email"))?;
             let expires_at = expires_in
                 .as_deref()
                 .map(parse_lifetime)
@@ -261,9 +268,8 @@ async fn run_admin(config: &Config, admin: Admin) -> anyhow::Result<()> {
             plan,
             trial_ends,
         } => {
-            let slug = OrgSlug::parse(&org).map_err(|e| anyhow::anyhow!("--org: {e}"))?;
-            let plan = Plan::parse(&plan).map_err(|e| anyhow::anyhow!("--plan: {e}"))?;
-            let trial_ends_at = trial_end(plan, trial_ends.as_deref())?;
+            let slug = OrgSlug::parse(&org).map_err(flag("--org"))?;
+            let (plan, trial_ends_at) = plan_flags(&plan, trial_ends.as_deref())?;
             let (store, _) = config.open_store().await?;
             let org = store
                 .set_plan(&slug, plan, trial_ends_at)

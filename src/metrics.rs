@@ -414,29 +414,33 @@ mod tests {
 
     #[test]
     fn families_name_no_repository() {
-        let get = Method::GET;
-        assert_eq!(family(&get, "/v2/"), "registry_base");
-        assert_eq!(
-            family(&get, "/v2/acme/web/manifests/1.0"),
-            "registry_manifest_pull"
-        );
-        assert_eq!(
-            family(&Method::PUT, "/v2/acme/web/manifests/1.0"),
-            "registry_manifest_push"
-        );
-        assert_eq!(
-            family(&get, "/v2/acme/web/blobs/sha256:ab"),
-            "registry_blob"
-        );
-        assert_eq!(
-            family(&Method::PATCH, "/v2/acme/web/blobs/uploads/x"),
-            "registry_upload"
-        );
-        assert_eq!(family(&get, "/v2/acme/web/tags/list"), "registry_list");
-        assert_eq!(family(&get, "/api/v1/customers"), "api");
-        assert_eq!(family(&Method::POST, "/api/sign_in"), "server_fn");
-        assert_eq!(family(&get, "/licenses/3"), "page");
-        assert_eq!(family(&get, "/metrics"), "ops");
+        let cases = [
+            (Method::GET, "/v2/", "registry_base"),
+            (
+                Method::GET,
+                "/v2/acme/web/manifests/1.0",
+                "registry_manifest_pull",
+            ),
+            (
+                Method::PUT,
+                "/v2/acme/web/manifests/1.0",
+                "registry_manifest_push",
+            ),
+            (Method::GET, "/v2/acme/web/blobs/sha256:ab", "registry_blob"),
+            (
+                Method::PATCH,
+                "/v2/acme/web/blobs/uploads/x",
+                "registry_upload",
+            ),
+            (Method::GET, "/v2/acme/web/tags/list", "registry_list"),
+            (Method::GET, "/api/v1/customers", "api"),
+            (Method::POST, "/api/sign_in", "server_fn"),
+            (Method::GET, "/licenses/3", "page"),
+            (Method::GET, "/metrics", "ops"),
+        ];
+        for (method, path, want) in cases {
+            assert_eq!(family(&method, path), want, "{method} {path}");
+        }
     }
 
     #[test]

@@ -220,6 +220,20 @@ impl Job {
         }
     }
 
+    /// The manifest `reference` names upstream (`what`, in a failure's
+    /// message), as it was sent, with its digest.
+    async fn pull_manifest(
+        &self,
+        what: &str,
+        reference: Reference,
+    ) -> Result<(bytes::Bytes, String), SyncError> {
+        self.attempt(what, || {
+            self.client
+                .pull_manifest_raw(&reference, &self.auth, ACCEPT)
+        })
+        .await
+    }
+
     pub async fn run(self) -> Finished {
         // Which tags, and what each points at upstream.
         let repository = format!("repository {}", self.repository);
@@ -335,13 +349,7 @@ impl Job {
     /// Copies what `tag` points at upstream and moves the tag here to it.
     async fn copy_tag(&self, tag: &str) -> Result<(), SyncError> {
         let what = format!("tag {tag} of {}", self.repository);
-        let reference = self.reference_tag(tag);
-        let (content, digest) = self
-            .attempt(&what, || {
-                self.client
-                    .pull_manifest_raw(&reference, &self.auth, ACCEPT)
-            })
-            .await?;
+        let (content, digest) = self.pull_manifest(&what, self.reference_tag(tag)).await?;
         let here = self
             .ctx
             .store
@@ -471,12 +479,8 @@ impl Job {
             return Ok(());
         }
         let what = format!("manifest {digest}");
-        let reference = self.reference_digest(digest);
         let (content, got) = self
-            .attempt(&what, || {
-                self.client
-                    .pull_manifest_raw(&reference, &self.auth, ACCEPT)
-            })
+            .pull_manifest(&what, self.reference_digest(digest))
             .await?;
         self.copy_manifest(got, content.to_vec()).await
     }

@@ -178,6 +178,7 @@ impl BlobStorage {
     {
         let path = Self::chunk_path(upload, part);
         if let Some(root) = &self.local_root {
+            let body = body.map_err(|e| e.to_string());
             return write_local(Self::file(root, &path), body, observe).await;
         }
         // One PUT up to 8 MiB, else a multipart upload of 8 MiB parts.
@@ -418,15 +419,11 @@ async fn blocking<T: Send + 'static>(
 /// Streams `body` into the file `path` (created at the first bytes: an
 /// empty body creates nothing), buffering up to [`LOCAL_WRITE`] between
 /// writes. On any error the partial file is removed.
-async fn write_local<S, E>(
+async fn write_local(
     path: PathBuf,
-    mut body: S,
+    mut body: impl futures::Stream<Item = Result<Bytes, String>> + Unpin + Send,
     mut observe: impl FnMut(&[u8]) + Send,
-) -> Result<u64, ChunkError>
-where
-    S: futures::Stream<Item = Result<Bytes, E>> + Unpin + Send,
-    E: std::fmt::Display,
-{
+) -> Result<u64, ChunkError> {
     let mut file: Option<std::fs::File> = None;
     let mut pending: Vec<Bytes> = Vec::new();
     let mut pending_bytes = 0;
@@ -445,7 +442,7 @@ where
                 if file.is_some() {
                     let _ = blocking(move || std::fs::remove_file(path)).await;
                 }
-                return Err(ChunkError::Body(e.to_string()));
+                return Err(ChunkError::Body(e));
             }
             None => {}
         }
