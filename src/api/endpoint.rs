@@ -1,5 +1,6 @@
 //! [`endpoint!`]: one `/api/v1` operation written once, its OpenAPI entry
-//! beside its handler.
+//! beside its handler; and what many handlers answer alike (201, 204, the
+//! paging of a list).
 
 /// An operation of the JSON API: its `#[utoipa::path]` and its handler.
 ///
@@ -23,8 +24,8 @@
 /// status). The doc comment is the operation's summary and description, as
 /// with utoipa alone. `_` for the state when the handler needs none.
 ///
-/// rustfmt leaves a macro's body as it is: keep a handler's body short (a
-/// use case and its answer) and anything longer in a plain function.
+/// rustfmt leaves a macro's body as it is: lay a handler's body out as
+/// rustfmt would, and keep helpers of its own in plain functions beside it.
 macro_rules! endpoint {
     (
         $(#[$doc:meta])*
