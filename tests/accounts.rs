@@ -51,8 +51,7 @@ async fn first_run_creates_the_first_org_once() {
     // The admin can sign in (email is case-insensitive) and lands on the console;
     // the org starts on a Pro trial.
     let admin = app.signed_in("admin@acme.test", "correct horse").await;
-    let settings = app.call(&admin, "load_settings", &[]).await;
-    assert_eq!(settings.status, 200);
+    let settings = app.call_ok(&admin, "load_settings", &[]).await;
     assert_eq!(settings.body["org"]["slug"], "acme");
     assert_eq!(settings.body["org"]["plan"], "pro_trial");
     assert!(settings.body["org"]["trial_ends_at"].is_string());
@@ -328,8 +327,7 @@ async fn roles_and_areas_are_enforced() {
 
     // read_only reads settings but changes nothing.
     let ro = app.signed_in("ro@acme.test", "read only pw").await;
-    let view = app.call(&ro, "load_settings", &[]).await;
-    assert_eq!(view.status, 200);
+    let view = app.call_ok(&ro, "load_settings", &[]).await;
     assert_eq!(view.body["is_admin"], false);
     let admin_id = common::user_id(&view.body["users"], "a@acme.test").to_string();
     app.calls_answer(&ro, &vendor_user_writes(&admin_id), 403, json!("Forbidden"))
@@ -435,7 +433,7 @@ async fn repeated_failures_are_throttled() {
 #[tokio::test]
 async fn cli_creates_orgs_and_sets_plans_while_the_server_runs() {
     let app = TestApp::spawn();
-    let out = app.cli(
+    app.cli_ok(
         &[
             "admin",
             "create-org",
@@ -448,18 +446,13 @@ async fn cli_creates_orgs_and_sets_plans_while_the_server_runs() {
         ],
         "pw\n",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let c = app.signed_in("a@acme.test", "pw").await;
     assert_eq!(
         app.call(&c, "load_settings", &[]).await.body["org"]["plan"],
         "community"
     );
 
-    let out = app.cli(
+    app.cli_ok(
         &[
             "admin",
             "set-plan",
@@ -471,11 +464,6 @@ async fn cli_creates_orgs_and_sets_plans_while_the_server_runs() {
             "2030-01-31",
         ],
         "",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let org = app.call(&c, "load_settings", &[]).await.body["org"].clone();
     assert_eq!(org["plan"], "pro_trial");

@@ -343,13 +343,12 @@ async fn the_console_pages_page_with_next_links_and_search() {
 
     // The same through the server function the hydrated page calls.
     let listed = app
-        .call(
+        .call_ok(
             &web,
             "list_customers",
             &[("limit", "2"), ("after", "Globex")],
         )
         .await;
-    assert_eq!(listed.status, 200, "{}", listed.text);
     assert_eq!(listed.body["next"], "Initech");
     let bad = app.call(&web, "list_customers", &[("limit", "many")]).await;
     assert_eq!(bad.status, 400);
@@ -520,9 +519,8 @@ async fn the_entitlement_form_reads_only_the_tags_its_rows_need() {
         let (app, web) = (&app, &web);
         async move {
             let answer = app
-                .call(web, "entitlement_tags", &[("artifact", artifact)])
+                .call_ok(web, "entitlement_tags", &[("artifact", artifact)])
                 .await;
-            assert_eq!(answer.status, 200, "{}", answer.text);
             answer.body
         }
     };
