@@ -326,6 +326,14 @@ macro_rules! string_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        /// Parses (what the store decodes a stored value with).
+        impl TryFrom<String> for $name {
+            type Error = ParseError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
     };
 }
 
@@ -448,10 +456,12 @@ ids! {
 
 /// A vendor organization as shown to its members.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct Org {
     pub id: OrgId,
     pub slug: String,
     pub name: String,
+    #[cfg_attr(feature = "store", sqlx(try_from = "String"))]
     pub plan: Plan,
     pub trial_ends_at: Option<DateTime<Utc>>,
     /// Re-pushing an existing tag with other content is refused.
@@ -461,9 +471,11 @@ pub struct Org {
 
 /// A vendor user as shown in Settings (no password hash).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct VendorUser {
     pub id: UserId,
     pub email: String,
+    #[cfg_attr(feature = "store", sqlx(try_from = "String"))]
     pub role: VendorRole,
     pub created_at: DateTime<Utc>,
 }
