@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{client, Answer, Api, TestApp};
+use common::{client, Api, TestApp};
 use reqwest::Method;
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -310,8 +310,10 @@ async fn the_one_time_key_of_a_new_token_shows_it_once() {
     assert_eq!(listed.body["fresh"], Value::Null, "{}", listed.body);
 }
 
-/// A JSON API error's status and code; fails unless the answer is JSON.
-fn json_error(a: &Answer) -> (u16, String) {
+/// The status and code of the JSON API error `method path` answers with
+/// `api`; fails unless the answer is JSON.
+async fn json_error(api: &Api, method: Method, path: &str) -> (u16, String) {
+    let a = api.request(method, path, None, None).await;
     assert!(
         a.header("content-type").starts_with("application/json"),
         "{} {:?}",
@@ -338,11 +340,8 @@ async fn a_path_id_that_is_not_a_number_is_a_json_400() {
             "/api/v1/customers/99999999999999999999999/audit",
         ),
     ] {
-        assert_eq!(
-            json_error(&api.request(method, path, None, None).await),
-            (400, "bad_request".to_owned()),
-            "{path}"
-        );
+        let bad_request = (400, "bad_request".to_owned());
+        assert_eq!(json_error(&api, method, path).await, bad_request, "{path}");
     }
 }
 
@@ -359,14 +358,15 @@ async fn an_unknown_api_path_is_a_json_404() {
         "/api/v1/customers/1/nope",
         "/api/v1/tokens/1/x",
     ] {
+        let not_found = (404, "not_found".to_owned());
         assert_eq!(
-            json_error(&api.request(Method::GET, path, None, None).await),
-            (404, "not_found".to_owned()),
+            json_error(&api, Method::GET, path).await,
+            not_found,
             "{path}"
         );
         assert_eq!(
-            json_error(&anonymous.request(Method::POST, path, None, None).await),
-            (404, "not_found".to_owned()),
+            json_error(&anonymous, Method::POST, path).await,
+            not_found,
             "{path}"
         );
     }
