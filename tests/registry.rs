@@ -393,11 +393,7 @@ async fn referrers_and_subject() {
     for body in [&sbom, &signature] {
         let d = sha256(body);
         let r = reg
-            .send_manifest(
-                &format!("/v2/{repo}/manifests/{d}"),
-                OCI_MANIFEST,
-                body.clone(),
-            )
+            .send_manifest(repo, &d, OCI_MANIFEST, body.clone())
             .await;
         assert_eq!(r.status(), 201);
         assert_eq!(r.headers()["oci-subject"], subject.as_str());
@@ -875,11 +871,7 @@ async fn immutable_tags_refuse_a_repush() {
         .await
         .unwrap();
     let r = reg
-        .send_manifest(
-            "/v2/acme/web/manifests/1.0",
-            OCI_MANIFEST,
-            other_manifest.to_vec(),
-        )
+        .send_manifest("acme/web", "1.0", OCI_MANIFEST, other_manifest.to_vec())
         .await;
     let status = r.status().as_u16();
     let body: serde_json::Value = r.json().await.unwrap();
@@ -1351,7 +1343,8 @@ async fn a_push_by_digest_with_tag_parameters_sets_every_tag() {
     let digest = sha256(&manifest);
     let r = reg
         .send_manifest(
-            &format!("/v2/{repo}/manifests/{digest}?tag=a&tag=b&tag=a"),
+            repo,
+            &format!("{digest}?tag=a&tag=b&tag=a"),
             OCI_MANIFEST,
             manifest.clone(),
         )
@@ -1383,7 +1376,8 @@ async fn a_push_by_digest_with_tag_parameters_sets_every_tag() {
     // A bad tag parameter is refused before anything is stored.
     let r = reg
         .send_manifest(
-            &format!("/v2/{repo}/manifests/{digest}?tag=c&tag=-bad"),
+            repo,
+            &format!("{digest}?tag=c&tag=-bad"),
             OCI_MANIFEST,
             manifest.clone(),
         )
@@ -1403,7 +1397,8 @@ async fn a_push_by_digest_with_tag_parameters_sets_every_tag() {
     let (other, other_manifest) = reg.push_image(repo, "other", &[b"other layer"]).await;
     let r = reg
         .send_manifest(
-            &format!("/v2/{repo}/manifests/{other}?tag=fresh&tag=a"),
+            repo,
+            &format!("{other}?tag=fresh&tag=a"),
             OCI_MANIFEST,
             other_manifest,
         )
@@ -1521,7 +1516,8 @@ async fn manifests_with_non_distributable_layers_are_accepted_without_their_blob
         .push(json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha256(b"not pushed"), "size": 10}));
     let r = reg
         .send_manifest(
-            &format!("/v2/{repo}/manifests/broken"),
+            repo,
+            "broken",
             OCI_MANIFEST,
             serde_json::to_vec(&v).unwrap(),
         )
@@ -1582,11 +1578,7 @@ async fn immutable_tags_cannot_be_deleted_nor_their_manifests() {
         .await
         .unwrap();
     let r = reg
-        .send_manifest(
-            &format!("/v2/{repo}/manifests/1.0"),
-            OCI_MANIFEST,
-            other_body.to_vec(),
-        )
+        .send_manifest(repo, "1.0", OCI_MANIFEST, other_body.to_vec())
         .await;
     assert_eq!(r.status(), 409);
     let r = reg

@@ -174,15 +174,17 @@ impl Reg {
         (d, manifest)
     }
 
-    /// `PUT` of a manifest (`body`, of `media_type`) to `path`; the answer,
-    /// whatever it is.
+    /// `PUT` of a manifest (`body`, of `media_type`) as `repo:reference`
+    /// (which may carry a query, `?tag=…`); the answer, whatever it is.
     pub async fn send_manifest(
         &self,
-        path: &str,
+        repo: &str,
+        reference: &str,
         media_type: &str,
         body: impl Into<reqwest::Body>,
     ) -> reqwest::Response {
-        self.req(reqwest::Method::PUT, path)
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        self.req(reqwest::Method::PUT, &path)
             .header("Content-Type", media_type)
             .body(body)
             .send()
@@ -204,11 +206,7 @@ impl Reg {
         body: &[u8],
     ) -> String {
         let r = self
-            .send_manifest(
-                &format!("/v2/{repo}/manifests/{reference}"),
-                media_type,
-                body.to_vec(),
-            )
+            .send_manifest(repo, reference, media_type, body.to_vec())
             .await;
         let status = r.status();
         let digest = r
