@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{client, Api, TestApp};
+use common::{client, Answer, Api, TestApp};
 use reqwest::Method;
 use serde_json::Value;
 use std::io::{Read, Write};
@@ -16,6 +16,12 @@ const EVIL: &str = "http://evil.example";
 
 fn sign_in_form() -> [(&'static str, &'static str); 3] {
     [("email", ADMIN), ("password", PASSWORD), ("next", "")]
+}
+
+/// The admin's sign-in through its server function, from `c` with request
+/// `headers`.
+async fn sign_in_with(app: &TestApp, c: &reqwest::Client, headers: &[(&str, &str)]) -> Answer {
+    app.call_with(c, "sign_in", &sign_in_form(), headers).await
 }
 
 async fn customer_names(app: &TestApp, token: &str) -> Vec<String> {
@@ -35,9 +41,7 @@ async fn cross_site_sign_in_and_changes_are_refused() {
 
     // Login CSRF: another site's form signs the browser in as someone.
     let c = client();
-    let r = app
-        .call_with(&c, "sign_in", &sign_in_form(), &[("Origin", EVIL)])
-        .await;
+    let r = sign_in_with(&app, &c, &[("Origin", EVIL)]).await;
     assert_eq!(r.status, 403, "{}", r.text);
     assert!(
         r.headers.get("set-cookie").is_none(),
@@ -50,19 +54,10 @@ async fn cross_site_sign_in_and_changes_are_refused() {
     );
     // The same origin as a host alias is still another origin.
     let localhost = own.replace("127.0.0.1", "localhost");
-    let r = app
-        .call_with(&c, "sign_in", &sign_in_form(), &[("Origin", &localhost)])
-        .await;
+    let r = sign_in_with(&app, &c, &[("Origin", &localhost)]).await;
     assert_eq!(r.status, 403);
     // No Origin, but the browser says it is cross-site.
-    let r = app
-        .call_with(
-            &c,
-            "sign_in",
-            &sign_in_form(),
-            &[("Sec-Fetch-Site", "cross-site")],
-        )
-        .await;
+    let r = sign_in_with(&app, &c, &[("Sec-Fetch-Site", "cross-site")]).await;
     assert_eq!(r.status, 403);
     // A plain form post from another site: a readable page, not a redirect.
     let resp = app
@@ -81,18 +76,9 @@ async fn cross_site_sign_in_and_changes_are_refused() {
     assert_eq!(app.get_status(&c, "/api/v1/me").await, 401);
 
     // The same origin, or no browser headers at all (scripts), work.
-    let r = app
-        .call_with(&c, "sign_in", &sign_in_form(), &[("Origin", &own)])
-        .await;
+    let r = sign_in_with(&app, &c, &[("Origin", &own)]).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = app
-        .call_with(
-            &client(),
-            "sign_in",
-            &sign_in_form(),
-            &[("Sec-Fetch-Site", "same-origin")],
-        )
-        .await;
+    let r = sign_in_with(&app, &client(), &[("Sec-Fetch-Site", "same-origin")]).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let web = app.signed_in(ADMIN, PASSWORD).await;
     let token = app.token(ADMIN, &[]);
