@@ -24,6 +24,34 @@ async fn sign_in_with(app: &TestApp, c: &reqwest::Client, headers: &[(&str, &str
     app.call_with(c, "sign_in", &sign_in_form(), headers).await
 }
 
+/// Customer `name` through the console's server function, from `c` with
+/// request `headers`.
+async fn create_customer_with(
+    app: &TestApp,
+    c: &reqwest::Client,
+    name: &str,
+    headers: &[(&str, &str)],
+) -> Answer {
+    app.call_with(c, "create_customer", &[("name", name)], headers)
+        .await
+}
+
+/// Customer `name` through the JSON API with `c`'s session cookie, sent as
+/// from `origin`.
+async fn post_customer(
+    app: &TestApp,
+    c: &reqwest::Client,
+    origin: &str,
+    name: &str,
+) -> reqwest::Response {
+    c.post(app.url("/api/v1/customers"))
+        .header("Origin", origin)
+        .json(&serde_json::json!({ "name": name }))
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn customer_names(app: &TestApp, token: &str) -> Vec<String> {
     let v = app
         .api(token)
@@ -84,32 +112,12 @@ async fn cross_site_sign_in_and_changes_are_refused() {
     let token = app.token(ADMIN, &[]);
 
     // A signed-in browser, made to post by another site: refused, nothing created.
-    let r = app
-        .call_with(
-            &web,
-            "create_customer",
-            &[("name", "Forged")],
-            &[("Origin", EVIL)],
-        )
-        .await;
+    let r = create_customer_with(&app, &web, "Forged", &[("Origin", EVIL)]).await;
     assert_eq!(r.status, 403, "{}", r.text);
-    let r = app
-        .call_with(
-            &web,
-            "create_customer",
-            &[("name", "Forged")],
-            &[("Sec-Fetch-Site", "cross-site")],
-        )
-        .await;
+    let r = create_customer_with(&app, &web, "Forged", &[("Sec-Fetch-Site", "cross-site")]).await;
     assert_eq!(r.status, 403);
     // The JSON API with the session cookie: the same, as a JSON error.
-    let resp = web
-        .post(app.url("/api/v1/customers"))
-        .header("Origin", EVIL)
-        .json(&serde_json::json!({"name": "Forged"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_customer(&app, &web, EVIL, "Forged").await;
     assert_eq!(resp.status(), 403);
     let err: Value = resp.json().await.unwrap();
     assert_eq!(err["error"]["code"], "forbidden", "{err}");
@@ -118,22 +126,15 @@ async fn cross_site_sign_in_and_changes_are_refused() {
 
     // From its own origin the console works; a bearer token carries its
     // credential itself and is never a cross-site risk.
-    let r = app
-        .call_with(
-            &web,
-            "create_customer",
-            &[("name", "Same Origin")],
-            &[("Origin", &own), ("Sec-Fetch-Site", "same-origin")],
-        )
-        .await;
+    let r = create_customer_with(
+        &app,
+        &web,
+        "Same Origin",
+        &[("Origin", &own), ("Sec-Fetch-Site", "same-origin")],
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let resp = web
-        .post(app.url("/api/v1/customers"))
-        .header("Origin", &own)
-        .json(&serde_json::json!({"name": "Cookie Same Origin"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_customer(&app, &web, &own, "Cookie Same Origin").await;
     assert_eq!(resp.status(), 201);
     let resp = reqwest::Client::new()
         .post(app.url("/api/v1/customers"))

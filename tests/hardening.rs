@@ -44,6 +44,18 @@ where
     out
 }
 
+/// A server with org `acme` and its admin `a@acme.test` ("right password").
+fn acme() -> TestApp {
+    let app = TestApp::spawn();
+    app.create_org("acme", "a@acme.test", "right password");
+    app
+}
+
+/// A sign-in as `a@acme.test` with `password`, from a new client.
+async fn sign_in_a(app: &TestApp, password: &str) -> common::Answer {
+    app.sign_in(&client(), "a@acme.test", password).await
+}
+
 /// Answers of status 503 carry `Retry-After` and the busy message.
 fn check_busy(answers: &[common::Answer]) {
     for a in answers.iter().filter(|a| a.status == 503) {
@@ -54,8 +66,7 @@ fn check_busy(answers: &[common::Answer]) {
 
 #[tokio::test]
 async fn a_burst_of_bad_sign_ins_keeps_memory_bounded_and_health_answering() {
-    let app = std::sync::Arc::new(TestApp::spawn());
-    app.create_org("acme", "a@acme.test", "right password");
+    let app = std::sync::Arc::new(acme());
     let requests: Vec<_> = (0..200)
         .map(|i| {
             let app = app.clone();
@@ -86,8 +97,7 @@ async fn a_burst_of_bad_sign_ins_keeps_memory_bounded_and_health_answering() {
 
 #[tokio::test]
 async fn parallel_wrong_passwords_for_one_email_are_counted_before_checking() {
-    let app = std::sync::Arc::new(TestApp::spawn());
-    app.create_org("acme", "a@acme.test", "right password");
+    let app = std::sync::Arc::new(acme());
     let tasks: Vec<_> = (0..40)
         .map(|i| {
             let app = app.clone();
@@ -115,9 +125,7 @@ async fn parallel_wrong_passwords_for_one_email_are_counted_before_checking() {
     let mut failures = count(401);
     let mut tries = 0;
     while failures < 5 {
-        let next = app
-            .sign_in(&client(), "a@acme.test", "wrong password")
-            .await;
+        let next = sign_in_a(&app, "wrong password").await;
         match next.status {
             401 => failures += 1,
             429 => break,
@@ -128,28 +136,21 @@ async fn parallel_wrong_passwords_for_one_email_are_counted_before_checking() {
         assert!(failures <= 5, "{failures} wrong passwords checked");
         assert!(tries < 100, "never locked out");
     }
-    let now = app
-        .sign_in(&client(), "a@acme.test", "right password")
-        .await;
+    let now = sign_in_a(&app, "right password").await;
     assert_eq!(now.status, 429, "locked out: {}", now.body);
 }
 
 #[tokio::test]
 async fn over_long_sign_in_input_is_refused_before_any_work() {
-    let app = std::sync::Arc::new(TestApp::spawn());
-    app.create_org("acme", "a@acme.test", "right password");
-    let wrong = app
-        .sign_in(&client(), "a@acme.test", "wrong password")
-        .await;
+    let app = std::sync::Arc::new(acme());
+    let wrong = sign_in_a(&app, "wrong password").await;
     assert_eq!(wrong.status, 401);
 
     // Just over the limits: the usual answer.
     let long_email = format!("{}@acme.test", "a".repeat(250));
     let r = app.sign_in(&client(), &long_email, "wrong password").await;
     assert_eq!((r.status, &r.body), (wrong.status, &wrong.body));
-    let r = app
-        .sign_in(&client(), "a@acme.test", &"p".repeat(1025))
-        .await;
+    let r = sign_in_a(&app, &"p".repeat(1025)).await;
     assert_eq!((r.status, &r.body), (wrong.status, &wrong.body));
 
     // Megabyte emails, many at once: each refused at once, without a
@@ -168,16 +169,13 @@ async fn over_long_sign_in_input_is_refused_before_any_work() {
         assert_eq!((a.status, &a.body), (wrong.status, &wrong.body));
     }
     // None of it counted against the address: the right password works.
-    let ok = app
-        .sign_in(&client(), "a@acme.test", "right password")
-        .await;
+    let ok = sign_in_a(&app, "right password").await;
     assert_eq!(ok.status, 200, "{}", ok.body);
 }
 
 #[tokio::test]
 async fn first_run_after_set_up_does_no_password_work() {
-    let app = std::sync::Arc::new(TestApp::spawn());
-    app.create_org("acme", "a@acme.test", "right password");
+    let app = std::sync::Arc::new(acme());
     let requests: Vec<_> = (0..100)
         .map(|i| {
             let app = app.clone();
@@ -205,8 +203,7 @@ async fn first_run_after_set_up_does_no_password_work() {
 
 #[tokio::test]
 async fn redirect_targets_are_safe_local_paths() {
-    let app = TestApp::spawn();
-    app.create_org("acme", "a@acme.test", "right password");
+    let app = acme();
     let c = app.signed_in("a@acme.test", "right password").await;
     let create_token = |return_to: &'static str| {
         c.post(app.url("/api/create_token"))
