@@ -79,13 +79,11 @@ async fn customers_tokens_and_me_over_the_api() {
     assert_eq!((s, renamed["name"].clone()), (200, json!("Globex Corp")));
 
     // Tokens: create (secret once), list (no secrets), revoke, effective at once.
-    let (s, t) = a
-        .send(
-            M::POST,
-            "/api/v1/tokens",
-            Some(json!({"label": "ci", "expires_at": "2099-01-01T00:00:00Z"})),
-        )
-        .await;
+    let create_token = |label: &str, expires_at: &str| {
+        let body = json!({"label": label, "expires_at": expires_at});
+        a.send(M::POST, "/api/v1/tokens", Some(body))
+    };
+    let (s, t) = create_token("ci", "2099-01-01T00:00:00Z").await;
     assert_eq!(s, 201);
     let secret = t["secret"].as_str().unwrap().to_owned();
     let (_, listed) = a.send(M::GET, "/api/v1/tokens", None).await;
@@ -94,13 +92,7 @@ async fn customers_tokens_and_me_over_the_api() {
     assert_eq!(ci.send(M::GET, "/api/v1/me", None).await.0, 200);
     a.delete_token(&t["token"]["id"]).await;
     assert_eq!(ci.send(M::GET, "/api/v1/me", None).await.0, 401);
-    let (s, e) = a
-        .send(
-            M::POST,
-            "/api/v1/tokens",
-            Some(json!({"label": "old", "expires_at": "2001-01-01T00:00:00Z"})),
-        )
-        .await;
+    let (s, e) = create_token("old", "2001-01-01T00:00:00Z").await;
     assert_eq!(
         (s, e["error"]["fields"]["expires_at"].is_string()),
         (422, true)
