@@ -11,14 +11,22 @@ use std::time::{Duration, Instant};
 /// Resident memory the server may reach under the bursts below.
 const MAX_RSS_KIB: u64 = 300 * 1024;
 
-/// Runs `requests` concurrently while watching the server: its resident
-/// memory must stay under [`MAX_RSS_KIB`] and `/healthz` must keep
-/// answering. Returns the statuses and bodies of the requests.
-async fn during_burst<F>(app: &TestApp, requests: Vec<F>) -> Vec<common::Answer>
+/// Runs `n` requests concurrently (the `i`th made by `request(app, i)`)
+/// while watching the server: its resident memory must stay under
+/// [`MAX_RSS_KIB`] and `/healthz` must keep answering. Returns the statuses
+/// and bodies of the requests.
+async fn during_burst<F, Fut>(
+    app: &std::sync::Arc<TestApp>,
+    n: usize,
+    request: F,
+) -> Vec<common::Answer>
 where
-    F: std::future::Future<Output = common::Answer> + Send + 'static,
+    F: Fn(std::sync::Arc<TestApp>, usize) -> Fut,
+    Fut: std::future::Future<Output = common::Answer> + Send + 'static,
 {
-    let tasks: Vec<_> = requests.into_iter().map(tokio::spawn).collect();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| tokio::spawn(request(app.clone(), i)))
+        .collect();
     let health = client();
     while !tasks.iter().all(|t| t.is_finished()) {
         let rss = app.rss_kib();
@@ -67,16 +75,11 @@ fn check_busy(answers: &[common::Answer]) {
 #[tokio::test]
 async fn a_burst_of_bad_sign_ins_keeps_memory_bounded_and_health_answering() {
     let app = std::sync::Arc::new(acme());
-    let requests: Vec<_> = (0..200)
-        .map(|i| {
-            let app = app.clone();
-            async move {
-                app.sign_in(&client(), &format!("u{i}@acme.test"), "wrong password")
-                    .await
-            }
-        })
-        .collect();
-    let answers = during_burst(&app, requests).await;
+    let answers = during_burst(&app, 200, |app, i| async move {
+        app.sign_in(&client(), &format!("u{i}@acme.test"), "wrong password")
+            .await
+    })
+    .await;
     for a in &answers {
         assert!(
             [401, 429, 503].contains(&a.status),
@@ -155,16 +158,11 @@ async fn over_long_sign_in_input_is_refused_before_any_work() {
 
     // Megabyte emails, many at once: each refused at once, without a
     // password check (no 503, no throttle entry) and without memory.
-    let requests: Vec<_> = (0..60)
-        .map(|i| {
-            let app = app.clone();
-            async move {
-                let email = format!("{i}{}@acme.test", "x".repeat(1_500_000));
-                app.sign_in(&client(), &email, "wrong password").await
-            }
-        })
-        .collect();
-    let answers = during_burst(&app, requests).await;
+    let answers = during_burst(&app, 60, |app, i| async move {
+        let email = format!("{i}{}@acme.test", "x".repeat(1_500_000));
+        app.sign_in(&client(), &email, "wrong password").await
+    })
+    .await;
     for a in &answers {
         assert_eq!((a.status, &a.body), (wrong.status, &wrong.body));
     }
@@ -176,22 +174,17 @@ async fn over_long_sign_in_input_is_refused_before_any_work() {
 #[tokio::test]
 async fn first_run_after_set_up_does_no_password_work() {
     let app = std::sync::Arc::new(acme());
-    let requests: Vec<_> = (0..100)
-        .map(|i| {
-            let app = app.clone();
-            async move {
-                app.create_first_org(
-                    &client(),
-                    "Evil",
-                    &format!("evil{i}"),
-                    &format!("e{i}@evil.test"),
-                    "correct horse",
-                )
-                .await
-            }
-        })
-        .collect();
-    let answers = during_burst(&app, requests).await;
+    let answers = during_burst(&app, 100, |app, i| async move {
+        app.create_first_org(
+            &client(),
+            "Evil",
+            &format!("evil{i}"),
+            &format!("e{i}@evil.test"),
+            "correct horse",
+        )
+        .await
+    })
+    .await;
     for a in &answers {
         assert_eq!(a.status, 400, "{}", a.body);
         assert_eq!(
