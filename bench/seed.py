@@ -23,12 +23,17 @@ def main() -> None:
     stamp = lambda i: (start + timedelta(seconds=i)).isoformat()  # noqa: E731
     cur = conn.cursor()
     cur.execute("BEGIN")
+
+    def insert(sql, row):
+        """Inserts one row; its id."""
+        cur.execute(sql, row)
+        return cur.lastrowid
+
     for a in range(artifacts):
-        cur.execute(
+        repo = insert(
             "INSERT INTO repositories (org_id, name, kind, created_at) VALUES (?, ?, 'container-image', ?)",
             (org_id, f"art-{a}", stamp(0)),
         )
-        repo = cur.lastrowid
         for t in range(tags):
             config = "sha256:" + hashlib.sha256(f"config {a} {t}".encode()).hexdigest()
             layer = "sha256:" + hashlib.sha256(f"layer {a} {t}".encode()).hexdigest()
@@ -39,11 +44,10 @@ def main() -> None:
                 "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": 1000}],
             }, separators=(",", ":")).encode()
             digest = "sha256:" + hashlib.sha256(body).hexdigest()
-            cur.execute(
+            manifest = insert(
                 "INSERT INTO manifests (repository_id, digest, media_type, size, content, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (repo, digest, "application/vnd.oci.image.manifest.v1+json", len(body), body, stamp(t)),
             )
-            manifest = cur.lastrowid
             cur.executemany(
                 "INSERT INTO manifest_refs (manifest_id, digest, kind) VALUES (?, ?, ?)",
                 [(manifest, config, "config"), (manifest, layer, "layer")],
@@ -58,17 +62,15 @@ def main() -> None:
             )
     (first_repo,) = conn.execute("SELECT MIN(id) FROM repositories WHERE org_id = ?", (org_id,)).fetchone()
     for c in range(customers):
-        cur.execute(
+        customer = insert(
             "INSERT INTO customers (org_id, name, created_at) VALUES (?, ?, ?)",
             (org_id, f"seeded customer {c}", stamp(0)),
         )
-        customer = cur.lastrowid
         for e in range(per_customer):
-            cur.execute(
+            entitlement = insert(
                 "INSERT INTO entitlements (customer_id, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
                 (customer, f"e{e}", stamp(0), stamp(0)),
             )
-            entitlement = cur.lastrowid
             for position, repo in enumerate(rng.sample(range(artifacts), rng.randint(1, 3))):
                 all_tags = rng.random() < 0.5
                 chosen = sorted({f"1.{rng.randrange(tags)}" for _ in range(rng.randint(1, 5))})

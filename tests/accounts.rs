@@ -51,8 +51,7 @@ async fn first_run_creates_the_first_org_once() {
     // The admin can sign in (email is case-insensitive) and lands on the console;
     // the org starts on a Pro trial.
     let admin = app.signed_in("admin@acme.test", "correct horse").await;
-    let settings = app.call(&admin, "load_settings", &[]).await;
-    assert_eq!(settings.status, 200);
+    let settings = app.call_ok(&admin, "load_settings", &[]).await;
     assert_eq!(settings.body["org"]["slug"], "acme");
     assert_eq!(settings.body["org"]["plan"], "pro_trial");
     assert!(settings.body["org"]["trial_ends_at"].is_string());
@@ -211,7 +210,7 @@ async fn pages_and_functions_refuse_without_a_session() {
         app.call(&admin, "get_me", &[]).await.body["email"],
         "a@acme.test"
     );
-    assert_eq!(app.call(&admin, "sign_out", &[]).await.status, 200);
+    app.call_ok(&admin, "sign_out", &[]).await;
     assert_eq!(app.call(&admin, "load_settings", &[]).await.status, 401);
     assert_eq!(app.get_status(&admin, "/settings").await, 303);
 }
@@ -328,8 +327,7 @@ async fn roles_and_areas_are_enforced() {
 
     // read_only reads settings but changes nothing.
     let ro = app.signed_in("ro@acme.test", "read only pw").await;
-    let view = app.call(&ro, "load_settings", &[]).await;
-    assert_eq!(view.status, 200);
+    let view = app.call_ok(&ro, "load_settings", &[]).await;
     assert_eq!(view.body["is_admin"], false);
     let admin_id = common::user_id(&view.body["users"], "a@acme.test").to_string();
     app.calls_answer(&ro, &vendor_user_writes(&admin_id), 403, json!("Forbidden"))
@@ -435,7 +433,7 @@ async fn repeated_failures_are_throttled() {
 #[tokio::test]
 async fn cli_creates_orgs_and_sets_plans_while_the_server_runs() {
     let app = TestApp::spawn();
-    let out = app.cli(
+    app.cli_ok(
         &[
             "admin",
             "create-org",
@@ -448,18 +446,13 @@ async fn cli_creates_orgs_and_sets_plans_while_the_server_runs() {
         ],
         "pw\n",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let c = app.signed_in("a@acme.test", "pw").await;
     assert_eq!(
         app.call(&c, "load_settings", &[]).await.body["org"]["plan"],
         "community"
     );
 
-    let out = app.cli(
+    app.cli_ok(
         &[
             "admin",
             "set-plan",
@@ -471,11 +464,6 @@ async fn cli_creates_orgs_and_sets_plans_while_the_server_runs() {
             "2030-01-31",
         ],
         "",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let org = app.call(&c, "load_settings", &[]).await.body["org"].clone();
     assert_eq!(org["plan"], "pro_trial");
@@ -581,8 +569,8 @@ async fn no_password_or_session_id_in_logs_even_at_trace() {
         .trim_start_matches("portcullis_session=")
         .to_owned();
     assert!(session_id.len() >= 16);
-    assert_eq!(app.call(&c, "load_settings", &[]).await.status, 200);
-    assert_eq!(app.call(&c, "sign_out", &[]).await.status, 200);
+    app.call_ok(&c, "load_settings", &[]).await;
+    app.call_ok(&c, "sign_out", &[]).await;
     app.sync_logs().await;
     let logs = app.logs();
     assert!(logs.contains("signed in"), "trace logs were captured");

@@ -38,51 +38,28 @@ async fn customers_tokens_and_me_over_the_api() {
     assert_eq!(s, 401);
 
     // Customers: validation, create, conflict, list, get, rename, users.
-    let (s, e) = a
-        .send(M::POST, "/api/v1/customers", Some(json!({"name": ""})))
-        .await;
+    let create = |body: Value| a.send(M::POST, "/api/v1/customers", Some(body));
+    let (s, e) = create(json!({"name": ""})).await;
     assert_eq!((s, e["error"]["fields"]["name"].is_string()), (422, true));
-    let (s, e) = a
-        .send(M::POST, "/api/v1/customers", Some(json!({"nom": "x"})))
-        .await;
+    let (s, e) = create(json!({"nom": "x"})).await;
     assert_eq!((s, e["error"]["code"].clone()), (400, json!("bad_request")));
-    let (s, c) = a
-        .send(
-            M::POST,
-            "/api/v1/customers",
-            Some(json!({"name": "Globex"})),
-        )
-        .await;
+    let (s, c) = create(json!({"name": "Globex"})).await;
     assert_eq!(s, 201);
     let id = c["id"].as_i64().unwrap();
-    let (s, e) = a
-        .send(
-            M::POST,
-            "/api/v1/customers",
-            Some(json!({"name": "Globex"})),
-        )
-        .await;
+    let users = format!("/api/v1/customers/{id}/users");
+    let add_user = |body: Value| a.send(M::POST, &users, Some(body));
+    let (s, e) = create(json!({"name": "Globex"})).await;
     assert_eq!((s, e["error"]["fields"]["name"].is_string()), (409, true));
     let (_, list) = a.send(M::GET, "/api/v1/customers?q=glo", None).await;
     assert_eq!(list["customers"][0]["name"], "Globex");
-    let (s, u) = a
-        .send(
-            M::POST,
-            &format!("/api/v1/customers/{id}/users"),
-            Some(json!({"email": "c@globex.test", "password": "customer pw", "role": "member"})),
-        )
-        .await;
+    let (s, u) =
+        add_user(json!({"email": "c@globex.test", "password": "customer pw", "role": "member"}))
+            .await;
     assert_eq!(
         (s, u["email"].clone(), u["role"].clone()),
         (201, json!("c@globex.test"), json!("member"))
     );
-    let (s, e) = a
-        .send(
-            M::POST,
-            &format!("/api/v1/customers/{id}/users"),
-            Some(json!({"email": "bad", "password": "x", "role": "owner"})),
-        )
-        .await;
+    let (s, e) = add_user(json!({"email": "bad", "password": "x", "role": "owner"})).await;
     assert_eq!(s, 422);
     assert_eq!(e["error"]["fields"].as_object().unwrap().len(), 3);
     let (s, got) = a
@@ -102,13 +79,11 @@ async fn customers_tokens_and_me_over_the_api() {
     assert_eq!((s, renamed["name"].clone()), (200, json!("Globex Corp")));
 
     // Tokens: create (secret once), list (no secrets), revoke, effective at once.
-    let (s, t) = a
-        .send(
-            M::POST,
-            "/api/v1/tokens",
-            Some(json!({"label": "ci", "expires_at": "2099-01-01T00:00:00Z"})),
-        )
-        .await;
+    let create_token = |label: &str, expires_at: &str| {
+        let body = json!({"label": label, "expires_at": expires_at});
+        a.send(M::POST, "/api/v1/tokens", Some(body))
+    };
+    let (s, t) = create_token("ci", "2099-01-01T00:00:00Z").await;
     assert_eq!(s, 201);
     let secret = t["secret"].as_str().unwrap().to_owned();
     let (_, listed) = a.send(M::GET, "/api/v1/tokens", None).await;
@@ -117,13 +92,7 @@ async fn customers_tokens_and_me_over_the_api() {
     assert_eq!(ci.send(M::GET, "/api/v1/me", None).await.0, 200);
     a.delete_token(&t["token"]["id"]).await;
     assert_eq!(ci.send(M::GET, "/api/v1/me", None).await.0, 401);
-    let (s, e) = a
-        .send(
-            M::POST,
-            "/api/v1/tokens",
-            Some(json!({"label": "old", "expires_at": "2001-01-01T00:00:00Z"})),
-        )
-        .await;
+    let (s, e) = create_token("old", "2001-01-01T00:00:00Z").await;
     assert_eq!(
         (s, e["error"]["fields"]["expires_at"].is_string()),
         (422, true)
@@ -209,6 +178,7 @@ async fn entitlements_over_the_api() {
         json!([{"artifact": "web", "tags": "all"}, {"artifact": "charts/web", "tags": ["1.0.0"]}])
     );
     let eid = e["id"].as_i64().unwrap();
+    let entitlement = format!("/api/v1/entitlements/{eid}");
 
     // Every validation error, by field; nothing saved.
     let (s, dup) = a.send(M::POST, &path, Some(body.clone())).await;
@@ -265,35 +235,23 @@ async fn entitlements_over_the_api() {
 
     // Replace, read back.
     let (s, e) = a
-        .send(M::PUT, &format!("/api/v1/entitlements/{eid}"), Some(json!({"name": "Silver", "expires_at": null, "artifacts": [{"artifact": "web", "tags": ["1.0", "1.1"]}]})))
+        .send(M::PUT, &entitlement, Some(json!({"name": "Silver", "expires_at": null, "artifacts": [{"artifact": "web", "tags": ["1.0", "1.1"]}]})))
         .await;
     assert_eq!(
         (s, e["name"].clone(), e["expires_at"].clone()),
         (200, json!("Silver"), Value::Null)
     );
     assert_eq!(
-        a.send(M::GET, &format!("/api/v1/entitlements/{eid}"), None)
-            .await
-            .1["artifacts"],
+        a.send(M::GET, &entitlement, None).await.1["artifacts"],
         json!([{"artifact": "web", "tags": ["1.0", "1.1"]}])
     );
 
     // Roles and orgs.
     app.create_org_with("beta", "b@beta.test", "beta password", &["--plan", "pro"]);
     let b = app.api(&app.token("b@beta.test", &[]));
-    assert_eq!(
-        b.send(M::GET, &format!("/api/v1/entitlements/{eid}"), None)
-            .await
-            .0,
-        404
-    );
+    assert_eq!(b.send(M::GET, &entitlement, None).await.0, 404);
     assert_eq!(b.send(M::GET, &path, None).await.0, 404);
-    assert_eq!(
-        b.send(M::DELETE, &format!("/api/v1/entitlements/{eid}"), None)
-            .await
-            .0,
-        404
-    );
+    assert_eq!(b.send(M::DELETE, &entitlement, None).await.0, 404);
     let web = app.signed_in(ADMIN, "admin password").await;
     app.add_vendor_user(&web, "ro@acme.test", "read only pw", "read_only")
         .await;
@@ -312,33 +270,13 @@ async fn entitlements_over_the_api() {
         .await;
     assert_eq!((s, e["error"]["code"].clone()), (403, json!("plan")));
     assert!(e["error"]["message"].as_str().unwrap().contains("Pro"));
-    assert_eq!(
-        a.send(M::DELETE, &format!("/api/v1/entitlements/{eid}"), None)
-            .await
-            .0,
-        403
-    );
-    assert_eq!(
-        a.send(M::GET, &format!("/api/v1/entitlements/{eid}"), None)
-            .await
-            .0,
-        200
-    );
+    assert_eq!(a.send(M::DELETE, &entitlement, None).await.0, 403);
+    assert_eq!(a.send(M::GET, &entitlement, None).await.0, 200);
 
     // Back on Pro: delete.
     app.set_plan("acme", "pro");
-    assert_eq!(
-        a.send(M::DELETE, &format!("/api/v1/entitlements/{eid}"), None)
-            .await
-            .0,
-        204
-    );
-    assert_eq!(
-        a.send(M::GET, &format!("/api/v1/entitlements/{eid}"), None)
-            .await
-            .0,
-        404
-    );
+    assert_eq!(a.send(M::DELETE, &entitlement, None).await.0, 204);
+    assert_eq!(a.send(M::GET, &entitlement, None).await.0, 404);
 
     // The audit trail: who did what, newest first, with before and after.
     let (st, trail) = a

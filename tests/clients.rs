@@ -269,13 +269,8 @@ async fn helm_chart_shaped_artifacts_are_detected() {
         "layers": [{"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip", "digest": chart_d, "size": chart.len()}]
     }))
     .unwrap();
-    reg.put_manifest(
-        "acme/charts/web",
-        "1.2.3",
-        "application/vnd.oci.image.manifest.v1+json",
-        &manifest,
-    )
-    .await;
+    reg.put_oci_manifest("acme/charts/web", "1.2.3", &manifest)
+        .await;
     let (_, _) = reg.push_image("acme/web", "1.0", &[b"layer"]).await;
     let web = app.signed_in(ADMIN, "admin password").await;
     let listed = app.call(&web, "list_artifacts", &[]).await;

@@ -18,6 +18,40 @@ fn sign_in_form() -> [(&'static str, &'static str); 3] {
     [("email", ADMIN), ("password", PASSWORD), ("next", "")]
 }
 
+/// The admin's sign-in through its server function, from `c` with request
+/// `headers`.
+async fn sign_in_with(app: &TestApp, c: &reqwest::Client, headers: &[(&str, &str)]) -> Answer {
+    app.call_with(c, "sign_in", &sign_in_form(), headers).await
+}
+
+/// Customer `name` through the console's server function, from `c` with
+/// request `headers`.
+async fn create_customer_with(
+    app: &TestApp,
+    c: &reqwest::Client,
+    name: &str,
+    headers: &[(&str, &str)],
+) -> Answer {
+    app.call_with(c, "create_customer", &[("name", name)], headers)
+        .await
+}
+
+/// Customer `name` through the JSON API with `c`'s session cookie, sent as
+/// from `origin`.
+async fn post_customer(
+    app: &TestApp,
+    c: &reqwest::Client,
+    origin: &str,
+    name: &str,
+) -> reqwest::Response {
+    c.post(app.url("/api/v1/customers"))
+        .header("Origin", origin)
+        .json(&serde_json::json!({ "name": name }))
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn customer_names(app: &TestApp, token: &str) -> Vec<String> {
     let v = app
         .api(token)
@@ -35,9 +69,7 @@ async fn cross_site_sign_in_and_changes_are_refused() {
 
     // Login CSRF: another site's form signs the browser in as someone.
     let c = client();
-    let r = app
-        .call_with(&c, "sign_in", &sign_in_form(), &[("Origin", EVIL)])
-        .await;
+    let r = sign_in_with(&app, &c, &[("Origin", EVIL)]).await;
     assert_eq!(r.status, 403, "{}", r.text);
     assert!(
         r.headers.get("set-cookie").is_none(),
@@ -50,19 +82,10 @@ async fn cross_site_sign_in_and_changes_are_refused() {
     );
     // The same origin as a host alias is still another origin.
     let localhost = own.replace("127.0.0.1", "localhost");
-    let r = app
-        .call_with(&c, "sign_in", &sign_in_form(), &[("Origin", &localhost)])
-        .await;
+    let r = sign_in_with(&app, &c, &[("Origin", &localhost)]).await;
     assert_eq!(r.status, 403);
     // No Origin, but the browser says it is cross-site.
-    let r = app
-        .call_with(
-            &c,
-            "sign_in",
-            &sign_in_form(),
-            &[("Sec-Fetch-Site", "cross-site")],
-        )
-        .await;
+    let r = sign_in_with(&app, &c, &[("Sec-Fetch-Site", "cross-site")]).await;
     assert_eq!(r.status, 403);
     // A plain form post from another site: a readable page, not a redirect.
     let resp = app
@@ -81,49 +104,20 @@ async fn cross_site_sign_in_and_changes_are_refused() {
     assert_eq!(app.get_status(&c, "/api/v1/me").await, 401);
 
     // The same origin, or no browser headers at all (scripts), work.
-    let r = app
-        .call_with(&c, "sign_in", &sign_in_form(), &[("Origin", &own)])
-        .await;
+    let r = sign_in_with(&app, &c, &[("Origin", &own)]).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = app
-        .call_with(
-            &client(),
-            "sign_in",
-            &sign_in_form(),
-            &[("Sec-Fetch-Site", "same-origin")],
-        )
-        .await;
+    let r = sign_in_with(&app, &client(), &[("Sec-Fetch-Site", "same-origin")]).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let web = app.signed_in(ADMIN, PASSWORD).await;
     let token = app.token(ADMIN, &[]);
 
     // A signed-in browser, made to post by another site: refused, nothing created.
-    let r = app
-        .call_with(
-            &web,
-            "create_customer",
-            &[("name", "Forged")],
-            &[("Origin", EVIL)],
-        )
-        .await;
+    let r = create_customer_with(&app, &web, "Forged", &[("Origin", EVIL)]).await;
     assert_eq!(r.status, 403, "{}", r.text);
-    let r = app
-        .call_with(
-            &web,
-            "create_customer",
-            &[("name", "Forged")],
-            &[("Sec-Fetch-Site", "cross-site")],
-        )
-        .await;
+    let r = create_customer_with(&app, &web, "Forged", &[("Sec-Fetch-Site", "cross-site")]).await;
     assert_eq!(r.status, 403);
     // The JSON API with the session cookie: the same, as a JSON error.
-    let resp = web
-        .post(app.url("/api/v1/customers"))
-        .header("Origin", EVIL)
-        .json(&serde_json::json!({"name": "Forged"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_customer(&app, &web, EVIL, "Forged").await;
     assert_eq!(resp.status(), 403);
     let err: Value = resp.json().await.unwrap();
     assert_eq!(err["error"]["code"], "forbidden", "{err}");
@@ -132,22 +126,15 @@ async fn cross_site_sign_in_and_changes_are_refused() {
 
     // From its own origin the console works; a bearer token carries its
     // credential itself and is never a cross-site risk.
-    let r = app
-        .call_with(
-            &web,
-            "create_customer",
-            &[("name", "Same Origin")],
-            &[("Origin", &own), ("Sec-Fetch-Site", "same-origin")],
-        )
-        .await;
+    let r = create_customer_with(
+        &app,
+        &web,
+        "Same Origin",
+        &[("Origin", &own), ("Sec-Fetch-Site", "same-origin")],
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let resp = web
-        .post(app.url("/api/v1/customers"))
-        .header("Origin", &own)
-        .json(&serde_json::json!({"name": "Cookie Same Origin"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_customer(&app, &web, &own, "Cookie Same Origin").await;
     assert_eq!(resp.status(), 201);
     let resp = reqwest::Client::new()
         .post(app.url("/api/v1/customers"))
@@ -310,8 +297,10 @@ async fn the_one_time_key_of_a_new_token_shows_it_once() {
     assert_eq!(listed.body["fresh"], Value::Null, "{}", listed.body);
 }
 
-/// A JSON API error's status and code; fails unless the answer is JSON.
-fn json_error(a: &Answer) -> (u16, String) {
+/// The status and code of the JSON API error `method path` answers with
+/// `api`; fails unless the answer is JSON.
+async fn json_error(api: &Api, method: Method, path: &str) -> (u16, String) {
+    let a = api.request(method, path, None, None).await;
     assert!(
         a.header("content-type").starts_with("application/json"),
         "{} {:?}",
@@ -338,11 +327,8 @@ async fn a_path_id_that_is_not_a_number_is_a_json_400() {
             "/api/v1/customers/99999999999999999999999/audit",
         ),
     ] {
-        assert_eq!(
-            json_error(&api.request(method, path, None, None).await),
-            (400, "bad_request".to_owned()),
-            "{path}"
-        );
+        let bad_request = (400, "bad_request".to_owned());
+        assert_eq!(json_error(&api, method, path).await, bad_request, "{path}");
     }
 }
 
@@ -359,14 +345,15 @@ async fn an_unknown_api_path_is_a_json_404() {
         "/api/v1/customers/1/nope",
         "/api/v1/tokens/1/x",
     ] {
+        let not_found = (404, "not_found".to_owned());
         assert_eq!(
-            json_error(&api.request(Method::GET, path, None, None).await),
-            (404, "not_found".to_owned()),
+            json_error(&api, Method::GET, path).await,
+            not_found,
             "{path}"
         );
         assert_eq!(
-            json_error(&anonymous.request(Method::POST, path, None, None).await),
-            (404, "not_found".to_owned()),
+            json_error(&anonymous, Method::POST, path).await,
+            not_found,
             "{path}"
         );
     }

@@ -451,12 +451,8 @@ async fn the_enforcement_matrix() {
     )
     .await;
     // An entitlement edited (1.0 -> 2.0):
-    let (_, ents) = api
-        .send(
-            Method::GET,
-            &format!("/api/v1/customers/{spec_id}/entitlements"),
-            None,
-        )
+    let ents = api
+        .get_ok(&format!("/api/v1/customers/{spec_id}/entitlements"))
         .await;
     let spec_ent = ents["entitlements"][0]["id"].as_i64().unwrap();
     let (s, e) = api

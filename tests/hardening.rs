@@ -11,14 +11,22 @@ use std::time::{Duration, Instant};
 /// Resident memory the server may reach under the bursts below.
 const MAX_RSS_KIB: u64 = 300 * 1024;
 
-/// Runs `requests` concurrently while watching the server: its resident
-/// memory must stay under [`MAX_RSS_KIB`] and `/healthz` must keep
-/// answering. Returns the statuses and bodies of the requests.
-async fn during_burst<F>(app: &TestApp, requests: Vec<F>) -> Vec<common::Answer>
+/// Runs `n` requests concurrently (the `i`th made by `request(app, i)`)
+/// while watching the server: its resident memory must stay under
+/// [`MAX_RSS_KIB`] and `/healthz` must keep answering. Returns the statuses
+/// and bodies of the requests.
+async fn during_burst<F, Fut>(
+    app: &std::sync::Arc<TestApp>,
+    n: usize,
+    request: F,
+) -> Vec<common::Answer>
 where
-    F: std::future::Future<Output = common::Answer> + Send + 'static,
+    F: Fn(std::sync::Arc<TestApp>, usize) -> Fut,
+    Fut: std::future::Future<Output = common::Answer> + Send + 'static,
 {
-    let tasks: Vec<_> = requests.into_iter().map(tokio::spawn).collect();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| tokio::spawn(request(app.clone(), i)))
+        .collect();
     let health = client();
     while !tasks.iter().all(|t| t.is_finished()) {
         let rss = app.rss_kib();
@@ -44,6 +52,18 @@ where
     out
 }
 
+/// A server with org `acme` and its admin `a@acme.test` ("right password").
+fn acme() -> TestApp {
+    let app = TestApp::spawn();
+    app.create_org("acme", "a@acme.test", "right password");
+    app
+}
+
+/// A sign-in as `a@acme.test` with `password`, from a new client.
+async fn sign_in_a(app: &TestApp, password: &str) -> common::Answer {
+    app.sign_in(&client(), "a@acme.test", password).await
+}
+
 /// Answers of status 503 carry `Retry-After` and the busy message.
 fn check_busy(answers: &[common::Answer]) {
     for a in answers.iter().filter(|a| a.status == 503) {
@@ -54,18 +74,12 @@ fn check_busy(answers: &[common::Answer]) {
 
 #[tokio::test]
 async fn a_burst_of_bad_sign_ins_keeps_memory_bounded_and_health_answering() {
-    let app = std::sync::Arc::new(TestApp::spawn());
-    app.create_org("acme", "a@acme.test", "right password");
-    let requests: Vec<_> = (0..200)
-        .map(|i| {
-            let app = app.clone();
-            async move {
-                app.sign_in(&client(), &format!("u{i}@acme.test"), "wrong password")
-                    .await
-            }
-        })
-        .collect();
-    let answers = during_burst(&app, requests).await;
+    let app = std::sync::Arc::new(acme());
+    let answers = during_burst(&app, 200, |app, i| async move {
+        app.sign_in(&client(), &format!("u{i}@acme.test"), "wrong password")
+            .await
+    })
+    .await;
     for a in &answers {
         assert!(
             [401, 429, 503].contains(&a.status),
@@ -86,8 +100,7 @@ async fn a_burst_of_bad_sign_ins_keeps_memory_bounded_and_health_answering() {
 
 #[tokio::test]
 async fn parallel_wrong_passwords_for_one_email_are_counted_before_checking() {
-    let app = std::sync::Arc::new(TestApp::spawn());
-    app.create_org("acme", "a@acme.test", "right password");
+    let app = std::sync::Arc::new(acme());
     let tasks: Vec<_> = (0..40)
         .map(|i| {
             let app = app.clone();
@@ -115,9 +128,7 @@ async fn parallel_wrong_passwords_for_one_email_are_counted_before_checking() {
     let mut failures = count(401);
     let mut tries = 0;
     while failures < 5 {
-        let next = app
-            .sign_in(&client(), "a@acme.test", "wrong password")
-            .await;
+        let next = sign_in_a(&app, "wrong password").await;
         match next.status {
             401 => failures += 1,
             429 => break,
@@ -128,72 +139,52 @@ async fn parallel_wrong_passwords_for_one_email_are_counted_before_checking() {
         assert!(failures <= 5, "{failures} wrong passwords checked");
         assert!(tries < 100, "never locked out");
     }
-    let now = app
-        .sign_in(&client(), "a@acme.test", "right password")
-        .await;
+    let now = sign_in_a(&app, "right password").await;
     assert_eq!(now.status, 429, "locked out: {}", now.body);
 }
 
 #[tokio::test]
 async fn over_long_sign_in_input_is_refused_before_any_work() {
-    let app = std::sync::Arc::new(TestApp::spawn());
-    app.create_org("acme", "a@acme.test", "right password");
-    let wrong = app
-        .sign_in(&client(), "a@acme.test", "wrong password")
-        .await;
+    let app = std::sync::Arc::new(acme());
+    let wrong = sign_in_a(&app, "wrong password").await;
     assert_eq!(wrong.status, 401);
 
     // Just over the limits: the usual answer.
     let long_email = format!("{}@acme.test", "a".repeat(250));
     let r = app.sign_in(&client(), &long_email, "wrong password").await;
     assert_eq!((r.status, &r.body), (wrong.status, &wrong.body));
-    let r = app
-        .sign_in(&client(), "a@acme.test", &"p".repeat(1025))
-        .await;
+    let r = sign_in_a(&app, &"p".repeat(1025)).await;
     assert_eq!((r.status, &r.body), (wrong.status, &wrong.body));
 
     // Megabyte emails, many at once: each refused at once, without a
     // password check (no 503, no throttle entry) and without memory.
-    let requests: Vec<_> = (0..60)
-        .map(|i| {
-            let app = app.clone();
-            async move {
-                let email = format!("{i}{}@acme.test", "x".repeat(1_500_000));
-                app.sign_in(&client(), &email, "wrong password").await
-            }
-        })
-        .collect();
-    let answers = during_burst(&app, requests).await;
+    let answers = during_burst(&app, 60, |app, i| async move {
+        let email = format!("{i}{}@acme.test", "x".repeat(1_500_000));
+        app.sign_in(&client(), &email, "wrong password").await
+    })
+    .await;
     for a in &answers {
         assert_eq!((a.status, &a.body), (wrong.status, &wrong.body));
     }
     // None of it counted against the address: the right password works.
-    let ok = app
-        .sign_in(&client(), "a@acme.test", "right password")
-        .await;
+    let ok = sign_in_a(&app, "right password").await;
     assert_eq!(ok.status, 200, "{}", ok.body);
 }
 
 #[tokio::test]
 async fn first_run_after_set_up_does_no_password_work() {
-    let app = std::sync::Arc::new(TestApp::spawn());
-    app.create_org("acme", "a@acme.test", "right password");
-    let requests: Vec<_> = (0..100)
-        .map(|i| {
-            let app = app.clone();
-            async move {
-                app.create_first_org(
-                    &client(),
-                    "Evil",
-                    &format!("evil{i}"),
-                    &format!("e{i}@evil.test"),
-                    "correct horse",
-                )
-                .await
-            }
-        })
-        .collect();
-    let answers = during_burst(&app, requests).await;
+    let app = std::sync::Arc::new(acme());
+    let answers = during_burst(&app, 100, |app, i| async move {
+        app.create_first_org(
+            &client(),
+            "Evil",
+            &format!("evil{i}"),
+            &format!("e{i}@evil.test"),
+            "correct horse",
+        )
+        .await
+    })
+    .await;
     for a in &answers {
         assert_eq!(a.status, 400, "{}", a.body);
         assert_eq!(
@@ -205,8 +196,7 @@ async fn first_run_after_set_up_does_no_password_work() {
 
 #[tokio::test]
 async fn redirect_targets_are_safe_local_paths() {
-    let app = TestApp::spawn();
-    app.create_org("acme", "a@acme.test", "right password");
+    let app = acme();
     let c = app.signed_in("a@acme.test", "right password").await;
     let create_token = |return_to: &'static str| {
         c.post(app.url("/api/create_token"))

@@ -676,16 +676,8 @@ async fn mirrors_from_docker_registry_without_auth() {
     api.ok(Method::POST, &format!("/api/v1/upstreams/{id}/sync"), None)
         .await;
     wait_synced(&api, id, &third["last_synced_at"]).await;
-    assert_eq!(
-        reg.status(Method::HEAD, "/v2/hooli/app/manifests/2.0")
-            .await,
-        404
-    );
-    assert_eq!(
-        reg.status(Method::HEAD, "/v2/hooli/app/manifests/1.0")
-            .await,
-        200
-    );
+    let tags = ["/v2/hooli/app/manifests/2.0", "/v2/hooli/app/manifests/1.0"];
+    assert_eq!(reg.statuses(Method::HEAD, &tags).await, [404, 200]);
 }
 
 #[tokio::test]

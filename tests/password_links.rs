@@ -37,62 +37,38 @@ async fn a_link_from_the_api_sets_the_password_once() {
     ]);
     let (api, cid) = setup(&app).await;
     let users = format!("/api/v1/customers/{cid}/users");
+    let add_user = |body: Value| api.send(M::POST, &users, Some(body));
 
     // Validation: same fields and messages as the form, 422.
-    let (s, e) = api
-        .send(
-            M::POST,
-            &users,
-            Some(json!({"email": "c@globex.test", "role": "member"})),
-        )
-        .await;
+    let (s, e) = add_user(json!({"email": "c@globex.test", "role": "member"})).await;
     assert_eq!(s, 422, "{e}");
     assert_eq!(
         e["error"]["fields"]["password"],
         "A password has at least 8 characters."
     );
-    let (s, e) = api
-        .send(
-            M::POST,
-            &users,
-            Some(json!({"email": "c@globex.test", "role": "member", "password": "long enough", "invite": true})),
-        )
-        .await;
+    let (s, e) = add_user(json!({"email": "c@globex.test", "role": "member", "password": "long enough", "invite": true})).await;
     assert_eq!(
         (s, e["error"]["fields"]["invite"].is_string()),
         (422, true),
         "{e}"
     );
-    let (s, e) = api
-        .send(
-            M::POST,
-            &users,
-            Some(json!({"email": "nope", "role": "boss", "invite": true})),
-        )
-        .await;
+    let (s, e) = add_user(json!({"email": "nope", "role": "boss", "invite": true})).await;
     assert_eq!(s, 422);
     let fields: Vec<&String> = e["error"]["fields"].as_object().unwrap().keys().collect();
     assert_eq!(fields, ["email", "role"]);
 
     // The contract of SPEC §8 is unchanged: a password, and no link.
-    let (s, u) = api
-        .send(
-            M::POST,
-            &users,
-            Some(json!({"email": "p@globex.test", "password": "long enough", "role": "member"})),
-        )
-        .await;
+    let (s, u) =
+        add_user(json!({"email": "p@globex.test", "password": "long enough", "role": "member"}))
+            .await;
     assert_eq!(s, 201, "{u}");
     assert_eq!(u.get("set_password_url"), None);
 
     // `"invite": true` without a password: a link, answered once.
-    let (s, u) = api
-        .send(
-            M::POST,
-            &users,
-            Some(json!({"email": "c@globex.test", "role": "admin", "password": null, "invite": true})),
-        )
-        .await;
+    let (s, u) = add_user(
+        json!({"email": "c@globex.test", "role": "admin", "password": null, "invite": true}),
+    )
+    .await;
     assert_eq!(s, 201, "{u}");
     assert_eq!(
         (u["email"].clone(), u["role"].clone()),
@@ -101,13 +77,8 @@ async fn a_link_from_the_api_sets_the_password_once() {
     let secret = secret_of(&u["set_password_url"]);
     assert_eq!(secret.len(), 64);
     assert!(u["set_password_expires_at"].is_string());
-    let (s, dup) = api
-        .send(
-            M::POST,
-            &users,
-            Some(json!({"email": "c@globex.test", "role": "admin", "invite": true})),
-        )
-        .await;
+    let (s, dup) =
+        add_user(json!({"email": "c@globex.test", "role": "admin", "invite": true})).await;
     assert_eq!(
         (s, dup["error"]["fields"]["email"].is_string()),
         (409, true)

@@ -45,13 +45,7 @@ async fn push(reg: &Reg, repo: &str, tag: &str, config_type: &str, annotations: 
         "annotations": annotations,
     }))
     .unwrap();
-    reg.put_manifest(
-        repo,
-        tag,
-        "application/vnd.oci.image.manifest.v1+json",
-        &manifest,
-    )
-    .await
+    reg.put_oci_manifest(repo, tag, &manifest).await
 }
 
 const IMAGE: &str = "application/vnd.oci.image.config.v1+json";
@@ -128,8 +122,7 @@ async fn the_portal_shows_exactly_what_the_customer_may_pull() {
     umbra.customer("Hive", "h@hive.test", "hive password").await;
 
     let c = app.signed_in(CUSTOMER, CUSTOMER_PW).await;
-    let listed = app.call(&c, "portal_artifacts", &[]).await;
-    assert_eq!(listed.status, 200, "{}", listed.body);
+    let listed = app.call_ok(&c, "portal_artifacts", &[]).await;
     let names: Vec<&str> = listed.body["artifacts"]
         .as_array()
         .unwrap()
@@ -208,8 +201,7 @@ async fn the_portal_shows_exactly_what_the_customer_may_pull() {
         main_and_data(&missing.replace("nope", "NAME")),
         "the two answers differ"
     );
-    let web = app.call(&c, "portal_artifact", &[("name", "web")]).await;
-    assert_eq!(web.status, 200);
+    let web = app.call_ok(&c, "portal_artifact", &[("name", "web")]).await;
     assert_eq!(web.body["tags"].as_array().unwrap().len(), 1);
     assert_eq!(web.body["email"], CUSTOMER);
 

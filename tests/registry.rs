@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::registry::{error_code, raw_request, sha256, Reg};
+use common::registry::{error_code, raw_request, sha256, Reg, OCI_MANIFEST};
 use common::{Answer, TestApp};
 use domain::store::Store;
 use reqwest::Method;
@@ -127,13 +127,7 @@ async fn push_pull_blobs_manifests_tags_catalog() {
 
     // Tags: pagination with n/last and a Link header.
     for t in ["1.1.0", "2.0.0", "latest"] {
-        reg.put_manifest(
-            repo,
-            t,
-            "application/vnd.oci.image.manifest.v1+json",
-            &manifest,
-        )
-        .await;
+        reg.put_oci_manifest(repo, t, &manifest).await;
     }
     let r = reg
         .send(Method::GET, &format!("/v2/{repo}/tags/list?n=2"))
@@ -399,12 +393,8 @@ async fn referrers_and_subject() {
     for body in [&sbom, &signature] {
         let d = sha256(body);
         let r = reg
-            .req(Method::PUT, &format!("/v2/{repo}/manifests/{d}"))
-            .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap();
+            .send_manifest(repo, &d, OCI_MANIFEST, body.clone())
+            .await;
         assert_eq!(r.status(), 201);
         assert_eq!(r.headers()["oci-subject"], subject.as_str());
     }
@@ -680,7 +670,7 @@ async fn bad_input_gets_the_spec_error_codes_never_a_500() {
     for (method, path, body, status, code) in cases {
         let mut r = reg.req(method.clone(), &path).body(body);
         if method == Method::PUT && path.contains("/manifests/") {
-            r = r.header("Content-Type", "application/vnd.oci.image.manifest.v1+json");
+            r = r.header("Content-Type", OCI_MANIFEST);
         }
         let resp = r.send().await.unwrap();
         let got = error_code(resp).await;
@@ -725,13 +715,12 @@ async fn tokens_roles_and_orgs_are_enforced() {
     // A revoked token fails on the very next request (revoked through the UI's function).
     let web = app.signed_in(ADMIN, "admin password").await;
     let created = app
-        .call(
+        .call_ok(
             &web,
             "create_token",
             &[("label", "ci"), ("expires_in_days", "30")],
         )
         .await;
-    assert_eq!(created.status, 200, "{}", created.body);
     let secret = created.body["secret"].as_str().unwrap().to_owned();
     let id = created.body["token"]["id"].to_string();
     let ci = Reg::new(&app.base, ADMIN, &secret);
@@ -746,12 +735,8 @@ async fn tokens_roles_and_orgs_are_enforced() {
         !listed.body.to_string().contains(&secret),
         "the list never shows secrets"
     );
-    assert_eq!(
-        app.call(&web, "revoke_token", &[("token_id", id.as_str())])
-            .await
-            .status,
-        200
-    );
+    app.call_ok(&web, "revoke_token", &[("token_id", id.as_str())])
+        .await;
     assert_eq!(ci.status(Method::GET, "/v2/acme/web/tags/list").await, 401);
 
     // read_only pulls but cannot push or delete.
@@ -873,13 +858,7 @@ async fn immutable_tags_refuse_a_repush() {
         .await
         .unwrap();
     // Re-pushing the same content is fine; moving the tag is not.
-    reg.put_manifest(
-        "acme/web",
-        "1.0",
-        "application/vnd.oci.image.manifest.v1+json",
-        &manifest,
-    )
-    .await;
+    reg.put_oci_manifest("acme/web", "1.0", &manifest).await;
     let (other, _) = reg.push_image("acme/web", "2.0", &[b"two"]).await;
     let other_manifest = reg
         .send(Method::GET, &format!("/v2/acme/web/manifests/{other}"))
@@ -888,12 +867,8 @@ async fn immutable_tags_refuse_a_repush() {
         .await
         .unwrap();
     let r = reg
-        .req(Method::PUT, "/v2/acme/web/manifests/1.0")
-        .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
-        .body(other_manifest.to_vec())
-        .send()
-        .await
-        .unwrap();
+        .send_manifest("acme/web", "1.0", OCI_MANIFEST, other_manifest.to_vec())
+        .await;
     let status = r.status().as_u16();
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(status, 409);
@@ -1095,7 +1070,6 @@ async fn cli_create_token_validates_and_prints_only_the_token() {
 
 // ---- OCI conformance (distribution-spec 1.1 and its dev additions) ----
 
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
 #[tokio::test]
@@ -1162,9 +1136,7 @@ async fn a_referrer_without_artifact_type_is_listed_and_filtered_by_its_config_t
             "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": manifest.len()},
         }))
         .unwrap();
-        let d = reg
-            .put_manifest(repo, &sha256(&body), OCI_MANIFEST, &body)
-            .await;
+        let d = reg.put_oci_manifest(repo, &sha256(&body), &body).await;
         referrers.push((config_type, d, body.len()));
     }
     let check = |reg: Reg, subject: String, referrers: Vec<(&'static str, String, usize)>| async move {
@@ -1366,15 +1338,13 @@ async fn a_push_by_digest_with_tag_parameters_sets_every_tag() {
     let (_, manifest) = reg.push_image(repo, "base", &[b"tagged layer"]).await;
     let digest = sha256(&manifest);
     let r = reg
-        .req(
-            Method::PUT,
-            &format!("/v2/{repo}/manifests/{digest}?tag=a&tag=b&tag=a"),
+        .send_manifest(
+            repo,
+            &format!("{digest}?tag=a&tag=b&tag=a"),
+            OCI_MANIFEST,
+            manifest.clone(),
         )
-        .header("Content-Type", OCI_MANIFEST)
-        .body(manifest.clone())
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 201);
     let oci_tags: Vec<&str> = r
         .headers()
@@ -1401,15 +1371,13 @@ async fn a_push_by_digest_with_tag_parameters_sets_every_tag() {
 
     // A bad tag parameter is refused before anything is stored.
     let r = reg
-        .req(
-            Method::PUT,
-            &format!("/v2/{repo}/manifests/{digest}?tag=c&tag=-bad"),
+        .send_manifest(
+            repo,
+            &format!("{digest}?tag=c&tag=-bad"),
+            OCI_MANIFEST,
+            manifest.clone(),
         )
-        .header("Content-Type", OCI_MANIFEST)
-        .body(manifest.clone())
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(error_code(r).await, (400, "TAG_INVALID".into()));
 
     // With immutable tags, all or nothing: one tag that would move refuses
@@ -1424,15 +1392,13 @@ async fn a_push_by_digest_with_tag_parameters_sets_every_tag() {
         .unwrap();
     let (other, other_manifest) = reg.push_image(repo, "other", &[b"other layer"]).await;
     let r = reg
-        .req(
-            Method::PUT,
-            &format!("/v2/{repo}/manifests/{other}?tag=fresh&tag=a"),
+        .send_manifest(
+            repo,
+            &format!("{other}?tag=fresh&tag=a"),
+            OCI_MANIFEST,
+            other_manifest,
         )
-        .header("Content-Type", OCI_MANIFEST)
-        .body(other_manifest)
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(error_code(r).await, (409, "DENIED".into()));
     let r = reg
         .send(Method::GET, &format!("/v2/{repo}/manifests/fresh"))
@@ -1545,12 +1511,13 @@ async fn manifests_with_non_distributable_layers_are_accepted_without_their_blob
         .unwrap()
         .push(json!({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha256(b"not pushed"), "size": 10}));
     let r = reg
-        .req(Method::PUT, &format!("/v2/{repo}/manifests/broken"))
-        .header("Content-Type", OCI_MANIFEST)
-        .body(serde_json::to_vec(&v).unwrap())
-        .send()
-        .await
-        .unwrap();
+        .send_manifest(
+            repo,
+            "broken",
+            OCI_MANIFEST,
+            serde_json::to_vec(&v).unwrap(),
+        )
+        .await;
     assert_eq!(error_code(r).await, (400, "MANIFEST_BLOB_UNKNOWN".into()));
 }
 
@@ -1607,12 +1574,8 @@ async fn immutable_tags_cannot_be_deleted_nor_their_manifests() {
         .await
         .unwrap();
     let r = reg
-        .req(Method::PUT, &format!("/v2/{repo}/manifests/1.0"))
-        .header("Content-Type", OCI_MANIFEST)
-        .body(other_body.to_vec())
-        .send()
-        .await
-        .unwrap();
+        .send_manifest(repo, "1.0", OCI_MANIFEST, other_body.to_vec())
+        .await;
     assert_eq!(r.status(), 409);
     let r = reg
         .send(Method::GET, &format!("/v2/{repo}/manifests/1.0"))

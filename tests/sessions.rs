@@ -39,17 +39,15 @@ async fn a_removed_customer_users_cookie_does_not_become_a_new_vendor_admin() {
     let old = app.signed_in("c@globex.test", "globex password").await;
     assert_eq!(me(&app, &old).await.0, 200);
     let before = session_rows(&app).await;
-    let removed = app
-        .call(
-            &admin,
-            "remove_customer_user",
-            &[
-                ("customer_id", &customer.to_string()),
-                ("user_id", &user.to_string()),
-            ],
-        )
-        .await;
-    assert_eq!(removed.status, 200, "{}", removed.body);
+    app.call_ok(
+        &admin,
+        "remove_customer_user",
+        &[
+            ("customer_id", &customer.to_string()),
+            ("user_id", &user.to_string()),
+        ],
+    )
+    .await;
     assert_eq!(
         session_rows(&app).await,
         before - 1,
@@ -226,33 +224,23 @@ async fn a_token_made_with_a_token_ends_with_it() {
     // Both work: API and registry.
     let reg = Reg::new(&app.base, "a@acme.test", &parent);
     reg.push_image("acme/app", "1.0", &[b"layer"]).await;
+    // A token's statuses: (the API's `me`, a pull).
+    let statuses = |t: &str| {
+        let (api, reg) = (Api::new(&app, t), Reg::new(&app.base, "a@acme.test", t));
+        async move {
+            let me = api.send(M::GET, "/api/v1/me", None).await.0;
+            (me, reg.status(M::GET, "/v2/acme/app/manifests/1.0").await)
+        }
+    };
     for t in [&child, &grandchild] {
-        assert_eq!(
-            Api::new(&app, t).send(M::GET, "/api/v1/me", None).await.0,
-            200
-        );
-        let r = Reg::new(&app.base, "a@acme.test", t)
-            .req(M::GET, "/v2/acme/app/manifests/1.0")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        assert_eq!(statuses(t).await, (200, 200));
     }
 
     // Revoking the parent (with its own secret) revokes its descendants.
     let id = parent_info["id"].as_i64().unwrap();
     parent_api.delete_token(id).await;
     for t in [&parent, &child, &grandchild] {
-        assert_eq!(
-            Api::new(&app, t).send(M::GET, "/api/v1/me", None).await.0,
-            401
-        );
-        let r = Reg::new(&app.base, "a@acme.test", t)
-            .req(M::GET, "/v2/acme/app/manifests/1.0")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 401);
+        assert_eq!(statuses(t).await, (401, 401));
     }
     // And none is listed any more.
     let web = app.signed_in("a@acme.test", "admin password").await;

@@ -8,7 +8,7 @@
 //! criterion on the same operations. Under `cargo test` it only checks that
 //! it runs, on a small seed.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use criterion::{black_box, Criterion};
 use domain::access::AccessCache;
 use domain::policy::{RepoGraph, TagGrant, TagRule, TagScope, Visibility};
@@ -38,6 +38,24 @@ const SMOKE: Scale = Scale {
     tags_per_artifact: 10,
 };
 
+/// Row `id` of org 1's `table` (repositories, customers): `name`, created `at`.
+async fn insert_named(
+    tx: &mut sqlx::SqliteConnection,
+    table: &str,
+    (id, name): (i64, String),
+    at: DateTime<Utc>,
+) {
+    sqlx::query(&format!(
+        "INSERT INTO {table} (id, org_id, name, created_at) VALUES (?, 1, ?, ?)"
+    ))
+    .bind(id)
+    .bind(name)
+    .bind(at)
+    .execute(tx)
+    .await
+    .unwrap();
+}
+
 /// Seeds one pro org with `scale` straight into the schema (one transaction).
 async fn seed(store: &SqliteStore, scale: &Scale) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
@@ -51,23 +69,11 @@ async fn seed(store: &SqliteStore, scale: &Scale) {
     .await
     .unwrap();
     for a in 0..scale.artifacts {
-        sqlx::query("INSERT INTO repositories (id, org_id, name, created_at) VALUES (?, 1, ?, ?)")
-            .bind(a + 1)
-            .bind(format!("art-{a}"))
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        insert_named(&mut tx, "repositories", (a + 1, format!("art-{a}")), now).await;
     }
     let mut entitlement = 0;
     for c in 0..scale.customers {
-        sqlx::query("INSERT INTO customers (id, org_id, name, created_at) VALUES (?, 1, ?, ?)")
-            .bind(c + 1)
-            .bind(format!("customer {c}"))
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        insert_named(&mut tx, "customers", (c + 1, format!("customer {c}")), now).await;
         for e in 0..scale.entitlements_per_customer {
             entitlement += 1;
             sqlx::query("INSERT INTO entitlements (id, customer_id, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")

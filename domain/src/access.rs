@@ -217,15 +217,9 @@ impl AccessCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{AfterExpiry, Grant, TagScope};
+    use crate::policy::tests::{all, ent, now};
     use crate::Plan;
     use chrono::Duration;
-
-    fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
-    }
 
     #[test]
     fn compiled_view_knows_when_it_goes_stale() {
@@ -234,14 +228,7 @@ mod tests {
             trial_ends_at: Some(now() + Duration::days(10)),
             has_entitlements: true,
         };
-        let e = Entitlement {
-            expires_at: Some(now() + Duration::days(3)),
-            after_expiry: AfterExpiry::Revoke,
-            grants: vec![Grant {
-                artifact: "web".into(),
-                tags: TagScope::All,
-            }],
-        };
+        let e = ent(Some(3), vec![all("web")]);
         let a = CustomerAccess::compile(OrgId::from(1), org, vec![e], now());
         assert!(a.visibility.tag_allowed("web", "1.0"));
         assert_eq!(a.valid_until, Some(now() + Duration::days(3)));

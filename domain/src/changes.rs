@@ -36,6 +36,18 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
+    /// Every kind.
+    pub const ALL: [ChangeKind; 8] = [
+        ChangeKind::Entitlements,
+        ChangeKind::Plan,
+        ChangeKind::CustomerRemoved,
+        ChangeKind::UserChanged,
+        ChangeKind::TokenRevoked,
+        ChangeKind::Tagged,
+        ChangeKind::Repository,
+        ChangeKind::Upstream,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ChangeKind::Entitlements => "entitlements",
@@ -50,18 +62,7 @@ impl ChangeKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            ChangeKind::Entitlements,
-            ChangeKind::Plan,
-            ChangeKind::CustomerRemoved,
-            ChangeKind::UserChanged,
-            ChangeKind::TokenRevoked,
-            ChangeKind::Tagged,
-            ChangeKind::Repository,
-            ChangeKind::Upstream,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -233,16 +234,7 @@ mod tests {
 
     #[test]
     fn kinds_round_trip_and_who_must_refresh() {
-        for k in [
-            ChangeKind::Entitlements,
-            ChangeKind::Plan,
-            ChangeKind::CustomerRemoved,
-            ChangeKind::UserChanged,
-            ChangeKind::TokenRevoked,
-            ChangeKind::Tagged,
-            ChangeKind::Repository,
-            ChangeKind::Upstream,
-        ] {
+        for k in ChangeKind::ALL {
             assert_eq!(ChangeKind::parse(k.as_str()), Some(k));
         }
         let (org, customer) = (OrgId::from, CustomerId::from);

@@ -9,6 +9,9 @@
 //! * `store` (feature `store`) — the [`store::Store`] trait, its SQLite
 //!   implementation and password hashing. The only place SQL lives.
 
+#[macro_use]
+mod parsed;
+
 pub mod audit;
 pub mod entitlements;
 pub mod live;

@@ -2,7 +2,6 @@
 //! spec's grammars. A value of these types is valid by construction.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// Which rule a piece of registry input broke (maps to the OCI error codes).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,10 +88,6 @@ impl RepositoryName {
         Ok(Self(s.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The organization slug: the first component.
     pub fn org_slug(&self) -> &str {
         self.0.split_once('/').map_or(&self.0, |(slug, _)| slug)
@@ -104,24 +99,7 @@ impl RepositoryName {
     }
 }
 
-impl TryFrom<String> for RepositoryName {
-    type Error = OciParseError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<RepositoryName> for String {
-    fn from(value: RepositoryName) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for RepositoryName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+parsed_string!(RepositoryName, OciParseError);
 
 /// A tag: `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -146,30 +124,9 @@ impl Tag {
             )))
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for Tag {
-    type Error = OciParseError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Tag> for String {
-    fn from(value: Tag) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for Tag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+parsed_string!(Tag, OciParseError);
 
 /// A digest algorithm this registry verifies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -265,30 +222,9 @@ impl Digest {
     pub fn hex(&self) -> &str {
         self.0.split_once(':').map_or("", |(_, h)| h)
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for Digest {
-    type Error = OciParseError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Digest> for String {
-    fn from(value: Digest) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+parsed_string!(Digest, OciParseError);
 
 /// What a manifest request names: a tag or a digest.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -540,12 +540,13 @@ impl RepoGraph {
     }
 }
 
+/// The rules' test fixtures are shared with `access.rs`'s tests.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::Duration;
 
-    fn now() -> DateTime<Utc> {
+    pub(crate) fn now() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
             .unwrap()
             .with_timezone(&Utc)
@@ -559,7 +560,7 @@ mod tests {
         }
     }
 
-    fn all(artifact: &str) -> Grant {
+    pub(crate) fn all(artifact: &str) -> Grant {
         Grant {
             artifact: artifact.into(),
             tags: TagScope::All,
@@ -587,7 +588,7 @@ mod tests {
         }
     }
 
-    fn ent(expires_in_days: Option<i64>, grants: Vec<Grant>) -> Entitlement {
+    pub(crate) fn ent(expires_in_days: Option<i64>, grants: Vec<Grant>) -> Entitlement {
         Entitlement {
             expires_at: expires_in_days.map(|d| now() + Duration::days(d)),
             after_expiry: AfterExpiry::Revoke,
@@ -629,7 +630,7 @@ mod tests {
             trial_ends_at: None,
             has_entitlements: true,
         };
-        let cases: Vec<Case> = vec![
+        let mut cases: Vec<Case> = vec![
             (
                 "no entitlements in the org: all see all",
                 pro(false),
@@ -848,39 +849,6 @@ mod tests {
                 false,
             ),
             (
-                "union of a rule and a list: the list's tag",
-                pro(true),
-                vec![
-                    ent(None, vec![range("web", "^1")]),
-                    ent(None, vec![tags("web", &["nightly"])]),
-                ],
-                "web",
-                "nightly",
-                true,
-            ),
-            (
-                "union of a rule and a list: the rule's tag",
-                pro(true),
-                vec![
-                    ent(None, vec![range("web", "^1")]),
-                    ent(None, vec![tags("web", &["nightly"])]),
-                ],
-                "web",
-                "1.8.0",
-                true,
-            ),
-            (
-                "union of a rule and a list: neither",
-                pro(true),
-                vec![
-                    ent(None, vec![range("web", "^1")]),
-                    ent(None, vec![tags("web", &["nightly"])]),
-                ],
-                "web",
-                "2.0.0",
-                false,
-            ),
-            (
                 "expired rule is revoked by default",
                 pro(true),
                 vec![ent(Some(-1), vec![range("web", "^1")])],
@@ -921,6 +889,21 @@ mod tests {
                 false,
             ),
         ];
+        let rule_and_list = vec![
+            ent(None, vec![range("web", "^1")]),
+            ent(None, vec![tags("web", &["nightly"])]),
+        ];
+        for (case, tag, allowed) in [
+            (
+                "union of a rule and a list: the list's tag",
+                "nightly",
+                true,
+            ),
+            ("union of a rule and a list: the rule's tag", "1.8.0", true),
+            ("union of a rule and a list: neither", "2.0.0", false),
+        ] {
+            cases.push((case, pro(true), rule_and_list.clone(), "web", tag, allowed));
+        }
         for (case, org, ents, artifact, tag, allowed) in cases {
             let v = visibility(org, &ents, now());
             assert_eq!(v.tag_allowed(artifact, tag), allowed, "{case}");

@@ -74,30 +74,9 @@ impl Email {
         }
         Ok(Self(s))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for Email {
-    type Error = ParseError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Email> for String {
-    fn from(value: Email) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+parsed_string!(Email, ParseError);
 
 /// A vendor organization's slug: its registry namespace (`<slug>/<artifact>`).
 /// 2–39 characters of lower-case letters and digits, with single hyphens
@@ -131,30 +110,9 @@ impl OrgSlug {
         }
         Ok(Self(s.to_owned()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for OrgSlug {
-    type Error = ParseError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<OrgSlug> for String {
-    fn from(value: OrgSlug) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for OrgSlug {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+parsed_string!(OrgSlug, ParseError);
 
 /// A display name (organization, customer): trimmed, 1–100 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,24 +133,9 @@ impl DisplayName {
         }
         Ok(Self(s.to_owned()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for DisplayName {
-    type Error = ParseError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<DisplayName> for String {
-    fn from(value: DisplayName) -> Self {
-        value.0
-    }
-}
+parsed_string!(DisplayName, ParseError);
 
 /// A new password chosen in the web UI. Never serialized, redacted in `Debug`.
 #[derive(Clone)]
@@ -383,6 +326,14 @@ macro_rules! string_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        /// Parses (what the store decodes a stored value with).
+        impl TryFrom<String> for $name {
+            type Error = ParseError;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
     };
 }
 
@@ -505,10 +456,12 @@ ids! {
 
 /// A vendor organization as shown to its members.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct Org {
     pub id: OrgId,
     pub slug: String,
     pub name: String,
+    #[cfg_attr(feature = "store", sqlx(try_from = "String"))]
     pub plan: Plan,
     pub trial_ends_at: Option<DateTime<Utc>>,
     /// Re-pushing an existing tag with other content is refused.
@@ -518,9 +471,11 @@ pub struct Org {
 
 /// A vendor user as shown in Settings (no password hash).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
 pub struct VendorUser {
     pub id: UserId,
     pub email: String,
+    #[cfg_attr(feature = "store", sqlx(try_from = "String"))]
     pub role: VendorRole,
     pub created_at: DateTime<Utc>,
 }
@@ -586,31 +541,28 @@ pub enum Principal {
     },
 }
 
+/// An accessor for each field both kinds of principal have: ids by value,
+/// text borrowed.
+macro_rules! principal_fields {
+    (ids: $($id:ident: $ty:ty),*; text: $($text:ident),*) => {
+        impl Principal {
+            $(pub fn $id(&self) -> $ty {
+                match self {
+                    Principal::Vendor { $id, .. } | Principal::Customer { $id, .. } => *$id,
+                }
+            })*
+            $(pub fn $text(&self) -> &str {
+                match self {
+                    Principal::Vendor { $text, .. } | Principal::Customer { $text, .. } => $text,
+                }
+            })*
+        }
+    };
+}
+
+principal_fields!(ids: user_id: UserId, org_id: OrgId; text: email, org_name);
+
 impl Principal {
-    pub fn user_id(&self) -> UserId {
-        match self {
-            Principal::Vendor { user_id, .. } | Principal::Customer { user_id, .. } => *user_id,
-        }
-    }
-
-    pub fn email(&self) -> &str {
-        match self {
-            Principal::Vendor { email, .. } | Principal::Customer { email, .. } => email,
-        }
-    }
-
-    pub fn org_id(&self) -> OrgId {
-        match self {
-            Principal::Vendor { org_id, .. } | Principal::Customer { org_id, .. } => *org_id,
-        }
-    }
-
-    pub fn org_name(&self) -> &str {
-        match self {
-            Principal::Vendor { org_name, .. } | Principal::Customer { org_name, .. } => org_name,
-        }
-    }
-
     pub fn vendor_role(&self) -> Option<VendorRole> {
         match self {
             Principal::Vendor { role, .. } => Some(*role),

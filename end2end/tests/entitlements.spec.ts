@@ -1,5 +1,5 @@
 import { test, expect } from './fixtures';
-import { confirmDelete, isHydrated, open, signInOk } from './helpers';
+import { confirmDelete, isHydrated, open, search, signInOk } from './helpers';
 import { admin, jsonApi, pushImage } from './registry-helpers';
 
 // Its own organization, made with the CLI, on the pro plan.
@@ -27,14 +27,7 @@ test('the Artifact Entitlements tab lists, marks, filters and deletes', async ({
   await expect(table.getByRole('row', { name: /Gold/ })).toContainText('all tags');
   await expect(table.getByRole('row', { name: /Trial/ })).toContainText('Expired 2020-01-01');
 
-  const search = page.getByRole('searchbox', { name: /Search by entitlement or artifact/ });
-  if (isHydrated(info)) {
-    await search.pressSequentially('charts');
-  } else {
-    await search.fill('charts');
-    await search.press('Enter');
-    await expect(page).toHaveURL(/\?q=charts$/);
-  }
+  await search(page, info, page.getByRole('searchbox', { name: /Search by entitlement or artifact/ }), 'charts');
   await expect(table.getByRole('row')).toHaveCount(2);
   await expect(table.getByRole('row').nth(1)).toContainText('Trial');
 
@@ -117,13 +110,7 @@ test('create, filter, edit and delete an entitlement with the form', async ({ pa
   await expect(table.getByRole('row')).toHaveCount(3);
 
   // Filter by artifact name.
-  const search = page.getByRole('searchbox', { name: /Search by entitlement or artifact/ });
-  if (hydrated) {
-    await search.pressSequentially('stapler');
-  } else {
-    await search.fill('stapler');
-    await search.press('Enter');
-  }
+  await search(page, info, page.getByRole('searchbox', { name: /Search by entitlement or artifact/ }), 'stapler');
   await expect(table.getByRole('row')).toHaveCount(2);
   await expect(table.getByRole('row').nth(1)).toContainText('Gold support');
 

@@ -11,6 +11,20 @@ export async function open(page: Page, info: TestInfo, path: string) {
   }
 }
 
+/**
+ * Searches for `text` in `box`: as you type when hydrated, by submitting the
+ * form without JavaScript (the query then stands in the URL).
+ */
+export async function search(page: Page, info: TestInfo, box: Locator, text: string) {
+  if (isHydrated(info)) {
+    await box.pressSequentially(text);
+  } else {
+    await box.fill(text);
+    await box.press('Enter');
+    await expect(page).toHaveURL(new RegExp(`\\?q=${text}$`));
+  }
+}
+
 export async function signIn(page: Page, info: TestInfo, email: string, password: string) {
   await open(page, info, '/signin');
   await page.getByLabel('Email').fill(email);

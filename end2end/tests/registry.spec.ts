@@ -1,5 +1,5 @@
 import { test, expect } from './fixtures';
-import { isHydrated, open, signInOk } from './helpers';
+import { isHydrated, open, search, signInOk } from './helpers';
 import { admin, pushImage } from './registry-helpers';
 
 // Its own organization (made with the CLI), independent of console.spec.
@@ -21,14 +21,7 @@ test('pushed artifacts are listed, searchable, and have copyable details', async
   await expect(page.getByText(`docker login ${new URL(baseURL!).host} -u ${USER.email} --password-stdin`)).toBeVisible();
 
   // Search: as you type when hydrated, by submitting the form without JavaScript.
-  const search = page.getByRole('searchbox', { name: 'Search artifacts' });
-  if (isHydrated(info)) {
-    await search.pressSequentially('cli');
-  } else {
-    await search.fill('cli');
-    await search.press('Enter');
-    await expect(page).toHaveURL(/\?q=cli$/);
-  }
+  await search(page, info, page.getByRole('searchbox', { name: 'Search artifacts' }), 'cli');
   await expect(table.getByRole('row')).toHaveCount(2);
   await expect(table.getByRole('link')).toHaveText(['tools/cli']);
 

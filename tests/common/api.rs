@@ -248,6 +248,18 @@ impl TestApp {
         self.call_with(client, name, form, &[]).await
     }
 
+    /// The same, failing the test (with the body) unless it answers 200.
+    pub async fn call_ok(
+        &self,
+        client: &reqwest::Client,
+        name: &str,
+        form: &[(&str, &str)],
+    ) -> Answer {
+        let r = self.call(client, name, form).await;
+        assert_eq!(r.status, 200, "{name}: {}", r.text);
+        r
+    }
+
     /// The same with extra request headers (as a browser's `fetch` sends them).
     pub async fn call_with(
         &self,

@@ -215,6 +215,17 @@ impl TestApp {
         cli_on(self.data_dir(), self.database_url.as_deref(), args, stdin)
     }
 
+    /// The same, failing the test (with its stderr) unless it succeeds.
+    pub fn cli_ok(&self, args: &[&str], stdin: &str) -> Output {
+        let out = self.cli(args, stdin);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
     /// Creates an org and its admin through the CLI.
     pub fn create_org(&self, slug: &str, admin_email: &str, password: &str) {
         self.create_org_with(slug, admin_email, password, &[]);
@@ -234,22 +245,12 @@ impl TestApp {
             admin_email,
         ];
         args.extend_from_slice(extra);
-        let out = self.cli(&args, &format!("{password}\n"));
-        assert!(
-            out.status.success(),
-            "create-org failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.cli_ok(&args, &format!("{password}\n"));
     }
 
     /// Sets an org's plan through the CLI.
     pub fn set_plan(&self, slug: &str, plan: &str) {
-        let out = self.cli(&["admin", "set-plan", "--org", slug, "--plan", plan], "");
-        assert!(
-            out.status.success(),
-            "set-plan failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.cli_ok(&["admin", "set-plan", "--org", slug, "--plan", plan], "");
     }
 
     /// An org on the pro plan and its admin, through the CLI.
@@ -301,12 +302,7 @@ impl TestApp {
     pub fn token(&self, email: &str, extra: &[&str]) -> String {
         let mut args = vec!["admin", "create-token", "--email", email, "--label", "test"];
         args.extend_from_slice(extra);
-        let out = self.cli(&args, "");
-        assert!(
-            out.status.success(),
-            "create-token: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = self.cli_ok(&args, "");
         let stdout = String::from_utf8(out.stdout).unwrap();
         assert_eq!(
             stdout.lines().count(),

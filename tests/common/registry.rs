@@ -8,6 +8,9 @@ pub fn sha256(data: &[u8]) -> String {
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)))
 }
 
+/// The media type of an OCI image manifest.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
 /// A registry client with Basic credentials.
 #[derive(Clone)]
 pub struct Reg {
@@ -76,6 +79,15 @@ impl Reg {
     /// The status of `method path`.
     pub async fn status(&self, method: reqwest::Method, path: &str) -> u16 {
         self.send(method, path).await.status().as_u16()
+    }
+
+    /// The status of `method` on each of `paths`, in order.
+    pub async fn statuses(&self, method: reqwest::Method, paths: &[&str]) -> Vec<u16> {
+        let mut out = Vec::new();
+        for path in paths {
+            out.push(self.status(method.clone(), path).await);
+        }
+        out
     }
 
     /// Status and body of `method path`.
@@ -162,6 +174,30 @@ impl Reg {
         (d, manifest)
     }
 
+    /// `PUT` of a manifest (`body`, of `media_type`) as `repo:reference`
+    /// (which may carry a query, `?tag=…`); the answer, whatever it is.
+    pub async fn send_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        self.req(reqwest::Method::PUT, &path)
+            .header("Content-Type", media_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `PUT` of an OCI image manifest (`body`) as `repo:reference`, which
+    /// must succeed; its digest.
+    pub async fn put_oci_manifest(&self, repo: &str, reference: &str, body: &[u8]) -> String {
+        self.put_manifest(repo, reference, OCI_MANIFEST, body).await
+    }
+
     pub async fn put_manifest(
         &self,
         repo: &str,
@@ -170,15 +206,8 @@ impl Reg {
         body: &[u8],
     ) -> String {
         let r = self
-            .req(
-                reqwest::Method::PUT,
-                &format!("/v2/{repo}/manifests/{reference}"),
-            )
-            .header("Content-Type", media_type)
-            .body(body.to_vec())
-            .send()
-            .await
-            .unwrap();
+            .send_manifest(repo, reference, media_type, body.to_vec())
+            .await;
         let status = r.status();
         let digest = r
             .headers()

@@ -153,19 +153,7 @@ fn start_shared() -> (String, String) {
     use std::io::{Read, Write};
     let port = free_port();
     let child = spawn_moto(port);
-    let watcher = format!(
-        "while kill -0 {me} 2>/dev/null; do sleep 0.5; done; kill {moto}",
-        me = std::process::id(),
-        moto = child.id()
-    );
-    let mut reaper = Command::new("sh");
-    reaper
-        .args(["-c", &watcher])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    std::os::unix::process::CommandExt::process_group(&mut reaper, 0);
-    reaper.spawn().expect("start the moto watcher");
+    domain::testing::after_exit(&format!("kill {}", child.id())).expect("start the moto watcher");
     // Ready when the bucket can be created (moto takes a second or two).
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

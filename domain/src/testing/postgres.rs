@@ -214,25 +214,13 @@ impl Cluster {
         let stop = self.command("pg_ctl", &[]);
         let mut stop_cmd: Vec<String> = vec![stop.get_program().to_string_lossy().into_owned()];
         stop_cmd.extend(stop.get_args().map(|a| a.to_string_lossy().into_owned()));
-        let script = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
-             {stop} -D '{data}' stop -m immediate >/dev/null 2>&1; rm -rf '{dir}'",
-            pid = std::process::id(),
+        let command = format!(
+            "{stop} -D '{data}' stop -m immediate >/dev/null 2>&1; rm -rf '{dir}'",
             stop = stop_cmd.join(" "),
             data = self.data().display(),
             dir = self.dir.display(),
         );
-        let mut reaper = Command::new("sh");
-        reaper
-            .args(["-c", &script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut reaper, 0);
-        reaper
-            .spawn()
-            .map_err(|e| format!("cannot start the reaper: {e}"))?;
-        Ok(())
+        super::after_exit(&command).map_err(|e| format!("cannot start the reaper: {e}"))
     }
 
     /// Runs one SQL command in the `postgres` database.

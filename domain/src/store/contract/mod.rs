@@ -46,6 +46,23 @@ enum Db {
     Postgres(PgStore),
 }
 
+/// `$body` with `$pool` the backend's connection pool: one expression,
+/// compiled for each database.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Db::Sqlite(s) => {
+                let $pool = s.pool();
+                $body
+            }
+            Db::Postgres(s) => {
+                let $pool = s.pool();
+                $body
+            }
+        }
+    };
+}
+
 /// A fresh, empty store and a builder for what a test needs in it (orgs,
 /// customers, users), each step unwrapped. Derefs to the store.
 #[derive(Clone)]
@@ -144,25 +161,12 @@ impl Fixture {
 
     /// A session row of `user`, as the session store writes it.
     pub async fn add_session(&self, id: &str, user: UserId) {
-        match &self.db {
-            Db::Sqlite(s) => sqlx::query(
-                "INSERT INTO sessions (id, data, expiry_date, user_id) VALUES (?, x'00', 0, ?)",
-            )
-            .bind(id)
-            .bind(user)
-            .execute(s.pool())
-            .await
-            .map(drop),
-            Db::Postgres(s) => sqlx::query(
-                "INSERT INTO sessions (id, data, expiry_date, user_id) VALUES ($1, '\\x00', now(), $2)",
-            )
-            .bind(id)
-            .bind(user)
-            .execute(s.pool())
-            .await
-            .map(drop),
-        }
-        .unwrap()
+        let sql = match self.db {
+            Db::Sqlite(_) => "INSERT INTO sessions (id, data, expiry_date, user_id) VALUES ($1, x'00', 0, $2)",
+            Db::Postgres(_) => "INSERT INTO sessions (id, data, expiry_date, user_id) VALUES ($1, '\\x00', now(), $2)",
+        };
+        on_pool!(&self.db, pool => sqlx::query(sql).bind(id).bind(user).execute(pool).await.map(drop))
+            .unwrap();
     }
 
     /// An entitlement row without grants (what the form cannot make: an
@@ -174,24 +178,24 @@ impl Fixture {
         expires_at: Option<DateTime<Utc>>,
     ) {
         let now = Utc::now();
-        match &self.db {
-            Db::Sqlite(s) => sqlx::query("INSERT INTO entitlements (customer_id, name, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
-                .bind(customer).bind(name).bind(expires_at).bind(now).bind(now)
-                .execute(s.pool()).await.map(drop),
-            Db::Postgres(s) => sqlx::query("INSERT INTO entitlements (customer_id, name, expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(customer).bind(name).bind(expires_at).bind(now).bind(now)
-                .execute(s.pool()).await.map(drop),
-        }
-        .unwrap()
+        let sql =
+            "INSERT INTO entitlements (customer_id, name, expires_at, created_at, updated_at) \
+                   VALUES ($1, $2, $3, $4, $5)";
+        on_pool!(&self.db, pool => sqlx::query(sql)
+            .bind(customer)
+            .bind(name)
+            .bind(expires_at)
+            .bind(now)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(drop))
+        .unwrap();
     }
 
     /// The answer of a `SELECT COUNT(*) …` (or any one integer).
     pub async fn count(&self, sql: &str) -> i64 {
-        match &self.db {
-            Db::Sqlite(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await,
-            Db::Postgres(s) => sqlx::query_scalar(sql).fetch_one(s.pool()).await,
-        }
-        .unwrap()
+        on_pool!(&self.db, pool => sqlx::query_scalar(sql).fetch_one(pool).await).unwrap()
     }
 }
 

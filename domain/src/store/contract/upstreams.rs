@@ -7,6 +7,7 @@ use super::prelude::*;
 use crate::changes::ChangeKind;
 use crate::store::{SealedSecret, SecretChange, SyncOutcome};
 use crate::upstreams::{CredentialsState, TagSelection, UpstreamState, UpstreamUrl, ValidUpstream};
+use crate::UpstreamId;
 
 fn upstream(artifact: &str) -> ValidUpstream {
     ValidUpstream {
@@ -18,6 +19,23 @@ fn upstream(artifact: &str) -> ValidUpstream {
         interval_minutes: 60,
         mirror_deletions: false,
     }
+}
+
+/// Org `acme` with an upstream for `web` (no secret), due at `next_sync_at`.
+async fn acme_mirroring_web(s: &Fixture, next_sync_at: i64) -> (Org, UpstreamId) {
+    let (acme, _) = s.add_org("acme").await;
+    let created = s
+        .create_upstream(
+            acme.id,
+            &upstream("web"),
+            None,
+            next_sync_at,
+            &Actor::operator(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    (acme, created.view.id)
 }
 
 /// The kinds of the feed's rows after `after`.
@@ -139,15 +157,8 @@ pub(super) async fn one_upstream_per_artifact_and_invisible_to_other_orgs(s: Fix
 }
 
 pub(super) async fn the_lease_admits_one_sync_at_a_time(s: Fixture) {
-    let (acme, _) = s.add_org("acme").await;
+    let (acme, id) = acme_mirroring_web(&s, 100).await;
     let by = Actor::operator();
-    let id = s
-        .create_upstream(acme.id, &upstream("web"), None, 100, &by)
-        .await
-        .unwrap()
-        .unwrap()
-        .view
-        .id;
     assert!(s.due_upstreams(99, 10).await.unwrap().is_empty());
     assert_eq!(s.due_upstreams(100, 10).await.unwrap(), vec![id]);
     let feed = s.last_change_id().await.unwrap();
@@ -211,15 +222,7 @@ pub(super) async fn the_lease_admits_one_sync_at_a_time(s: Fixture) {
 }
 
 pub(super) async fn concurrent_takers_get_the_lease_once(s: Fixture) {
-    let (acme, _) = s.add_org("acme").await;
-    let by = Actor::operator();
-    let id = s
-        .create_upstream(acme.id, &upstream("web"), None, 0, &by)
-        .await
-        .unwrap()
-        .unwrap()
-        .view
-        .id;
+    let (acme, id) = acme_mirroring_web(&s, 0).await;
     for round in 0..5i64 {
         // Each round the previous lease has run out: all may try.
         let now = 1000 * (round + 1);

@@ -3,6 +3,7 @@
 //! and is announced with NOTIFY; a writer may wait for the other servers to
 //! apply it.
 
+use super::sql::access::insert_change;
 use super::PgStore;
 use crate::changes::Change;
 use crate::store::access::AccessStore as _;
@@ -27,23 +28,16 @@ impl PgStore {
         conn: &mut PgConnection,
         mut change: Change,
     ) -> StoreResult<Change> {
-        let (artifact, tag) = change.tagged.clone().unzip();
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(FEED_LOCK)
             .execute(&mut *conn)
             .await?;
-        change.id = sqlx::query_scalar(
+        change.id = insert_change(
             "WITH c AS (INSERT INTO changes (org_id, customer_id, user_id, kind, artifact, tag, at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id) \
              SELECT c.id FROM c, LATERAL (SELECT pg_notify($8, c.id::text)) n",
+            &change,
         )
-        .bind(change.org_id)
-        .bind(change.customer_id)
-        .bind(change.user_id)
-        .bind(change.kind.as_str())
-        .bind(artifact)
-        .bind(tag)
-        .bind(Utc::now())
         .bind(CHANGES_CHANNEL)
         .fetch_one(conn)
         .await?;

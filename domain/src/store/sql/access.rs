@@ -48,18 +48,24 @@ pub(in crate::store) async fn note_change(
     user_id: Option<UserId>,
     kind: ChangeKind,
 ) -> StoreResult<Change> {
-    SqlStore::append_change(
-        conn,
-        Change {
-            id: 0,
-            org_id,
-            customer_id,
-            user_id,
-            kind,
-            tagged: None,
-        },
-    )
-    .await
+    SqlStore::append_change(conn, unsaved(org_id, customer_id, user_id, kind)).await
+}
+
+/// A change not yet in the feed (the feed gives it its id), of no artifact.
+fn unsaved(
+    org_id: OrgId,
+    customer_id: Option<CustomerId>,
+    user_id: Option<UserId>,
+    kind: ChangeKind,
+) -> Change {
+    Change {
+        id: 0,
+        org_id,
+        customer_id,
+        user_id,
+        kind,
+        tagged: None,
+    }
 }
 
 /// Notes in the change feed that `tag` of `artifact` was pushed or moved.
@@ -69,18 +75,8 @@ pub(in crate::store) async fn note_tagged(
     artifact: &str,
     tag: &str,
 ) -> StoreResult<Change> {
-    SqlStore::append_change(
-        conn,
-        Change {
-            id: 0,
-            org_id,
-            customer_id: None,
-            user_id: None,
-            kind: ChangeKind::Tagged,
-            tagged: Some((artifact.to_owned(), tag.to_owned())),
-        },
-    )
-    .await
+    let tagged = (artifact.to_owned(), tag.to_owned());
+    note_artifact(conn, org_id, ChangeKind::Tagged, tagged).await
 }
 
 /// Notes in the change feed that the content of repository `repo` changed
@@ -94,18 +90,47 @@ pub(in crate::store) async fn note_repository(
             .bind(repo)
             .fetch_one(&mut *conn)
             .await?;
-    SqlStore::append_change(
+    note_artifact(
         conn,
-        Change {
-            id: 0,
-            org_id,
-            customer_id: None,
-            user_id: None,
-            kind: ChangeKind::Repository,
-            tagged: Some((artifact, String::new())),
-        },
+        org_id,
+        ChangeKind::Repository,
+        (artifact, String::new()),
     )
     .await
+}
+
+/// Notes in the change feed a change of `kind` to an artifact (`tagged`: the
+/// artifact and the tag, empty for none).
+async fn note_artifact(
+    conn: &mut Conn,
+    org_id: OrgId,
+    kind: ChangeKind,
+    tagged: (String, String),
+) -> StoreResult<Change> {
+    let change = Change {
+        tagged: Some(tagged),
+        ..unsaved(org_id, None, None, kind)
+    };
+    SqlStore::append_change(conn, change).await
+}
+
+/// The change feed's insert of `change` as a query for the backend's
+/// `append_change`: `sql` takes org, customer, user, kind, artifact, tag and
+/// the time as `$1` to `$7` and returns the new row's id; the backend binds
+/// whatever else its statement takes.
+pub(in crate::store) fn insert_change<'q>(
+    sql: &'q str,
+    change: &Change,
+) -> sqlx::query::QueryScalar<'q, Db, i64, <Db as sqlx::Database>::Arguments<'q>> {
+    let (artifact, tag) = change.tagged.clone().unzip();
+    sqlx::query_scalar(sql)
+        .bind(change.org_id)
+        .bind(change.customer_id)
+        .bind(change.user_id)
+        .bind(change.kind.as_str())
+        .bind(artifact)
+        .bind(tag)
+        .bind(Utc::now())
 }
 
 impl SqlStore {

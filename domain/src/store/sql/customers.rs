@@ -1,7 +1,7 @@
 //! Customers and their users.
 
 use super::audit::Change;
-use super::{text, unique_or, Conn, SqlStore};
+use super::{text, unique_or, Conn, Db, SqlStore};
 use crate::audit::{Actor, AuditAction};
 use crate::changes::ChangeKind;
 use crate::paging::{contains_pattern, CustomerQuery, Page};
@@ -11,6 +11,7 @@ use crate::{
     UserId,
 };
 use chrono::{DateTime, Utc};
+use sqlx::Transaction;
 
 impl SqlStore {
     pub(in crate::store) async fn create_customer(
@@ -51,21 +52,28 @@ impl SqlStore {
         role: CustomerRole,
         by: &Actor,
     ) -> StoreResult<UserId> {
-        let mut tx = self.begin_write().await?;
-        let id = insert_customer_user(
-            &mut tx,
-            org_id,
-            by,
-            NewCustomerUserRow {
-                customer_id,
-                email: &email,
-                password_hash: &password_hash,
-                role,
-            },
-        )
-        .await?;
+        let user = NewCustomerUserRow {
+            customer_id,
+            email: &email,
+            password_hash: &password_hash,
+            role,
+        };
+        let (tx, id) = self.begin_adding_customer_user(org_id, by, user).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// A change that adds a customer's user: the transaction, the user
+    /// inserted in it, and its id.
+    pub(super) async fn begin_adding_customer_user(
+        &self,
+        org_id: OrgId,
+        by: &Actor,
+        user: NewCustomerUserRow<'_>,
+    ) -> StoreResult<(Transaction<'_, Db>, UserId)> {
+        let mut tx = self.begin_write().await?;
+        let id = insert_customer_user(&mut tx, org_id, by, user).await?;
+        Ok((tx, id))
     }
 
     pub(in crate::store) async fn customers(
@@ -302,7 +310,7 @@ pub(in crate::store) struct NewCustomerUserRow<'a> {
 
 /// Adds a user to one of the org's customers, with its audit event, inside
 /// the caller's transaction.
-pub(in crate::store) async fn insert_customer_user(
+async fn insert_customer_user(
     conn: &mut Conn,
     org_id: OrgId,
     by: &Actor,

@@ -1,6 +1,6 @@
 //! One-time set-password links (migration `0005_password_links.sql`).
 
-use super::customers::{insert_customer_user, NewCustomerUserRow};
+use super::customers::NewCustomerUserRow;
 use super::SqlStore;
 use crate::audit::Actor;
 use crate::store::{PasswordLinkUser, StoreResult};
@@ -37,19 +37,13 @@ impl SqlStore {
         (secret_hash, expires_at): (&str, DateTime<Utc>),
         by: &Actor,
     ) -> StoreResult<UserId> {
-        let mut tx = self.begin_write().await?;
-        let id = insert_customer_user(
-            &mut tx,
-            org_id,
-            by,
-            NewCustomerUserRow {
-                customer_id,
-                email: &email,
-                password_hash: crate::password::UNUSABLE,
-                role,
-            },
-        )
-        .await?;
+        let user = NewCustomerUserRow {
+            customer_id,
+            email: &email,
+            password_hash: crate::password::UNUSABLE,
+            role,
+        };
+        let (mut tx, id) = self.begin_adding_customer_user(org_id, by, user).await?;
         sqlx::query(
             "INSERT INTO password_links (user_id, secret_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)",
         )

@@ -1,37 +1,11 @@
 //! Organizations: first run, lookups, plans.
 
-use super::users::{VendorUserRow, VENDOR_USER_COLUMNS};
+use super::users::insert_vendor_user;
 use super::{unique_or, SqlStore};
 use crate::changes::ChangeKind;
 use crate::store::{NewOrg, StoreError, StoreResult};
-use crate::{Email, Org, OrgId, OrgSlug, Plan, VendorUser};
+use crate::{Email, Org, OrgId, OrgSlug, Plan, VendorRole, VendorUser};
 use chrono::{DateTime, Utc};
-
-#[derive(sqlx::FromRow)]
-struct OrgRow {
-    id: OrgId,
-    slug: String,
-    name: String,
-    plan: String,
-    trial_ends_at: Option<DateTime<Utc>>,
-    immutable_tags: bool,
-    created_at: DateTime<Utc>,
-}
-
-impl TryFrom<OrgRow> for Org {
-    type Error = StoreError;
-    fn try_from(r: OrgRow) -> Result<Self, Self::Error> {
-        Ok(Org {
-            id: r.id,
-            slug: r.slug,
-            name: r.name,
-            plan: Plan::parse(&r.plan).map_err(StoreError::internal)?,
-            trial_ends_at: r.trial_ends_at,
-            immutable_tags: r.immutable_tags,
-            created_at: r.created_at,
-        })
-    }
-}
 
 const ORG_COLUMNS: &str = "id, slug, name, plan, trial_ends_at, immutable_tags, created_at";
 
@@ -62,7 +36,7 @@ impl SqlStore {
                 return Err(StoreError::AlreadySetUp);
             }
         }
-        let org_row: OrgRow = sqlx::query_as(&format!(
+        let created: Org = sqlx::query_as(&format!(
             "INSERT INTO orgs (slug, name, plan, trial_ends_at, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {ORG_COLUMNS}"
         ))
         .bind(org.slug.as_str())
@@ -73,35 +47,33 @@ impl SqlStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| unique_or(e, StoreError::SlugTaken(org.slug.clone())))?;
-        let user_row: VendorUserRow = sqlx::query_as(&format!(
-            "INSERT INTO users (org_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, 'admin', $4) RETURNING {VENDOR_USER_COLUMNS}"
-        ))
-        .bind(org_row.id)
-        .bind(admin_email.as_str())
-        .bind(&password_hash)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| unique_or(e, StoreError::EmailTaken))?;
+        let admin = (
+            created.id,
+            &admin_email,
+            password_hash.as_str(),
+            VendorRole::Admin,
+        );
+        let admin = insert_vendor_user(&mut tx, admin, now).await?;
         tx.commit().await?;
-        Ok((org_row.try_into()?, user_row.try_into()?))
+        Ok((created, admin))
     }
 
     pub(in crate::store) async fn org_by_slug(&self, slug: &OrgSlug) -> StoreResult<Org> {
-        let row: OrgRow =
+        Ok(
             sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE slug = $1"))
                 .bind(slug.as_str())
                 .fetch_one(&self.pool)
-                .await?;
-        row.try_into()
+                .await?,
+        )
     }
 
     pub(in crate::store) async fn org(&self, id: OrgId) -> StoreResult<Org> {
-        let row: OrgRow = sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE id = $1"))
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
-        row.try_into()
+        Ok(
+            sqlx::query_as(&format!("SELECT {ORG_COLUMNS} FROM orgs WHERE id = $1"))
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     pub(in crate::store) async fn set_plan(
@@ -116,7 +88,7 @@ impl SqlStore {
             None
         };
         let mut tx = self.begin_write().await?;
-        let row: OrgRow = sqlx::query_as(&format!(
+        let org: Org = sqlx::query_as(&format!(
             "UPDATE orgs SET plan = $1, trial_ends_at = $2 WHERE slug = $3 RETURNING {ORG_COLUMNS}"
         ))
         .bind(plan.as_str())
@@ -124,8 +96,8 @@ impl SqlStore {
         .bind(slug.as_str())
         .fetch_one(&mut *tx)
         .await?;
-        self.commit_change(tx, row.id, (None, None), ChangeKind::Plan)
+        self.commit_change(tx, org.id, (None, None), ChangeKind::Plan)
             .await?;
-        row.try_into()
+        Ok(org)
     }
 }

@@ -3,7 +3,7 @@
 //! read with `json_each`; PostgreSQL: an array and `= ANY`).
 
 use super::access::{note_repository, note_tagged};
-use super::{text, SqlStore};
+use super::{text, Db, SqlStore};
 use crate::changes::ChangeKind;
 use crate::paging::{contains_pattern, ArtifactQuery, Page};
 use crate::registry::{
@@ -387,16 +387,15 @@ impl RegistryStore for SqlStore {
         if names.is_empty() {
             return Ok(vec![]);
         }
-        Ok(sqlx::query_scalar(&format!(
-            "SELECT r.name FROM repositories r \
-             WHERE r.org_id = $1 AND {} \
-             AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id) ORDER BY r.name",
-            SqlStore::in_list("r.name", "$2")
-        ))
-        .bind(org)
-        .bind(SqlStore::list(names)?)
-        .fetch_all(self.pool())
-        .await?)
+        let rows: Vec<(String,)> = self
+            .artifact_rows(
+                "SELECT r.name FROM repositories r",
+                "AND EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id) ORDER BY r.name",
+                org,
+                names,
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(name,)| name).collect())
     }
 
     async fn referrers(
@@ -519,18 +518,16 @@ impl RegistryStore for SqlStore {
         org: OrgId,
         names: &[String],
     ) -> StoreResult<Vec<(String, Vec<TagInfo>)>> {
-        let rows: Vec<TagRow> = sqlx::query_as(&format!(
-            "SELECT r.name AS artifact, t.name AS tag, m.digest, m.size, m.media_type, m.platforms, \
-                    t.pushed_at, m.content, m.annotations \
-             FROM repositories r JOIN tags t ON t.repository_id = r.id JOIN manifests m ON m.id = t.manifest_id \
-             WHERE r.org_id = $1 AND {} \
-             ORDER BY r.name, t.pushed_at DESC, t.name DESC",
-            SqlStore::in_list("r.name", "$2")
-        ))
-        .bind(org)
-        .bind(SqlStore::list(names)?)
-        .fetch_all(self.pool())
-        .await?;
+        let rows: Vec<TagRow> = self
+            .artifact_rows(
+                "SELECT r.name AS artifact, t.name AS tag, m.digest, m.size, m.media_type, m.platforms, \
+                        t.pushed_at, m.content, m.annotations \
+                 FROM repositories r JOIN tags t ON t.repository_id = r.id JOIN manifests m ON m.id = t.manifest_id",
+                NEWEST_TAG_FIRST,
+                org,
+                names,
+            )
+            .await?;
         Ok(by_artifact(
             rows.into_iter()
                 .map(|row| (row.artifact.clone(), Some(row.into()))),
@@ -554,16 +551,14 @@ impl RegistryStore for SqlStore {
         if names.is_empty() {
             return Ok(vec![]);
         }
-        let rows: Vec<(String, Option<String>)> = sqlx::query_as(&format!(
-            "SELECT r.name, t.name FROM repositories r LEFT JOIN tags t ON t.repository_id = r.id \
-             WHERE r.org_id = $1 AND {} \
-             ORDER BY r.name, t.pushed_at DESC, t.name DESC",
-            SqlStore::in_list("r.name", "$2")
-        ))
-        .bind(org)
-        .bind(SqlStore::list(names)?)
-        .fetch_all(self.pool())
-        .await?;
+        let rows: Vec<(String, Option<String>)> = self
+            .artifact_rows(
+                "SELECT r.name, t.name FROM repositories r LEFT JOIN tags t ON t.repository_id = r.id",
+                NEWEST_TAG_FIRST,
+                org,
+                names,
+            )
+            .await?;
         Ok(by_artifact(rows))
     }
 
@@ -724,6 +719,29 @@ impl RegistryStore for SqlStore {
 }
 
 impl SqlStore {
+    /// The rows `select` (of repositories `r` and what it joins) reads for
+    /// the org's artifacts `names`; `then` follows the condition (more of
+    /// it, the order).
+    async fn artifact_rows<R>(
+        &self,
+        select: &str,
+        then: &str,
+        org: OrgId,
+        names: &[impl AsRef<str> + Sync],
+    ) -> StoreResult<Vec<R>>
+    where
+        R: for<'r> sqlx::FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+    {
+        Ok(sqlx::query_as(&format!(
+            "{select} WHERE r.org_id = $1 AND {} {then}",
+            SqlStore::in_list("r.name", "$2")
+        ))
+        .bind(org)
+        .bind(SqlStore::list(names)?)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// Runs a (repository, key) query selecting digest, media type, content.
     async fn fetch_manifest(
         &self,
@@ -743,6 +761,9 @@ impl SqlStore {
         }))
     }
 }
+
+/// The order [`by_artifact`] groups: by artifact, each one's newest tag first.
+const NEWEST_TAG_FIRST: &str = "ORDER BY r.name, t.pushed_at DESC, t.name DESC";
 
 /// Rows ordered by artifact, grouped: one entry per artifact, in order,
 /// with its items (an artifact whose only row has none gets an empty list).

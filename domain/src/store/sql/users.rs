@@ -1,7 +1,7 @@
 //! Users: sign-in credentials, principals and session epochs, vendor users
 //! and their roles.
 
-use super::{unique_or, Db, SqlStore};
+use super::{unique_or, Conn, Db, SqlStore};
 use crate::changes::ChangeKind;
 use crate::store::{Credentials, LastAdminChange, StoreError, StoreResult};
 use crate::{CustomerId, CustomerRole, Email, OrgId, Principal, UserId, VendorRole, VendorUser};
@@ -53,26 +53,6 @@ impl SqlStore {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct VendorUserRow {
-    id: UserId,
-    email: String,
-    role: String,
-    created_at: DateTime<Utc>,
-}
-
-impl TryFrom<VendorUserRow> for VendorUser {
-    type Error = StoreError;
-    fn try_from(r: VendorUserRow) -> Result<Self, Self::Error> {
-        Ok(VendorUser {
-            id: r.id,
-            email: r.email,
-            role: VendorRole::parse(&r.role).map_err(StoreError::internal)?,
-            created_at: r.created_at,
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
 struct PrincipalRow {
     user_id: UserId,
     email: String,
@@ -84,7 +64,26 @@ struct PrincipalRow {
     customer_name: Option<String>,
 }
 
-pub(super) const VENDOR_USER_COLUMNS: &str = "id, email, role, created_at";
+const VENDOR_USER_COLUMNS: &str = "id, email, role, created_at";
+
+/// Inserts a vendor user: org, email, password hash, role.
+pub(super) async fn insert_vendor_user(
+    conn: &mut Conn,
+    (org_id, email, password_hash, role): (OrgId, &Email, &str, VendorRole),
+    created_at: DateTime<Utc>,
+) -> StoreResult<VendorUser> {
+    sqlx::query_as(&format!(
+        "INSERT INTO users (org_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {VENDOR_USER_COLUMNS}"
+    ))
+    .bind(org_id)
+    .bind(email.as_str())
+    .bind(password_hash)
+    .bind(role.as_str())
+    .bind(created_at)
+    .fetch_one(conn)
+    .await
+    .map_err(|e| unique_or(e, StoreError::EmailTaken))
+}
 
 async fn admin_count(tx: &mut Transaction<'_, Db>, org_id: OrgId) -> StoreResult<i64> {
     Ok(sqlx::query_scalar(
@@ -100,14 +99,14 @@ async fn vendor_user_in_tx(
     org_id: OrgId,
     user_id: UserId,
 ) -> StoreResult<VendorUser> {
-    let row: Option<VendorUserRow> = sqlx::query_as(&format!(
+    let user: Option<VendorUser> = sqlx::query_as(&format!(
         "SELECT {VENDOR_USER_COLUMNS} FROM users WHERE id = $1 AND org_id = $2 AND customer_id IS NULL"
     ))
     .bind(user_id)
     .bind(org_id)
     .fetch_optional(&mut **tx)
     .await?;
-    row.ok_or(StoreError::NotFound)?.try_into()
+    user.ok_or(StoreError::NotFound)
 }
 
 /// Ends every session of `user` (role or password changed): sessions
@@ -177,13 +176,12 @@ impl SqlStore {
         &self,
         org_id: OrgId,
     ) -> StoreResult<Vec<VendorUser>> {
-        let rows: Vec<VendorUserRow> = sqlx::query_as(&format!(
+        Ok(sqlx::query_as(&format!(
             "SELECT {VENDOR_USER_COLUMNS} FROM users WHERE org_id = $1 AND customer_id IS NULL ORDER BY email"
         ))
         .bind(org_id)
         .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter().map(TryInto::try_into).collect()
+        .await?)
     }
 
     pub(in crate::store) async fn create_vendor_user(
@@ -193,18 +191,9 @@ impl SqlStore {
         password_hash: String,
         role: VendorRole,
     ) -> StoreResult<VendorUser> {
-        let row: VendorUserRow = sqlx::query_as(&format!(
-            "INSERT INTO users (org_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {VENDOR_USER_COLUMNS}"
-        ))
-        .bind(org_id)
-        .bind(email.as_str())
-        .bind(&password_hash)
-        .bind(role.as_str())
-        .bind(Utc::now())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| unique_or(e, StoreError::EmailTaken))?;
-        row.try_into()
+        let mut conn = self.pool.acquire().await?;
+        let user = (org_id, &email, password_hash.as_str(), role);
+        insert_vendor_user(&mut conn, user, Utc::now()).await
     }
 
     pub(in crate::store) async fn set_vendor_role(

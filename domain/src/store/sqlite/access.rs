@@ -2,10 +2,10 @@
 //! `store/sql/access.rs`). SQLite's one writer keeps ids in commit order,
 //! and only this process reads them.
 
+use super::sql::access::insert_change;
 use super::SqliteStore;
 use crate::changes::Change;
 use crate::store::StoreResult;
-use chrono::Utc;
 use sqlx::SqliteConnection;
 
 impl SqliteStore {
@@ -14,18 +14,11 @@ impl SqliteStore {
         conn: &mut SqliteConnection,
         mut change: Change,
     ) -> StoreResult<Change> {
-        let (artifact, tag) = change.tagged.clone().unzip();
-        change.id = sqlx::query_scalar(
+        change.id = insert_change(
             "INSERT INTO changes (org_id, customer_id, user_id, kind, artifact, tag, at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            &change,
         )
-        .bind(change.org_id)
-        .bind(change.customer_id)
-        .bind(change.user_id)
-        .bind(change.kind.as_str())
-        .bind(artifact)
-        .bind(tag)
-        .bind(Utc::now())
         .fetch_one(conn)
         .await?;
         Ok(change)
