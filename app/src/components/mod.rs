@@ -1,7 +1,10 @@
 //! Building blocks shared by the pages.
 
+pub mod form;
 pub mod pulls;
 pub mod tokens;
+
+pub use form::{Field, InputField, SearchForm, SubmitButton};
 
 use crate::server_fns::{get_me, AppError, SignOut};
 use domain::Principal;
@@ -77,6 +80,15 @@ pub fn SignOutButton() -> impl IntoView {
     }
 }
 
+/// The page address's parameter `name` (`/licenses/:id`) as a `T`, such
+/// as an id; `None` when it is absent or not one.
+pub fn route_param<T: std::str::FromStr>(
+    name: &'static str,
+) -> impl Fn() -> Option<T> + Copy + Send + Sync + 'static {
+    let params = leptos_router::hooks::use_params_map();
+    move || params.read().get(name).and_then(|v| v.parse().ok())
+}
+
 /// What a page shows while its data loads.
 pub fn loading() -> impl IntoView {
     view! { <div class="loading" role="status">"Loading…"</div> }
@@ -86,6 +98,46 @@ pub fn loading() -> impl IntoView {
 pub fn ErrorPanel(error: AppError) -> impl IntoView {
     view! {
         <div class="form-error" role="alert">{error.to_string()}</div>
+    }
+}
+
+/// The frame of the pages for someone not signed in (sign-in, set-up,
+/// set password): the brand on a card, `wide` for a longer form.
+#[component]
+pub fn AuthCard(#[prop(optional)] wide: bool, children: Children) -> impl IntoView {
+    view! {
+        <main class="auth-page">
+            <div class=if wide { "auth-card wide" } else { "auth-card" }>
+                <div class="brand big">
+                    <span class="logo" aria-hidden="true">"▦"</span>
+                    <span class="brand-name">"Portcullis"</span>
+                </div>
+                {children()}
+            </div>
+        </main>
+    }
+}
+
+/// What a page shows when its data did not load: for a thing that is not
+/// there (or not the caller's), an empty state titled `missing` that says
+/// the children, under a link `back` (address, words) when given; for any
+/// other error, the error.
+#[component]
+pub fn LoadFailed(
+    error: AppError,
+    missing: &'static str,
+    #[prop(optional)] back: Option<(&'static str, &'static str)>,
+    children: Children,
+) -> impl IntoView {
+    match error {
+        AppError::NotFound => view! {
+            {back.map(|(href, words)| view! {
+                <nav aria-label="Breadcrumb" class="breadcrumb"><A href=href>{words}</A></nav>
+            })}
+            <EmptyState title=missing>{children()}</EmptyState>
+        }
+        .into_any(),
+        error => view! { <ErrorPanel error/> }.into_any(),
     }
 }
 
@@ -116,42 +168,62 @@ fn elsewhere(me: Result<Option<Principal>, AppError>) -> AnyView {
 /// anyone else is sent where they belong.
 #[component]
 pub fn ConsoleShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
+    shell(title, children, |me, children| match me {
+        Principal::Vendor {
+            email,
+            org_name,
+            org_slug,
+            role,
+            ..
+        } => {
+            let slug_title = org_slug.clone();
+            Ok(view! {
+                <div class="layout">
+                    <a class="skip-link" href="#main">"Skip to content"</a>
+                    <aside class="sidebar">
+                        <div class="brand">
+                            <span class="logo" aria-hidden="true">"▦"</span>
+                            <span class="brand-name">"Portcullis"</span>
+                        </div>
+                        <div class="org" title=slug_title>
+                            <span class="org-name">{org_name}</span>
+                            <span class="org-slug">{org_slug}</span>
+                        </div>
+                        <nav aria-label="Console">
+                            <ul class="nav">
+                                <li><A href="/artifacts">"Artifacts"</A></li>
+                                <li><A href="/licenses">"Licenses"</A></li>
+                                <li><A href="/settings">"Settings"</A></li>
+                            </ul>
+                        </nav>
+                        <Whoami email role=role.label()/>
+                    </aside>
+                    <main id="main" class="content">{children()}</main>
+                </div>
+            }
+            .into_any())
+        }
+        other => Err(other),
+    })
+}
+
+/// What both shells do: the page's title and, once it is known who is signed
+/// in, `frame` around the page for whom the shell is for (`Err` gives anyone
+/// else back, to be sent where they belong).
+fn shell<F>(title: &'static str, children: ChildrenFn, frame: F) -> impl IntoView
+where
+    F: Fn(Principal, ChildrenFn) -> Result<AnyView, Principal> + Clone + Send + Sync + 'static,
+{
     let me = Resource::new(|| (), |_| get_me());
     view! {
         <Title text=format!("{title} · Portcullis")/>
         <Suspense fallback=loading>
             {move || {
                 let children = children.clone();
+                let frame = frame.clone();
                 Suspend::new(async move {
                     match me.await {
-                        Ok(Some(Principal::Vendor { email, org_name, org_slug, role, .. })) => {
-                            let slug_title = org_slug.clone();
-                            view! {
-                                <div class="layout">
-                                    <a class="skip-link" href="#main">"Skip to content"</a>
-                                    <aside class="sidebar">
-                                        <div class="brand">
-                                            <span class="logo" aria-hidden="true">"▦"</span>
-                                            <span class="brand-name">"Portcullis"</span>
-                                        </div>
-                                        <div class="org" title=slug_title>
-                                            <span class="org-name">{org_name}</span>
-                                            <span class="org-slug">{org_slug}</span>
-                                        </div>
-                                        <nav aria-label="Console">
-                                            <ul class="nav">
-                                                <li><A href="/artifacts">"Artifacts"</A></li>
-                                                <li><A href="/licenses">"Licenses"</A></li>
-                                                <li><A href="/settings">"Settings"</A></li>
-                                            </ul>
-                                        </nav>
-                                        <Whoami email role=role.label()/>
-                                    </aside>
-                                    <main id="main" class="content">{children()}</main>
-                                </div>
-                            }
-                                .into_any()
-                        }
+                        Ok(Some(me)) => frame(me, children).unwrap_or_else(|other| elsewhere(Ok(Some(other)))),
                         other => elsewhere(other),
                     }
                 })
@@ -175,7 +247,6 @@ fn portal_section(path: &str) -> Option<&'static str> {
 /// users see its content.
 #[component]
 pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
-    let me = Resource::new(|| (), |_| get_me());
     let location = leptos_router::hooks::use_location();
     let current = move |section: &'static str| {
         location
@@ -183,42 +254,37 @@ pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
             .with(|p| portal_section(p) == Some(section))
             .then_some("page")
     };
-    view! {
-        <Title text=format!("{title} · Portcullis")/>
-        <Suspense fallback=loading>
-            {move || {
-                let children = children.clone();
-                Suspend::new(async move {
-                    match me.await {
-                        Ok(Some(Principal::Customer { email, org_name, customer_name, .. })) => {
-                            view! {
-                                <div class="portal">
-                                    <a class="skip-link" href="#main">"Skip to content"</a>
-                                    <header class="topbar">
-                                        <div class="brand">
-                                            <span class="logo" aria-hidden="true">"▦"</span>
-                                            <span class="brand-name">{org_name}</span>
-                                            <span class="badge">"Customer portal"</span>
-                                        </div>
-                                        <nav aria-label="Portal">
-                                            <ul class="nav nav-inline">
-                                                <li><a href="/portal" aria-current=move || current("artifacts")>"Artifacts"</a></li>
-                                                <li><a href="/portal/tokens" aria-current=move || current("tokens")>"Access tokens"</a></li>
-                                            </ul>
-                                        </nav>
-                                        <Whoami email role=customer_name/>
-                                    </header>
-                                    <main id="main" class="content">{children()}</main>
-                                </div>
-                            }
-                                .into_any()
-                        }
-                        other => elsewhere(other),
-                    }
-                })
-            }}
-        </Suspense>
+    shell(title, children, move |me, children| {
+        match me {
+        Principal::Customer {
+            email,
+            org_name,
+            customer_name,
+            ..
+        } => Ok(view! {
+            <div class="portal">
+                <a class="skip-link" href="#main">"Skip to content"</a>
+                <header class="topbar">
+                    <div class="brand">
+                        <span class="logo" aria-hidden="true">"▦"</span>
+                        <span class="brand-name">{org_name}</span>
+                        <span class="badge">"Customer portal"</span>
+                    </div>
+                    <nav aria-label="Portal">
+                        <ul class="nav nav-inline">
+                            <li><a href="/portal" aria-current=move || current("artifacts")>"Artifacts"</a></li>
+                            <li><a href="/portal/tokens" aria-current=move || current("tokens")>"Access tokens"</a></li>
+                        </ul>
+                    </nav>
+                    <Whoami email role=customer_name/>
+                </header>
+                <main id="main" class="content">{children()}</main>
+            </div>
+        }
+        .into_any()),
+        other => Err(other),
     }
+    })
 }
 
 /// Where a paged list is: its search, cursor and `limit` as they are in the
