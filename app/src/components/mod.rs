@@ -118,6 +118,45 @@ pub fn AuthCard(#[prop(optional)] wide: bool, children: Children) -> impl IntoVi
     }
 }
 
+/// A page's data as it loads: "Loading…" until it is there (what is shown
+/// stays while it reloads), then `ready` with it. When it did not load:
+/// with `missing`, a thing that is not there is [`LoadFailed`] saying the
+/// children; any other error is shown as it is.
+#[component]
+pub fn Loaded<T, R, V>(
+    data: Resource<Result<T, AppError>>,
+    /// The page, from its data.
+    ready: R,
+    #[prop(optional)] missing: Option<&'static str>,
+    #[prop(optional)] back: Option<(&'static str, &'static str)>,
+    #[prop(optional)] children: Option<ChildrenFn>,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    R: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Transition fallback=loading>
+            {move || {
+                let (ready, children) = (ready.clone(), children.clone());
+                Suspend::new(async move {
+                    match (data.await, missing) {
+                        (Ok(data), _) => ready(data).into_any(),
+                        (Err(error), Some(missing)) => view! {
+                            <LoadFailed error missing back>
+                                {children.map(|c| c())}
+                            </LoadFailed>
+                        }
+                        .into_any(),
+                        (Err(error), None) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
 /// What a page shows when its data did not load: for a thing that is not
 /// there (or not the caller's), an empty state titled `missing` that says
 /// the children, under a link `back` (address, words) when given; for any
@@ -126,7 +165,7 @@ pub fn AuthCard(#[prop(optional)] wide: bool, children: Children) -> impl IntoVi
 pub fn LoadFailed(
     error: AppError,
     missing: &'static str,
-    #[prop(optional)] back: Option<(&'static str, &'static str)>,
+    #[prop(optional_no_strip)] back: Option<(&'static str, &'static str)>,
     children: Children,
 ) -> impl IntoView {
     match error {

@@ -69,7 +69,7 @@ pub fn ArtifactPage() -> impl IntoView {
                                 .into_any()
                         }
                         Err(error) => view! {
-                            <LoadFailed error missing="Artifact not found" back=("/artifacts", "Artifacts")>
+                            <LoadFailed error missing="Artifact not found" back=Some(("/artifacts", "Artifacts"))>
                                 <p>"There is no artifact with this name in your organization."</p>
                             </LoadFailed>
                         }

@@ -1,7 +1,7 @@
 //! `/artifacts`: the org's artifacts, and how to push one.
 
 use crate::components::{
-    loading, Command, ConsoleShell, DataTable, EmptyState, ErrorPanel, PageAt, Pager, SearchForm,
+    Command, ConsoleShell, DataTable, EmptyState, Loaded, PageAt, Pager, SearchForm,
 };
 use crate::server_fns::{list_artifacts, login_command, shell_quote, ArtifactsView};
 use domain::paging;
@@ -75,14 +75,7 @@ pub fn ArtifactsPage() -> impl IntoView {
                     {query.read_untracked().get("limit").map(|limit| view! { <input type="hidden" name="limit" value=limit/> })}
                 </SearchForm>
             </header>
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok((view, here)) => view! { <ArtifactList view here/> }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded data ready=|(view, here)| view! { <ArtifactList view here/> }/>
         </ConsoleShell>
     }
 }

@@ -15,6 +15,13 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
+/// What the customer's pages (overview, entitlements) say when there is no
+/// such customer: the title and the words.
+pub const CUSTOMER_NOT_FOUND: (&str, &str) = (
+    "Customer not found",
+    "There is no customer with this address in your organization.",
+);
+
 #[component]
 pub fn CustomerPage() -> impl IntoView {
     let id = route_param::<domain::CustomerId>("id");
@@ -66,9 +73,7 @@ pub fn CustomerPage() -> impl IntoView {
                     match data.await {
                         Ok(view) => view! { <CustomerDetail view fresh pulls add remove rename delete/> }.into_any(),
                         Err(error) => view! {
-                            <LoadFailed error missing="Customer not found">
-                                <p>"There is no customer with this address in your organization."</p>
-                            </LoadFailed>
+                            <LoadFailed error missing=CUSTOMER_NOT_FOUND.0><p>{CUSTOMER_NOT_FOUND.1}</p></LoadFailed>
                         }.into_any(),
                     }
                 })}

@@ -1,7 +1,8 @@
 //! The customer's Artifact Entitlements tab.
 
+use super::customer::CUSTOMER_NOT_FOUND;
 use crate::components::{
-    action_error, loading, route_param, ConsoleShell, DataTable, FormError, LoadFailed, SearchForm,
+    action_error, route_param, ConsoleShell, DataTable, FormError, Loaded, SearchForm,
 };
 use crate::server_fns::{list_entitlements, AppError, DeleteEntitlement, EntitlementsView};
 use chrono::Utc;
@@ -59,18 +60,10 @@ pub fn EntitlementsPage() -> impl IntoView {
     view! {
         <ConsoleShell title="Artifact Entitlements">
             <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/licenses">"Licenses"</A>" / "</nav>
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <EntitlementsTab view delete typed q=q()/> }.into_any(),
-                        Err(error) => view! {
-                            <LoadFailed error missing="Customer not found">
-                                <p>"There is no customer with this address in your organization."</p>
-                            </LoadFailed>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded data ready=move |view| view! { <EntitlementsTab view delete typed q=q()/> }
+                missing=CUSTOMER_NOT_FOUND.0>
+                <p>{CUSTOMER_NOT_FOUND.1}</p>
+            </Loaded>
         </ConsoleShell>
     }
 }

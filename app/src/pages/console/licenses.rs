@@ -1,8 +1,8 @@
 //! `/licenses`: the org's customers.
 
 use crate::components::{
-    action_error, loading, ConsoleShell, DataTable, EmptyState, ErrorPanel, FormError, InputField,
-    PageAt, Pager, SearchForm,
+    action_error, ConsoleShell, DataTable, EmptyState, FormError, InputField, Loaded, PageAt,
+    Pager, SearchForm,
 };
 use crate::server_fns::{list_customers, CreateCustomer, CustomersView};
 use leptos::form::ActionForm;
@@ -51,14 +51,7 @@ pub fn LicensesPage() -> impl IntoView {
                     <button type="submit" class="btn btn-small">"Filter"</button>
                 </SearchForm>
             </header>
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok((view, here)) => view! { <CustomerList view create create_error here/> }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded data ready=move |(view, here)| view! { <CustomerList view create create_error here/> }/>
         </ConsoleShell>
     }
 }

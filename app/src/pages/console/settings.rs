@@ -2,8 +2,8 @@
 
 use crate::components::tokens::{Tokens, TokensSection};
 use crate::components::{
-    action_error, loading, reset_on_success, ConsoleShell, DataTable, ErrorPanel, Field, FormError,
-    InputField, SubmitButton,
+    action_error, reset_on_success, ConsoleShell, DataTable, Field, FormError, InputField, Loaded,
+    SubmitButton,
 };
 use crate::server_fns::{
     load_settings, AddVendorUser, ChangeVendorRole, RemoveVendorUser, SetImmutableTags,
@@ -36,14 +36,7 @@ pub fn SettingsPage() -> impl IntoView {
             <header class="page-header">
                 <h1>"Settings"</h1>
             </header>
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <SettingsBody view add change remove immutable/> }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded data ready=move |view| view! { <SettingsBody view add change remove immutable/> }/>
             <TokensSection data=tokens/>
         </ConsoleShell>
     }

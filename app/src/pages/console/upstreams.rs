@@ -5,7 +5,7 @@
 //! status follows the sync live (`/events`).
 
 use crate::components::{
-    action_error, human_size, loading, route_param, ConsoleShell, FormError, InputField, LoadFailed,
+    action_error, human_size, route_param, ConsoleShell, FormError, InputField, Loaded,
 };
 use crate::live::use_changes;
 use crate::server_fns::{
@@ -79,18 +79,10 @@ pub fn UpstreamPage() -> impl IntoView {
     );
     view! {
         <ConsoleShell title="Mirror">
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <UpstreamDetail view sync remove/> }.into_any(),
-                        Err(error) => view! {
-                            <LoadFailed error missing="Mirror not found" back=("/artifacts", "Artifacts")>
-                                <p>"There is no such mirror in your organization."</p>
-                            </LoadFailed>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded data ready=move |view| view! { <UpstreamDetail view sync remove/> }
+                missing="Mirror not found" back=("/artifacts", "Artifacts")>
+                <p>"There is no such mirror in your organization."</p>
+            </Loaded>
         </ConsoleShell>
     }
 }

@@ -3,7 +3,7 @@
 //! may see.
 
 use super::tags::{artifact_href, TagTable};
-use crate::components::{loading, EmptyState, ErrorPanel, PortalShell, SearchForm};
+use crate::components::{EmptyState, Loaded, PortalShell, SearchForm};
 use crate::live::use_changes;
 use crate::server_fns::{portal_artifacts, PortalView, SharedArtifact};
 use domain::registry::TagInfo;
@@ -29,14 +29,7 @@ pub fn PortalHome() -> impl IntoView {
     });
     view! {
         <PortalShell title="Artifacts">
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <ArtifactList view filter typed/> }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded data ready=move |view| view! { <ArtifactList view filter typed/> }/>
         </PortalShell>
     }
 }
