@@ -24,13 +24,8 @@ pub fn Field(
     class: &'static str,
     children: Children,
 ) -> impl IntoView {
-    let class = if class.is_empty() {
-        "field".to_owned()
-    } else {
-        format!("field {class}")
-    };
     view! {
-        <div class=class>
+        <div class=super::classes("field", class)>
             <label for=id>{label}</label>
             {children()}
             {hint.map(|hint| view! { <p class="hint" id=format!("{name}-hint")>{hint}</p> })}

@@ -89,6 +89,22 @@ pub fn route_param<T: std::str::FromStr>(
     move || params.read().get(name).and_then(|v| v.parse().ok())
 }
 
+/// A component's own class and those its caller adds (if any).
+fn classes(own: &str, extra: &str) -> String {
+    if extra.is_empty() {
+        own.to_owned()
+    } else {
+        format!("{own} {extra}")
+    }
+}
+
+/// The page address's query parameter `name` (`?next=`), empty when it is
+/// absent.
+pub fn query_value(name: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let query = leptos_router::hooks::use_query_map();
+    move || query.read().get(name).unwrap_or_default()
+}
+
 /// What a page shows while its data loads.
 pub fn loading() -> impl IntoView {
     view! { <div class="loading" role="status">"Loading…"</div> }
@@ -414,11 +430,7 @@ pub fn DataTable(
     columns: Vec<&'static str>,
     children: Children,
 ) -> impl IntoView {
-    let class = if class.is_empty() {
-        "table".to_owned()
-    } else {
-        format!("table {class}")
-    };
+    let class = classes("table", class);
     let headings = columns
         .into_iter()
         .map(|c| match c {

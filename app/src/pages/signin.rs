@@ -1,6 +1,6 @@
 //! `/signin`: one form for vendor and customer users.
 
-use crate::components::{action_error, AuthCard, FormError, InputField, SubmitButton};
+use crate::components::{action_error, query_value, AuthCard, FormError, InputField, SubmitButton};
 use crate::server_fns::SignIn;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -11,8 +11,8 @@ use leptos_router::hooks::use_query_map;
 pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let error = action_error(sign_in);
+    let next = query_value("next");
     let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
     let welcome = move || query.read().get("welcome").is_some();
     view! {
         <Title text="Sign in · Portcullis"/>

@@ -49,13 +49,10 @@ pub async fn portal_artifacts() -> Result<PortalView, AppError> {
 /// One artifact in the portal, with what pull commands need.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PortalArtifactView {
-    pub artifact: ArtifactSummary,
-    /// The tags the caller may pull, newest first.
-    pub tags: Vec<TagInfo>,
-    /// `host[:port]` of the registry, from the public URL.
-    pub registry_host: String,
-    /// The vendor's namespace.
-    pub org_slug: String,
+    /// The artifact with the tags the caller may pull (its fields are this
+    /// view's, as the console's are).
+    #[serde(flatten)]
+    pub shown: super::ArtifactView,
     /// The caller's email: the registry user name.
     pub email: String,
 }
@@ -73,10 +70,12 @@ pub async fn portal_artifact(name: String) -> Result<PortalArtifactView, AppErro
             .await?
             .ok_or(AppError::NotFound)?;
         Ok(PortalArtifactView {
-            artifact,
-            tags,
-            registry_host: services.registry_host(),
-            org_slug: me.org_slug,
+            shown: super::ArtifactView {
+                artifact,
+                tags,
+                registry_host: services.registry_host(),
+                org_slug: me.org_slug,
+            },
             email: me.email,
         })
     })

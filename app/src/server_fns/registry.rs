@@ -138,12 +138,15 @@ pub async fn list_artifacts(
     .await
 }
 
-/// One artifact with its tags, newest first.
+/// One artifact with its tags, newest first (in the portal, those the
+/// caller may pull), and where to pull it from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArtifactView {
     pub artifact: ArtifactSummary,
     pub tags: Vec<TagInfo>,
+    /// `host[:port]` of the registry, from the public URL.
     pub registry_host: String,
+    /// The vendor's namespace.
     pub org_slug: String,
 }
 

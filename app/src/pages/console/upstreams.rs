@@ -5,7 +5,7 @@
 //! status follows the sync live (`/events`).
 
 use crate::components::{
-    action_error, human_size, route_param, ConsoleShell, FormError, InputField, Loaded,
+    action_error, human_size, query_value, route_param, ConsoleShell, FormError, InputField, Loaded,
 };
 use crate::live::use_changes;
 use crate::server_fns::{
@@ -16,7 +16,6 @@ use domain::UpstreamId;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 
 /// What the UI says about vendor pushes to a mirrored artifact.
 pub const PUSH_NOTE: &str = "You can still push to a mirrored artifact. A sync sets the tags it mirrors to what the upstream has, so a tag you pushed under the same name is replaced; other tags stay (unless deletions are mirrored).";
@@ -25,8 +24,7 @@ pub const PUSH_NOTE: &str = "You can still push to a mirrored artifact. A sync s
 pub fn NewUpstreamPage() -> impl IntoView {
     let create = ServerAction::<CreateUpstream>::new();
     let error = action_error(create);
-    let query = use_query_map();
-    let artifact = move || query.read().get("artifact").unwrap_or_default();
+    let artifact = query_value("artifact");
     view! {
         <ConsoleShell title="Mirror from a registry">
             <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/artifacts">"Artifacts"</A>" / "</nav>

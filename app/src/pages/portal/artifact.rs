@@ -7,7 +7,7 @@ use crate::components::{
     human_size, loading, short_digest, Command, EmptyState, LoadFailed, PortalShell,
 };
 use crate::live::use_changes;
-use crate::server_fns::{portal_artifact, pull_commands, PortalArtifactView};
+use crate::server_fns::{portal_artifact, pull_commands, ArtifactView, PortalArtifactView};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -48,10 +48,13 @@ pub fn PortalArtifactPage() -> impl IntoView {
 #[component]
 fn ArtifactDetail(view: PortalArtifactView, tag: Option<String>) -> impl IntoView {
     let PortalArtifactView {
-        artifact,
-        tags,
-        registry_host,
-        org_slug,
+        shown:
+            ArtifactView {
+                artifact,
+                tags,
+                registry_host,
+                org_slug,
+            },
         email,
     } = view;
     let name = artifact.name.clone();
