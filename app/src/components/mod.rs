@@ -223,16 +223,19 @@ fn elsewhere(me: Result<Option<Principal>, AppError>) -> AnyView {
 /// anyone else is sent where they belong.
 #[component]
 pub fn ConsoleShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
-    shell(title, children, |me, children| match me {
-        Principal::Vendor {
+    shell(title, children, |me, children| {
+        let Principal::Vendor {
             email,
             org_name,
             org_slug,
             role,
             ..
-        } => {
-            let slug_title = org_slug.clone();
-            Ok(view! {
+        } = me
+        else {
+            return None;
+        };
+        Some(
+            view! {
                 <div class="layout">
                     <a class="skip-link" href="#main">"Skip to content"</a>
                     <aside class="sidebar">
@@ -240,9 +243,9 @@ pub fn ConsoleShell(title: &'static str, children: ChildrenFn) -> impl IntoView 
                             <span class="logo" aria-hidden="true">"▦"</span>
                             <span class="brand-name">"Portcullis"</span>
                         </div>
-                        <div class="org" title=slug_title>
-                            <span class="org-name">{org_name}</span>
-                            <span class="org-slug">{org_slug}</span>
+                        <div class="org" title=org_slug.clone()>
+                            <span class="org-name">{org_name.clone()}</span>
+                            <span class="org-slug">{org_slug.clone()}</span>
                         </div>
                         <nav aria-label="Console">
                             <ul class="nav">
@@ -251,23 +254,22 @@ pub fn ConsoleShell(title: &'static str, children: ChildrenFn) -> impl IntoView 
                                 <li><A href="/settings">"Settings"</A></li>
                             </ul>
                         </nav>
-                        <Whoami email role=role.label()/>
+                        <Whoami email=email.clone() role=role.label()/>
                     </aside>
                     <main id="main" class="content">{children()}</main>
                 </div>
             }
-            .into_any())
-        }
-        other => Err(other),
+            .into_any(),
+        )
     })
 }
 
 /// What both shells do: the page's title and, once it is known who is signed
-/// in, `frame` around the page for whom the shell is for (`Err` gives anyone
-/// else back, to be sent where they belong).
+/// in, `frame` around the page for whom the shell is for (`None` for anyone
+/// else, who is sent where they belong).
 fn shell<F>(title: &'static str, children: ChildrenFn, frame: F) -> impl IntoView
 where
-    F: Fn(Principal, ChildrenFn) -> Result<AnyView, Principal> + Clone + Send + Sync + 'static,
+    F: Fn(&Principal, ChildrenFn) -> Option<AnyView> + Clone + Send + Sync + 'static,
 {
     let me = Resource::new(|| (), |_| get_me());
     view! {
@@ -278,7 +280,7 @@ where
                 let frame = frame.clone();
                 Suspend::new(async move {
                     match me.await {
-                        Ok(Some(me)) => frame(me, children).unwrap_or_else(|other| elsewhere(Ok(Some(other)))),
+                        Ok(Some(me)) => frame(&me, children).unwrap_or_else(|| elsewhere(Ok(Some(me)))),
                         other => elsewhere(other),
                     }
                 })
@@ -310,19 +312,22 @@ pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
             .then_some("page")
     };
     shell(title, children, move |me, children| {
-        match me {
-        Principal::Customer {
+        let Principal::Customer {
             email,
             org_name,
             customer_name,
             ..
-        } => Ok(view! {
+        } = me
+        else {
+            return None;
+        };
+        Some(view! {
             <div class="portal">
                 <a class="skip-link" href="#main">"Skip to content"</a>
                 <header class="topbar">
                     <div class="brand">
                         <span class="logo" aria-hidden="true">"▦"</span>
-                        <span class="brand-name">{org_name}</span>
+                        <span class="brand-name">{org_name.clone()}</span>
                         <span class="badge">"Customer portal"</span>
                     </div>
                     <nav aria-label="Portal">
@@ -331,14 +336,12 @@ pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
                             <li><a href="/portal/tokens" aria-current=move || current("tokens")>"Access tokens"</a></li>
                         </ul>
                     </nav>
-                    <Whoami email role=customer_name/>
+                    <Whoami email=email.clone() role=customer_name.clone()/>
                 </header>
                 <main id="main" class="content">{children()}</main>
             </div>
         }
-        .into_any()),
-        other => Err(other),
-    }
+        .into_any())
     })
 }
 
