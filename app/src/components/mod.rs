@@ -223,7 +223,7 @@ fn elsewhere(me: Result<Option<Principal>, AppError>) -> AnyView {
 /// anyone else is sent where they belong.
 #[component]
 pub fn ConsoleShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
-    shell(title, children, |me, children| {
+    shell(title, "layout", children, |me| {
         let Principal::Vendor {
             email,
             org_name,
@@ -236,28 +236,24 @@ pub fn ConsoleShell(title: &'static str, children: ChildrenFn) -> impl IntoView 
         };
         Some(
             view! {
-                <div class="layout">
-                    <a class="skip-link" href="#main">"Skip to content"</a>
-                    <aside class="sidebar">
-                        <div class="brand">
-                            <span class="logo" aria-hidden="true">"▦"</span>
-                            <span class="brand-name">"Portcullis"</span>
-                        </div>
-                        <div class="org" title=org_slug.clone()>
-                            <span class="org-name">{org_name.clone()}</span>
-                            <span class="org-slug">{org_slug.clone()}</span>
-                        </div>
-                        <nav aria-label="Console">
-                            <ul class="nav">
-                                <li><A href="/artifacts">"Artifacts"</A></li>
-                                <li><A href="/licenses">"Licenses"</A></li>
-                                <li><A href="/settings">"Settings"</A></li>
-                            </ul>
-                        </nav>
-                        <Whoami email=email.clone() role=role.label()/>
-                    </aside>
-                    <main id="main" class="content">{children()}</main>
-                </div>
+                <aside class="sidebar">
+                    <div class="brand">
+                        <span class="logo" aria-hidden="true">"▦"</span>
+                        <span class="brand-name">"Portcullis"</span>
+                    </div>
+                    <div class="org" title=org_slug.clone()>
+                        <span class="org-name">{org_name.clone()}</span>
+                        <span class="org-slug">{org_slug.clone()}</span>
+                    </div>
+                    <nav aria-label="Console">
+                        <ul class="nav">
+                            <li><A href="/artifacts">"Artifacts"</A></li>
+                            <li><A href="/licenses">"Licenses"</A></li>
+                            <li><A href="/settings">"Settings"</A></li>
+                        </ul>
+                    </nav>
+                    <Whoami email=email.clone() role=role.label()/>
+                </aside>
             }
             .into_any(),
         )
@@ -265,11 +261,17 @@ pub fn ConsoleShell(title: &'static str, children: ChildrenFn) -> impl IntoView 
 }
 
 /// What both shells do: the page's title and, once it is known who is signed
-/// in, `frame` around the page for whom the shell is for (`None` for anyone
-/// else, who is sent where they belong).
-fn shell<F>(title: &'static str, children: ChildrenFn, frame: F) -> impl IntoView
+/// in, the frame (`<div class=layout>`: a skip link, the shell's `bar`, the
+/// page) for whom the shell is for; `bar` is `None` for anyone else, who is
+/// sent where they belong.
+fn shell<F>(
+    title: &'static str,
+    layout: &'static str,
+    children: ChildrenFn,
+    bar: F,
+) -> impl IntoView
 where
-    F: Fn(&Principal, ChildrenFn) -> Option<AnyView> + Clone + Send + Sync + 'static,
+    F: Fn(&Principal) -> Option<AnyView> + Clone + Send + Sync + 'static,
 {
     let me = Resource::new(|| (), |_| get_me());
     view! {
@@ -277,10 +279,20 @@ where
         <Suspense fallback=loading>
             {move || {
                 let children = children.clone();
-                let frame = frame.clone();
+                let bar = bar.clone();
                 Suspend::new(async move {
                     match me.await {
-                        Ok(Some(me)) => frame(&me, children).unwrap_or_else(|| elsewhere(Ok(Some(me)))),
+                        Ok(Some(me)) => match bar(&me) {
+                            Some(bar) => view! {
+                                <div class=layout>
+                                    <a class="skip-link" href="#main">"Skip to content"</a>
+                                    {bar}
+                                    <main id="main" class="content">{children()}</main>
+                                </div>
+                            }
+                            .into_any(),
+                            None => elsewhere(Ok(Some(me))),
+                        },
                         other => elsewhere(other),
                     }
                 })
@@ -311,7 +323,7 @@ pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
             .with(|p| portal_section(p) == Some(section))
             .then_some("page")
     };
-    shell(title, children, move |me, children| {
+    shell(title, "portal", children, move |me| {
         let Principal::Customer {
             email,
             org_name,
@@ -321,9 +333,8 @@ pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
         else {
             return None;
         };
-        Some(view! {
-            <div class="portal">
-                <a class="skip-link" href="#main">"Skip to content"</a>
+        Some(
+            view! {
                 <header class="topbar">
                     <div class="brand">
                         <span class="logo" aria-hidden="true">"▦"</span>
@@ -338,10 +349,9 @@ pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
                     </nav>
                     <Whoami email=email.clone() role=customer_name.clone()/>
                 </header>
-                <main id="main" class="content">{children()}</main>
-            </div>
-        }
-        .into_any())
+            }
+            .into_any(),
+        )
     })
 }
 
