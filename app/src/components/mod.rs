@@ -117,6 +117,23 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
     }
 }
 
+/// The logo and a name beside it (Portcullis, or in the portal the
+/// vendor's), `big` on the sign-in pages; then the children.
+#[component]
+fn Brand(
+    #[prop(into)] name: String,
+    #[prop(optional)] big: bool,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <div class=if big { "brand big" } else { "brand" }>
+            <span class="logo" aria-hidden="true">"▦"</span>
+            <span class="brand-name">{name}</span>
+            {children.map(|c| c())}
+        </div>
+    }
+}
+
 /// The frame of the pages for someone not signed in (sign-in, set-up,
 /// set password): the brand on a card, `wide` for a longer form.
 #[component]
@@ -124,10 +141,7 @@ pub fn AuthCard(#[prop(optional)] wide: bool, children: Children) -> impl IntoVi
     view! {
         <main class="auth-page">
             <div class=if wide { "auth-card wide" } else { "auth-card" }>
-                <div class="brand big">
-                    <span class="logo" aria-hidden="true">"▦"</span>
-                    <span class="brand-name">"Portcullis"</span>
-                </div>
+                <Brand name="Portcullis" big=true/>
                 {children()}
             </div>
         </main>
@@ -237,10 +251,7 @@ pub fn ConsoleShell(title: &'static str, children: ChildrenFn) -> impl IntoView 
         Some(
             view! {
                 <aside class="sidebar">
-                    <div class="brand">
-                        <span class="logo" aria-hidden="true">"▦"</span>
-                        <span class="brand-name">"Portcullis"</span>
-                    </div>
+                    <Brand name="Portcullis"/>
                     <div class="org" title=org_slug.clone()>
                         <span class="org-name">{org_name.clone()}</span>
                         <span class="org-slug">{org_slug.clone()}</span>
@@ -336,11 +347,9 @@ pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
         Some(
             view! {
                 <header class="topbar">
-                    <div class="brand">
-                        <span class="logo" aria-hidden="true">"▦"</span>
-                        <span class="brand-name">{org_name.clone()}</span>
+                    <Brand name=org_name.clone()>
                         <span class="badge">"Customer portal"</span>
-                    </div>
+                    </Brand>
                     <nav aria-label="Portal">
                         <ul class="nav nav-inline">
                             <li><a href="/portal" aria-current=move || current("artifacts")>"Artifacts"</a></li>
