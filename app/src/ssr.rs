@@ -93,16 +93,6 @@ pub async fn signed_in() -> Result<Principal, AppError> {
     principal().await?.ok_or(AppError::Unauthenticated)
 }
 
-/// Refuses unless a vendor user with at least `need` is signed in.
-pub async fn require_vendor(need: Need) -> Result<VendorCaller, AppError> {
-    Ok(services::authz::vendor(&signed_in().await?, need)?)
-}
-
-/// Refuses unless a customer user is signed in.
-pub async fn require_customer() -> Result<CustomerCaller, AppError> {
-    Ok(services::authz::customer(&signed_in().await?)?)
-}
-
 /// Whether this request is a plain HTML form post (no JavaScript): such a
 /// request is answered with a redirect, whatever the outcome.
 pub fn is_plain_form_post() -> bool {
@@ -162,6 +152,27 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         }
     }
     result
+}
+
+/// Runs a server function's work and answers with its result ([`respond`]).
+pub async fn answer<T>(
+    work: impl std::future::Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
+    respond(work.await)
+}
+
+/// Runs a server function's use case for the signed-in caller and answers
+/// with its result: the frame of every server function that acts for
+/// someone. The caller is resolved once (`Unauthenticated` when nobody is
+/// signed in); the use case decides what the caller may do.
+pub async fn with_caller<T>(
+    use_case: impl AsyncFnOnce(&Services, &Principal) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    answer(async {
+        let me = signed_in().await?;
+        use_case(&services()?, &me).await
+    })
+    .await
 }
 
 pub fn internal(e: impl std::fmt::Display) -> AppError {

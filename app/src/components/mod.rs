@@ -1,7 +1,10 @@
 //! Building blocks shared by the pages.
 
+pub mod form;
 pub mod pulls;
 pub mod tokens;
+
+pub use form::{Field, InputField, SearchForm, SubmitButton};
 
 use crate::server_fns::{get_me, AppError, SignOut};
 use domain::Principal;
@@ -77,6 +80,31 @@ pub fn SignOutButton() -> impl IntoView {
     }
 }
 
+/// The page address's parameter `name` (`/licenses/:id`) as a `T`, such
+/// as an id; `None` when it is absent or not one.
+pub fn route_param<T: std::str::FromStr>(
+    name: &'static str,
+) -> impl Fn() -> Option<T> + Copy + Send + Sync + 'static {
+    let params = leptos_router::hooks::use_params_map();
+    move || params.read().get(name).and_then(|v| v.parse().ok())
+}
+
+/// A component's own class and those its caller adds (if any).
+fn classes(own: &str, extra: &str) -> String {
+    if extra.is_empty() {
+        own.to_owned()
+    } else {
+        format!("{own} {extra}")
+    }
+}
+
+/// The page address's query parameter `name` (`?next=`), empty when it is
+/// absent.
+pub fn query_value(name: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let query = leptos_router::hooks::use_query_map();
+    move || query.read().get(name).unwrap_or_default()
+}
+
 /// What a page shows while its data loads.
 pub fn loading() -> impl IntoView {
     view! { <div class="loading" role="status">"Loading…"</div> }
@@ -86,6 +114,99 @@ pub fn loading() -> impl IntoView {
 pub fn ErrorPanel(error: AppError) -> impl IntoView {
     view! {
         <div class="form-error" role="alert">{error.to_string()}</div>
+    }
+}
+
+/// The logo and a name beside it (Portcullis, or in the portal the
+/// vendor's), `big` on the sign-in pages; then the children.
+#[component]
+fn Brand(
+    #[prop(into)] name: String,
+    #[prop(optional)] big: bool,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <div class=if big { "brand big" } else { "brand" }>
+            <span class="logo" aria-hidden="true">"▦"</span>
+            <span class="brand-name">{name}</span>
+            {children.map(|c| c())}
+        </div>
+    }
+}
+
+/// The frame of the pages for someone not signed in (sign-in, set-up,
+/// set password): the brand on a card, `wide` for a longer form.
+#[component]
+pub fn AuthCard(#[prop(optional)] wide: bool, children: Children) -> impl IntoView {
+    view! {
+        <main class="auth-page">
+            <div class=if wide { "auth-card wide" } else { "auth-card" }>
+                <Brand name="Portcullis" big=true/>
+                {children()}
+            </div>
+        </main>
+    }
+}
+
+/// A page's data as it loads: "Loading…" until it is there (what is shown
+/// stays while it reloads), then `ready` with it. When it did not load:
+/// with `missing`, a thing that is not there is [`LoadFailed`] saying the
+/// children; any other error is shown as it is.
+#[component]
+pub fn Loaded<T, R, V>(
+    data: Resource<Result<T, AppError>>,
+    /// The page, from its data.
+    ready: R,
+    #[prop(optional)] missing: Option<&'static str>,
+    #[prop(optional)] back: Option<(&'static str, &'static str)>,
+    #[prop(optional)] children: Option<ChildrenFn>,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    R: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Transition fallback=loading>
+            {move || {
+                let (ready, children) = (ready.clone(), children.clone());
+                Suspend::new(async move {
+                    match (data.await, missing) {
+                        (Ok(data), _) => ready(data).into_any(),
+                        (Err(error), Some(missing)) => view! {
+                            <LoadFailed error missing back>
+                                {children.map(|c| c())}
+                            </LoadFailed>
+                        }
+                        .into_any(),
+                        (Err(error), None) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// What a page shows when its data did not load: for a thing that is not
+/// there (or not the caller's), an empty state titled `missing` that says
+/// the children, under a link `back` (address, words) when given; for any
+/// other error, the error.
+#[component]
+pub fn LoadFailed(
+    error: AppError,
+    missing: &'static str,
+    #[prop(optional_no_strip)] back: Option<(&'static str, &'static str)>,
+    children: Children,
+) -> impl IntoView {
+    match error {
+        AppError::NotFound => view! {
+            {back.map(|(href, words)| view! {
+                <nav aria-label="Breadcrumb" class="breadcrumb"><A href=href>{words}</A></nav>
+            })}
+            <EmptyState title=missing>{children()}</EmptyState>
+        }
+        .into_any(),
+        error => view! { <ErrorPanel error/> }.into_any(),
     }
 }
 
@@ -116,42 +237,73 @@ fn elsewhere(me: Result<Option<Principal>, AppError>) -> AnyView {
 /// anyone else is sent where they belong.
 #[component]
 pub fn ConsoleShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
+    shell(title, "layout", children, |me| {
+        let Principal::Vendor {
+            email,
+            org_name,
+            org_slug,
+            role,
+            ..
+        } = me
+        else {
+            return None;
+        };
+        Some(
+            view! {
+                <aside class="sidebar">
+                    <Brand name="Portcullis"/>
+                    <div class="org" title=org_slug.clone()>
+                        <span class="org-name">{org_name.clone()}</span>
+                        <span class="org-slug">{org_slug.clone()}</span>
+                    </div>
+                    <nav aria-label="Console">
+                        <ul class="nav">
+                            <li><A href="/artifacts">"Artifacts"</A></li>
+                            <li><A href="/licenses">"Licenses"</A></li>
+                            <li><A href="/settings">"Settings"</A></li>
+                        </ul>
+                    </nav>
+                    <Whoami email=email.clone() role=role.label()/>
+                </aside>
+            }
+            .into_any(),
+        )
+    })
+}
+
+/// What both shells do: the page's title and, once it is known who is signed
+/// in, the frame (`<div class=layout>`: a skip link, the shell's `bar`, the
+/// page) for whom the shell is for; `bar` is `None` for anyone else, who is
+/// sent where they belong.
+fn shell<F>(
+    title: &'static str,
+    layout: &'static str,
+    children: ChildrenFn,
+    bar: F,
+) -> impl IntoView
+where
+    F: Fn(&Principal) -> Option<AnyView> + Clone + Send + Sync + 'static,
+{
     let me = Resource::new(|| (), |_| get_me());
     view! {
         <Title text=format!("{title} · Portcullis")/>
         <Suspense fallback=loading>
             {move || {
                 let children = children.clone();
+                let bar = bar.clone();
                 Suspend::new(async move {
                     match me.await {
-                        Ok(Some(Principal::Vendor { email, org_name, org_slug, role, .. })) => {
-                            let slug_title = org_slug.clone();
-                            view! {
-                                <div class="layout">
+                        Ok(Some(me)) => match bar(&me) {
+                            Some(bar) => view! {
+                                <div class=layout>
                                     <a class="skip-link" href="#main">"Skip to content"</a>
-                                    <aside class="sidebar">
-                                        <div class="brand">
-                                            <span class="logo" aria-hidden="true">"▦"</span>
-                                            <span class="brand-name">"Portcullis"</span>
-                                        </div>
-                                        <div class="org" title=slug_title>
-                                            <span class="org-name">{org_name}</span>
-                                            <span class="org-slug">{org_slug}</span>
-                                        </div>
-                                        <nav aria-label="Console">
-                                            <ul class="nav">
-                                                <li><A href="/artifacts">"Artifacts"</A></li>
-                                                <li><A href="/licenses">"Licenses"</A></li>
-                                                <li><A href="/settings">"Settings"</A></li>
-                                            </ul>
-                                        </nav>
-                                        <Whoami email role=role.label()/>
-                                    </aside>
+                                    {bar}
                                     <main id="main" class="content">{children()}</main>
                                 </div>
                             }
-                                .into_any()
-                        }
+                            .into_any(),
+                            None => elsewhere(Ok(Some(me))),
+                        },
                         other => elsewhere(other),
                     }
                 })
@@ -175,7 +327,6 @@ fn portal_section(path: &str) -> Option<&'static str> {
 /// users see its content.
 #[component]
 pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
-    let me = Resource::new(|| (), |_| get_me());
     let location = leptos_router::hooks::use_location();
     let current = move |section: &'static str| {
         location
@@ -183,42 +334,34 @@ pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
             .with(|p| portal_section(p) == Some(section))
             .then_some("page")
     };
-    view! {
-        <Title text=format!("{title} · Portcullis")/>
-        <Suspense fallback=loading>
-            {move || {
-                let children = children.clone();
-                Suspend::new(async move {
-                    match me.await {
-                        Ok(Some(Principal::Customer { email, org_name, customer_name, .. })) => {
-                            view! {
-                                <div class="portal">
-                                    <a class="skip-link" href="#main">"Skip to content"</a>
-                                    <header class="topbar">
-                                        <div class="brand">
-                                            <span class="logo" aria-hidden="true">"▦"</span>
-                                            <span class="brand-name">{org_name}</span>
-                                            <span class="badge">"Customer portal"</span>
-                                        </div>
-                                        <nav aria-label="Portal">
-                                            <ul class="nav nav-inline">
-                                                <li><a href="/portal" aria-current=move || current("artifacts")>"Artifacts"</a></li>
-                                                <li><a href="/portal/tokens" aria-current=move || current("tokens")>"Access tokens"</a></li>
-                                            </ul>
-                                        </nav>
-                                        <Whoami email role=customer_name/>
-                                    </header>
-                                    <main id="main" class="content">{children()}</main>
-                                </div>
-                            }
-                                .into_any()
-                        }
-                        other => elsewhere(other),
-                    }
-                })
-            }}
-        </Suspense>
-    }
+    shell(title, "portal", children, move |me| {
+        let Principal::Customer {
+            email,
+            org_name,
+            customer_name,
+            ..
+        } = me
+        else {
+            return None;
+        };
+        Some(
+            view! {
+                <header class="topbar">
+                    <Brand name=org_name.clone()>
+                        <span class="badge">"Customer portal"</span>
+                    </Brand>
+                    <nav aria-label="Portal">
+                        <ul class="nav nav-inline">
+                            <li><a href="/portal" aria-current=move || current("artifacts")>"Artifacts"</a></li>
+                            <li><a href="/portal/tokens" aria-current=move || current("tokens")>"Access tokens"</a></li>
+                        </ul>
+                    </nav>
+                    <Whoami email=email.clone() role=customer_name.clone()/>
+                </header>
+            }
+            .into_any(),
+        )
+    })
 }
 
 /// Where a paged list is: its search, cursor and `limit` as they are in the
@@ -309,11 +452,7 @@ pub fn DataTable(
     columns: Vec<&'static str>,
     children: Children,
 ) -> impl IntoView {
-    let class = if class.is_empty() {
-        "table".to_owned()
-    } else {
-        format!("table {class}")
-    };
+    let class = classes("table", class);
     let headings = columns
         .into_iter()
         .map(|c| match c {

@@ -1,8 +1,8 @@
 //! Access tokens: a section shared by the console's Settings and the portal.
 
 use crate::components::{
-    action_error, invalid, reset_on_success, CopyButton, DataTable, ErrorPanel, FieldError,
-    FormError,
+    action_error, loading, reset_on_success, CopyButton, DataTable, ErrorPanel, Field, FormError,
+    InputField,
 };
 use crate::server_fns::{list_tokens, AppError, CreateToken, RevokeToken, TokensView};
 use leptos::form::ActionForm;
@@ -61,26 +61,20 @@ pub fn TokensSection(data: Tokens) -> impl IntoView {
                 // An attribute (not a property): the server-rendered form,
                 // posted without JavaScript, must carry it too.
                 <input type="hidden" name="return_to" value=move || location.pathname.get()/>
-                <div class="field">
-                    <label for="token-label">"Label"</label>
-                    <input id="token-label" name="label" type="text" required maxlength="100" placeholder="e.g. CI pipeline"
-                        aria-invalid=invalid(error, "label") aria-describedby="label-error"/>
-                    <FieldError error field="label"/>
-                </div>
-                <div class="field">
-                    <label for="token-expiry">"Expires"</label>
+                <InputField id="token-label" label="Label" name="label" error required=true maxlength="100"
+                    placeholder="e.g. CI pipeline"/>
+                <Field id="token-expiry" label="Expires" name="expires_in_days" error>
                     <select id="token-expiry" name="expires_in_days" aria-describedby="expires_in_days-error">
                         <option value="30">"In 30 days"</option>
                         <option value="90">"In 90 days"</option>
                         <option value="365">"In a year"</option>
                         <option value="">"Never"</option>
                     </select>
-                    <FieldError error field="expires_in_days"/>
-                </div>
+                </Field>
                 <button type="submit" class="btn btn-primary">"Create token"</button>
             </ActionForm>
             <FormError error=revoke_error/>
-            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
+            <Transition fallback=loading>
                 {move || Suspend::new(async move {
                     match tokens.await {
                         Ok(view) if view.tokens.is_empty() => view! { <p class="hint empty-row">"No tokens yet."</p> }.into_any(),

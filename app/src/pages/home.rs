@@ -1,7 +1,7 @@
 //! `/`: the first-run page while no organization exists; otherwise it sends
 //! you to sign in or to your home page.
 
-use crate::components::{action_error, invalid, FieldError, FormError};
+use crate::components::{action_error, loading, AuthCard, FormError, InputField, SubmitButton};
 use crate::server_fns::{get_me, needs_setup, setup_code_required, CreateFirstOrg};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -23,7 +23,7 @@ pub fn HomePage() -> impl IntoView {
         },
     );
     view! {
-        <Suspense fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
+        <Suspense fallback=loading>
             {move || Suspend::new(async move {
                 match state.await {
                     (Ok(true), code_required, _) => view! { <SetupForm code_required/> }.into_any(),
@@ -45,67 +45,31 @@ fn SetupForm(
     let error = action_error(create);
     view! {
         <Title text="Set up Portcullis"/>
-        <main class="auth-page">
-            <div class="auth-card wide">
-                <div class="brand big">
-                    <span class="logo" aria-hidden="true">"▦"</span>
-                    <span class="brand-name">"Portcullis"</span>
-                </div>
-                <h1>"Set up your registry"</h1>
-                <p class="lead">
-                    "Create your vendor organization and its first admin. The slug is your namespace in the registry: "
-                    <code>"host/slug/artifact"</code> "."
-                </p>
-                <ActionForm action=create attr:class="form" attr:aria-label="Create organization">
-                    <FormError error/>
-                    {code_required.then(|| view! {
-                        <div class="field">
-                            <label for="setup_code">"Set-up code"</label>
-                            <input id="setup_code" name="setup_code" type="text" required
-                                autocomplete="off" autocapitalize="none" spellcheck="false"
-                                aria-invalid=invalid(error, "setup_code")
-                                aria-describedby="setup_code-hint setup_code-error"/>
-                            <p class="hint" id="setup_code-hint">
-                                "This server is reachable over the network, so set-up asks for the one-time code it printed in its log when it started."
-                            </p>
-                            <FieldError error field="setup_code"/>
-                        </div>
-                    })}
-                    <div class="field">
-                        <label for="org_name">"Organization name"</label>
-                        <input id="org_name" name="org_name" type="text" required maxlength="100"
-                            autocomplete="organization" aria-invalid=invalid(error, "org_name")
-                            aria-describedby="org_name-error"/>
-                        <FieldError error field="org_name"/>
-                    </div>
-                    <div class="field">
-                        <label for="slug">"Slug"</label>
-                        <input id="slug" name="slug" type="text" required minlength="2" maxlength="39"
-                            pattern="[a-z0-9]+(-[a-z0-9]+)*" autocapitalize="none" spellcheck="false"
-                            aria-invalid=invalid(error, "slug") aria-describedby="slug-hint slug-error"/>
-                        <p class="hint" id="slug-hint">"Lower-case letters, digits and hyphens, e.g. acme."</p>
-                        <FieldError error field="slug"/>
-                    </div>
-                    <div class="field">
-                        <label for="email">"Admin email"</label>
-                        <input id="email" name="email" type="email" required autocomplete="email"
-                            aria-invalid=invalid(error, "email") aria-describedby="email-error"/>
-                        <FieldError error field="email"/>
-                    </div>
-                    <div class="field">
-                        <label for="password">"Admin password"</label>
-                        <input id="password" name="password" type="password" required minlength="8"
-                            autocomplete="new-password" aria-invalid=invalid(error, "password")
-                            aria-describedby="password-hint password-error"/>
-                        <p class="hint" id="password-hint">"At least 8 characters."</p>
-                        <FieldError error field="password"/>
-                    </div>
-                    <button type="submit" class="btn btn-primary" disabled=move || create.pending().get()>
-                        {move || if create.pending().get() { "Creating…" } else { "Create organization" }}
-                    </button>
-                    <p class="hint">"Your organization starts with a 30-day Pro trial."</p>
-                </ActionForm>
-            </div>
-        </main>
+        <AuthCard wide=true>
+            <h1>"Set up your registry"</h1>
+            <p class="lead">
+                "Create your vendor organization and its first admin. The slug is your namespace in the registry: "
+                <code>"host/slug/artifact"</code> "."
+            </p>
+            <ActionForm action=create attr:class="form" attr:aria-label="Create organization">
+                <FormError error/>
+                {code_required.then(|| view! {
+                    <InputField id="setup_code" label="Set-up code" name="setup_code" error required=true
+                        autocomplete="off" literal=true
+                        hint="This server is reachable over the network, so set-up asks for the one-time code it printed in its log when it started."/>
+                })}
+                <InputField id="org_name" label="Organization name" name="org_name" error required=true
+                    maxlength="100" autocomplete="organization"/>
+                <InputField id="slug" label="Slug" name="slug" error required=true minlength="2" maxlength="39"
+                    pattern="[a-z0-9]+(-[a-z0-9]+)*" literal=true
+                    hint="Lower-case letters, digits and hyphens, e.g. acme."/>
+                <InputField id="email" label="Admin email" name="email" error kind="email" required=true
+                    autocomplete="email"/>
+                <InputField id="password" label="Admin password" name="password" error kind="password"
+                    required=true minlength="8" autocomplete="new-password" hint="At least 8 characters."/>
+                <SubmitButton pending=create.pending() label="Create organization" busy="Creating…"/>
+                <p class="hint">"Your organization starts with a 30-day Pro trial."</p>
+            </ActionForm>
+        </AuthCard>
     }
 }

@@ -1,6 +1,6 @@
 //! `/signin`: one form for vendor and customer users.
 
-use crate::components::{action_error, invalid, FieldError, FormError};
+use crate::components::{action_error, query_value, AuthCard, FormError, InputField, SubmitButton};
 use crate::server_fns::SignIn;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -11,40 +11,28 @@ use leptos_router::hooks::use_query_map;
 pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let error = action_error(sign_in);
+    let next = query_value("next");
     let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_default();
     let welcome = move || query.read().get("welcome").is_some();
     view! {
         <Title text="Sign in · Portcullis"/>
-        <main class="auth-page">
-            <div class="auth-card">
-                <div class="brand big">
-                    <span class="logo" aria-hidden="true">"▦"</span>
-                    <span class="brand-name">"Portcullis"</span>
+        <AuthCard>
+            <h1>"Sign in"</h1>
+            <Show when=welcome>
+                <div class="notice" role="status">"Your organization is ready. Sign in with the admin account you just created."</div>
+            </Show>
+            <ActionForm action=sign_in attr:class="form" attr:aria-label="Sign in">
+                <FormError error/>
+                <input type="hidden" name="next" prop:value=next/>
+                <InputField id="email" label="Email" name="email" error kind="email" required=true
+                    autocomplete="username"/>
+                <div class="field">
+                    <label for="password">"Password"</label>
+                    <input id="password" name="password" type="password" required
+                        autocomplete="current-password"/>
                 </div>
-                <h1>"Sign in"</h1>
-                <Show when=welcome>
-                    <div class="notice" role="status">"Your organization is ready. Sign in with the admin account you just created."</div>
-                </Show>
-                <ActionForm action=sign_in attr:class="form" attr:aria-label="Sign in">
-                    <FormError error/>
-                    <input type="hidden" name="next" prop:value=next/>
-                    <div class="field">
-                        <label for="email">"Email"</label>
-                        <input id="email" name="email" type="email" required autocomplete="username"
-                            aria-invalid=invalid(error, "email") aria-describedby="email-error"/>
-                        <FieldError error field="email"/>
-                    </div>
-                    <div class="field">
-                        <label for="password">"Password"</label>
-                        <input id="password" name="password" type="password" required
-                            autocomplete="current-password"/>
-                    </div>
-                    <button type="submit" class="btn btn-primary" disabled=move || sign_in.pending().get()>
-                        {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
-                    </button>
-                </ActionForm>
-            </div>
-        </main>
+                <SubmitButton pending=sign_in.pending() label="Sign in" busy="Signing in…"/>
+            </ActionForm>
+        </AuthCard>
     }
 }

@@ -43,22 +43,20 @@ pub async fn create_first_org(
     password: String,
     setup_code: Option<String>,
 ) -> Result<(), AppError> {
-    respond(
-        async move {
-            ssr::services()?
-                .create_first_org(services::accounts::FirstOrg {
-                    org_name: &org_name,
-                    slug: &slug,
-                    email: &email,
-                    password: &password,
-                    setup_code: setup_code.as_deref(),
-                })
-                .await?;
-            leptos_axum::redirect("/signin?welcome=1");
-            Ok(())
-        }
-        .await,
-    )
+    ssr::answer(async {
+        ssr::services()?
+            .create_first_org(services::accounts::FirstOrg {
+                org_name: &org_name,
+                slug: &slug,
+                email: &email,
+                password: &password,
+                setup_code: setup_code.as_deref(),
+            })
+            .await?;
+        leptos_axum::redirect("/signin?welcome=1");
+        Ok(())
+    })
+    .await
 }
 
 /// The longest `next`/`return_to` path followed.
@@ -86,21 +84,19 @@ pub fn safe_next(next: &str) -> Option<&str> {
 /// guesses are not all checked; a successful one is given back.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String, next: String) -> Result<(), AppError> {
-    respond(
-        async move {
-            let client = client_addr().await;
-            let signed_in = ssr::services()?.sign_in(&email, &password, &client).await?;
-            let user_id = signed_in.principal.user_id();
-            ssr::start_session_at(user_id, signed_in.epoch).await?;
-            let home = signed_in.principal.home_path();
-            let dest = safe_next(&next)
-                .filter(|n| n.starts_with(home) || (home == "/artifacts" && is_console_path(n)))
-                .unwrap_or(home);
-            leptos_axum::redirect(dest);
-            Ok(())
-        }
-        .await,
-    )
+    ssr::answer(async {
+        let client = client_addr().await;
+        let signed_in = ssr::services()?.sign_in(&email, &password, &client).await?;
+        let user_id = signed_in.principal.user_id();
+        ssr::start_session_at(user_id, signed_in.epoch).await?;
+        let home = signed_in.principal.home_path();
+        let dest = safe_next(&next)
+            .filter(|n| n.starts_with(home) || (home == "/artifacts" && is_console_path(n)))
+            .unwrap_or(home);
+        leptos_axum::redirect(dest);
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(any(feature = "ssr", test))]
@@ -123,15 +119,13 @@ async fn client_addr() -> String {
 /// Signs out: the session is deleted. Callable by anyone.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    respond(
-        async {
-            // Its open `/events` streams end too.
-            ssr::services()?.sign_out(&ssr::session().await?).await?;
-            leptos_axum::redirect("/signin");
-            Ok(())
-        }
-        .await,
-    )
+    ssr::answer(async {
+        // Its open `/events` streams end too.
+        ssr::services()?.sign_out(&ssr::session().await?).await?;
+        leptos_axum::redirect("/signin");
+        Ok(())
+    })
+    .await
 }
 
 /// The Settings page's data.
@@ -147,20 +141,16 @@ pub struct SettingsView {
 /// The organization and its users. Any vendor user of the org.
 #[server(endpoint = "load_settings")]
 pub async fn load_settings() -> Result<SettingsView, AppError> {
-    respond(
-        async {
-            let settings = ssr::services()?
-                .org_settings(&ssr::signed_in().await?)
-                .await?;
-            Ok(SettingsView {
-                org: settings.org,
-                users: settings.users,
-                me: settings.caller.user_id,
-                is_admin: settings.caller.role.is_admin(),
-            })
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, me| {
+        let settings = services.org_settings(me).await?;
+        Ok(SettingsView {
+            org: settings.org,
+            users: settings.users,
+            me: settings.caller.user_id,
+            is_admin: settings.caller.role.is_admin(),
+        })
+    })
+    .await
 }
 
 /// Adds a vendor user to the caller's org. Vendor admins only.
@@ -170,51 +160,35 @@ pub async fn add_vendor_user(
     password: String,
     role: String,
 ) -> Result<(), AppError> {
-    respond(
-        async move {
-            ssr::services()?
-                .add_vendor_user(&ssr::signed_in().await?, &email, &password, &role)
-                .await?;
-            Ok(())
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, me| {
+        services
+            .add_vendor_user(me, &email, &password, &role)
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Changes a vendor user's role. Vendor admins only; the org keeps an admin.
 #[server(endpoint = "change_vendor_role")]
 pub async fn change_vendor_role(user_id: UserId, role: String) -> Result<(), AppError> {
-    respond(
-        async move {
-            let services = ssr::services()?;
-            // A changed role ends the user's sessions; an admin who changed
-            // its own stays signed in, with a session of the new epoch.
-            if services
-                .change_vendor_role(&ssr::signed_in().await?, user_id, &role)
-                .await?
-            {
-                services
-                    .restart_session(&ssr::session().await?, user_id)
-                    .await?;
-            }
-            Ok(())
+    ssr::with_caller(async |services, me| {
+        // A changed role ends the user's sessions; an admin who changed
+        // its own stays signed in, with a session of the new epoch.
+        if services.change_vendor_role(me, user_id, &role).await? {
+            services
+                .restart_session(&ssr::session().await?, user_id)
+                .await?;
         }
-        .await,
-    )
+        Ok(())
+    })
+    .await
 }
 
 /// Removes a vendor user. Vendor admins only; not yourself, not the last admin.
 #[server(endpoint = "remove_vendor_user")]
 pub async fn remove_vendor_user(user_id: UserId) -> Result<(), AppError> {
-    respond(
-        async move {
-            ssr::services()?
-                .remove_vendor_user(&ssr::signed_in().await?, user_id)
-                .await?;
-            Ok(())
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, me| Ok(services.remove_vendor_user(me, user_id).await?)).await
 }
 
 #[cfg(test)]

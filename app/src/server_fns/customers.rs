@@ -2,7 +2,7 @@
 
 use super::AppError;
 #[cfg(feature = "ssr")]
-use crate::ssr::{self, respond, Need};
+use crate::ssr::{self, Need};
 use domain::{Customer, CustomerId, CustomerSummary, CustomerUser, UserId};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -27,43 +27,36 @@ pub async fn list_customers(
     limit: Option<String>,
     ending: Option<String>,
 ) -> Result<CustomersView, AppError> {
-    respond(
-        async move {
-            let me = ssr::signed_in().await?;
-            services::authz::vendor(&me, Need::Read)?;
-            let (limit, after) = super::page_params(limit, after)?;
-            let query = domain::paging::CustomerQuery {
-                search: q.unwrap_or_default(),
-                after,
-                limit,
-                ending_within_days: ending
-                    .filter(|e| !e.is_empty())
-                    .map(|_| domain::paging::ENDING_SOON_DAYS),
-            };
-            let page = ssr::services()?.customers(&me, &query).await?;
-            Ok(CustomersView {
-                customers: page.items,
-                next: page.next,
-                can_write: Need::Write.allows_principal(&me),
-            })
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, me| {
+        services::authz::vendor(me, Need::Read)?;
+        let (limit, after) = super::page_params(limit, after)?;
+        let query = domain::paging::CustomerQuery {
+            search: q.unwrap_or_default(),
+            after,
+            limit,
+            ending_within_days: ending
+                .filter(|e| !e.is_empty())
+                .map(|_| domain::paging::ENDING_SOON_DAYS),
+        };
+        let page = services.customers(me, &query).await?;
+        Ok(CustomersView {
+            customers: page.items,
+            next: page.next,
+            can_write: Need::Write.allows_principal(me),
+        })
+    })
+    .await
 }
 
 /// Creates a customer and opens it. Vendor admins and read_write users.
 #[server(endpoint = "create_customer")]
 pub async fn create_customer(name: String) -> Result<CustomerId, AppError> {
-    respond(
-        async move {
-            let customer = ssr::services()?
-                .create_customer(&ssr::signed_in().await?, &name)
-                .await?;
-            leptos_axum::redirect(&format!("/licenses/{}", customer.id));
-            Ok(customer.id)
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, me| {
+        let customer = services.create_customer(me, &name).await?;
+        leptos_axum::redirect(&format!("/licenses/{}", customer.id));
+        Ok(customer.id)
+    })
+    .await
 }
 
 /// A customer's detail view.
@@ -79,59 +72,47 @@ pub struct CustomerView {
 /// One customer of the caller's org (another org's is not found). Any vendor user.
 #[server(endpoint = "get_customer")]
 pub async fn get_customer(id: CustomerId) -> Result<CustomerView, AppError> {
-    respond(
-        async move {
-            let me = ssr::signed_in().await?;
-            let services = ssr::services()?;
-            let (customer, users) = services.customer_with_users(&me, id).await?;
-            Ok(CustomerView {
-                customer,
-                users,
-                can_write: Need::Write.allows_principal(&me),
-                history: services.customer_audit(&me, id, 50).await?,
-            })
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, me| {
+        let (customer, users) = services.customer_with_users(me, id).await?;
+        Ok(CustomerView {
+            customer,
+            users,
+            can_write: Need::Write.allows_principal(me),
+            history: services.customer_audit(me, id, 50).await?,
+        })
+    })
+    .await
 }
 
 /// Renames a customer. Vendor admins and read_write users.
 #[server(endpoint = "rename_customer")]
 pub async fn rename_customer(id: CustomerId, name: String) -> Result<(), AppError> {
-    respond(
-        async move {
-            ssr::services()?
-                .rename_customer(&ssr::signed_in().await?, id, &name)
-                .await?;
-            Ok(())
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, me| {
+        services.rename_customer(me, id, &name).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Deletes a customer, its users and their tokens. `confirm` must be the
 /// customer's name. Vendor admins and read_write users.
 #[server(endpoint = "delete_customer")]
 pub async fn delete_customer(id: CustomerId, confirm: String) -> Result<(), AppError> {
-    respond(
-        async move {
-            let me = ssr::signed_in().await?;
-            // Who may is checked first, then the typed name.
-            services::authz::vendor(&me, Need::Write)?;
-            let services = ssr::services()?;
-            let customer = services.customer(&me, id).await?;
-            if confirm.trim() != customer.name {
-                return Err(AppError::field(
-                    "confirm",
-                    "Type the customer's name exactly to confirm.",
-                ));
-            }
-            services.delete_customer(&me, id).await?;
-            leptos_axum::redirect("/licenses");
-            Ok(())
+    ssr::with_caller(async |services, me| {
+        // Who may is checked first, then the typed name.
+        services::authz::vendor(me, Need::Write)?;
+        let customer = services.customer(me, id).await?;
+        if confirm.trim() != customer.name {
+            return Err(AppError::field(
+                "confirm",
+                "Type the customer's name exactly to confirm.",
+            ));
         }
-        .await,
-    )
+        services.delete_customer(me, id).await?;
+        leptos_axum::redirect("/licenses");
+        Ok(())
+    })
+    .await
 }
 
 /// A customer user just added. With a one-time link, `set_password_url`
@@ -153,47 +134,44 @@ pub async fn add_customer_user(
     role: String,
     setup: Option<String>,
 ) -> Result<AddedUser, AppError> {
-    respond(
-        async move {
-            let me = ssr::signed_in().await?;
-            let link = match setup.as_deref().unwrap_or("password") {
-                "password" => false,
-                "link" => true,
-                _ => {
-                    return Err(AppError::field(
-                        "setup",
-                        "Choose how the user gets a password.",
-                    ))
-                }
-            };
-            let added = ssr::services()?
-                .add_customer_user(
-                    &me,
-                    customer_id,
-                    services::customers::NewCustomerUser {
-                        email: &email,
-                        // With a link, what is in the password field is ignored.
-                        password: (!link).then_some(password.as_str()),
-                        invite: link,
-                        role: &role,
-                    },
-                )
-                .await?;
-            let added = AddedUser {
-                email: added.email,
-                set_password_url: added.set_password_url,
-            };
-            if added.set_password_url.is_some() && ssr::is_plain_form_post() {
-                // Without JavaScript the answer is a redirect back to the
-                // page: it finds the link by a one-time key in its URL.
-                let bytes = serde_json::to_vec(&added).map_err(ssr::internal)?;
-                let key = ssr::fresh_tokens()?.put(me.user_id(), bytes);
-                leptos_axum::redirect(&format!("/licenses/{customer_id}?new_link={key}"));
+    ssr::with_caller(async |services, me| {
+        let link = match setup.as_deref().unwrap_or("password") {
+            "password" => false,
+            "link" => true,
+            _ => {
+                return Err(AppError::field(
+                    "setup",
+                    "Choose how the user gets a password.",
+                ))
             }
-            Ok(added)
+        };
+        let added = services
+            .add_customer_user(
+                me,
+                customer_id,
+                services::customers::NewCustomerUser {
+                    email: &email,
+                    // With a link, what is in the password field is ignored.
+                    password: (!link).then_some(password.as_str()),
+                    invite: link,
+                    role: &role,
+                },
+            )
+            .await?;
+        let added = AddedUser {
+            email: added.email,
+            set_password_url: added.set_password_url,
+        };
+        if added.set_password_url.is_some() && ssr::is_plain_form_post() {
+            // Without JavaScript the answer is a redirect back to the
+            // page: it finds the link by a one-time key in its URL.
+            let bytes = serde_json::to_vec(&added).map_err(ssr::internal)?;
+            let key = ssr::fresh_tokens()?.put(me.user_id(), bytes);
+            leptos_axum::redirect(&format!("/licenses/{customer_id}?new_link={key}"));
         }
-        .await,
-    )
+        Ok(added)
+    })
+    .await
 }
 
 /// A user just added with a one-time link by a plain form post (no
@@ -201,15 +179,13 @@ pub async fn add_customer_user(
 /// added it, for a few minutes. Vendor admins and read_write users.
 #[server(endpoint = "fresh_added_user")]
 pub async fn fresh_added_user(key: String) -> Result<Option<AddedUser>, AppError> {
-    respond(
-        async move {
-            let me = ssr::require_vendor(Need::Write).await?;
-            Ok(ssr::fresh_tokens()?
-                .take(me.user_id, &key)
-                .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
-        }
-        .await,
-    )
+    ssr::with_caller(async |_, me| {
+        let me = services::authz::vendor(me, Need::Write)?;
+        Ok(ssr::fresh_tokens()?
+            .take(me.user_id, &key)
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+    })
+    .await
 }
 
 /// Removes a customer's user (and its tokens, at once). Vendor admins and
@@ -219,13 +195,10 @@ pub async fn remove_customer_user(
     customer_id: CustomerId,
     user_id: UserId,
 ) -> Result<(), AppError> {
-    respond(
-        async move {
-            ssr::services()?
-                .remove_customer_user(&ssr::signed_in().await?, customer_id, user_id)
-                .await?;
-            Ok(())
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, me| {
+        Ok(services
+            .remove_customer_user(me, customer_id, user_id)
+            .await?)
+    })
+    .await
 }

@@ -45,42 +45,34 @@ pub async fn list_entitlements(
     customer_id: CustomerId,
     q: Option<String>,
 ) -> Result<EntitlementsView, AppError> {
-    respond(
-        async move {
-            let p = ssr::signed_in().await?;
-            let me = services::authz::vendor(&p, Need::Read)?;
-            let services = ssr::services()?;
-            let customer = services.customer(&p, customer_id).await?;
-            let (plan_active, org) = services.plan_active(me.org_id).await?;
-            Ok(EntitlementsView {
-                customer_id,
-                customer_name: customer.name,
-                entitlements: services
-                    .entitlements(&p, customer_id, q.as_deref().unwrap_or_default())
-                    .await?,
-                can_write: me.role.can_write(),
-                plan_active,
-                plan: org.plan,
-                trial_ends_at: org.trial_ends_at,
-            })
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, p| {
+        let me = services::authz::vendor(p, Need::Read)?;
+        let customer = services.customer(p, customer_id).await?;
+        let (plan_active, org) = services.plan_active(me.org_id).await?;
+        Ok(EntitlementsView {
+            customer_id,
+            customer_name: customer.name,
+            entitlements: services
+                .entitlements(p, customer_id, q.as_deref().unwrap_or_default())
+                .await?,
+            can_write: me.role.can_write(),
+            plan_active,
+            plan: org.plan,
+            trial_ends_at: org.trial_ends_at,
+        })
+    })
+    .await
 }
 
 /// Deletes an entitlement. Vendor admins and read_write users, on a plan
 /// that includes entitlements.
 #[server(endpoint = "delete_entitlement")]
 pub async fn delete_entitlement(id: EntitlementId) -> Result<(), AppError> {
-    respond(
-        async move {
-            ssr::services()?
-                .delete_entitlement(&ssr::signed_in().await?, id)
-                .await?;
-            Ok(())
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, me| {
+        services.delete_entitlement(me, id).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// The entitlement form's data: the customer, the entitlement when editing,
@@ -93,40 +85,36 @@ pub async fn entitlement_form(
     id: Option<EntitlementId>,
     chosen: Option<Vec<String>>,
 ) -> Result<EntitlementFormData, AppError> {
-    respond(
-        async move {
-            let p = ssr::signed_in().await?;
-            let me = services::authz::vendor(&p, Need::Read)?;
-            let services = ssr::services()?;
-            let customer = services.customer(&p, customer_id).await?;
-            let entitlement = match id {
-                Some(id) => Some(services.entitlement(&p, id, Some(customer_id)).await?),
-                None => None,
-            };
-            let mut wanted = chosen.unwrap_or_default();
-            if let Some(e) = &entitlement {
-                wanted.extend(e.artifacts.iter().map(|g| g.artifact.clone()));
-            }
-            wanted.retain(|a| !a.is_empty());
-            wanted.sort();
-            wanted.dedup();
-            // A name that is not (or no longer) an artifact of the org gets
-            // an empty list, as `entitlement_tags` answers.
-            let mut tags = services.tag_names(&p, &wanted).await?;
-            wanted.retain(|a| !tags.iter().any(|(name, _)| name == a));
-            tags.extend(wanted.into_iter().map(|a| (a, Vec::new())));
-            Ok(EntitlementFormData {
-                customer_id,
-                customer_name: customer.name,
-                entitlement,
-                artifacts: services.artifact_names(&p).await?,
-                tags,
-                can_write: me.role.can_write(),
-                plan_active: services.plan_active(me.org_id).await?.0,
-            })
+    ssr::with_caller(async |services, p| {
+        let me = services::authz::vendor(p, Need::Read)?;
+        let customer = services.customer(p, customer_id).await?;
+        let entitlement = match id {
+            Some(id) => Some(services.entitlement(p, id, Some(customer_id)).await?),
+            None => None,
+        };
+        let mut wanted = chosen.unwrap_or_default();
+        if let Some(e) = &entitlement {
+            wanted.extend(e.artifacts.iter().map(|g| g.artifact.clone()));
         }
-        .await,
-    )
+        wanted.retain(|a| !a.is_empty());
+        wanted.sort();
+        wanted.dedup();
+        // A name that is not (or no longer) an artifact of the org gets
+        // an empty list, as `entitlement_tags` answers.
+        let mut tags = services.tag_names(p, &wanted).await?;
+        wanted.retain(|a| !tags.iter().any(|(name, _)| name == a));
+        tags.extend(wanted.into_iter().map(|a| (a, Vec::new())));
+        Ok(EntitlementFormData {
+            customer_id,
+            customer_name: customer.name,
+            entitlement,
+            artifacts: services.artifact_names(p).await?,
+            tags,
+            can_write: me.role.can_write(),
+            plan_active: services.plan_active(me.org_id).await?.0,
+        })
+    })
+    .await
 }
 
 /// The tags of one of the org's artifacts, newest first (empty when it has
@@ -134,14 +122,11 @@ pub async fn entitlement_form(
 /// artifact is chosen. Any vendor user.
 #[server(endpoint = "entitlement_tags")]
 pub async fn entitlement_tags(artifact: String) -> Result<Vec<String>, AppError> {
-    respond(
-        async move {
-            let p = ssr::signed_in().await?;
-            let mut lists = ssr::services()?.tag_names(&p, &[artifact]).await?;
-            Ok(lists.pop().map(|(_, tags)| tags).unwrap_or_default())
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, me| {
+        let mut lists = services.tag_names(me, &[artifact]).await?;
+        Ok(lists.pop().map(|(_, tags)| tags).unwrap_or_default())
+    })
+    .await
 }
 
 /// Creates (`id` absent) or replaces an entitlement from the form. Vendor

@@ -2,9 +2,10 @@
 //! error type they share. Not the JSON API (that is `src/api`, `/api/v1`).
 //!
 //! Each is an adapter: it parses what the page sent, resolves the caller
-//! once (`ssr::signed_in`/`require_*`), calls one use case of
-//! `services::Services` and returns a DTO; `AppError` comes from the use
-//! case's `ServiceError` in one place (`ssr.rs`).
+//! once and calls one use case of `services::Services` in
+//! `ssr::with_caller` (public ones in `ssr::answer`), and returns a DTO;
+//! `AppError` comes from the use case's `ServiceError` in one place
+//! (`ssr.rs`).
 
 mod accounts;
 mod customers;

@@ -3,7 +3,7 @@
 
 use super::AppError;
 #[cfg(feature = "ssr")]
-use crate::ssr::{self, respond};
+use crate::ssr;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -22,19 +22,17 @@ pub struct PasswordLinkView {
 /// Callable by anyone.
 #[server(endpoint = "get_password_link")]
 pub async fn get_password_link(secret: String) -> Result<PasswordLinkView, AppError> {
-    respond(
-        async move {
-            let link = match ssr::services()?.password_link(&secret).await {
-                Err(services::ServiceError::LinkInvalid) => return Err(AppError::NotFound),
-                other => other?,
-            };
-            Ok(PasswordLinkView {
-                email: link.email,
-                expires_at: link.expires_at,
-            })
-        }
-        .await,
-    )
+    ssr::answer(async {
+        let link = match ssr::services()?.password_link(&secret).await {
+            Err(services::ServiceError::LinkInvalid) => return Err(AppError::NotFound),
+            other => other?,
+        };
+        Ok(PasswordLinkView {
+            email: link.email,
+            expires_at: link.expires_at,
+        })
+    })
+    .await
 }
 
 /// Sets the password of the link's user (typed twice), uses up the link and
@@ -45,21 +43,19 @@ pub async fn set_password(
     password: String,
     confirm: String,
 ) -> Result<(), AppError> {
-    respond(
-        async move {
-            let ctx = ssr::services()?;
-            let principal = ctx
-                .set_password_with_link(&secret, &password, &confirm)
-                .await?;
-            let user_id = principal.user_id();
-            ctx.restart_session(&ssr::session().await?, user_id).await?;
-            tracing::info!(
-                user_id = user_id.get(),
-                "password set with a one-time link; signed in"
-            );
-            leptos_axum::redirect(principal.home_path());
-            Ok(())
-        }
-        .await,
-    )
+    ssr::answer(async {
+        let ctx = ssr::services()?;
+        let principal = ctx
+            .set_password_with_link(&secret, &password, &confirm)
+            .await?;
+        let user_id = principal.user_id();
+        ctx.restart_session(&ssr::session().await?, user_id).await?;
+        tracing::info!(
+            user_id = user_id.get(),
+            "password set with a one-time link; signed in"
+        );
+        leptos_axum::redirect(principal.home_path());
+        Ok(())
+    })
+    .await
 }

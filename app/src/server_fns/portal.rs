@@ -2,7 +2,7 @@
 
 use super::AppError;
 #[cfg(feature = "ssr")]
-use crate::ssr::{self, respond};
+use crate::ssr;
 use domain::registry::{ArtifactKind, ArtifactSummary, TagInfo};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -28,37 +28,31 @@ pub struct PortalView {
 /// may pull. Customer users only.
 #[server(endpoint = "portal_artifacts")]
 pub async fn portal_artifacts() -> Result<PortalView, AppError> {
-    respond(
-        async {
-            let me = ssr::require_customer().await?;
-            let services = ssr::services()?;
-            let notices = services.expiry_notices(&me.principal).await?;
-            let artifacts = services
-                .visible_artifacts(&me.principal)
-                .await?
-                .into_iter()
-                .map(|(artifact, tags)| SharedArtifact { artifact, tags })
-                .collect();
-            Ok(PortalView {
-                artifacts,
-                vendor: me.org_name,
-                notices,
-            })
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, me| {
+        let me = services::authz::customer(me)?;
+        let notices = services.expiry_notices(&me.principal).await?;
+        let artifacts = services
+            .visible_artifacts(&me.principal)
+            .await?
+            .into_iter()
+            .map(|(artifact, tags)| SharedArtifact { artifact, tags })
+            .collect();
+        Ok(PortalView {
+            artifacts,
+            vendor: me.org_name,
+            notices,
+        })
+    })
+    .await
 }
 
 /// One artifact in the portal, with what pull commands need.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PortalArtifactView {
-    pub artifact: ArtifactSummary,
-    /// The tags the caller may pull, newest first.
-    pub tags: Vec<TagInfo>,
-    /// `host[:port]` of the registry, from the public URL.
-    pub registry_host: String,
-    /// The vendor's namespace.
-    pub org_slug: String,
+    /// The artifact with the tags the caller may pull (its fields are this
+    /// view's, as the console's are).
+    #[serde(flatten)]
+    pub shown: super::ArtifactView,
     /// The caller's email: the registry user name.
     pub email: String,
 }
@@ -68,25 +62,24 @@ pub struct PortalArtifactView {
 /// `NotFound`.
 #[server(endpoint = "portal_artifact")]
 pub async fn portal_artifact(name: String) -> Result<PortalArtifactView, AppError> {
-    respond(
-        async move {
-            let me = ssr::require_customer().await?;
-            let ctx = ssr::services()?;
-            let access = ctx.visibility(&me.principal).await?;
-            let (artifact, tags) = ctx
-                .visible_artifact(&access, &name)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            Ok(PortalArtifactView {
+    ssr::with_caller(async |services, me| {
+        let me = services::authz::customer(me)?;
+        let access = services.visibility(&me.principal).await?;
+        let (artifact, tags) = services
+            .visible_artifact(&access, &name)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(PortalArtifactView {
+            shown: super::ArtifactView {
                 artifact,
                 tags,
-                registry_host: ctx.registry_host(),
+                registry_host: services.registry_host(),
                 org_slug: me.org_slug,
-                email: me.email,
-            })
-        }
-        .await,
-    )
+            },
+            email: me.email,
+        })
+    })
+    .await
 }
 
 /// A command to copy, with what it does.

@@ -2,7 +2,7 @@
 
 use super::AppError;
 #[cfg(feature = "ssr")]
-use crate::ssr::{self, respond, Need};
+use crate::ssr::{self, Need};
 use domain::registry::{ArtifactSummary, TagInfo, TokenInfo};
 use domain::TokenId;
 use leptos::prelude::*;
@@ -22,19 +22,16 @@ pub struct TokensView {
 /// one-time key a plain form post was redirected with (see `create_token`).
 #[server(endpoint = "list_tokens")]
 pub async fn list_tokens(new_token: Option<String>) -> Result<TokensView, AppError> {
-    respond(
-        async move {
-            let me = ssr::signed_in().await?;
-            let fresh = ssr::fresh_tokens()?
-                .take(me.user_id(), new_token.as_deref().unwrap_or_default())
-                .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-            Ok(TokensView {
-                tokens: ssr::services()?.tokens(&me).await?,
-                fresh,
-            })
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, me| {
+        let fresh = ssr::fresh_tokens()?
+            .take(me.user_id(), new_token.as_deref().unwrap_or_default())
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        Ok(TokensView {
+            tokens: services.tokens(me).await?,
+            fresh,
+        })
+    })
+    .await
 }
 
 /// Creates an access token for the caller. `expires_in_days` empty means no
@@ -46,38 +43,34 @@ pub async fn create_token(
     // The page to come back to after a plain form post.
     return_to: Option<String>,
 ) -> Result<CreatedToken, AppError> {
-    respond(
-        async move {
-            let me = ssr::signed_in().await?;
-            // Where a plain form post goes back to, settled before any work:
-            // only a safe local path, else the settings page.
-            let page = super::accounts::safe_next(return_to.as_deref().unwrap_or_default())
-                .unwrap_or("/settings");
-            let page = page.split('?').next().unwrap_or(page);
-            let services = ssr::services()?;
-            // Both fields' errors show at once (the use case checks the
-            // label again).
-            let mut check = super::accounts::FormCheck::default();
-            check.field("label", domain::DisplayName::parse(&label));
-            let days = check.field("expires_in_days", parse_expiry_days(&expires_in_days));
-            check.finish()?;
-            let expires_at = days
-                .flatten()
-                .map(|d| services.clock.now() + chrono::Duration::days(d));
-            let created = services
-                .create_token(services::tokens::Issuer::User(&me), &label, expires_at)
-                .await?;
-            if ssr::is_plain_form_post() {
-                // Without JavaScript the answer is a redirect back to the
-                // page: it finds the secret by a one-time key in its URL.
-                let bytes = serde_json::to_vec(&created).map_err(ssr::internal)?;
-                let key = ssr::fresh_tokens()?.put(me.user_id(), bytes);
-                leptos_axum::redirect(&format!("{page}?new_token={key}"));
-            }
-            Ok(created)
+    ssr::with_caller(async |services, me| {
+        // Where a plain form post goes back to, settled before any work:
+        // only a safe local path, else the settings page.
+        let page = super::accounts::safe_next(return_to.as_deref().unwrap_or_default())
+            .unwrap_or("/settings");
+        let page = page.split('?').next().unwrap_or(page);
+        // Both fields' errors show at once (the use case checks the
+        // label again).
+        let mut check = super::accounts::FormCheck::default();
+        check.field("label", domain::DisplayName::parse(&label));
+        let days = check.field("expires_in_days", parse_expiry_days(&expires_in_days));
+        check.finish()?;
+        let expires_at = days
+            .flatten()
+            .map(|d| services.clock.now() + chrono::Duration::days(d));
+        let created = services
+            .create_token(services::tokens::Issuer::User(me), &label, expires_at)
+            .await?;
+        if ssr::is_plain_form_post() {
+            // Without JavaScript the answer is a redirect back to the
+            // page: it finds the secret by a one-time key in its URL.
+            let bytes = serde_json::to_vec(&created).map_err(ssr::internal)?;
+            let key = ssr::fresh_tokens()?.put(me.user_id(), bytes);
+            leptos_axum::redirect(&format!("{page}?new_token={key}"));
         }
-        .await,
-    )
+        Ok(created)
+    })
+    .await
 }
 
 /// Days until a token expires: empty for never, else 1–3650.
@@ -98,15 +91,7 @@ pub fn parse_expiry_days(input: &str) -> Result<Option<i64>, domain::ParseError>
 /// Revokes one of the caller's tokens; effective on the next request.
 #[server(endpoint = "revoke_token")]
 pub async fn revoke_token(token_id: TokenId) -> Result<(), AppError> {
-    respond(
-        async move {
-            ssr::services()?
-                .revoke_token(&ssr::signed_in().await?, token_id)
-                .await?;
-            Ok(())
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, me| Ok(services.revoke_token(me, token_id).await?)).await
 }
 
 /// The Artifacts page: a page of the org's artifacts and where to push.
@@ -131,38 +116,37 @@ pub async fn list_artifacts(
     after: Option<String>,
     limit: Option<String>,
 ) -> Result<ArtifactsView, AppError> {
-    respond(
-        async move {
-            let p = ssr::signed_in().await?;
-            let me = services::authz::vendor(&p, Need::Read)?;
-            let (limit, after) = super::page_params(limit, after)?;
-            let ctx = ssr::services()?;
-            let query = domain::paging::ArtifactQuery {
-                search: q.unwrap_or_default(),
-                after,
-                limit,
-                only: None,
-            };
-            let page = ctx.org_artifacts(&p, &query).await?;
-            Ok(ArtifactsView {
-                artifacts: page.items,
-                next: page.next,
-                registry_host: ctx.registry_host(),
-                org_slug: me.org_slug,
-                email: me.email,
-                can_push: me.role.can_write(),
-            })
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, p| {
+        let me = services::authz::vendor(p, Need::Read)?;
+        let (limit, after) = super::page_params(limit, after)?;
+        let query = domain::paging::ArtifactQuery {
+            search: q.unwrap_or_default(),
+            after,
+            limit,
+            only: None,
+        };
+        let page = services.org_artifacts(p, &query).await?;
+        Ok(ArtifactsView {
+            artifacts: page.items,
+            next: page.next,
+            registry_host: services.registry_host(),
+            org_slug: me.org_slug,
+            email: me.email,
+            can_push: me.role.can_write(),
+        })
+    })
+    .await
 }
 
-/// One artifact with its tags, newest first.
+/// One artifact with its tags, newest first (in the portal, those the
+/// caller may pull), and where to pull it from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArtifactView {
     pub artifact: ArtifactSummary,
     pub tags: Vec<TagInfo>,
+    /// `host[:port]` of the registry, from the public URL.
     pub registry_host: String,
+    /// The vendor's namespace.
     pub org_slug: String,
 }
 
@@ -170,40 +154,32 @@ pub struct ArtifactView {
 /// artifact is not found.
 #[server(endpoint = "get_artifact")]
 pub async fn get_artifact(name: String) -> Result<ArtifactView, AppError> {
-    respond(
-        async move {
-            let p = ssr::signed_in().await?;
-            let me = services::authz::vendor(&p, Need::Read)?;
-            let ctx = ssr::services()?;
-            let (artifact, tags) = ctx.org_artifact(&p, &name).await?;
-            Ok(ArtifactView {
-                artifact,
-                tags,
-                registry_host: ctx.registry_host(),
-                org_slug: me.org_slug,
-            })
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, p| {
+        let me = services::authz::vendor(p, Need::Read)?;
+        let (artifact, tags) = services.org_artifact(p, &name).await?;
+        Ok(ArtifactView {
+            artifact,
+            tags,
+            registry_host: services.registry_host(),
+            org_slug: me.org_slug,
+        })
+    })
+    .await
 }
 
 /// Turns immutable tags on or off for the caller's org. Vendor admins only.
 #[server(endpoint = "set_immutable_tags")]
 pub async fn set_immutable_tags(enabled: String) -> Result<(), AppError> {
-    respond(
-        async move {
-            let me = ssr::signed_in().await?;
-            // Who may is checked first: a read-only user learns nothing
-            // about the value's grammar.
-            services::authz::vendor(&me, Need::Admin)?;
-            let enabled = match enabled.as_str() {
-                "true" => true,
-                "false" => false,
-                _ => return Err(AppError::field("enabled", "Choose true or false.")),
-            };
-            ssr::services()?.set_immutable_tags(&me, enabled).await?;
-            Ok(())
-        }
-        .await,
-    )
+    ssr::with_caller(async |services, me| {
+        // Who may is checked first: a read-only user learns nothing
+        // about the value's grammar.
+        services::authz::vendor(me, Need::Admin)?;
+        let enabled = match enabled.as_str() {
+            "true" => true,
+            "false" => false,
+            _ => return Err(AppError::field("enabled", "Choose true or false.")),
+        };
+        Ok(services.set_immutable_tags(me, enabled).await?)
+    })
+    .await
 }

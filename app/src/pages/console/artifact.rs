@@ -2,7 +2,7 @@
 
 use crate::components::pulls::{PullsCard, PullsOf};
 use crate::components::{
-    human_size, short_digest, Command, ConsoleShell, CopyButton, DataTable, ErrorPanel,
+    human_size, loading, short_digest, Command, ConsoleShell, CopyButton, DataTable, LoadFailed,
 };
 use crate::server_fns::{artifact_pulls, artifact_upstream, get_artifact, helm_pull, pull_with};
 use leptos::prelude::*;
@@ -22,7 +22,7 @@ pub fn ArtifactPage() -> impl IntoView {
     );
     view! {
         <ConsoleShell title="Artifact">
-            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
+            <Transition fallback=loading>
                 {move || Suspend::new(async move {
                     let pulls = pulls.await;
                     let mirror = mirror.await.ok();
@@ -68,14 +68,12 @@ pub fn ArtifactPage() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(crate::server_fns::AppError::NotFound) => view! {
-                            <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/artifacts">"Artifacts"</A></nav>
-                            <crate::components::EmptyState title="Artifact not found">
+                        Err(error) => view! {
+                            <LoadFailed error missing="Artifact not found" back=Some(("/artifacts", "Artifacts"))>
                                 <p>"There is no artifact with this name in your organization."</p>
-                            </crate::components::EmptyState>
+                            </LoadFailed>
                         }
                             .into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     }
                 })}
             </Transition>

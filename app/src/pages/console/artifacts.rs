@@ -1,6 +1,8 @@
 //! `/artifacts`: the org's artifacts, and how to push one.
 
-use crate::components::{Command, ConsoleShell, DataTable, EmptyState, ErrorPanel, PageAt, Pager};
+use crate::components::{
+    Command, ConsoleShell, DataTable, EmptyState, Loaded, PageAt, Pager, SearchForm,
+};
 use crate::server_fns::{list_artifacts, login_command, shell_quote, ArtifactsView};
 use domain::paging;
 use leptos::prelude::*;
@@ -69,21 +71,11 @@ pub fn ArtifactsPage() -> impl IntoView {
         <ConsoleShell title="Artifacts">
             <header class="page-header">
                 <h1>"Artifacts"</h1>
-                <form method="get" role="search" class="search" aria-label="Search artifacts">
-                    <label class="visually-hidden" for="artifact-search">"Search artifacts"</label>
-                    <input id="artifact-search" type="search" name="q" placeholder="Search artifacts"
-                        value=typed.clone() on:input=on_input.clone()/>
+                <SearchForm name="Search artifacts" id="artifact-search" value=typed.clone() on:input=on_input.clone()>
                     {query.read_untracked().get("limit").map(|limit| view! { <input type="hidden" name="limit" value=limit/> })}
-                </form>
+                </SearchForm>
             </header>
-            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok((view, here)) => view! { <ArtifactList view here/> }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded data ready=|(view, here)| view! { <ArtifactList view here/> }/>
         </ConsoleShell>
     }
 }

@@ -2,8 +2,8 @@
 
 use crate::components::pulls::{PullsCard, PullsOf};
 use crate::components::{
-    action_error, invalid, reset_on_success, ConsoleShell, CopyButton, DataTable, EmptyState,
-    ErrorPanel, FieldError, FormError,
+    action_error, invalid, loading, reset_on_success, route_param, ConsoleShell, CopyButton,
+    DataTable, Field, FieldError, FormError, InputField, LoadFailed,
 };
 use crate::server_fns::{
     customer_pulls, fresh_added_user, get_customer, AddCustomerUser, AddedUser, CustomerView,
@@ -13,17 +13,18 @@ use domain::CustomerRole;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
+
+/// What the customer's pages (overview, entitlements) say when there is no
+/// such customer: the title and the words.
+pub const CUSTOMER_NOT_FOUND: (&str, &str) = (
+    "Customer not found",
+    "There is no customer with this address in your organization.",
+);
 
 #[component]
 pub fn CustomerPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|i| i.parse::<domain::CustomerId>().ok())
-    };
+    let id = route_param::<domain::CustomerId>("id");
     let add = ServerAction::<AddCustomerUser>::new();
     let remove = ServerAction::<RemoveCustomerUser>::new();
     let rename = ServerAction::<RenameCustomer>::new();
@@ -65,18 +66,15 @@ pub fn CustomerPage() -> impl IntoView {
     view! {
         <ConsoleShell title="Customer">
             <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/licenses">"Licenses"</A>" / "</nav>
-            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
+            <Transition fallback=loading>
                 {move || Suspend::new(async move {
                     let fresh = fresh.await;
                     let pulls = pulls.await;
                     match data.await {
                         Ok(view) => view! { <CustomerDetail view fresh pulls add remove rename delete/> }.into_any(),
-                        Err(crate::server_fns::AppError::NotFound) => view! {
-                            <EmptyState title="Customer not found">
-                                <p>"There is no customer with this address in your organization."</p>
-                            </EmptyState>
+                        Err(error) => view! {
+                            <LoadFailed error missing=CUSTOMER_NOT_FOUND.0><p>{CUSTOMER_NOT_FOUND.1}</p></LoadFailed>
                         }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
                     }
                 })}
             </Transition>
@@ -203,19 +201,13 @@ fn CustomerDetail(
                         <p class="hint link-hint">"The user sets a password with the link. It works once, for 7 days."</p>
                         <FieldError error=add_error field="setup"/>
                     </fieldset>
-                    <div class="field">
-                        <label for="cu-email">"Email"</label>
-                        <input id="cu-email" name="email" type="email" required autocomplete="off"
-                            aria-invalid=invalid(add_error, "email") aria-describedby="email-error"/>
-                        <FieldError error=add_error field="email"/>
-                    </div>
-                    <div class="field password-field">
-                        <label for="cu-password">"Initial password"</label>
+                    <InputField id="cu-email" label="Email" name="email" error=add_error kind="email" required=true
+                        autocomplete="off"/>
+                    <Field id="cu-password" label="Initial password" name="password" error=add_error class="password-field">
                         <input id="cu-password" name="password" type="password" autocomplete="new-password"
                             required=password_required minlength=move || password_required().then_some("8")
                             aria-invalid=invalid(add_error, "password") aria-describedby="password-error"/>
-                        <FieldError error=add_error field="password"/>
-                    </div>
+                    </Field>
                     <div class="field">
                         <label for="cu-role">"Role"</label>
                         <select id="cu-role" name="role">
@@ -233,12 +225,8 @@ fn CustomerDetail(
                 <ActionForm action=rename attr:class="form form-row" attr:aria-label="Rename customer">
                     <FormError error=rename_error/>
                     <input type="hidden" name="id" value=manage_id/>
-                    <div class="field">
-                        <label for="rename">"New name"</label>
-                        <input id="rename" name="name" type="text" required maxlength="100" value=rename_value
-                            aria-invalid=invalid(rename_error, "name") aria-describedby="name-error"/>
-                        <FieldError error=rename_error field="name"/>
-                    </div>
+                    <InputField id="rename" label="New name" name="name" error=rename_error required=true
+                        maxlength="100" value=rename_value/>
                     <button type="submit" class="btn">"Rename"</button>
                 </ActionForm>
                 <details class="danger-zone">
@@ -247,12 +235,8 @@ fn CustomerDetail(
                     <ActionForm action=delete attr:class="form form-row" attr:aria-label="Delete customer">
                         <FormError error=delete_error/>
                         <input type="hidden" name="id" value=delete_id/>
-                        <div class="field">
-                            <label for="confirm">{format!("Type \u{201c}{manage_name}\u{201d} to confirm")}</label>
-                            <input id="confirm" name="confirm" type="text" required autocomplete="off"
-                                aria-invalid=invalid(delete_error, "confirm") aria-describedby="confirm-error"/>
-                            <FieldError error=delete_error field="confirm"/>
-                        </div>
+                        <InputField id="confirm" label=format!("Type \u{201c}{manage_name}\u{201d} to confirm")
+                            name="confirm" error=delete_error required=true autocomplete="off"/>
                         <button type="submit" class="btn btn-danger">"Delete customer"</button>
                     </ActionForm>
                 </details>

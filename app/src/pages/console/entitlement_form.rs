@@ -8,7 +8,7 @@
 //! rebuilds the form from it), and Save is a plain form post that comes back
 //! here with the messages when something is wrong.
 
-use crate::components::{action_error, ConsoleShell, EmptyState, ErrorPanel, FormError};
+use crate::components::{action_error, ConsoleShell, FormError, Loaded};
 use crate::server_fns::{
     entitlement_form, entitlement_tags, AppError, EntitlementFormData, SaveEntitlement,
 };
@@ -167,23 +167,13 @@ pub fn EntitlementFormPage() -> impl IntoView {
     );
     view! {
         <ConsoleShell title="Entitlement">
-            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(data) => {
-                            let query = location.search.get_untracked();
-                            view! { <EntitlementForm data save query/> }.into_any()
-                        }
-                        Err(AppError::NotFound) => view! {
-                            <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/licenses">"Licenses"</A>" / "</nav>
-                            <EmptyState title="Entitlement not found">
-                                <p>"There is no such customer or entitlement in your organization."</p>
-                            </EmptyState>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded data ready=move |data| {
+                    let query = location.search.get_untracked();
+                    view! { <EntitlementForm data save query/> }
+                }
+                missing="Entitlement not found" back=("/licenses", "Licenses")>
+                <p>"There is no such customer or entitlement in your organization."</p>
+            </Loaded>
         </ConsoleShell>
     }
 }

@@ -1,13 +1,16 @@
 //! The customer's Artifact Entitlements tab.
 
-use crate::components::{action_error, ConsoleShell, DataTable, EmptyState, ErrorPanel, FormError};
+use super::customer::CUSTOMER_NOT_FOUND;
+use crate::components::{
+    action_error, route_param, ConsoleShell, DataTable, FormError, Loaded, SearchForm,
+};
 use crate::server_fns::{list_entitlements, AppError, DeleteEntitlement, EntitlementsView};
 use chrono::Utc;
 use domain::entitlements::EntitlementView;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 /// "Expired", "Expires in N days" or the date.
 fn expiry(e: &EntitlementView) -> (String, &'static str) {
@@ -38,14 +41,8 @@ fn expiry(e: &EntitlementView) -> (String, &'static str) {
 
 #[component]
 pub fn EntitlementsPage() -> impl IntoView {
-    let params = use_params_map();
     let query = use_query_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|i| i.parse::<domain::CustomerId>().ok())
-    };
+    let id = route_param::<domain::CustomerId>("id");
     let q = move || query.read().get("q");
     let typed = RwSignal::new(None::<String>);
     let delete = ServerAction::<DeleteEntitlement>::new();
@@ -63,17 +60,10 @@ pub fn EntitlementsPage() -> impl IntoView {
     view! {
         <ConsoleShell title="Artifact Entitlements">
             <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/licenses">"Licenses"</A>" / "</nav>
-            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <EntitlementsTab view delete typed q=q()/> }.into_any(),
-                        Err(AppError::NotFound) => view! {
-                            <EmptyState title="Customer not found"><p>"There is no customer with this address in your organization."</p></EmptyState>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded data ready=move |view| view! { <EntitlementsTab view delete typed q=q()/> }
+                missing=CUSTOMER_NOT_FOUND.0>
+                <p>{CUSTOMER_NOT_FOUND.1}</p>
+            </Loaded>
         </ConsoleShell>
     }
 }
@@ -140,12 +130,10 @@ fn EntitlementsTab(
             <div class="card-header">
                 <h2 id="ent-heading">"Artifact Entitlements"</h2>
                 <div class="card-tools">
-                <form method="get" role="search" class="search" aria-label="Search entitlements">
-                    <label class="visually-hidden" for="ent-search">"Search by entitlement or artifact name"</label>
-                    <input id="ent-search" type="search" name="q" placeholder="Entitlement or artifact"
-                        value=typed.get_untracked().or_else(|| q.clone()).unwrap_or_default()
-                        on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
-                </form>
+                <SearchForm name="Search entitlements" id="ent-search" label="Search by entitlement or artifact name"
+                    placeholder="Entitlement or artifact"
+                    value=typed.get_untracked().or_else(|| q.clone()).unwrap_or_default()
+                    on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
                 {(can_write && plan_active).then(|| view! {
                     <a class="btn btn-primary" href=format!("/licenses/{customer_id}/entitlements/new")>"Create Entitlement"</a>
                 })}

@@ -1,8 +1,8 @@
 //! `/licenses`: the org's customers.
 
 use crate::components::{
-    action_error, invalid, ConsoleShell, DataTable, EmptyState, ErrorPanel, FieldError, FormError,
-    PageAt, Pager,
+    action_error, ConsoleShell, DataTable, EmptyState, FormError, InputField, Loaded, PageAt,
+    Pager, SearchForm,
 };
 use crate::server_fns::{list_customers, CreateCustomer, CustomersView};
 use leptos::form::ActionForm;
@@ -41,10 +41,7 @@ pub fn LicensesPage() -> impl IntoView {
         <ConsoleShell title="Licenses">
             <header class="page-header">
                 <h1>"Licenses"</h1>
-                <form method="get" role="search" class="search" aria-label="Search customers">
-                    <label class="visually-hidden" for="customer-search">"Search customers"</label>
-                    <input id="customer-search" type="search" name="q" placeholder="Search customers"
-                        value=typed.clone()/>
+                <SearchForm name="Search customers" id="customer-search" value=typed.clone()>
                     {move || query.read().get("limit").map(|limit| view! { <input type="hidden" name="limit" value=limit/> })}
                     <label class="check">
                         <input type="checkbox" name="ending" value="30"
@@ -52,16 +49,9 @@ pub fn LicensesPage() -> impl IntoView {
                         "Entitlement ending within 30 days"
                     </label>
                     <button type="submit" class="btn btn-small">"Filter"</button>
-                </form>
+                </SearchForm>
             </header>
-            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok((view, here)) => view! { <CustomerList view create create_error here/> }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded data ready=move |(view, here)| view! { <CustomerList view create create_error here/> }/>
         </ConsoleShell>
     }
 }
@@ -86,12 +76,8 @@ fn CustomerList(
             <h2 id="new-customer-heading">"Create customer"</h2>
             <ActionForm action=create attr:class="form form-row" attr:aria-label="Create customer">
                 <FormError error=create_error/>
-                <div class="field">
-                    <label for="customer-name">"Customer name"</label>
-                    <input id="customer-name" name="name" type="text" required maxlength="100"
-                        aria-invalid=invalid(create_error, "name") aria-describedby="name-error"/>
-                    <FieldError error=create_error field="name"/>
-                </div>
+                <InputField id="customer-name" label="Customer name" name="name" error=create_error
+                    required=true maxlength="100"/>
                 <button type="submit" class="btn btn-primary">"Create customer"</button>
             </ActionForm>
         </section>

@@ -2,8 +2,8 @@
 
 use crate::components::tokens::{Tokens, TokensSection};
 use crate::components::{
-    action_error, invalid, reset_on_success, ConsoleShell, DataTable, ErrorPanel, FieldError,
-    FormError,
+    action_error, reset_on_success, ConsoleShell, DataTable, Field, FormError, InputField, Loaded,
+    SubmitButton,
 };
 use crate::server_fns::{
     load_settings, AddVendorUser, ChangeVendorRole, RemoveVendorUser, SetImmutableTags,
@@ -36,14 +36,7 @@ pub fn SettingsPage() -> impl IntoView {
             <header class="page-header">
                 <h1>"Settings"</h1>
             </header>
-            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <SettingsBody view add change remove immutable/> }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded data ready=move |view| view! { <SettingsBody view add change remove immutable/> }/>
             <TokensSection data=tokens/>
         </ConsoleShell>
     }
@@ -158,31 +151,18 @@ fn SettingsBody(
                 <h3>"Add a user"</h3>
                 <ActionForm action=add node_ref=reset_on_success(add) attr:class="form form-row" attr:aria-label="Add a user">
                     <FormError error=add_error/>
-                    <div class="field">
-                        <label for="new-email">"Email"</label>
-                        <input id="new-email" name="email" type="email" required autocomplete="off"
-                            aria-invalid=invalid(add_error, "email") aria-describedby="email-error"/>
-                        <FieldError error=add_error field="email"/>
-                    </div>
-                    <div class="field">
-                        <label for="new-password">"Initial password"</label>
-                        <input id="new-password" name="password" type="password" required minlength="8"
-                            autocomplete="new-password" aria-invalid=invalid(add_error, "password")
-                            aria-describedby="password-error"/>
-                        <FieldError error=add_error field="password"/>
-                    </div>
-                    <div class="field">
-                        <label for="new-role">"Role"</label>
+                    <InputField id="new-email" label="Email" name="email" error=add_error kind="email" required=true
+                        autocomplete="off"/>
+                    <InputField id="new-password" label="Initial password" name="password" error=add_error
+                        kind="password" required=true minlength="8" autocomplete="new-password"/>
+                    <Field id="new-role" label="Role" name="role" error=add_error>
                         <select id="new-role" name="role">
                             <option value="read_only">"Read only"</option>
                             <option value="read_write">"Read & write"</option>
                             <option value="admin">"Admin"</option>
                         </select>
-                        <FieldError error=add_error field="role"/>
-                    </div>
-                    <button type="submit" class="btn btn-primary" disabled=move || add.pending().get()>
-                        {move || if add.pending().get() { "Adding…" } else { "Add user" }}
-                    </button>
+                    </Field>
+                    <SubmitButton pending=add.pending() label="Add user" busy="Adding…"/>
                 </ActionForm>
             })}
             {(!is_admin).then(|| view! {

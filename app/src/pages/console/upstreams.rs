@@ -5,7 +5,7 @@
 //! status follows the sync live (`/events`).
 
 use crate::components::{
-    action_error, human_size, invalid, ConsoleShell, EmptyState, ErrorPanel, FieldError, FormError,
+    action_error, human_size, query_value, route_param, ConsoleShell, FormError, InputField, Loaded,
 };
 use crate::live::use_changes;
 use crate::server_fns::{
@@ -16,7 +16,6 @@ use domain::UpstreamId;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// What the UI says about vendor pushes to a mirrored artifact.
 pub const PUSH_NOTE: &str = "You can still push to a mirrored artifact. A sync sets the tags it mirrors to what the upstream has, so a tag you pushed under the same name is replaced; other tags stay (unless deletions are mirrored).";
@@ -25,8 +24,7 @@ pub const PUSH_NOTE: &str = "You can still push to a mirrored artifact. A sync s
 pub fn NewUpstreamPage() -> impl IntoView {
     let create = ServerAction::<CreateUpstream>::new();
     let error = action_error(create);
-    let query = use_query_map();
-    let artifact = move || query.read().get("artifact").unwrap_or_default();
+    let artifact = query_value("artifact");
     view! {
         <ConsoleShell title="Mirror from a registry">
             <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/artifacts">"Artifacts"</A>" / "</nav>
@@ -35,51 +33,21 @@ pub fn NewUpstreamPage() -> impl IntoView {
                 <p class="hint">"Portcullis copies the artifact from the registry your CI already pushes to (GHCR, Harbor, ECR, a distribution server), at once and then on an interval, and serves it to your customers under their entitlements."</p>
                 <ActionForm action=create attr:class="form" attr:aria-label="Mirror from a registry">
                     <FormError error/>
-                    <div class="field">
-                        <label for="upstream-artifact">"Artifact"</label>
-                        <input id="upstream-artifact" name="artifact" type="text" required value=artifact
-                            placeholder="web" aria-invalid=invalid(error, "artifact") aria-describedby="artifact-error"/>
-                        <p class="hint">"The name here, without your organization; created when it does not exist."</p>
-                        <FieldError error field="artifact"/>
-                    </div>
-                    <div class="field">
-                        <label for="upstream-url">"Registry URL"</label>
-                        <input id="upstream-url" name="url" type="text" required placeholder="https://ghcr.io"
-                            aria-invalid=invalid(error, "url") aria-describedby="url-error"/>
-                        <FieldError error field="url"/>
-                    </div>
-                    <div class="field">
-                        <label for="upstream-repository">"Repository"</label>
-                        <input id="upstream-repository" name="repository" type="text" required placeholder="vendor/web"
-                            aria-invalid=invalid(error, "repository") aria-describedby="repository-error"/>
-                        <FieldError error field="repository"/>
-                    </div>
-                    <div class="field">
-                        <label for="upstream-username">"User name (optional)"</label>
-                        <input id="upstream-username" name="username" type="text" autocomplete="off"
-                            aria-invalid=invalid(error, "username") aria-describedby="username-error"/>
-                        <FieldError error field="username"/>
-                    </div>
-                    <div class="field">
-                        <label for="upstream-password">"Password or token (optional)"</label>
-                        <input id="upstream-password" name="password" type="password" autocomplete="new-password"
-                            aria-invalid=invalid(error, "password") aria-describedby="password-error"/>
-                        <p class="hint">"Stored encrypted and never shown again."</p>
-                        <FieldError error field="password"/>
-                    </div>
-                    <div class="field">
-                        <label for="upstream-tags">"Tags"</label>
-                        <input id="upstream-tags" name="tags" type="text" value="all"
-                            aria-invalid=invalid(error, "tags") aria-describedby="tags-error"/>
-                        <p class="hint">"\"all\", or tag names separated by commas."</p>
-                        <FieldError error field="tags"/>
-                    </div>
-                    <div class="field">
-                        <label for="upstream-interval">"Sync every (minutes)"</label>
-                        <input id="upstream-interval" name="interval_minutes" type="number" min="1" value="60"
-                            aria-invalid=invalid(error, "interval_minutes") aria-describedby="interval_minutes-error"/>
-                        <FieldError error field="interval_minutes"/>
-                    </div>
+                    <InputField id="upstream-artifact" label="Artifact" name="artifact" error required=true
+                        value=Signal::derive(artifact) placeholder="web"
+                        hint="The name here, without your organization; created when it does not exist."/>
+                    <InputField id="upstream-url" label="Registry URL" name="url" error required=true
+                        placeholder="https://ghcr.io"/>
+                    <InputField id="upstream-repository" label="Repository" name="repository" error required=true
+                        placeholder="vendor/web"/>
+                    <InputField id="upstream-username" label="User name (optional)" name="username" error
+                        autocomplete="off"/>
+                    <InputField id="upstream-password" label="Password or token (optional)" name="password" error
+                        kind="password" autocomplete="new-password" hint="Stored encrypted and never shown again."/>
+                    <InputField id="upstream-tags" label="Tags" name="tags" error value="all"
+                        hint="\"all\", or tag names separated by commas."/>
+                    <InputField id="upstream-interval" label="Sync every (minutes)" name="interval_minutes" error
+                        kind="number" min="1" value="60"/>
                     <label class="check">
                         <input type="checkbox" name="mirror_deletions" value="on"/>
                         "Delete tags here that are deleted upstream"
@@ -94,14 +62,7 @@ pub fn NewUpstreamPage() -> impl IntoView {
 
 #[component]
 pub fn UpstreamPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|i| i.parse::<i64>().ok())
-            .map(UpstreamId::from)
-    };
+    let id = route_param::<UpstreamId>("id");
     let sync = ServerAction::<SyncUpstream>::new();
     let remove = ServerAction::<DeleteUpstream>::new();
     let changes = use_changes();
@@ -116,20 +77,10 @@ pub fn UpstreamPage() -> impl IntoView {
     );
     view! {
         <ConsoleShell title="Mirror">
-            <Transition fallback=|| view! { <div class="loading" role="status">"Loading…"</div> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <UpstreamDetail view sync remove/> }.into_any(),
-                        Err(AppError::NotFound) => view! {
-                            <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/artifacts">"Artifacts"</A></nav>
-                            <EmptyState title="Mirror not found">
-                                <p>"There is no such mirror in your organization."</p>
-                            </EmptyState>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded data ready=move |view| view! { <UpstreamDetail view sync remove/> }
+                missing="Mirror not found" back=("/artifacts", "Artifacts")>
+                <p>"There is no such mirror in your organization."</p>
+            </Loaded>
         </ConsoleShell>
     }
 }

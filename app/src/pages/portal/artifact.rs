@@ -4,10 +4,10 @@
 
 use super::tags::{platforms, pushed, TagTable};
 use crate::components::{
-    human_size, loading, short_digest, Command, EmptyState, ErrorPanel, PortalShell,
+    human_size, loading, short_digest, Command, EmptyState, LoadFailed, PortalShell,
 };
 use crate::live::use_changes;
-use crate::server_fns::{portal_artifact, pull_commands, AppError, PortalArtifactView};
+use crate::server_fns::{portal_artifact, pull_commands, ArtifactView, PortalArtifactView};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -31,13 +31,12 @@ pub fn PortalArtifactPage() -> impl IntoView {
                         match data.await {
                             Ok(view) => view! { <ArtifactDetail view tag/> }.into_any(),
                             // Missing and not visible are the same answer.
-                            Err(AppError::NotFound) => view! {
-                                <EmptyState title="Artifact not found">
+                            Err(error) => view! {
+                                <LoadFailed error missing="Artifact not found">
                                     <p>"There is no artifact with this name among those shared with you."</p>
                                     <p><a href="/portal">"See all artifacts"</a></p>
-                                </EmptyState>
+                                </LoadFailed>
                             }.into_any(),
-                            Err(error) => view! { <ErrorPanel error/> }.into_any(),
                         }
                     })
                 }}
@@ -49,10 +48,13 @@ pub fn PortalArtifactPage() -> impl IntoView {
 #[component]
 fn ArtifactDetail(view: PortalArtifactView, tag: Option<String>) -> impl IntoView {
     let PortalArtifactView {
-        artifact,
-        tags,
-        registry_host,
-        org_slug,
+        shown:
+            ArtifactView {
+                artifact,
+                tags,
+                registry_host,
+                org_slug,
+            },
         email,
     } = view;
     let name = artifact.name.clone();

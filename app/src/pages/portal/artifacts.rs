@@ -3,7 +3,7 @@
 //! may see.
 
 use super::tags::{artifact_href, TagTable};
-use crate::components::{loading, EmptyState, ErrorPanel, PortalShell};
+use crate::components::{EmptyState, Loaded, PortalShell, SearchForm};
 use crate::live::use_changes;
 use crate::server_fns::{portal_artifacts, PortalView, SharedArtifact};
 use domain::registry::TagInfo;
@@ -29,14 +29,7 @@ pub fn PortalHome() -> impl IntoView {
     });
     view! {
         <PortalShell title="Artifacts">
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(view) => view! { <ArtifactList view filter typed/> }.into_any(),
-                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded data ready=move |view| view! { <ArtifactList view filter typed/> }/>
         </PortalShell>
     }
 }
@@ -95,12 +88,8 @@ fn ArtifactList(
     view! {
         <header class="page-header">
             <h1>"Artifacts"</h1>
-            <form method="get" role="search" class="search" aria-label="Search artifacts">
-                <label class="visually-hidden" for="artifact-search">"Search artifacts"</label>
-                <input id="artifact-search" type="search" name="q" placeholder="Search artifacts"
-                    value=shown
-                    on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
-            </form>
+            <SearchForm name="Search artifacts" id="artifact-search" value=shown
+                on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
         </header>
         {banner}
         <p class="hint list-hint">{format!("What {vendor} shares with you, with the tags you may pull, newest first.")}</p>
