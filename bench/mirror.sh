@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 apt_install docker-registry skopeo python3 curl
 if [ -z "${BIN:-}" ]; then
   log "building the server (release, no embedded site: pages are not used)"
-  cargo build -p portcullis --release
+  RUSTFLAGS="$RELEASE_RUSTFLAGS" cargo build -p portcullis --release
   BIN="$CARGO_TARGET_DIR/release/portcullis"
 fi
 SIZE_MB="${SIZE_MB:-100}"   # per layer; two layers

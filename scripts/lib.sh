@@ -23,6 +23,12 @@ WASM_OPT_FLAGS=(-O1 --enable-bulk-memory --enable-nontrapping-float-to-int --ena
   --enable-mutable-globals --enable-reference-types --enable-multivalue)
 # `release` (the default of ./scripts/run) or `dev` (tests, development).
 PROFILE="${PROFILE:-release}"
+# The release build (server and browser bundle alike) type-erases Leptos
+# components (`--cfg erase_components`): the same HTML, with far fewer
+# monomorphized views in the bundle (measured: 827 KB -> 584 KB of gzipped
+# wasm). Both halves must agree, or hydration fails; dev builds keep the
+# types (better errors, what the tests run).
+RELEASE_RUSTFLAGS="${RUSTFLAGS:-} --cfg erase_components"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -85,11 +91,13 @@ build_site() {
   local profile="${1:-$PROFILE}" cargo_profile dir
   if [ "$profile" = release ]; then cargo_profile=wasm-release; dir=wasm-release; else cargo_profile=dev; dir=debug; fi
   log "building the browser bundle ($profile)"
-  cargo build -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate --profile "$cargo_profile"
+  local rustflags="${RUSTFLAGS:-}"
+  [ "$profile" = release ] && rustflags="$RELEASE_RUSTFLAGS"
+  RUSTFLAGS="$rustflags" cargo build -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate --profile "$cargo_profile"
   local site wasm stamp tmp recipe=""
   site="$(site_dir "$profile")"
   wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$dir/app.wasm"
-  [ "$profile" = release ] && recipe="wasm-opt $BINARYEN_VERSION ${WASM_OPT_FLAGS[*]}"
+  [ "$profile" = release ] && recipe="$RELEASE_RUSTFLAGS; wasm-opt $BINARYEN_VERSION ${WASM_OPT_FLAGS[*]}"
   recipe="wasm-bindgen $WASM_BINDGEN_VERSION; $recipe"
   # Beside the site (not served): how its pkg/ was made, from which app.wasm.
   stamp="$site.stamp"
@@ -115,7 +123,7 @@ build_server() {
   log "building the server ($profile)"
   if [ "$profile" = release ]; then
     if [ ! -f "$(site_dir release)/pkg/portcullis_bg.wasm" ]; then setup_build_tools; setup_wasm_opt; build_site release; fi
-    PORTCULLIS_EMBED_SITE="$(site_dir release)" cargo build -p portcullis --release
+    RUSTFLAGS="$RELEASE_RUSTFLAGS" PORTCULLIS_EMBED_SITE="$(site_dir release)" cargo build -p portcullis --release
   else
     cargo build -p portcullis
   fi

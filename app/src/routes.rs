@@ -10,6 +10,7 @@
 use crate::pages::{console, home, portal, set_password, signin};
 use domain::pages::Area;
 use leptos::prelude::*;
+use leptos_router::any_nested_route::IntoAnyNestedRoute;
 use leptos_router::components::Route;
 use leptos_router::location::RequestUrl;
 use leptos_router::{path, MatchNestedRoutes, SsrMode};
@@ -51,6 +52,9 @@ pub fn ConsoleRoutes() -> impl MatchNestedRoutes + Clone {
         <Route path=path!("/upstreams/:id") view=console::upstreams::UpstreamPage ssr=SsrMode::Async/>
     }
     .into_inner()
+    // One type for the group, as the release bundle's `erase_components`
+    // build requires of a component (scripts/lib.sh).
+    .into_any_nested_route()
 }
 
 /// The customer portal (each page renders itself in `PortalShell`).
@@ -62,6 +66,7 @@ pub fn PortalRoutes() -> impl MatchNestedRoutes + Clone {
         <Route path=path!("/portal/tokens") view=portal::tokens::PortalTokensPage ssr=SsrMode::Async/>
     }
     .into_inner()
+    .into_any_nested_route()
 }
 
 /// Whether `routes` render a page at `path`, as the router decides it.
