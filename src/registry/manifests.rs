@@ -19,7 +19,7 @@ use oci_spec::image::{ImageIndex, ImageManifest};
 use std::sync::Arc;
 
 use super::cache::CachedManifest;
-use super::pull_log::ManifestGet;
+use super::pull_log::{self, ManifestGet};
 
 /// The largest manifest accepted (the spec's recommended minimum limit).
 pub const MAX_MANIFEST: usize = 4 * 1024 * 1024;
@@ -47,12 +47,15 @@ pub async fn get(
     // A GET is a pull: a customer's goes in the pull log. (A HEAD is not:
     // clients send it to check what a tag points to, and the GET by digest
     // that follows is then logged with that tag.)
-    let pulls = &req.registry.pulls;
-    let read = ManifestGet::now(token, name, reference, &manifest, req.client);
-    if with_body {
-        pulls.record_manifest_pull(read);
-    } else {
-        pulls.record_manifest_head(read);
+    // (Nothing is built for anyone else: a vendor's read costs the log nothing.)
+    if pull_log::is_logged(&token.principal) {
+        let pulls = &req.registry.pulls;
+        let read = ManifestGet::now(token, name, reference, &manifest, req.client);
+        if with_body {
+            pulls.record_manifest_pull(read);
+        } else {
+            pulls.record_manifest_head(read);
+        }
     }
     let body = if with_body {
         Body::from(manifest.content.clone())

@@ -74,6 +74,12 @@ impl Default for Settings {
     }
 }
 
+/// Whether `principal`'s manifest reads go in the pull log: a customer
+/// user's do; a vendor's are not pulls of a customer.
+pub fn is_logged(principal: &Principal) -> bool {
+    matches!(principal, Principal::Customer { .. })
+}
+
 /// A customer user's manifest GET, as the registry answered it: what the
 /// writer needs to record it, or to fold it into the pull it belongs to.
 /// (Cheap to make on the request path: two reference counts, the name and
@@ -290,7 +296,7 @@ impl PullLog {
     /// users' pulls are logged; a vendor's own pulls are not. The writer
     /// decides whether it is a pull of its own or part of an index's.
     pub fn record_manifest_pull(&self, get: ManifestGet) {
-        if matches!(get.token.principal, Principal::Customer { .. }) {
+        if is_logged(&get.token.principal) {
             self.send(Msg::Get(get));
         }
     }
@@ -299,9 +305,7 @@ impl PullLog {
     /// never waits. A GET by digest of what it answered, with the same
     /// token within the window, is recorded with the tag.
     pub fn record_manifest_head(&self, head: ManifestGet) {
-        if matches!(head.token.principal, Principal::Customer { .. })
-            && matches!(head.reference, Reference::Tag(_))
-        {
+        if is_logged(&head.token.principal) && matches!(head.reference, Reference::Tag(_)) {
             self.send(Msg::Head(ManifestGet {
                 client: None,
                 ..head
