@@ -7,11 +7,12 @@
 //! (`SsrMode::Async`), so pages and forms work without JavaScript and
 //! redirects can still set the status code.
 
+use crate::components::{ConsoleLayout, PortalLayout};
 use crate::pages::{console, home, portal, set_password, signin};
 use domain::pages::Area;
 use leptos::prelude::*;
 use leptos_router::any_nested_route::IntoAnyNestedRoute;
-use leptos_router::components::Route;
+use leptos_router::components::{ParentRoute, Route};
 use leptos_router::location::RequestUrl;
 use leptos_router::{path, MatchNestedRoutes, SsrMode};
 
@@ -36,20 +37,23 @@ pub fn PublicRoutes() -> impl MatchNestedRoutes + Clone {
     .into_inner()
 }
 
-/// The vendor console (each page renders itself in `ConsoleShell`).
+/// The vendor console: its pages under their frame, [`ConsoleLayout`] (a
+/// parent route whose layout renders the page in an `<Outlet/>`).
 #[component(transparent)]
 pub fn ConsoleRoutes() -> impl MatchNestedRoutes + Clone {
     view! {
-        <Route path=path!("/artifacts") view=console::artifacts::ArtifactsPage ssr=SsrMode::Async/>
-        <Route path=path!("/artifacts/*name") view=console::artifact::ArtifactPage ssr=SsrMode::Async/>
-        <Route path=path!("/licenses") view=console::licenses::LicensesPage ssr=SsrMode::Async/>
-        <Route path=path!("/licenses/:id") view=console::customer::CustomerPage ssr=SsrMode::Async/>
-        <Route path=path!("/licenses/:id/entitlements") view=console::entitlements::EntitlementsPage ssr=SsrMode::Async/>
-        <Route path=path!("/licenses/:id/entitlements/new") view=console::entitlement_form::EntitlementFormPage ssr=SsrMode::Async/>
-        <Route path=path!("/licenses/:id/entitlements/:eid") view=console::entitlement_form::EntitlementFormPage ssr=SsrMode::Async/>
-        <Route path=path!("/settings") view=console::settings::SettingsPage ssr=SsrMode::Async/>
-        <Route path=path!("/upstreams/new") view=console::upstreams::NewUpstreamPage ssr=SsrMode::Async/>
-        <Route path=path!("/upstreams/:id") view=console::upstreams::UpstreamPage ssr=SsrMode::Async/>
+        <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
+            <Route path=path!("/artifacts") view=console::artifacts::ArtifactsPage ssr=SsrMode::Async/>
+            <Route path=path!("/artifacts/*name") view=console::artifact::ArtifactPage ssr=SsrMode::Async/>
+            <Route path=path!("/licenses") view=console::licenses::LicensesPage ssr=SsrMode::Async/>
+            <Route path=path!("/licenses/:id") view=console::customer::CustomerPage ssr=SsrMode::Async/>
+            <Route path=path!("/licenses/:id/entitlements") view=console::entitlements::EntitlementsPage ssr=SsrMode::Async/>
+            <Route path=path!("/licenses/:id/entitlements/new") view=console::entitlement_form::EntitlementFormPage ssr=SsrMode::Async/>
+            <Route path=path!("/licenses/:id/entitlements/:eid") view=console::entitlement_form::EntitlementFormPage ssr=SsrMode::Async/>
+            <Route path=path!("/settings") view=console::settings::SettingsPage ssr=SsrMode::Async/>
+            <Route path=path!("/upstreams/new") view=console::upstreams::NewUpstreamPage ssr=SsrMode::Async/>
+            <Route path=path!("/upstreams/:id") view=console::upstreams::UpstreamPage ssr=SsrMode::Async/>
+        </ParentRoute>
     }
     .into_inner()
     // One type for the group, as the release bundle's `erase_components`
@@ -57,13 +61,15 @@ pub fn ConsoleRoutes() -> impl MatchNestedRoutes + Clone {
     .into_any_nested_route()
 }
 
-/// The customer portal (each page renders itself in `PortalShell`).
+/// The customer portal: its pages under their frame, [`PortalLayout`].
 #[component(transparent)]
 pub fn PortalRoutes() -> impl MatchNestedRoutes + Clone {
     view! {
-        <Route path=path!("/portal") view=portal::artifacts::PortalHome ssr=SsrMode::Async/>
-        <Route path=path!("/portal/artifacts/*name") view=portal::artifact::PortalArtifactPage ssr=SsrMode::Async/>
-        <Route path=path!("/portal/tokens") view=portal::tokens::PortalTokensPage ssr=SsrMode::Async/>
+        <ParentRoute path=path!("/portal") view=PortalLayout ssr=SsrMode::Async>
+            <Route path=path!("") view=portal::artifacts::PortalHome ssr=SsrMode::Async/>
+            <Route path=path!("/artifacts/*name") view=portal::artifact::PortalArtifactPage ssr=SsrMode::Async/>
+            <Route path=path!("/tokens") view=portal::tokens::PortalTokensPage ssr=SsrMode::Async/>
+        </ParentRoute>
     }
     .into_inner()
     .into_any_nested_route()

@@ -222,4 +222,13 @@ test('a rule shows which tags it matches before it is saved', async ({ page, bas
   const list = await api('GET', `/api/v1/customers/${customer.id}/entitlements`);
   expect(list.entitlements[0].after_expiry).toBe('keep_released');
   expect(list.entitlements[0].artifacts[0].tags).toEqual({ semver: '^1' });
+
+  // The form, loaded as a page, is left by the console's navigation: the
+  // console frame stays and the page under it is replaced (the fixture fails
+  // the test on any error in the page).
+  await open(page, info, `/licenses/${customer.id}/entitlements/new`);
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Licenses' }).click();
+  await expect(page).toHaveURL(/\/licenses$/);
+  await expect(page.getByRole('heading', { name: 'Licenses', level: 1 })).toBeVisible();
+  await expect(page.getByRole('form', { name: 'Create entitlement' })).toHaveCount(0);
 });

@@ -11,7 +11,7 @@ use domain::Principal;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Redirect, A};
+use leptos_router::components::{Outlet, Redirect, A};
 
 /// The latest error of a server action, as a signal.
 pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
@@ -222,22 +222,30 @@ fn Whoami(email: String, #[prop(into)] role: String) -> impl IntoView {
     }
 }
 
-/// A shell's answer to someone it is not for: their own home, the sign-in
-/// page, or the error.
+/// A frame's answer to someone it is not for: their own home, the sign-in
+/// page, or the error (in the frame's bar, above the page).
 fn elsewhere(me: Result<Option<Principal>, AppError>) -> AnyView {
     match me {
         Ok(Some(other)) => view! { <Redirect path=other.home_path()/> }.into_any(),
         Ok(None) => view! { <Redirect path="/signin"/> }.into_any(),
-        Err(error) => view! { <main class="content"><ErrorPanel error/></main> }.into_any(),
+        Err(error) => view! { <ErrorPanel error/> }.into_any(),
     }
 }
 
-/// The vendor console frame: sidebar (Artifacts, Licenses, Settings), the
-/// organization and the signed-in user. Only vendor users see its content;
-/// anyone else is sent where they belong.
+/// A page's title in the browser: "`title` · Portcullis".
 #[component]
-pub fn ConsoleShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
-    shell(title, "layout", children, |me| {
+pub fn PageTitle(title: &'static str) -> impl IntoView {
+    view! { <Title text=format!("{title} · Portcullis")/> }
+}
+
+/// The vendor console frame, the parent route of every console page
+/// ([`crate::routes::ConsoleRoutes`]): sidebar (Artifacts, Licenses,
+/// Settings), the organization and the signed-in user, and the page in
+/// `<main>`. Anyone but a vendor user is sent where they belong (the
+/// server's page guard already did so before rendering).
+#[component]
+pub fn ConsoleLayout() -> impl IntoView {
+    frame("layout", |me| {
         let Principal::Vendor {
             email,
             org_name,
@@ -271,44 +279,37 @@ pub fn ConsoleShell(title: &'static str, children: ChildrenFn) -> impl IntoView 
     })
 }
 
-/// What both shells do: the page's title and, once it is known who is signed
-/// in, the frame (`<div class=layout>`: a skip link, the shell's `bar`, the
-/// page) for whom the shell is for; `bar` is `None` for anyone else, who is
-/// sent where they belong.
-fn shell<F>(
-    title: &'static str,
-    layout: &'static str,
-    children: ChildrenFn,
-    bar: F,
-) -> impl IntoView
+/// What both frames are (`<div class=layout>`: a skip link, the frame's
+/// `bar` once it is known who is signed in, and the child route's page in
+/// `<main>`). `bar` is `None` for anyone the frame is not for, who is sent
+/// where they belong.
+///
+/// The page (the `<Outlet/>`) is outside the `Suspense` that waits for the
+/// signed-in user: a server render may build a `Suspense`'s view twice, and
+/// a page built there would make its resources twice, with other ids than
+/// the browser's (which breaks hydration). The frame stays while the
+/// pages under it change: who is signed in is asked once, not per page.
+fn frame<F>(layout: &'static str, bar: F) -> impl IntoView
 where
     F: Fn(&Principal) -> Option<AnyView> + Clone + Send + Sync + 'static,
 {
     let me = Resource::new(|| (), |_| get_me());
     view! {
-        <Title text=format!("{title} · Portcullis")/>
-        <Suspense fallback=loading>
-            {move || {
-                let children = children.clone();
-                let bar = bar.clone();
-                Suspend::new(async move {
-                    match me.await {
-                        Ok(Some(me)) => match bar(&me) {
-                            Some(bar) => view! {
-                                <div class=layout>
-                                    <a class="skip-link" href="#main">"Skip to content"</a>
-                                    {bar}
-                                    <main id="main" class="content">{children()}</main>
-                                </div>
-                            }
-                            .into_any(),
-                            None => elsewhere(Ok(Some(me))),
-                        },
-                        other => elsewhere(other),
-                    }
-                })
-            }}
-        </Suspense>
+        <div class=layout>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <Suspense fallback=loading>
+                {move || {
+                    let bar = bar.clone();
+                    Suspend::new(async move {
+                        match me.await {
+                            Ok(Some(me)) => bar(&me).unwrap_or_else(|| elsewhere(Ok(Some(me)))),
+                            other => elsewhere(other),
+                        }
+                    })
+                }}
+            </Suspense>
+            <main id="main" class="content"><Outlet/></main>
+        </div>
     }
 }
 
@@ -323,10 +324,12 @@ fn portal_section(path: &str) -> Option<&'static str> {
     }
 }
 
-/// The customer portal frame (Artifacts, Access tokens). Only customer
-/// users see its content.
+/// The customer portal frame, the parent route of every portal page
+/// ([`crate::routes::PortalRoutes`]): the organization, the sections
+/// (Artifacts, Access tokens) and the signed-in user above the page. Anyone
+/// but a customer user is sent where they belong.
 #[component]
-pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
+pub fn PortalLayout() -> impl IntoView {
     let location = leptos_router::hooks::use_location();
     let current = move |section: &'static str| {
         location
@@ -334,7 +337,7 @@ pub fn PortalShell(title: &'static str, children: ChildrenFn) -> impl IntoView {
             .with(|p| portal_section(p) == Some(section))
             .then_some("page")
     };
-    shell(title, "portal", children, move |me| {
+    frame("portal", move |me| {
         let Principal::Customer {
             email,
             org_name,

@@ -1,7 +1,7 @@
 //! `/artifacts`: the org's artifacts, and how to push one.
 
 use crate::components::{
-    Command, ConsoleShell, DataTable, EmptyState, Loaded, PageAt, Pager, SearchForm,
+    Command, DataTable, EmptyState, Loaded, PageAt, PageTitle, Pager, SearchForm,
 };
 use crate::server_fns::{list_artifacts, login_command, shell_quote, ArtifactsView};
 use domain::paging;
@@ -68,15 +68,14 @@ pub fn ArtifactsPage() -> impl IntoView {
     // The box is not bound to the address: typing is ahead of it.
     let typed = query.read_untracked().get("q").unwrap_or_default();
     view! {
-        <ConsoleShell title="Artifacts">
-            <header class="page-header">
-                <h1>"Artifacts"</h1>
-                <SearchForm name="Search artifacts" id="artifact-search" value=typed.clone() on:input=on_input.clone()>
-                    {query.read_untracked().get("limit").map(|limit| view! { <input type="hidden" name="limit" value=limit/> })}
-                </SearchForm>
-            </header>
-            <Loaded data ready=|(view, here)| view! { <ArtifactList view here/> }/>
-        </ConsoleShell>
+        <PageTitle title="Artifacts"/>
+        <header class="page-header">
+            <h1>"Artifacts"</h1>
+            <SearchForm name="Search artifacts" id="artifact-search" value=typed.clone() on:input=on_input.clone()>
+                {query.read_untracked().get("limit").map(|limit| view! { <input type="hidden" name="limit" value=limit/> })}
+            </SearchForm>
+        </header>
+        <Loaded data ready=|(view, here)| view! { <ArtifactList view here/> }/>
     }
 }
 

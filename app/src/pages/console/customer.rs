@@ -2,8 +2,8 @@
 
 use crate::components::pulls::{PullsCard, PullsOf};
 use crate::components::{
-    action_error, invalid, loading, reset_on_success, route_param, ConsoleShell, CopyButton,
-    DataTable, Field, FieldError, FormError, InputField, LoadFailed,
+    action_error, invalid, loading, reset_on_success, route_param, CopyButton, DataTable, Field,
+    FieldError, FormError, InputField, LoadFailed, PageTitle,
 };
 use crate::server_fns::{
     customer_pulls, fresh_added_user, get_customer, AddCustomerUser, AddedUser, CustomerView,
@@ -64,21 +64,20 @@ pub fn CustomerPage() -> impl IntoView {
         },
     );
     view! {
-        <ConsoleShell title="Customer">
-            <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/licenses">"Licenses"</A>" / "</nav>
-            <Transition fallback=loading>
-                {move || Suspend::new(async move {
-                    let fresh = fresh.await;
-                    let pulls = pulls.await;
-                    match data.await {
-                        Ok(view) => view! { <CustomerDetail view fresh pulls add remove rename delete/> }.into_any(),
-                        Err(error) => view! {
-                            <LoadFailed error missing=CUSTOMER_NOT_FOUND.0><p>{CUSTOMER_NOT_FOUND.1}</p></LoadFailed>
-                        }.into_any(),
-                    }
-                })}
-            </Transition>
-        </ConsoleShell>
+        <PageTitle title="Customer"/>
+        <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/licenses">"Licenses"</A>" / "</nav>
+        <Transition fallback=loading>
+            {move || Suspend::new(async move {
+                let fresh = fresh.await;
+                let pulls = pulls.await;
+                match data.await {
+                    Ok(view) => view! { <CustomerDetail view fresh pulls add remove rename delete/> }.into_any(),
+                    Err(error) => view! {
+                        <LoadFailed error missing=CUSTOMER_NOT_FOUND.0><p>{CUSTOMER_NOT_FOUND.1}</p></LoadFailed>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 

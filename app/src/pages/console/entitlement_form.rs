@@ -8,7 +8,7 @@
 //! rebuilds the form from it), and Save is a plain form post that comes back
 //! here with the messages when something is wrong.
 
-use crate::components::{action_error, ConsoleShell, FormError, Loaded};
+use crate::components::{action_error, FormError, Loaded, PageTitle};
 use crate::server_fns::{
     entitlement_form, entitlement_tags, AppError, EntitlementFormData, SaveEntitlement,
 };
@@ -27,6 +27,10 @@ type TagLists = RwSignal<HashMap<String, Vec<String>>>;
 #[derive(Default, serde::Deserialize)]
 struct FormOps {
     add: Option<String>,
+    /// `remove_row`, not `remove`: a form's control named `remove` hides
+    /// the form's own `remove()` (named controls are properties of their
+    /// form), and the router removes the form with it when the page is left.
+    #[serde(rename = "remove_row")]
     remove: Option<usize>,
 }
 
@@ -166,15 +170,14 @@ pub fn EntitlementFormPage() -> impl IntoView {
         },
     );
     view! {
-        <ConsoleShell title="Entitlement">
-            <Loaded data ready=move |data| {
-                    let query = location.search.get_untracked();
-                    view! { <EntitlementForm data save query/> }
-                }
-                missing="Entitlement not found" back=("/licenses", "Licenses")>
-                <p>"There is no such customer or entitlement in your organization."</p>
-            </Loaded>
-        </ConsoleShell>
+        <PageTitle title="Entitlement"/>
+        <Loaded data ready=move |data| {
+                let query = location.search.get_untracked();
+                view! { <EntitlementForm data save query/> }
+            }
+            missing="Entitlement not found" back=("/licenses", "Licenses")>
+            <p>"There is no such customer or entitlement in your organization."</p>
+        </Loaded>
     }
 }
 
@@ -523,7 +526,7 @@ fn GrantRow(
                     {field_message(error, tags_field.clone())}
                 </fieldset>
                 <button type=move || if hydrated.get() { "button" } else { "submit" }
-                    formmethod="get" formaction=form_url formnovalidate name="remove" value=index.to_string()
+                    formmethod="get" formaction=form_url formnovalidate name="remove_row" value=index.to_string()
                     class="btn btn-small btn-quiet row-remove" aria-label=format!("Remove artifact {number}")
                     on:click=move |_| {
                         if hydrated.get_untracked() {
@@ -578,7 +581,7 @@ mod tests {
         assert!(!d.rows[0].all_tags() && d.rows[1].all_tags());
         assert_eq!(d.rows[2], RowDraft::default());
 
-        let d = draft_from_query(&q.replace("add=1", "remove=0")).unwrap();
+        let d = draft_from_query(&q.replace("add=1", "remove_row=0")).unwrap();
         assert_eq!(d.rows.len(), 1);
         assert_eq!(d.rows[0].artifact, "api");
 

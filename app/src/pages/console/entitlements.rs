@@ -2,7 +2,7 @@
 
 use super::customer::CUSTOMER_NOT_FOUND;
 use crate::components::{
-    action_error, route_param, ConsoleShell, DataTable, FormError, Loaded, SearchForm,
+    action_error, route_param, DataTable, FormError, Loaded, PageTitle, SearchForm,
 };
 use crate::server_fns::{list_entitlements, AppError, DeleteEntitlement, EntitlementsView};
 use chrono::Utc;
@@ -58,13 +58,12 @@ pub fn EntitlementsPage() -> impl IntoView {
         },
     );
     view! {
-        <ConsoleShell title="Artifact Entitlements">
-            <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/licenses">"Licenses"</A>" / "</nav>
-            <Loaded data ready=move |view| view! { <EntitlementsTab view delete typed q=q()/> }
-                missing=CUSTOMER_NOT_FOUND.0>
-                <p>{CUSTOMER_NOT_FOUND.1}</p>
-            </Loaded>
-        </ConsoleShell>
+        <PageTitle title="Artifact Entitlements"/>
+        <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/licenses">"Licenses"</A>" / "</nav>
+        <Loaded data ready=move |view| view! { <EntitlementsTab view delete typed q=q()/> }
+            missing=CUSTOMER_NOT_FOUND.0>
+            <p>{CUSTOMER_NOT_FOUND.1}</p>
+        </Loaded>
     }
 }
 

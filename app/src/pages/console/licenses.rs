@@ -1,8 +1,8 @@
 //! `/licenses`: the org's customers.
 
 use crate::components::{
-    action_error, ConsoleShell, DataTable, EmptyState, FormError, InputField, Loaded, PageAt,
-    Pager, SearchForm,
+    action_error, DataTable, EmptyState, FormError, InputField, Loaded, PageAt, PageTitle, Pager,
+    SearchForm,
 };
 use crate::server_fns::{list_customers, CreateCustomer, CustomersView};
 use leptos::form::ActionForm;
@@ -38,21 +38,20 @@ pub fn LicensesPage() -> impl IntoView {
     });
     let ending = move || query.read().get("ending").is_some_and(|e| !e.is_empty());
     view! {
-        <ConsoleShell title="Licenses">
-            <header class="page-header">
-                <h1>"Licenses"</h1>
-                <SearchForm name="Search customers" id="customer-search" value=typed.clone()>
-                    {move || query.read().get("limit").map(|limit| view! { <input type="hidden" name="limit" value=limit/> })}
-                    <label class="check">
-                        <input type="checkbox" name="ending" value="30"
-                            checked=ending prop:checked=ending/>
-                        "Entitlement ending within 30 days"
-                    </label>
-                    <button type="submit" class="btn btn-small">"Filter"</button>
-                </SearchForm>
-            </header>
-            <Loaded data ready=move |(view, here)| view! { <CustomerList view create create_error here/> }/>
-        </ConsoleShell>
+        <PageTitle title="Licenses"/>
+        <header class="page-header">
+            <h1>"Licenses"</h1>
+            <SearchForm name="Search customers" id="customer-search" value=typed.clone()>
+                {move || query.read().get("limit").map(|limit| view! { <input type="hidden" name="limit" value=limit/> })}
+                <label class="check">
+                    <input type="checkbox" name="ending" value="30"
+                        checked=ending prop:checked=ending/>
+                    "Entitlement ending within 30 days"
+                </label>
+                <button type="submit" class="btn btn-small">"Filter"</button>
+            </SearchForm>
+        </header>
+        <Loaded data ready=move |(view, here)| view! { <CustomerList view create create_error here/> }/>
     }
 }
 

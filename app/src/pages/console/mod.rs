@@ -1,5 +1,5 @@
-//! The vendor console: one module per page. Each page renders itself in
-//! [`crate::components::ConsoleShell`]; [`crate::routes::ConsoleRoutes`]
+//! The vendor console: one module per page. Each page renders under
+//! [`crate::components::ConsoleLayout`]; [`crate::routes::ConsoleRoutes`]
 //! lists them (the page guard's console area).
 
 pub mod artifact;

@@ -2,7 +2,7 @@
 
 use crate::components::tokens::{Tokens, TokensSection};
 use crate::components::{
-    action_error, reset_on_success, ConsoleShell, DataTable, Field, FormError, InputField, Loaded,
+    action_error, reset_on_success, DataTable, Field, FormError, InputField, Loaded, PageTitle,
     SubmitButton,
 };
 use crate::server_fns::{
@@ -32,13 +32,12 @@ pub fn SettingsPage() -> impl IntoView {
         |_| load_settings(),
     );
     view! {
-        <ConsoleShell title="Settings">
-            <header class="page-header">
-                <h1>"Settings"</h1>
-            </header>
-            <Loaded data ready=move |view| view! { <SettingsBody view add change remove immutable/> }/>
-            <TokensSection data=tokens/>
-        </ConsoleShell>
+        <PageTitle title="Settings"/>
+        <header class="page-header">
+            <h1>"Settings"</h1>
+        </header>
+        <Loaded data ready=move |view| view! { <SettingsBody view add change remove immutable/> }/>
+        <TokensSection data=tokens/>
     }
 }
 

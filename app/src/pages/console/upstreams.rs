@@ -5,7 +5,7 @@
 //! status follows the sync live (`/events`).
 
 use crate::components::{
-    action_error, human_size, query_value, route_param, ConsoleShell, FormError, InputField, Loaded,
+    action_error, human_size, query_value, route_param, FormError, InputField, Loaded, PageTitle,
 };
 use crate::live::use_changes;
 use crate::server_fns::{
@@ -26,37 +26,36 @@ pub fn NewUpstreamPage() -> impl IntoView {
     let error = action_error(create);
     let artifact = query_value("artifact");
     view! {
-        <ConsoleShell title="Mirror from a registry">
-            <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/artifacts">"Artifacts"</A>" / "</nav>
-            <header class="page-header"><h1>"Mirror from a registry"</h1></header>
-            <section class="card">
-                <p class="hint">"Portcullis copies the artifact from the registry your CI already pushes to (GHCR, Harbor, ECR, a distribution server), at once and then on an interval, and serves it to your customers under their entitlements."</p>
-                <ActionForm action=create attr:class="form" attr:aria-label="Mirror from a registry">
-                    <FormError error/>
-                    <InputField id="upstream-artifact" label="Artifact" name="artifact" error required=true
-                        value=Signal::derive(artifact) placeholder="web"
-                        hint="The name here, without your organization; created when it does not exist."/>
-                    <InputField id="upstream-url" label="Registry URL" name="url" error required=true
-                        placeholder="https://ghcr.io"/>
-                    <InputField id="upstream-repository" label="Repository" name="repository" error required=true
-                        placeholder="vendor/web"/>
-                    <InputField id="upstream-username" label="User name (optional)" name="username" error
-                        autocomplete="off"/>
-                    <InputField id="upstream-password" label="Password or token (optional)" name="password" error
-                        kind="password" autocomplete="new-password" hint="Stored encrypted and never shown again."/>
-                    <InputField id="upstream-tags" label="Tags" name="tags" error value="all"
-                        hint="\"all\", or tag names separated by commas."/>
-                    <InputField id="upstream-interval" label="Sync every (minutes)" name="interval_minutes" error
-                        kind="number" min="1" value="60"/>
-                    <label class="check">
-                        <input type="checkbox" name="mirror_deletions" value="on"/>
-                        "Delete tags here that are deleted upstream"
-                    </label>
-                    <p class="hint">{PUSH_NOTE}</p>
-                    <button type="submit" class="btn btn-primary">"Mirror"</button>
-                </ActionForm>
-            </section>
-        </ConsoleShell>
+        <PageTitle title="Mirror from a registry"/>
+        <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/artifacts">"Artifacts"</A>" / "</nav>
+        <header class="page-header"><h1>"Mirror from a registry"</h1></header>
+        <section class="card">
+            <p class="hint">"Portcullis copies the artifact from the registry your CI already pushes to (GHCR, Harbor, ECR, a distribution server), at once and then on an interval, and serves it to your customers under their entitlements."</p>
+            <ActionForm action=create attr:class="form" attr:aria-label="Mirror from a registry">
+                <FormError error/>
+                <InputField id="upstream-artifact" label="Artifact" name="artifact" error required=true
+                    value=Signal::derive(artifact) placeholder="web"
+                    hint="The name here, without your organization; created when it does not exist."/>
+                <InputField id="upstream-url" label="Registry URL" name="url" error required=true
+                    placeholder="https://ghcr.io"/>
+                <InputField id="upstream-repository" label="Repository" name="repository" error required=true
+                    placeholder="vendor/web"/>
+                <InputField id="upstream-username" label="User name (optional)" name="username" error
+                    autocomplete="off"/>
+                <InputField id="upstream-password" label="Password or token (optional)" name="password" error
+                    kind="password" autocomplete="new-password" hint="Stored encrypted and never shown again."/>
+                <InputField id="upstream-tags" label="Tags" name="tags" error value="all"
+                    hint="\"all\", or tag names separated by commas."/>
+                <InputField id="upstream-interval" label="Sync every (minutes)" name="interval_minutes" error
+                    kind="number" min="1" value="60"/>
+                <label class="check">
+                    <input type="checkbox" name="mirror_deletions" value="on"/>
+                    "Delete tags here that are deleted upstream"
+                </label>
+                <p class="hint">{PUSH_NOTE}</p>
+                <button type="submit" class="btn btn-primary">"Mirror"</button>
+            </ActionForm>
+        </section>
     }
 }
 
@@ -76,12 +75,11 @@ pub fn UpstreamPage() -> impl IntoView {
         },
     );
     view! {
-        <ConsoleShell title="Mirror">
-            <Loaded data ready=move |view| view! { <UpstreamDetail view sync remove/> }
-                missing="Mirror not found" back=("/artifacts", "Artifacts")>
-                <p>"There is no such mirror in your organization."</p>
-            </Loaded>
-        </ConsoleShell>
+        <PageTitle title="Mirror"/>
+        <Loaded data ready=move |view| view! { <UpstreamDetail view sync remove/> }
+            missing="Mirror not found" back=("/artifacts", "Artifacts")>
+            <p>"There is no such mirror in your organization."</p>
+        </Loaded>
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::tags::{platforms, pushed, TagTable};
 use crate::components::{
-    human_size, loading, short_digest, Command, EmptyState, LoadFailed, PortalShell,
+    human_size, loading, short_digest, Command, EmptyState, LoadFailed, PageTitle,
 };
 use crate::live::use_changes;
 use crate::server_fns::{portal_artifact, pull_commands, ArtifactView, PortalArtifactView};
@@ -22,26 +22,25 @@ pub fn PortalArtifactPage() -> impl IntoView {
         |(name, _)| portal_artifact(name),
     );
     view! {
-        <PortalShell title="Artifact">
-            <nav aria-label="Breadcrumb" class="breadcrumb"><a href="/portal">"Artifacts"</a>" / "</nav>
-            <Transition fallback=loading>
-                {move || {
-                    let tag = query.read().get("tag");
-                    Suspend::new(async move {
-                        match data.await {
-                            Ok(view) => view! { <ArtifactDetail view tag/> }.into_any(),
-                            // Missing and not visible are the same answer.
-                            Err(error) => view! {
-                                <LoadFailed error missing="Artifact not found">
-                                    <p>"There is no artifact with this name among those shared with you."</p>
-                                    <p><a href="/portal">"See all artifacts"</a></p>
-                                </LoadFailed>
-                            }.into_any(),
-                        }
-                    })
-                }}
-            </Transition>
-        </PortalShell>
+        <PageTitle title="Artifact"/>
+        <nav aria-label="Breadcrumb" class="breadcrumb"><a href="/portal">"Artifacts"</a>" / "</nav>
+        <Transition fallback=loading>
+            {move || {
+                let tag = query.read().get("tag");
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(view) => view! { <ArtifactDetail view tag/> }.into_any(),
+                        // Missing and not visible are the same answer.
+                        Err(error) => view! {
+                            <LoadFailed error missing="Artifact not found">
+                                <p>"There is no artifact with this name among those shared with you."</p>
+                                <p><a href="/portal">"See all artifacts"</a></p>
+                            </LoadFailed>
+                        }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
     }
 }
 

@@ -3,7 +3,7 @@
 //! may see.
 
 use super::tags::{artifact_href, TagTable};
-use crate::components::{EmptyState, Loaded, PortalShell, SearchForm};
+use crate::components::{EmptyState, Loaded, PageTitle, SearchForm};
 use crate::live::use_changes;
 use crate::server_fns::{portal_artifacts, PortalView, SharedArtifact};
 use domain::registry::TagInfo;
@@ -28,9 +28,8 @@ pub fn PortalHome() -> impl IntoView {
             .to_lowercase()
     });
     view! {
-        <PortalShell title="Artifacts">
-            <Loaded data ready=move |view| view! { <ArtifactList view filter typed/> }/>
-        </PortalShell>
+        <PageTitle title="Artifacts"/>
+        <Loaded data ready=move |view| view! { <ArtifactList view filter typed/> }/>
     }
 }
 

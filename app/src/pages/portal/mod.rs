@@ -1,6 +1,6 @@
 //! The customer portal (SPEC §5): one module per page (the artifacts the
 //! customer may pull, an artifact's pull instructions, access tokens), each
-//! rendered in [`crate::components::PortalShell`];
+//! rendered in [`crate::components::PortalLayout`];
 //! [`crate::routes::PortalRoutes`] lists them (the page guard's portal area).
 
 pub mod artifact;
