@@ -69,7 +69,7 @@ pub fn EmptyState(title: &'static str, children: Children) -> impl IntoView {
     }
 }
 
-/// The shells' sign-out button.
+/// The frames' sign-out button.
 #[component]
 pub fn SignOutButton() -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
@@ -210,7 +210,7 @@ pub fn LoadFailed(
     }
 }
 
-/// Who is signed in, with the sign-out button (both shells).
+/// Who is signed in, with the sign-out button (both frames).
 #[component]
 fn Whoami(email: String, #[prop(into)] role: String) -> impl IntoView {
     view! {
