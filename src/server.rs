@@ -288,10 +288,21 @@ fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
 }
 
 /// Runs the server until SIGINT/SIGTERM, then drains in-flight requests.
-pub async fn serve(mut config: Config) -> anyhow::Result<()> {
+pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    serve_on(listener, config, shutdown_signal()).await
+}
+
+/// Serves on `listener` (already bound) until `shutdown` completes, then
+/// stops gracefully: [`serve`] with SIGTERM or Ctrl-C as the shutdown; the
+/// integration tests' in-process servers with their own.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    mut config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     if config.public_url.is_none() && config.listen.port() == 0 {
         // The system chose the port: pull commands must show that one.
@@ -345,7 +356,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
-        shutdown_signal().await;
+        shutdown.await;
         streams.cancel();
     })
     .await?;

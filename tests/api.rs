@@ -12,7 +12,7 @@ const ADMIN: &str = "a@acme.test";
 #[tokio::test]
 async fn customers_tokens_and_me_over_the_api() {
     use reqwest::Method as M;
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     app.create_org("acme", ADMIN, "admin password");
     let a = app.api(&app.token(ADMIN, &[]));
 
@@ -138,7 +138,7 @@ async fn customers_tokens_and_me_over_the_api() {
 
 #[tokio::test]
 async fn the_api_accepts_the_session_cookie() {
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     app.create_org("acme", ADMIN, "admin password");
     let web = app.signed_in(ADMIN, "admin password").await;
     let r = web.get(app.url("/api/v1/me")).send().await.unwrap();
@@ -149,7 +149,7 @@ async fn the_api_accepts_the_session_cookie() {
 #[tokio::test]
 async fn entitlements_over_the_api() {
     use reqwest::Method as M;
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     app.create_org_with("acme", ADMIN, "admin password", &["--plan", "pro"]);
     let token = app.token(ADMIN, &[]);
     let a = app.api(&token);
@@ -369,7 +369,7 @@ fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
 #[tokio::test]
 async fn the_openapi_document_describes_every_route() {
     use std::collections::BTreeSet;
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     let http = reqwest::Client::new();
 
     // Public: no org, no credentials.

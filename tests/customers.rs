@@ -11,7 +11,7 @@ const ADMIN: &str = "a@acme.test";
 
 #[tokio::test]
 async fn vendors_manage_customers_and_their_users() {
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     app.create_org("acme", ADMIN, "admin password");
     let web = app.signed_in(ADMIN, "admin password").await;
 
@@ -156,7 +156,7 @@ async fn vendors_manage_customers_and_their_users() {
 
 #[tokio::test]
 async fn roles_and_orgs_are_enforced_for_customers() {
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     app.create_org("acme", ADMIN, "admin password");
     app.create_org("beta", "b@beta.test", "beta password");
     let web = app.signed_in(ADMIN, "admin password").await;

@@ -67,7 +67,7 @@ async fn assert_refused(api: &Api, cases: &[(&str, Refusal<'_>)]) {
 
 #[tokio::test]
 async fn customers_page_by_name_with_a_next_link_and_search() {
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     app.create_org("acme", ADMIN, "admin password");
     let api = app.api(&app.token(ADMIN, &[]));
     for name in ["delta", "Alpha", "charlie", "alpha", "Bravo & Co", "echo/1"] {
@@ -164,7 +164,7 @@ async fn customers_page_by_name_with_a_next_link_and_search() {
 
 #[tokio::test]
 async fn artifacts_page_by_name_with_their_tags_as_the_caller_sees_them() {
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     app.create_pro_org("acme", ADMIN, "admin password");
     let token = app.token(ADMIN, &[]);
     let api = app.api(&token);
@@ -283,7 +283,7 @@ fn customer_names(html: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn the_console_pages_page_with_next_links_and_search() {
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     app.create_org("acme", ADMIN, "admin password");
     let token = app.token(ADMIN, &[]);
     let api = app.api(&token);
@@ -448,7 +448,7 @@ async fn an_artifacts_page_reads_its_tags_in_one_query_and_ends_at_1000_tags() {
 
 #[tokio::test]
 async fn the_entitlement_form_reads_only_the_tags_its_rows_need() {
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     app.create_pro_org("acme", ADMIN, "admin password");
     app.create_pro_org("globex", "g@globex.test", "globex password");
     let token = app.token(ADMIN, &[]);

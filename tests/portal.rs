@@ -79,7 +79,7 @@ async fn page(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, Stri
 
 #[tokio::test]
 async fn the_portal_shows_exactly_what_the_customer_may_pull() {
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     let acme = pro_org(&app, "acme", ADMIN);
     let reg = Reg::new(&app.base, ADMIN, acme.token());
     let web1 = push(&reg, "acme/web", "1.0", IMAGE, described("Web, the first")).await;
@@ -227,7 +227,7 @@ async fn the_portal_shows_exactly_what_the_customer_may_pull() {
 
 #[tokio::test]
 async fn an_empty_portal_says_whom_to_ask() {
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     let acme = pro_org(&app, "acme", ADMIN);
     let reg = Reg::new(&app.base, ADMIN, acme.token());
     push(&reg, "acme/web", "1.0", IMAGE, json!({})).await;
@@ -332,7 +332,7 @@ impl Stream {
 #[tokio::test]
 async fn entitlement_changes_reach_the_right_open_pages() {
     use reqwest::Method as M;
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     let acme = pro_org(&app, "acme", ADMIN);
     let reg = Reg::new(&app.base, ADMIN, acme.token());
     push(&reg, "acme/web", "1.0", IMAGE, json!({})).await;
@@ -573,7 +573,7 @@ async fn concurrent_renders_of_shell_pages_log_no_error() {
 #[tokio::test]
 async fn a_push_updates_the_portals_whose_rules_cover_the_new_tag() {
     use reqwest::Method as M;
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     let acme = pro_org(&app, "acme", ADMIN);
     let reg = Reg::new(&app.base, ADMIN, acme.token());
     push(&reg, "acme/web", "1.0.0", IMAGE, json!({})).await;

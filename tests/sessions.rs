@@ -28,7 +28,7 @@ async fn session_rows(app: &TestApp) -> i64 {
 
 #[tokio::test]
 async fn a_removed_customer_users_cookie_does_not_become_a_new_vendor_admin() {
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     app.create_org("acme", "a@acme.test", "admin password");
     let api = Api::new(&app, &app.token("a@acme.test", &[]));
     let admin = app.signed_in("a@acme.test", "admin password").await;
@@ -81,7 +81,7 @@ async fn a_removed_customer_users_cookie_does_not_become_a_new_vendor_admin() {
 
 #[tokio::test]
 async fn a_deleted_customers_cookie_does_not_read_another_orgs_customer() {
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     app.create_org("acme", "a@acme.test", "admin password");
     app.create_org("beta", "b@beta.test", "beta password");
     for slug in ["acme", "beta"] {
@@ -128,7 +128,7 @@ async fn a_deleted_customers_cookie_does_not_read_another_orgs_customer() {
 
 #[tokio::test]
 async fn a_role_change_ends_the_users_sessions() {
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     app.create_org("acme", "a@acme.test", "admin password");
     let admin = app.signed_in("a@acme.test", "admin password").await;
     let added = app
@@ -164,7 +164,7 @@ async fn a_role_change_ends_the_users_sessions() {
 
 #[tokio::test]
 async fn a_token_made_with_a_token_ends_with_it() {
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     app.create_org("acme", "a@acme.test", "admin password");
     let parent = app.token("a@acme.test", &["--expires-in", "1m"]);
     let parent_api = Api::new(&app, &parent);
@@ -257,7 +257,7 @@ async fn a_token_made_with_a_token_ends_with_it() {
 
 #[tokio::test]
 async fn an_event_stream_ends_when_its_session_signs_out() {
-    let app = TestApp::spawn();
+    let app = TestApp::start();
     app.create_org("acme", "a@acme.test", "admin password");
     let web = app.signed_in("a@acme.test", "admin password").await;
     let mut resp = app.events(&web).await;

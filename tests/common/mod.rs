@@ -1,5 +1,7 @@
-//! Test harness: the real `portcullis` binary on a random loopback port with
-//! a temporary data directory, plus helpers to drive it over HTTP.
+//! Test harness: the real `portcullis` server on a random loopback port with
+//! a temporary data directory, as its own process (`TestApp::spawn`) or
+//! inside the test process (`TestApp::start`), plus helpers to drive it over
+//! HTTP and the CLI.
 
 #![allow(dead_code)]
 
@@ -42,12 +44,143 @@ pub struct TestApp {
     /// Its `--data-dir`: `dir`, or another server's (`spawn_beside`).
     data: PathBuf,
     child: Option<Child>,
+    /// The server run inside the test process ([`TestApp::start`]).
+    in_process: Option<InProcess>,
     stderr: Arc<Mutex<String>>,
 }
 
+/// A server inside the test process: its own runtime on its own thread,
+/// stopped gracefully (as SIGTERM stops the binary) when the app is dropped.
+struct InProcess {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Says when the server's thread has ended (in a Mutex: a TestApp is
+    /// shared by the tasks of a test).
+    ended: Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        // A server that does not stop in time is left to end with the test
+        // binary rather than hang the test that is done with it.
+        if let Ok(ended) = self.ended.lock() {
+            let _ = ended.recv_timeout(Duration::from_secs(30));
+        }
+    }
+}
+
+/// `portcullis serve`'s configuration from its command line.
+#[derive(clap::Parser)]
+struct ServeArgs {
+    #[command(flatten)]
+    config: portcullis::config::Config,
+}
+
 impl TestApp {
+    /// The server as its own process (`portcullis serve`): for tests that
+    /// read its log, signal, kill or restart it, measure it, or give it an
+    /// environment.
     pub fn spawn() -> Self {
         Self::spawn_with_env(&[])
+    }
+
+    /// The same server inside the test process (what `portcullis serve`
+    /// runs, `server::serve_on`), with no process to start: for tests that
+    /// only talk to it over HTTP and the CLI (which still runs as its own
+    /// process). It has no log to read and no process to signal: `logs`,
+    /// `pid`, `kill` and `terminate` refuse. A run on PostgreSQL or S3
+    /// (`PORTCULLIS_TEST_DATABASE`, `PORTCULLIS_TEST_STORAGE`) gets
+    /// [`TestApp::spawn`]'s process, as those settings are per process.
+    pub fn start() -> Self {
+        let configured = |var: &str| std::env::var(var).is_ok_and(|v| !v.is_empty());
+        let per_process = configured(DATABASE_ENV)
+            && std::env::var(DATABASE_ENV).as_deref() != Ok("sqlite")
+            || configured(s3::STORAGE_ENV)
+                && std::env::var(s3::STORAGE_ENV).as_deref() != Ok("folder")
+            || configured("DATABASE_URL")
+            || configured("PORTCULLIS_STORAGE");
+        if per_process {
+            return Self::spawn();
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().to_owned();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let listen = addr.to_string();
+        let data_arg = data.to_string_lossy().into_owned();
+        let config = <ServeArgs as clap::Parser>::try_parse_from([
+            "portcullis",
+            "--listen",
+            &listen,
+            "--data-dir",
+            &data_arg,
+        ])
+        .expect("serve arguments")
+        .config;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready, started) = std::sync::mpsc::channel::<Result<(), String>>();
+        let (end, ended) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name(format!("server-{addr}"))
+            .spawn(move || {
+                let _end = end;
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                    let served = portcullis::server::serve_on(listener, config, async move {
+                        let _ = stopped.await;
+                    });
+                    tokio::pin!(served);
+                    // The port is bound already: the first /healthz waits in
+                    // its backlog until the server accepts, and answers once
+                    // it is ready. A server that ends first says why.
+                    let url = format!("http://{addr}/healthz");
+                    let probe = reqwest::Client::new().get(&url).send();
+                    let ended = tokio::select! {
+                        answer = probe => {
+                            let _ = ready.send(match answer {
+                                Ok(r) if r.status().is_success() => Ok(()),
+                                Ok(r) => Err(format!("/healthz answered {}", r.status())),
+                                Err(e) => Err(format!("/healthz: {e}")),
+                            });
+                            (&mut served).await
+                        }
+                        ended = &mut served => ended,
+                    };
+                    let error = match ended {
+                        Ok(()) => return,
+                        Err(e) => format!("{e:#}"),
+                    };
+                    let _ = ready.send(Err(error));
+                });
+            })
+            .expect("a server thread");
+        match started.recv_timeout(Duration::from_secs(60)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => panic!("the in-process server did not start: {e}"),
+            Err(e) => panic!(
+                "the in-process server did not answer /healthz (it panicked, or took over 60 s): {e}"
+            ),
+        }
+        TestApp {
+            base: format!("http://{addr}"),
+            dir,
+            database_url: None,
+            data,
+            child: None,
+            in_process: Some(InProcess {
+                stop: Some(stop),
+                ended: Mutex::new(ended),
+            }),
+            stderr: Arc::default(),
+        }
     }
 
     /// Starts `portcullis serve --listen 127.0.0.1:0` and waits until it
@@ -170,13 +303,17 @@ impl TestApp {
             database_url,
             data,
             child: Some(child),
+            in_process: None,
             stderr,
         }
     }
 
     /// The server process's id (to read its `/proc/<pid>/status`).
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
+        self.child
+            .as_ref()
+            .expect("a server process (TestApp::spawn)")
+            .id()
     }
 
     /// The server's resident memory in KiB (`VmRSS`), on Linux.
@@ -198,6 +335,10 @@ impl TestApp {
     }
 
     pub fn logs(&self) -> String {
+        assert!(
+            self.in_process.is_none(),
+            "an in-process server's log is not captured: use TestApp::spawn"
+        );
         self.stderr.lock().unwrap().clone()
     }
 
@@ -291,6 +432,10 @@ impl TestApp {
 
     /// Kills the process (SIGKILL) and hands back its data directory.
     pub fn kill(mut self) -> tempfile::TempDir {
+        assert!(
+            self.in_process.is_none(),
+            "an in-process server cannot be killed: use TestApp::spawn"
+        );
         if let Some(mut child) = self.child.take() {
             child.kill().unwrap();
             child.wait().unwrap();
@@ -314,7 +459,10 @@ impl TestApp {
 
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("running");
+        let mut child = self
+            .child
+            .take()
+            .expect("a server process (TestApp::spawn)");
         let status = Command::new("kill")
             .arg("-TERM")
             .arg(child.id().to_string())
