@@ -396,10 +396,11 @@ async fn failures_are_told_in_words_without_breaking_other_upstreams() {
         json!({"artifact": artifact, "url": url, "repository": repository,
             "username": "ci@hooli-src.test", "password": password})
     };
-    // A port nothing listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let closed_url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    // A port nothing listens on: port 1 (tcpmux), which no server of the
+    // test run can be given (ports are handed out from the ephemeral range,
+    // above 32767). A port bound and let go here could be taken by another
+    // test's server before the sync connects, which then answered.
+    let closed_url = "http://127.0.0.1:1".to_owned();
     let mut ids = vec![];
     for body in [
         create(
