@@ -27,6 +27,16 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 /// enforcement matrix both ways).
 pub const DATABASE_ENV: &str = "PORTCULLIS_TEST_DATABASE";
 
+/// The server settings a test run's environment could hold: a spawned
+/// server never inherits them, and an in-process one (which would read them)
+/// is a process instead when one is set, even empty.
+const SERVER_ENV: [&str; 4] = [
+    "DATABASE_URL",
+    "PORTCULLIS_STORAGE",
+    "PORTCULLIS_METRICS_TOKEN",
+    "PORTCULLIS_PUBLIC_URL",
+];
+
 /// A fresh PostgreSQL database when the test run asks for one.
 pub fn test_database() -> Option<String> {
     match std::env::var(DATABASE_ENV).as_deref() {
@@ -94,13 +104,13 @@ impl TestApp {
     /// (`PORTCULLIS_TEST_DATABASE`, `PORTCULLIS_TEST_STORAGE`) gets
     /// [`TestApp::spawn`]'s process, as those settings are per process.
     pub fn start() -> Self {
-        let configured = |var: &str| std::env::var(var).is_ok_and(|v| !v.is_empty());
-        let per_process = configured(DATABASE_ENV)
-            && std::env::var(DATABASE_ENV).as_deref() != Ok("sqlite")
-            || configured(s3::STORAGE_ENV)
-                && std::env::var(s3::STORAGE_ENV).as_deref() != Ok("folder")
-            || configured("DATABASE_URL")
-            || configured("PORTCULLIS_STORAGE");
+        // Set to anything but empty or the default.
+        let asks = |var: &str, default: &str| {
+            std::env::var(var).is_ok_and(|v| !v.is_empty() && v != default)
+        };
+        let per_process = asks(DATABASE_ENV, "sqlite")
+            || asks(s3::STORAGE_ENV, "folder")
+            || SERVER_ENV.iter().any(|var| std::env::var_os(var).is_some());
         if per_process {
             return Self::spawn();
         }
@@ -250,14 +260,13 @@ impl TestApp {
             .arg(listen)
             .arg("--data-dir")
             .arg(&data)
-            .env_remove("DATABASE_URL")
-            .env_remove("PORTCULLIS_STORAGE")
-            .env_remove("PORTCULLIS_METRICS_TOKEN")
-            .env_remove("PORTCULLIS_PUBLIC_URL")
             .env("PORTCULLIS_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        for var in SERVER_ENV {
+            cmd.env_remove(var);
+        }
         if let Some(url) = &database_url {
             cmd.env("DATABASE_URL", url);
         }
