@@ -24,8 +24,22 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+/// What every handler shares: a handle, one reference count to clone (axum
+/// clones the state for each request; the fields themselves hold a few
+/// dozen reference counts and strings, which cost a registry request
+/// several per cent of its time when they were cloned each time).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+pub struct SharedState {
     /// The use cases (with the store and the caches).
     pub ctx: Services,
     /// Secrets just created by a plain form post, for the page it returns to.
@@ -134,7 +148,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         .change_hub()
         .listen(move |change| cache.cache.apply(change));
     Ok(Prepared {
-        state: AppState {
+        state: AppState(Arc::new(SharedState {
             ctx,
             fresh_tokens: Arc::default(),
             leptos_options,
@@ -148,7 +162,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
             ),
             pages: app::routes::area,
             metrics: Arc::new(crate::metrics::Metrics::new(config.metrics_token.clone())),
-        },
+        })),
         sessions,
         session_store,
         listen,
