@@ -7,6 +7,7 @@
 #![recursion_limit = "256"]
 
 pub mod components;
+pub mod data;
 pub mod live;
 pub mod pages;
 pub mod routes;

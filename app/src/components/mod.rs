@@ -154,7 +154,7 @@ pub fn AuthCard(#[prop(optional)] wide: bool, children: Children) -> impl IntoVi
 /// children; any other error is shown as it is.
 #[component]
 pub fn Loaded<T, R, V>(
-    data: Resource<Result<T, AppError>>,
+    data: crate::data::Data<Result<T, AppError>>,
     /// The page, from its data.
     ready: R,
     #[prop(optional)] missing: Option<&'static str>,
@@ -293,7 +293,7 @@ fn frame<F>(layout: &'static str, bar: F) -> impl IntoView
 where
     F: Fn(&Principal) -> Option<AnyView> + Clone + Send + Sync + 'static,
 {
-    let me = Resource::new(|| (), |_| get_me());
+    let me = crate::data::load(|| (), |_| get_me());
     view! {
         <div class=layout>
             <a class="skip-link" href="#main">"Skip to content"</a>

@@ -14,7 +14,7 @@ use leptos::prelude::*;
 pub struct Tokens {
     create: ServerAction<CreateToken>,
     revoke: ServerAction<RevokeToken>,
-    tokens: Resource<Result<TokensView, AppError>>,
+    tokens: crate::data::Data<Result<TokensView, AppError>>,
 }
 
 impl Tokens {
@@ -23,7 +23,7 @@ impl Tokens {
         let revoke = ServerAction::<RevokeToken>::new();
         let query = leptos_router::hooks::use_query_map();
         let new_token = move || query.read().get("new_token");
-        let tokens = Resource::new(
+        let tokens = crate::data::load(
             move || (create.version().get(), revoke.version().get(), new_token()),
             |(_, _, key)| list_tokens(key),
         );

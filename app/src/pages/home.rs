@@ -10,7 +10,7 @@ use leptos_router::components::Redirect;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let state = Resource::new(
+    let state = crate::data::load(
         || (),
         |_| async {
             let setup = needs_setup().await;

@@ -14,7 +14,7 @@ use leptos_router::hooks::use_params_map;
 pub fn SetPasswordPage() -> impl IntoView {
     let params = use_params_map();
     let secret = move || params.read().get("secret").unwrap_or_default();
-    let link = Resource::new(secret, get_password_link);
+    let link = crate::data::load(secret, get_password_link);
     let set = ServerAction::<SetPassword>::new();
     let error = action_error(set);
     view! {

@@ -13,10 +13,10 @@ use leptos_router::hooks::use_params_map;
 pub fn ArtifactPage() -> impl IntoView {
     let params = use_params_map();
     let name = move || params.read().get("name").unwrap_or_default();
-    let data = Resource::new(name, get_artifact);
-    let pulls = Resource::new(name, artifact_pulls);
+    let data = crate::data::load(name, get_artifact);
+    let pulls = crate::data::load(name, artifact_pulls);
     let changes = crate::live::use_changes();
-    let mirror = Resource::new(
+    let mirror = crate::data::load(
         move || (name(), changes.get()),
         |(n, _)| artifact_upstream(n),
     );

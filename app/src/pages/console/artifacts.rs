@@ -43,7 +43,7 @@ pub fn ArtifactsPage() -> impl IntoView {
         let query = query.read();
         (query.get("q"), query.get("after"), query.get("limit"))
     };
-    let data = Resource::new(page, |(q, after, limit)| async move {
+    let data = crate::data::load(page, |(q, after, limit)| async move {
         let here = PageAt::new(&q, &after, &limit);
         list_artifacts(q, after, limit)
             .await

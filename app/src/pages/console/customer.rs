@@ -29,7 +29,7 @@ pub fn CustomerPage() -> impl IntoView {
     let remove = ServerAction::<RemoveCustomerUser>::new();
     let rename = ServerAction::<RenameCustomer>::new();
     let delete = ServerAction::<DeleteCustomer>::new();
-    let data = Resource::new(
+    let data = crate::data::load(
         move || {
             (
                 id(),
@@ -45,7 +45,7 @@ pub fn CustomerPage() -> impl IntoView {
             }
         },
     );
-    let pulls = Resource::new(id, |id| async move {
+    let pulls = crate::data::load(id, |id| async move {
         match id {
             Some(id) => customer_pulls(id).await,
             None => Err(crate::server_fns::AppError::NotFound),
@@ -54,7 +54,7 @@ pub fn CustomerPage() -> impl IntoView {
     // A user added with a one-time link by a plain form post (no
     // JavaScript): the page finds the link by the key in its URL.
     let query = use_query_map();
-    let fresh = Resource::new(
+    let fresh = crate::data::load(
         move || query.read().get("new_link"),
         |key| async move {
             match key {

@@ -141,7 +141,7 @@ pub fn EntitlementFormPage() -> impl IntoView {
     let params = use_params_map();
     let location = use_location();
     let save = ServerAction::<SaveEntitlement>::new();
-    let data = Resource::new(
+    let data = crate::data::load(
         move || {
             // The artifacts a draft in the query (no-JavaScript buttons, a
             // refused save) has chosen: their tags come with the form.

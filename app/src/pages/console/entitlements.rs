@@ -48,7 +48,7 @@ pub fn EntitlementsPage() -> impl IntoView {
     let delete = ServerAction::<DeleteEntitlement>::new();
     // Refetch when another session changes this customer's entitlements.
     let changes = crate::live::use_customer_changes(id);
-    let data = Resource::new(
+    let data = crate::data::load(
         move || (id(), q(), delete.version().get(), changes.get()),
         |(id, q, _, _)| async move {
             match id {

@@ -30,7 +30,7 @@ pub fn LicensesPage() -> impl IntoView {
             query.get("ending").filter(|e| !e.is_empty()),
         )
     };
-    let data = Resource::new(page, |(q, after, limit, ending)| async move {
+    let data = crate::data::load(page, |(q, after, limit, ending)| async move {
         let here = PageAt::new(&q, &after, &limit).with_filter("ending", &ending);
         list_customers(q, after, limit, ending)
             .await

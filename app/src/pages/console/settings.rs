@@ -20,7 +20,7 @@ pub fn SettingsPage() -> impl IntoView {
     let remove = ServerAction::<RemoveVendorUser>::new();
     let immutable = ServerAction::<SetImmutableTags>::new();
     let tokens = Tokens::load();
-    let data = Resource::new(
+    let data = crate::data::load(
         move || {
             (
                 add.version().get(),

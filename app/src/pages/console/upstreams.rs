@@ -65,7 +65,7 @@ pub fn UpstreamPage() -> impl IntoView {
     let sync = ServerAction::<SyncUpstream>::new();
     let remove = ServerAction::<DeleteUpstream>::new();
     let changes = use_changes();
-    let data = Resource::new(
+    let data = crate::data::load(
         move || (id(), changes.get(), sync.version().get()),
         |(id, _, _)| async move {
             match id {

@@ -17,7 +17,7 @@ pub fn PortalArtifactPage() -> impl IntoView {
     let query = use_query_map();
     let name = move || params.read().get("name").unwrap_or_default();
     let changes = use_changes();
-    let data = Resource::new(
+    let data = crate::data::load(
         move || (name(), changes.get()),
         |(name, _)| portal_artifact(name),
     );

@@ -16,7 +16,7 @@ const CARD_TAGS: usize = 5;
 #[component]
 pub fn PortalHome() -> impl IntoView {
     let changes = use_changes();
-    let data = Resource::new(move || changes.get(), |_| portal_artifacts());
+    let data = crate::data::load(move || changes.get(), |_| portal_artifacts());
     let query = use_query_map();
     // Filter as you type (hydrated) or by ?q= (plain GET form).
     let typed = RwSignal::new(None::<String>);
