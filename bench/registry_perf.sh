@@ -4,8 +4,10 @@
 # ($BASE_TARGET_DIR, default "$CARGO_TARGET_DIR-base"; built once per commit).
 # Release builds, loopback, authentication on. For each build:
 #  - manifest GET by tag, vendor user vs customer user with an entitlement
-#    (wrk -c32: rps and p99), and how many pulls the customer's GETs left in
-#    the pull log (counted in the database after a graceful stop);
+#    (wrk -c32: rps and p99; in each run vendor, customer, customer, vendor,
+#    and the customer/vendor ratio of each run and their median), and how
+#    many pulls the customer's GETs left in the pull log (counted in the
+#    database after a graceful stop);
 #  - 1 MB blob pushes, 8 clients (bench/push.py): monolithic (POST + PUT with
 #    the body), patch (POST, one PATCH, PUT: docker's way) and chunks (POST,
 #    four 256 KiB PATCHes, PUT).
@@ -94,11 +96,15 @@ for run in $(seq "$RUNS"); do
     for mode in monolithic patch chunks; do
       echo "$i push_$mode $(python3 "$BENCH/push.py" "127.0.0.1:$port" "acme/push-$run-$mode" "$PUSHES" 8 "$auth" "$mode")" >>"$R"
     done
-    for who in vendor customer; do
+    # Vendor, customer, customer, vendor: the pair's ratio is not skewed by
+    # a machine that speeds up or slows down during the run (this one's
+    # neighbours do, by 10 % and more).
+    for who in vendor customer customer vendor; do
       log "run $run: ${LABELS[$i]}: manifest GET as $who, ${DURATION}s"
       out=$(get "$i" "$who")
       echo "$i ${who}_rps $(echo "$out" | rps)" >>"$R"
       echo "$i ${who}_p99 $(echo "$out" | p99)" >>"$R"
+      echo "$i ${who}_rps_run$run $(echo "$out" | rps)" >>"$R"
       [ "$who" = customer ] && echo "$i customer_gets $(echo "$out" | requests)" >>"$R"
     done
   done
@@ -153,6 +159,22 @@ for title, m in rows:
     print(line)
 ratio = [f"{mean(i, 'customer_rps') / mean(i, 'vendor_rps'):.3f}" for i in range(n)]
 print(f"{'customer/vendor rps (means)':40}" + "".join(f"{r:>24}" for r in ratio))
+# Each run's own ratio (its two customer runs over its two vendor runs),
+# then their median: what the paired order is for.
+def run_ratios(i):
+    runs = sorted({m.rsplit("_run", 1)[1] for (j, m) in v if j == i and "_rps_run" in m})
+    out = []
+    for r in runs:
+        c = sum(num(x) for x in v[(i, f"customer_rps_run{r}")])
+        w = sum(num(x) for x in v[(i, f"vendor_rps_run{r}")])
+        out.append(c / w)
+    return out
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+per_run = [run_ratios(i) for i in range(n)]
+print(f"{'customer/vendor rps (each run)':40}" + "".join(f"{' / '.join(f'{r:.3f}' for r in rs):>24}" for rs in per_run))
+print(f"{'customer/vendor rps (median run)':40}" + "".join(f"{median(rs):>24.3f}" for rs in per_run))
 logged = [f"{v[(i, 'pulls_logged')][0]} of {sum(int(x) for x in v[(i, 'customer_gets')])}" for i in range(n)]
 print(f"{'pulls logged of customer GETs (wrk)':40}" + "".join(f"{r:>24}" for r in logged))
 PY
