@@ -5,7 +5,9 @@
 # Release builds, loopback, authentication on. For each build:
 #  - manifest GET by tag, vendor user vs customer user with an entitlement
 #    (wrk -c32: rps and p99; in each run vendor, customer, customer, vendor,
-#    and the customer/vendor ratio of each run and their median), and how
+#    and the customer/vendor ratio of each run and their median; and the
+#    server's own CPU time per GET, which wrk and other load on the machine
+#    do not change), and how
 #    many pulls the customer's GETs left in the pull log (counted in the
 #    database after a graceful stop);
 #  - 1 MB blob pushes, 8 clients (bench/push.py): monolithic (POST + PUT with
@@ -87,6 +89,8 @@ get() { # i who
   wrk -t2 -c32 -d"${DURATION}s" --latency -H "Authorization: Basic $auth" \
     -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$port/v2/acme/web/manifests/1.0"
 }
+# The server's CPU time so far, in clock ticks (utime + stime).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$WORK/pid$1")/stat"; }
 # results: lines "<i> <measure> <value>"
 R="$WORK/results"; : >"$R"
 for run in $(seq "$RUNS"); do
@@ -101,7 +105,12 @@ for run in $(seq "$RUNS"); do
     # neighbours do, by 10 % and more).
     for who in vendor customer customer vendor; do
       log "run $run: ${LABELS[$i]}: manifest GET as $who, ${DURATION}s"
+      cpu0=$(cpu_ticks "$i")
       out=$(get "$i" "$who")
+      cpu1=$(cpu_ticks "$i")
+      # The server's own CPU time per GET (user + system, from /proc): what
+      # the server spends, whatever wrk and the neighbours take.
+      echo "$i ${who}_cpu_us $(python3 -c "print(round(($cpu1 - $cpu0) * 1e6 / $(getconf CLK_TCK) / $(echo "$out" | requests), 2))")" >>"$R"
       echo "$i ${who}_rps $(echo "$out" | rps)" >>"$R"
       echo "$i ${who}_p99 $(echo "$out" | p99)" >>"$R"
       echo "$i ${who}_rps_run$run $(echo "$out" | rps)" >>"$R"
@@ -145,6 +154,7 @@ def mean(i, m):
     return sum(xs) / len(xs) if xs else float("nan")
 rows = [("manifest GET vendor, rps", "vendor_rps"), ("manifest GET vendor, p99", "vendor_p99"),
         ("manifest GET customer, rps", "customer_rps"), ("manifest GET customer, p99", "customer_p99"),
+        ("server CPU per GET vendor, us", "vendor_cpu_us"), ("server CPU per GET customer, us", "customer_cpu_us"),
         ("1 MB push/s monolithic, 8 clients", "push_monolithic"),
         ("1 MB push/s POST+PATCH+PUT, 8 clients", "push_patch"),
         ("1 MB push/s 4 chunks, 8 clients", "push_chunks")]
@@ -172,6 +182,8 @@ def run_ratios(i):
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+cpu = [f"{mean(i, 'vendor_cpu_us') / mean(i, 'customer_cpu_us'):.3f}" for i in range(n)]
+print(f"{'vendor/customer server CPU per GET':40}" + "".join(f"{r:>24}" for r in cpu))
 per_run = [run_ratios(i) for i in range(n)]
 print(f"{'customer/vendor rps (each run)':40}" + "".join(f"{' / '.join(f'{r:.3f}' for r in rs):>24}" for rs in per_run))
 print(f"{'customer/vendor rps (median run)':40}" + "".join(f"{median(rs):>24.3f}" for rs in per_run))
