@@ -160,15 +160,15 @@ rows = [("manifest GET vendor, rps", "vendor_rps"), ("manifest GET vendor, p99",
         ("1 MB push/s 4 chunks, 8 clients", "push_chunks")]
 n = len(labels)
 print()
-print(f"{'measure':40}" + "".join(f"{l:>24}" for l in labels) + (f"{'last/first (means)':>20}" if n > 1 else ""))
+print(f"{'measure':40}" + "".join(f"  {l:>24}" for l in labels) + (f"{'last/first (means)':>20}" if n > 1 else ""))
 for title, m in rows:
     cells = [" / ".join(v[(i, m)]) for i in range(n)]
-    line = f"{title:40}" + "".join(f"{c:>24}" for c in cells)
+    line = f"{title:40}" + "".join(f"  {c:>24}" for c in cells)
     if n > 1:
         line += f"{mean(n - 1, m) / mean(0, m):>19.2f}x"
     print(line)
 ratio = [f"{mean(i, 'customer_rps') / mean(i, 'vendor_rps'):.3f}" for i in range(n)]
-print(f"{'customer/vendor rps (means)':40}" + "".join(f"{r:>24}" for r in ratio))
+print(f"{'customer/vendor rps (means)':40}" + "".join(f"  {r:>24}" for r in ratio))
 # Each run's own ratio (its two customer runs over its two vendor runs),
 # then their median: what the paired order is for.
 def run_ratios(i):
@@ -183,10 +183,10 @@ def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
 cpu = [f"{mean(i, 'vendor_cpu_us') / mean(i, 'customer_cpu_us'):.3f}" for i in range(n)]
-print(f"{'vendor/customer server CPU per GET':40}" + "".join(f"{r:>24}" for r in cpu))
+print(f"{'vendor/customer server CPU per GET':40}" + "".join(f"  {r:>24}" for r in cpu))
 per_run = [run_ratios(i) for i in range(n)]
-print(f"{'customer/vendor rps (each run)':40}" + "".join(f"{' / '.join(f'{r:.3f}' for r in rs):>24}" for rs in per_run))
-print(f"{'customer/vendor rps (median run)':40}" + "".join(f"{median(rs):>24.3f}" for rs in per_run))
+print(f"{'customer/vendor rps (each run)':40}" + "".join(f"  {' / '.join(f'{r:.3f}' for r in rs):>24}" for rs in per_run))
+print(f"{'customer/vendor rps (median run)':40}" + "".join(f"  {median(rs):>24.3f}" for rs in per_run))
 logged = [f"{v[(i, 'pulls_logged')][0]} of {sum(int(x) for x in v[(i, 'customer_gets')])}" for i in range(n)]
-print(f"{'pulls logged of customer GETs (wrk)':40}" + "".join(f"{r:>24}" for r in logged))
+print(f"{'pulls logged of customer GETs (wrk)':40}" + "".join(f"  {r:>24}" for r in logged))
 PY
