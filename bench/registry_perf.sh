@@ -7,9 +7,8 @@
 #    (wrk -c32: rps and p99; in each run vendor, customer, customer, vendor,
 #    and the customer/vendor ratio of each run and their median; and the
 #    server's own CPU time per GET, which wrk and other load on the machine
-#    do not change), and how
-#    many pulls the customer's GETs left in the pull log (counted in the
-#    database after a graceful stop);
+#    do not change), and how many pulls the customer's GETs left in the pull
+#    log (counted in the database after a graceful stop);
 #  - 1 MB blob pushes, 8 clients (bench/push.py): monolithic (POST + PUT with
 #    the body), patch (POST, one PATCH, PUT: docker's way) and chunks (POST,
 #    four 256 KiB PATCHes, PUT).
@@ -113,7 +112,6 @@ for run in $(seq "$RUNS"); do
       echo "$i ${who}_cpu_us $(python3 -c "print(round(($cpu1 - $cpu0) * 1e6 / $(getconf CLK_TCK) / $(echo "$out" | requests), 2))")" >>"$R"
       echo "$i ${who}_rps $(echo "$out" | rps)" >>"$R"
       echo "$i ${who}_p99 $(echo "$out" | p99)" >>"$R"
-      echo "$i ${who}_rps_run$run $(echo "$out" | rps)" >>"$R"
       [ "$who" = customer ] && echo "$i customer_gets $(echo "$out" | requests)" >>"$R"
     done
   done
@@ -169,16 +167,13 @@ for title, m in rows:
     print(line)
 ratio = [f"{mean(i, 'customer_rps') / mean(i, 'vendor_rps'):.3f}" for i in range(n)]
 print(f"{'customer/vendor rps (means)':40}" + "".join(f"  {r:>24}" for r in ratio))
-# Each run's own ratio (its two customer runs over its two vendor runs),
-# then their median: what the paired order is for.
+# Each run's own ratio (its two customer runs over its two vendor runs: a
+# run adds two of each, in order), then their median: what the paired order
+# is for.
 def run_ratios(i):
-    runs = sorted({m.rsplit("_run", 1)[1] for (j, m) in v if j == i and "_rps_run" in m})
-    out = []
-    for r in runs:
-        c = sum(num(x) for x in v[(i, f"customer_rps_run{r}")])
-        w = sum(num(x) for x in v[(i, f"vendor_rps_run{r}")])
-        out.append(c / w)
-    return out
+    c = [num(x) for x in v[(i, "customer_rps")]]
+    w = [num(x) for x in v[(i, "vendor_rps")]]
+    return [sum(c[k:k + 2]) / sum(w[k:k + 2]) for k in range(0, len(w), 2)]
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
