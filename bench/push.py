@@ -16,6 +16,17 @@ import time
 SIZE = 1024 * 1024
 
 
+def machine_ticks() -> tuple[int, int, int] | None:
+    """The machine's busy, idle (with iowait) and iowait clock ticks so far."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = ticks[3] + ticks[4]
+    return sum(ticks[:8]) - idle, idle, ticks[4]
+
+
 def main() -> None:
     host, repo, n, c = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     auth = sys.argv[5] if len(sys.argv) > 5 and sys.argv[5] else None
@@ -86,6 +97,7 @@ def main() -> None:
                 with lock:
                     failures.append(failure)
 
+    cpu0, stat0 = time.process_time(), machine_ticks()
     start = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(c)]
     for t in threads:
@@ -93,6 +105,15 @@ def main() -> None:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - start
+    cpu1, stat1 = time.process_time(), machine_ticks()
+    # On stderr, for the benchmark scripts that read it: what this client
+    # spent per push, and how idle the machine was while pushing.
+    if stat0 and stat1:
+        busy, idle, iowait = (b - a for a, b in zip(stat0, stat1))
+        total = max(busy + idle, 1)
+        print(f"push.py: client CPU {(cpu1 - cpu0) * 1e3 / n:.3f} ms per push, "
+              f"machine idle {100 * idle / total:.0f} % (waiting for I/O "
+              f"{100 * iowait / total:.0f} %)", file=sys.stderr)
     if failures:
         print(f"failures: {len(failures)}, first: {failures[0]}", file=sys.stderr)
         sys.exit(1)

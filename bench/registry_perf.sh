@@ -11,7 +11,7 @@
 #    log (counted in the database after a graceful stop);
 #  - 1 MB blob pushes, 8 clients (bench/push.py): monolithic (POST + PUT with
 #    the body), patch (POST, one PATCH, PUT: docker's way) and chunks (POST,
-#    four 256 KiB PATCHes, PUT).
+#    four 256 KiB PATCHes, PUT), and the server's own CPU time per push.
 # Each measure runs RUNS times (default 2), the builds taking turns; every
 # run is printed. Not a test: run it by hand.
 #   BASE=889a5d6 bench/registry_perf.sh     (DURATION=10 s per wrk run)
@@ -88,6 +88,11 @@ get() { # i who
   wrk -t2 -c32 -d"${DURATION}s" --latency -H "Authorization: Basic $auth" \
     -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$port/v2/acme/web/manifests/1.0"
 }
+# Before each push batch: the previous batch's 400 MB written back to disk
+# now, not during this batch, and (where allowed) the page cache emptied, so
+# no batch pays for reclaiming its predecessor's pages. (Measured without
+# this: one build's server CPU per push ranged 2.4-3.7 ms within a run.)
+settle() { sync; { echo 1 >/proc/sys/vm/drop_caches; } 2>/dev/null || true; }
 # The server's CPU time so far, in clock ticks (utime + stime).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$WORK/pid$1")/stat"; }
 # results: lines "<i> <measure> <value>"
@@ -97,7 +102,18 @@ for run in $(seq "$RUNS"); do
     log "run $run: ${LABELS[$i]}: 1 MB pushes"
     port=$(eval echo "\$PORT_$i"); auth=$(eval echo "\$VENDOR_$i")
     for mode in monolithic patch chunks; do
-      echo "$i push_$mode $(python3 "$BENCH/push.py" "127.0.0.1:$port" "acme/push-$run-$mode" "$PUSHES" 8 "$auth" "$mode")" >>"$R"
+      settle
+      cpu0=$(cpu_ticks "$i")
+      rate=$(python3 "$BENCH/push.py" "127.0.0.1:$port" "acme/push-$run-$mode" "$PUSHES" 8 "$auth" "$mode" 2>"$WORK/push.err") ||
+        { cat "$WORK/push.err" >&2; exit 1; }
+      cpu1=$(cpu_ticks "$i")
+      echo "$i push_$mode $rate" >>"$R"
+      # As for GETs below: the server's own CPU time per push; and from
+      # push.py, the client's and how idle the machine was meanwhile (idle
+      # cores while 8 clients push: the pushes wait on something).
+      echo "$i push_${mode}_cpu_ms $(python3 -c "print(round(($cpu1 - $cpu0) * 1e3 / $(getconf CLK_TCK) / $PUSHES, 3))")" >>"$R"
+      sed -n 's/^push.py: client CPU \([0-9.]*\) ms per push, machine idle \([0-9]*\) %.*/'"$i push_${mode}_client_ms \1\n$i push_${mode}_idle_pct \2/p" \
+        "$WORK/push.err" >>"$R"
     done
     # Vendor, customer, customer, vendor: the pair's ratio is not skewed by
     # a machine that speeds up or slows down during the run (this one's
@@ -155,7 +171,12 @@ rows = [("manifest GET vendor, rps", "vendor_rps"), ("manifest GET vendor, p99",
         ("server CPU per GET vendor, us", "vendor_cpu_us"), ("server CPU per GET customer, us", "customer_cpu_us"),
         ("1 MB push/s monolithic, 8 clients", "push_monolithic"),
         ("1 MB push/s POST+PATCH+PUT, 8 clients", "push_patch"),
-        ("1 MB push/s 4 chunks, 8 clients", "push_chunks")]
+        ("1 MB push/s 4 chunks, 8 clients", "push_chunks"),
+        ("server CPU per push monolithic, ms", "push_monolithic_cpu_ms"),
+        ("server CPU per push POST+PATCH+PUT, ms", "push_patch_cpu_ms"),
+        ("server CPU per push 4 chunks, ms", "push_chunks_cpu_ms"),
+        ("client CPU per push monolithic, ms", "push_monolithic_client_ms"),
+        ("machine idle, monolithic pushes, %", "push_monolithic_idle_pct")]
 n = len(labels)
 print()
 print(f"{'measure':40}" + "".join(f"  {l:>24}" for l in labels) + (f"{'last/first (means)':>20}" if n > 1 else ""))
