@@ -212,6 +212,23 @@ async fn two_instances_share_uploads_and_repository_changes() {
     let loc = start_upload(&reg_b).await;
     assert_eq!(patch(&reg_b, &loc, 0, b"abc").await.0, 202);
     assert_eq!(reg_a.close_upload(&loc, &sha256(b"abcd"), b"d").await, 201);
+    // Started on A, a chunk on B, closed on A with the rest: A's view (an
+    // empty upload) is stale, and its close goes after B's chunk.
+    let loc = start_upload(&reg_a).await;
+    assert_eq!(patch(&reg_b, &loc, 0, b"ab").await.0, 202);
+    assert_eq!(reg_a.close_upload(&loc, &sha256(b"abcd"), b"cd").await, 201);
+    assert_eq!(reg_b.blob("acme/web", &sha256(b"abcd")).await, b"abcd");
+    // The same when A's bytes alone have the digest given: the upload (B's
+    // chunk, then A's) does not, so it is refused and ends, and no
+    // repository has a blob of A's bytes.
+    let loc = start_upload(&reg_a).await;
+    assert_eq!(patch(&reg_b, &loc, 0, b"xy").await.0, 202);
+    let z = sha256(b"z");
+    assert_eq!(reg_a.close_upload(&loc, &z, b"z").await, 400);
+    assert_eq!(reg_b.send(Method::GET, &loc).await.status(), 404);
+    let blob_z = format!("/v2/acme/web/blobs/{z}");
+    assert_eq!(reg_b.status(Method::HEAD, &blob_z).await, 404);
+    assert_eq!(reg_a.status(Method::HEAD, &blob_z).await, 404);
 
     // Repository changes reach the other instance's caches: A caches
     // the manifest of 1.0, B moves the tag, A serves the new one.
