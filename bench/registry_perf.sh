@@ -12,8 +12,9 @@
 #  - 1 MB blob pushes, 8 clients (bench/push.py): monolithic (POST + PUT with
 #    the body), patch (POST, one PATCH, PUT: docker's way) and chunks (POST,
 #    four 256 KiB PATCHes, PUT), and the server's own CPU time per push.
-# Each measure runs RUNS times (default 2), the builds taking turns; every
-# run is printed. Not a test: run it by hand.
+# Each measure runs RUNS times (default 2), the builds taking turns (in
+# the opposite order every other run); every run is printed. Not a test:
+# run it by hand.
 #   BASE=889a5d6 bench/registry_perf.sh     (DURATION=10 s per wrk run)
 #   BASE="889a5d6 e5cd074" bench/registry_perf.sh   (several columns)
 set -euo pipefail
@@ -97,8 +98,18 @@ settle() { sync; { echo 1 >/proc/sys/vm/drop_caches; } 2>/dev/null || true; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$WORK/pid$1")/stat"; }
 # results: lines "<i> <measure> <value>"
 R="$WORK/results"; : >"$R"
+# The builds take turns in one order in odd runs and the other in even
+# runs: on this machine a batch that comes later in a run is often faster
+# (measured: the same binary +10 % when second), so a fixed order would
+# favour the last build. (An even RUNS balances it.)
+ORDER=("${!BINS[@]}")
 for run in $(seq "$RUNS"); do
-  for i in "${!BINS[@]}"; do
+  if [ $((run % 2)) -eq 0 ]; then
+    order=(); for ((k = ${#ORDER[@]} - 1; k >= 0; k--)); do order+=("${ORDER[k]}"); done
+  else
+    order=("${ORDER[@]}")
+  fi
+  for i in "${order[@]}"; do
     log "run $run: ${LABELS[$i]}: 1 MB pushes"
     port=$(eval echo "\$PORT_$i"); auth=$(eval echo "\$VENDOR_$i")
     for mode in monolithic patch chunks; do
