@@ -11,7 +11,8 @@
 #    log (counted in the database after a graceful stop);
 #  - 1 MB blob pushes, 8 clients (bench/push.py): monolithic (POST + PUT with
 #    the body), patch (POST, one PATCH, PUT: docker's way) and chunks (POST,
-#    four 256 KiB PATCHes, PUT), and the server's own CPU time per push.
+#    four 256 KiB PATCHes, PUT), with the server's own CPU time per push,
+#    the client's, and how idle the machine was meanwhile.
 # Each measure runs RUNS times (default 2), the builds taking turns (in
 # the opposite order every other run); every run is printed. Not a test:
 # run it by hand.

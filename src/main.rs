@@ -1,7 +1,8 @@
 use clap::Parser;
 
 /// mimalloc rather than glibc's malloc. Measured on registry GETs (issue
-/// 13): 7–8 % less server CPU per request, for vendors and customers alike.
+/// 13, five benchmark runs): 2–13 % less server CPU per request, for
+/// vendors and customers alike.
 /// It also gives back the memory of a password check: argon2 takes 19 MiB
 /// per check, and glibc kept such blocks in its heaps once the first was
 /// freed (a burst of sign-ins grew the server by hundreds of MiB for good,
