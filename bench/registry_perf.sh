@@ -97,19 +97,19 @@ get() { # i who
 settle() { sync; { echo 1 >/proc/sys/vm/drop_caches; } 2>/dev/null || true; }
 # The server's CPU time so far, in clock ticks (utime + stime).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$WORK/pid$1")/stat"; }
+# CPU time per operation between two cpu_ticks readings, in 1/SCALE s:
+# per_op TICKS0 TICKS1 COUNT SCALE (1e3: ms, 1e6: us).
+per_op() { python3 -c "print(round(($2 - $1) * $4 / $(getconf CLK_TCK) / $3, 3))"; }
 # results: lines "<i> <measure> <value>"
 R="$WORK/results"; : >"$R"
 # The builds take turns in one order in odd runs and the other in even
 # runs: on this machine a batch that comes later in a run is often faster
 # (measured: the same binary +10 % when second), so a fixed order would
 # favour the last build. (An even RUNS balances it.)
-ORDER=("${!BINS[@]}")
+FORWARD=("${!BINS[@]}") BACKWARD=()
+for ((k = ${#BINS[@]} - 1; k >= 0; k--)); do BACKWARD+=("$k"); done
 for run in $(seq "$RUNS"); do
-  if [ $((run % 2)) -eq 0 ]; then
-    order=(); for ((k = ${#ORDER[@]} - 1; k >= 0; k--)); do order+=("${ORDER[k]}"); done
-  else
-    order=("${ORDER[@]}")
-  fi
+  if [ $((run % 2)) -eq 0 ]; then order=("${BACKWARD[@]}"); else order=("${FORWARD[@]}"); fi
   for i in "${order[@]}"; do
     log "run $run: ${LABELS[$i]}: 1 MB pushes"
     port=$(eval echo "\$PORT_$i"); auth=$(eval echo "\$VENDOR_$i")
@@ -123,7 +123,7 @@ for run in $(seq "$RUNS"); do
       # As for GETs below: the server's own CPU time per push; and from
       # push.py, the client's and how idle the machine was meanwhile (idle
       # cores while 8 clients push: the pushes wait on something).
-      echo "$i push_${mode}_cpu_ms $(python3 -c "print(round(($cpu1 - $cpu0) * 1e3 / $(getconf CLK_TCK) / $PUSHES, 3))")" >>"$R"
+      echo "$i push_${mode}_cpu_ms $(per_op "$cpu0" "$cpu1" "$PUSHES" 1e3)" >>"$R"
       sed -n 's/^push.py: client CPU \([0-9.]*\) ms per push, machine idle \([0-9]*\) %.*/'"$i push_${mode}_client_ms \1\n$i push_${mode}_idle_pct \2/p" \
         "$WORK/push.err" >>"$R"
     done
@@ -137,7 +137,7 @@ for run in $(seq "$RUNS"); do
       cpu1=$(cpu_ticks "$i")
       # The server's own CPU time per GET (user + system, from /proc): what
       # the server spends, whatever wrk and the neighbours take.
-      echo "$i ${who}_cpu_us $(python3 -c "print(round(($cpu1 - $cpu0) * 1e6 / $(getconf CLK_TCK) / $(echo "$out" | requests), 2))")" >>"$R"
+      echo "$i ${who}_cpu_us $(per_op "$cpu0" "$cpu1" "$(echo "$out" | requests)" 1e6)" >>"$R"
       echo "$i ${who}_rps $(echo "$out" | rps)" >>"$R"
       echo "$i ${who}_p99 $(echo "$out" | p99)" >>"$R"
       [ "$who" = customer ] && echo "$i customer_gets $(echo "$out" | requests)" >>"$R"
@@ -196,7 +196,9 @@ for title, m in rows:
     cells = [" / ".join(v[(i, m)]) for i in range(n)]
     line = f"{title:40}" + "".join(f"  {c:>24}" for c in cells)
     if n > 1:
-        line += f"{mean(n - 1, m) / mean(0, m):>19.2f}x"
+        # (No ratio to a zero, such as 0 % idle.)
+        first = mean(0, m)
+        line += f"{mean(n - 1, m) / first:>19.2f}x" if first else f"{'-':>20}"
     print(line)
 ratio = [f"{mean(i, 'customer_rps') / mean(i, 'vendor_rps'):.3f}" for i in range(n)]
 print(f"{'customer/vendor rps (means)':40}" + "".join(f"  {r:>24}" for r in ratio))
