@@ -195,9 +195,24 @@ fn server_fn_refusal(status: StatusCode, refusal: crate::edge::Refusal, html: bo
     (status, Json(error)).into_response()
 }
 
+/// The app's page routes, generated once per process.
+///
+/// Generating them runs the whole app with resource loading suppressed by a
+/// process-wide flag (leptos_server's `SuppressResourceLoad`): a page
+/// resource that first runs meanwhile, in any server of the process, waits
+/// forever (leptos-rs/leptos#4773). Once, before any server serves, no page
+/// is rendering; several servers in one process (the in-process test
+/// servers) then share the list instead of generating it while another
+/// renders.
+pub fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 /// The whole application router.
 pub fn build_router(state: AppState, sessions: Sessions) -> Router {
-    let routes = generate_route_list(app::App);
+    let routes = page_routes();
     let (services, fresh) = (state.ctx.clone(), state.fresh_tokens.clone());
     let provide = move || {
         provide_context(services.clone());
@@ -414,7 +429,7 @@ mod tests {
     /// unguarded (a path no route claims fails closed in the guard).
     #[test]
     fn every_route_is_classified() {
-        let routes = generate_route_list(app::App);
+        let routes = page_routes();
         assert!(routes.len() >= 14, "{} routes", routes.len());
         for route in routes {
             // A concrete address of the route: "{id}" and "{*name}" filled in.

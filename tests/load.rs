@@ -2,7 +2,8 @@
 //! vendor creates and deletes entitlements. No request may fail with a 5xx;
 //! a pull sent after a deletion was answered (committed) must be refused and
 //! one sent after a creation was answered must succeed, unless the vendor
-//! changed something else while that pull was in flight.
+//! changed something else while that pull was in flight. And pages keep
+//! answering while other servers start in the same process.
 
 mod common;
 
@@ -169,4 +170,32 @@ async fn pace(reg: &Reg, n: usize) {
     for _ in 0..n {
         reg.send(Method::GET, "/v2/").await;
     }
+}
+
+/// Pages answer while other servers start in the same process (as the
+/// in-process test servers do). Starting a server generates the app's route
+/// list, which runs the app with Leptos resource loading suppressed by a
+/// process-wide flag; a page whose data first loaded meanwhile waited
+/// forever (leptos-rs/leptos#4773: one CI run's page request timed out). The
+/// list is generated once per process (`server::page_routes`), so every page
+/// here answers while sixteen servers start and stop beside it.
+#[tokio::test]
+async fn pages_answer_while_other_servers_start_beside_them() {
+    let app = TestApp::start();
+    app.create_org("acme", ADMIN, "admin password");
+    let web = app.signed_in(ADMIN, "admin password").await;
+    let starter = std::thread::spawn(|| {
+        for _ in 0..16 {
+            drop(TestApp::start());
+        }
+    });
+    let mut pages = 0;
+    while !starter.is_finished() {
+        let page = app.get(&web, "/licenses").await;
+        assert_eq!(page.status, 200);
+        assert!(page.text.contains("No customers yet"), "{}", page.text);
+        pages += 1;
+    }
+    starter.join().unwrap();
+    assert!(pages > 0);
 }
