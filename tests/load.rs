@@ -189,13 +189,14 @@ async fn pages_answer_while_other_servers_start_beside_them() {
             drop(TestApp::start());
         }
     });
-    let mut pages = 0;
-    while !starter.is_finished() {
+    // Pages for as long as servers start (at least one).
+    loop {
         let page = app.get(&web, "/licenses").await;
         assert_eq!(page.status, 200);
         assert!(page.text.contains("No customers yet"), "{}", page.text);
-        pages += 1;
+        if starter.is_finished() {
+            break;
+        }
     }
     starter.join().unwrap();
-    assert!(pages > 0);
 }
