@@ -11,9 +11,9 @@
 
 use criterion::Criterion;
 use domain::store::SqliteStore;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::SqlitePool;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Mean microseconds per query of `n` queries made by `tasks` tasks at once.
 async fn per_query(pool: &SqlitePool, sql: &'static str, n: usize, tasks: usize) -> f64 {
@@ -45,11 +45,7 @@ fn main() {
     let path = dir.path().join("pool.db");
     let (store, default) = rt.block_on(async {
         let store = SqliteStore::open_file(&path).await.unwrap();
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10));
+        let options = SqliteStore::connect_options(&path);
         let max = store.pool().options().get_max_connections();
         let default = SqlitePoolOptions::new()
             .max_connections(max)

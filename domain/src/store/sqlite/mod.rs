@@ -46,8 +46,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`.
     pub async fn open_file(path: &Path) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::new().filename(path);
-        Self::open(options).await
+        Self::open(SqliteConnectOptions::new().filename(path)).await
     }
 
     /// Opens a `sqlite:` URL (e.g. `sqlite:///var/lib/portcullis/db.sqlite`).
@@ -56,13 +55,25 @@ impl SqliteStore {
         Self::open(options).await
     }
 
-    async fn open(options: SqliteConnectOptions) -> StoreResult<Self> {
-        let options = options
+    /// The connection settings the store opens the database file at `path`
+    /// with (benches/pool.rs opens a second pool with the same ones).
+    pub fn connect_options(path: &Path) -> SqliteConnectOptions {
+        Self::with_settings(SqliteConnectOptions::new().filename(path))
+    }
+
+    /// Every connection: created if missing, WAL, `synchronous = NORMAL`,
+    /// foreign keys on, and a 10 s wait for a locked database.
+    fn with_settings(options: SqliteConnectOptions) -> SqliteConnectOptions {
+        options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+    }
+
+    async fn open(options: SqliteConnectOptions) -> StoreResult<Self> {
+        let options = Self::with_settings(options);
         // SQLite has one writer at a time; readers scale with the cores.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let pool = pool_options()
