@@ -6,8 +6,9 @@
 //! The bundle's own files (`pkg/portcullis.js`, `pkg/portcullis_bg.wasm`,
 //! `pkg/portcullis.css`) get one content hash in their names
 //! (`pkg/portcullis.<hash>.js`, …): the first 16 hex digits of a sha256 over
-//! their names and contents. Every file is embedded as is and, when that is
-//! smaller, gzipped too. The generated table is `src/embedded.rs`'s `FILES`.
+//! their names and contents. Every file is embedded as is and, where that is
+//! smaller, gzipped and brotli-compressed too. The generated table is
+//! `src/embedded.rs`'s `FILES`.
 
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -75,19 +76,24 @@ fn embed(site: &Path, out_dir: &Path) -> String {
             .take(8)
             .map(|b| format!("{b:02x}"))
             .collect();
-        let gzip = gzip(&bytes).filter(|gz| gz.len() + 64 < bytes.len());
-        let gzip = match gzip {
-            Some(gz) => {
+        // A compressed copy only where it saves more than its header's worth.
+        let compressed = |copy: Option<Vec<u8>>, ext: &str| match copy {
+            Some(c) if c.len() + 64 < bytes.len() => {
                 std::fs::create_dir_all(&gz_dir).expect("mkdir");
-                let gz_path = gz_dir.join(format!("{i}.gz"));
-                std::fs::write(&gz_path, gz).expect("write gz");
-                format!("Some(include_bytes!({:?}))", gz_path.display().to_string())
+                let copy_path = gz_dir.join(format!("{i}.{ext}"));
+                std::fs::write(&copy_path, c).expect("write a compressed copy");
+                format!(
+                    "Some(include_bytes!({:?}))",
+                    copy_path.display().to_string()
+                )
             }
-            None => "None".to_owned(),
+            _ => "None".to_owned(),
         };
+        let gzip = compressed(gzip(&bytes), "gz");
+        let brotli = compressed(brotli(&bytes), "br");
         table.push_str(&format!(
             "    EmbeddedFile {{ path: {url:?}, immutable: {immutable}, etag: {etag:?}, \
-             body: include_bytes!({:?}), gzip: {gzip} }},\n",
+             body: include_bytes!({:?}), gzip: {gzip}, brotli: {brotli} }},\n",
             path.display().to_string()
         ));
     }
@@ -121,6 +127,14 @@ fn walk(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
             files.push((rel, path));
         }
     }
+}
+
+/// Brotli at its best (quality 11, a 16 MiB window): measured on the release
+/// wasm, 434 KB against gzip's 588 KB (a few seconds here, once per bundle).
+fn brotli(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut enc = brotli::CompressorWriter::new(Vec::new(), 64 * 1024, 11, 24);
+    enc.write_all(bytes).ok()?;
+    Some(enc.into_inner())
 }
 
 fn gzip(bytes: &[u8]) -> Option<Vec<u8>> {

@@ -4,8 +4,9 @@
 //! (`/pkg/portcullis.<hash>.js`, `…_bg.wasm`, `….css`) and are answered with
 //! `Cache-Control: public, max-age=31536000, immutable`; other assets
 //! (`/favicon.svg`) keep their names and are cached for an hour, revalidated
-//! with their `ETag`. Gzipped copies, made at build time, go to clients that
-//! accept gzip.
+//! with their `ETag`. Brotli and gzip copies, made at build time, go to
+//! clients that accept them (brotli, the smaller, when both are accepted
+//! alike: 434 KB of wasm against gzip's 588 KB).
 
 use crate::edge::header_items;
 use axum::body::Body;
@@ -24,6 +25,8 @@ pub struct EmbeddedFile {
     pub body: &'static [u8],
     /// `body` gzipped, when that is smaller.
     pub gzip: Option<&'static [u8]>,
+    /// `body` brotli-compressed, when that is smaller.
+    pub brotli: Option<&'static [u8]>,
 }
 
 include!(concat!(env!("OUT_DIR"), "/embedded_site.rs"));
@@ -55,10 +58,7 @@ pub fn respond(req: &Request) -> Option<Response> {
     let mut res = if if_none_match(req.headers(), &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let (body, gzipped) = match file.gzip {
-            Some(gz) if accepts_gzip(req.headers()) => (gz, true),
-            _ => (file.body, false),
-        };
+        let (body, coding) = encoded(file, req.headers());
         let mut res = if req.method() == Method::HEAD {
             let mut res = Response::new(Body::empty());
             res.headers_mut()
@@ -72,8 +72,8 @@ pub fn respond(req: &Request) -> Option<Response> {
             header::CONTENT_TYPE,
             HeaderValue::from_static(content_type(file.path)),
         );
-        if gzipped {
-            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        if let Some(coding) = coding {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
         }
         res
     };
@@ -85,7 +85,7 @@ pub fn respond(req: &Request) -> Option<Response> {
         header::CACHE_CONTROL,
         HeaderValue::from_static(if file.immutable { IMMUTABLE } else { SHORT }),
     );
-    if file.gzip.is_some() {
+    if file.gzip.is_some() || file.brotli.is_some() {
         h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     Some(res)
@@ -97,18 +97,41 @@ fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
         .any(|t| t == etag || t == "*")
 }
 
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    header_items(headers, header::ACCEPT_ENCODING).any(|coding| {
-        let mut parts = coding.split(';');
+/// The copy of `file` to send and its content coding: of the compressed
+/// copies it has, the one `Accept-Encoding` weighs highest (brotli on a tie:
+/// it is the smaller), else the body as is.
+fn encoded(file: &EmbeddedFile, headers: &HeaderMap) -> (&'static [u8], Option<&'static str>) {
+    let mut best = (file.body, None, 0.0);
+    for (copy, coding) in [(file.brotli, "br"), (file.gzip, "gzip")] {
+        let q = weight(headers, coding);
+        if let Some(copy) = copy.filter(|_| q > best.2) {
+            best = (copy, Some(coding), q);
+        }
+    }
+    (best.0, best.1)
+}
+
+/// The weight (`q`) `Accept-Encoding` gives `coding`: its own entry's, else
+/// that of `*`, else 0 (not acceptable). An entry without `q` weighs 1.
+fn weight(headers: &HeaderMap, coding: &str) -> f32 {
+    let mut any = 0.0;
+    for item in header_items(headers, header::ACCEPT_ENCODING) {
+        let mut parts = item.split(';');
         let name = parts.next().unwrap_or("").trim();
-        let refused = parts.any(|p| {
-            p.trim()
-                .strip_prefix("q=")
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                == Some(0.0)
-        });
-        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-    })
+        let q = parts
+            .find_map(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=").or_else(|| p.strip_prefix("Q="))
+            })
+            .map_or(1.0, |q| q.trim().parse::<f32>().unwrap_or(1.0));
+        if name.eq_ignore_ascii_case(coding) {
+            return q;
+        }
+        if name == "*" {
+            any = q;
+        }
+    }
+    any
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -132,18 +155,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn gzip_is_chosen_unless_refused() {
-        let h = |v: &'static str| {
-            let mut h = HeaderMap::new();
-            h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(v));
-            h
+    fn the_copy_sent_is_the_best_accepted() {
+        let file = EmbeddedFile {
+            path: "/pkg/portcullis.0123_bg.wasm",
+            immutable: true,
+            etag: "0123",
+            body: b"body",
+            gzip: Some(b"gz"),
+            brotli: Some(b"br"),
         };
-        assert!(accepts_gzip(&h("gzip, deflate, br")));
-        assert!(accepts_gzip(&h("br;q=1.0, GZIP;q=0.5")));
-        assert!(accepts_gzip(&h("*")));
-        assert!(!accepts_gzip(&h("gzip;q=0")));
-        assert!(!accepts_gzip(&h("br")));
-        assert!(!accepts_gzip(&HeaderMap::new()));
+        let sent = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            if !v.is_empty() {
+                h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(v));
+            }
+            encoded(&file, &h).1
+        };
+        // What browsers send: brotli, the smaller, when both are accepted.
+        assert_eq!(sent("gzip, deflate, br, zstd"), Some("br"));
+        assert_eq!(sent("br"), Some("br"));
+        assert_eq!(sent("gzip, deflate"), Some("gzip"));
+        assert_eq!(sent("GZIP"), Some("gzip"));
+        // The client's weights decide; q=0 refuses.
+        assert_eq!(sent("br;q=0.5, gzip;q=1.0"), Some("gzip"));
+        assert_eq!(sent("br;q=0, gzip"), Some("gzip"));
+        assert_eq!(sent("gzip;q=0"), None);
+        // `*` stands for what is not named.
+        assert_eq!(sent("*"), Some("br"));
+        assert_eq!(sent("br;q=0, *"), Some("gzip"));
+        assert_eq!(sent("identity"), None);
+        assert_eq!(sent(""), None);
+        // A file without a brotli copy is sent gzipped to the same client.
+        let gz_only = EmbeddedFile {
+            brotli: None,
+            ..file
+        };
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip"),
+        );
+        assert_eq!(encoded(&gz_only, &h), (&b"gz"[..], Some("gzip")));
     }
 
     #[test]
