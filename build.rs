@@ -58,8 +58,8 @@ fn embed(site: &Path, out_dir: &Path) -> String {
         .map(|b| format!("{b:02x}"))
         .collect();
 
-    let gz_dir = out_dir.join("site-gz");
-    let _ = std::fs::remove_dir_all(&gz_dir);
+    let copies_dir = out_dir.join("site-compressed");
+    let _ = std::fs::remove_dir_all(&copies_dir);
     let mut table = format!("pub const BUNDLE_HASH: Option<&str> = Some({hash:?});\n");
     table.push_str("pub static FILES: &[EmbeddedFile] = &[\n");
     for (i, (rel, path)) in files.iter().enumerate() {
@@ -79,8 +79,8 @@ fn embed(site: &Path, out_dir: &Path) -> String {
         // A compressed copy only where it saves more than its header's worth.
         let compressed = |copy: Option<Vec<u8>>, ext: &str| match copy {
             Some(c) if c.len() + 64 < bytes.len() => {
-                std::fs::create_dir_all(&gz_dir).expect("mkdir");
-                let copy_path = gz_dir.join(format!("{i}.{ext}"));
+                std::fs::create_dir_all(&copies_dir).expect("mkdir");
+                let copy_path = copies_dir.join(format!("{i}.{ext}"));
                 std::fs::write(&copy_path, c).expect("write a compressed copy");
                 format!(
                     "Some(include_bytes!({:?}))",
@@ -130,7 +130,7 @@ fn walk(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
 }
 
 /// Brotli at its best (quality 11, a 16 MiB window): measured on the release
-/// wasm, 434 KB against gzip's 588 KB (a few seconds here, once per bundle).
+/// wasm, 434 KB against gzip's 588 KB (about 10 s here, once per bundle).
 fn brotli(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut enc = brotli::CompressorWriter::new(Vec::new(), 64 * 1024, 11, 24);
     enc.write_all(bytes).ok()?;
