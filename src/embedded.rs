@@ -4,9 +4,9 @@
 //! (`/pkg/portcullis.<hash>.js`, `…_bg.wasm`, `….css`) and are answered with
 //! `Cache-Control: public, max-age=31536000, immutable`; other assets
 //! (`/favicon.svg`) keep their names and are cached for an hour, revalidated
-//! with their `ETag`. Brotli and gzip copies, made at build time, go to
-//! clients that accept them (brotli, the smaller, when both are accepted
-//! alike: 434 KB of wasm against gzip's 588 KB).
+//! with their `ETag`. Brotli and gzip copies, made at build time (build.rs),
+//! go to clients that accept them (brotli, the smaller, when both are
+//! accepted alike).
 
 use crate::edge::header_items;
 use axum::body::Body;

@@ -107,7 +107,7 @@ impl SqliteStore {
 /// default one, 4-18 us less). A connection whose thread failed still
 /// fails its query, and the ping sqlx does when a connection comes back to
 /// the pool closes it then.
-pub(crate) fn pool_options() -> SqlitePoolOptions {
+fn pool_options() -> SqlitePoolOptions {
     SqlitePoolOptions::new().test_before_acquire(false)
 }
 
