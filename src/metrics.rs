@@ -277,7 +277,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
     let mut up = 1;
     match store.count_uploads().await {
         Ok(n) => {
-            out.push_str("# HELP portcullis_upload_sessions_open Blob upload sessions open (all instances).\n");
+            out.push_str("# HELP portcullis_upload_sessions_open Blob upload sessions open with a chunk stored (all instances; one with no chunk yet is not stored).\n");
             out.push_str("# TYPE portcullis_upload_sessions_open gauge\n");
             let _ = writeln!(out, "portcullis_upload_sessions_open {n}");
         }

@@ -1332,6 +1332,106 @@ async fn a_cancelled_upload_is_gone() {
 }
 
 #[tokio::test]
+async fn an_upload_without_a_chunk_lives_in_its_id_and_ends_once() {
+    let (app, reg) = app_with_admin();
+    reg.push_image("acme/web", "1.0", &[b"there"]).await;
+    let start = |reg: &Reg| {
+        let reg = reg.clone();
+        async move {
+            let r = reg.send(Method::POST, "/v2/acme/web/blobs/uploads/").await;
+            assert_eq!(r.status(), 202);
+            r.headers()["location"].to_str().unwrap().to_owned()
+        }
+    };
+    let unknown = (404, "BLOB_UPLOAD_UNKNOWN".to_owned());
+
+    // Nothing stored, yet known (to this server after a restart too), for
+    // its repository only, and not when altered.
+    let loc = start(&reg).await;
+    let dir = app.kill();
+    let app = TestApp::spawn_in(dir, &[]);
+    let reg = reg.on(&app.base);
+    let r = reg.send(Method::GET, &loc).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["range"], "0-0");
+    let elsewhere = loc.replace("/acme/web/", "/acme/other/");
+    assert_eq!(reg.error_code(Method::GET, &elsewhere).await, unknown);
+    let body = b"the whole blob".to_vec();
+    let digest = sha256(&body);
+    let r = reg
+        .req(Method::PUT, &format!("{elsewhere}?digest={digest}"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "the id is not acme/other's");
+    let mut altered = loc.clone();
+    let last = altered.pop().unwrap();
+    altered.push(if last == '0' { '1' } else { '0' });
+    assert_eq!(reg.error_code(Method::GET, &altered).await, unknown);
+
+    // Closed with the whole blob: once.
+    let put = |loc: &str, body: &[u8], digest: &str| {
+        reg.req(Method::PUT, &format!("{loc}?digest={digest}"))
+            .body(body.to_vec())
+            .send()
+    };
+    assert_eq!(put(&loc, &body, &digest).await.unwrap().status(), 201);
+    let got = reg
+        .send(Method::GET, &format!("/v2/acme/web/blobs/{digest}"))
+        .await;
+    assert_eq!(got.bytes().await.unwrap().as_ref(), body.as_slice());
+    assert_eq!(put(&loc, &body, &digest).await.unwrap().status(), 404);
+    assert_eq!(reg.error_code(Method::GET, &loc).await, unknown);
+    assert_eq!(reg.error_code(Method::PATCH, &loc).await, unknown);
+
+    // A wrong digest ends it too, and nothing becomes visible.
+    let loc = start(&reg).await;
+    let wrong = sha256(b"something else");
+    assert_eq!(
+        error_code(put(&loc, b"not it", &wrong).await.unwrap()).await,
+        (400, "DIGEST_INVALID".to_owned())
+    );
+    for d in [&wrong, &sha256(b"not it")] {
+        let r = reg
+            .send(Method::HEAD, &format!("/v2/acme/web/blobs/{d}"))
+            .await;
+        assert_eq!(r.status(), 404);
+    }
+    assert_eq!(reg.error_code(Method::GET, &loc).await, unknown);
+
+    // Two closes at once with different blobs: one wins, and the other's
+    // blob is not in the repository.
+    let loc = start(&reg).await;
+    let (one, two) = (b"first closer".to_vec(), b"second closer".to_vec());
+    let (d1, d2) = (sha256(&one), sha256(&two));
+    let (r1, r2) = tokio::join!(put(&loc, &one, &d1), put(&loc, &two, &d2));
+    let (s1, s2) = (r1.unwrap().status().as_u16(), r2.unwrap().status().as_u16());
+    let mut statuses = [s1, s2];
+    statuses.sort();
+    assert_eq!(statuses[0], 201, "{s1} {s2}");
+    assert!(matches!(statuses[1], 404 | 416), "{s1} {s2}");
+    for (d, won) in [(&d1, s1 == 201), (&d2, s2 == 201)] {
+        let r = reg
+            .send(Method::HEAD, &format!("/v2/acme/web/blobs/{d}"))
+            .await;
+        assert_eq!(r.status() == 200, won, "{d}");
+    }
+
+    // Cancelled before any chunk: gone.
+    let loc = start(&reg).await;
+    let r = reg
+        .req(Method::DELETE, &loc)
+        .header("Content-Length", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(reg.error_code(Method::GET, &loc).await, unknown);
+    assert_eq!(put(&loc, &body, &digest).await.unwrap().status(), 404);
+}
+
+#[tokio::test]
 async fn a_push_by_digest_with_tag_parameters_sets_every_tag() {
     let (app, reg) = app_with_admin();
     let repo = "acme/web";

@@ -326,7 +326,10 @@ async fn metrics_count_requests_pulls_caches_uploads_and_the_feed() {
         reg.status(Method::GET, "/v2/acme/web/manifests/2.0").await,
         404
     );
-    let _open = start_upload(&reg).await;
+    // An upload with a chunk is stored (and counted); one without is not.
+    let open = start_upload(&reg).await;
+    assert_eq!(patch(&reg, &open, 0, b"chunk").await.0, 202);
+    let _empty = start_upload(&reg).await;
     let http = reqwest::Client::new();
     let r = http.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), 200);

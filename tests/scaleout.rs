@@ -89,7 +89,7 @@ async fn two_instances_share_one_database_and_one_bucket() {
     let pulled = skopeo_inspect(&creds, &format!("docker://{}/acme/web:1.0", b.host()));
     assert_eq!(pulled["RepoTags"], json!(["1.0"]));
 
-    // Chunked uploads split across the two (no sticky sessions). Each step
+    // Uploads split across the two (no sticky sessions). Each step
     // is (instance, method, with a Content-Range?, bytes); the last is the
     // closing PUT. Where A comes back after B took a chunk, A's own view of
     // the upload is stale: it must append after B's chunk, not after its
@@ -100,7 +100,12 @@ async fn two_instances_share_one_database_and_one_bucket() {
     let data: Vec<u8> = (0..300_000u32).map(|i| (i % 241) as u8).collect();
     let (ab, ba) = ([&vendor_a, &vendor_b], [&vendor_b, &vendor_a]);
     type Step<'a> = (usize, Method, bool, std::ops::Range<usize>);
-    let uploads: [(&str, [&Reg; 2], Vec<Step>); 3] = [
+    let uploads: [(&str, [&Reg; 2], Vec<Step>); 4] = [
+        (
+            "started on A, the whole blob in the close on B (nothing stored before it)",
+            ab,
+            vec![(1, Method::PUT, false, 0..300_000)],
+        ),
         (
             "first chunk on A, second and the close on B",
             ab,

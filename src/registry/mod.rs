@@ -11,6 +11,7 @@ pub(crate) mod manifests;
 pub mod path;
 pub mod pull_log;
 pub mod storage;
+mod upload_id;
 mod uploads;
 
 pub use error::{RegistryError, RegistryResult};
@@ -71,13 +72,19 @@ impl Registry {
     }
 
     /// Ends upload sessions idle for longer than `idle`, with their
-    /// chunks, and deletes chunks that no session names and that have not
-    /// been written to for a day (an instance that died mid-chunk).
+    /// chunks, drops the tombstones of ended ones whose ids are stale, and
+    /// deletes chunks that no open session names and that have not been
+    /// written to for a day (an instance that died mid-chunk).
     pub async fn sweep_uploads(&self, store: &DynStore, idle: std::time::Duration) {
         self.uploads.forget_idle(idle);
         let before = chrono::Utc::now()
             - chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::hours(1));
-        match store.take_stale_uploads(before).await {
+        // A tombstone stays until its id is stale on every instance: an
+        // hour after its start, on clocks up to a minute apart.
+        let ended_before = chrono::Utc::now()
+            - chrono::Duration::from_std(UPLOAD_IDLE + TOMBSTONE_GRACE)
+                .unwrap_or(chrono::Duration::hours(2));
+        match store.take_stale_uploads(before, ended_before).await {
             Ok(stale) => {
                 for s in stale {
                     self.storage.discard(&s.id, &s.parts).await;
@@ -111,8 +118,13 @@ impl Registry {
     }
 }
 
-/// An upload session untouched for this long is ended.
+/// An upload session untouched for this long is ended, and an upload id
+/// started this long ago is stale.
 pub const UPLOAD_IDLE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// How long past [`UPLOAD_IDLE`] an ended session's tombstone is kept: more
+/// than the clock skew an upload id's start may have (`upload_id.rs`).
+const TOMBSTONE_GRACE: std::time::Duration = std::time::Duration::from_secs(600);
 
 pub fn router() -> Router<AppState> {
     Router::new()

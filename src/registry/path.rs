@@ -65,7 +65,7 @@ pub fn parse(rest: &str) -> Result<Endpoint, RegistryError> {
 }
 
 fn valid_upload_id(id: &str) -> bool {
-    uuid::Uuid::parse_str(id).is_ok()
+    super::upload_id::well_formed(id)
 }
 
 #[cfg(test)]
@@ -99,10 +99,12 @@ mod tests {
             parse("acme/web/blobs/uploads/").unwrap(),
             Endpoint::UploadStart(_)
         ));
-        let id = uuid::Uuid::new_v4().to_string();
-        assert!(
-            matches!(parse(&format!("acme/web/blobs/uploads/{id}")).unwrap(), Endpoint::Upload(_, i) if i == id)
-        );
+        let minted = super::super::upload_id::mint("acme/web", chrono::Utc::now());
+        for id in [minted, uuid::Uuid::new_v4().to_string()] {
+            assert!(
+                matches!(parse(&format!("acme/web/blobs/uploads/{id}")).unwrap(), Endpoint::Upload(_, i) if i == id)
+            );
+        }
         assert!(matches!(
             parse(&format!("acme/web/referrers/{}", d())).unwrap(),
             Endpoint::Referrers(..)

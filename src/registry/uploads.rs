@@ -3,13 +3,25 @@
 //! DELETE (cancel). Chunks are streamed to storage, never held whole in
 //! memory.
 //!
-//! A session lives in the database ([`domain::store::UploadStore`]): any
-//! instance may take the next chunk or close it, and it survives a restart.
+//! A session lives in the database ([`domain::store::UploadStore`]) from
+//! its first chunk: any instance may take the next chunk or close it, and
+//! it survives a restart. Before that it lives in its id, which names the
+//! repository and the start ([`super::upload_id`]): a POST writes nothing.
 //! Each chunk is its own object, named in the session's `parts` only once
 //! it is complete; a write changes the session only if it still has the
 //! parts it read, so two requests on one upload cannot both append (the
-//! loser's chunk is deleted). A monolithic upload (POST with `digest`)
-//! never has a session row.
+//! loser's chunk is deleted). Ending a session (close or cancel) leaves a
+//! tombstone, so that its id is unknown from then on. A monolithic upload
+//! (POST with `digest`) never has a session row.
+//!
+//! Closing a session that has no stored chunk (POST, then PUT with the
+//! whole body) takes one database write: the blob is verified and put in
+//! place first, then the session's end and the blob's link are one commit.
+//! That order is safe only because the request moved nothing but its own
+//! chunk (a body that is not empty: its own file, renamed into place): one
+//! that loses the end to another request leaves a blob file of verified
+//! bytes behind and takes nothing the winner needs. A session with stored
+//! chunks ends first and is put in place after.
 //!
 //! This process's view: the instance that took an upload's last chunk
 //! keeps the session as it wrote it, with the running sha256 of every byte
@@ -23,13 +35,14 @@
 //! through a new hasher at close.
 
 use super::storage::ChunkError;
+use super::upload_id;
 use super::{authorize, header_str, Need, RegistryError, RegistryResult, Req};
 use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::oci::{Algorithm, Digest, RepositoryName};
-use domain::store::{RepoId, UploadSession};
-use domain::Principal;
+use domain::store::{RepoId, StoredUpload, UploadSession};
+use domain::{OrgId, Principal};
 use futures::StreamExt;
 use sha2::Digest as _;
 use std::collections::HashMap;
@@ -122,6 +135,12 @@ fn created(name: &RepositoryName, digest: &Digest) -> Response {
 /// memory after that: no database write to start an upload).
 async fn write_repo(req: Req<'_>, p: &Principal, name: &RepositoryName) -> RegistryResult<RepoId> {
     let org_id = authorize(req, p, name, Need::Write).await?;
+    repo_id(req, org_id, name).await
+}
+
+/// The id of repository `name` of org `org_id` (the caller authorized the
+/// write), created if needed.
+async fn repo_id(req: Req<'_>, org_id: OrgId, name: &RepositoryName) -> RegistryResult<RepoId> {
     let cache = &req.registry.cache;
     if let Some(id) = cache.repo(name.as_str()) {
         return Ok(id);
@@ -150,7 +169,7 @@ pub async fn start(
         }
         // Not mountable: fall back to a regular upload session (spec).
     }
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = upload_id::mint(name.as_str(), chrono::Utc::now());
     if let Some(digest) = req.query.get("digest") {
         // Monolithic upload: the whole blob in this request, no session row.
         let digest = Digest::parse(digest)?;
@@ -159,10 +178,6 @@ pub async fn start(
         let parts: Vec<String> = part.into_iter().collect();
         return finish(req, name, repo, &id, &parts, size, hasher, &digest).await;
     }
-    req.ctx
-        .store
-        .create_upload(&id, repo, name.as_str())
-        .await?;
     let session = UploadSession {
         id: id.clone(),
         repo,
@@ -225,7 +240,7 @@ async fn finish(
 ) -> RegistryResult<Response> {
     let storage = &req.registry.storage;
     let actual = match (digest.algorithm(), hasher) {
-        (Algorithm::Sha256, Some(h)) => format!("sha256:{}", hex::encode(h.finalize())),
+        (Algorithm::Sha256, Some(h)) => sha256_text(h),
         // The bytes went (partly) through another instance: read them back.
         (Algorithm::Sha256, None) => {
             let h = hash_stored::<sha2::Sha256>(req, id, parts).await?;
@@ -242,17 +257,29 @@ async fn finish(
             "content has digest {actual}, not {digest}"
         )));
     }
-    // Verified: the upload becomes the blob (when the blob is here already,
-    // it is replaced by the same bytes: cheaper than asking the database).
-    if let Err(e) = storage.commit(id, parts, digest).await {
-        storage.discard(id, parts).await;
-        return Err(e.into());
-    }
+    place(req, id, parts, digest).await?;
     req.ctx
         .store
         .link_blob(repo, digest.as_str(), size as i64)
         .await?;
     Ok(created(name, digest))
+}
+
+/// `sha256:<hex>` of what `h` has read.
+fn sha256_text(h: sha2::Sha256) -> String {
+    format!("sha256:{}", hex::encode(h.finalize()))
+}
+
+/// Makes the verified chunks `parts` blob `digest` (when the blob is here
+/// already, it is replaced by the same bytes: cheaper than asking the
+/// database); when that fails, they go.
+async fn place(req: Req<'_>, id: &str, parts: &[String], digest: &Digest) -> RegistryResult<()> {
+    let storage = &req.registry.storage;
+    if let Err(e) = storage.commit(id, parts, digest).await {
+        storage.discard(id, parts).await;
+        return Err(e.into());
+    }
+    Ok(())
 }
 
 /// The hex digest of an upload's stored chunks.
@@ -286,10 +313,25 @@ fn content_range(value: &str) -> Option<(u64, u64)> {
     (a <= b).then_some((a, b))
 }
 
-/// The open session `id` of repository `name`.
-async fn session(req: Req<'_>, name: &RepositoryName, id: &str) -> RegistryResult<UploadSession> {
+/// The open session `id` of repository `name` of org `org_id`: as stored,
+/// or, when nothing is stored, as its id says (no chunk yet).
+async fn session(
+    req: Req<'_>,
+    org_id: OrgId,
+    name: &RepositoryName,
+    id: &str,
+) -> RegistryResult<UploadSession> {
     match req.ctx.store.upload(id).await? {
-        Some(s) if s.name == name.as_str() => Ok(s),
+        Some(StoredUpload::Open(s)) if s.name == name.as_str() => Ok(s),
+        None if upload_id::valid(id, name.as_str(), chrono::Utc::now(), super::UPLOAD_IDLE) => {
+            Ok(UploadSession {
+                id: id.to_owned(),
+                repo: repo_id(req, org_id, name).await?,
+                name: name.as_str().to_owned(),
+                size: 0,
+                parts: Vec::new(),
+            })
+        }
         _ => Err(RegistryError::BlobUploadUnknown),
     }
 }
@@ -307,10 +349,11 @@ fn in_order(req: Req<'_>, size: i64) -> bool {
 /// 416's `Range`).
 async fn session_for_chunk(
     req: Req<'_>,
+    org_id: OrgId,
     name: &RepositoryName,
     id: &str,
 ) -> RegistryResult<UploadSession> {
-    let session = session(req, name, id).await?;
+    let session = session(req, org_id, name, id).await?;
     if !in_order(req, session.size) {
         return Err(out_of_order(name, id, session.size));
     }
@@ -322,16 +365,24 @@ async fn session_for_chunk(
 /// the database's session (`false`; a hasher only for an empty upload).
 async fn open(
     req: Req<'_>,
+    org_id: OrgId,
     name: &RepositoryName,
     id: &str,
 ) -> RegistryResult<(UploadSession, Option<sha2::Sha256>, bool)> {
     if let Some((session, hasher)) = req.registry.uploads.take(id, name.as_str()) {
+        // With nothing stored, the id is all there is: stale, it is unknown
+        // (its tombstone, if it ended elsewhere, may be gone by now).
+        if session.parts.is_empty()
+            && !upload_id::valid(id, name.as_str(), chrono::Utc::now(), super::UPLOAD_IDLE)
+        {
+            return Err(RegistryError::BlobUploadUnknown);
+        }
         if in_order(req, session.size) {
             return Ok((session, Some(hasher), true));
         }
         // Not where this process left it: the database says where it is.
     }
-    let session = session_for_chunk(req, name, id).await?;
+    let session = session_for_chunk(req, org_id, name, id).await?;
     let hasher = (session.size == 0).then(sha2::Sha256::new);
     Ok((session, hasher, false))
 }
@@ -341,11 +392,12 @@ async fn open(
 /// stale view. When the chunk does not fit there, it goes.
 async fn reopen(
     req: Req<'_>,
+    org_id: OrgId,
     name: &RepositoryName,
     id: &str,
     part: Option<&String>,
 ) -> RegistryResult<UploadSession> {
-    match session_for_chunk(req, name, id).await {
+    match session_for_chunk(req, org_id, name, id).await {
         Ok(s) => Ok(s),
         Err(e) => {
             if let Some(p) = part {
@@ -381,7 +433,9 @@ async fn lost_race(
             .await;
     }
     match req.ctx.store.upload(id).await {
-        Ok(Some(s)) if s.name == name.as_str() => out_of_order(name, id, s.size),
+        Ok(Some(StoredUpload::Open(s))) if s.name == name.as_str() => {
+            out_of_order(name, id, s.size)
+        }
         Ok(_) => RegistryError::BlobUploadUnknown,
         Err(e) => e.into(),
     }
@@ -389,7 +443,7 @@ async fn lost_race(
 
 /// A chunk's body failed: the upload is void (its session and chunks go).
 async fn void(req: Req<'_>, session: &UploadSession, e: RegistryError) -> RegistryError {
-    if let Ok(true) = req.ctx.store.end_upload(&session.id, &session.parts).await {
+    if let Ok(true) = req.ctx.store.end_upload(session).await {
         req.registry
             .storage
             .discard(&session.id, &session.parts)
@@ -405,8 +459,8 @@ pub async fn patch(
     id: &str,
     body: Body,
 ) -> RegistryResult<Response> {
-    authorize(req, p, name, Need::Write).await?;
-    let (mut session, mut hasher, local) = open(req, name, id).await?;
+    let org_id = authorize(req, p, name, Need::Write).await?;
+    let (mut session, mut hasher, local) = open(req, org_id, name, id).await?;
     let (part, n) = match append(req, id, &session.parts, body, &mut hasher).await {
         Ok(written) => written,
         Err(e) => return Err(void(req, &session, e).await),
@@ -415,7 +469,7 @@ pub async fn patch(
         // An empty chunk changes nothing; the size reported is the
         // database's when this process's view may be stale.
         if local {
-            let stored = reopen(req, name, id, None).await?;
+            let stored = reopen(req, org_id, name, id, None).await?;
             if stored.parts != session.parts {
                 hasher = None;
             }
@@ -433,15 +487,15 @@ pub async fn patch(
     };
     let store = &req.ctx.store;
     let size = n as i64;
-    if !store.append_upload(id, &session.parts, &part, size).await? {
+    if !store.append_upload(&session, &part, size).await? {
         if !local {
             return Err(lost_race(req, name, id, Some(&part)).await);
         }
         // Another instance took a chunk since this process's last one:
         // append after what the database has; this hasher missed bytes.
         hasher = None;
-        session = reopen(req, name, id, Some(&part)).await?;
-        if !store.append_upload(id, &session.parts, &part, size).await? {
+        session = reopen(req, org_id, name, id, Some(&part)).await?;
+        if !store.append_upload(&session, &part, size).await? {
             return Err(lost_race(req, name, id, Some(&part)).await);
         }
     }
@@ -461,7 +515,7 @@ pub async fn put(
     id: &str,
     body: Body,
 ) -> RegistryResult<Response> {
-    authorize(req, p, name, Need::Write).await?;
+    let org_id = authorize(req, p, name, Need::Write).await?;
     let digest = match req.query.get("digest") {
         Some(d) => Digest::parse(d)?,
         None => {
@@ -470,21 +524,31 @@ pub async fn put(
             ))
         }
     };
-    let (mut session, mut hasher, local) = open(req, name, id).await?;
+    let (mut session, mut hasher, local) = open(req, org_id, name, id).await?;
     let (part, n) = match append(req, id, &session.parts, body, &mut hasher).await {
         Ok(written) => written,
         Err(e) => return Err(void(req, &session, e).await),
     };
-    // Ending the session makes this request the one that closes it.
     let store = &req.ctx.store;
-    if !store.end_upload(id, &session.parts).await? {
+    // No stored chunk, and the body is the blob: one write (module doc).
+    // (Not for an empty body: placing no chunk writes the upload's shared
+    // `.blob` file, which a closer of stored chunks may be writing.)
+    let whole = session.parts.is_empty() && matches!(digest.algorithm(), Algorithm::Sha256);
+    if let (true, Some(h), Some(chunk)) = (whole, &hasher, &part) {
+        if sha256_text(h.clone()) == digest.as_str() {
+            let chunk = (chunk.clone(), n);
+            return close_whole(req, org_id, name, &session, local, chunk, &digest).await;
+        }
+    }
+    // Ending the session makes this request the one that closes it.
+    if !store.end_upload(&session).await? {
         if !local {
             return Err(lost_race(req, name, id, part.as_ref()).await);
         }
         // As in `patch`: close after what the database has.
         hasher = None;
-        session = reopen(req, name, id, part.as_ref()).await?;
-        if !store.end_upload(id, &session.parts).await? {
+        session = reopen(req, org_id, name, id, part.as_ref()).await?;
+        if !store.end_upload(&session).await? {
             return Err(lost_race(req, name, id, part.as_ref()).await);
         }
     }
@@ -494,14 +558,53 @@ pub async fn put(
     finish(req, name, session.repo, id, &parts, size, hasher, &digest).await
 }
 
+/// Closes a session that had no stored chunk with this request's chunk
+/// (its part and size), verified to be blob `digest`: puts the blob in
+/// place, then ends the session and links the blob in one write.
+async fn close_whole(
+    req: Req<'_>,
+    org_id: OrgId,
+    name: &RepositoryName,
+    session: &UploadSession,
+    local: bool,
+    (part, size): (String, u64),
+    digest: &Digest,
+) -> RegistryResult<Response> {
+    let id = session.id.as_str();
+    let parts = [part];
+    place(req, id, &parts, digest).await?;
+    let store = &req.ctx.store;
+    if store
+        .end_upload_linking(session, digest.as_str(), size as i64)
+        .await?
+    {
+        return Ok(created(name, digest));
+    }
+    if !local {
+        return Err(lost_race(req, name, id, None).await);
+    }
+    // This process's view was stale: another instance stored chunks first.
+    // The upload is those and then this chunk, so its content is not the
+    // blob (this chunk alone): refused, and the upload ends, as any close
+    // with a wrong digest. The blob file stays, linked to nothing.
+    let stored = reopen(req, org_id, name, id, None).await?;
+    if stored.parts.is_empty() || !store.end_upload(&stored).await? {
+        return Err(lost_race(req, name, id, None).await);
+    }
+    req.registry.storage.discard(id, &stored.parts).await;
+    Err(RegistryError::DigestInvalid(format!(
+        "the upload's content does not have digest {digest}"
+    )))
+}
+
 pub async fn status(
     req: Req<'_>,
     p: &Principal,
     name: &RepositoryName,
     id: &str,
 ) -> RegistryResult<Response> {
-    authorize(req, p, name, Need::Write).await?;
-    let session = session(req, name, id).await?;
+    let org_id = authorize(req, p, name, Need::Write).await?;
+    let session = session(req, org_id, name, id).await?;
     Ok(progress(
         StatusCode::NO_CONTENT,
         name,
@@ -516,9 +619,9 @@ pub async fn cancel(
     name: &RepositoryName,
     id: &str,
 ) -> RegistryResult<Response> {
-    authorize(req, p, name, Need::Write).await?;
-    let session = session(req, name, id).await?;
-    if !req.ctx.store.end_upload(id, &session.parts).await? {
+    let org_id = authorize(req, p, name, Need::Write).await?;
+    let session = session(req, org_id, name, id).await?;
+    if !req.ctx.store.end_upload(&session).await? {
         return Err(lost_race(req, name, id, None).await);
     }
     req.registry.uploads.forget(id);

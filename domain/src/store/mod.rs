@@ -17,7 +17,7 @@ pub use access::AccessStore;
 pub use postgres::{PgStore, CHANGES_CHANNEL};
 pub use registry::{DeleteManifest, PutManifestError, RegistryStore, Repo, RepoId, TokenRecord};
 pub use sqlite::SqliteStore;
-pub use uploads::{FeedReader, PoolUse, UploadSession, UploadStore};
+pub use uploads::{FeedReader, PoolUse, StoredUpload, UploadSession, UploadStore};
 pub use upstreams::{SealedSecret, SecretChange, SyncOutcome, UpstreamRecord, UpstreamStore};
 
 use crate::audit::{Actor, AuditEvent};

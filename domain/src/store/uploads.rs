@@ -7,7 +7,7 @@ use super::registry::RepoId;
 use super::StoreResult;
 use chrono::{DateTime, Utc};
 
-/// An open upload session as stored.
+/// An open upload session: as stored, or as its id says (no chunk yet).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadSession {
     pub id: String,
@@ -54,31 +54,53 @@ pub struct PoolUse {
     pub max: u32,
 }
 
+/// What the database has of an upload id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredUpload {
+    /// Open, with at least one chunk (or written by an older version).
+    Open(UploadSession),
+    /// Closed or cancelled: the id is unknown from now on.
+    Ended,
+}
+
 #[async_trait::async_trait]
 pub trait UploadStore: Send + Sync {
-    /// Starts an empty session `id` for repository `repo` (`name`: its full name).
-    async fn create_upload(&self, id: &str, repo: RepoId, name: &str) -> StoreResult<()>;
-
-    /// The session `id`, if open.
-    async fn upload(&self, id: &str) -> StoreResult<Option<UploadSession>>;
+    /// What is stored of upload `id`; `None` when nothing is (a session
+    /// with no chunk yet is not stored: it lives in its id).
+    async fn upload(&self, id: &str) -> StoreResult<Option<StoredUpload>>;
 
     /// Appends chunk `part` of `size` bytes, if the session still has
-    /// exactly the parts `expected` (false: it moved on or is gone).
-    async fn append_upload(
+    /// exactly the parts of `seen` (the session as the caller read it; no
+    /// parts: not stored yet, or stored without parts, and open). False
+    /// when it moved on or ended.
+    async fn append_upload(&self, seen: &UploadSession, part: &str, size: i64)
+        -> StoreResult<bool>;
+
+    /// Ends the session (to close or cancel it), if it still has exactly
+    /// the parts of `seen`, leaving a tombstone; false when another request
+    /// changed or ended it. Exactly one request ends a session.
+    async fn end_upload(&self, seen: &UploadSession) -> StoreResult<bool>;
+
+    /// As [`UploadStore::end_upload`] for a session seen without parts
+    /// (an error for one with parts), and in the same commit links blob
+    /// `digest` of `size` bytes into the session's repository (recording
+    /// the blob): false, and nothing linked, when another request changed
+    /// or ended the session. For a closer whose blob is in place already.
+    async fn end_upload_linking(
         &self,
-        id: &str,
-        expected: &[String],
-        part: &str,
+        seen: &UploadSession,
+        digest: &str,
         size: i64,
     ) -> StoreResult<bool>;
 
-    /// Ends the session (to close or cancel it), if it still has exactly
-    /// the parts `expected`; false when another request changed or ended
-    /// it. Exactly one request ends a session.
-    async fn end_upload(&self, id: &str, expected: &[String]) -> StoreResult<bool>;
-
-    /// Ends and returns the sessions untouched since `before` (the sweeper).
-    async fn take_stale_uploads(&self, before: DateTime<Utc>) -> StoreResult<Vec<UploadSession>>;
+    /// Ends and returns the open sessions untouched since `before`, and
+    /// drops the tombstones of sessions ended before `ended_before` (the
+    /// sweeper; `ended_before` is at most `before`).
+    async fn take_stale_uploads(
+        &self,
+        before: DateTime<Utc>,
+        ended_before: DateTime<Utc>,
+    ) -> StoreResult<Vec<UploadSession>>;
 
     /// Which of `ids` are open sessions.
     async fn open_upload_ids(&self, ids: &[String]) -> StoreResult<Vec<String>>;

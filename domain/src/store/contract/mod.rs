@@ -104,6 +104,34 @@ impl Fixture {
         }
     }
 
+    /// An open upload session `id` with no parts, stored as the version
+    /// before migration 0014 stored one at its POST.
+    pub async fn add_legacy_upload(&self, id: &str, repo: i64, name: &str) {
+        const SQL: &str = "INSERT INTO upload_sessions \
+            (id, repository_id, name, size, parts, started_at, touched_at) \
+            VALUES ($1, $2, $3, 0, '', $4, $4)";
+        let now = Utc::now();
+        match &self.db {
+            Db::Sqlite(s) => sqlx::query(SQL)
+                .bind(id)
+                .bind(repo)
+                .bind(name)
+                .bind(now)
+                .execute(s.pool())
+                .await
+                .map(drop),
+            Db::Postgres(p) => sqlx::query(SQL)
+                .bind(id)
+                .bind(repo)
+                .bind(name)
+                .bind(now)
+                .execute(p.pool())
+                .await
+                .map(drop),
+        }
+        .unwrap();
+    }
+
     /// The store as the server holds it.
     pub fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
@@ -258,6 +286,7 @@ contract_tests! {
     registry::tokens_are_revoked_with_their_children,
     registry::lookups_with_a_nul_character_find_nothing,
     uploads::sessions_append_once_and_end_once,
+    uploads::ending_with_the_blob_links_it_only_for_the_closer,
     upstreams::one_upstream_per_artifact_and_invisible_to_other_orgs,
     upstreams::the_lease_admits_one_sync_at_a_time,
     upstreams::concurrent_takers_get_the_lease_once,

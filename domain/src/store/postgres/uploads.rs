@@ -1,17 +1,68 @@
 //! Uploads on PostgreSQL: what differs from SQLite (the rest is
 //! `store/sql/uploads.rs`).
 
+use super::sql::uploads::END_EMPTY;
 use super::{text, PgStore};
-use crate::store::StoreResult;
+use crate::store::uploads::UploadSession;
+use crate::store::{StoreError, StoreResult};
+use chrono::Utc;
 
 impl PgStore {
+    /// Ends an upload seen without parts and links its blob in one
+    /// transaction: the end first (it waits for, or conflicts with, a
+    /// concurrent one), then the blob and its link only if this request
+    /// ended it.
+    pub(super) async fn end_upload_linking(
+        &self,
+        seen: &UploadSession,
+        digest: &str,
+        size: i64,
+    ) -> StoreResult<bool> {
+        if !seen.parts.is_empty() {
+            return Err(StoreError::internal(
+                "end_upload_linking is for a session with no stored chunk",
+            ));
+        }
+        let now = Utc::now();
+        let mut tx = self.pool().begin().await?;
+        let ended = sqlx::query(END_EMPTY)
+            .bind(text(&seen.id))
+            .bind(seen.repo)
+            .bind(&seen.name)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if ended.rows_affected() != 1 {
+            return Ok(false); // dropped: rolled back
+        }
+        sqlx::query(
+            "INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) \
+               ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(digest)
+        .bind(size)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) \
+               ON CONFLICT DO NOTHING",
+        )
+        .bind(seen.repo)
+        .bind(digest)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Which of `ids` are open upload sessions: one array parameter.
     pub(super) async fn open_upload_ids(&self, ids: &[String]) -> StoreResult<Vec<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT id FROM upload_sessions WHERE id = ANY($1)")
-                .bind(ids.iter().map(|i| text(i).into_owned()).collect::<Vec<_>>())
-                .fetch_all(self.pool())
-                .await?,
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM upload_sessions WHERE closed_at IS NULL AND id = ANY($1)",
         )
+        .bind(ids.iter().map(|i| text(i).into_owned()).collect::<Vec<_>>())
+        .fetch_all(self.pool())
+        .await?)
     }
 }

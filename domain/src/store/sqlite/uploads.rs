@@ -2,16 +2,84 @@
 //! `store/sql/uploads.rs`).
 
 use super::SqliteStore;
-use crate::store::StoreResult;
+use crate::store::uploads::UploadSession;
+use crate::store::{StoreError, StoreResult};
+use chrono::Utc;
+
+/// `end_upload_linking` as one call: in one transaction, the blob and its
+/// link if the session can be ended (`END_EMPTY`'s condition), then the
+/// end, whose `RETURNING` says whether it happened. Binds: id, repository,
+/// name, now, digest, size.
+const END_EMPTY_LINKING: &str = concat!(
+    "BEGIN IMMEDIATE; ",
+    "INSERT INTO blobs (digest, size, created_at) SELECT $5, $6, $4 WHERE NOT EXISTS ",
+    "(SELECT 1 FROM upload_sessions WHERE id = $1 AND (parts <> '' OR closed_at IS NOT NULL OR name <> $3)) ",
+    "ON CONFLICT (digest) DO NOTHING; ",
+    "INSERT INTO repository_blobs (repository_id, digest) SELECT $2, $5 WHERE NOT EXISTS ",
+    "(SELECT 1 FROM upload_sessions WHERE id = $1 AND (parts <> '' OR closed_at IS NOT NULL OR name <> $3)) ",
+    "ON CONFLICT DO NOTHING; ",
+    "INSERT INTO upload_sessions (id, repository_id, name, size, parts, started_at, touched_at, closed_at) ",
+    "VALUES ($1, $2, $3, 0, '', $4, $4, $4) ",
+    "ON CONFLICT (id) DO UPDATE SET touched_at = excluded.touched_at, closed_at = excluded.closed_at ",
+    "WHERE upload_sessions.parts = '' AND upload_sessions.closed_at IS NULL ",
+    "AND upload_sessions.name = excluded.name RETURNING id; ",
+    "COMMIT",
+);
 
 impl SqliteStore {
+    /// Ends an upload seen without parts and links its blob in one trip
+    /// to the database thread (one transaction: all of it or nothing).
+    /// The call runs in a task of its own, so that it finishes (through
+    /// `COMMIT`) even when the request waiting for it goes away; should a
+    /// statement fail, the transaction is rolled back on the same
+    /// connection (or the connection is closed) before the error returns.
+    pub(super) async fn end_upload_linking(
+        &self,
+        seen: &UploadSession,
+        digest: &str,
+        size: i64,
+    ) -> StoreResult<bool> {
+        if !seen.parts.is_empty() {
+            return Err(StoreError::internal(
+                "end_upload_linking is for a session with no stored chunk",
+            ));
+        }
+        let (id, repo, name) = (seen.id.clone(), seen.repo, seen.name.clone());
+        let (digest, now) = (digest.to_owned(), Utc::now());
+        let pool = self.pool().clone();
+        let turn = self.write_turn.clone();
+        let call = tokio::spawn(async move {
+            let _turn = turn.lock().await;
+            let mut conn = pool.acquire().await?;
+            let q = sqlx::query(END_EMPTY_LINKING)
+                .bind(id)
+                .bind(repo)
+                .bind(name)
+                .bind(now)
+                .bind(digest)
+                .bind(size);
+            match q.fetch_all(&mut *conn).await {
+                Ok(ended) => Ok(!ended.is_empty()),
+                Err(e) => {
+                    if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
+                        conn.close_on_drop();
+                    }
+                    Err(e.into())
+                }
+            }
+        });
+        call.await.map_err(StoreError::internal)?
+    }
+
     /// Which of `ids` are open upload sessions: SQLite has no array
     /// parameter, so a list of placeholders per chunk of ids.
     pub(super) async fn open_upload_ids(&self, ids: &[String]) -> StoreResult<Vec<String>> {
         let mut open = Vec::new();
         for chunk in ids.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(", ");
-            let sql = format!("SELECT id FROM upload_sessions WHERE id IN ({marks})");
+            let sql = format!(
+                "SELECT id FROM upload_sessions WHERE closed_at IS NULL AND id IN ({marks})"
+            );
             let mut q = sqlx::query_scalar::<_, String>(&sql);
             for id in chunk {
                 q = q.bind(id);
