@@ -4,7 +4,7 @@
 use super::sql::uploads::END_EMPTY;
 use super::{text, PgStore};
 use crate::store::uploads::UploadSession;
-use crate::store::{StoreError, StoreResult};
+use crate::store::StoreResult;
 use chrono::Utc;
 
 impl PgStore {
@@ -18,11 +18,6 @@ impl PgStore {
         digest: &str,
         size: i64,
     ) -> StoreResult<bool> {
-        if !seen.parts.is_empty() {
-            return Err(StoreError::internal(
-                "end_upload_linking is for a session with no stored chunk",
-            ));
-        }
         let now = Utc::now();
         let mut tx = self.pool().begin().await?;
         let ended = sqlx::query(END_EMPTY)

@@ -6,7 +6,7 @@
 use super::{text, SqlStore};
 use crate::store::registry::RepoId;
 use crate::store::uploads::{FeedReader, PoolUse, StoredUpload, UploadSession, UploadStore};
-use crate::store::StoreResult;
+use crate::store::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 
 type SessionRow = (String, RepoId, String, i64, String, bool);
@@ -135,6 +135,11 @@ impl UploadStore for SqlStore {
         digest: &str,
         size: i64,
     ) -> StoreResult<bool> {
+        if !seen.parts.is_empty() {
+            return Err(StoreError::internal(
+                "end_upload_linking is for a session with no stored chunk",
+            ));
+        }
         // The backend's own (SQLite: one call; PostgreSQL: a transaction).
         SqlStore::end_upload_linking(self, seen, digest, size).await
     }

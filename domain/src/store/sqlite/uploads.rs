@@ -27,7 +27,8 @@ const END_EMPTY_LINKING: &str = concat!(
 );
 
 impl SqliteStore {
-    /// Ends an upload seen without parts and links its blob in one trip
+    /// Ends an upload seen without parts (the caller checked) and links
+    /// its blob in one trip
     /// to the database thread (one transaction: all of it or nothing).
     /// The call runs in a task of its own, so that it finishes (through
     /// `COMMIT`) even when the request waiting for it goes away; should a
@@ -39,11 +40,6 @@ impl SqliteStore {
         digest: &str,
         size: i64,
     ) -> StoreResult<bool> {
-        if !seen.parts.is_empty() {
-            return Err(StoreError::internal(
-                "end_upload_linking is for a session with no stored chunk",
-            ));
-        }
         let (id, repo, name) = (seen.id.clone(), seen.repo, seen.name.clone());
         let (digest, now) = (digest.to_owned(), Utc::now());
         let pool = self.pool().clone();
