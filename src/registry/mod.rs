@@ -40,8 +40,9 @@ use uploads::LocalUploads;
 /// Registry state shared by the handlers.
 pub struct Registry {
     pub storage: BlobStorage,
-    /// This process's view of the uploads whose last chunk it took, with
-    /// their running digests (the sessions themselves are in the database).
+    /// This process's view of the uploads whose last chunk it took (or
+    /// that it started), with their running digests (the sessions are in
+    /// the database from their first chunk).
     pub uploads: LocalUploads,
     pub cache: cache::RegistryCache,
     /// Customers' manifest pulls, written to the database in batches.

@@ -23,11 +23,11 @@
 //! bytes behind and takes nothing the winner needs. A session with stored
 //! chunks ends first and is put in place after.
 //!
-//! This process's view: the instance that took an upload's last chunk
-//! keeps the session as it wrote it, with the running sha256 of every byte
-//! so far ([`LocalUploads`]). The next PATCH or PUT on this instance starts
-//! from that view instead of reading the session from the database, and
-//! closes with that hasher. The view can only go stale when another
+//! This process's view: the instance that took an upload's last chunk (or
+//! started it) keeps the session as it wrote it, with the running sha256 of
+//! every byte so far ([`LocalUploads`]). The next PATCH or PUT on this
+//! instance starts from that view instead of reading the session from the
+//! database, and closes with that hasher. The view can only go stale when another
 //! instance took a chunk in between; the compare-and-set write then fails,
 //! and the request reads the session, appends after what it says, and
 //! drops the hasher. An instance without a hasher (a chunk went elsewhere,
@@ -49,7 +49,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// This process's view of the uploads whose last chunk it took: the
+/// This process's view of the uploads whose last chunk it took (or that
+/// it started): the
 /// session as this process wrote it and the running sha256 of its bytes.
 #[derive(Default)]
 pub struct LocalUploads {
