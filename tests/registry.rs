@@ -1358,38 +1358,37 @@ async fn an_upload_without_a_chunk_lives_in_its_id_and_ends_once() {
     assert_eq!(reg.error_code(Method::GET, &elsewhere).await, unknown);
     let body = b"the whole blob".to_vec();
     let digest = sha256(&body);
-    let r = reg
-        .req(Method::PUT, &format!("{elsewhere}?digest={digest}"))
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404, "the id is not acme/other's");
+    assert_eq!(
+        reg.close_upload(&elsewhere, &digest, &body).await,
+        404,
+        "the id is not acme/other's"
+    );
     let mut altered = loc.clone();
     let last = altered.pop().unwrap();
     altered.push(if last == '0' { '1' } else { '0' });
     assert_eq!(reg.error_code(Method::GET, &altered).await, unknown);
 
     // Closed with the whole blob: once.
-    let put = |loc: &str, body: &[u8], digest: &str| {
-        reg.req(Method::PUT, &format!("{loc}?digest={digest}"))
-            .body(body.to_vec())
-            .send()
-    };
-    assert_eq!(put(&loc, &body, &digest).await.unwrap().status(), 201);
+    assert_eq!(reg.close_upload(&loc, &digest, &body).await, 201);
     let got = reg
         .send(Method::GET, &format!("/v2/acme/web/blobs/{digest}"))
         .await;
     assert_eq!(got.bytes().await.unwrap().as_ref(), body.as_slice());
-    assert_eq!(put(&loc, &body, &digest).await.unwrap().status(), 404);
+    assert_eq!(reg.close_upload(&loc, &digest, &body).await, 404);
     assert_eq!(reg.error_code(Method::GET, &loc).await, unknown);
     assert_eq!(reg.error_code(Method::PATCH, &loc).await, unknown);
 
     // A wrong digest ends it too, and nothing becomes visible.
     let loc = start(&reg).await;
     let wrong = sha256(b"something else");
+    let refused = reg
+        .req(Method::PUT, &format!("{loc}?digest={wrong}"))
+        .body(b"not it".to_vec())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
-        error_code(put(&loc, b"not it", &wrong).await.unwrap()).await,
+        error_code(refused).await,
         (400, "DIGEST_INVALID".to_owned())
     );
     for d in [&wrong, &sha256(b"not it")] {
@@ -1405,8 +1404,10 @@ async fn an_upload_without_a_chunk_lives_in_its_id_and_ends_once() {
     let loc = start(&reg).await;
     let (one, two) = (b"first closer".to_vec(), b"second closer".to_vec());
     let (d1, d2) = (sha256(&one), sha256(&two));
-    let (r1, r2) = tokio::join!(put(&loc, &one, &d1), put(&loc, &two, &d2));
-    let (s1, s2) = (r1.unwrap().status().as_u16(), r2.unwrap().status().as_u16());
+    let (s1, s2) = tokio::join!(
+        reg.close_upload(&loc, &d1, &one),
+        reg.close_upload(&loc, &d2, &two)
+    );
     let mut statuses = [s1, s2];
     statuses.sort();
     assert_eq!(statuses[0], 201, "{s1} {s2}");
@@ -1420,15 +1421,9 @@ async fn an_upload_without_a_chunk_lives_in_its_id_and_ends_once() {
 
     // Cancelled before any chunk: gone.
     let loc = start(&reg).await;
-    let r = reg
-        .req(Method::DELETE, &loc)
-        .header("Content-Length", "0")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
+    assert_eq!(reg.status(Method::DELETE, &loc).await, 204);
     assert_eq!(reg.error_code(Method::GET, &loc).await, unknown);
-    assert_eq!(put(&loc, &body, &digest).await.unwrap().status(), 404);
+    assert_eq!(reg.close_upload(&loc, &digest, &body).await, 404);
 }
 
 #[tokio::test]

@@ -110,25 +110,14 @@ impl Fixture {
         const SQL: &str = "INSERT INTO upload_sessions \
             (id, repository_id, name, size, parts, started_at, touched_at) \
             VALUES ($1, $2, $3, 0, '', $4, $4)";
-        let now = Utc::now();
-        match &self.db {
-            Db::Sqlite(s) => sqlx::query(SQL)
-                .bind(id)
-                .bind(repo)
-                .bind(name)
-                .bind(now)
-                .execute(s.pool())
-                .await
-                .map(drop),
-            Db::Postgres(p) => sqlx::query(SQL)
-                .bind(id)
-                .bind(repo)
-                .bind(name)
-                .bind(now)
-                .execute(p.pool())
-                .await
-                .map(drop),
-        }
+        on_pool!(&self.db, pool => sqlx::query(SQL)
+            .bind(id)
+            .bind(repo)
+            .bind(name)
+            .bind(Utc::now())
+            .execute(pool)
+            .await
+            .map(drop))
         .unwrap();
     }
 

@@ -30,23 +30,7 @@ impl PgStore {
         if ended.rows_affected() != 1 {
             return Ok(false); // dropped: rolled back
         }
-        sqlx::query(
-            "INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) \
-               ON CONFLICT (digest) DO NOTHING",
-        )
-        .bind(digest)
-        .bind(size)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) \
-               ON CONFLICT DO NOTHING",
-        )
-        .bind(seen.repo)
-        .bind(digest)
-        .execute(&mut *tx)
-        .await?;
+        super::registry::record_and_link_blob(&mut tx, seen.repo, digest, size, now).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -1,30 +1,29 @@
 //! Uploads on SQLite: what differs from PostgreSQL (the rest is
 //! `store/sql/uploads.rs`).
 
+use super::sql::uploads::END_EMPTY;
 use super::SqliteStore;
 use crate::store::uploads::UploadSession;
 use crate::store::{StoreError, StoreResult};
 use chrono::Utc;
 
 /// `end_upload_linking` as one call: in one transaction, the blob and its
-/// link if the session can be ended (`END_EMPTY`'s condition), then the
-/// end, whose `RETURNING` says whether it happened. Binds: id, repository,
-/// name, now, digest, size.
-const END_EMPTY_LINKING: &str = concat!(
-    "BEGIN IMMEDIATE; ",
-    "INSERT INTO blobs (digest, size, created_at) SELECT $5, $6, $4 WHERE NOT EXISTS ",
-    "(SELECT 1 FROM upload_sessions WHERE id = $1 AND (parts <> '' OR closed_at IS NOT NULL OR name <> $3)) ",
-    "ON CONFLICT (digest) DO NOTHING; ",
-    "INSERT INTO repository_blobs (repository_id, digest) SELECT $2, $5 WHERE NOT EXISTS ",
-    "(SELECT 1 FROM upload_sessions WHERE id = $1 AND (parts <> '' OR closed_at IS NOT NULL OR name <> $3)) ",
-    "ON CONFLICT DO NOTHING; ",
-    "INSERT INTO upload_sessions (id, repository_id, name, size, parts, started_at, touched_at, closed_at) ",
-    "VALUES ($1, $2, $3, 0, '', $4, $4, $4) ",
-    "ON CONFLICT (id) DO UPDATE SET touched_at = excluded.touched_at, closed_at = excluded.closed_at ",
-    "WHERE upload_sessions.parts = '' AND upload_sessions.closed_at IS NULL ",
-    "AND upload_sessions.name = excluded.name RETURNING id; ",
-    "COMMIT",
-);
+/// link if the session can be ended (`END_EMPTY`'s condition, the other
+/// way round), then `END_EMPTY` itself, whose `RETURNING` says whether it
+/// happened. Binds: id, repository, name, now (as `END_EMPTY`), digest, size.
+static END_EMPTY_LINKING: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let endable = "NOT EXISTS (SELECT 1 FROM upload_sessions WHERE id = $1 \
+                   AND (parts <> '' OR closed_at IS NOT NULL OR name <> $3))";
+    format!(
+        "BEGIN IMMEDIATE; \
+         INSERT INTO blobs (digest, size, created_at) SELECT $5, $6, $4 WHERE {endable} \
+           ON CONFLICT (digest) DO NOTHING; \
+         INSERT INTO repository_blobs (repository_id, digest) SELECT $2, $5 WHERE {endable} \
+           ON CONFLICT DO NOTHING; \
+         {END_EMPTY} RETURNING id; \
+         COMMIT"
+    )
+});
 
 impl SqliteStore {
     /// Ends an upload seen without parts (the caller checked) and links
@@ -47,7 +46,7 @@ impl SqliteStore {
         let call = tokio::spawn(async move {
             let _turn = turn.lock().await;
             let mut conn = pool.acquire().await?;
-            let q = sqlx::query(END_EMPTY_LINKING)
+            let q = sqlx::query(END_EMPTY_LINKING.as_str())
                 .bind(id)
                 .bind(repo)
                 .bind(name)
