@@ -40,7 +40,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="stylesheet" href=stylesheet/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <meta name=live::AFTER_META content=position/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
+                // In-place navigation between server-rendered pages
+                // (public/router.js).
+                <script type="module" src="/router.js"></script>
                 <MetaTags/>
             </head>
             <body>
@@ -53,7 +56,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    live::provide_live_updates();
     view! {
         <Router>
             <Routes fallback=pages::not_found::NotFound>
@@ -67,17 +69,25 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Browser entry point: hydrate the server-rendered page.
+/// Browser entry point: hydrate the server-rendered page's islands (the
+/// interactive parts; everything else is rendered on the server only).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
-    // A marker for tests and styles: the page is interactive now.
-    if let Some(body) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
-        let _ = body.set_attribute("data-hydrated", "true");
-    }
+    leptos::mount::hydrate_islands();
+    // A marker for tests and styles: the page is interactive now. The
+    // loader hydrates the islands right after this returns, each in a
+    // microtask, so a task queued now runs once they all are.
+    leptos::prelude::set_timeout(
+        || {
+            if let Some(body) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.body())
+            {
+                let _ = body.set_attribute("data-hydrated", "true");
+            }
+        },
+        std::time::Duration::ZERO,
+    );
 }

@@ -82,21 +82,47 @@ test('an admin adds a user; a taken email is reported next to the field', async 
 });
 
 test('with JavaScript a form is handled in place; without it, by a page load', async ({ page }, info) => {
+  const hydrated = isHydrated(info);
   await signInOk(page, info, ADMIN.email, ADMIN.password);
   await open(page, info, '/settings');
-  let navigations = 0;
-  page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++; });
-
+  // A mark on this document: a page load would lose it.
+  await page.evaluate(() => { (window as any).stayed = true; });
   const form = page.getByRole('form', { name: 'Add a user' });
-  await form.getByLabel('Email').fill('ops@acme.test');
+
+  // Refused: the message next to the field; in place, what was typed stays.
+  await form.getByLabel('Email').fill(ADMIN.email);
   await form.getByLabel('Initial password').fill('another password');
   await form.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.locator('#email-error')).toHaveText('A user with this email already exists.');
+  if (hydrated) await expect(form.getByLabel('Email')).toHaveValue(ADMIN.email);
+
+  await form.getByLabel('Email').fill('ops@acme.test');
+  await form.getByLabel('Initial password').fill('another password');
+  // In place, the post is held until the busy state has been seen.
+  let release = () => {};
+  if (hydrated) {
+    const action = new URL((await form.getAttribute('action'))!, page.url()).pathname;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    await page.route(`**${action}`, async (route) => { await held; await route.continue(); });
+  }
+  await form.getByRole('button', { name: 'Add user' }).click();
+  if (hydrated) {
+    await expect(form).toHaveAttribute('aria-busy', 'true');
+    await expect(form.getByRole('button', { name: 'Adding…' })).toBeDisabled();
+    release();
+  }
   await expect(page.getByRole('row', { name: /ops@acme\.test/ })).toBeVisible();
-  if (isHydrated(info)) {
-    // Hydrated: the server function ran and the list refreshed in the same document.
-    expect(navigations).toBe(0);
+  // Added: the form is empty again, ready for the next user.
+  await expect(form.getByLabel('Email')).toHaveValue('');
+  await expect(form.getByRole('button', { name: 'Add user' })).toBeEnabled();
+  await expect(form).not.toHaveAttribute('aria-busy', 'true');
+
+  const stayed = await page.evaluate(() => (window as any).stayed === true);
+  if (hydrated) {
+    // Hydrated: the form was posted and the answer patched into the same document.
+    expect(stayed).toBe(true);
   } else {
     // Plain HTML: the form post and its redirect loaded the page again.
-    expect(navigations).toBeGreaterThan(0);
+    expect(stayed).toBe(false);
   }
 });

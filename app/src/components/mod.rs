@@ -474,9 +474,9 @@ pub fn DataTable(
     }
 }
 
-/// A button that copies `text` to the clipboard (with JavaScript; without
-/// it, the text next to it is selectable).
-#[component]
+/// A button that copies `text` to the clipboard (an island: with
+/// JavaScript; without it, the text next to it is selectable).
+#[island]
 pub fn CopyButton(
     #[prop(into)] text: String,
     #[prop(into, optional)] label: Option<String>,
@@ -544,44 +544,26 @@ pub fn short_digest(digest: &str) -> String {
     }
 }
 
-/// A form reference that clears the form after each successful submission
-/// of `action` (hydrated; without JavaScript the page reloads anyway).
-pub fn reset_on_success<S>(action: ServerAction<S>) -> NodeRef<leptos::html::Form>
-where
-    S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
-    S::Output: Clone + Send + Sync + 'static,
-{
-    let form = NodeRef::<leptos::html::Form>::new();
-    Effect::new(move |_| {
-        if matches!(action.value().get(), Some(Ok(_))) {
-            if let Some(f) = form.get_untracked() {
-                f.reset();
+/// Goes to `url` in place: public/router.js renders it and patches the
+/// document, as it does for a followed link (without its script, the
+/// browser loads the page).
+pub fn go_to(url: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        let pushed = w
+            .history()
+            .and_then(|h| h.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url)));
+        match (pushed, web_sys::Event::new("popstate")) {
+            (Ok(()), Ok(ev)) => {
+                let _ = w.dispatch_event(&ev);
+            }
+            _ => {
+                let _ = w.location().set_href(url);
             }
         }
-    });
-    form
-}
-
-/// Whether a click landed on a link, button, form control or a `<details>`
-/// inside a clickable row (which then handles it), rather than on the row.
-pub fn click_was_on_control(ev: &leptos::ev::MouseEvent) -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        ev.target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|el| {
-                el.closest("a, button, input, select, summary, details, form")
-                    .ok()
-            })
-            .flatten()
-            .is_some()
     }
     #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = ev;
-        true
-    }
+    let _ = url;
 }
 
 #[cfg(test)]

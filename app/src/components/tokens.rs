@@ -1,8 +1,7 @@
 //! Access tokens: a section shared by the console's Settings and the portal.
 
 use crate::components::{
-    action_error, loading, reset_on_success, CopyButton, DataTable, ErrorPanel, Field, FormError,
-    InputField,
+    action_error, loading, CopyButton, DataTable, ErrorPanel, Field, FormError, InputField,
 };
 use crate::server_fns::{list_tokens, AppError, CreateToken, RevokeToken, TokensView};
 use leptos::form::ActionForm;
@@ -50,13 +49,11 @@ pub fn TokensSection(data: Tokens) -> impl IntoView {
     let location = leptos_router::hooks::use_location();
     let error = action_error(create);
     let revoke_error = action_error(revoke);
-    let created = move || create.value().get().and_then(|r| r.ok());
     view! {
         <section class="card" aria-labelledby="tokens-heading">
             <h2 id="tokens-heading">"Access tokens"</h2>
             <p class="hint">"Use a token as the password for docker, podman, helm or oras, with your email as the user name."</p>
-            {move || created().map(|c| view! { <NewToken created=c/> })}
-            <ActionForm action=create node_ref=reset_on_success(create) attr:class="form form-row" attr:aria-label="Create a token">
+            <ActionForm action=create attr:class="form form-row" attr:aria-label="Create a token">
                 <FormError error/>
                 // An attribute (not a property): the server-rendered form,
                 // posted without JavaScript, must carry it too.
@@ -79,7 +76,7 @@ pub fn TokensSection(data: Tokens) -> impl IntoView {
                     match tokens.await {
                         Ok(view) if view.tokens.is_empty() => view! { <p class="hint empty-row">"No tokens yet."</p> }.into_any(),
                         Ok(view) => view! {
-                            // Created by a plain form post (no JavaScript): shown this once.
+                            // Just created (the form post's redirect carries its key): shown this once.
                             {view.fresh.map(|c| view! { <NewToken created=c/> })}
                             <DataTable label="Your access tokens" columns=vec!["Label", "Created", "Expires", "Last used", ""]>
                                         {view.tokens.into_iter().map(|t| {

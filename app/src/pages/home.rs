@@ -67,7 +67,7 @@ fn SetupForm(
                     autocomplete="email"/>
                 <InputField id="password" label="Admin password" name="password" error kind="password"
                     required=true minlength="8" autocomplete="new-password" hint="At least 8 characters."/>
-                <SubmitButton pending=create.pending() label="Create organization" busy="Creating…"/>
+                <SubmitButton label="Create organization" busy="Creating…"/>
                 <p class="hint">"Your organization starts with a 30-day Pro trial."</p>
             </ActionForm>
         </AuthCard>

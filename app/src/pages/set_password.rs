@@ -42,7 +42,7 @@ pub fn SetPasswordPage() -> impl IntoView {
                                     required=true minlength="8" autocomplete="new-password" hint="At least 8 characters."/>
                                 <InputField id="sp-confirm" label="Confirm the password" name="confirm" error
                                     kind="password" required=true autocomplete="new-password"/>
-                                <SubmitButton pending=set.pending() label="Set password and sign in" busy="Saving…"/>
+                                <SubmitButton label="Set password and sign in" busy="Saving…"/>
                             </ActionForm>
                         }.into_any(),
                         Err(AppError::NotFound) => view! {

@@ -31,7 +31,7 @@ pub fn SignInPage() -> impl IntoView {
                     <input id="password" name="password" type="password" required
                         autocomplete="current-password"/>
                 </div>
-                <SubmitButton pending=sign_in.pending() label="Sign in" busy="Signing in…"/>
+                <SubmitButton label="Sign in" busy="Signing in…"/>
             </ActionForm>
         </AuthCard>
     }

@@ -15,13 +15,10 @@ pub fn ArtifactPage() -> impl IntoView {
     let name = move || params.read().get("name").unwrap_or_default();
     let data = crate::data::load(name, get_artifact);
     let pulls = crate::data::load(name, artifact_pulls);
-    let changes = crate::live::use_changes();
-    let mirror = crate::data::load(
-        move || (name(), changes.get()),
-        |(n, _)| artifact_upstream(n),
-    );
+    let mirror = crate::data::load(name, artifact_upstream);
     view! {
         <PageTitle title="Artifact"/>
+        <crate::live::LiveRefresh/>
         <Transition fallback=loading>
             {move || Suspend::new(async move {
                 let pulls = pulls.await;

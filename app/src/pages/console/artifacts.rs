@@ -4,11 +4,9 @@ use crate::components::{
     Command, DataTable, EmptyState, Loaded, PageAt, PageTitle, Pager, SearchForm,
 };
 use crate::server_fns::{list_artifacts, login_command, shell_quote, ArtifactsView};
-use domain::paging;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_query_map};
-use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_query_map;
 
 /// Push instructions for the org's namespace.
 #[component]
@@ -37,8 +35,8 @@ fn PushInstructions(host: String, slug: String, email: String) -> impl IntoView 
 pub fn ArtifactsPage() -> impl IntoView {
     let query = use_query_map();
     // The page is the address's: `?q=&after=&limit=`. Without JavaScript the
-    // search is a plain GET form and the pages plain links; hydrated, typing
-    // replaces the address (the first page of the new search) as you type.
+    // search is a plain GET form and the pages plain links; with it, the
+    // form submits itself as you type (the first page of the new search).
     let page = move || {
         let query = query.read();
         (query.get("q"), query.get("after"), query.get("limit"))
@@ -49,29 +47,13 @@ pub fn ArtifactsPage() -> impl IntoView {
             .await
             .map(|view| (view, here))
     });
-    let navigate = use_navigate();
-    let on_input = move |ev| {
-        let limit = query.read_untracked().get("limit").unwrap_or_default();
-        let href = paging::link(
-            "/artifacts",
-            &[("q", &event_target_value(&ev)), ("limit", &limit)],
-        );
-        navigate(
-            &href,
-            NavigateOptions {
-                replace: true,
-                scroll: false,
-                ..Default::default()
-            },
-        );
-    };
     // The box is not bound to the address: typing is ahead of it.
     let typed = query.read_untracked().get("q").unwrap_or_default();
     view! {
         <PageTitle title="Artifacts"/>
         <header class="page-header">
             <h1>"Artifacts"</h1>
-            <SearchForm name="Search artifacts" id="artifact-search" value=typed.clone() on:input=on_input.clone()>
+            <SearchForm name="Search artifacts" id="artifact-search" value=typed.clone() as_you_type=true>
                 {query.read_untracked().get("limit").map(|limit| view! { <input type="hidden" name="limit" value=limit/> })}
             </SearchForm>
         </header>

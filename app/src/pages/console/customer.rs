@@ -2,8 +2,8 @@
 
 use crate::components::pulls::{PullsCard, PullsOf};
 use crate::components::{
-    action_error, invalid, loading, reset_on_success, route_param, CopyButton, DataTable, Field,
-    FieldError, FormError, InputField, LoadFailed, PageTitle,
+    action_error, invalid, loading, route_param, CopyButton, DataTable, Field, FieldError,
+    FormError, InputField, LoadFailed, PageTitle,
 };
 use crate::server_fns::{
     customer_pulls, fresh_added_user, get_customer, AddCustomerUser, AddedUser, CustomerView,
@@ -98,27 +98,11 @@ fn CustomerDetail(
         history,
     } = view;
     let add_error = action_error(add);
-    // The link just created: from this page's action (hydrated) or from
-    // the URL after a plain form post.
-    let new_link = move || {
-        add.value()
-            .get()
-            .and_then(|r| r.ok())
-            .or_else(|| fresh.clone())
-            .and_then(|a| a.set_password_url.map(|url| (a.email, url)))
-    };
-    // Without JavaScript the password field cannot be `required` (it is not
-    // needed for a link); once hydrated, it is required for the first choice.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    let by_link = RwSignal::new(false);
-    Effect::new(move |_| {
-        // The form resets itself after a success, back to the first choice.
-        if matches!(add.value().get(), Some(Ok(_))) {
-            by_link.set(false);
-        }
-    });
-    let password_required = move || hydrated.get() && !by_link.get();
+    // The link just created, from the URL after the form post.
+    let new_link = fresh.and_then(|a| a.set_password_url.map(|url| (a.email, url)));
+    // The password field is not `required`: it is not needed for a link
+    // (the stylesheet hides it then, and the server asks for it with the
+    // first choice).
     let remove_error = action_error(remove);
     let rename_error = action_error(rename);
     let delete_error = action_error(delete);
@@ -179,22 +163,20 @@ fn CustomerDetail(
                     <DataTable label="Customer users" columns=vec!["Email", "Role", "Added", ""]>{rows}</DataTable>
                 }.into_any()
             }}
-            {move || new_link().map(|(email, url)| view! { <NewLink email url/> })}
+            {new_link.map(|(email, url)| view! { <NewLink email url/> })}
             {can_write.then(|| view! {
                 <h3>"Add a user"</h3>
-                <ActionForm action=add node_ref=reset_on_success(add) attr:class="form form-row add-user" attr:aria-label="Add a customer user">
+                <ActionForm action=add attr:class="form form-row add-user" attr:aria-label="Add a customer user">
                     <FormError error=add_error/>
                     <input type="hidden" name="customer_id" value=add_id/>
                     <fieldset class="choice">
                         <legend>"Password"</legend>
                         <label>
-                            <input type="radio" name="setup" value="password" checked
-                                on:change=move |_| by_link.set(false)/>
+                            <input type="radio" name="setup" value="password" checked/>
                             "Set an initial password"
                         </label>
                         <label>
-                            <input type="radio" name="setup" value="link"
-                                on:change=move |_| by_link.set(true)/>
+                            <input type="radio" name="setup" value="link"/>
                             "Create a one-time link"
                         </label>
                         <p class="hint link-hint">"The user sets a password with the link. It works once, for 7 days."</p>
@@ -204,7 +186,6 @@ fn CustomerDetail(
                         autocomplete="off"/>
                     <Field id="cu-password" label="Initial password" name="password" error=add_error class="password-field">
                         <input id="cu-password" name="password" type="password" autocomplete="new-password"
-                            required=password_required minlength=move || password_required().then_some("8")
                             aria-invalid=invalid(add_error, "password") aria-describedby="password-error"/>
                     </Field>
                     <div class="field">

@@ -1,9 +1,9 @@
 //! The entitlement form (SPEC §4): create or edit one of a customer's
 //! entitlements.
 //!
-//! Hydrated, the rows live in signals: **+ Add Artifact**, *Remove* and
-//! choosing an artifact update the form in place and **Save** calls the
-//! server function. Without JavaScript the same buttons are GET submits
+//! The form is an island ([`EntitlementForm`]): with JavaScript the rows
+//! live in signals, **+ Add Artifact**, *Remove* and choosing an artifact
+//! update the form in place and **Save** calls the server function. Without JavaScript the same buttons are GET submits
 //! back to this page that carry what was typed in the query (the page
 //! rebuilds the form from it), and Save is a plain form post that comes back
 //! here with the messages when something is wrong.
@@ -15,8 +15,7 @@ use crate::server_fns::{
 use domain::entitlements::{EntitlementDraft, RowDraft, RulePreview};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_location, use_navigate, use_params_map};
+use leptos_router::hooks::{use_location, use_params_map};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -140,7 +139,6 @@ impl Row {
 pub fn EntitlementFormPage() -> impl IntoView {
     let params = use_params_map();
     let location = use_location();
-    let save = ServerAction::<SaveEntitlement>::new();
     let data = crate::data::load(
         move || {
             // The artifacts a draft in the query (no-JavaScript buttons, a
@@ -173,7 +171,7 @@ pub fn EntitlementFormPage() -> impl IntoView {
         <PageTitle title="Entitlement"/>
         <Loaded data ready=move |data| {
                 let query = location.search.get_untracked();
-                view! { <EntitlementForm data save query/> }
+                view! { <EntitlementFormView data query/> }
             }
             missing="Entitlement not found" back=("/licenses", "Licenses")>
             <p>"There is no such customer or entitlement in your organization."</p>
@@ -181,21 +179,60 @@ pub fn EntitlementFormPage() -> impl IntoView {
     }
 }
 
+/// The page around the form: where it is, for whom, and why it may be
+/// read-only (rendered on the server only).
 #[component]
-fn EntitlementForm(
-    data: EntitlementFormData,
-    save: ServerAction<SaveEntitlement>,
-    query: String,
-) -> impl IntoView {
+fn EntitlementFormView(data: EntitlementFormData, query: String) -> impl IntoView {
+    let customer_id = data.customer_id;
+    let customer_name = data.customer_name.clone();
+    let (can_write, plan_active) = (data.can_write, data.plan_active);
+    let title = title(data.entitlement.is_some());
+    view! {
+        <nav aria-label="Breadcrumb" class="breadcrumb">
+            <a href="/licenses">"Licenses"</a>" / "
+            <a href=format!("/licenses/{customer_id}")>{customer_name.clone()}</a>" / "
+            <a href=format!("/licenses/{customer_id}/entitlements")>"Artifact Entitlements"</a>" / "
+        </nav>
+        <header class="page-header">
+            <h1>{title}</h1>
+            <p class="muted">"For "{customer_name}</p>
+        </header>
+        {(!plan_active).then(|| view! {
+            <section class="card plan-note" role="note">
+                <h2>"Artifact Entitlements are a Pro feature"</h2>
+                <p>"Your organization's plan does not include entitlements right now, so they cannot be created or changed. Ask your Portcullis operator to run "<code>"portcullis admin set-plan --org <slug> --plan pro"</code>"."</p>
+            </section>
+        })}
+        {(!can_write).then(|| view! {
+            <p class="hint" role="note">"Your role is read-only: you can look at this entitlement but not change it."</p>
+        })}
+        <EntitlementForm data query/>
+    }
+}
+
+/// The form's title, which also names it.
+fn title(editing: bool) -> &'static str {
+    if editing {
+        "Edit entitlement"
+    } else {
+        "Create entitlement"
+    }
+}
+
+/// The form itself: an island, so its rows, tag lists and previews follow
+/// what is chosen without a round trip per change.
+#[island]
+fn EntitlementForm(data: EntitlementFormData, query: String) -> impl IntoView {
     let EntitlementFormData {
         customer_id,
-        customer_name,
+        customer_name: _,
         entitlement,
         artifacts,
         tags,
         can_write,
         plan_active,
     } = data;
+    let save = ServerAction::<SaveEntitlement>::new();
     let editing = entitlement.as_ref().map(|e| e.id);
     let draft = draft_from_query(&query).unwrap_or_else(|| {
         entitlement
@@ -250,11 +287,10 @@ fn EntitlementForm(
     let tab_url = format!("/licenses/{customer_id}/entitlements");
     let editable = can_write && plan_active;
 
-    let navigate = use_navigate();
     let done_url = tab_url.clone();
     Effect::new(move |_| {
         if let Some(Ok(_)) = save.value().get() {
-            navigate(&done_url, Default::default());
+            crate::components::go_to(&done_url);
         }
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -284,11 +320,7 @@ fn EntitlementForm(
     };
     let remove_row = Callback::new(move |key: u64| rows.update(|r| r.retain(|row| row.key != key)));
 
-    let title = if editing.is_some() {
-        "Edit entitlement"
-    } else {
-        "Create entitlement"
-    };
+    let title = title(editing.is_some());
     let row_form_url = form_url.clone();
     let each_row = move || rows.get().into_iter().enumerate().collect::<Vec<_>>();
     let row_view = move |(index, row): (usize, Row)| {
@@ -298,24 +330,6 @@ fn EntitlementForm(
         }
     };
     view! {
-        <nav aria-label="Breadcrumb" class="breadcrumb">
-            <A href="/licenses">"Licenses"</A>" / "
-            <a href=format!("/licenses/{customer_id}")>{customer_name.clone()}</a>" / "
-            <a href=tab_url.clone()>"Artifact Entitlements"</a>" / "
-        </nav>
-        <header class="page-header">
-            <h1>{title}</h1>
-            <p class="muted">"For "{customer_name}</p>
-        </header>
-        {(!plan_active).then(|| view! {
-            <section class="card plan-note" role="note">
-                <h2>"Artifact Entitlements are a Pro feature"</h2>
-                <p>"Your organization's plan does not include entitlements right now, so they cannot be created or changed. Ask your Portcullis operator to run "<code>"portcullis admin set-plan --org <slug> --plan pro"</code>"."</p>
-            </section>
-        })}
-        {(!can_write).then(|| view! {
-            <p class="hint" role="note">"Your role is read-only: you can look at this entitlement but not change it."</p>
-        })}
         <form class="card form entitlement-form" method="post" action=SaveEntitlement::PATH
             novalidate on:submit=on_submit aria-label=title>
             <input type="hidden" name="customer_id" value=customer_id.to_string()/>

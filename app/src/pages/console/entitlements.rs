@@ -44,13 +44,10 @@ pub fn EntitlementsPage() -> impl IntoView {
     let query = use_query_map();
     let id = route_param::<domain::CustomerId>("id");
     let q = move || query.read().get("q");
-    let typed = RwSignal::new(None::<String>);
     let delete = ServerAction::<DeleteEntitlement>::new();
-    // Refetch when another session changes this customer's entitlements.
-    let changes = crate::live::use_customer_changes(id);
     let data = crate::data::load(
-        move || (id(), q(), delete.version().get(), changes.get()),
-        |(id, q, _, _)| async move {
+        move || (id(), q()),
+        |(id, q)| async move {
             match id {
                 Some(id) => list_entitlements(id, q).await,
                 None => Err(AppError::NotFound),
@@ -59,8 +56,11 @@ pub fn EntitlementsPage() -> impl IntoView {
     );
     view! {
         <PageTitle title="Artifact Entitlements"/>
+        // Rendered again when another session changes this customer's
+        // entitlements.
+        {move || id().map(|id| view! { <crate::live::LiveRefresh customer=id/> })}
         <nav aria-label="Breadcrumb" class="breadcrumb"><A href="/licenses">"Licenses"</A>" / "</nav>
-        <Loaded data ready=move |view| view! { <EntitlementsTab view delete typed q=q()/> }
+        <Loaded data ready=move |view| view! { <EntitlementsTab view delete q=q()/> }
             missing=CUSTOMER_NOT_FOUND.0>
             <p>{CUSTOMER_NOT_FOUND.1}</p>
         </Loaded>
@@ -71,7 +71,6 @@ pub fn EntitlementsPage() -> impl IntoView {
 fn EntitlementsTab(
     view: EntitlementsView,
     delete: ServerAction<DeleteEntitlement>,
-    typed: RwSignal<Option<String>>,
     q: Option<String>,
 ) -> impl IntoView {
     let EntitlementsView {
@@ -94,20 +93,8 @@ fn EntitlementsTab(
         }
         _ => format!("{} plan", plan.label()),
     };
-    let navigate = leptos_router::hooks::use_navigate();
     let delete_error = action_error(delete);
-    let all = StoredValue::new(entitlements);
-    let filter = move || typed.get().unwrap_or_default();
-    let rows = move || {
-        let f = filter();
-        all.with_value(|l| {
-            l.iter()
-                .filter(|e| e.matches(&f))
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
-    let empty = all.with_value(|l| l.is_empty());
+    let empty = entitlements.is_empty();
     let searching = q.as_deref().is_some_and(|q| !q.is_empty());
     view! {
         <header class="page-header">
@@ -131,8 +118,7 @@ fn EntitlementsTab(
                 <div class="card-tools">
                 <SearchForm name="Search entitlements" id="ent-search" label="Search by entitlement or artifact name"
                     placeholder="Entitlement or artifact"
-                    value=typed.get_untracked().or_else(|| q.clone()).unwrap_or_default()
-                    on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
+                    value=q.clone().unwrap_or_default() as_you_type=true/>
                 {(can_write && plan_active).then(|| view! {
                     <a class="btn btn-primary" href=format!("/licenses/{customer_id}/entitlements/new")>"Create Entitlement"</a>
                 })}
@@ -144,19 +130,15 @@ fn EntitlementsTab(
             } else {
                 view! {
                     <DataTable label="Entitlements" columns=vec!["Name", "Artifacts", "Expiration", ""]>
-                                <For each=rows key=|e| (e.id, e.updated_at) let:e>
+                                <For each=move || entitlements.clone() key=|e| (e.id, e.updated_at) let:e>
                                     {
                                         let (exp, class) = expiry(&e);
                                         let label = format!("Delete {}", e.name);
                                         let href = format!("/licenses/{customer_id}/entitlements/{}", e.id);
-                                        let open = href.clone();
-                                        let navigate = navigate.clone();
+                                        // A click anywhere on the row follows its link
+                                        // (public/router.js).
                                         view! {
-                                            <tr class="clickable" on:click=move |ev| {
-                                                if !crate::components::click_was_on_control(&ev) {
-                                                    navigate(&open, Default::default());
-                                                }
-                                            }>
+                                            <tr class="clickable">
                                                 <td><a href=href class="row-link"><strong>{e.name.clone()}</strong></a></td>
                                                 <td>
                                                     <ul class="grants">

@@ -2,8 +2,7 @@
 
 use crate::components::tokens::{Tokens, TokensSection};
 use crate::components::{
-    action_error, reset_on_success, DataTable, Field, FormError, InputField, Loaded, PageTitle,
-    SubmitButton,
+    action_error, DataTable, Field, FormError, InputField, Loaded, PageTitle, SubmitButton,
 };
 use crate::server_fns::{
     load_settings, AddVendorUser, ChangeVendorRole, RemoveVendorUser, SetImmutableTags,
@@ -148,7 +147,7 @@ fn SettingsBody(
             <DataTable columns=vec!["Email", "Role", "Added", ""]>{rows}</DataTable>
             {is_admin.then(|| view! {
                 <h3>"Add a user"</h3>
-                <ActionForm action=add node_ref=reset_on_success(add) attr:class="form form-row" attr:aria-label="Add a user">
+                <ActionForm action=add attr:class="form form-row" attr:aria-label="Add a user">
                     <FormError error=add_error/>
                     <InputField id="new-email" label="Email" name="email" error=add_error kind="email" required=true
                         autocomplete="off"/>
@@ -161,7 +160,7 @@ fn SettingsBody(
                             <option value="admin">"Admin"</option>
                         </select>
                     </Field>
-                    <SubmitButton pending=add.pending() label="Add user" busy="Adding…"/>
+                    <SubmitButton label="Add user" busy="Adding…"/>
                 </ActionForm>
             })}
             {(!is_admin).then(|| view! {

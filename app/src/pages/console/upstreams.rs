@@ -7,7 +7,7 @@
 use crate::components::{
     action_error, human_size, query_value, route_param, FormError, InputField, Loaded, PageTitle,
 };
-use crate::live::use_changes;
+use crate::live::LiveRefresh;
 use crate::server_fns::{
     get_upstream, AppError, CreateUpstream, DeleteUpstream, SyncUpstream, UpstreamView,
 };
@@ -64,10 +64,9 @@ pub fn UpstreamPage() -> impl IntoView {
     let id = route_param::<UpstreamId>("id");
     let sync = ServerAction::<SyncUpstream>::new();
     let remove = ServerAction::<DeleteUpstream>::new();
-    let changes = use_changes();
     let data = crate::data::load(
-        move || (id(), changes.get(), sync.version().get()),
-        |(id, _, _)| async move {
+        move || (id(), sync.version().get()),
+        |(id, _)| async move {
             match id {
                 Some(id) => get_upstream(id).await,
                 None => Err(AppError::NotFound),
@@ -76,6 +75,7 @@ pub fn UpstreamPage() -> impl IntoView {
     );
     view! {
         <PageTitle title="Mirror"/>
+        <LiveRefresh/>
         <Loaded data ready=move |view| view! { <UpstreamDetail view sync remove/> }
             missing="Mirror not found" back=("/artifacts", "Artifacts")>
             <p>"There is no such mirror in your organization."</p>

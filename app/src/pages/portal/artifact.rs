@@ -6,7 +6,7 @@ use super::tags::{platforms, pushed, TagTable};
 use crate::components::{
     human_size, loading, short_digest, Command, EmptyState, LoadFailed, PageTitle,
 };
-use crate::live::use_changes;
+use crate::live::LiveRefresh;
 use crate::server_fns::{portal_artifact, pull_commands, ArtifactView, PortalArtifactView};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -16,13 +16,10 @@ pub fn PortalArtifactPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let name = move || params.read().get("name").unwrap_or_default();
-    let changes = use_changes();
-    let data = crate::data::load(
-        move || (name(), changes.get()),
-        |(name, _)| portal_artifact(name),
-    );
+    let data = crate::data::load(name, portal_artifact);
     view! {
         <PageTitle title="Artifact"/>
+        <LiveRefresh/>
         <nav aria-label="Breadcrumb" class="breadcrumb"><a href="/portal">"Artifacts"</a>" / "</nav>
         <Transition fallback=loading>
             {move || {

@@ -4,7 +4,7 @@
 
 use super::tags::{artifact_href, TagTable};
 use crate::components::{EmptyState, Loaded, PageTitle, SearchForm};
-use crate::live::use_changes;
+use crate::live::LiveRefresh;
 use crate::server_fns::{portal_artifacts, PortalView, SharedArtifact};
 use domain::registry::TagInfo;
 use leptos::prelude::*;
@@ -15,30 +15,30 @@ const CARD_TAGS: usize = 5;
 
 #[component]
 pub fn PortalHome() -> impl IntoView {
-    let changes = use_changes();
-    let data = crate::data::load(move || changes.get(), |_| portal_artifacts());
+    let data = crate::data::load(|| (), |_| portal_artifacts());
     let query = use_query_map();
-    // Filter as you type (hydrated) or by ?q= (plain GET form).
-    let typed = RwSignal::new(None::<String>);
-    let filter = Signal::derive(move || {
-        typed
-            .get()
-            .unwrap_or_else(|| query.read().get("q").unwrap_or_default())
-            .trim()
-            .to_lowercase()
-    });
+    // Filtered by ?q= (a plain GET form that, with JavaScript, submits
+    // itself as you type).
+    let typed = query.read_untracked().get("q").unwrap_or_default();
     view! {
         <PageTitle title="Artifacts"/>
-        <Loaded data ready=move |view| view! { <ArtifactList view filter typed/> }/>
+        <LiveRefresh/>
+        <Loaded data ready=move |view| view! { <ArtifactList view typed=typed.clone()/> }/>
     }
 }
 
+/// Whether the artifact matches the search `filter` (lowercase, trimmed).
+fn matches(a: &SharedArtifact, filter: &str) -> bool {
+    filter.is_empty()
+        || a.artifact.name.to_lowercase().contains(filter)
+        || a.artifact
+            .description
+            .as_deref()
+            .is_some_and(|d| d.to_lowercase().contains(filter))
+}
+
 #[component]
-fn ArtifactList(
-    view: PortalView,
-    filter: Signal<String>,
-    typed: RwSignal<Option<String>>,
-) -> impl IntoView {
+fn ArtifactList(view: PortalView, typed: String) -> impl IntoView {
     let PortalView {
         artifacts,
         vendor,
@@ -66,40 +66,25 @@ fn ArtifactList(
         }
         .into_any();
     }
-    let all = StoredValue::new(artifacts);
-    let rows = move || {
-        let f = filter.get();
-        all.with_value(|list| {
-            list.iter()
-                .filter(|a| {
-                    f.is_empty()
-                        || a.artifact.name.to_lowercase().contains(&f)
-                        || a.artifact
-                            .description
-                            .as_deref()
-                            .is_some_and(|d| d.to_lowercase().contains(&f))
-                })
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
-    let shown = filter.get_untracked();
+    let filter = typed.trim().to_lowercase();
+    let rows: Vec<SharedArtifact> = artifacts
+        .into_iter()
+        .filter(|a| matches(a, &filter))
+        .collect();
+    let none = rows.is_empty();
     view! {
         <header class="page-header">
             <h1>"Artifacts"</h1>
-            <SearchForm name="Search artifacts" id="artifact-search" value=shown
-                on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
+            <SearchForm name="Search artifacts" id="artifact-search" value=typed as_you_type=true/>
         </header>
         {banner}
         <p class="hint list-hint">{format!("What {vendor} shares with you, with the tags you may pull, newest first.")}</p>
         <div class="artifact-list">
-            <For each=rows key=|a| a.artifact.name.clone() let:a>
+            <For each=move || rows.clone() key=|a| a.artifact.name.clone() let:a>
                 <ArtifactCard item=a/>
             </For>
         </div>
-        <Show when=move || rows().is_empty()>
-            <p class="hint empty-row">"No artifact matches this search."</p>
-        </Show>
+        {none.then(|| view! { <p class="hint empty-row">"No artifact matches this search."</p> })}
     }
     .into_any()
 }
