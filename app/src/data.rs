@@ -1,11 +1,12 @@
-//! Page data: [`Resource`]s whose server-rendered value is decoded in the
-//! browser by the same JSON reader as a server function's response.
+//! Page data: [`Resource`]s with a JSON codec that reads from bytes, as
+//! server functions read their responses.
 //!
-//! Leptos's default resource codec reads its hydration data with
-//! `serde_json::from_str`, server functions read their responses with
-//! `serde_json::from_slice`: two readers, so the bundle held two copies of
-//! every page type's `Deserialize` (measured: 66 JSON struct readers, most
-//! in pairs). [`Json`] reads from bytes too, so each type is read one way.
+//! Pages are rendered on the server only (islands mode), so a page's
+//! resource is resolved there and its value is not sent to the browser; a
+//! resource made inside an island would be, and [`Json`] keeps its reader
+//! the one its server functions already use (Leptos's default codec reads
+//! with `serde_json::from_str`, a second copy of every type's
+//! `Deserialize` in the bundle).
 
 use leptos::prelude::*;
 use leptos::server::codee::{Decoder, Encoder};
