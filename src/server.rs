@@ -170,8 +170,9 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
 }
 
 /// A server function refused by the edge, in the UI's error format: JSON
-/// for the hydrated page (server_fn decodes it and the form shows its
-/// message), plain text for a plain form post.
+/// for an island's call (server_fn decodes it and the form shows its
+/// message), plain text for a form post (public/router.js shows it at the
+/// top of the form; without JavaScript the browser shows the text).
 fn server_fn_refusal(status: StatusCode, refusal: crate::edge::Refusal, html: bool) -> Response {
     use crate::edge::Refusal;
     use app::server_fns::AppError;

@@ -35,7 +35,7 @@ impl<T: DeserializeOwned> Decoder<T> for Json {
     }
 }
 
-/// A page's data, loaded on the server and hydrated in the browser.
+/// A page's data, loaded on the server.
 pub type Data<T> = Resource<T, Json>;
 
 /// [`Resource::new`] with the [`Json`] codec.

@@ -1,8 +1,10 @@
 //! The Portcullis web UI: the vendor console and the customer portal.
 //!
-//! Rendered on the server (feature `ssr`) and hydrated in the browser
-//! (feature `hydrate`). Pages call server functions in [`api`]; every server
-//! function authenticates first and returns plain DTOs with no secrets.
+//! Rendered on the server (feature `ssr`); in the browser (feature
+//! `hydrate`) only the islands, the interactive parts, are hydrated, and
+//! public/router.js follows links and forms in place. Pages call server
+//! functions in [`server_fns`]; every server function authenticates first
+//! and returns plain DTOs with no secrets.
 
 #![recursion_limit = "256"]
 

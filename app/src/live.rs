@@ -81,6 +81,17 @@ fn page_customer() -> Option<String> {
     Some(marker.get_attribute("data-customer").unwrap_or_default())
 }
 
+/// Whether the router is fetching a page the user asked for: the page on
+/// screen is about to go, so an event asks for a refresh anyway, which the
+/// router runs on the new page if that one updates live.
+#[cfg(feature = "hydrate")]
+fn visiting() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+        .is_some_and(|root| root.has_attribute("data-visiting"))
+}
+
 #[cfg(feature = "hydrate")]
 fn connect() {
     use std::cell::Cell;
@@ -138,7 +149,8 @@ fn connect() {
                 }
                 return;
             }
-            if page_customer().is_some_and(|page| concerns(&page, event.customer_id)) {
+            if visiting() || page_customer().is_some_and(|page| concerns(&page, event.customer_id))
+            {
                 refresh();
             }
         })

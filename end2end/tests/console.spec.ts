@@ -53,6 +53,12 @@ test('first run creates the organization, then sign in, sidebar and sign out', a
   await expect(page).toHaveURL(/\/signin$/);
   await open(page, info, '/settings');
   await expect(page).toHaveURL(/\/signin\?next=\/settings$/);
+  // Signing in goes on to the page that was asked for.
+  await page.getByLabel('Email').fill(ADMIN.email);
+  await page.getByLabel('Password').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/settings$/);
+  await expect(page.getByRole('heading', { name: 'Settings', level: 1 })).toBeVisible();
 });
 
 test('a wrong password is answered next to the form', async ({ page }, info) => {
@@ -124,5 +130,36 @@ test('with JavaScript a form is handled in place; without it, by a page load', a
   } else {
     // Plain HTML: the form post and its redirect loaded the page again.
     expect(stayed).toBe(false);
+  }
+});
+
+test('a form post answered with plain text shows it; a failed connection does not post twice', async ({ page }, info) => {
+  await signInOk(page, info, ADMIN.email, ADMIN.password);
+  await open(page, info, '/settings');
+  const form = page.getByRole('form', { name: 'Add a user' });
+  const action = new URL((await form.getAttribute('action'))!, page.url()).pathname;
+  // The edge's refusal of a post from another site is plain text.
+  const refusal = 'This request came from another site, so it was not carried out.';
+  await page.route(`**${action}`, (route) => route.fulfill({ status: 403, contentType: 'text/plain; charset=utf-8', body: refusal }));
+  await form.getByLabel('Email').fill('qa@acme.test');
+  await form.getByLabel('Initial password').fill('another password');
+  await form.getByRole('button', { name: 'Add user' }).click();
+  if (isHydrated(info)) {
+    // In place: the text at the top of the form, what was typed kept.
+    await expect(form.getByRole('alert')).toHaveText(refusal);
+    await expect(form.getByLabel('Email')).toHaveValue('qa@acme.test');
+    await expect(page).toHaveURL(/\/settings$/);
+
+    // The connection drops: the form says so and the post is not sent again.
+    await page.unroute(`**${action}`);
+    let posts = 0;
+    await page.route(`**${action}`, (route) => { posts++; return route.abort('connectionreset'); });
+    await form.getByRole('button', { name: 'Add user' }).click();
+    await expect(form.getByRole('alert')).toContainText('The connection failed before the server answered.');
+    expect(posts).toBe(1);
+    await expect(form.getByRole('button', { name: 'Add user' })).toBeEnabled();
+  } else {
+    // Without JavaScript the browser shows the text as the page.
+    await expect(page.locator('body')).toHaveText(refusal);
   }
 });

@@ -64,10 +64,14 @@ test('tokens are created once-visible, listed and revoked', async ({ page, baseU
   await signInOk(page, info, USER.email, USER.password);
   await open(page, info, '/settings');
   const form = page.getByRole('form', { name: 'Create a token' });
-  await form.getByLabel('Label').fill('deploy bot');
   await form.getByLabel('Expires').selectOption('90');
-  await form.getByRole('button', { name: 'Create token' }).click();
+  // Enter submits it (the box keeps the focus).
+  await form.getByLabel('Label').fill('deploy bot');
+  await form.getByLabel('Label').press('Enter');
   const secret = (await page.getByTestId('new-token').textContent())!.trim();
+  // The form is ready for the next token.
+  await expect(form.getByLabel('Label')).toHaveValue('');
+  await expect(form.getByLabel('Expires')).toHaveValue('30');
   expect(secret).toMatch(/^pcl_[0-9a-f]{64}$/);
   const row = page.getByRole('row', { name: /deploy bot/ });
   await expect(row).toBeVisible();

@@ -89,7 +89,7 @@ pub fn SubmitButton(label: &'static str, busy: &'static str) -> impl IntoView {
 /// without JavaScript), labelled for assistive technology, and what else the
 /// form sends (children: kept parameters, filters, a button). With
 /// `as_you_type`, the form also submits itself a moment after each change
-/// ([`SearchAsYouType`]; public/router.js then patches the page in place).
+/// (`data-as-you-type`, public/router.js, which patches the page in place).
 #[component]
 pub fn SearchForm(
     /// The form's name, and the box's label and placeholder unless given.
@@ -104,67 +104,11 @@ pub fn SearchForm(
     #[prop(optional)] children: Option<Children>,
 ) -> impl IntoView {
     view! {
-        <form method="get" role="search" class="search" aria-label=name>
+        <form method="get" role="search" class="search" aria-label=name
+            data-as-you-type=as_you_type.then_some("")>
             <label class="visually-hidden" for=id>{label.unwrap_or(name)}</label>
             <input id=id type="search" name="q" placeholder=placeholder.unwrap_or(name) value=value/>
             {children.map(|c| c())}
-            {as_you_type.then(|| view! { <SearchAsYouType/> })}
         </form>
     }
-}
-
-/// How long typing pauses before the search runs.
-#[cfg(feature = "hydrate")]
-const TYPING_PAUSE: std::time::Duration = std::time::Duration::from_millis(150);
-
-/// Submits the form it is in a moment after each change to it (an island
-/// with no view of its own beyond a hidden marker): a search that follows
-/// what is typed, answered by the server like the plain GET form.
-#[island]
-fn SearchAsYouType() -> impl IntoView {
-    let marker = NodeRef::<leptos::html::Span>::new();
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if let Some(el) = marker.get() {
-            submit_on_input(&el);
-        }
-    });
-    view! { <span hidden node_ref=marker></span> }
-}
-
-#[cfg(feature = "hydrate")]
-fn submit_on_input(marker: &web_sys::Element) {
-    use std::cell::Cell;
-    use std::rc::Rc;
-    use wasm_bindgen::closure::Closure;
-    use wasm_bindgen::JsCast;
-
-    let Some(form) = marker
-        .closest("form")
-        .ok()
-        .flatten()
-        .and_then(|f| f.dyn_into::<web_sys::HtmlFormElement>().ok())
-    else {
-        return;
-    };
-    // Only the last change's timer submits.
-    let changes = Rc::new(Cell::new(0u32));
-    let on_input = {
-        let form = form.clone();
-        Closure::<dyn Fn()>::new(move || {
-            let this = changes.get().wrapping_add(1);
-            changes.set(this);
-            let (form, changes) = (form.clone(), changes.clone());
-            set_timeout(
-                move || {
-                    if changes.get() == this {
-                        let _ = form.request_submit();
-                    }
-                },
-                TYPING_PAUSE,
-            );
-        })
-    };
-    let _ = form.add_event_listener_with_callback("input", on_input.as_ref().unchecked_ref());
-    on_input.forget();
 }

@@ -286,9 +286,8 @@ pub fn ConsoleLayout() -> impl IntoView {
 ///
 /// The page (the `<Outlet/>`) is outside the `Suspense` that waits for the
 /// signed-in user: a server render may build a `Suspense`'s view twice, and
-/// a page built there would make its resources twice, with other ids than
-/// the browser's (which breaks hydration). The frame stays while the
-/// pages under it change: who is signed in is asked once, not per page.
+/// a page built there would make its resources, and fetch their data,
+/// twice.
 fn frame<F>(layout: &'static str, bar: F) -> impl IntoView
 where
     F: Fn(&Principal) -> Option<AnyView> + Clone + Send + Sync + 'static,
@@ -421,7 +420,7 @@ impl PageAt {
 
 /// The links under a paged list: "First page" once past it, "Next" while
 /// another page follows. Plain links: they work without JavaScript, and the
-/// router follows them in place when hydrated.
+/// router (public/router.js) follows them in place.
 #[component]
 pub fn Pager(
     /// What the list is, for assistive technology ("Artifacts pages").
@@ -545,21 +544,21 @@ pub fn short_digest(digest: &str) -> String {
 }
 
 /// Goes to `url` in place: public/router.js renders it and patches the
-/// document, as it does for a followed link (without its script, the
-/// browser loads the page).
+/// document, as it does for a followed link (it takes the
+/// `portcullis:visit` event); without it, the browser loads the page.
 pub fn go_to(url: &str) {
     #[cfg(feature = "hydrate")]
     if let Some(w) = web_sys::window() {
-        let pushed = w
-            .history()
-            .and_then(|h| h.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url)));
-        match (pushed, web_sys::Event::new("popstate")) {
-            (Ok(()), Ok(ev)) => {
-                let _ = w.dispatch_event(&ev);
-            }
-            _ => {
-                let _ = w.location().set_href(url);
-            }
+        let init = web_sys::CustomEventInit::new();
+        init.set_cancelable(true);
+        init.set_detail(&wasm_bindgen::JsValue::from_str(url));
+        let taken = web_sys::CustomEvent::new_with_event_init_dict("portcullis:visit", &init)
+            .ok()
+            .and_then(|ev| w.dispatch_event(&ev).ok())
+            // `false`: cancelled, that is taken by the router.
+            .is_some_and(|not_cancelled| !not_cancelled);
+        if !taken {
+            let _ = w.location().set_href(url);
         }
     }
     #[cfg(not(feature = "hydrate"))]

@@ -36,9 +36,8 @@ impl Tokens {
 
 /// The caller's access tokens. Its data comes from [`Tokens::load`], called
 /// in the page's body: a resource made in a component that ends up inside a
-/// `Suspense` (whose view a server render may build twice) would get other
-/// ids than the browser's (which broke hydration) and run a second,
-/// discarded fetch.
+/// `Suspense` (whose view a server render may build twice) would run a
+/// second, discarded fetch.
 #[component]
 pub fn TokensSection(data: Tokens) -> impl IntoView {
     let Tokens {

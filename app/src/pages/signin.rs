@@ -23,7 +23,7 @@ pub fn SignInPage() -> impl IntoView {
             </Show>
             <ActionForm action=sign_in attr:class="form" attr:aria-label="Sign in">
                 <FormError error/>
-                <input type="hidden" name="next" prop:value=next/>
+                <input type="hidden" name="next" value=next/>
                 <InputField id="email" label="Email" name="email" error kind="email" required=true
                     autocomplete="username"/>
                 <div class="field">

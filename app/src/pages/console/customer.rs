@@ -209,7 +209,8 @@ fn CustomerDetail(
                         maxlength="100" value=rename_value/>
                     <button type="submit" class="btn">"Rename"</button>
                 </ActionForm>
-                <details class="danger-zone">
+                // Open when its form was refused, so the message shows.
+                <details class="danger-zone" open=move || delete_error.get().is_some()>
                     <summary>"Delete this customer…"</summary>
                     <p>{format!("Deleting {manage_name} removes its {user_count} user(s), their access tokens and the customer's entitlements. The history below is kept. This cannot be undone.")}</p>
                     <ActionForm action=delete attr:class="form form-row" attr:aria-label="Delete customer">

@@ -26,9 +26,9 @@ type TagLists = RwSignal<HashMap<String, Vec<String>>>;
 #[derive(Default, serde::Deserialize)]
 struct FormOps {
     add: Option<String>,
-    /// `remove_row`, not `remove`: a form's control named `remove` hides
-    /// the form's own `remove()` (named controls are properties of their
-    /// form), and the router removes the form with it when the page is left.
+    /// `remove_row`, not `remove`: a form's control named `remove` would
+    /// hide the form's own `remove()` (named controls are properties of
+    /// their form), which the page's scripts may call.
     #[serde(rename = "remove_row")]
     remove: Option<usize>,
 }
@@ -167,11 +167,16 @@ pub fn EntitlementFormPage() -> impl IntoView {
             }
         },
     );
+    // A refused save without JavaScript comes back with its error in the
+    // URL (`__err`), which the server reads here; the island gets it as a
+    // prop, since in the browser it has no router to read it from.
+    let refused = action_error(ServerAction::<SaveEntitlement>::new());
     view! {
         <PageTitle title="Entitlement"/>
         <Loaded data ready=move |data| {
                 let query = location.search.get_untracked();
-                view! { <EntitlementFormView data query/> }
+                let refused = refused.get_untracked();
+                view! { <EntitlementFormView data query refused/> }
             }
             missing="Entitlement not found" back=("/licenses", "Licenses")>
             <p>"There is no such customer or entitlement in your organization."</p>
@@ -182,7 +187,11 @@ pub fn EntitlementFormPage() -> impl IntoView {
 /// The page around the form: where it is, for whom, and why it may be
 /// read-only (rendered on the server only).
 #[component]
-fn EntitlementFormView(data: EntitlementFormData, query: String) -> impl IntoView {
+fn EntitlementFormView(
+    data: EntitlementFormData,
+    query: String,
+    refused: Option<AppError>,
+) -> impl IntoView {
     let customer_id = data.customer_id;
     let customer_name = data.customer_name.clone();
     let (can_write, plan_active) = (data.can_write, data.plan_active);
@@ -206,7 +215,7 @@ fn EntitlementFormView(data: EntitlementFormData, query: String) -> impl IntoVie
         {(!can_write).then(|| view! {
             <p class="hint" role="note">"Your role is read-only: you can look at this entitlement but not change it."</p>
         })}
-        <EntitlementForm data query/>
+        <EntitlementForm data query refused/>
     }
 }
 
@@ -222,7 +231,12 @@ fn title(editing: bool) -> &'static str {
 /// The form itself: an island, so its rows, tag lists and previews follow
 /// what is chosen without a round trip per change.
 #[island]
-fn EntitlementForm(data: EntitlementFormData, query: String) -> impl IntoView {
+fn EntitlementForm(
+    data: EntitlementFormData,
+    query: String,
+    /// Why the last save was refused, when it came back as a page.
+    refused: Option<AppError>,
+) -> impl IntoView {
     let EntitlementFormData {
         customer_id,
         customer_name: _,
@@ -240,7 +254,12 @@ fn EntitlementForm(data: EntitlementFormData, query: String) -> impl IntoView {
             .map(EntitlementDraft::from_view)
             .unwrap_or_else(EntitlementDraft::blank)
     });
-    let error = action_error(save);
+    // The latest save's answer, or the refusal the page came with.
+    let error = Signal::derive(move || match save.value().get() {
+        Some(Err(e)) => Some(e),
+        Some(Ok(_)) => None,
+        None => refused.clone(),
+    });
     // Until the page is hydrated the row buttons are GET submits.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));

@@ -138,7 +138,7 @@ fn EntitlementsTab(
                                         // A click anywhere on the row follows its link
                                         // (public/router.js).
                                         view! {
-                                            <tr class="clickable">
+                                            <tr class="clickable" id=format!("entitlement-{}", e.id)>
                                                 <td><a href=href class="row-link"><strong>{e.name.clone()}</strong></a></td>
                                                 <td>
                                                     <ul class="grants">

@@ -15,9 +15,9 @@ pub fn LicensesPage() -> impl IntoView {
     let create = ServerAction::<CreateCustomer>::new();
     let create_error = action_error(create);
     let query = use_query_map();
-    // The search box starts with the address's `q` and is the user's from
-    // then on: searching loads the page anew (a plain GET form), and a value
-    // set again at hydration would replace what was typed before it.
+    // The search box starts with the address's `q` (a plain GET form,
+    // followed in place by public/router.js, which leaves the box the user
+    // is typing in as it is).
     let typed = query.read_untracked().get("q").unwrap_or_default();
     // The page is the address's: `?q=&after=&limit=` (a plain GET form and
     // plain links, so searching and paging work without JavaScript).

@@ -1,7 +1,7 @@
 //! Mirroring from an upstream registry (issue 14): `/upstreams/new` (the
 //! "Mirror from a registry" form) and `/upstreams/:id` (status, Sync now).
 //! Plain forms first: without JavaScript the form posts and the status page
-//! shows the sync as of the last load (refresh to follow it); hydrated, the
+//! shows the sync as of the last load (refresh to follow it); with JavaScript, the
 //! status follows the sync live (`/events`).
 
 use crate::components::{
@@ -175,7 +175,7 @@ fn UpstreamDetail(
             <p class="hint">{PUSH_NOTE}</p>
         </section>
         {can_write.then(|| view! {
-            <details class="card danger-zone">
+            <details class="card danger-zone" open=move || remove_error.get().is_some()>
                 <summary>"Stop mirroring"</summary>
                 <p>"The artifact and the tags already copied stay; nothing is synced any more."</p>
                 <ActionForm action=remove attr:aria-label="Stop mirroring">

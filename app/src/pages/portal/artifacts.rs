@@ -106,10 +106,13 @@ fn ArtifactCard(item: SharedArtifact) -> impl IntoView {
     let more = rest.len();
     let card_name = name.clone();
     let labelled_by = heading_id.clone();
+    // An id keeps the card (its opened "more tags") with its artifact when
+    // a live update reorders the list.
+    let card_id = format!("{heading_id}-card");
     let footer_href = href.clone();
     let footer = format!("Pull instructions for {name}");
     view! {
-        <article class="card artifact-card" aria-labelledby=labelled_by>
+        <article class="card artifact-card" id=card_id aria-labelledby=labelled_by>
             <div class="artifact-head">
                 <h2 id=heading_id><a href=href>{name}</a></h2>
                 <span class=format!("kind kind-{}", artifact.kind.as_str())>{artifact.kind.label()}</span>
