@@ -3,10 +3,11 @@
 //!
 //! The form is an island ([`EntitlementForm`]): with JavaScript the rows
 //! live in signals, **+ Add Artifact**, *Remove* and choosing an artifact
-//! update the form in place and **Save** calls the server function. Without JavaScript the same buttons are GET submits
-//! back to this page that carry what was typed in the query (the page
-//! rebuilds the form from it), and Save is a plain form post that comes back
-//! here with the messages when something is wrong.
+//! update the form in place and **Save** calls the server function.
+//! Without JavaScript the same buttons are GET submits back to this page
+//! that carry what was typed in the query (the page rebuilds the form from
+//! it), and Save is a plain form post that comes back here with the
+//! messages when something is wrong.
 
 use crate::components::{action_error, FormError, Loaded, PageTitle};
 use crate::server_fns::{
