@@ -338,7 +338,7 @@ async fn the_console_pages_page_with_next_links_and_search() {
     assert!(bad.status < 500, "{}", bad.status);
     assert!(bad.text.contains("Choose a limit from 1 to 1000."));
 
-    // The same through the server function the hydrated page calls.
+    // The same through the server function's endpoint (JSON).
     let listed = app
         .call_ok(
             &web,

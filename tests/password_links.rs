@@ -1,5 +1,5 @@
 //! One-time set-password links on a real server: created through the JSON
-//! API and the console's form (hydrated and plain posts), used once,
+//! API and the console's form (the server function as JSON and as a plain form post), used once,
 //! refused when used or expired, and no sign-in before the password is set.
 
 mod common;

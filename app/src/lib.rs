@@ -45,7 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options islands=true/>
                 // In-place navigation between server-rendered pages
                 // (public/router.js).
-                <script type="module" src="/router.js"></script>
+                <script type="module" src="/router.js" nonce=leptos::nonce::use_nonce()></script>
                 <MetaTags/>
             </head>
             <body>
