@@ -55,11 +55,16 @@ fn described(text: &str) -> Value {
     json!({"org.opencontainers.image.description": text})
 }
 
-/// The page's `<main>`, and the data it was rendered from.
+/// The page's `<main>` (with its islands' props), and the data it was
+/// rendered from if the page sends any (pages are rendered on the server
+/// only, so today none is sent).
 fn main_and_data(html: &str) -> String {
     let main = &html[html.find("<main").unwrap()..html.find("</main>").unwrap()];
-    let data = &html[html.find("__RESOLVED_RESOURCES[0]").unwrap()..];
-    format!("{main}{}", &data[..data.find("</script>").unwrap()])
+    let data = html.find("__RESOLVED_RESOURCES[0]").map_or("", |at| {
+        let data = &html[at..];
+        &data[..data.find("</script>").unwrap()]
+    });
+    format!("{main}{data}")
 }
 
 /// The change-feed position a page was rendered at (its live-updates meta).

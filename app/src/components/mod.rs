@@ -110,10 +110,19 @@ pub fn loading() -> impl IntoView {
     view! { <div class="loading" role="status">"Loading…"</div> }
 }
 
+/// What a page shows when its data did not load: the error. A page's data
+/// refused for its address's parameters (no form field to
+/// show them next to) says each parameter's message.
 #[component]
 pub fn ErrorPanel(error: AppError) -> impl IntoView {
+    let text = match &error {
+        AppError::Invalid { fields, .. } if !fields.is_empty() => {
+            fields.values().cloned().collect::<Vec<_>>().join(" ")
+        }
+        other => other.to_string(),
+    };
     view! {
-        <div class="form-error" role="alert">{error.to_string()}</div>
+        <div class="form-error" role="alert">{text}</div>
     }
 }
 
