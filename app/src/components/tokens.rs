@@ -22,10 +22,7 @@ impl Tokens {
         let revoke = ServerAction::<RevokeToken>::new();
         let query = leptos_router::hooks::use_query_map();
         let new_token = move || query.read().get("new_token");
-        let tokens = crate::data::load(
-            move || (create.version().get(), revoke.version().get(), new_token()),
-            |(_, _, key)| list_tokens(key),
-        );
+        let tokens = crate::data::load(new_token, list_tokens);
         Tokens {
             create,
             revoke,

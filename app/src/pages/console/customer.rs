@@ -29,22 +29,12 @@ pub fn CustomerPage() -> impl IntoView {
     let remove = ServerAction::<RemoveCustomerUser>::new();
     let rename = ServerAction::<RenameCustomer>::new();
     let delete = ServerAction::<DeleteCustomer>::new();
-    let data = crate::data::load(
-        move || {
-            (
-                id(),
-                add.version().get(),
-                remove.version().get(),
-                rename.version().get(),
-            )
-        },
-        |(id, ..)| async move {
-            match id {
-                Some(id) => get_customer(id).await,
-                None => Err(crate::server_fns::AppError::NotFound),
-            }
-        },
-    );
+    let data = crate::data::load(id, |id| async move {
+        match id {
+            Some(id) => get_customer(id).await,
+            None => Err(crate::server_fns::AppError::NotFound),
+        }
+    });
     let pulls = crate::data::load(id, |id| async move {
         match id {
             Some(id) => customer_pulls(id).await,

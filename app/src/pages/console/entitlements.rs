@@ -130,8 +130,7 @@ fn EntitlementsTab(
             } else {
                 view! {
                     <DataTable label="Entitlements" columns=vec!["Name", "Artifacts", "Expiration", ""]>
-                                <For each=move || entitlements.clone() key=|e| (e.id, e.updated_at) let:e>
-                                    {
+                                {entitlements.into_iter().map(|e| {
                                         let (exp, class) = expiry(&e);
                                         let label = format!("Delete {}", e.name);
                                         let href = format!("/licenses/{customer_id}/entitlements/{}", e.id);
@@ -162,8 +161,7 @@ fn EntitlementsTab(
                                                 </td>
                                             </tr>
                                         }
-                                    }
-                                </For>
+                                    }).collect_view()}
                             </DataTable>
                 }.into_any()
             }}

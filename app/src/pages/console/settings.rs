@@ -19,17 +19,7 @@ pub fn SettingsPage() -> impl IntoView {
     let remove = ServerAction::<RemoveVendorUser>::new();
     let immutable = ServerAction::<SetImmutableTags>::new();
     let tokens = Tokens::load();
-    let data = crate::data::load(
-        move || {
-            (
-                add.version().get(),
-                change.version().get(),
-                remove.version().get(),
-                immutable.version().get(),
-            )
-        },
-        |_| load_settings(),
-    );
+    let data = crate::data::load(|| (), |_| load_settings());
     view! {
         <PageTitle title="Settings"/>
         <header class="page-header">

@@ -64,15 +64,12 @@ pub fn UpstreamPage() -> impl IntoView {
     let id = route_param::<UpstreamId>("id");
     let sync = ServerAction::<SyncUpstream>::new();
     let remove = ServerAction::<DeleteUpstream>::new();
-    let data = crate::data::load(
-        move || (id(), sync.version().get()),
-        |(id, _)| async move {
-            match id {
-                Some(id) => get_upstream(id).await,
-                None => Err(AppError::NotFound),
-            }
-        },
-    );
+    let data = crate::data::load(id, |id| async move {
+        match id {
+            Some(id) => get_upstream(id).await,
+            None => Err(AppError::NotFound),
+        }
+    });
     view! {
         <PageTitle title="Mirror"/>
         <LiveRefresh/>

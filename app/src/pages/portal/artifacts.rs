@@ -80,9 +80,7 @@ fn ArtifactList(view: PortalView, typed: String) -> impl IntoView {
         {banner}
         <p class="hint list-hint">{format!("What {vendor} shares with you, with the tags you may pull, newest first.")}</p>
         <div class="artifact-list">
-            <For each=move || rows.clone() key=|a| a.artifact.name.clone() let:a>
-                <ArtifactCard item=a/>
-            </For>
+            {rows.into_iter().map(|a| view! { <ArtifactCard item=a/> }).collect_view()}
         </div>
         {none.then(|| view! { <p class="hint empty-row">"No artifact matches this search."</p> })}
     }
