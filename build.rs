@@ -6,8 +6,10 @@
 //! The bundle's own files (`pkg/portcullis.js`, `pkg/portcullis_bg.wasm`,
 //! `pkg/portcullis.css`) get one content hash in their names
 //! (`pkg/portcullis.<hash>.js`, …): the first 16 hex digits of a sha256 over
-//! their names and contents. Every file is embedded as is and, where that is
-//! smaller, gzipped and brotli-compressed too. The generated table is
+//! their names and contents, and over `router.js`'s (which pages load as
+//! `/router.js?v=<hash>`: a new release's is fetched at once, not after the
+//! hour a browser may keep `/router.js`). Every file is embedded as is and,
+//! where that is smaller, gzipped and brotli-compressed too. The generated table is
 //! `src/embedded.rs`'s `FILES`.
 
 use sha2::{Digest, Sha256};
@@ -17,6 +19,8 @@ use std::path::{Path, PathBuf};
 const ENV: &str = "PORTCULLIS_EMBED_SITE";
 /// The bundle's files: `pkg/` + the output name.
 const BUNDLE_PREFIX: &str = "pkg/portcullis";
+/// The in-place navigation script (public/router.js), in the hash too.
+const ROUTER: &str = "router.js";
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -46,7 +50,10 @@ fn embed(site: &Path, out_dir: &Path) -> String {
     );
 
     let mut hasher = Sha256::new();
-    for (rel, path) in files.iter().filter(|(rel, _)| is_bundle(rel)) {
+    for (rel, path) in files
+        .iter()
+        .filter(|(rel, _)| is_bundle(rel) || rel == ROUTER)
+    {
         hasher.update(rel.as_bytes());
         hasher.update([0]);
         hasher.update(std::fs::read(path).expect("read"));

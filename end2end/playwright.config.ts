@@ -63,7 +63,7 @@ export default defineConfig({
   projects: [
     { name: 'hydrated', testMatch: /console\.spec/, use: { baseURL: base('HYDRATED'), javaScriptEnabled: true } },
     { name: 'no-js', testMatch: /console\.spec/, use: { baseURL: base('NOJS'), javaScriptEnabled: false } },
-    { name: 'hydrated-registry', testMatch: /(registry|licenses|entitlements|pulls|portal|mirror)\.spec/, use: { baseURL: base('HYDRATED_REGISTRY'), javaScriptEnabled: true } },
+    { name: 'hydrated-registry', testMatch: /(registry|licenses|entitlements|pulls|portal|mirror|router)\.spec/, use: { baseURL: base('HYDRATED_REGISTRY'), javaScriptEnabled: true } },
     { name: 'no-js-registry', testMatch: /(registry|licenses|entitlements|pulls|portal|mirror)\.spec/, use: { baseURL: base('NOJS_REGISTRY'), javaScriptEnabled: false } },
   ],
 });

@@ -221,6 +221,9 @@ async function load(url, mine, { method = 'GET', body = null, history, form = nu
   };
   const samePage = landedUrl.pathname === location.pathname;
   for (const island of document.querySelectorAll('leptos-island')) island.$$hydrated = true;
+  // Where the user was on the page they leave, for Back (read before the
+  // new page, which may be shorter, moves it).
+  const left = window.scrollY;
   try {
     morphHead(next);
     morphNode(document.body, next.body, ctx);
@@ -230,8 +233,7 @@ async function load(url, mine, { method = 'GET', body = null, history, form = nu
     return;
   }
   if (history === 'push') {
-    // Where the user was on the page they leave, for Back.
-    window.history.replaceState({ ...window.history.state, scroll: window.scrollY }, '');
+    window.history.replaceState({ ...window.history.state, scroll: left }, '');
     if (landed === location.href) window.history.replaceState(null, '', landed);
     else window.history.pushState(null, '', landed);
   } else if (history === 'replace' || landed !== location.href) {

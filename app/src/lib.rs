@@ -33,6 +33,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     // `portcullis`, or `portcullis.<content hash>` for the bundle embedded in
     // a release binary (the same name HydrationScripts gives the JS and wasm).
     let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+    // The router script keeps its name; with a bundle's hash (which covers
+    // it, see build.rs) in its address, a new release's is fetched at once.
+    let router = match options.output_name.strip_prefix("portcullis.") {
+        Some(hash) => format!("/router.js?v={hash}"),
+        None => "/router.js".to_owned(),
+    };
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -45,7 +51,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options islands=true/>
                 // In-place navigation between server-rendered pages
                 // (public/router.js).
-                <script type="module" src="/router.js" nonce=leptos::nonce::use_nonce()></script>
+                <script type="module" src=router nonce=leptos::nonce::use_nonce()></script>
                 <MetaTags/>
             </head>
             <body>
