@@ -41,11 +41,11 @@ export async function signInOk(page: Page, info: TestInfo, email: string, passwo
 export const ADMIN = { email: 'admin@acme.test', password: 'correct horse battery' };
 
 /**
- * Deletes through a row's "Delete" confirmation (a `<details>`). A page's
- * first live-update connection catches up on changes from the seconds before
- * its render and may refetch its list once, which rebuilds the rows and closes
- * an open confirmation: open it again then (the deletion itself is asserted by
- * the caller).
+ * Deletes through a row's "Delete" confirmation (a `<details>`), opening it
+ * again if its button does not show within 2 s. (A live update renders the
+ * page again and keeps an opened confirmation open, router.spec tests that;
+ * the retry only spares a slow machine a failure on a click that did not
+ * take.) The deletion itself is asserted by the caller.
  */
 export async function confirmDelete(row: Locator) {
   await expect(async () => {
