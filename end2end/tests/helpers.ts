@@ -38,6 +38,11 @@ export async function signInOk(page: Page, info: TestInfo, email: string, passwo
   await expect(page).toHaveURL(/\/artifacts$/);
 }
 
+/** Waits until the page's live-update stream is connected (hydrated only). */
+export async function live(page: Page) {
+  await expect(page.locator('body[data-live="connected"]')).toHaveCount(1, { timeout: 30_000 });
+}
+
 export const ADMIN = { email: 'admin@acme.test', password: 'correct horse battery' };
 
 /**

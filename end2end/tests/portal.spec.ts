@@ -1,6 +1,6 @@
 import type { Browser, Page, TestInfo } from '@playwright/test';
 import { test, expect } from './fixtures';
-import { isHydrated, open, signIn } from './helpers';
+import { isHydrated, live, open, signIn } from './helpers';
 import { admin, pushImage } from './registry-helpers';
 
 // The customer portal (SPEC §5) and its live updates (SPEC §3). Each test
@@ -34,11 +34,6 @@ async function customer(api: Api, name: string, user: { email: string; password:
 async function otherBrowser(browser: Browser, info: TestInfo): Promise<Page> {
   const context = await browser.newContext({ baseURL: info.project.use.baseURL, javaScriptEnabled: isHydrated(info) });
   return context.newPage();
-}
-
-/** Waits until the page's live-update stream is connected (hydrated only). */
-async function live(page: Page) {
-  await expect(page.locator('body[data-live="connected"]')).toHaveCount(1, { timeout: 30_000 });
 }
 
 const tagRows = (page: Page, artifact: string) => page.getByRole('table', { name: `Tags of ${artifact}` }).locator('tbody tr');

@@ -1,6 +1,6 @@
 import type { Page, Route } from '@playwright/test';
 import { test, expect } from './fixtures';
-import { open, signInOk } from './helpers';
+import { live, open, signInOk } from './helpers';
 import { admin, jsonApi, pushImage } from './registry-helpers';
 
 // public/router.js, the in-place navigation of the hydrated pages
@@ -38,8 +38,6 @@ async function hold(page: Page, url: string | RegExp) {
   }, { times: 1 });
   return { arrived: arrived.passed, release: release.open };
 }
-
-const live = (page: Page) => expect(page.locator('body[data-live="connected"]')).toHaveCount(1, { timeout: 30_000 });
 
 test('a live update keeps an opened Delete confirmation on its own row', async ({ page, baseURL }, info) => {
   const { token, email, api } = await setUp(page, info, baseURL!, 'soylentco');
