@@ -16,15 +16,20 @@ import time
 SIZE = 1024 * 1024
 
 
-def machine_ticks() -> tuple[int, int, int] | None:
-    """The machine's busy, idle (with iowait) and iowait clock ticks so far."""
+def cpu_ticks() -> dict[str, tuple[int, int, int]] | None:
+    """Busy, idle (with iowait) and iowait clock ticks so far, of the whole
+    machine ("cpu") and of each CPU ("cpu0", "cpu1", ...)."""
     try:
         with open("/proc/stat") as f:
-            ticks = [int(x) for x in f.readline().split()[1:]]
+            lines = [l.split() for l in f if l.startswith("cpu")]
     except OSError:
         return None
-    idle = ticks[3] + ticks[4]
-    return sum(ticks[:8]) - idle, idle, ticks[4]
+    out = {}
+    for name, *rest in lines:
+        ticks = [int(x) for x in rest]
+        idle = ticks[3] + ticks[4]
+        out[name] = (sum(ticks[:8]) - idle, idle, ticks[4])
+    return out
 
 
 def main() -> None:
@@ -97,7 +102,7 @@ def main() -> None:
                 with lock:
                     failures.append(failure)
 
-    cpu0, stat0 = time.process_time(), machine_ticks()
+    cpu0, stat0 = time.process_time(), cpu_ticks()
     start = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(c)]
     for t in threads:
@@ -105,15 +110,20 @@ def main() -> None:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - start
-    cpu1, stat1 = time.process_time(), machine_ticks()
+    cpu1, stat1 = time.process_time(), cpu_ticks()
     # On stderr, for the benchmark scripts that read it: what this client
-    # spent per push, and how idle the machine was while pushing.
+    # spent per push, and how idle the machine, then each CPU, was while
+    # pushing.
     if stat0 and stat1:
-        busy, idle, iowait = (b - a for a, b in zip(stat0, stat1))
-        total = max(busy + idle, 1)
+        def idle(name: str) -> tuple[float, float]:
+            busy, idle, iowait = (b - a for a, b in zip(stat0[name], stat1[name]))
+            total = max(busy + idle, 1)
+            return 100 * idle / total, 100 * iowait / total
+        whole, waiting = idle("cpu")
+        each = ", ".join(f"{name} {idle(name)[0]:.0f} %" for name in stat1 if name != "cpu")
         print(f"push.py: client CPU {(cpu1 - cpu0) * 1e3 / n:.3f} ms per push, "
-              f"machine idle {100 * idle / total:.0f} % (waiting for I/O "
-              f"{100 * iowait / total:.0f} %)", file=sys.stderr)
+              f"machine idle {whole:.0f} % (waiting for I/O {waiting:.0f} %)", file=sys.stderr)
+        print(f"push.py: idle by CPU: {each}", file=sys.stderr)
     if failures:
         print(f"failures: {len(failures)}, first: {failures[0]}", file=sys.stderr)
         sys.exit(1)

@@ -12,7 +12,13 @@
 #  - 1 MB blob pushes, 8 clients (bench/push.py): monolithic (POST + PUT with
 #    the body), patch (POST, one PATCH, PUT: docker's way) and chunks (POST,
 #    four 256 KiB PATCHes, PUT), with the server's own CPU time per push,
-#    the client's, and how idle the machine was meanwhile.
+#    the client's, and how idle the machine was meanwhile. Each batch runs
+#    twice: with the server and its clients sharing every CPU (as issue 13
+#    measured), and, on a machine with 2 or more CPUs, "pinned": the server
+#    on the last CPU, the clients on the others (taskset), so that the rate
+#    is the server's alone, as with the clients on another machine. (Shared,
+#    on 2 cores, the 8 Python clients take a third of the CPU and the
+#    machine's neighbours move the before/after ratio by +-20 %.)
 # Each measure runs RUNS times (default 2), the builds taking turns (in
 # the opposite order every other run); every run is printed. Not a test:
 # run it by hand.
@@ -26,7 +32,7 @@ REPO_ROOT="$(cd "$BENCH/.." && pwd)"
 DURATION="${DURATION:-10}"
 RUNS="${RUNS:-2}"
 PUSHES="${PUSHES:-400}"
-apt_install wrk python3 curl
+apt_install wrk python3 curl util-linux
 WORK="$(mktemp -d)"
 cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -100,6 +106,12 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$WORK/pid$1")/stat"; }
 # CPU time per operation between two cpu_ticks readings, in 1/SCALE s:
 # per_op TICKS0 TICKS1 COUNT SCALE (1e3: ms, 1e6: us).
 per_op() { python3 -c "print(round(($2 - $1) * $4 / $(getconf CLK_TCK) / $3, 3))"; }
+# Push layouts (see the top): pinned needs a CPU for the server and one for
+# its clients.
+NCPU=$(nproc)
+SERVER_CPU=$((NCPU - 1)) CLIENT_CPUS="0-$((NCPU > 1 ? NCPU - 2 : 0))" ALL_CPUS="0-$((NCPU - 1))"
+LAYOUTS="shared"
+[ "$NCPU" -ge 2 ] && LAYOUTS="shared pinned"
 # results: lines "<i> <measure> <value>"
 R="$WORK/results"; : >"$R"
 # The builds take turns in one order in odd runs and the other in even
@@ -114,18 +126,31 @@ for run in $(seq "$RUNS"); do
     log "run $run: ${LABELS[$i]}: 1 MB pushes"
     port=$(eval echo "\$PORT_$i"); auth=$(eval echo "\$VENDOR_$i")
     for mode in monolithic patch chunks; do
-      settle
-      cpu0=$(cpu_ticks "$i")
-      rate=$(python3 "$BENCH/push.py" "127.0.0.1:$port" "acme/push-$run-$mode" "$PUSHES" 8 "$auth" "$mode" 2>"$WORK/push.err") ||
-        { cat "$WORK/push.err" >&2; exit 1; }
-      cpu1=$(cpu_ticks "$i")
-      echo "$i push_$mode $rate" >>"$R"
-      # As for GETs below: the server's own CPU time per push; and from
-      # push.py, the client's and how idle the machine was meanwhile (idle
-      # cores while 8 clients push: the pushes wait on something).
-      echo "$i push_${mode}_cpu_ms $(per_op "$cpu0" "$cpu1" "$PUSHES" 1e3)" >>"$R"
-      sed -n 's/^push.py: client CPU \([0-9.]*\) ms per push, machine idle \([0-9]*\) %.*/'"$i push_${mode}_client_ms \1\n$i push_${mode}_idle_pct \2/p" \
-        "$WORK/push.err" >>"$R"
+      for layout in $LAYOUTS; do
+        key=push_$mode client=()
+        if [ "$layout" = pinned ]; then
+          key=push_${mode}_pinned client=(taskset -c "$CLIENT_CPUS")
+          # Every thread of the server, and so every thread it starts.
+          taskset -a -p -c "$SERVER_CPU" "$(cat "$WORK/pid$i")" >/dev/null
+        fi
+        settle
+        cpu0=$(cpu_ticks "$i")
+        rate=$("${client[@]}" python3 "$BENCH/push.py" "127.0.0.1:$port" "acme/push-$run-$mode-$layout" "$PUSHES" 8 "$auth" "$mode" 2>"$WORK/push.err") ||
+          { cat "$WORK/push.err" >&2; exit 1; }
+        cpu1=$(cpu_ticks "$i")
+        [ "$layout" = pinned ] && taskset -a -p -c "$ALL_CPUS" "$(cat "$WORK/pid$i")" >/dev/null
+        echo "$i $key $rate" >>"$R"
+        # As for GETs below: the server's own CPU time per push; and from
+        # push.py, the client's and how idle the machine was meanwhile (idle
+        # cores while 8 clients push: the pushes wait on something), and,
+        # pinned, how idle the server's CPU was (none: the server set the
+        # rate).
+        echo "$i ${key}_cpu_ms $(per_op "$cpu0" "$cpu1" "$PUSHES" 1e3)" >>"$R"
+        sed -n 's/^push.py: client CPU \([0-9.]*\) ms per push, machine idle \([0-9]*\) %.*/'"$i ${key}_client_ms \1\n$i ${key}_idle_pct \2/p" \
+          "$WORK/push.err" >>"$R"
+        sed -n 's/^push.py: idle by CPU: .*cpu'"$SERVER_CPU"' \([0-9]*\) %.*/'"$i ${key}_server_cpu_idle_pct \1/p" \
+          "$WORK/push.err" >>"$R"
+      done
     done
     # Vendor, customer, customer, vendor: the pair's ratio is not skewed by
     # a machine that speeds up or slows down during the run (this one's
@@ -188,11 +213,19 @@ rows = [("manifest GET vendor, rps", "vendor_rps"), ("manifest GET vendor, p99",
         ("server CPU per push POST+PATCH+PUT, ms", "push_patch_cpu_ms"),
         ("server CPU per push 4 chunks, ms", "push_chunks_cpu_ms"),
         ("client CPU per push monolithic, ms", "push_monolithic_client_ms"),
-        ("machine idle, monolithic pushes, %", "push_monolithic_idle_pct")]
+        ("machine idle, monolithic pushes, %", "push_monolithic_idle_pct"),
+        ("pinned: 1 MB push/s monolithic", "push_monolithic_pinned"),
+        ("pinned: 1 MB push/s POST+PATCH+PUT", "push_patch_pinned"),
+        ("pinned: 1 MB push/s 4 chunks", "push_chunks_pinned"),
+        ("pinned: server CPU/push monolithic, ms", "push_monolithic_pinned_cpu_ms"),
+        ("pinned: server's CPU idle, monol., %", "push_monolithic_pinned_server_cpu_idle_pct"),
+        ("pinned: machine idle, monolithic, %", "push_monolithic_pinned_idle_pct")]
 n = len(labels)
 print()
 print(f"{'measure':40}" + "".join(f"  {l:>24}" for l in labels) + (f"{'last/first (means)':>20}" if n > 1 else ""))
 for title, m in rows:
+    if not any(v[(i, m)] for i in range(n)):
+        continue  # (not measured here: pinned on one CPU)
     cells = [" / ".join(v[(i, m)]) for i in range(n)]
     line = f"{title:40}" + "".join(f"  {c:>24}" for c in cells)
     if n > 1:

@@ -8,6 +8,7 @@
 //! with `serde_json::from_str`, a second copy of every type's
 //! `Deserialize` in the bundle).
 
+use crate::server_fns::AppError;
 use leptos::prelude::*;
 use leptos::server::codee::{Decoder, Encoder};
 use serde::de::DeserializeOwned;
@@ -50,6 +51,31 @@ where
     Fut: Future<Output = T> + Send + 'static,
 {
     Resource::new_with_options(source, fetcher, false)
+}
+
+/// [`load`] for a page about one thing named in its address: `source` is
+/// `None` when the address names nothing valid, which is answered like a
+/// thing that is not there ([`AppError::NotFound`]), without asking the
+/// server.
+#[track_caller]
+pub fn load_by_id<I, T, Fut>(
+    source: impl Fn() -> Option<I> + Send + Sync + 'static,
+    fetcher: impl Fn(I) -> Fut + Send + Sync + 'static,
+) -> Data<Result<T, AppError>>
+where
+    I: PartialEq + Clone + Send + Sync + 'static,
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    load(source, move |id| {
+        let fetch = id.map(&fetcher);
+        async move {
+            match fetch {
+                Some(fetch) => fetch.await,
+                None => Err(AppError::NotFound),
+            }
+        }
+    })
 }
 
 #[cfg(test)]

@@ -29,18 +29,8 @@ pub fn CustomerPage() -> impl IntoView {
     let remove = ServerAction::<RemoveCustomerUser>::new();
     let rename = ServerAction::<RenameCustomer>::new();
     let delete = ServerAction::<DeleteCustomer>::new();
-    let data = crate::data::load(id, |id| async move {
-        match id {
-            Some(id) => get_customer(id).await,
-            None => Err(crate::server_fns::AppError::NotFound),
-        }
-    });
-    let pulls = crate::data::load(id, |id| async move {
-        match id {
-            Some(id) => customer_pulls(id).await,
-            None => Err(crate::server_fns::AppError::NotFound),
-        }
-    });
+    let data = crate::data::load_by_id(id, get_customer);
+    let pulls = crate::data::load_by_id(id, customer_pulls);
     // A user added with a one-time link by a plain form post (no
     // JavaScript): the page finds the link by the key in its URL.
     let query = use_query_map();

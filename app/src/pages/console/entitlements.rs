@@ -4,7 +4,7 @@ use super::customer::CUSTOMER_NOT_FOUND;
 use crate::components::{
     action_error, route_param, DataTable, FormError, Loaded, PageTitle, SearchForm,
 };
-use crate::server_fns::{list_entitlements, AppError, DeleteEntitlement, EntitlementsView};
+use crate::server_fns::{list_entitlements, DeleteEntitlement, EntitlementsView};
 use chrono::Utc;
 use domain::entitlements::EntitlementView;
 use leptos::form::ActionForm;
@@ -45,14 +45,9 @@ pub fn EntitlementsPage() -> impl IntoView {
     let id = route_param::<domain::CustomerId>("id");
     let q = move || query.read().get("q");
     let delete = ServerAction::<DeleteEntitlement>::new();
-    let data = crate::data::load(
-        move || (id(), q()),
-        |(id, q)| async move {
-            match id {
-                Some(id) => list_entitlements(id, q).await,
-                None => Err(AppError::NotFound),
-            }
-        },
+    let data = crate::data::load_by_id(
+        move || id().map(|id| (id, q())),
+        |(id, q)| list_entitlements(id, q),
     );
     view! {
         <PageTitle title="Artifact Entitlements"/>

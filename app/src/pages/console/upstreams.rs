@@ -8,9 +8,7 @@ use crate::components::{
     action_error, human_size, query_value, route_param, FormError, InputField, Loaded, PageTitle,
 };
 use crate::live::LiveRefresh;
-use crate::server_fns::{
-    get_upstream, AppError, CreateUpstream, DeleteUpstream, SyncUpstream, UpstreamView,
-};
+use crate::server_fns::{get_upstream, CreateUpstream, DeleteUpstream, SyncUpstream, UpstreamView};
 use domain::upstreams::{CredentialsState, TagSelection, Upstream, UpstreamState};
 use domain::UpstreamId;
 use leptos::form::ActionForm;
@@ -64,12 +62,7 @@ pub fn UpstreamPage() -> impl IntoView {
     let id = route_param::<UpstreamId>("id");
     let sync = ServerAction::<SyncUpstream>::new();
     let remove = ServerAction::<DeleteUpstream>::new();
-    let data = crate::data::load(id, |id| async move {
-        match id {
-            Some(id) => get_upstream(id).await,
-            None => Err(AppError::NotFound),
-        }
-    });
+    let data = crate::data::load_by_id(id, get_upstream);
     view! {
         <PageTitle title="Mirror"/>
         <LiveRefresh/>
