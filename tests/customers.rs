@@ -228,4 +228,33 @@ async fn roles_and_orgs_are_enforced_for_customers() {
     assert_eq!(page.status, 200);
     assert!(page.text.contains("Globex"));
     assert_eq!(app.get_status(&client(), "/licenses").await, 303);
+
+    // A page about a customer that is not there, is another org's, or whose
+    // address names none (not a number) is a not-found page, answered 404
+    // also to a browser (which accepts text/html).
+    const CUSTOMER: &str = "Customer not found";
+    let pages = [
+        (&beta, format!("/licenses/{id}"), CUSTOMER),
+        (&beta, format!("/licenses/{id}/entitlements"), CUSTOMER),
+        (&web, "/licenses/999999".into(), CUSTOMER),
+        (&web, "/licenses/999999/entitlements".into(), CUSTOMER),
+        (&web, "/licenses/not-a-number".into(), CUSTOMER),
+        (&web, "/licenses/not-a-number/entitlements".into(), CUSTOMER),
+        (&web, "/upstreams/999999".into(), "Mirror not found"),
+        (&web, "/upstreams/not-a-number".into(), "Mirror not found"),
+    ];
+    for (who, path, title) in pages {
+        for accept in ["*/*", "text/html,application/xhtml+xml"] {
+            let r = who
+                .get(app.url(&path))
+                .header("Accept", accept)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 404, "{path} ({accept})");
+            let text = r.text().await.unwrap();
+            assert!(text.contains(title), "{path} ({accept}): {text}");
+            assert!(!text.contains("Globex"), "{path} ({accept})");
+        }
+    }
 }

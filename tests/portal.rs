@@ -200,6 +200,11 @@ async fn the_portal_shows_exactly_what_the_customer_may_pull() {
     let (s1, hidden) = page(&c, &app, "/portal/artifacts/secret").await;
     let (s2, missing) = page(&c, &app, "/portal/artifacts/nope").await;
     assert_eq!((s1, s2), (404, 404));
+    // A browser's request (it accepts text/html) gets the same answer.
+    for path in ["/portal/artifacts/secret", "/portal/artifacts/nope"] {
+        let r = c.get(app.url(path)).header("Accept", "text/html").send();
+        assert_eq!(r.await.unwrap().status(), 404, "{path}");
+    }
     assert!(hidden.contains("Artifact not found"));
     assert_eq!(
         main_and_data(&hidden.replace("secret", "NAME")),

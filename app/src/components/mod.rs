@@ -198,8 +198,8 @@ where
 
 /// What a page shows when its data did not load: for a thing that is not
 /// there (or not the caller's), an empty state titled `missing` that says
-/// the children, under a link `back` (address, words) when given; for any
-/// other error, the error.
+/// the children, under a link `back` (address, words) when given, and the
+/// page answers 404; for any other error, the error.
 #[component]
 pub fn LoadFailed(
     error: AppError,
@@ -207,6 +207,14 @@ pub fn LoadFailed(
     #[prop(optional_no_strip)] back: Option<(&'static str, &'static str)>,
     children: Children,
 ) -> impl IntoView {
+    // The page answers 404 as well, whatever the request accepts (a server
+    // function sets its status only for calls that are not page loads).
+    #[cfg(feature = "ssr")]
+    if error == AppError::NotFound {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(axum::http::StatusCode::NOT_FOUND);
+        }
+    }
     match error {
         AppError::NotFound => view! {
             {back.map(|(href, words)| view! {
