@@ -132,17 +132,23 @@ pub fn form_error_url(
     }
 }
 
+/// Sets the status of the response being rendered (a page or a server
+/// function's answer); outside a request, nothing.
+pub fn set_status(status: StatusCode) {
+    if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+        opts.set_status(status);
+    }
+}
+
 /// Finishes a server function: an error gets its proper HTTP status
 /// (400/401/403/404/409/429/503 rather than 500; 503 with `Retry-After`) unless the request is a plain
 /// form post, which must stay a redirect back to the form.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(e) = &result {
         if !is_plain_form_post() {
-            if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
-                opts.set_status(
-                    StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-                );
-                if *e == AppError::Busy {
+            set_status(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST));
+            if *e == AppError::Busy {
+                if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
                     opts.insert_header(
                         header::RETRY_AFTER,
                         header::HeaderValue::from(domain::password::RETRY_AFTER_SECS),

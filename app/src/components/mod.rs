@@ -211,9 +211,7 @@ pub fn LoadFailed(
     // function sets its status only for calls that are not page loads).
     #[cfg(feature = "ssr")]
     if error == AppError::NotFound {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(axum::http::StatusCode::NOT_FOUND);
-        }
+        crate::ssr::set_status(axum::http::StatusCode::NOT_FOUND);
     }
     match error {
         AppError::NotFound => view! {

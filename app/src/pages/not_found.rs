@@ -7,9 +7,7 @@ use leptos_meta::Title;
 #[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
-    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-        resp.set_status(axum::http::StatusCode::NOT_FOUND);
-    }
+    crate::ssr::set_status(axum::http::StatusCode::NOT_FOUND);
     view! {
         <Title text="Not found · Portcullis"/>
         <main class="auth-page">
