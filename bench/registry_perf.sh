@@ -24,6 +24,11 @@
 # run it by hand.
 #   BASE=889a5d6 bench/registry_perf.sh     (DURATION=10 s per wrk run)
 #   BASE="889a5d6 e5cd074" bench/registry_perf.sh   (several columns)
+# The servers' data dirs live under $TMPDIR. JOURNAL_FS=1 (root, with loop
+# devices) puts them on a fresh ext4 filesystem with a journal, loop-mounted
+# for this run, whatever $TMPDIR is on: a push creates a file, and on ext4
+# *without* a journal (some VMs' root filesystem) creating one scans inodes
+# freed in the last minutes, so its cost depends on what was deleted before.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 source "$(dirname "$0")/lib.sh"
@@ -34,8 +39,21 @@ RUNS="${RUNS:-2}"
 PUSHES="${PUSHES:-400}"
 apt_install wrk python3 curl util-linux
 WORK="$(mktemp -d)"
-cleanup() { kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+DATA="$WORK"
+cleanup() {
+  kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true
+  if [ "$DATA" != "$WORK" ]; then umount "$DATA" || true; fi
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
+if [ -n "${JOURNAL_FS:-}" ]; then
+  # Sparse: takes only what the run writes (RUNS=4 writes about 19 GB).
+  truncate -s 64G "$WORK/fs.img"
+  mkfs.ext4 -q -F -O has_journal "$WORK/fs.img"
+  mkdir "$WORK/fs" && mount -o loop "$WORK/fs.img" "$WORK/fs"
+  DATA="$WORK/fs"
+  log "data dirs on $(findmnt -n -o FSTYPE,OPTIONS "$DATA") with a journal"
+fi
 # (SKIP_BUILD=1: take the release binary already in $CARGO_TARGET_DIR.)
 [ -n "${SKIP_BUILD:-}" ] || build_server release
 cp "$CARGO_TARGET_DIR/release/portcullis" "$WORK/portcullis"
@@ -77,7 +95,7 @@ JSON
 # Starts build $1 on a fresh data dir, seeded (seed_acme); sets PORT_i,
 # VENDOR_i, CUSTOMER_i.
 start() {
-  local i=$1 bin=${BINS[$1]} dir="$WORK/data$1" port
+  local i=$1 bin=${BINS[$1]} dir="$DATA/data$1" port
   port=$(free_port)
   mkdir -p "$dir"
   PORTCULLIS_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --data-dir "$dir" >"$WORK/server$i.log" 2>&1 &
@@ -176,7 +194,7 @@ for i in "${!BINS[@]}"; do
   while kill -0 "$(cat "$WORK/pid$i")" 2>/dev/null; do sleep 0.1; done
   # (Pulls, not rows: a row stands for `count` identical pulls where the
   # build has that column.)
-  echo "$i pulls_logged $(python3 - "$WORK/data$i/portcullis.db" <<'PY'
+  echo "$i pulls_logged $(python3 - "$DATA/data$i/portcullis.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 columns = [c[1] for c in db.execute("pragma table_info(pulls)")]
