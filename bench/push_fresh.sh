@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# 1 MB monolithic push rate of several builds, each batch on a fresh ext4
+# filesystem with a journal (loop-mounted; root and loop devices needed),
+# the server on the last CPU and the 8 clients on the others (taskset), the
+# builds taking turns in alternating order. A batch: a new data dir, the
+# bench org seeded, 200 warm-up pushes, then $PUSHES pushes; printed: the
+# rate, the server's CPU time per push, and each CPU's idle time. Unlike
+# bench/registry_perf.sh, no batch inherits what an earlier one wrote or
+# deleted. Not a test: run it by hand.
+#   bench/push_fresh.sh BIN_A BIN_B [...]     (ROUNDS=5, PUSHES=1200)
+set -euo pipefail
+source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/lib.sh"
+BENCH="$(cd "$(dirname "$0")" && pwd)"
+ROUNDS="${ROUNDS:-5}"
+PUSHES="${PUSHES:-1200}"
+[ $# -ge 1 ] || { echo "usage: $0 BINARY..." >&2; exit 2; }
+apt_install python3 curl util-linux e2fsprogs
+LAST=$(( $(nproc) - 1 ))
+[ "$LAST" -ge 1 ] || { echo "needs 2 or more CPUs" >&2; exit 2; }
+
+batch() { # binary
+  local bin=$1 WORK port pid c0 c1 rate
+  WORK=$(mktemp -d)
+  truncate -s 16G "$WORK/fs.img" && mkfs.ext4 -q -F -O has_journal "$WORK/fs.img"
+  mkdir "$WORK/fs" && mount -o loop "$WORK/fs.img" "$WORK/fs"
+  echo '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$WORK/config"
+  head -c 4096 /dev/urandom >"$WORK/layer"
+  cat >"$WORK/manifest" <<JSON
+{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"$(sha "$WORK/config")","size":$(stat -c%s "$WORK/config")},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"$(sha "$WORK/layer")","size":4096}]}
+JSON
+  port=$(free_port)
+  PORTCULLIS_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --data-dir "$WORK/fs/data" >"$WORK/server.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+  seed_acme "http://127.0.0.1:$port" "config layer" "$bin" --data-dir "$WORK/fs/data" admin
+  python3 "$BENCH/push.py" "127.0.0.1:$port" acme/warm 200 8 "$VENDOR" monolithic >/dev/null 2>&1
+  sync
+  taskset -a -p -c "$LAST" "$pid" >/dev/null
+  c0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  rate=$(taskset -c "0-$((LAST - 1))" python3 "$BENCH/push.py" "127.0.0.1:$port" acme/p "$PUSHES" 8 "$VENDOR" monolithic 2>"$WORK/err")
+  c1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  printf '%-50s %8s push/s  server CPU %s ms/push  %s\n' "$bin" "$rate" \
+    "$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$PUSHES" 'BEGIN{printf "%.2f", t * 1000 / hz / n}')" \
+    "$(grep -o 'idle by CPU.*' "$WORK/err")"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  umount "$WORK/fs"; rm -rf "$WORK"
+}
+
+for round in $(seq "$ROUNDS"); do
+  bins=("$@")
+  if [ $((round % 2)) = 0 ]; then mapfile -t bins < <(printf '%s\n' "$@" | tac); fi
+  for bin in "${bins[@]}"; do printf 'round %s  ' "$round"; batch "$bin"; done
+done
