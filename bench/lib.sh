@@ -60,3 +60,25 @@ seed_acme() {
   VENDOR=$(basic bench@acme.test "$vendor")
   CUSTOMER=$(basic bench@customer.test "$customer")
 }
+
+# small_image: a config ($WORK/config), one 4 KiB layer ($WORK/layer) and
+# the manifest naming them ($WORK/manifest), as seed_acme pushes them.
+small_image() {
+  echo '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$WORK/config"
+  head -c 4096 /dev/urandom >"$WORK/layer"
+  cat >"$WORK/manifest" <<JSON
+{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"$(sha "$WORK/config")","size":$(stat -c%s "$WORK/config")},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"$(sha "$WORK/layer")","size":4096}]}
+JSON
+}
+
+# mount_journal_fs SIZE: a fresh ext4 filesystem with a journal, sparse
+# (it takes only what is written), loop-mounted on $WORK/fs (root and loop
+# devices needed); `umount "$WORK/fs"` before removing $WORK. Why: a push
+# creates a file, and on ext4 *without* a journal (some VMs' root
+# filesystem) creating one scans inodes freed in the last minutes, so its
+# cost depends on what was deleted before.
+mount_journal_fs() {
+  truncate -s "$1" "$WORK/fs.img"
+  mkfs.ext4 -q -F -O has_journal "$WORK/fs.img"
+  mkdir "$WORK/fs" && mount -o loop "$WORK/fs.img" "$WORK/fs"
+}

@@ -22,13 +22,8 @@ LAST=$(( $(nproc) - 1 ))
 batch() { # binary
   local bin=$1 WORK port pid c0 c1 rate
   WORK=$(mktemp -d)
-  truncate -s 16G "$WORK/fs.img" && mkfs.ext4 -q -F -O has_journal "$WORK/fs.img"
-  mkdir "$WORK/fs" && mount -o loop "$WORK/fs.img" "$WORK/fs"
-  echo '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$WORK/config"
-  head -c 4096 /dev/urandom >"$WORK/layer"
-  cat >"$WORK/manifest" <<JSON
-{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"$(sha "$WORK/config")","size":$(stat -c%s "$WORK/config")},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"$(sha "$WORK/layer")","size":4096}]}
-JSON
+  mount_journal_fs 16G
+  small_image
   port=$(free_port)
   PORTCULLIS_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --data-dir "$WORK/fs/data" >"$WORK/server.log" 2>&1 &
   pid=$!

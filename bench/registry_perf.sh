@@ -26,9 +26,7 @@
 #   BASE="889a5d6 e5cd074" bench/registry_perf.sh   (several columns)
 # The servers' data dirs live under $TMPDIR. JOURNAL_FS=1 (root, with loop
 # devices) puts them on a fresh ext4 filesystem with a journal, loop-mounted
-# for this run, whatever $TMPDIR is on: a push creates a file, and on ext4
-# *without* a journal (some VMs' root filesystem) creating one scans inodes
-# freed in the last minutes, so its cost depends on what was deleted before.
+# for this run, whatever $TMPDIR is on (see mount_journal_fs in bench/lib.sh).
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 source "$(dirname "$0")/lib.sh"
@@ -47,10 +45,7 @@ cleanup() {
 }
 trap cleanup EXIT
 if [ -n "${JOURNAL_FS:-}" ]; then
-  # Sparse: takes only what the run writes (RUNS=4 writes about 19 GB).
-  truncate -s 64G "$WORK/fs.img"
-  mkfs.ext4 -q -F -O has_journal "$WORK/fs.img"
-  mkdir "$WORK/fs" && mount -o loop "$WORK/fs.img" "$WORK/fs"
+  mount_journal_fs 64G # (RUNS=4 writes about 19 GB)
   DATA="$WORK/fs"
   log "data dirs on $(findmnt -n -o FSTYPE,OPTIONS "$DATA") with a journal"
 fi
@@ -85,12 +80,7 @@ BINS=("${BASE_BINS[@]}" "${BINS[@]}")
 LABELS=("${BASE_LABELS[@]}" "${LABELS[@]}")
 
 
-# A small image: a config, one layer, a manifest tagged 1.0 in acme/web.
-echo '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$WORK/config"
-head -c 4096 /dev/urandom >"$WORK/layer"
-cat >"$WORK/manifest" <<JSON
-{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"$(sha "$WORK/config")","size":$(stat -c%s "$WORK/config")},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"$(sha "$WORK/layer")","size":4096}]}
-JSON
+small_image # (acme/web:1.0)
 
 # Starts build $1 on a fresh data dir, seeded (seed_acme); sets PORT_i,
 # VENDOR_i, CUSTOMER_i.

@@ -45,12 +45,8 @@ SCALEOUT_ENV=(DATABASE_URL="$PG_URL" PORTCULLIS_STORAGE="s3://bench/portcullis"
   AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1
   AWS_ENDPOINT_URL="http://127.0.0.1:$S3_PORT" AWS_ALLOW_HTTP=true)
 
-echo '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' >"$WORK/config"
-head -c 4096 /dev/urandom >"$WORK/layer"
+small_image
 head -c $((100 * 1024 * 1024)) /dev/urandom >"$WORK/big"
-cat >"$WORK/manifest" <<JSON
-{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"$(sha "$WORK/config")","size":$(stat -c%s "$WORK/config")},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"$(sha "$WORK/layer")","size":4096}]}
-JSON
 
 # serve NAME [env...]: a server on a fresh data dir; prints its port.
 serve() {

@@ -99,7 +99,12 @@ impl SqliteStore {
         let checkpoints = std::sync::Arc::new(());
         let checkpoint_conn = {
             use sqlx::ConnectOptions as _;
-            options.connect().await?
+            // A checkpoint that takes long (a busy disk) holds up nobody:
+            // not worth a warning in the operator's log.
+            options
+                .log_slow_statements(log::LevelFilter::Debug, std::time::Duration::from_secs(1))
+                .connect()
+                .await?
         };
         tokio::spawn(checkpointer(
             checkpoint_conn,
