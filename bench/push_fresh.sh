@@ -6,8 +6,11 @@
 # bench org seeded, 200 warm-up pushes, then $PUSHES pushes; printed: the
 # rate, the server's CPU time per push, and each CPU's idle time. Unlike
 # bench/registry_perf.sh, no batch inherits what an earlier one wrote or
-# deleted. Not a test: run it by hand.
+# deleted. The name `docker-registry` stands for Debian's docker-registry
+# (the Go registry issue 13 compares with; no authentication, so its clients
+# send none), measured the same way. Not a test: run it by hand.
 #   bench/push_fresh.sh BIN_A BIN_B [...]     (ROUNDS=5, PUSHES=1200)
+#   bench/push_fresh.sh BIN docker-registry
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
 source "$(dirname "$0")/lib.sh"
@@ -16,6 +19,7 @@ ROUNDS="${ROUNDS:-5}"
 PUSHES="${PUSHES:-1200}"
 [ $# -ge 1 ] || { echo "usage: $0 BINARY..." >&2; exit 2; }
 apt_install python3 curl util-linux e2fsprogs
+if printf '%s\n' "$@" | grep -qx docker-registry; then apt_install docker-registry; fi
 LAST=$(( $(nproc) - 1 ))
 [ "$LAST" -ge 1 ] || { echo "needs 2 or more CPUs" >&2; exit 2; }
 
@@ -25,10 +29,16 @@ batch() { # binary
   mount_journal_fs 16G
   small_image
   port=$(free_port)
-  PORTCULLIS_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --data-dir "$WORK/fs/data" >"$WORK/server.log" 2>&1 &
-  pid=$!
+  if [ "$bin" = docker-registry ]; then
+    WORK="$WORK/fs" docker_registry "$port"
+    pid=$!
+    VENDOR=""
+  else
+    PORTCULLIS_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --data-dir "$WORK/fs/data" >"$WORK/server.log" 2>&1 &
+    pid=$!
+  fi
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
-  seed_acme "http://127.0.0.1:$port" "config layer" "$bin" --data-dir "$WORK/fs/data" admin
+  [ "$bin" = docker-registry ] || seed_acme "http://127.0.0.1:$port" "config layer" "$bin" --data-dir "$WORK/fs/data" admin
   python3 "$BENCH/push.py" "127.0.0.1:$port" acme/warm 200 8 "$VENDOR" monolithic >/dev/null 2>&1
   sync
   taskset -a -p -c "$LAST" "$pid" >/dev/null
