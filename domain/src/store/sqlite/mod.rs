@@ -114,7 +114,7 @@ impl SqliteStore {
             // A checkpoint that takes long (a busy disk) holds up nobody:
             // not worth a warning in the operator's log.
             options
-                .log_slow_statements(log::LevelFilter::Debug, std::time::Duration::from_secs(1))
+                .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1))
                 .connect()
                 .await?
         };
