@@ -4,6 +4,17 @@
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 basic() { printf '%s:%s' "$1" "$2" | base64 -w0; }
 sha() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
+# wait_http URL: until URL answers (30 s at most, else fails).
+wait_http() {
+  for _ in $(seq 300); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
+  echo "no answer from $1" >&2; return 1
+}
+# cpu_ticks PID: the process's CPU time so far, in clock ticks (utime +
+# stime, every thread): what a server spends, whatever its clients take.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# per_op TICKS0 TICKS1 COUNT SCALE: CPU time per operation between two
+# cpu_ticks readings, in 1/SCALE s (1e3: ms, 1e6: us).
+per_op() { python3 -c "print(round(($2 - $1) * $4 / $(getconf CLK_TCK) / $3, 3))"; }
 
 # start_pg: a throwaway PostgreSQL cluster (Debian's postgresql) in
 # $WORK/pg on a free port; sets PGBIN and PGPORT. stop_pg stops it.

@@ -26,7 +26,7 @@ PORTCULLIS_LOG=warn PORTCULLIS_UPSTREAM_ALLOW_PRIVATE=true PORTCULLIS_UPSTREAM_A
   "$BIN" serve --listen "127.0.0.1:$P1" --data-dir "$WORK/pc" >"$WORK/pc.log" 2>&1 &
 docker_registry "$P2"
 for p in $P1 $P2; do
-  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$p/v2/" && break; sleep 0.1; done
+  wait_http "http://127.0.0.1:$p/v2/"
 done
 printf 'bench password\n' | "$BIN" --data-dir "$WORK/pc" admin create-org --slug acme --name Acme --admin-email bench@acme.test >/dev/null
 TOKEN=$("$BIN" --data-dir "$WORK/pc" admin create-token --email bench@acme.test --label bench)
@@ -59,7 +59,7 @@ SKOPEO=$(echo "$T1 - $T0" | bc)
 P3=$(free_port)
 PORTCULLIS_LOG=warn PORTCULLIS_UPSTREAM_ALLOW_PRIVATE=true PORTCULLIS_UPSTREAM_ALLOW_HTTP=true \
   "$BIN" serve --listen "127.0.0.1:$P3" --data-dir "$WORK/pc2" >"$WORK/pc2.log" 2>&1 &
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$P3/v2/" && break; sleep 0.1; done
+wait_http "http://127.0.0.1:$P3/v2/"
 printf 'bench password\n' | "$BIN" --data-dir "$WORK/pc2" admin create-org --slug acme --name Acme --admin-email bench@acme.test >/dev/null
 TOKEN2=$("$BIN" --data-dir "$WORK/pc2" admin create-token --email bench@acme.test --label bench)
 T0=$(now)

@@ -37,17 +37,17 @@ batch() { # binary
     PORTCULLIS_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --data-dir "$WORK/fs/data" >"$WORK/server.log" 2>&1 &
     pid=$!
   fi
-  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+  wait_http "http://127.0.0.1:$port/v2/"
   [ "$bin" = docker-registry ] || seed_acme "http://127.0.0.1:$port" "config layer" "$bin" --data-dir "$WORK/fs/data" admin
   python3 "$BENCH/push.py" "127.0.0.1:$port" acme/warm 200 8 "$VENDOR" monolithic >/dev/null 2>&1
   sync
   taskset -a -p -c "$LAST" "$pid" >/dev/null
-  c0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-  rate=$(taskset -c "0-$((LAST - 1))" python3 "$BENCH/push.py" "127.0.0.1:$port" acme/p "$PUSHES" 8 "$VENDOR" monolithic 2>"$WORK/err")
-  c1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  c0=$(cpu_ticks "$pid")
+  rate=$(taskset -c "0-$((LAST - 1))" python3 "$BENCH/push.py" "127.0.0.1:$port" acme/p "$PUSHES" 8 "$VENDOR" monolithic 2>"$WORK/err") ||
+    { cat "$WORK/err" >&2; kill "$pid"; wait "$pid" 2>/dev/null || true; umount "$WORK/fs"; exit 1; }
+  c1=$(cpu_ticks "$pid")
   printf '%-50s %8s push/s  server CPU %s ms/push  %s\n' "$bin" "$rate" \
-    "$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$PUSHES" 'BEGIN{printf "%.2f", t * 1000 / hz / n}')" \
-    "$(grep -o 'idle by CPU.*' "$WORK/err")"
+    "$(per_op "$c0" "$c1" "$PUSHES" 1e3)" "$(grep -o 'idle by CPU.*' "$WORK/err")"
   kill "$pid"; wait "$pid" 2>/dev/null || true
   umount "$WORK/fs"; rm -rf "$WORK"
 }

@@ -25,7 +25,7 @@ PORTCULLIS_LOG=warn "$BIN" serve --listen "127.0.0.1:$P1" --data-dir "$WORK/pc" 
 # docker-registry
 docker_registry "$P2" ", delete: { enabled: true }"
 for p in $P1 $P2; do
-  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$p/v2/" && break; sleep 0.1; done
+  wait_http "http://127.0.0.1:$p/v2/"
 done
 printf 'bench password\n' | "$BIN" --data-dir "$WORK/pc" admin create-org --slug acme --name Acme --admin-email bench@acme.test >/dev/null
 TOKEN=$("$BIN" --data-dir "$WORK/pc" admin create-token --email bench@acme.test --label bench)

@@ -90,7 +90,7 @@ start() {
   mkdir -p "$dir"
   PORTCULLIS_LOG=warn "$bin" serve --listen "127.0.0.1:$port" --data-dir "$dir" >"$WORK/server$i.log" 2>&1 &
   echo $! >"$WORK/pid$i"
-  for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break; sleep 0.1; done
+  wait_http "http://127.0.0.1:$port/v2/"
   seed_acme "http://127.0.0.1:$port" "config layer" "$bin" --data-dir "$dir" admin
   eval "PORT_$i=$port VENDOR_$i=$VENDOR CUSTOMER_$i=$CUSTOMER"
 }
@@ -109,11 +109,8 @@ get() { # i who
 # no batch pays for reclaiming its predecessor's pages. (Measured without
 # this: one build's server CPU per push ranged 2.4-3.7 ms within a run.)
 settle() { sync; { echo 1 >/proc/sys/vm/drop_caches; } 2>/dev/null || true; }
-# The server's CPU time so far, in clock ticks (utime + stime).
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$WORK/pid$1")/stat"; }
-# CPU time per operation between two cpu_ticks readings, in 1/SCALE s:
-# per_op TICKS0 TICKS1 COUNT SCALE (1e3: ms, 1e6: us).
-per_op() { python3 -c "print(round(($2 - $1) * $4 / $(getconf CLK_TCK) / $3, 3))"; }
+# Build $1's server's CPU time so far (cpu_ticks, bench/lib.sh).
+server_ticks() { cpu_ticks "$(cat "$WORK/pid$1")"; }
 # Push layouts (see the top): pinned needs a CPU for the server and one for
 # its clients.
 NCPU=$(nproc)
@@ -142,10 +139,10 @@ for run in $(seq "$RUNS"); do
           taskset -a -p -c "$SERVER_CPU" "$(cat "$WORK/pid$i")" >/dev/null
         fi
         settle
-        cpu0=$(cpu_ticks "$i")
+        cpu0=$(server_ticks "$i")
         rate=$("${client[@]}" python3 "$BENCH/push.py" "127.0.0.1:$port" "acme/push-$run-$mode-$layout" "$PUSHES" 8 "$auth" "$mode" 2>"$WORK/push.err") ||
           { cat "$WORK/push.err" >&2; exit 1; }
-        cpu1=$(cpu_ticks "$i")
+        cpu1=$(server_ticks "$i")
         [ "$layout" = pinned ] && taskset -a -p -c "$ALL_CPUS" "$(cat "$WORK/pid$i")" >/dev/null
         echo "$i $key $rate" >>"$R"
         # As for GETs below: the server's own CPU time per push; and from
@@ -165,9 +162,9 @@ for run in $(seq "$RUNS"); do
     # neighbours do, by 10 % and more).
     for who in vendor customer customer vendor; do
       log "run $run: ${LABELS[$i]}: manifest GET as $who, ${DURATION}s"
-      cpu0=$(cpu_ticks "$i")
+      cpu0=$(server_ticks "$i")
       out=$(get "$i" "$who")
-      cpu1=$(cpu_ticks "$i")
+      cpu1=$(server_ticks "$i")
       # The server's own CPU time per GET (user + system, from /proc): what
       # the server spends, whatever wrk and the neighbours take.
       echo "$i ${who}_cpu_us $(per_op "$cpu0" "$cpu1" "$(echo "$out" | requests)" 1e6)" >>"$R"

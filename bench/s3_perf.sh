@@ -12,6 +12,7 @@
 # (SKIP_BUILD=1: take the release binary already in $CARGO_TARGET_DIR.)
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/lib.sh"
 BENCH="$(cd "$(dirname "$0")" && pwd)"
 RUNS="${RUNS:-3}"
 PUSHES="${PUSHES:-200}"
@@ -25,17 +26,13 @@ trap cleanup EXIT
 [ -n "${SKIP_BUILD:-}" ] || build_server release
 BIN="$CARGO_TARGET_DIR/$PROFILE_DIR/portcullis"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-basic() { printf '%s:%s' "$1" "$2" | base64 -w0; }
-wait_http() { for _ in $(seq 300); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
-
 S3_PORT=$(free_port)
 python3 -m moto.server -H 127.0.0.1 -p "$S3_PORT" >"$WORK/moto.log" 2>&1 &
 wait_http "http://127.0.0.1:$S3_PORT/"
 curl -sf -X PUT "http://127.0.0.1:$S3_PORT/bench" -o /dev/null
 
 head -c $((100 * 1024 * 1024)) /dev/urandom >"$WORK/big"
-BIG="sha256:$(sha256sum "$WORK/big" | cut -d' ' -f1)"
+BIG=$(sha "$WORK/big")
 
 R="$WORK/results"
 : >"$R"

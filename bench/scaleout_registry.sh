@@ -31,7 +31,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-wait_http() { for _ in $(seq 300); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; return 1; }
 
 log "PostgreSQL (throwaway cluster) and an S3 server (moto)"
 start_pg
