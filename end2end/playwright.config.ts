@@ -1,6 +1,6 @@
 import { defineConfig } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,10 +14,20 @@ function freePort(): string {
   ]).toString().trim();
 }
 const SERVERS = ['HYDRATED', 'NOJS', 'HYDRATED_REGISTRY', 'NOJS_REGISTRY'];
+// Data directories made here are removed when the runner exits; one given in
+// E2E_DATA_<NAME> is the caller's and kept.
+const made: string[] = [];
 for (const name of SERVERS) {
   process.env[`E2E_PORT_${name}`] ??= freePort();
-  process.env[`E2E_DATA_${name}`] ??= mkdtempSync(join(tmpdir(), `portcullis-e2e-${name.toLowerCase()}-`));
+  if (!process.env[`E2E_DATA_${name}`]) {
+    const dir = mkdtempSync(join(tmpdir(), `portcullis-e2e-${name.toLowerCase()}-`));
+    process.env[`E2E_DATA_${name}`] = dir;
+    made.push(dir);
+  }
 }
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 const bin = process.env.PORTCULLIS_BIN ?? '../target/debug/portcullis';
 const server = (name: string) => ({
