@@ -14,7 +14,7 @@ wait_http() {
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # per_op TICKS0 TICKS1 COUNT SCALE: CPU time per operation between two
 # cpu_ticks readings, in 1/SCALE s (1e3: ms, 1e6: us).
-per_op() { python3 -c "print(round(($2 - $1) * $4 / $(getconf CLK_TCK) / $3, 3))"; }
+per_op() { python3 -c "print(f'{($2 - $1) * $4 / $(getconf CLK_TCK) / $3:.3f}')"; }
 
 # start_pg: a throwaway PostgreSQL cluster (Debian's postgresql) in
 # $WORK/pg on a free port; sets PGBIN and PGPORT. stop_pg stops it.
