@@ -24,7 +24,7 @@ LAST=$(( $(nproc) - 1 ))
 [ "$LAST" -ge 1 ] || { echo "needs 2 or more CPUs" >&2; exit 2; }
 
 batch() { # binary
-  local bin=$1 WORK port pid c0 c1 rate
+  local bin=$1 WORK port pid c0 c1 rate failed=0
   WORK=$(mktemp -d)
   mount_journal_fs 16G
   small_image
@@ -43,13 +43,16 @@ batch() { # binary
   sync
   taskset -a -p -c "$LAST" "$pid" >/dev/null
   c0=$(cpu_ticks "$pid")
-  rate=$(taskset -c "0-$((LAST - 1))" python3 "$BENCH/push.py" "127.0.0.1:$port" acme/p "$PUSHES" 8 "$VENDOR" monolithic 2>"$WORK/err") ||
-    { cat "$WORK/err" >&2; kill "$pid"; wait "$pid" 2>/dev/null || true; umount "$WORK/fs"; exit 1; }
-  c1=$(cpu_ticks "$pid")
-  printf '%-50s %8s push/s  server CPU %s ms/push  %s\n' "$bin" "$rate" \
-    "$(per_op "$c0" "$c1" "$PUSHES" 1e3)" "$(grep -o 'idle by CPU.*' "$WORK/err")"
+  if rate=$(taskset -c "0-$((LAST - 1))" python3 "$BENCH/push.py" "127.0.0.1:$port" acme/p "$PUSHES" 8 "$VENDOR" monolithic 2>"$WORK/err"); then
+    c1=$(cpu_ticks "$pid")
+    printf '%-50s %8s push/s  server CPU %s ms/push  %s\n' "$bin" "$rate" \
+      "$(per_op "$c0" "$c1" "$PUSHES" 1e3)" "$(grep -o 'idle by CPU.*' "$WORK/err")"
+  else
+    cat "$WORK/err" >&2; failed=1
+  fi
   kill "$pid"; wait "$pid" 2>/dev/null || true
   umount "$WORK/fs"; rm -rf "$WORK"
+  return "$failed"
 }
 
 for round in $(seq "$ROUNDS"); do

@@ -299,9 +299,9 @@ mod tests {
     use crate::{CustomerId, CustomerRole, Principal, UserId, VendorRole};
 
     /// Waits (polling, up to 20 s) until `done` holds.
-    async fn eventually(what: &str, done: impl Fn() -> bool) {
+    async fn eventually(what: &str, done: impl AsyncFn() -> bool) {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while !done() {
+        while !done().await {
             assert!(std::time::Instant::now() < deadline, "never: {what}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -342,33 +342,25 @@ mod tests {
                 .await
                 .unwrap();
         }
-        eventually("the commits reach the database file", || {
+        eventually("the commits reach the database file", async || {
             size(&path) >= before + 8 * 1024 * 1024
         })
         .await;
         // Checkpointed, the WAL starts over: the next commit cuts the file
         // back (`JOURNAL_SIZE_LIMIT_BYTES`) instead of overwriting 8 MiB.
         assert!(size(&wal) >= 8 * 1024 * 1024);
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
+        eventually("a commit cuts the WAL file back", async || {
             sqlx::query("INSERT INTO filler VALUES (x'00')")
                 .execute(s.pool())
                 .await
                 .unwrap();
-            if size(&wal) < 1024 * 1024 {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the WAL file is never cut back: {} bytes",
-                size(&wal)
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            size(&wal) < 1024 * 1024
+        })
+        .await;
 
         s.pool().close().await;
         drop(s);
-        eventually("the WAL is removed", || !wal.exists()).await;
+        eventually("the WAL is removed", async || !wal.exists()).await;
         let check = SqliteStore::open_file(&path).await.unwrap();
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM filler WHERE length(b) = 1048576")
             .fetch_one(check.pool())
